@@ -1,0 +1,55 @@
+"""The `audit_log` table (SPEC section 8): one row per step of an action, append-only.
+
+An action writes a `started` row before its API call and an outcome row after
+it; both share `action_id`. A pre-change backup and the change it guards share
+`correlation_id`. `hash` is SHA-256 over `prev_hash` and the row's canonical
+JSON, so editing or deleting any row breaks the chain.
+"""
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+ACTIONS = (
+    "container.restart",
+    "container.stop",
+    "container.start",
+    "container.delete",
+    "backup.create",
+    "backup.pin",
+    "backup.unpin",
+    "backup.restore",
+)
+OUTCOMES = (
+    "started",
+    "succeeded",
+    "failed",
+    "skipped",
+    "dry_run",
+    "aborted",
+    "interrupted",
+    "gave_up",
+)
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    instance: str
+    actor: str = Field(index=True)
+    action: str = Field(index=True)
+    container_id: str | None = Field(default=None, index=True)
+    container_name: str | None = None
+    target: str | None = None
+    outcome: str = Field(index=True)
+    reason: str | None = None
+    action_id: str = Field(index=True)
+    correlation_id: str | None = Field(default=None, index=True)
+    http_status: int | None = None
+    error: str | None = None
+    details: str | None = None
+    duration_ms: int | None = None
+    prev_hash: str
+    hash: str = Field(unique=True)

@@ -1,0 +1,1 @@
+"""The `stacks-opsd` command line: one module per command."""

@@ -1,0 +1,57 @@
+"""The immutable, timestamped picture of the fleet that the poller publishes.
+
+The poller replaces the whole Snapshot atomically; the collector, `/status` and
+the policies read whichever one is current. Fail-closed: a failed status poll
+keeps the last known containers and marks the snapshot stale (`status_ok` is
+False), it never turns into "no containers".
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from daemon.stacks.models import Backup, BackupStats, Container, ContainerMetrics
+
+
+@dataclass(frozen=True)
+class ContainerView:
+    """One container and the data fetched about it, each part with its fetch time."""
+
+    container: Container
+    seen_at: datetime
+    metrics: ContainerMetrics | None = None
+    metrics_at: datetime | None = None
+    backups: tuple[Backup, ...] | None = None
+    backups_at: datetime | None = None
+
+    @property
+    def completed_backups(self) -> tuple[Backup, ...]:
+        """Completed backups, newest first (empty when unknown)."""
+        done = [b for b in self.backups or () if b.completed and b.created_at is not None]
+        return tuple(sorted(done, key=lambda b: b.created_at, reverse=True))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the daemon knows, as of `taken_at` (the last successful status poll)."""
+
+    taken_at: datetime | None = None
+    status_ok: bool = False
+    containers: Mapping[str, ContainerView] = field(default_factory=dict)
+    backup_stats: BackupStats | None = None
+    backup_stats_at: datetime | None = None
+    last_error: str | None = None
+
+    def is_fresh(self, now: datetime, max_age: timedelta) -> bool:
+        """True when the last status poll succeeded and is no older than `max_age`."""
+        return self.status_ok and self.taken_at is not None and now - self.taken_at <= max_age
+
+    def by_name(self, name: str) -> ContainerView | None:
+        for view in self.containers.values():
+            if view.container.name == name:
+                return view
+        return None
+
+    def with_status_failure(self, error: str) -> "Snapshot":
+        """The same containers, marked stale after a failed status poll."""
+        return replace(self, status_ok=False, last_error=error)

@@ -1,0 +1,1 @@
+"""The STACKS API client: typed models, errors, rate budget and the client itself."""

@@ -1,0 +1,288 @@
+"""Typed results of the STACKS API, parsed leniently from its JSON.
+
+The guide spells the same fields two ways (`GET /containers` says
+`cpu_allocated: 1`, `GET /containers/status/{id}` says `cpuAllocated: "1.00"`),
+sends numbers as strings in `/backups/stats`, and may add fields or statuses at
+any time. Every `from_api` accepts both spellings, ignores unknown fields (kept
+in `extra`), keeps unknown status strings as they are, and raises
+`MalformedData` only when a field the daemon cannot do without is missing or
+unusable.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+KNOWN_CONTAINER_STATUSES = ("running", "stopped", "pending", "error")
+KNOWN_BACKUP_STATUSES = ("in_progress", "completed", "failed")
+
+
+class MalformedData(ValueError):
+    """A response body that does not have the shape the guide documents."""
+
+
+def pick(data: Mapping[str, Any], *names: str) -> Any:
+    """The first present, non-null value among `names` (snake_case and camelCase spellings)."""
+    for name in names:
+        value = data.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def as_str(value: Any, what: str, *, required: bool = False) -> str | None:
+    if value is None:
+        if required:
+            raise MalformedData(f"missing {what}")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise MalformedData(f"{what}: expected a string, got {type(value).__name__}")
+    text = str(value)
+    if required and not text:
+        raise MalformedData(f"{what}: empty")
+    return text
+
+
+def as_float(value: Any, what: str) -> float | None:
+    """A number sent as a number or as a numeric string ("1.00")."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise MalformedData(f"{what}: expected a number, got a boolean")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise MalformedData(f"{what}: expected a number, got {value!r:.40}") from None
+
+
+def as_int(value: Any, what: str) -> int | None:
+    number = as_float(value, what)
+    return None if number is None else int(number)
+
+
+def as_bool(value: Any) -> bool:
+    """`pinned: 0/1`, `true/false`, `"0"/"1"`."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes")
+    return bool(value)
+
+
+def as_time(value: Any, what: str) -> datetime | None:
+    """ISO 8601 (`2026-02-25T10:30:00.000Z`) or Unix seconds, as aware UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    if not isinstance(value, str):
+        raise MalformedData(f"{what}: expected a timestamp, got {type(value).__name__}")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise MalformedData(f"{what}: not an ISO 8601 timestamp: {value!r:.40}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def require_mapping(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise MalformedData(f"{what}: expected an object, got {type(value).__name__}")
+    return value
+
+
+def require_list(value: Any, what: str) -> Sequence[Any]:
+    if not isinstance(value, list):
+        raise MalformedData(f"{what}: expected a list, got {type(value).__name__}")
+    return value
+
+
+@dataclass(frozen=True)
+class Container:
+    """A container, from `GET /containers` (snake_case) or `GET /containers/status/{id}` (camelCase)."""
+
+    id: str
+    name: str
+    status: str
+    type: str | None = None
+    template: str | None = None
+    plan: str | None = None
+    cpu_allocated: float | None = None
+    memory_allocated_mb: int | None = None
+    storage_allocated_mb: int | None = None
+    ip_address: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    raw_status: str | None = None
+    image_tag: str | None = None
+    version: str | None = None
+    version_major: str | None = None
+    external_access_enabled: bool | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    _KNOWN = frozenset(
+        (
+            "id", "name", "status", "type", "template", "plan",
+            "cpu_allocated", "cpuAllocated", "memory_allocated", "memoryAllocated",
+            "storage_allocated", "storageAllocated", "ip_address", "ipAddress",
+            "created_at", "createdAt", "updated_at", "updatedAt",
+            "raw_docker_status", "rawStatus", "image_tag", "imageTag",
+            "version", "version_major", "versionMajor",
+            "externalAccessEnabled", "external_access_enabled", "success",
+        )
+    )  # fmt: skip
+
+    @property
+    def known_status(self) -> bool:
+        return self.status in KNOWN_CONTAINER_STATUSES
+
+    @classmethod
+    def from_api(cls, raw: Any) -> "Container":
+        data = require_mapping(raw, "container")
+        access = pick(data, "externalAccessEnabled", "external_access_enabled")
+        return cls(
+            id=as_str(data.get("id"), "container id", required=True),
+            name=as_str(data.get("name"), "container name", required=True),
+            status=as_str(data.get("status"), "container status", required=True),
+            type=as_str(data.get("type"), "type"),
+            template=as_str(data.get("template"), "template"),
+            plan=as_str(data.get("plan"), "plan"),
+            cpu_allocated=as_float(pick(data, "cpu_allocated", "cpuAllocated"), "cpu_allocated"),
+            memory_allocated_mb=as_int(
+                pick(data, "memory_allocated", "memoryAllocated"), "memory_allocated"
+            ),
+            storage_allocated_mb=as_int(
+                pick(data, "storage_allocated", "storageAllocated"), "storage_allocated"
+            ),
+            ip_address=as_str(pick(data, "ip_address", "ipAddress"), "ip_address"),
+            created_at=as_time(pick(data, "created_at", "createdAt"), "created_at"),
+            updated_at=as_time(pick(data, "updated_at", "updatedAt"), "updated_at"),
+            raw_status=as_str(pick(data, "raw_docker_status", "rawStatus"), "raw status"),
+            image_tag=as_str(pick(data, "image_tag", "imageTag"), "image_tag"),
+            version=as_str(data.get("version"), "version"),
+            version_major=as_str(pick(data, "version_major", "versionMajor"), "version_major"),
+            external_access_enabled=None if access is None else as_bool(access),
+            extra={k: v for k, v in data.items() if k not in cls._KNOWN},
+        )
+
+
+@dataclass(frozen=True)
+class Backup:
+    """One backup from `GET /containers/{id}/backups`."""
+
+    id: int
+    container_id: str
+    status: str
+    created_at: datetime | None
+    container_name: str | None = None
+    backup_type: str | None = None
+    snapshot_id: str | None = None
+    size_bytes: int | None = None
+    backup_server: str | None = None
+    completed_at: datetime | None = None
+    error_message: str | None = None
+    pinned: bool = False
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "completed"
+
+    @classmethod
+    def from_api(cls, raw: Any) -> "Backup":
+        data = require_mapping(raw, "backup")
+        backup_id = as_int(data.get("id"), "backup id")
+        if backup_id is None:
+            raise MalformedData("missing backup id")
+        return cls(
+            id=backup_id,
+            container_id=as_str(data.get("container_id"), "backup container_id", required=True),
+            status=as_str(data.get("status"), "backup status", required=True),
+            created_at=as_time(pick(data, "created_at", "createdAt"), "backup created_at"),
+            container_name=as_str(data.get("container_name"), "container_name"),
+            backup_type=as_str(data.get("backup_type"), "backup_type"),
+            snapshot_id=as_str(data.get("snapshot_id"), "snapshot_id"),
+            size_bytes=as_int(data.get("size_bytes"), "size_bytes"),
+            backup_server=as_str(data.get("backup_server"), "backup_server"),
+            completed_at=as_time(pick(data, "completed_at", "completedAt"), "completed_at"),
+            error_message=as_str(data.get("error_message"), "error_message"),
+            pinned=as_bool(data.get("pinned")),
+        )
+
+
+@dataclass(frozen=True)
+class BackupStats:
+    """`GET /backups/stats`: counts and sizes arrive as strings or numbers."""
+
+    total_backups: int
+    completed_backups: int
+    failed_backups: int
+    total_size_bytes: int
+    last_backup_at: datetime | None
+
+    @classmethod
+    def from_api(cls, raw: Any) -> "BackupStats":
+        data = require_mapping(raw, "backup stats")
+        return cls(
+            total_backups=as_int(data.get("total_backups"), "total_backups") or 0,
+            completed_backups=as_int(data.get("completed_backups"), "completed_backups") or 0,
+            failed_backups=as_int(data.get("failed_backups"), "failed_backups") or 0,
+            total_size_bytes=as_int(data.get("total_size_bytes"), "total_size_bytes") or 0,
+            last_backup_at=as_time(data.get("last_backup_at"), "last_backup_at"),
+        )
+
+
+@dataclass(frozen=True)
+class MetricSample:
+    timestamp: datetime
+    value: float
+
+
+def parse_series(raw: Any, what: str) -> tuple[MetricSample, ...]:
+    """A metric array: `[{"timestamp": ISO, "value": n}]` or `[[timestamp, value]]`."""
+    if raw is None:
+        return ()
+    samples = []
+    for point in require_list(raw, what):
+        if isinstance(point, Mapping):
+            moment, value = point.get("timestamp"), point.get("value")
+        elif isinstance(point, list | tuple) and len(point) == 2:
+            moment, value = point
+        else:
+            raise MalformedData(f"{what}: a sample must be an object or a [timestamp, value] pair")
+        at = as_time(moment, f"{what} timestamp")
+        number = as_float(value, f"{what} value")
+        if at is None or number is None:
+            raise MalformedData(f"{what}: a sample lacks its timestamp or value")
+        samples.append(MetricSample(at, number))
+    samples.sort(key=lambda sample: sample.timestamp)
+    return tuple(samples)
+
+
+@dataclass(frozen=True)
+class ContainerMetrics:
+    """`GET /containers/{id}/metrics`: cpu percent 0-100, memory/disk MB, network bytes/s."""
+
+    cpu_percent: tuple[MetricSample, ...]
+    memory_mb: tuple[MetricSample, ...]
+    disk_mb: tuple[MetricSample, ...]
+    network_in_bps: tuple[MetricSample, ...]
+    network_out_bps: tuple[MetricSample, ...]
+
+    @property
+    def latest_timestamp(self) -> datetime | None:
+        series = (self.cpu_percent, self.memory_mb, self.disk_mb)
+        moments = [s[-1].timestamp for s in (*series, self.network_in_bps, self.network_out_bps) if s]
+        return max(moments, default=None)
+
+    @classmethod
+    def from_api(cls, raw: Any) -> "ContainerMetrics":
+        data = require_mapping(raw, "metrics")
+        return cls(
+            cpu_percent=parse_series(data.get("cpu"), "cpu"),
+            memory_mb=parse_series(data.get("memory"), "memory"),
+            disk_mb=parse_series(data.get("disk"), "disk"),
+            network_in_bps=parse_series(pick(data, "network_in", "networkIn"), "network_in"),
+            network_out_bps=parse_series(pick(data, "network_out", "networkOut"), "network_out"),
+        )
+
+
+def latest(series: tuple[MetricSample, ...]) -> float | None:
+    return series[-1].value if series else None

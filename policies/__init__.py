@@ -1,0 +1,1 @@
+"""Operational policies: pure decisions over (snapshot, audit history, now)."""
