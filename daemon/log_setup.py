@@ -1,0 +1,56 @@
+"""Logging for the daemon: text or one JSON object per line, with secrets scrubbed.
+
+Every record passes a filter that replaces anything shaped like a STACKS API key
+(`sk_stacks_` + 64 hex) before it is formatted, so a key that slipped into an
+exception message still never reaches the log.
+"""
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+
+API_KEY_PATTERN = re.compile(r"sk_stacks_[0-9a-fA-F]{8,}")
+REDACTED = "sk_stacks_[REDACTED]"
+
+
+def scrub(text: str) -> str:
+    return API_KEY_PATTERN.sub(REDACTED, text)
+
+
+class ScrubSecrets(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        record.msg, record.args = scrub(message), ()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(log_format: str = "text", level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ScrubSecrets())
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
