@@ -12,10 +12,42 @@ reset_after = "10m"          # running this long resets the backoff
 max_restarts = 5             # within `window`; then give up until a human acts
 window = "1h"
 ```
+
+A crashed container (status in `statuses`; never `stopped`, never an unknown
+status) is restarted at once, then after 10 s, 20 s, 40 s ... at most
+`backoff_max` after the previous attempt. After `max_restarts` attempts within
+`window` the policy gives up (one `gave_up` row) until the container has run for
+`reset_after` or an operator runs `stacks-opsd change NAME start` (or
+`restart`). Nothing happens on a stale snapshot. The state comes from the audit
+history only (see `policies.restart_backoff`), so it survives daemon restarts;
+rows are written only when something changes: each restart, the first sight of
+each crash it waits out (`skipped`, with the next restart time), `gave_up`, and
+a container seen running again without the daemon's help.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from daemon.audit.record import AuditLog
+from daemon.durations import format_duration
+from daemon.snapshot import ContainerView, Snapshot
+from daemon.stacks.models import KNOWN_CONTAINER_STATUSES
+from policies.audit_rows import rows_by_container
+from policies.base import OPERATOR, Action, Decision, HistoryQuery, Note
+from policies.name_match import name_matches
+from policies.restart_backoff import (
+    ACTOR,
+    OPERATOR_STARTS,
+    POLICY,
+    RESTART,
+    RUNNING_EVENT,
+    RestartState,
+    restart_state,
+)
+
+# A gave_up older than this is forgotten (restarts resume); it bounds the history read.
+HISTORY_HORIZON = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -29,3 +61,119 @@ class AutoRestartOptions:
     reset_after: timedelta = timedelta(minutes=10)
     max_restarts: int = 5
     window: timedelta = timedelta(hours=1)
+
+
+class AutoRestartPolicy:
+    name = POLICY
+
+    def __init__(self, options: AutoRestartOptions) -> None:
+        self.options = options
+
+    def history_query(self, now: datetime) -> HistoryQuery:
+        since = now - max(HISTORY_HORIZON, self.options.window + self.options.reset_after)
+        actions = tuple(dict.fromkeys((RESTART, *OPERATOR_STARTS)))
+        return HistoryQuery(since=since, actors=(ACTOR, OPERATOR), actions=actions)
+
+    def states(self, history: Sequence[AuditLog]) -> dict[str, RestartState]:
+        """Each container's crash-loop state (for `/status` and the backoff metrics)."""
+        grouped = rows_by_container(history)
+        return {cid: restart_state(rows, self.options.reset_after) for cid, rows in grouped.items()}
+
+    def decide(
+        self, snapshot: Snapshot, history: Sequence[AuditLog], now: datetime
+    ) -> list[Decision]:
+        if not snapshot.status_ok:
+            return []
+        states = self.states(history)
+        decisions: list[Decision] = []
+        for view in snapshot.containers.values():
+            container = view.container
+            if not name_matches(container.name, self.options.match, self.options.exclude):
+                continue
+            state = states.get(container.id, RestartState())
+            decision = self._decide_one(view, state, now)
+            if decision is not None:
+                decisions.append(decision)
+        return decisions
+
+    def _crashed(self, status: str) -> bool:
+        return (
+            status in self.options.statuses
+            and status in KNOWN_CONTAINER_STATUSES
+            and status not in ("stopped", "running")
+        )
+
+    def _decide_one(
+        self, view: ContainerView, state: RestartState, now: datetime
+    ) -> Decision | None:
+        status = view.container.status
+        if status == "running" and state.crash_seen_at is not None:
+            return self._note(view, "skipped", self._running_reason(state), event=RUNNING_EVENT)
+        if not self._crashed(status):
+            return None
+        first_sight = state.crash_seen_at is None
+        state = state.crash_seen(now, self.options.reset_after)
+        if state.gave_up:
+            if not first_sight:
+                return None
+            return self._note(
+                view,
+                "skipped",
+                f"crashed again ({status}); still given up. {self._how_to_resume()}",
+                event="given_up",
+            )
+        restarts = state.restarts_within(self.options.window, now)
+        if restarts >= self.options.max_restarts:
+            return self._note(
+                view,
+                "gave_up",
+                f"gave up: {restarts} restarts within {format_duration(self.options.window)}. "
+                + self._how_to_resume(),
+                event="gave_up",
+                restarts=restarts,
+            )
+        next_at = state.next_restart_at(self.options.backoff_initial, self.options.backoff_max)
+        number = len(state.attempts) + 1
+        if next_at is None or now >= next_at:
+            return Action(
+                policy=POLICY,
+                action=RESTART,
+                container_id=view.container.id,
+                container_name=view.container.name,
+                reason=f"status {status}: restart {number} since the last reset",
+                details={"restart_number": number, "observed_status": status},
+            )
+        if not first_sight:
+            return None
+        return self._note(
+            view,
+            "skipped",
+            f"backoff: next restart at {next_at.isoformat()} (restart {number}, status {status})",
+            event="backoff",
+            restart_number=number,
+            next_restart_at=next_at.isoformat(),
+        )
+
+    def _how_to_resume(self) -> str:
+        return (
+            f"Restarts resume after it runs {format_duration(self.options.reset_after)}, "
+            "or after `stacks-opsd change NAME start`."
+        )
+
+    def _running_reason(self, state: RestartState) -> str:
+        suffix = " (was given up)" if state.gave_up else ""
+        return (
+            f"running again without a restart by the daemon{suffix}; the backoff resets "
+            f"once it has run {format_duration(self.options.reset_after)}"
+        )
+
+    def _note(self, view: ContainerView, outcome: str, reason: str, **details: object) -> Note:
+        return Note(
+            policy=POLICY,
+            action=RESTART,
+            container_id=view.container.id,
+            container_name=view.container.name,
+            outcome=outcome,
+            reason=reason,
+            details=details,
+        )

@@ -1,15 +1,27 @@
-"""backup_freshness: export how old each container's newest completed backup is; no action.
+"""backup_freshness: how old each container's newest completed backup is; no action.
 
 ```toml
 [policies.backup_freshness]
 max_age = "26h"              # exported for alerting; no action
 ```
+
+The exporter publishes the age for alerting; weekly_pin unpins nothing while a
+container's newest completed backup is older than `max_age`.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from daemon.snapshot import ContainerView
 
 
 @dataclass(frozen=True)
 class BackupFreshnessOptions:
     max_age: timedelta = timedelta(hours=26)
+
+
+def newest_completed_backup_age(view: ContainerView, now: datetime) -> timedelta | None:
+    """Age of the newest completed backup; None when backups are unknown or none completed."""
+    if view.backups is None or not view.completed_backups:
+        return None
+    return now - view.completed_backups[0].created_at

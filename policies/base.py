@@ -1,14 +1,27 @@
-"""What a policy returns: Actions for the executor to perform, Notes to audit only.
+"""The policy interface: what a policy reads, what it asks of the audit history, what it returns.
 
-Policies never call the API or the database. The executor turns each `Action`
-into audited API calls (through the pre-change backup gate when `gated`), and
-writes each `Note` as a single audit row with its outcome (`skipped`,
-`gave_up`, ...).
+Policies never call the API or the database. The engine fetches the audit rows
+each policy's `history_query(now)` asks for (one query per policy and
+evaluation), passes them to `decide(snapshot, history, now)`, and hands the
+result to the executor. The executor turns each `Action` into audited API calls
+(through the pre-change backup gate when `gated`), and writes each `Note` as a
+single audit row with its outcome (`skipped`, `gave_up`, ...).
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
+
+from daemon.audit.record import AuditLog
+from daemon.snapshot import Snapshot
+
+OPERATOR = "cli"  # the actor of changes an operator makes with `stacks-opsd change`
+
+
+def actor_name(policy: str) -> str:
+    """The audit `actor` of a policy (`policy:auto_restart`), or `cli` for an operator."""
+    return policy if policy == OPERATOR else f"policy:{policy}"
 
 
 @dataclass(frozen=True)
@@ -26,7 +39,7 @@ class Action:
 
     @property
     def actor(self) -> str:
-        return f"policy:{self.policy}"
+        return actor_name(self.policy)
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,28 @@ class Note:
 
     @property
     def actor(self) -> str:
-        return f"policy:{self.policy}"
+        return actor_name(self.policy)
 
 
 Decision = Action | Note
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    """The audit rows a policy needs: `store.history(since, actors=..., actions=...)`."""
+
+    since: datetime
+    actors: tuple[str, ...] | None = None
+    actions: tuple[str, ...] | None = None
+
+
+class Policy(Protocol):
+    name: str
+
+    def history_query(self, now: datetime) -> HistoryQuery:
+        """Which audit rows `decide` needs, as of `now`."""
+
+    def decide(
+        self, snapshot: Snapshot, history: Sequence[AuditLog], now: datetime
+    ) -> list[Decision]:
+        """The actions and notes for this snapshot; pure, never raises for odd data."""

@@ -9,13 +9,41 @@ weekday = "sunday"           # UTC
 at = "03:00"                 # UTC, after the 02:00 scheduled backup
 keep_weeks = 8               # older weekly pins made by the daemon are unpinned
 ```
+
+For every ISO week (UTC) that has backups in the list and whose `weekday at`
+has passed, the newest completed backup of the week is pinned unless one of
+the week's backups is pinned already or the daemon pinned that week before (an
+operator who unpins it is not overruled). Past weeks catch up as long as their
+backups are listed. The daemon's own pins are its `succeeded` backup.pin rows
+(not followed by its own unpin): of those it keeps the newest `keep_weeks` weeks
+and unpins the older ones, never a pin it did not make, and nothing at all while
+the container's newest completed backup is older than `backup_freshness.max_age`.
+A failed pin or unpin is retried after `RETRY_AFTER`.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time, timedelta
 from typing import Literal
 
+from daemon.audit.record import AuditLog
+from daemon.durations import format_duration
+from daemon.snapshot import ContainerView, Snapshot
+from daemon.stacks.models import Backup
+from policies.audit_rows import row_details, rows_by_container
+from policies.backup_freshness import BackupFreshnessOptions, newest_completed_backup_age
+from policies.base import Action, Decision, HistoryQuery, Note, actor_name
+from policies.iso_week import IsoWeek
+from policies.name_match import name_matches
+
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+POLICY = "weekly_pin"
+ACTOR = actor_name(POLICY)
+PIN, UNPIN = "backup.pin", "backup.unpin"
+RETRY_AFTER = timedelta(hours=1)
+DONE_OR_RUNNING = ("started", "succeeded", "dry_run")  # no new attempt after these
+HISTORY_EXTRA_WEEKS = 52  # daemon pins this much older than keep_weeks are forgotten (kept)
 
 
 @dataclass(frozen=True)
@@ -26,3 +54,163 @@ class WeeklyPinOptions:
     weekday: Weekday = "sunday"
     at: time = time(3, 0)
     keep_weeks: int = 8
+
+
+@dataclass(frozen=True)
+class DaemonPin:
+    backup_id: str
+    week: IsoWeek
+    pinned_at: datetime
+
+
+class WeeklyPinPolicy:
+    name = POLICY
+
+    def __init__(self, options: WeeklyPinOptions, freshness: BackupFreshnessOptions) -> None:
+        self.options = options
+        self.freshness = freshness
+
+    def history_query(self, now: datetime) -> HistoryQuery:
+        since = now - timedelta(weeks=self.options.keep_weeks + HISTORY_EXTRA_WEEKS)
+        return HistoryQuery(since=since, actors=(ACTOR,), actions=(PIN, UNPIN))
+
+    def decide(
+        self, snapshot: Snapshot, history: Sequence[AuditLog], now: datetime
+    ) -> list[Decision]:
+        if not snapshot.status_ok:
+            return []
+        grouped = rows_by_container(r for r in history if r.actor == ACTOR)
+        decisions: list[Decision] = []
+        for view in snapshot.containers.values():
+            if view.backups is None:
+                continue
+            if not name_matches(view.container.name, self.options.match, self.options.exclude):
+                continue
+            rows = grouped.get(view.container.id, [])
+            decisions += self._pins(view, rows, now)
+            decisions += self._unpins(view, rows, now)
+        return decisions
+
+    def _pins(self, view: ContainerView, rows: list[AuditLog], now: datetime) -> list[Decision]:
+        weeks: dict[IsoWeek, list[Backup]] = {}
+        for backup in view.backups or ():
+            if backup.created_at is not None:
+                weeks.setdefault(IsoWeek.of(backup.created_at), []).append(backup)
+        decisions: list[Decision] = []
+        for week, backups in sorted(weeks.items()):
+            due = week.moment(self.options.weekday, self.options.at)
+            if now < due or any(b.pinned for b in backups):
+                continue
+            week_rows = [r for r in rows if r.action == PIN and _week_of_row(r) == week]
+            if not _may_attempt(week_rows, now):
+                continue
+            completed = [b for b in backups if b.completed]
+            if not completed:
+                continue
+            newest = max(completed, key=lambda b: b.created_at)
+            late = " (catch-up)" if IsoWeek.of(now) != week else ""
+            decisions.append(
+                Action(
+                    policy=POLICY,
+                    action=PIN,
+                    container_id=view.container.id,
+                    container_name=view.container.name,
+                    reason=f"weekly pin for {week.label}: newest completed backup{late}",
+                    target=str(newest.id),
+                    gated=False,
+                    details={
+                        "iso_week": week.label,
+                        "backup_created_at": newest.created_at.isoformat(),
+                    },
+                )
+            )
+        return decisions
+
+    def _unpins(self, view: ContainerView, rows: list[AuditLog], now: datetime) -> list[Decision]:
+        pins = _daemon_pins(rows, view)
+        kept_weeks = sorted({pin.week for pin in pins}, reverse=True)[: self.options.keep_weeks]
+        listed = {str(b.id): b for b in view.backups or ()}
+        age = newest_completed_backup_age(view, now)
+        decisions: list[Decision] = []
+        for pin in pins:
+            backup = listed.get(pin.backup_id)
+            if pin.week in kept_weeks or backup is None or not backup.pinned:
+                continue
+            unpin_rows = [
+                r
+                for r in rows
+                if r.action == UNPIN and r.target == pin.backup_id and r.at >= pin.pinned_at
+            ]
+            fresh = age is not None and age <= self.freshness.max_age
+            if not fresh:
+                if not unpin_rows:
+                    decisions.append(self._kept_note(view, pin, age))
+                continue
+            attempts = [r for r in unpin_rows if r.outcome != "skipped"]
+            if not _may_attempt(attempts, now):
+                continue
+            decisions.append(
+                Action(
+                    policy=POLICY,
+                    action=UNPIN,
+                    container_id=view.container.id,
+                    container_name=view.container.name,
+                    reason=(
+                        f"weekly pin of {pin.week.label} is older than the newest "
+                        f"{self.options.keep_weeks} weekly pins"
+                    ),
+                    target=pin.backup_id,
+                    gated=False,
+                    details={"iso_week": pin.week.label},
+                )
+            )
+        return decisions
+
+    def _kept_note(self, view: ContainerView, pin: DaemonPin, age: timedelta | None) -> Note:
+        newest = (
+            "no completed backup"
+            if age is None
+            else f"the newest completed backup is {format_duration(max(age, timedelta(0)))} old"
+        )
+        return Note(
+            policy=POLICY,
+            action=UNPIN,
+            container_id=view.container.id,
+            container_name=view.container.name,
+            outcome="skipped",
+            reason=(
+                f"kept the weekly pin of {pin.week.label}: {newest} "
+                f"(backup_freshness.max_age {format_duration(self.freshness.max_age)})"
+            ),
+            target=pin.backup_id,
+            details={"iso_week": pin.week.label},
+        )
+
+
+def _may_attempt(rows: list[AuditLog], now: datetime) -> bool:
+    """No attempt yet, or the latest one ended without success long enough ago to retry."""
+    if not rows:
+        return True
+    latest = rows[-1]
+    return latest.outcome not in DONE_OR_RUNNING and now - latest.at >= RETRY_AFTER
+
+
+def _week_of_row(row: AuditLog) -> IsoWeek | None:
+    return IsoWeek.parse(row_details(row).get("iso_week"))
+
+
+def _daemon_pins(rows: list[AuditLog], view: ContainerView) -> list[DaemonPin]:
+    """Pins this policy made (`succeeded`) and has not unpinned since."""
+    created = {str(b.id): b.created_at for b in view.backups or () if b.created_at is not None}
+    pins: dict[str, DaemonPin] = {}
+    for row in rows:
+        if row.outcome != "succeeded" or row.target is None:
+            continue
+        if row.action == UNPIN:
+            pins.pop(row.target, None)
+        elif row.action == PIN:
+            week = _week_of_row(row)
+            if week is None:
+                week = IsoWeek.of(created.get(row.target, row.at))
+            pins[row.target] = DaemonPin(row.target, week, row.at)
+    return list(pins.values())

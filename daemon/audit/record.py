@@ -3,12 +3,14 @@
 An action writes a `started` row before its API call and an outcome row after
 it; both share `action_id`. A pre-change backup and the change it guards share
 `correlation_id`. `hash` is SHA-256 over `prev_hash` and the row's canonical
-JSON, so editing or deleting any row breaks the chain.
+JSON, so editing or deleting any row breaks the chain. `at` is always UTC.
 """
 
 from datetime import datetime
 
 from sqlmodel import Field, SQLModel
+
+from daemon.audit.utc_datetime import UTCDateTime
 
 ACTIONS = (
     "container.restart",
@@ -34,9 +36,10 @@ OUTCOMES = (
 
 class AuditLog(SQLModel, table=True):
     __tablename__ = "audit_log"
+    __table_args__ = {"sqlite_autoincrement": True}  # never reuse the id of a deleted row
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(index=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
     instance: str
     actor: str = Field(index=True)
     action: str = Field(index=True)

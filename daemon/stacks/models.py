@@ -97,7 +97,7 @@ def require_list(value: Any, what: str) -> Sequence[Any]:
 
 @dataclass(frozen=True)
 class Container:
-    """A container, from `GET /containers` (snake_case) or `GET /containers/status/{id}` (camelCase)."""
+    """A container from `GET /containers` (snake_case) or `GET /containers/status/{id}` (camel)."""
 
     id: str
     name: str
@@ -269,7 +269,9 @@ class ContainerMetrics:
     @property
     def latest_timestamp(self) -> datetime | None:
         series = (self.cpu_percent, self.memory_mb, self.disk_mb)
-        moments = [s[-1].timestamp for s in (*series, self.network_in_bps, self.network_out_bps) if s]
+        moments = [
+            s[-1].timestamp for s in (*series, self.network_in_bps, self.network_out_bps) if s
+        ]
         return max(moments, default=None)
 
     @classmethod
@@ -286,3 +288,15 @@ class ContainerMetrics:
 
 def latest(series: tuple[MetricSample, ...]) -> float | None:
     return series[-1].value if series else None
+
+
+def unwrap(body: Mapping[str, Any]) -> Any:
+    """The `data` member of a `{"success": true, "data": ...}` envelope, else the body itself."""
+    data = body.get("data")
+    return body if data is None else data
+
+
+def mapping_at(data: Mapping[str, Any], *names: str) -> Mapping[str, Any]:
+    """The object under the first present name (either spelling), or an empty one."""
+    value = pick(data, *names)
+    return {} if value is None else require_mapping(value, names[0])

@@ -1,0 +1,67 @@
+"""Creating and migrating the audit schema (`audit_log`, `audit_head`) at start.
+
+Missing tables are created; columns added to `AuditLog` since a database was
+created are added (they are nullable, and the chain hash leaves out None fields,
+so old rows still verify). A database that predates `audit_head` gets it seeded
+from its newest row. Concurrent starts serialise on the write lock (SQLite) or an
+advisory lock (PostgreSQL), so two processes never race to create tables.
+"""
+
+from sqlalchemy import Connection, func, insert, inspect, select
+from sqlmodel import SQLModel
+
+from daemon.audit.chain import GENESIS_HASH
+from daemon.audit.errors import AuditOpenError
+from daemon.audit.head import HEAD_ID, AuditHead
+from daemon.audit.record import AuditLog
+
+LOG = AuditLog.__table__
+HEAD = AuditHead.__table__
+
+# pg_advisory_xact_lock key for schema changes: sha256("stacks-opsd audit schema")[:8], signed.
+SCHEMA_LOCK_KEY = -0x0EE2_BE9A_05EE_EC06
+
+
+def ensure_schema(conn: Connection, database: str) -> None:
+    """Create or migrate the tables inside the caller's write transaction."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
+    existing = set(inspect(conn).get_table_names())
+    SQLModel.metadata.create_all(conn, tables=[LOG, HEAD])
+    if LOG.name in existing:
+        _add_missing_columns(conn, database)
+    if HEAD.name not in existing:
+        _seed_head(conn)
+
+
+def _add_missing_columns(conn: Connection, database: str) -> None:
+    present = {column["name"] for column in inspect(conn).get_columns(LOG.name)}
+    quote = conn.dialect.identifier_preparer.quote
+    for column in LOG.columns:
+        if column.name in present:
+            continue
+        if not column.nullable:
+            raise AuditOpenError(
+                f"audit database {database}: table {LOG.name} has no required column "
+                f"{column.name!r} and it cannot be added to existing rows; point "
+                "daemon.database_url at a new database or add the column by hand"
+            )
+        column_type = column.type.compile(dialect=conn.dialect)
+        conn.exec_driver_sql(
+            f"ALTER TABLE {quote(LOG.name)} ADD COLUMN {quote(column.name)} {column_type}"
+        )
+    for index in LOG.indexes:
+        index.create(conn, checkfirst=True)
+
+
+def _seed_head(conn: Connection) -> None:
+    count = conn.execute(select(func.count()).select_from(LOG)).scalar_one()
+    newest = conn.execute(select(LOG.c.id, LOG.c.hash).order_by(LOG.c.id.desc()).limit(1)).first()
+    conn.execute(
+        insert(HEAD).values(
+            id=HEAD_ID,
+            row_count=count,
+            last_id=newest.id if newest else None,
+            last_hash=newest.hash if newest else GENESIS_HASH,
+        )
+    )

@@ -1,0 +1,326 @@
+"""AuditStore: append-only, hash-chained audit rows in SQLite (WAL) or PostgreSQL.
+
+    store = AuditStore.open("sqlite:///var/lib/stacks-opsd/audit.db", "host:123", clock)
+    action_id = new_action_id()
+    store.append("policy:auto_restart", "container.restart", "started", action_id=action_id, ...)
+    store.append("policy:auto_restart", "container.restart", "succeeded", action_id=action_id, ...)
+
+Appends are serialised in-process by a lock and across processes by the
+database's write lock (see engine.py), so the chain never forks. Every string
+is redacted before it is hashed and stored. Any database failure is raised as
+an AuditError subclass (errors.py) naming the database with its password hidden.
+"""
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from daemon.audit.chain import canonical_json, row_hash
+from daemon.audit.database_url import parse_url, redact_url, sqlite_path
+from daemon.audit.engine import begin_snapshot_read, begin_write, create_audit_engine, enable_wal
+from daemon.audit.errors import AuditOpenError, AuditReadError, AuditWriteError
+from daemon.audit.head import HEAD_ID, AuditHead
+from daemon.audit.query import history_statement, list_statement, unfinished_statement
+from daemon.audit.record import OUTCOMES, AuditLog
+from daemon.audit.redact import redact_text, redact_value
+from daemon.audit.schema import ensure_schema
+from daemon.audit.verify import VerifyResult, verify_chain
+from daemon.clock import Clock
+
+LOG = AuditLog.__table__
+HEAD = AuditHead.__table__
+
+INTERRUPTED_REASON = "daemon stopped before the outcome was recorded"
+MAX_TEXT = 4000
+VERIFY_BATCH = 1000
+WRITE_ADVICE = (
+    "check that the database is reachable and writable (disk space, permissions, "
+    "a lock held by another process); actions stay blocked until audit rows can be written"
+)
+
+
+class AuditStore:
+    """The audit database: append rows, read history, verify the chain."""
+
+    def __init__(self, engine: Engine, database: str, instance: str, clock: Clock) -> None:
+        self._engine = engine
+        self._database = database
+        self._instance = instance
+        self._clock = clock
+        self._busy_timeout = 5.0
+        self._lock = threading.RLock()
+        self._write_errors = 0
+
+    @classmethod
+    def open(
+        cls, database_url: str, instance: str, clock: Clock, *, busy_timeout: float = 5.0
+    ) -> "AuditStore":
+        """Connect, create or migrate the schema; `busy_timeout` bounds waits for locks (s)."""
+        database = redact_url(database_url)
+        try:
+            url = parse_url(database_url)
+        except ValueError as exc:
+            raise AuditOpenError(str(exc)) from None
+        path = sqlite_path(url)
+        if path is not None and not path.parent.is_dir():
+            raise AuditOpenError(
+                f"audit database {database}: directory {str(path.parent)!r} does not exist; "
+                "create it (systemd's StateDirectory= does) or change daemon.database_url"
+            )
+        try:
+            engine = create_audit_engine(url, busy_timeout)
+        except ModuleNotFoundError as exc:
+            raise AuditOpenError(
+                f"audit database {database}: the driver {exc.name!r} is not installed; "
+                "install the PostgreSQL extra: pip install 'stacks-opsd[postgres]'"
+            ) from None
+        store = cls(engine, database, instance, clock)
+        store._busy_timeout = busy_timeout
+        try:
+            if path is not None:
+                enable_wal(engine)
+            with engine.connect() as conn, begin_write(conn, busy_timeout):
+                ensure_schema(conn, database)
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise AuditOpenError(
+                f"audit database {database}: cannot open or create the audit tables: "
+                f"{_cause(exc)}; check daemon.database_url, that the database server is "
+                "running and that this user may create tables there"
+            ) from None
+        except AuditOpenError:
+            engine.dispose()
+            raise
+        return store
+
+    @property
+    def database(self) -> str:
+        """The database URL with its password hidden."""
+        return self._database
+
+    @property
+    def write_errors(self) -> int:
+        """How many appends (or reconciles) have failed since the store was opened."""
+        return self._write_errors
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def append(
+        self,
+        actor: str,
+        action: str,
+        outcome: str,
+        *,
+        action_id: str,
+        container_id: str | None = None,
+        container_name: str | None = None,
+        target: str | None = None,
+        reason: str | None = None,
+        correlation_id: str | None = None,
+        http_status: int | None = None,
+        error: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        duration_ms: float | None = None,
+    ) -> AuditLog:
+        """Record one row and return it (with id and hash); raises AuditWriteError."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown audit outcome {outcome!r}; expected one of {OUTCOMES}")
+        if not action_id:
+            raise ValueError("an audit row needs an action_id (use new_action_id())")
+        fields = {
+            "actor": actor,
+            "action": action,
+            "outcome": outcome,
+            "action_id": action_id,
+            "container_id": container_id,
+            "container_name": container_name,
+            "target": target,
+            "reason": reason,
+            "correlation_id": correlation_id,
+            "http_status": None if http_status is None else int(http_status),
+            "error": error,
+            "details": canonical_json(redact_value(details)) if details else None,
+            "duration_ms": None if duration_ms is None else round(duration_ms),
+        }
+        with self._writing(f"`{action}` `{outcome}` for {container_name or container_id}") as conn:
+            return self._write_rows(conn, [fields])[0]
+
+    def reconcile_interrupted(self) -> list[AuditLog]:
+        """Give every action left at `started` (no outcome) an `interrupted` row; return them."""
+        with self._writing("`interrupted` rows for unfinished actions") as conn:
+            unfinished: dict[str, Mapping[str, Any]] = {}
+            for row in conn.execute(unfinished_statement()).mappings():
+                unfinished[row["action_id"]] = row
+            entries = [
+                {
+                    "actor": row["actor"],
+                    "action": row["action"],
+                    "outcome": "interrupted",
+                    "action_id": row["action_id"],
+                    "container_id": row["container_id"],
+                    "container_name": row["container_name"],
+                    "target": row["target"],
+                    "reason": INTERRUPTED_REASON,
+                    "correlation_id": row["correlation_id"],
+                    "details": canonical_json(
+                        {"started_row": row["id"], "started_by": row["instance"]}
+                    ),
+                }
+                for row in unfinished.values()
+            ]
+            return self._write_rows(conn, entries) if entries else []
+
+    def history(
+        self,
+        since: datetime,
+        actors: Iterable[str] | None = None,
+        actions: Iterable[str] | None = None,
+        container_id: str | None = None,
+    ) -> list[AuditLog]:
+        """Rows at or after `since` (aware), filtered, ordered by id: what policies remember."""
+        _require_aware(since)
+        return self._read(history_statement(since, actors, actions, container_id))
+
+    def query(
+        self,
+        since: datetime | None = None,
+        container: str | None = None,
+        action: str | None = None,
+        outcome: str | None = None,
+        limit: int | None = None,
+    ) -> list[AuditLog]:
+        """Rows for `audit list`: `container` is an id or a name; `limit` keeps the newest."""
+        if since is not None:
+            _require_aware(since)
+        return self._read(list_statement(since, container, action, outcome, limit))
+
+    def verify(self) -> VerifyResult:
+        """Check the whole chain and the head record in one consistent snapshot."""
+        try:
+            with self._lock, self._engine.connect() as conn, begin_snapshot_read(conn):
+                head = conn.execute(select(HEAD).where(HEAD.c.id == HEAD_ID)).mappings().first()
+                return verify_chain(_all_rows(conn), head)
+        except SQLAlchemyError as exc:
+            raise AuditReadError(
+                f"audit database {self._database}: cannot read rows to verify: {_cause(exc)}; "
+                "check that the database is reachable"
+            ) from None
+
+    def healthy(self) -> bool:
+        """Whether a write would succeed now (takes the write lock, changes nothing)."""
+        try:
+            with self._lock, self._engine.connect() as conn:
+                transaction = begin_write(conn, self._busy_timeout)
+                conn.execute(
+                    update(HEAD).where(HEAD.c.id == HEAD_ID).values(row_count=HEAD.c.row_count)
+                )
+                transaction.rollback()
+        except SQLAlchemyError:
+            return False
+        return True
+
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[Connection]:
+        try:
+            with self._lock, self._engine.connect() as conn, begin_write(conn, self._busy_timeout):
+                yield conn
+        except SQLAlchemyError as exc:
+            self._write_errors += 1
+            raise AuditWriteError(
+                f"audit database {self._database}: could not record {redact_text(what)}: "
+                f"{_cause(exc)}; {WRITE_ADVICE}"
+            ) from None
+        except AuditWriteError:
+            self._write_errors += 1
+            raise
+
+    def _write_rows(self, conn: Connection, entries: list[dict[str, Any]]) -> list[AuditLog]:
+        head = (
+            conn.execute(select(HEAD).where(HEAD.c.id == HEAD_ID).with_for_update())
+            .mappings()
+            .first()
+        )
+        if head is None:
+            raise AuditWriteError(
+                f"audit database {self._database}: the audit_head record is missing, so new "
+                "rows cannot be chained; run `stacks-opsd audit verify` and restore the "
+                "database from a backup"
+            )
+        prev_hash, count = head["last_hash"], head["row_count"]
+        written = []
+        for entry in entries:
+            fields = self._complete(entry, prev_hash)
+            row_id = conn.execute(insert(LOG).values(**fields)).inserted_primary_key[0]
+            written.append(AuditLog(id=row_id, **fields))
+            prev_hash, count = fields["hash"], count + 1
+        conn.execute(
+            update(HEAD)
+            .where(HEAD.c.id == HEAD_ID)
+            .values(row_count=count, last_id=written[-1].id, last_hash=prev_hash)
+        )
+        return written
+
+    def _complete(self, entry: Mapping[str, Any], prev_hash: str) -> dict[str, Any]:
+        """The row's stored fields: timestamp, instance, redacted text, chain hashes."""
+        fields: dict[str, Any] = {
+            name: _clean_text(value) if isinstance(value, str) and name != "details" else value
+            for name, value in entry.items()
+        }
+        fields["at"] = _utc_now(self._clock)
+        fields["instance"] = _clean_text(self._instance)
+        fields["prev_hash"] = prev_hash
+        fields["hash"] = row_hash(fields)
+        return fields
+
+    def _read(self, statement) -> list[AuditLog]:
+        try:
+            with self._lock, self._engine.connect() as conn:
+                return [AuditLog(**row) for row in conn.execute(statement).mappings()]
+        except SQLAlchemyError as exc:
+            raise AuditReadError(
+                f"audit database {self._database}: cannot read audit rows: {_cause(exc)}; "
+                "check that the database is reachable"
+            ) from None
+
+
+def _all_rows(conn: Connection) -> Iterator[Mapping[str, Any]]:
+    """Every row ordered by id, fetched in batches so memory stays flat."""
+    last_id = None
+    while True:
+        statement = select(LOG).order_by(LOG.c.id).limit(VERIFY_BATCH)
+        if last_id is not None:
+            statement = statement.where(LOG.c.id > last_id)
+        batch = conn.execute(statement).mappings().all()
+        if not batch:
+            return
+        yield from batch
+        last_id = batch[-1]["id"]
+
+
+def _utc_now(clock: Clock) -> datetime:
+    now = clock.now()
+    _require_aware(now)
+    return now.astimezone(UTC)
+
+
+def _require_aware(moment: datetime) -> None:
+    if moment.tzinfo is None:
+        raise ValueError(f"expected a timezone-aware datetime, got naive {moment!r}")
+
+
+def _clean_text(text: str) -> str:
+    text = redact_text(text)
+    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "...[truncated]"
+
+
+def _cause(exc: SQLAlchemyError) -> str:
+    """The driver's own message, first line only, with secrets removed."""
+    original = getattr(exc, "orig", None) or exc
+    lines = str(original).strip().splitlines() or [type(original).__name__]
+    return redact_text(lines[0])

@@ -1,0 +1,67 @@
+"""The configuration as typed, frozen dataclasses; their defaults are SPEC section 4.
+
+Field names are the TOML keys and type hints drive validation (daemon/config/validate.py),
+so adding a field here is all it takes to add an option (plus a line in
+config.example.toml, which a test enforces).
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+from policies.auto_restart import AutoRestartOptions
+from policies.backup_freshness import BackupFreshnessOptions
+from policies.pre_change_backup import PreChangeBackupOptions
+from policies.weekly_pin import WeeklyPinOptions
+
+DEFAULT_BASE_URL = "https://api.stackshosting.cloud/api/v1"
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    base_url: str = DEFAULT_BASE_URL
+    api_key_file: str = ""  # else $CREDENTIALS_DIRECTORY/stacks_api_key, else $STACKS_API_KEY
+    timeout: timedelta = timedelta(seconds=10)
+    rate_limit_per_minute: int = 60
+    reserve_for_actions: int = 10
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    listen: str = "127.0.0.1:9847"
+    database_url: str = "sqlite:////var/lib/stacks-opsd/audit.db"
+    dry_run: bool = False
+    instance_id: str = ""  # "" means hostname:pid
+    log_format: Literal["text", "json"] = "text"
+    tls_cert_file: str = ""  # TLS on the metrics listener when both files are set
+    tls_key_file: str = ""
+    basic_auth_user: str = ""  # basic auth on the metrics listener when both are set
+    basic_auth_password_file: str = ""
+
+
+@dataclass(frozen=True)
+class PollConfig:
+    status_interval: timedelta = timedelta(seconds=15)
+    metrics_interval: timedelta = timedelta(minutes=5)
+    backups_interval: timedelta = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class PoliciesConfig:
+    """One attribute per policy in policies.registry.POLICY_OPTIONS (a test keeps them equal)."""
+
+    auto_restart: AutoRestartOptions = field(default_factory=AutoRestartOptions)
+    pre_change_backup: PreChangeBackupOptions = field(default_factory=PreChangeBackupOptions)
+    weekly_pin: WeeklyPinOptions = field(default_factory=WeeklyPinOptions)
+    backup_freshness: BackupFreshnessOptions = field(default_factory=BackupFreshnessOptions)
+
+
+@dataclass(frozen=True)
+class Config:
+    api: ApiConfig = field(default_factory=ApiConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    poll: PollConfig = field(default_factory=PollConfig)
+    policies: PoliciesConfig = field(default_factory=PoliciesConfig)
+    # The file the config was read from, as given; "" when no file exists and the
+    # defaults apply. Not a TOML key.
+    source: str = field(default="", metadata={"toml": False})

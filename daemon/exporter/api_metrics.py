@@ -1,0 +1,80 @@
+"""STACKS API call metrics, fed by the client through its observer protocol (`ApiObserver`).
+
+`on_request` is called once per HTTP attempt with the route template (not the
+concrete path, so container ids never multiply the series) and the status code,
+None for transport failures (exported as code="error"). `on_error` sees every
+StacksError; it is duck-typed (`http_status`, `required_scope`, class name) so
+the exporter does not depend on the client's classes.
+
+- `stacks_api_spending_cap_reached` turns 1 on a 402 and stays 1 until a create
+  (`POST .../containers`) succeeds or the daemon restarts: nothing else tells
+  whether the cap was raised.
+- `stacks_api_scope_missing{scope}` turns 1 on a 403 naming `required_scope`
+  and stays 1 until the daemon restarts, since a key's scopes never change
+  (granting more scopes means a new key, read at start).
+"""
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+SPENDING_CAP_STATUS = 402
+SCOPE_STATUS = 403
+
+
+class ApiMetrics:
+    """Counts and times STACKS API requests; flags spending-cap and missing-scope errors.
+
+    Sample output:
+
+        stacks_api_requests_total{code="200",endpoint="/containers",method="GET"} 42.0
+        stacks_api_requests_total{code="error",endpoint="/backups/stats",method="GET"} 1.0
+        stacks_api_request_duration_seconds_bucket{endpoint="/containers",le="0.1",...} 40.0
+        stacks_api_spending_cap_reached 0.0
+        stacks_api_scope_missing{scope="containers:delete"} 1.0
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._requests = Counter(
+            "stacks_api_requests",
+            "STACKS API requests by method, route template and HTTP status code "
+            '("error" when no response arrived).',
+            ("method", "endpoint", "code"),
+            registry=registry,
+        )
+        self._duration = Histogram(
+            "stacks_api_request_duration_seconds",
+            "Duration of STACKS API requests in seconds, by method and route template.",
+            ("method", "endpoint"),
+            buckets=DURATION_BUCKETS,
+            registry=registry,
+        )
+        self._spending_cap = Gauge(
+            "stacks_api_spending_cap_reached",
+            "1 after a create was refused for the spending cap (402), until a create succeeds.",
+            registry=registry,
+        )
+        self._scope_missing = Gauge(
+            "stacks_api_scope_missing",
+            "1 for each scope the API key lacks, as learned from a 403 response.",
+            ("scope",),
+            registry=registry,
+        )
+
+    def on_request(
+        self, method: str, route: str, status_code: int | None, duration_s: float
+    ) -> None:
+        method = method.upper()
+        code = "error" if status_code is None else str(status_code)
+        self._requests.labels(method, route, code).inc()
+        self._duration.labels(method, route).observe(max(0.0, duration_s))
+        succeeded = status_code is not None and 200 <= status_code < 300
+        if succeeded and method == "POST" and route.rstrip("/").split("/")[-1] == "containers":
+            self._spending_cap.set(0)
+
+    def on_error(self, error: Exception) -> None:
+        status = getattr(error, "http_status", None)
+        if status == SPENDING_CAP_STATUS or type(error).__name__ == "SpendingCapError":
+            self._spending_cap.set(1)
+        scope = getattr(error, "required_scope", None)
+        if status == SCOPE_STATUS and isinstance(scope, str) and scope:
+            self._scope_missing.labels(scope).set(1)

@@ -1,0 +1,116 @@
+"""What the daemon itself does: actions, restart backoff, weekly pins, leadership, build.
+
+The executor, policies and leader election push into these as things happen.
+Label-less series exist from the start (`stacks_opsd_leader 0`,
+`stacks_opsd_audit_write_errors_total 0`, build info) so alerts never wait for
+a first event. Per-container series are dropped by `retain()` when a container
+no longer exists, so deleted containers vanish here too.
+"""
+
+import threading
+from collections.abc import Iterable
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+import daemon
+from daemon.exporter.container_labels import CONTAINER_LABELS
+
+
+class OpsMetrics:
+    """The daemon's own activity.
+
+    Sample output:
+
+        stacks_opsd_actions_total{action="container.restart",outcome="succeeded",...} 2.0
+        stacks_opsd_audit_write_errors_total 0.0
+        stacks_opsd_leader 1.0
+        stacks_opsd_build_info{version="0.1.0"} 1.0
+        stacks_opsd_restart_backoff_seconds{container_id="usr-abc12345-app",name="app"} 40.0
+        stacks_opsd_restart_gave_up{container_id="usr-abc12345-app",name="app"} 0.0
+        stacks_opsd_weekly_pin_last_timestamp_seconds{container_id=...,name=...} 1.7789868e+09
+    """
+
+    def __init__(self, registry: CollectorRegistry, version: str = daemon.__version__) -> None:
+        self._actions = Counter(
+            "stacks_opsd_actions",
+            "Actions the daemon decided or performed, by policy, action and outcome.",
+            ("policy", "action", "outcome"),
+            registry=registry,
+        )
+        self._audit_write_errors = Counter(
+            "stacks_opsd_audit_write_errors",
+            "Audit rows that could not be written to the audit database.",
+            registry=registry,
+        )
+        self._leader = Gauge(
+            "stacks_opsd_leader",
+            "1 while this instance holds the lock for its API key and does the work, else 0.",
+            registry=registry,
+        )
+        build_info = Gauge(
+            "stacks_opsd_build_info",
+            "stacks-opsd build (always 1).",
+            ("version",),
+            registry=registry,
+        )
+        build_info.labels(version).set(1)
+        self._backoff = Gauge(
+            "stacks_opsd_restart_backoff_seconds",
+            "Current auto-restart backoff of the container in seconds (0 when not backing off).",
+            CONTAINER_LABELS,
+            registry=registry,
+        )
+        self._gave_up = Gauge(
+            "stacks_opsd_restart_gave_up",
+            "1 when auto-restart gave up on the container until an operator acts, else 0.",
+            CONTAINER_LABELS,
+            registry=registry,
+        )
+        self._weekly_pin = Gauge(
+            "stacks_opsd_weekly_pin_last_timestamp_seconds",
+            "Unix time of the newest weekly pin the daemon made for the container.",
+            CONTAINER_LABELS,
+            registry=registry,
+        )
+        self._lock = threading.Lock()
+        # container_id -> name of each per-container gauge's current series
+        self._names: dict[Gauge, dict[str, str]] = {
+            gauge: {} for gauge in (self._backoff, self._gave_up, self._weekly_pin)
+        }
+
+    def action(self, policy: str, action: str, outcome: str) -> None:
+        self._actions.labels(policy, action, outcome).inc()
+
+    def audit_write_error(self) -> None:
+        self._audit_write_errors.inc()
+
+    def set_leader(self, leader: bool) -> None:
+        self._leader.set(1 if leader else 0)
+
+    def set_restart_state(
+        self, container_id: str, name: str, backoff_seconds: float, gave_up: bool
+    ) -> None:
+        with self._lock:
+            self._set(self._backoff, container_id, name, backoff_seconds)
+            self._set(self._gave_up, container_id, name, 1 if gave_up else 0)
+
+    def set_weekly_pin(self, container_id: str, name: str, timestamp: datetime) -> None:
+        with self._lock:
+            self._set(self._weekly_pin, container_id, name, timestamp.timestamp())
+
+    def retain(self, container_ids: Iterable[str]) -> None:
+        """Drop the per-container series of every container not in `container_ids`."""
+        keep = set(container_ids)
+        with self._lock:
+            for gauge, names in self._names.items():
+                for container_id in [cid for cid in names if cid not in keep]:
+                    gauge.remove(container_id, names.pop(container_id))
+
+    def _set(self, gauge: Gauge, container_id: str, name: str, value: float) -> None:
+        names = self._names[gauge]
+        previous = names.get(container_id)
+        if previous is not None and previous != name:
+            gauge.remove(container_id, previous)
+        names[container_id] = name
+        gauge.labels(container_id, name).set(value)

@@ -1,0 +1,82 @@
+"""SqliteFileLock: leadership is an exclusive `flock` on `<database>.lock` beside the SQLite file.
+
+The kernel drops the lock when the holder's process dies, so a standby takes
+over at its next try. The file holds the leader's pid and host for messages;
+it is never deleted (deleting a lock file lets two processes lock two files).
+If it is deleted or replaced anyway, `check_alive()` notices and gives up leadership.
+"""
+
+import fcntl
+import os
+import socket
+from pathlib import Path
+
+from daemon.leader.lock import LeaderLockError
+
+
+class SqliteFileLock:
+    def __init__(self, database_path: str | os.PathLike[str]) -> None:
+        self.path = Path(f"{os.fspath(database_path)}.lock")
+        self._fd: int | None = None
+
+    def __repr__(self) -> str:
+        return f"SqliteFileLock({str(self.path)!r}, held={self.held})"
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def try_acquire(self) -> bool:
+        if self._fd is not None:
+            return self.check_alive()
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise LeaderLockError(
+                f"cannot open the leader lock file {str(self.path)!r}: {exc.strerror}; "
+                "the daemon needs write access to the database's directory"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        except OSError as exc:
+            os.close(fd)
+            raise LeaderLockError(
+                f"cannot lock {str(self.path)!r}: {exc.strerror}; put the database on a "
+                "local filesystem that supports flock"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        self._fd = fd
+        return True
+
+    def check_alive(self) -> bool:
+        if self._fd is None:
+            return False
+        try:
+            on_disk = os.stat(self.path)
+        except FileNotFoundError:
+            on_disk = None
+        mine = os.fstat(self._fd)
+        if on_disk is None or (on_disk.st_dev, on_disk.st_ino) != (mine.st_dev, mine.st_ino):
+            self.release()
+            return False
+        return True
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def holder(self) -> str:
+        """Who holds the lock, as written by the holder ("pid 123 on host"), or ""."""
+        try:
+            return self.path.read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""

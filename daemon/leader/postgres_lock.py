@@ -1,0 +1,118 @@
+"""PostgresLeaderLock: leadership is `pg_try_advisory_lock(key)` held on a dedicated connection.
+
+The lock lives as long as the session: when the leader's connection closes or
+its process dies, PostgreSQL releases it and a standby takes over at its next
+try. The connection is autocommit with TCP keepalives, so a dead network is
+noticed; `check_alive()` asks the server whether this session still holds the
+lock and drops leadership if the connection fails.
+"""
+
+import contextlib
+from typing import Any
+
+from daemon.audit.database_url import parse_url, psycopg_conninfo, redact_url
+from daemon.leader.lock import LeaderLockError
+
+HELD_QUERY = (
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND pid = pg_backend_pid() AND objsubid = 1 AND classid::bigint = %s AND objid::bigint = %s"
+)
+
+
+class PostgresLeaderLock:
+    def __init__(self, database_url: str, lock_key: int, *, timeout: float = 5.0) -> None:
+        if not -(2**63) <= lock_key < 2**63:
+            raise ValueError(f"advisory lock key {lock_key} is not a signed 64-bit integer")
+        try:
+            self._conninfo = psycopg_conninfo(parse_url(database_url))
+        except ValueError as exc:
+            raise LeaderLockError(str(exc)) from None
+        self._database = redact_url(database_url)
+        self.lock_key = lock_key
+        self._timeout = timeout
+        self._conn: Any = None
+
+    def __repr__(self) -> str:
+        return f"PostgresLeaderLock({self._database!r}, key={self.lock_key}, held={self.held})"
+
+    @property
+    def held(self) -> bool:
+        return self._conn is not None
+
+    def try_acquire(self) -> bool:
+        if self._conn is not None:
+            return self.check_alive()
+        psycopg = _psycopg()
+        try:
+            conn = psycopg.connect(
+                self._conninfo,
+                autocommit=True,
+                connect_timeout=max(1, round(self._timeout)),
+                keepalives=1,
+                keepalives_idle=10,
+                keepalives_interval=5,
+                keepalives_count=3,
+                application_name="stacks-opsd leader lock",
+            )
+        except psycopg.Error as exc:
+            raise LeaderLockError(
+                f"cannot connect to {self._database} for the leader lock: {_first_line(exc)}; "
+                "check daemon.database_url and that PostgreSQL is running"
+            ) from None
+        try:
+            conn.execute(f"SET statement_timeout = {max(1, round(self._timeout * 1000))}")
+            acquired = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.lock_key,)).fetchone()
+        except psycopg.Error as exc:
+            conn.close()
+            raise LeaderLockError(
+                f"cannot take the leader lock on {self._database}: {_first_line(exc)}"
+            ) from None
+        if not acquired[0]:
+            conn.close()
+            return False
+        self._conn = conn
+        return True
+
+    def check_alive(self) -> bool:
+        if self._conn is None:
+            return False
+        psycopg = _psycopg()
+        unsigned = self.lock_key & 0xFFFF_FFFF_FFFF_FFFF
+        try:
+            row = self._conn.execute(
+                HELD_QUERY, (unsigned >> 32, unsigned & 0xFFFF_FFFF)
+            ).fetchone()
+        except psycopg.Error:
+            self._drop()
+            return False
+        if row[0] < 1:
+            self._drop()
+            return False
+        return True
+
+    def release(self) -> None:
+        if self._conn is None:
+            return
+        psycopg = _psycopg()
+        with contextlib.suppress(psycopg.Error):  # a dead connection took the lock with it
+            self._conn.execute("SELECT pg_advisory_unlock(%s)", (self.lock_key,))
+        self._drop()
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        conn.close()
+
+
+def _psycopg() -> Any:
+    try:
+        import psycopg
+    except ModuleNotFoundError:
+        raise LeaderLockError(
+            "PostgreSQL support is not installed: pip install 'stacks-opsd[postgres]'"
+        ) from None
+    return psycopg
+
+
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -1,0 +1,173 @@
+"""The simulated world: keys, accounts, containers, backups, connections, and its clock.
+
+One `World` per simulator, guarded by one re-entrant lock that the handler core
+holds for the whole of a request. Random values (keys, ids, sizes) come from one
+seeded generator, so the same sequence of requests gives the same answers.
+"""
+
+import random
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from daemon.clock import Clock
+from daemon.simulator.catalog import Template
+from daemon.simulator.exchange import not_found
+from daemon.simulator.timeline import Timeline
+
+
+@dataclass
+class KeyRecord:
+    secret: str
+    account: str
+    scopes: tuple[str, ...]
+    spending_cap: float | None
+    rate_limit: int
+
+
+@dataclass
+class AllowedIp:
+    id: str
+    ip_address: str
+    description: str
+    service_type: str
+    added_at: datetime
+
+
+@dataclass
+class VpnClient:
+    name: str
+    address: str
+    created_at: datetime
+    private_key: str
+
+
+@dataclass
+class ContainerRecord:
+    id: str
+    account: str
+    name: str
+    template: Template
+    plan: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    status_since: datetime
+    ip_address: str
+    port: int
+    storage_tier: int | None
+    password: str
+    private_key: str
+    exit_code: int = 0
+    subdomain: str | None = None
+    allowed_ips: list[AllowedIp] = field(default_factory=list)
+    vpn_clients: dict[str, VpnClient] = field(default_factory=dict)
+
+    @property
+    def external_access(self) -> bool:
+        return self.subdomain is not None
+
+    @property
+    def url(self) -> str | None:
+        return f"{self.name}-{self.subdomain}.stackshosting.cloud" if self.subdomain else None
+
+    def set_status(self, status: str, now: datetime, exit_code: int = 0) -> None:
+        self.status = status
+        self.status_since = now
+        self.updated_at = now
+        self.exit_code = exit_code
+
+
+@dataclass
+class BackupRecord:
+    id: int
+    container_id: str
+    container_name: str
+    backup_type: str
+    status: str
+    created_at: datetime
+    backup_server: str
+    completed_at: datetime | None = None
+    snapshot_id: str | None = None
+    size_bytes: int | None = None
+    error_message: str | None = None
+    pinned: bool = False
+
+
+@dataclass
+class Connection:
+    id: str
+    source_id: str
+    target_id: str
+    name: str
+    type: str
+    environment: dict[str, str]
+    connection_string: str
+    created_at: datetime
+
+
+class World:
+    def __init__(self, clock: Clock, seed: int) -> None:
+        self.clock = clock
+        self.rng = random.Random(seed)
+        self.lock = threading.RLock()
+        self.timeline = Timeline()
+        self.keys: dict[str, KeyRecord] = {}
+        self.accounts: set[str] = set()
+        self.containers: dict[str, ContainerRecord] = {}
+        self.backups: dict[int, BackupRecord] = {}
+        self._backups_by_container: dict[str, dict[int, BackupRecord]] = {}
+        self.connections: dict[str, Connection] = {}
+        self.failing_backups: set[str] = set()
+        self.all_backups_fail = False
+        self.next_backup_id = 1
+        self.containers_made = 0
+
+    def catch_up(self) -> datetime:
+        """Run every event due by now; return now."""
+        now = self.clock.now()
+        self.timeline.run_until(now)
+        return now
+
+    def hex(self, digits: int) -> str:
+        return f"{self.rng.getrandbits(4 * digits):0{digits}x}"
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def new_account(self) -> str:
+        account = self.hex(8)
+        while account in self.accounts:
+            account = self.hex(8)
+        self.accounts.add(account)
+        return account
+
+    def container(self, account: str, container_id: str) -> ContainerRecord:
+        """The caller's container, or 404 (another account's containers do not exist for it)."""
+        found = self.containers.get(container_id)
+        if found is None or found.account != account:
+            raise not_found(f"Container {container_id} not found")
+        return found
+
+    def backup(self, account: str, backup_id: str) -> BackupRecord:
+        found = self.backups.get(int(backup_id)) if backup_id.isdigit() else None
+        owner = self.containers.get(found.container_id) if found else None
+        if found is None or owner is None or owner.account != account:
+            raise not_found(f"Backup {backup_id} not found")
+        return found
+
+    def backups_of(self, container_id: str) -> list[BackupRecord]:
+        return list(self._backups_by_container.get(container_id, {}).values())
+
+    def add_backup(self, backup: BackupRecord) -> None:
+        self.backups[backup.id] = backup
+        self._backups_by_container.setdefault(backup.container_id, {})[backup.id] = backup
+
+    def remove_backup(self, backup: BackupRecord) -> None:
+        self.backups.pop(backup.id, None)
+        self._backups_by_container.get(backup.container_id, {}).pop(backup.id, None)
+
+    def backups_fail(self, container_id: str) -> bool:
+        return self.all_backups_fail or container_id in self.failing_backups
+

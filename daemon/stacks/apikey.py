@@ -1,0 +1,93 @@
+"""The STACKS API key: validated once, sent only as a Bearer header, never shown.
+
+A key is `sk_stacks_` followed by exactly 64 lowercase hex characters. `ApiKey`
+checks that at startup and explains what is wrong without echoing the key; its
+`repr`/`str` carry no key material, only a short SHA-256 fingerprint that is safe
+for logs and lock names. `redact_keys` scrubs anything key-shaped out of text
+that came from elsewhere (error bodies) before it reaches a message.
+"""
+
+import hashlib
+import hmac
+import re
+
+PREFIX = "sk_stacks_"
+HEX_LENGTH = 64
+_KEY_SHAPED = re.compile(r"sk_stacks_[0-9A-Za-z]*")
+
+
+class InvalidApiKey(ValueError):
+    """The configured API key does not have the documented format."""
+
+
+def key_problem(secret: str) -> str | None:
+    """What is wrong with `secret` as a STACKS key (None when nothing), never quoting it."""
+    if not secret:
+        return "the API key is empty"
+    if not secret.startswith(PREFIX):
+        return f"the API key does not start with {PREFIX!r}"
+    body = secret[len(PREFIX) :]
+    if len(body) != HEX_LENGTH:
+        return (
+            f"the API key has {len(body)} characters after {PREFIX!r}; "
+            f"expected exactly {HEX_LENGTH} hex characters"
+        )
+    if any(char not in "0123456789abcdef" for char in body):
+        if all(char in "0123456789abcdefABCDEF" for char in body):
+            return f"the API key has uppercase hex after {PREFIX!r}; STACKS keys are lowercase"
+        return f"the API key has characters other than 0-9 and a-f after {PREFIX!r}"
+    return None
+
+
+def redact_keys(text: str) -> str:
+    """`text` with every key-shaped substring replaced by `sk_stacks_[redacted]`."""
+    return _KEY_SHAPED.sub(PREFIX + "[redacted]", text)
+
+
+class ApiKey:
+    """A validated STACKS API key whose value only leaves through `bearer()`.
+
+    Surrounding whitespace (a key file's trailing newline) is ignored.
+    """
+
+    __slots__ = ("_fingerprint", "_secret")
+
+    def __init__(self, secret: str) -> None:
+        if not isinstance(secret, str):
+            raise InvalidApiKey(f"the API key must be text, got {type(secret).__name__}")
+        secret = secret.strip()
+        problem = key_problem(secret)
+        if problem is not None:
+            raise InvalidApiKey(
+                f"{problem}: copy the whole key (sk_stacks_ + 64 hex) from the STACKS "
+                "dashboard, or create a new one under Account Settings -> API Keys"
+            )
+        self._secret = secret
+        self._fingerprint = hashlib.sha256(secret.encode()).hexdigest()
+
+    def fingerprint(self, length: int = 12) -> str:
+        """A prefix of the key's SHA-256 hex digest: identifies the key, reveals nothing."""
+        return self._fingerprint[:length]
+
+    def bearer(self) -> str:
+        """The `Authorization` header value."""
+        return f"Bearer {self._secret}"
+
+    def bearer_header(self) -> dict[str, str]:
+        return {"Authorization": self.bearer()}
+
+    def __repr__(self) -> str:
+        return f"ApiKey(fingerprint={self.fingerprint()})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ApiKey):
+            return NotImplemented
+        return hmac.compare_digest(self._secret, other._secret)
+
+    def __hash__(self) -> int:
+        return hash(self._fingerprint)
+
+    def __reduce__(self):
+        raise TypeError("an ApiKey cannot be pickled (it would write the key out)")

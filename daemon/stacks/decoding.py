@@ -1,0 +1,105 @@
+"""Reading STACKS responses: JSON bodies, plain-text bodies and the rate-limit headers.
+
+Anything undecodable (an HTML error page from a proxy, JSON cut short) becomes
+`MalformedResponse`, described by content type, size and position only: a body
+is never quoted, since a truncated credentials answer would carry a password.
+"""
+
+import email.utils
+import json
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from daemon.stacks.errors import MalformedResponse
+
+MAX_RETRY_AFTER = 3600.0
+
+
+def describe_body(response: httpx.Response) -> str:
+    kind = response.headers.get("content-type", "no content type").split(";")[0].strip()
+    return f"{kind}, {len(response.content)} bytes"
+
+
+def decode_json(response: httpx.Response) -> Any:
+    """The parsed JSON body; raises ValueError (with a safe message) when it is not JSON."""
+    if not response.content.strip():
+        raise ValueError(f"empty body ({describe_body(response)})")
+    try:
+        return json.loads(response.content)
+    except UnicodeDecodeError:
+        raise ValueError(f"body is not UTF-8 ({describe_body(response)})") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"body is not valid JSON ({describe_body(response)}; {exc.msg} at char {exc.pos})"
+        ) from None
+
+
+def json_object(response: httpx.Response, where: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The JSON object of a success response, or MalformedResponse."""
+    try:
+        body = decode_json(response)
+    except ValueError as exc:
+        raise MalformedResponse(
+            f"STACKS answered {where['method']} {where['path']} with {response.status_code} "
+            f"but an unreadable body: {exc}; retry, and check api.base_url points at the "
+            "STACKS API if it persists",
+            retryable=True,
+            http_status=response.status_code,
+            **where,
+        ) from exc
+    if not isinstance(body, Mapping):
+        raise MalformedResponse(
+            f"STACKS answered {where['method']} {where['path']} with JSON "
+            f"{type(body).__name__} where an object was documented",
+            http_status=response.status_code,
+            **where,
+        )
+    return body
+
+
+def is_json(response: httpx.Response) -> bool:
+    return "json" in response.headers.get("content-type", "")
+
+
+def _header_number(headers: httpx.Headers, name: str) -> float | None:
+    try:
+        value = float(headers[name])
+    except (KeyError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def rate_limit_headers(headers: httpx.Headers) -> tuple[int | None, int | None, float | None]:
+    """`X-RateLimit-Limit`, `-Remaining` (ints) and `-Reset` (epoch seconds); None if absent."""
+    limit = _header_number(headers, "x-ratelimit-limit")
+    remaining = _header_number(headers, "x-ratelimit-remaining")
+    reset = _header_number(headers, "x-ratelimit-reset")
+    return (
+        None if limit is None else int(limit),
+        None if remaining is None else int(remaining),
+        reset,
+    )
+
+
+def retry_after_seconds(headers: httpx.Headers, now: datetime) -> float | None:
+    """`Retry-After` as seconds (delta-seconds or an HTTP date), capped at an hour."""
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = (moment - now).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return min(MAX_RETRY_AFTER, max(0.0, seconds))

@@ -1,0 +1,81 @@
+"""Every STACKS endpoint of the guide as a `Route`: method, path template, retry safety, priority.
+
+The template (`/containers/{container_id}/logs`) is what metrics and errors name;
+`Route.path(...)` fills it with URL-quoted values and refuses values that could
+escape their path segment.
+"""
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from daemon.stacks.ratebudget import Priority
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    priority: Priority
+    idempotent: bool = False  # safe to send again after a 5xx or timeout
+
+    def path(self, **values: str | int) -> str:
+        segments = {}
+        for name, value in values.items():
+            text = str(value)
+            if not text or text in (".", "..") or "/" in text:
+                raise ValueError(
+                    f"{self.template}: {name} must be a single non-empty path segment, "
+                    f"got {text!r:.60}"
+                )
+            segments[name] = quote(text, safe="")
+        return self.template.format(**segments)
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.template}"
+
+
+def _read(template: str, priority: Priority = Priority.STATUS) -> Route:
+    return Route("GET", template, priority, idempotent=True)
+
+
+def _change(method: str, template: str, *, idempotent: bool = False) -> Route:
+    return Route(method, template, Priority.ACTION, idempotent=idempotent)
+
+
+# Containers
+LIST_CONTAINERS = _read("/containers")
+CONTAINER_STATUS = _read("/containers/status/{container_id}")
+CREDENTIALS = _read("/containers/{container_id}/credentials")
+LOGS = _read("/containers/{container_id}/logs")
+METRICS = _read("/containers/{container_id}/metrics", Priority.METRICS)
+CREATE_CONTAINER = _change("POST", "/containers")
+SET_STATUS = _change("PUT", "/containers/{container_id}/status", idempotent=True)
+DELETE_CONTAINER = _change("DELETE", "/containers/{container_id}")
+CERTIFICATE = _read("/containers/{container_id}/certificate")
+REGENERATE_CERTIFICATE = _change("POST", "/containers/{container_id}/certificate/regenerate")
+TEMPLATES = _read("/containers/templates")
+# External access and IP restrictions
+SET_EXTERNAL_ACCESS = _change("PUT", "/containers/{container_id}/external-access")
+ALLOWED_IPS = _read("/containers/{container_id}/allowed-ips")
+ADD_ALLOWED_IP = _change("POST", "/containers/{container_id}/allowed-ips")
+REMOVE_ALLOWED_IP = _change("DELETE", "/containers/{container_id}/allowed-ips/{ip_id}")
+# Connections
+AVAILABLE_TARGETS = _read("/containers/{container_id}/available-targets")
+CONNECT = _change("POST", "/containers/{source_id}/connect/{target_id}")
+CONNECTIONS = _read("/containers/{container_id}/connections")
+DELETE_CONNECTION = _change("DELETE", "/containers/connections/{connection_id}")
+# Backups
+BACKUPS = _read("/containers/{container_id}/backups", Priority.BACKUPS)
+TRIGGER_BACKUP = _change("POST", "/containers/{container_id}/backup")
+BACKUP_STATS = _read("/backups/stats", Priority.BACKUPS)
+RESTORE_BACKUP = _change("POST", "/backups/{backup_id}/restore")
+PIN_BACKUP = _change("POST", "/backups/{backup_id}/pin", idempotent=True)
+UNPIN_BACKUP = _change("POST", "/backups/{backup_id}/unpin", idempotent=True)
+DELETE_BACKUP = _change("DELETE", "/backups/{backup_id}")
+# VPN
+VPN_CLIENTS = _read("/containers/{vpn_container_id}/vpn-clients")
+ADD_VPN_CLIENT = _change("POST", "/containers/{vpn_container_id}/vpn-clients")
+VPN_CONFIG = _read("/containers/{vpn_container_id}/vpn-config")
+REMOVE_VPN_CLIENT = _change("DELETE", "/containers/{vpn_container_id}/vpn-clients/{client_name}")
+
+ALL_ROUTES = tuple(value for value in dict(globals()).values() if isinstance(value, Route))

@@ -1,0 +1,99 @@
+"""auto_restart's crash-loop state, rebuilt from the audit history alone (survives restarts).
+
+The history of one container is read as a sequence of events:
+
+    operator start   `cli` container.start/restart succeeded: everything resets
+    restart attempt  policy container.restart started/dry_run/aborted (one per action_id)
+    crash seen       policy note `skipped` (backoff) or `gave_up`: the container was in error
+    running seen     policy note `skipped` with details event "running": it came back by
+                     itself or through someone else (dashboard), not through the daemon
+
+Evidence of "running continuously for reset_after": the policy writes a row the
+first time it sees each crash (the restart itself, or a `skipped`/`gave_up` note)
+and a "running seen" note when a container it saw crashed runs again without its
+help. So the time from the last (re)start to the first crash row after it is how
+long the container ran; if that is at least `reset_after`, the backoff resets
+(restart count and `gave_up` cleared). When no crash row follows the last start,
+the crash is first seen now. A daemon that was down longer than `reset_after`
+therefore treats the unobserved gap as running, like kubelet forgetting a
+backoff entry that has not been touched for a while.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from daemon.audit.record import AuditLog
+from policies.audit_rows import row_details
+from policies.base import OPERATOR, actor_name
+
+POLICY = "auto_restart"
+ACTOR = actor_name(POLICY)
+RESTART = "container.restart"
+OPERATOR_STARTS = ("container.start", "container.restart")
+ATTEMPT_OUTCOMES = ("started", "dry_run", "aborted")
+RUNNING_EVENT = "running"
+
+
+@dataclass(frozen=True)
+class RestartState:
+    """One container's crash loop as of its latest audit row."""
+
+    attempts: tuple[datetime, ...] = ()  # restart attempts since the last reset, oldest first
+    gave_up_at: datetime | None = None
+    started_at: datetime | None = None  # last (re)start, or first seen running again
+    crash_seen_at: datetime | None = None  # first crash row after `started_at`
+
+    @property
+    def gave_up(self) -> bool:
+        return self.gave_up_at is not None
+
+    def crash_seen(self, at: datetime, reset_after: timedelta) -> "RestartState":
+        """The state once a crash is seen at `at`: reset if it ran `reset_after` before it."""
+        if self.crash_seen_at is not None:
+            return self
+        if self.started_at is not None and at - self.started_at >= reset_after:
+            return RestartState(started_at=self.started_at, crash_seen_at=at)
+        return replace(self, crash_seen_at=at)
+
+    def restarted(self, at: datetime) -> "RestartState":
+        return replace(self, attempts=(*self.attempts, at), started_at=at, crash_seen_at=None)
+
+    def restarts_within(self, window: timedelta, now: datetime) -> int:
+        return sum(1 for at in self.attempts if at > now - window)
+
+    def backoff(self, initial: timedelta, maximum: timedelta) -> timedelta:
+        """The wait after the latest attempt: initial, doubling per attempt, at most `maximum`."""
+        if not self.attempts:
+            return timedelta(0)
+        doublings = min(len(self.attempts) - 1, 40)
+        return min(initial * 2**doublings, maximum)
+
+    def next_restart_at(self, initial: timedelta, maximum: timedelta) -> datetime | None:
+        """When the next restart is allowed (None: right away, nothing to wait for)."""
+        if not self.attempts:
+            return None
+        return self.attempts[-1] + self.backoff(initial, maximum)
+
+
+def restart_state(rows: Iterable[AuditLog], reset_after: timedelta) -> RestartState:
+    """Fold one container's audit rows (oldest first) into its crash-loop state."""
+    state = RestartState()
+    counted: set[str] = set()
+    for row in rows:
+        if row.actor == OPERATOR and row.action in OPERATOR_STARTS:
+            if row.outcome == "succeeded":
+                state = RestartState(started_at=row.at)
+            continue
+        if row.actor != ACTOR or row.action != RESTART:
+            continue
+        if row.outcome in ATTEMPT_OUTCOMES and row.action_id not in counted:
+            counted.add(row.action_id)
+            state = state.crash_seen(row.at, reset_after).restarted(row.at)
+        elif row.outcome == "skipped" and row_details(row).get("event") == RUNNING_EVENT:
+            state = replace(state, started_at=row.at, crash_seen_at=None)
+        elif row.outcome == "skipped":
+            state = state.crash_seen(row.at, reset_after)
+        elif row.outcome == "gave_up":
+            state = replace(state.crash_seen(row.at, reset_after), gave_up_at=row.at)
+    return state

@@ -1,0 +1,118 @@
+"""Only requests that are safe to repeat are retried; 429 is retried for every method."""
+
+import random
+
+import httpx
+import pytest
+
+from daemon.stacks import errors
+from daemon.stacks.ratebudget import RateBudget
+from daemon.stacks.retry import Backoff
+from tests.client.conftest import RecordingObserver, reply
+
+CONTAINERS = {"success": True, "count": 0, "data": []}
+STATUS = {"success": True, "id": "usr-abc12345-myapp", "name": "myapp", "status": "running"}
+BACKUP_STARTED = {"success": True, "data": {"container_id": "c", "status": "in_progress"}}
+FAIL = reply(500, {"error": "Internal server error"})
+
+
+def test_a_get_is_retried_on_500_and_then_succeeds(make_client):
+    observer = RecordingObserver()
+    client, fake = make_client(FAIL, FAIL, reply(200, CONTAINERS), observer=observer)
+    assert client.list_containers() == ()
+    assert len(fake.requests) == 3
+    assert [status for *_, status in observer.requests] == [500, 500, 200]
+    assert observer.errors == []
+
+
+def test_a_get_gives_up_after_the_configured_retries(make_client):
+    observer = RecordingObserver()
+    client, fake = make_client(FAIL, retries=2, observer=observer)
+    with pytest.raises(errors.ServerError):
+        client.list_containers()
+    assert len(fake.requests) == 3
+    assert len(observer.errors) == 1 and observer.errors[0].http_status == 500
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.trigger_backup("usr-abc12345-mydb"),
+        lambda c: c.create_container("my-api", "nodejs"),
+        lambda c: c.restore_backup(178),
+        lambda c: c.connect("usr-abc12345-myapp", "usr-abc12345-mydb"),
+        lambda c: c.delete_container("usr-abc12345-myapp"),
+    ],
+)
+def test_changes_that_are_not_idempotent_are_never_retried_on_500(make_client, call):
+    client, fake = make_client(FAIL, reply(202, BACKUP_STARTED))
+    with pytest.raises(errors.ServerError):
+        call(client)
+    assert len(fake.requests) == 1
+
+
+def test_a_backup_trigger_that_timed_out_is_not_sent_again(make_client):
+    client, fake = make_client(httpx.ReadTimeout("slow"), reply(202, BACKUP_STARTED))
+    with pytest.raises(errors.RequestTimeout):
+        client.trigger_backup("usr-abc12345-mydb")
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("call", "first"),
+    [
+        (lambda c: c.restart("usr-abc12345-myapp"), httpx.ReadTimeout("slow")),
+        (lambda c: c.pin_backup(178), reply(503, {"error": "No capacity"})),
+        (lambda c: c.unpin_backup(178), httpx.ConnectError("refused")),
+        (lambda c: c.container_status("usr-abc12345-myapp"), httpx.ConnectTimeout("slow")),
+    ],
+)
+def test_idempotent_requests_are_retried_on_failures(make_client, call, first):
+    client, fake = make_client(first, reply(200, STATUS))
+    call(client)
+    assert len(fake.requests) == 2
+    assert fake.requests[0].url == fake.requests[1].url
+
+
+def test_a_truncated_body_of_a_get_is_fetched_again(make_client):
+    client, fake = make_client(httpx.Response(200, content=b'{"success": true, "da'), reply(200, STATUS))
+    assert client.container_status("usr-abc12345-myapp").status == "running"
+    assert len(fake.requests) == 2
+
+
+def test_429_is_retried_even_for_a_backup_after_retry_after(make_client, clock):
+    throttled = reply(429, {"error": "Too many requests"}, {"Retry-After": "5"})
+    client, fake = make_client(throttled, reply(202, BACKUP_STARTED))
+    before = clock.monotonic()
+    assert client.trigger_backup("usr-abc12345-mydb").status == "in_progress"
+    assert len(fake.requests) == 2
+    assert clock.monotonic() - before >= 5.0  # waited Retry-After, on the clock
+    assert client.budget.throttled_total == 1
+
+
+def test_a_429_makes_every_caller_wait(make_client, clock):
+    budget = RateBudget(clock=clock)
+    throttled = reply(429, {"error": "Too many requests"}, {"Retry-After": "30"})
+    first, _ = make_client(throttled, budget=budget, retries=0)
+    other, _ = make_client(reply(200, CONTAINERS), budget=budget)
+    with pytest.raises(errors.RateLimitedError):
+        first.list_containers()
+    started = clock.monotonic()
+    other.list_containers()
+    assert clock.monotonic() - started >= 30.0
+
+
+def test_backoff_is_jittered_exponential_and_capped():
+    backoff = Backoff(base=0.5, cap=4.0, rng=random.Random(7))
+    delays = [[backoff.delay(attempt) for _ in range(200)] for attempt in range(5)]
+    assert all(0 <= d <= 0.5 for d in delays[0])
+    assert all(0 <= d <= 4.0 for d in delays[4])
+    assert max(delays[3]) > 2.0  # grows with the attempt
+    assert len(set(delays[2])) > 150  # jittered, not lockstep
+
+
+def test_retry_waits_use_the_clock(make_client, clock):
+    client, _ = make_client(FAIL, FAIL, FAIL, reply(200, CONTAINERS), rng=random.Random(1))
+    started = clock.monotonic()
+    client.list_containers()
+    assert 0 < clock.monotonic() - started <= 0.5 + 1.0 + 2.0

@@ -1,0 +1,47 @@
+"""The name catalog holds every metric SPEC section 9 promises, and no other stacks_ metric."""
+
+import re
+
+from daemon.exporter.catalog import exported_metric_names
+
+# SPEC section 9, as a dashboard or alert rule would name them in PromQL.
+SPEC_SERIES = {
+    "stacks_up", "stacks_last_poll_timestamp_seconds",
+    "stacks_container_info", "stacks_container_status",
+    "stacks_container_cpu_allocated_cores", "stacks_container_memory_allocated_bytes",
+    "stacks_container_storage_allocated_bytes", "stacks_container_created_timestamp_seconds",
+    "stacks_container_cpu_usage_ratio", "stacks_container_memory_usage_bytes",
+    "stacks_container_disk_usage_bytes", "stacks_container_network_receive_bytes_per_second",
+    "stacks_container_network_transmit_bytes_per_second",
+    "stacks_container_metrics_timestamp_seconds",
+    "stacks_backup_last_success_timestamp_seconds", "stacks_backup_last_pinned_timestamp_seconds",
+    "stacks_backups", "stacks_backups_pinned", "stacks_backup_last_size_bytes",
+    "stacks_account_backups", "stacks_account_backup_size_bytes",
+    "stacks_api_requests_total",
+    "stacks_api_request_duration_seconds_bucket", "stacks_api_request_duration_seconds_count",
+    "stacks_api_request_duration_seconds_sum",
+    "stacks_api_ratelimit_limit", "stacks_api_ratelimit_remaining", "stacks_api_throttled_total",
+    "stacks_api_spending_cap_reached", "stacks_api_scope_missing",
+    "stacks_opsd_actions_total", "stacks_opsd_restart_backoff_seconds",
+    "stacks_opsd_restart_gave_up", "stacks_opsd_weekly_pin_last_timestamp_seconds",
+    "stacks_opsd_leader", "stacks_opsd_build_info", "stacks_opsd_audit_write_errors_total",
+    "stacks_opsd_refresh_lag_seconds",
+}  # fmt: skip
+
+
+def test_every_spec_metric_is_exported():
+    assert SPEC_SERIES - exported_metric_names() == set()
+
+
+def test_no_stacks_metric_outside_the_spec_except_created_timestamps():
+    extra = {
+        name
+        for name in exported_metric_names()
+        if name.startswith("stacks_") and name not in SPEC_SERIES
+    }
+    assert {re.sub(r"_created$", "", name) for name in extra} <= {
+        "stacks_api_requests",
+        "stacks_api_request_duration_seconds",
+        "stacks_opsd_actions",
+        "stacks_opsd_audit_write_errors",
+    }

@@ -1,0 +1,99 @@
+"""Hand-built snapshots and audit rows for the policy unit tests."""
+
+import itertools
+import json
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from daemon.audit.record import AuditLog
+from daemon.snapshot import ContainerView, Snapshot
+from daemon.stacks.models import Backup, Container
+from policies.base import Action, Decision, Note
+
+_ids = itertools.count(1)
+
+
+def container(name: str = "app", status: str = "running") -> Container:
+    return Container(id=f"usr-abc12345-{name}", name=name, status=status)
+
+
+def backup(
+    backup_id: int, created_at: datetime, *, status: str = "completed", pinned: bool = False
+) -> Backup:
+    return Backup(
+        id=backup_id,
+        container_id="usr-abc12345-app",
+        status=status,
+        created_at=created_at,
+        pinned=pinned,
+    )
+
+
+def snapshot(
+    at: datetime,
+    *containers: Container,
+    backups: dict[str, Iterable[Backup]] | None = None,
+    status_ok: bool = True,
+) -> Snapshot:
+    backups = backups or {}
+    views = {
+        c.id: ContainerView(
+            container=c,
+            seen_at=at,
+            backups=tuple(backups[c.name]) if c.name in backups else None,
+            backups_at=at if c.name in backups else None,
+        )
+        for c in containers
+    }
+    return Snapshot(taken_at=at, status_ok=status_ok, containers=views)
+
+
+def row(
+    at: datetime,
+    actor: str,
+    action: str,
+    outcome: str,
+    *,
+    container_id: str = "usr-abc12345-app",
+    target: str | None = None,
+    details: dict | None = None,
+    action_id: str | None = None,
+) -> AuditLog:
+    return AuditLog(
+        id=next(_ids),
+        at=at,
+        instance="test",
+        actor=actor,
+        action=action,
+        container_id=container_id,
+        outcome=outcome,
+        target=target,
+        action_id=action_id or uuid.uuid4().hex,
+        details=json.dumps(details) if details else None,
+        prev_hash="",
+        hash=uuid.uuid4().hex,
+    )
+
+
+def performed(
+    decisions: Iterable[Decision], at: datetime, outcome: str = "succeeded"
+) -> list[AuditLog]:
+    """The rows an executor writes for `decisions` when every API call ends in `outcome`."""
+    rows = []
+    for decision in decisions:
+        action_id = uuid.uuid4().hex
+        common = dict(
+            container_id=decision.container_id,
+            target=decision.target,
+            details=dict(decision.details),
+            action_id=action_id,
+        )
+        if isinstance(decision, Note):
+            rows.append(row(at, decision.actor, decision.action, decision.outcome, **common))
+        elif isinstance(decision, Action):
+            first = "dry_run" if outcome == "dry_run" else "started"
+            rows.append(row(at, decision.actor, decision.action, first, **common))
+            if outcome != "dry_run":
+                rows.append(row(at, decision.actor, decision.action, outcome, **common))
+    return rows

@@ -1,0 +1,151 @@
+"""weekly_pin decisions: ISO week math, catch-up, ownership of pins, keep_weeks, freshness guard."""
+
+from datetime import UTC, datetime, time, timedelta
+
+from policies.backup_freshness import BackupFreshnessOptions
+from policies.base import Action, Note
+from policies.weekly_pin import WeeklyPinOptions, WeeklyPinPolicy
+from tests.policies.factories import backup, container, performed, row, snapshot
+
+MONDAY = datetime(2026, 1, 5, tzinfo=UTC)  # ISO week 2026-W02 runs Jan 5 to Jan 11
+SUNDAY = MONDAY + timedelta(days=6)
+DAILY = [backup(100 + d, MONDAY + timedelta(days=d, hours=2)) for d in range(7)]
+ACTOR = "policy:weekly_pin"
+
+
+def policy(**options) -> WeeklyPinPolicy:
+    return WeeklyPinPolicy(WeeklyPinOptions(**options), BackupFreshnessOptions())
+
+
+def decide(p, now, backups, history=(), status_ok=True):
+    snap = snapshot(now, container("app"), backups={"app": backups}, status_ok=status_ok)
+    return p.decide(snap, list(history), now)
+
+
+def test_pins_the_newest_completed_backup_once_the_weekday_time_has_passed():
+    p = policy()
+    assert decide(p, SUNDAY + timedelta(hours=2, minutes=59), DAILY) == []
+    [pin] = decide(p, SUNDAY + timedelta(hours=3), DAILY)
+    assert (pin.action, pin.target, pin.gated) == ("backup.pin", "106", False)
+    assert pin.details["iso_week"] == "2026-W02"
+
+
+def test_a_failed_newest_backup_is_not_pinned():
+    backups = [*DAILY[:6], backup(106, SUNDAY + timedelta(hours=2), status="failed")]
+    [pin] = decide(policy(), SUNDAY + timedelta(hours=3), backups)
+    assert pin.target == "105"
+
+
+def test_iso_weeks_cross_the_new_year_in_utc():
+    # 2025-12-29 (Mon) .. 2026-01-04 (Sun) is ISO week 2026-W01
+    new_year = [
+        backup(1, datetime(2025, 12, 30, 2, tzinfo=UTC)),
+        backup(2, datetime(2026, 1, 1, 2, tzinfo=UTC)),
+    ]
+    p = policy(weekday="saturday", at=time(12, 0))
+    assert decide(p, datetime(2026, 1, 3, 11, 59, tzinfo=UTC), new_year) == []
+    [pin] = decide(p, datetime(2026, 1, 3, 12, 0, tzinfo=UTC), new_year)
+    assert (pin.target, pin.details["iso_week"]) == ("2", "2026-W01")
+
+
+def test_catches_up_a_missed_week_while_its_backups_are_listed():
+    # the daemon was down from Saturday to Monday: on Monday last week still gets its pin
+    next_monday = MONDAY + timedelta(days=7, hours=9)
+    listed = [*DAILY, backup(107, next_monday - timedelta(hours=7))]
+    [pin] = decide(policy(), next_monday, listed)
+    assert (pin.target, pin.details["iso_week"]) == ("106", "2026-W02")
+    assert "catch-up" in pin.reason
+
+
+def test_a_week_with_any_pinned_backup_is_left_alone():
+    listed = [*DAILY[:3], backup(103, MONDAY + timedelta(days=3), pinned=True), *DAILY[4:]]
+    assert decide(policy(), SUNDAY + timedelta(hours=5), listed) == []
+
+
+def test_a_week_the_daemon_pinned_is_not_pinned_again():
+    now = SUNDAY + timedelta(hours=3)
+    for outcome in ("started", "succeeded", "dry_run"):
+        history = [
+            row(now, ACTOR, "backup.pin", outcome, target="106", details={"iso_week": "2026-W02"})
+        ]
+        # the backups list predates the pin, or an operator unpinned it since
+        assert decide(policy(), now + timedelta(minutes=5), DAILY, history) == []
+
+
+def test_a_failed_pin_is_retried_an_hour_later():
+    now = SUNDAY + timedelta(hours=3)
+    history = [
+        row(now, ACTOR, "backup.pin", "failed", target="106", details={"iso_week": "2026-W02"})
+    ]
+    assert decide(policy(), now + timedelta(minutes=59), DAILY, history) == []
+    assert [d.target for d in decide(policy(), now + timedelta(hours=1), DAILY, history)] == ["106"]
+
+
+def test_no_decision_without_known_backups_or_on_a_stale_snapshot():
+    p = policy()
+    now = SUNDAY + timedelta(hours=4)
+    unknown = snapshot(now, container("app"))
+    assert p.decide(unknown, [], now) == []
+    assert decide(p, now, DAILY, status_ok=False) == []
+
+
+def weekly_pins(weeks: int):
+    """Backups pinned by the daemon on the Sundays of `weeks` weeks, with their audit rows."""
+    backups, history = [], []
+    for w in range(weeks):
+        sunday = SUNDAY + timedelta(weeks=w, hours=2)
+        backups.append(backup(1000 + w, sunday, pinned=True))
+        label = f"2026-W{2 + w:02d}"
+        history.append(
+            row(
+                sunday,
+                ACTOR,
+                "backup.pin",
+                "succeeded",
+                target=str(1000 + w),
+                details={"iso_week": label},
+            )
+        )
+    return backups, history
+
+
+def test_keeps_keep_weeks_daemon_pins_and_never_unpins_a_manual_pin():
+    pins, history = weekly_pins(10)
+    manual = backup(5, MONDAY - timedelta(days=30), pinned=True)
+    now = SUNDAY + timedelta(weeks=9, hours=4)
+    decisions = decide(policy(keep_weeks=8), now, [manual, *pins], history)
+    assert all(isinstance(d, Action) for d in decisions)
+    assert sorted((d.action, d.target) for d in decisions) == [
+        ("backup.unpin", "1000"),
+        ("backup.unpin", "1001"),
+    ]
+
+
+def test_a_pin_unpinned_by_the_daemon_is_not_its_pin_anymore():
+    pins, history = weekly_pins(10)
+    now = SUNDAY + timedelta(weeks=9, hours=4)
+    decisions = decide(policy(keep_weeks=8), now, pins, history)
+    history += performed(decisions, now)
+    # the backups list is refreshed later; the unpinned backups show pinned=False
+    refreshed = [backup(b.id, b.created_at, pinned=b.id >= 1002) for b in pins]
+    assert decide(policy(keep_weeks=8), now + timedelta(hours=1), refreshed, history) == []
+    # a stale list still showing them pinned does not draw a second unpin either
+    assert decide(policy(keep_weeks=8), now + timedelta(hours=1), pins, history) == []
+
+
+def test_unpins_nothing_while_the_newest_backup_is_stale_and_says_so_once():
+    pins, history = weekly_pins(10)
+    now = SUNDAY + timedelta(weeks=9, hours=2) + timedelta(hours=27)  # newest backup 27 h old
+    decisions = decide(policy(keep_weeks=8), now, pins, history)
+    assert all(isinstance(d, Note) and d.outcome == "skipped" for d in decisions)
+    assert sorted(d.target for d in decisions) == ["1000", "1001"]
+    assert "27h old" in decisions[0].reason
+    history += performed(decisions, now)
+    assert decide(policy(keep_weeks=8), now + timedelta(minutes=15), pins, history) == []
+    # a fresh backup arrives: the old pins go
+    fresh = [*pins, backup(2000, now + timedelta(hours=1))]
+    later = now + timedelta(hours=2)
+    assert sorted(d.target for d in decide(policy(keep_weeks=8), later, fresh, history)) == [
+        "1000",
+        "1001",
+    ]
