@@ -73,7 +73,8 @@ class Poller:
             containers = self._client.list_containers()
         except StacksError as error:
             log.warning("status poll failed, keeping the last known state: %s", error)
-            return self._publish(lambda old: old.with_status_failure(str(error)))
+            message = str(error)
+            return self._publish(lambda old: old.with_status_failure(message))
         now = self._clock.now()
 
         def merge(old: Snapshot) -> Snapshot:

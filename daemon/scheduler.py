@@ -7,7 +7,7 @@ watchdog watch: if the scheduler's threads stall, the heartbeat goes stale.
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -24,10 +24,14 @@ def build_scheduler(
     refresh: Callable[[], None],
     heartbeat: Callable[[], None],
     leadership: Callable[[], None],
-    start_at: datetime,
     heartbeat_interval: timedelta = HEARTBEAT_TICK,
 ) -> BackgroundScheduler:
-    """Jobs start at `start_at` (the refresh one tick later, after the first status poll)."""
+    """Jobs start right away (the refresh one tick later, after the first status poll).
+
+    APScheduler runs on wall-clock time, whatever Clock the daemon's logic uses
+    (the demo's simulated clock runs days ahead of it).
+    """
+    start_at = datetime.now(UTC)
     scheduler = BackgroundScheduler(
         timezone="UTC",
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},

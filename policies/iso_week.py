@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Literal, get_args
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[str, ...] = get_args(Weekday)
 
 
 @dataclass(frozen=True, order=True)

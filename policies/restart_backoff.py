@@ -75,6 +75,13 @@ class RestartState:
             return None
         return self.attempts[-1] + self.backoff(initial, maximum)
 
+    def backing_off(self, now: datetime, initial: timedelta, maximum: timedelta) -> timedelta:
+        """The backoff in effect while a seen crash waits for its restart, else 0 (metrics)."""
+        next_at = self.next_restart_at(initial, maximum)
+        if self.crash_seen_at is None or self.gave_up or next_at is None or now >= next_at:
+            return timedelta(0)
+        return self.backoff(initial, maximum)
+
 
 def restart_state(rows: Iterable[AuditLog], reset_after: timedelta) -> RestartState:
     """Fold one container's audit rows (oldest first) into its crash-loop state."""

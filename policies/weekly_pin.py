@@ -24,7 +24,6 @@ A failed pin or unpin is retried after `RETRY_AFTER`.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Literal
 
 from daemon.audit.record import AuditLog
 from daemon.durations import format_duration
@@ -33,10 +32,8 @@ from daemon.stacks.models import Backup
 from policies.audit_rows import row_details, rows_by_container
 from policies.backup_freshness import BackupFreshnessOptions, newest_completed_backup_age
 from policies.base import Action, Decision, HistoryQuery, Note, actor_name
-from policies.iso_week import IsoWeek
+from policies.iso_week import IsoWeek, Weekday
 from policies.name_match import name_matches
-
-Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 POLICY = "weekly_pin"
 ACTOR = actor_name(POLICY)

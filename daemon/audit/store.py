@@ -1,7 +1,7 @@
 """AuditStore: append-only, hash-chained audit rows in SQLite (WAL) or PostgreSQL.
 
     store = AuditStore.open("sqlite:///var/lib/stacks-opsd/audit.db", "host:123", clock)
-    action_id = new_action_id()
+    action_id = new_action_id()                      # daemon/audit/ids.py
     store.append("policy:auto_restart", "container.restart", "started", action_id=action_id, ...)
     store.append("policy:auto_restart", "container.restart", "succeeded", action_id=action_id, ...)
 
@@ -47,12 +47,15 @@ WRITE_ADVICE = (
 class AuditStore:
     """The audit database: append rows, read history, verify the chain."""
 
-    def __init__(self, engine: Engine, database: str, instance: str, clock: Clock) -> None:
+    def __init__(
+        self, engine: Engine, database: str, instance: str, clock: Clock, busy_timeout: float
+    ) -> None:
+        """Use `AuditStore.open()`; this only wires an engine whose schema is ready."""
         self._engine = engine
         self._database = database
         self._instance = instance
         self._clock = clock
-        self._busy_timeout = 5.0
+        self._busy_timeout = busy_timeout
         self._lock = threading.RLock()
         self._write_errors = 0
 
@@ -79,8 +82,6 @@ class AuditStore:
                 f"audit database {database}: the driver {exc.name!r} is not installed; "
                 "install the PostgreSQL extra: pip install 'stacks-opsd[postgres]'"
             ) from None
-        store = cls(engine, database, instance, clock)
-        store._busy_timeout = busy_timeout
         try:
             if path is not None:
                 enable_wal(engine)
@@ -96,7 +97,7 @@ class AuditStore:
         except AuditOpenError:
             engine.dispose()
             raise
-        return store
+        return cls(engine, database, instance, clock, busy_timeout)
 
     @property
     def database(self) -> str:
@@ -231,13 +232,15 @@ class AuditStore:
             with self._lock, self._engine.connect() as conn, begin_write(conn, self._busy_timeout):
                 yield conn
         except SQLAlchemyError as exc:
-            self._write_errors += 1
+            with self._lock:
+                self._write_errors += 1
             raise AuditWriteError(
                 f"audit database {self._database}: could not record {redact_text(what)}: "
                 f"{_cause(exc)}; {WRITE_ADVICE}"
             ) from None
         except AuditWriteError:
-            self._write_errors += 1
+            with self._lock:
+                self._write_errors += 1
             raise
 
     def _write_rows(self, conn: Connection, entries: list[dict[str, Any]]) -> list[AuditLog]:

@@ -2,16 +2,35 @@
 
 Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
 Each command module has `register(subparsers)`, which adds its parser and sets
-`handler` to a function `(args) -> int`.
+`handler` to a function `(args) -> int`. Errors from the boundaries (config,
+STACKS API, audit database) end here as one line on stderr, never a traceback.
 """
 
 import argparse
 import sys
 
 from daemon import __version__
-from daemon.cli import simulator_command
+from daemon.audit.errors import AuditError
+from daemon.cli import (
+    audit_command,
+    check_config_command,
+    demo_command,
+    once_command,
+    run_command,
+    simulator_command,
+)
+from daemon.cli.errors import CliError
+from daemon.log_setup import scrub
+from daemon.stacks.errors import StacksError
 
-COMMANDS = (simulator_command,)
+COMMANDS = (
+    run_command,
+    once_command,
+    check_config_command,
+    audit_command,
+    simulator_command,
+    demo_command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
+    except CliError as error:
+        return fail(str(error), error.exit_code)
+    except StacksError as error:
+        return fail(f"STACKS API: {error}", 1)
+    except AuditError as error:
+        return fail(str(error), 1)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        return fail("interrupted", 130)
+
+
+def fail(message: str, code: int) -> int:
+    print(f"stacks-opsd: {scrub(message)}", file=sys.stderr)
+    return code

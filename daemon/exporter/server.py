@@ -10,10 +10,7 @@ Kubernetes and systemd probes need no password (they reveal only ok/not ok).
 The password is compared in constant time and never logged or shown in repr.
 """
 
-import base64
-import binascii
 import gzip
-import hmac
 import json
 import logging
 import socket
@@ -27,6 +24,7 @@ from typing import Any
 from prometheus_client.exposition import choose_encoder, gzip_accepted
 from prometheus_client.registry import Collector
 
+from daemon.exporter.basic_auth import BasicAuth
 from daemon.exporter.health import Health
 
 log = logging.getLogger(__name__)
@@ -34,35 +32,6 @@ log = logging.getLogger(__name__)
 CONNECTION_TIMEOUT = 30.0  # seconds a client may take to handshake and send its request
 SHUTDOWN_POLL = 0.1  # seconds between checks for stop(); bounds how long stop() waits
 INDEX = b"stacks-opsd: /metrics /healthz /readyz /status\n"
-
-
-class BasicAuth:
-    """The one user allowed in; repr and str never show the password."""
-
-    def __init__(self, user: str, password: str) -> None:
-        if not user or ":" in user:
-            raise ValueError("basic auth user must be non-empty and must not contain ':'")
-        if not password:
-            raise ValueError(f"basic auth for user {user!r} needs a non-empty password")
-        self._user = user.encode()
-        self._password = password.encode()
-
-    def __repr__(self) -> str:
-        return f"BasicAuth(user={self._user.decode()!r}, password=<redacted>)"
-
-    def allows(self, authorization: str | None) -> bool:
-        """Constant-time check of an `Authorization: Basic ...` header value."""
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "basic":
-            return False
-        try:
-            decoded = base64.b64decode(token.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            return False
-        user, colon, password = decoded.partition(b":")
-        user_ok = hmac.compare_digest(user, self._user)
-        password_ok = hmac.compare_digest(password, self._password)
-        return bool(colon) and user_ok and password_ok
 
 
 def parse_listen(listen: str) -> tuple[str, int]:

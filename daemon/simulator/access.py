@@ -1,4 +1,4 @@
-"""External access (subdomain, caller IP auto-added) and the allowed-IP list with last-IP protection."""
+"""External access (subdomain, caller IP auto-added) and allowed IPs with last-IP protection."""
 
 import ipaddress
 

@@ -37,7 +37,9 @@ def _daily_slot(world: World, container: ContainerRecord, at: datetime) -> None:
         apply_retention(world, container, at)
 
 
-def start_backup(world: World, container: ContainerRecord, backup_type: str, now: datetime) -> BackupRecord:  # fmt: skip
+def start_backup(
+    world: World, container: ContainerRecord, backup_type: str, now: datetime
+) -> BackupRecord:
     """An `in_progress` backup that finishes on the timeline."""
     backup = BackupRecord(
         id=world.next_backup_id,

@@ -38,7 +38,9 @@ def list_backups(call: Call) -> Reply:
     raw = call.request.query.get("limit", "50")
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise bad_request(f"limit must be an integer from 1 to {MAX_LIMIT}", "limit")
-    newest_first = sorted(call.world.backups_of(c.id), key=lambda b: (b.created_at, b.id), reverse=True)
+    newest_first = sorted(
+        call.world.backups_of(c.id), key=lambda b: (b.created_at, b.id), reverse=True
+    )
     return Reply({"success": True, "data": [backup_view(b) for b in newest_first[: int(raw)]]})
 
 
@@ -61,9 +63,11 @@ def trigger_backup(call: Call) -> Reply:
 def backup_stats(call: Call) -> Reply:
     world = call.world
     mine = [
-        b for c in world.containers.values() if c.account == call.account
+        b
+        for c in world.containers.values()
+        if c.account == call.account
         for b in world.backups_of(c.id)
-    ]  # fmt: skip
+    ]
     completed = [b for b in mine if b.status == "completed"]
     failed = [b for b in mine if b.status == "failed"]
     last = max((b.created_at for b in mine), default=None)
@@ -98,7 +102,9 @@ def restore_backup(call: Call) -> Reply:
 def _set_pinned(call: Call, pinned: bool) -> Reply:
     backup = call.world.backup(call.account, call.params["backup_id"])
     if pinned and backup.status != "completed":
-        raise bad_request(f"Only completed backups can be pinned; backup {backup.id} is {backup.status}")
+        raise bad_request(
+            f"Only completed backups can be pinned; backup {backup.id} is {backup.status}"
+        )
     backup.pinned = pinned
     return Reply(
         {
@@ -122,7 +128,9 @@ def unpin_backup(call: Call) -> Reply:
 def delete_backup(call: Call) -> Reply:
     backup = call.world.backup(call.account, call.params["backup_id"])
     if backup.status == "in_progress":
-        raise bad_request(f"Backup {backup.id} is still in progress; delete it once it has finished")
+        raise bad_request(
+            f"Backup {backup.id} is still in progress; delete it once it has finished"
+        )
     call.world.remove_backup(backup)
     return Reply(
         {"success": True, "message": f"Backup {backup.id} deleted"},

@@ -1,4 +1,4 @@
-"""The context a route handler receives: the world, the caller's key, the request, path parameters."""
+"""What a route handler receives: the world, the caller's key, the request, path parameters."""
 
 from dataclasses import dataclass
 from datetime import datetime

@@ -16,16 +16,31 @@ def environment(target: ContainerRecord) -> tuple[dict[str, str], str]:
     host, kind = target.id, target.template.type
     port = str(target.template.service_port)
     if kind == "postgresql":
-        env = {"POSTGRES_HOST": host, "POSTGRES_PORT": port, "POSTGRES_USER": "postgres",
-               "POSTGRES_PASSWORD": MASK, "POSTGRES_DB": "postgres"}  # fmt: skip
+        env = {
+            "POSTGRES_HOST": host,
+            "POSTGRES_PORT": port,
+            "POSTGRES_USER": "postgres",
+            "POSTGRES_PASSWORD": MASK,
+            "POSTGRES_DB": "postgres",
+        }
         return env, f"postgresql://postgres:{MASK}@{host}:{port}/postgres"
     if kind == "mysql":
-        env = {"MYSQL_HOST": host, "MYSQL_PORT": port, "MYSQL_USER": "root",
-               "MYSQL_PASSWORD": MASK, "MYSQL_DATABASE": "mysql"}  # fmt: skip
+        env = {
+            "MYSQL_HOST": host,
+            "MYSQL_PORT": port,
+            "MYSQL_USER": "root",
+            "MYSQL_PASSWORD": MASK,
+            "MYSQL_DATABASE": "mysql",
+        }
         return env, f"mysql://root:{MASK}@{host}:{port}/mysql"
     if kind == "mongodb":
-        env = {"MONGO_HOST": host, "MONGO_PORT": port, "MONGO_USER": "admin",
-               "MONGO_PASSWORD": MASK, "MONGO_DB": "admin"}  # fmt: skip
+        env = {
+            "MONGO_HOST": host,
+            "MONGO_PORT": port,
+            "MONGO_USER": "admin",
+            "MONGO_PASSWORD": MASK,
+            "MONGO_DB": "admin",
+        }
         return env, f"mongodb://admin:{MASK}@{host}:{port}/admin"
     if kind == "redis":
         env = {"REDIS_HOST": host, "REDIS_PORT": port, "REDIS_PASSWORD": MASK}
@@ -48,7 +63,11 @@ def _target_view(target: ContainerRecord) -> dict[str, Any]:
 def available_targets(call: Call) -> Reply:
     source = call.container()
     others = sorted(
-        (c for c in call.world.containers.values() if c.account == call.account and c is not source),
+        (
+            c
+            for c in call.world.containers.values()
+            if c.account == call.account and c is not source
+        ),
         key=lambda c: c.name,
     )
     data: dict[str, Any] = {group: [] for group in GROUPS}
@@ -73,7 +92,14 @@ def connect(call: Call) -> Reply:
         raise bad_request(f"{source.id} is already connected to {target.id}")
     env, conn_string = environment(target)
     connection = Connection(
-        call.world.uuid(), source.id, target.id, name, target.template.type, env, conn_string, call.now
+        call.world.uuid(),
+        source.id,
+        target.id,
+        name,
+        target.template.type,
+        env,
+        conn_string,
+        call.now,
     )
     call.world.connections[connection.id] = connection
     return Reply(
@@ -87,7 +113,8 @@ def connect(call: Call) -> Reply:
                 "connectionType": connection.type,
                 "environmentVariables": env,
                 "connectionString": conn_string,
-                "message": "Connection created. Container will be updated with new environment variables.",
+                "message": "Connection created. "
+                "Container will be updated with new environment variables.",
                 "note": "You may need to restart the source container for changes to take effect.",
             },
         },
@@ -109,12 +136,24 @@ def list_connections(call: Call) -> Reply:
         }
         if conn.source_id == c.id:
             target = containers[conn.target_id]
-            outgoing.append({**base, "target_name": target.name, "target_type": target.template.type,
-                             "target_status": target.status})  # fmt: skip
+            outgoing.append(
+                {
+                    **base,
+                    "target_name": target.name,
+                    "target_type": target.template.type,
+                    "target_status": target.status,
+                }
+            )
         elif conn.target_id == c.id:
             source = containers[conn.source_id]
-            incoming.append({**base, "source_name": source.name, "source_type": source.template.type,
-                             "source_status": source.status})  # fmt: skip
+            incoming.append(
+                {
+                    **base,
+                    "source_name": source.name,
+                    "source_type": source.template.type,
+                    "source_status": source.status,
+                }
+            )
     return Reply({"success": True, "data": {"outgoing": outgoing, "incoming": incoming}})
 
 
@@ -126,6 +165,9 @@ def delete_connection(call: Call) -> Reply:
         raise not_found(f"Connection {conn_id} not found")
     del call.world.connections[conn_id]
     return Reply(
-        {"success": True, "message": "Connection deleted. Restart the source container to drop its variables."},
+        {
+            "success": True,
+            "message": "Connection deleted. Restart the source container to drop its variables.",
+        },
         container_id=source.id,
     )

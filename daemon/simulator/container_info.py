@@ -38,13 +38,22 @@ def credentials(call: Call) -> Reply:
         "containerName": c.name,
         "type": c.template.type,
         "mainCredentials": main,
-        "connectionInfo": {"host": c.ip_address, "port": c.template.service_port, "internalHost": c.id},
+        "connectionInfo": {
+            "host": c.ip_address,
+            "port": c.template.service_port,
+            "internalHost": c.id,
+        },
     }
     listing = [entry]
     if c.template.compute:
         data["ssh"] = {"host": PUBLIC_HOST, "port": c.port, "user": ssh_user}
     if c.template.has_web_ui:
-        web = {"type": "webui", "username": "admin", "password": c.password, "url": f"http://{c.ip_address}"}
+        web = {
+            "type": "webui",
+            "username": "admin",
+            "password": c.password,
+            "url": f"http://{c.ip_address}",
+        }
         listing.append(web)
     return Reply({"success": True, "credentials": listing, "data": data})
 
@@ -62,7 +71,9 @@ def logs(call: Call) -> Reply:
         moment = call.now - back * LOG_EVERY
         index = int((moment - c.created_at) / LOG_EVERY)
         stamp = moment.strftime("%Y-%m-%dT%H:%M:%S")
-        lines.append(f"{stamp}Z {c.template.type}[{c.name}]: {LOG_MESSAGES[index % len(LOG_MESSAGES)]}")
+        lines.append(
+            f"{stamp}Z {c.template.type}[{c.name}]: {LOG_MESSAGES[index % len(LOG_MESSAGES)]}"
+        )
     return Reply({"success": True, "data": {"container_id": c.id, "lines": count, "logs": lines}})
 
 

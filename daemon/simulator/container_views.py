@@ -1,4 +1,4 @@
-"""How a container is written in each answer: snake_case in lists, camelCase in status and create."""
+"""How a container is written: snake_case in lists, camelCase in status and create."""
 
 from datetime import datetime
 from typing import Any

@@ -57,7 +57,11 @@ def set_status(call: Call) -> Reply:
         container.set_status("running", call.now)
         message = "Container restarted" if wanted == "restart" else "Container started"
     return Reply(
-        {"success": True, "message": message, "data": {"id": container.id, "status": container.status}},
+        {
+            "success": True,
+            "message": message,
+            "data": {"id": container.id, "status": container.status},
+        },
         container_id=container.id,
     )
 
@@ -73,6 +77,10 @@ def delete_container(call: Call) -> Reply:
             del world.connections[connection.id]
     world.failing_backups.discard(container.id)
     return Reply(
-        {"success": True, "message": f"Container {container.id} deleted", "data": {"id": container.id}},
+        {
+            "success": True,
+            "message": f"Container {container.id} deleted",
+            "data": {"id": container.id},
+        },
         container_id=container.id,
     )

@@ -1,4 +1,4 @@
-"""Endpoints that API keys may not use: billing, account, keys, database browser, files, resize, SSH password.
+"""Dashboard-only endpoints: billing, account, keys, DB browser, files, resize, SSH password.
 
 They answer 403 with the guide's body to any authenticated key, whatever its
 scopes, before the container is even looked up.
@@ -9,7 +9,7 @@ import re
 from daemon.simulator.exchange import ApiError
 
 DASHBOARD_ONLY = re.compile(
-    r"/(billing|payments?|payment-methods|invoices|subscriptions?|api-keys|account|user|users)(/.*)?"
+    r"/(billing|payments?|payment-methods|invoices|subscriptions?|api-keys|account|users?)(/.*)?"
     r"|/containers/[^/]+/(resize|database|db|files|file-manager|ssh-password|password)(/.*)?"
 )
 BODY = {

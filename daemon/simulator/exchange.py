@@ -85,4 +85,3 @@ def parse_json_body(body: bytes, *, required: bool = True) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise bad_request("Request body must be a JSON object")
     return data
-

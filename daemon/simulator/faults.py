@@ -92,6 +92,9 @@ class FaultInjector:
         if fault == "503":
             return ApiError(
                 503,
-                {"success": False, "error": "No capacity available. You've been added to the waitlist."},
+                {
+                    "success": False,
+                    "error": "No capacity available. You've been added to the waitlist.",
+                },
             )
         return ApiError(500, {"success": False, "error": "Internal server error"})

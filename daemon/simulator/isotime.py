@@ -1,4 +1,4 @@
-"""Time as the STACKS API writes it: ISO 8601 with milliseconds and `Z`, and Docker's "Up 2 hours"."""
+"""Time as the STACKS API writes it: ISO 8601 with milliseconds and `Z`; Docker's "Up 2 hours"."""
 
 from datetime import UTC, datetime
 

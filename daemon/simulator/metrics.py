@@ -1,4 +1,4 @@
-"""`GET /containers/{id}/metrics`: the last hour at one sample a minute, deterministic per container and minute.
+"""`GET /containers/{id}/metrics`: the last hour, one sample a minute, deterministic per container.
 
 Shape (ours; the guide only names the arrays):
 `{"success":true,"data":{"cpu":[{"timestamp":ISO,"value":percent}],"memory":[MB],"disk":[MB],

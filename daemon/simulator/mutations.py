@@ -27,9 +27,7 @@ class Mutation:
 
 def redact(value: Any) -> Any:
     if isinstance(value, dict):
-        return {
-            k: "****" if SECRET_FIELD.search(str(k)) else redact(v) for k, v in value.items()
-        }
+        return {k: "****" if SECRET_FIELD.search(str(k)) else redact(v) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(item) for item in value]
     if isinstance(value, str) and value.startswith("sk_stacks_"):
@@ -50,12 +48,26 @@ class MutationLog:
     def __init__(self) -> None:
         self._entries: list[Mutation] = []
 
-    def record(self, at: datetime, method: str, path: str, status: int, container_id: str | None,
-               backup_id: int | None, body: bytes) -> None:  # fmt: skip
+    def record(
+        self,
+        at: datetime,
+        method: str,
+        path: str,
+        status: int,
+        container_id: str | None,
+        backup_id: int | None,
+        body: bytes,
+    ) -> None:
         entry = Mutation(
-            len(self._entries) + 1, at, method, path, status, container_id, backup_id,
+            len(self._entries) + 1,
+            at,
+            method,
+            path,
+            status,
+            container_id,
+            backup_id,
             logged_body(body),
-        )  # fmt: skip
+        )
         self._entries.append(entry)
 
     def entries(self) -> list[Mutation]:

@@ -16,9 +16,7 @@ def validate_name(name: object, taken: set[str]) -> str:
     if len(name) > 32:
         raise bad_request("Container name must be no more than 32 characters", "name")
     if not re.fullmatch(r"[A-Za-z0-9-]+", name):
-        raise bad_request(
-            "Container name can only contain letters, numbers, and hyphens", "name"
-        )
+        raise bad_request("Container name can only contain letters, numbers, and hyphens", "name")
     if name[0] == "-" or name[-1] == "-":
         raise bad_request("Container name must start and end with a letter or number", "name")
     if "--" in name:

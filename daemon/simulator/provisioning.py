@@ -30,7 +30,9 @@ def validate_create(world: World, account: str, body: dict[str, Any]) -> tuple:
     tier = body.get("additional_storage_tier")
     if tier is not None:
         if isinstance(tier, bool) or tier not in STORAGE_TIERS:
-            raise bad_request("additional_storage_tier must be 1, 3 or 5", "additional_storage_tier")
+            raise bad_request(
+                "additional_storage_tier must be 1, 3 or 5", "additional_storage_tier"
+            )
         if template.tier == "micro" or template.database:
             raise bad_request(
                 "Additional storage is only available for non-micro, non-database containers",
@@ -55,8 +57,16 @@ def plan_for(template: Template, plan: Any) -> str:
     return plan
 
 
-def provision(world: World, account: str, name: str, template: Template, plan: str,
-              storage_tier: int | None, status: str, now: datetime) -> ContainerRecord:  # fmt: skip
+def provision(
+    world: World,
+    account: str,
+    name: str,
+    template: Template,
+    plan: str,
+    storage_tier: int | None,
+    status: str,
+    now: datetime,
+) -> ContainerRecord:
     """Place a new container; `pending` ones turn `running` after CREATION_DELAY."""
     number = world.containers_made
     world.containers_made += 1

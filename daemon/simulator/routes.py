@@ -41,7 +41,9 @@ ROUTES = (
     _route("POST", "/containers", CREATE, containers.create_container),
     _route("GET", "/containers/templates", READ, templates),
     _route("GET", "/containers/status/{container_id}", READ, containers.container_status),
-    _route("DELETE", "/containers/connections/{connection_id}", MANAGE, connections.delete_connection),
+    _route(
+        "DELETE", "/containers/connections/{connection_id}", MANAGE, connections.delete_connection
+    ),
     _route("PUT", f"{C}/status", MANAGE, containers.set_status),
     _route("DELETE", C, DELETE, containers.delete_container),
     _route("GET", f"{C}/credentials", READ, container_info.credentials),

@@ -170,4 +170,3 @@ class World:
 
     def backups_fail(self, container_id: str) -> bool:
         return self.all_backups_fail or container_id in self.failing_backups
-

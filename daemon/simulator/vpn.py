@@ -71,7 +71,10 @@ def config(call: Call) -> Reply:
         "PersistentKeepalive = 25\n"
     )
     return Reply(
-        {"success": True, "data": {"client": client.name, "filename": f"{client.name}.conf", "config": text}}
+        {
+            "success": True,
+            "data": {"client": client.name, "filename": f"{client.name}.conf", "config": text},
+        }
     )
 
 

@@ -83,10 +83,10 @@ class Certificate:
         )
 
     @classmethod
-    def from_text(cls, text: str, filename: str | None = None) -> "Certificate":
+    def from_text(cls, text: str) -> "Certificate":
         if not text.strip():
             raise MalformedData("empty certificate body")
-        return cls(private_key=Secret(text), filename=filename)
+        return cls(private_key=Secret(text))
 
 
 def _log_line(item: Any) -> str:

@@ -48,11 +48,6 @@ class StacksError(Exception):
         self.path = path
         self.http_status = http_status
 
-    @property
-    def request(self) -> str:
-        """`METHOD /path` of the failed call, for messages."""
-        return f"{self.method} {self.path or self.route}".strip()
-
 
 class ApiError(StacksError):
     """STACKS answered with an error status (`http_status`); `detail` is its `error` text."""

@@ -13,6 +13,10 @@ stay available to more important work:
     BACKUPS  floor reserve              ("low priorities never use the last reserve")
     METRICS  floor reserve + reserve // 2
 
+When the server reports a lower limit than configured, the reserve shrinks in
+proportion (a key limited to 5/min with a configured 60/10 keeps 1 in reserve), so
+low priorities are slowed, not starved.
+
 The local view is corrected from the headers of every response (the server is
 right; other programs may share the key). A 429 blocks every caller until its
 `Retry-After` has passed. Waiting happens through `clock.sleep` in steps of at
@@ -20,6 +24,7 @@ most one second, so a `ManualClock` makes tests instant, and is bounded by
 `max_wait` (then `BudgetExhausted`).
 """
 
+import math
 import threading
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -55,6 +60,7 @@ class RateBudget:
             )
         self._clock = clock or SystemClock()
         self._lock = threading.Lock()
+        self._configured_limit = limit_per_minute
         self._limit = limit_per_minute
         self._reserve = reserve_for_actions
         self._remaining = limit_per_minute
@@ -98,12 +104,15 @@ class RateBudget:
 
     def floor(self, priority: Priority) -> int:
         """Requests of each window that `priority` leaves to more important work."""
-        half = self._reserve // 2
+        reserve = self._reserve
+        if self._limit < self._configured_limit:
+            reserve = math.ceil(reserve * self._limit / self._configured_limit)
+        half = reserve // 2
         return {
             Priority.ACTION: 0,
             Priority.STATUS: half,
-            Priority.BACKUPS: self._reserve,
-            Priority.METRICS: self._reserve + half,
+            Priority.BACKUPS: reserve,
+            Priority.METRICS: reserve + half,
         }[Priority(priority)]
 
     def available(self, priority: Priority) -> int:

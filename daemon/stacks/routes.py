@@ -30,9 +30,6 @@ class Route:
             segments[name] = quote(text, safe="")
         return self.template.format(**segments)
 
-    def __str__(self) -> str:
-        return f"{self.method} {self.template}"
-
 
 def _read(template: str, priority: Priority = Priority.STATUS) -> Route:
     return Route("GET", template, priority, idempotent=True)

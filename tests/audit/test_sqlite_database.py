@@ -62,3 +62,21 @@ def test_an_older_database_is_migrated_and_still_verifies(tmp_path) -> None:
     assert store.verify().checked == 2
     assert store.query(outcome="started")[0].correlation_id == "c-1"
     store.close()
+
+
+def test_an_in_memory_database_works_across_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = AuditStore.open("sqlite://", "host:1", ManualClock())
+
+    def append(index: int) -> None:
+        store.append(
+            "cli", "backup.create", "started", action_id=new_action_id(), target=str(index)
+        )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(append, range(40)))
+
+    assert store.verify().checked == 40
+    assert store.verify().ok
+    assert store.healthy()

@@ -27,7 +27,7 @@ def reply(status: int = 200, body=None, headers=None, text: str | None = None) -
 
 @dataclass
 class FakeStacks:
-    """A MockTransport handler answering from a script (last answer repeats) and recording requests."""
+    """A MockTransport handler: answers from a script (the last repeats), records requests."""
 
     answers: list[Answer] = field(default_factory=list)
     requests: list[httpx.Request] = field(default_factory=list)
@@ -76,9 +76,7 @@ def make_client(clock, key):
     def make(*answers: Answer, **kwargs) -> tuple[StacksClient, FakeStacks]:
         fake = FakeStacks(list(answers) or [reply()])
         kwargs.setdefault("budget", RateBudget(clock=clock))
-        client = StacksClient(
-            key, transport=httpx.MockTransport(fake), clock=clock, **kwargs
-        )
+        client = StacksClient(key, transport=httpx.MockTransport(fake), clock=clock, **kwargs)
         clients.append(client)
         return client, fake
 

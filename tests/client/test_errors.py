@@ -84,7 +84,9 @@ def test_404_names_the_request(make_client):
 
 
 def test_429_carries_retry_after(make_client, clock):
-    client, _ = make_client(reply(429, {"error": "Too many requests"}, {"Retry-After": "7"}), retries=0)
+    client, _ = make_client(
+        reply(429, {"error": "Too many requests"}, {"Retry-After": "7"}), retries=0
+    )
     with pytest.raises(errors.RateLimitedError) as caught:
         client.list_containers()
     assert caught.value.retry_after == 7.0

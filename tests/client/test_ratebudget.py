@@ -53,11 +53,21 @@ def test_an_action_is_not_kept_waiting_by_exhausted_metrics(clock):
 
 
 def test_acquire_is_bounded(clock):
-    budget = RateBudget(limit_per_minute=60, reserve_for_actions=10, clock=clock)
-    budget.update_from_headers(limit=8, remaining=8, reset_epoch=None)  # key limit below reserve
+    budget = RateBudget(clock=clock)
+    budget.on_retry_after(600)
+    started = clock.monotonic()
     with pytest.raises(BudgetExhausted) as caught:
         budget.acquire(Priority.METRICS, max_wait=120)
+    assert 120 <= clock.monotonic() - started <= 121
     assert "METRICS" in str(caught.value) and "rate_limit_per_minute" in str(caught.value)
+
+
+def test_a_lower_server_limit_shrinks_the_reserve_instead_of_starving_reads(clock):
+    budget = RateBudget(limit_per_minute=60, reserve_for_actions=10, clock=clock)
+    budget.update_from_headers(limit=6, remaining=6, reset_epoch=None)
+    assert budget.floor(Priority.BACKUPS) == 1
+    assert spend(budget, Priority.METRICS) == 5
+    assert spend(budget, Priority.ACTION) == 1
 
 
 def test_headers_lower_the_local_view_within_a_window(clock):

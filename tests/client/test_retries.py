@@ -75,7 +75,9 @@ def test_idempotent_requests_are_retried_on_failures(make_client, call, first):
 
 
 def test_a_truncated_body_of_a_get_is_fetched_again(make_client):
-    client, fake = make_client(httpx.Response(200, content=b'{"success": true, "da'), reply(200, STATUS))
+    client, fake = make_client(
+        httpx.Response(200, content=b'{"success": true, "da'), reply(200, STATUS)
+    )
     assert client.container_status("usr-abc12345-myapp").status == "running"
     assert len(fake.requests) == 2
 

@@ -194,3 +194,19 @@ def test_a_long_unobserved_gap_counts_as_running():
     snap_at = T0 + timedelta(minutes=15)
     decisions = policy.decide(snapshot(snap_at, container("app", "error")), history, snap_at)
     assert [d.details["restart_number"] for d in decisions] == [1]
+
+
+def test_the_exported_backoff_is_nonzero_only_while_waiting_for_a_restart():
+    options = AutoRestartOptions()
+    loop = Loop(options)
+    loop.run(timedelta(seconds=35))  # restarts at 0, 10, 30 s; the crash at 35 s waits 40 s
+
+    def backing_off(at: datetime) -> float:
+        state = loop.policy.states(loop.history)["usr-abc12345-app"]
+        wait = state.backing_off(at, options.backoff_initial, options.backoff_max)
+        return wait.total_seconds()
+
+    assert backing_off(loop.now) == 40
+    assert backing_off(T0 + timedelta(seconds=70)) == 0  # due: no longer backing off
+    loop.run(timedelta(minutes=10))  # gave up
+    assert backing_off(loop.now) == 0

@@ -1,0 +1,40 @@
+"""`stacks-opsd check-config [--online]`: validate the config and the key; exit 2 on problems."""
+
+import argparse
+
+from daemon.cli.errors import CliError
+from daemon.cli.startup import api_key_from, config_from_args
+from daemon.config import DEFAULT_CONFIG_PATH
+from daemon.stacks.client import StacksClient
+from daemon.stacks.errors import StacksError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "check-config",
+        help="validate the config file and the API key format",
+        description="Validate the config and the API key; print every problem; exit 2 if any.",
+    )
+    parser.add_argument(
+        "--online",
+        action="store_true",
+        help="also call the API once: reachability, key accepted, containers:read scope",
+    )
+    parser.set_defaults(handler=check_config)
+
+
+def check_config(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    key = api_key_from(config)
+    where = config.source or f"no file at {DEFAULT_CONFIG_PATH}, defaults"
+    print(f"config OK ({where}); API key format OK (fingerprint {key.fingerprint()})")
+    if not args.online:
+        return 0
+    timeout = config.api.timeout.total_seconds()
+    with StacksClient(key, config.api.base_url, timeout=timeout, retries=0) as client:
+        try:
+            containers = client.list_containers()
+        except StacksError as error:
+            raise CliError(f"online check failed: {error}") from None
+    print(f"API OK: {config.api.base_url} answered with {len(containers)} containers")
+    return 0

@@ -1,0 +1,49 @@
+"""`stacks-opsd once`: one full cycle (poll, evaluate, act), print what happened, exit."""
+
+import argparse
+
+from daemon.cli.errors import CliError
+from daemon.cli.startup import api_key_from, config_from_args, instance_name
+from daemon.clock import SystemClock
+from daemon.log_setup import configure_logging
+from daemon.runtime import Daemon
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "once", help="one cycle: poll, evaluate, act; print what was done", description=__doc__
+    )
+    parser.set_defaults(handler=once)
+
+
+def once(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    configure_logging(config.daemon.log_format)
+    key = api_key_from(config)
+    daemon = Daemon(config, key, SystemClock(), instance=instance_name(config))
+    try:
+        return cycle(daemon)
+    finally:
+        daemon.close()
+
+
+def cycle(daemon: Daemon) -> int:
+    if not daemon.leadership():
+        raise CliError("another stacks-opsd instance holds the lock for this database; not acting")
+    snapshot = daemon.poller.poll_status()
+    if not snapshot.status_ok:
+        raise CliError(f"status poll failed, nothing decided: {snapshot.last_error}")
+    daemon.poller.refresh(everything=True)
+    snapshot = daemon.poller.snapshot
+    statuses: dict[str, int] = {}
+    for view in snapshot.containers.values():
+        statuses[view.container.status] = statuses.get(view.container.status, 0) + 1
+    summary = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
+    print(f"polled {len(snapshot.containers)} containers ({summary or 'none'})")
+    evaluation = daemon.evaluate(snapshot)
+    for decision in evaluation.decisions:
+        outcome = daemon.executor.perform(decision)
+        print(f"{decision.actor}: {decision.action} {decision.container_name}: {outcome}")
+    if not evaluation.decisions:
+        print("nothing to do")
+    return 0

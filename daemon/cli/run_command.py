@@ -1,0 +1,62 @@
+"""`stacks-opsd run`: the daemon until SIGTERM/SIGINT, then a graceful exit 0."""
+
+import argparse
+import signal
+import threading
+
+from daemon.cli.errors import UsageError
+from daemon.cli.startup import api_key_from, config_from_args, instance_name
+from daemon.clock import SystemClock
+from daemon.config import Config
+from daemon.exporter.server import MetricsServer
+from daemon.log_setup import configure_logging
+from daemon.runtime import Daemon
+from daemon.service import serve
+from daemon.systemd_notify import SystemdNotifier
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run", help="run the daemon until SIGTERM/SIGINT", description=__doc__
+    )
+    parser.set_defaults(handler=run)
+
+
+def basic_auth(config: Config) -> tuple[str, str] | None:
+    if not config.daemon.basic_auth_user:
+        return None
+    path = config.daemon.basic_auth_password_file
+    try:
+        with open(path, encoding="utf-8") as file:
+            password = file.read().strip()
+    except OSError as error:
+        raise UsageError(
+            f"daemon.basic_auth_password_file: cannot read {path}: {error.strerror}"
+        ) from None
+    return config.daemon.basic_auth_user, password
+
+
+def metrics_server(config: Config, daemon: Daemon) -> MetricsServer:
+    return MetricsServer(
+        config.daemon.listen,
+        daemon.metrics.registry,
+        daemon.health,
+        daemon.status,
+        tls_cert_file=config.daemon.tls_cert_file or None,
+        tls_key_file=config.daemon.tls_key_file or None,
+        basic_auth=basic_auth(config),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    configure_logging(config.daemon.log_format)
+    key = api_key_from(config)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    daemon = Daemon(
+        config, key, SystemClock(), instance=instance_name(config), notifier=SystemdNotifier()
+    )
+    serve(daemon, metrics_server(config, daemon), config, stop)
+    return 0

@@ -1,0 +1,158 @@
+"""The demo: a simulated STACKS account and the daemon watching it, in one process.
+
+A handful of containers of several templates live in the built-in simulator,
+served over real HTTP on loopback. The simulated clock is moved three days ahead
+first, so scheduled 02:00 backups exist and the weekly pin has something to pin
+(this week's and, by catch-up, last week's). Then chaos starts: now and then a
+container crashes, and one of them crash-loops so the backoff and `gave_up`
+show. Every audit row the daemon writes is printed as a readable line.
+"""
+
+import logging
+import random
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+from daemon.clock import OffsetClock
+from daemon.config import Config
+from daemon.exporter.server import MetricsServer
+from daemon.runtime import Daemon
+from daemon.service import serve
+from daemon.simulator import Simulator
+from daemon.stacks.apikey import ApiKey
+from policies.auto_restart import AutoRestartOptions
+from policies.weekly_pin import WeeklyPinOptions
+
+log = logging.getLogger(__name__)
+
+CONTAINERS = (
+    ("shop-web", "nodejs"),
+    ("shop-api", "python"),
+    ("shop-db", "postgresql"),
+    ("shop-cache", "redis"),
+    ("blog", "wordpress"),
+    ("git", "forgejo"),
+)
+CRASH_LOOPING = "shop-api"
+HEADSTART = timedelta(days=3)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def demo_config(base_url: str, database_url: str, listen: str, weekday: str) -> Config:
+    """Livelier intervals than production, and a weekly pin due today."""
+    config = Config()
+    return replace(
+        config,
+        api=replace(config.api, base_url=base_url),
+        daemon=replace(config.daemon, database_url=database_url, listen=listen),
+        poll=replace(
+            config.poll,
+            status_interval=timedelta(seconds=5),
+            metrics_interval=timedelta(seconds=30),
+            backups_interval=timedelta(seconds=30),
+        ),
+        policies=replace(
+            config.policies,
+            auto_restart=AutoRestartOptions(
+                backoff_initial=timedelta(seconds=5),
+                backoff_max=timedelta(minutes=1),
+                reset_after=timedelta(minutes=2),
+                max_restarts=4,
+                window=timedelta(minutes=10),
+            ),
+            weekly_pin=WeeklyPinOptions(weekday=weekday, at=WeeklyPinOptions().at.replace(hour=0)),
+        ),
+    )
+
+
+class Chaos:
+    """Crashes a random container every so often, and the crash-looping one constantly."""
+
+    def __init__(self, simulator: Simulator, ids: dict[str, str], stop: threading.Event) -> None:
+        self._simulator = simulator
+        self._ids = ids
+        self._stop = stop
+        self._random = random.Random(7)
+        self._thread = threading.Thread(target=self._run, name="demo-chaos", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        tick = 0
+        while not self._stop.wait(4):
+            tick += 1
+            if tick % 2 == 0:
+                self._simulator.crash(self._ids[CRASH_LOOPING])
+            if tick % 6 == 3:
+                victims = [name for name in self._ids if name != CRASH_LOOPING]
+                self._simulator.crash(self._ids[self._random.choice(victims)])
+
+
+class AuditPrinter:
+    """Prints each new audit outcome (not the write-ahead `started` rows) as one line."""
+
+    def __init__(self, daemon: Daemon, stop: threading.Event, out: Callable[[str], None]) -> None:
+        self._daemon = daemon
+        self._stop = stop
+        self._out = out
+        self._last_id = 0
+        self._thread = threading.Thread(target=self._run, name="demo-audit", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(1):
+            self.print_new()
+
+    def print_new(self) -> None:
+        for row in self._daemon.store.query():
+            if row.id is None or row.id <= self._last_id:
+                continue
+            self._last_id = row.id
+            if row.outcome == "started":
+                continue
+            target = f" backup {row.target}" if row.target else ""
+            reason = f"  ({row.reason})" if row.reason else ""
+            self._out(
+                f"{row.at:%H:%M:%S}  {row.actor:<22} {row.action:<18} "
+                f"{row.container_name or '-':<11}{target}  -> {row.outcome}{reason}"
+            )
+
+
+def run_demo(
+    listen: str, duration: timedelta | None, stop: threading.Event, out: Callable[[str], None]
+) -> int:
+    clock = OffsetClock()
+    simulator = Simulator(clock=clock, seed=42)
+    key = simulator.create_key()
+    ids = {name: simulator.seed_container(key, name, template) for name, template in CONTAINERS}
+    simulator.advance(HEADSTART.total_seconds())
+    with simulator.serve("127.0.0.1", 0) as api, tempfile.TemporaryDirectory() as workdir:
+        database = Path(workdir) / "audit.db"
+        weekday = WEEKDAYS[clock.now().weekday()]
+        config = demo_config(f"{api.url}/api/v1", f"sqlite:///{database}", listen, weekday)
+        daemon = Daemon(config, ApiKey(key), clock, instance="demo")
+        server = MetricsServer(listen, daemon.metrics.registry, daemon.health, daemon.status)
+        out(f"STACKS simulator: {api.url}/api/v1 with {len(ids)} containers (key for curl: {key})")
+        out(f"metrics: {server_url(listen)}/metrics   status: {server_url(listen)}/status")
+        out(f"audit database: {database} (gone when the demo ends)")
+        out(f"{CRASH_LOOPING} crash-loops; others crash now and then. Ctrl-C ends the demo.")
+        out("")
+        if duration is not None:
+            threading.Timer(duration.total_seconds(), stop.set).start()
+        printer = AuditPrinter(daemon, stop, out)
+        Chaos(simulator, ids, stop).start()
+        printer.start()
+        serve(daemon, server, config, stop)
+        printer.print_new()
+    return 0
+
+
+def server_url(listen: str) -> str:
+    return f"http://{listen}"

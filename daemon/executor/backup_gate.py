@@ -1,0 +1,205 @@
+"""BackupGate: a completed backup before every change to a running container (SPEC 7).
+
+    gate = BackupGate(client, trail, clock, options)
+    check = gate.before_change(action, correlation_id)
+    if check.proceed: ...perform the change, recording check.backup_id...
+
+For a running container the gate reuses a completed backup younger than
+`reuse_within` (when > 0), else writes a `started` backup.create row, triggers
+`POST /containers/{id}/backup` and polls the backup list at ACTION priority
+(5 s, doubling to 30 s, bounded by `timeout`) until a backup created after the
+trigger (that was not listed before it) is `completed` (row `succeeded`, target
+the backup id) or `failed`, or time runs out (row `failed`, reason timeout).
+`on_failure` then decides: "abort" (the change does not happen) or "proceed".
+A container that is not running cannot be backed up (the guide): the change
+proceeds and records why, with the newest completed backup. If the container's
+status cannot be read, the gate fails like a failed backup (fail closed).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from daemon.audit.ids import new_action_id
+from daemon.clock import Clock
+from daemon.durations import format_duration
+from daemon.executor.audit_trail import AuditTrail
+from daemon.stacks.client import StacksClient
+from daemon.stacks.errors import StacksError
+from daemon.stacks.models import Backup
+from daemon.stacks.ratebudget import Priority
+from policies.base import Action
+from policies.pre_change_backup import PreChangeBackupOptions
+
+FIRST_POLL = 5.0  # seconds after the trigger; the wait then doubles
+MAX_POLL = 30.0
+CLOCK_SKEW = timedelta(seconds=60)  # STACKS' clock may lag ours by this much
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    """The end of one backup; `backup_id` is None when no new backup was seen."""
+
+    completed: bool
+    backup_id: int | None = None
+    error: str | None = None
+    http_status: int | None = None
+    triggered: bool = True  # False: STACKS refused the trigger, nothing was started
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """Whether the change may go ahead, with the backup that protects it (if any)."""
+
+    proceed: bool
+    how: str  # created, reused, not running, failed
+    reason: str
+    backup_id: int | None = None
+
+
+class BackupGate:
+    def __init__(
+        self,
+        client: StacksClient,
+        trail: AuditTrail,
+        clock: Clock,
+        options: PreChangeBackupOptions,
+    ) -> None:
+        self._client = client
+        self._trail = trail
+        self._clock = clock
+        self._options = options
+
+    def before_change(self, action: Action, correlation_id: str) -> GateResult:
+        """Back up (or find a backup) before `action`; raises AuditWriteError if unaudited."""
+        cid = action.container_id
+        try:
+            status = self._client.container_status(cid, priority=Priority.ACTION).status
+            listed = self._client.backups(cid, priority=Priority.ACTION)
+        except StacksError as exc:
+            return self._failed(f"could not read the container's status and backups: {exc}")
+        newest = _newest_completed(listed)
+        if status != "running":
+            found = f"newest completed backup {newest.id}" if newest else "no completed backup"
+            return GateResult(
+                proceed=True,
+                how="not running",
+                reason=f"no pre-change backup: the container is {status} (STACKS backs up "
+                f"running containers only); {found}",
+                backup_id=newest.id if newest else None,
+            )
+        reuse = self._options.reuse_within
+        if reuse > timedelta(0) and newest and newest.created_at >= self._clock.now() - reuse:
+            return GateResult(
+                proceed=True,
+                how="reused",
+                reason=f"reused backup {newest.id}, completed within {format_duration(reuse)}",
+                backup_id=newest.id,
+            )
+        result = self.take_backup(
+            action.container_id,
+            action.container_name,
+            policy=action.policy,
+            actor=action.actor,
+            correlation_id=correlation_id,
+            reason=f"pre-change backup before {action.action}",
+            known=listed,
+        )
+        if result.completed:
+            return GateResult(
+                proceed=True,
+                how="created",
+                reason=f"pre-change backup {result.backup_id} completed",
+                backup_id=result.backup_id,
+            )
+        return self._failed(f"pre-change backup failed: {result.error}")
+
+    def take_backup(
+        self,
+        container_id: str,
+        container_name: str,
+        *,
+        policy: str,
+        actor: str,
+        correlation_id: str | None,
+        reason: str,
+        known: tuple[Backup, ...] = (),
+    ) -> BackupResult:
+        """Trigger a backup and wait for it, with `started` and outcome backup.create rows."""
+        action_id = new_action_id()
+        row = {
+            "action_id": action_id,
+            "container_id": container_id,
+            "container_name": container_name,
+            "correlation_id": correlation_id,
+        }
+        self._trail.write(policy, actor, "backup.create", "started", reason=reason, **row)
+        started = self._clock.monotonic()
+        result = self._trigger_and_wait(container_id, {b.id for b in known})
+        elapsed_ms = (self._clock.monotonic() - started) * 1000
+        if result.completed:
+            self._trail.write(
+                policy, actor, "backup.create", "succeeded", reason=reason,
+                target=str(result.backup_id), duration_ms=elapsed_ms, **row,
+            )  # fmt: skip
+        else:
+            target = None if result.backup_id is None else str(result.backup_id)
+            self._trail.write(
+                policy, actor, "backup.create", "failed", reason=reason, target=target,
+                error=result.error, http_status=result.http_status, duration_ms=elapsed_ms,
+                details={"triggered": result.triggered}, **row,
+            )  # fmt: skip
+        return result
+
+    def _trigger_and_wait(self, container_id: str, known_ids: set[int]) -> BackupResult:
+        triggered_at = self._clock.now()
+        try:
+            self._client.trigger_backup(container_id, priority=Priority.ACTION)
+        except StacksError as exc:
+            error = f"trigger refused: {exc}"
+            return BackupResult(False, error=error, http_status=exc.http_status, triggered=False)
+        deadline = triggered_at + self._options.timeout
+        wait, last_error = FIRST_POLL, None
+        while True:
+            self._clock.sleep(min(wait, max((deadline - self._clock.now()).total_seconds(), 0)))
+            wait = min(wait * 2, MAX_POLL)
+            try:
+                listed = self._client.backups(container_id, priority=Priority.ACTION)
+            except StacksError as exc:
+                last_error = str(exc)
+            else:
+                ended = _outcome(listed, known_ids, triggered_at - CLOCK_SKEW)
+                if ended is not None:
+                    return ended
+            if self._clock.now() >= deadline:
+                why = f"timed out after {format_duration(self._options.timeout)}"
+                error = f"{why}; last error: {last_error}" if last_error else why
+                return BackupResult(False, error=error)
+
+    def _failed(self, reason: str) -> GateResult:
+        if self._options.on_failure == "proceed":
+            return GateResult(True, "failed", f"{reason}; proceeding (on_failure = proceed)")
+        return GateResult(False, "failed", f"{reason}; change aborted (on_failure = abort)")
+
+
+def _newest_completed(backups: tuple[Backup, ...]) -> Backup | None:
+    done = [b for b in backups if b.completed and b.created_at is not None]
+    return max(done, key=lambda b: b.created_at, default=None)
+
+
+def _outcome(
+    listed: tuple[Backup, ...], known_ids: set[int], since: datetime
+) -> BackupResult | None:
+    """The new backup's end, or None while it is still running (or not listed yet)."""
+    new = [
+        b for b in listed
+        if b.id not in known_ids and b.created_at is not None and b.created_at >= since
+    ]  # fmt: skip
+    completed = _newest_completed(tuple(new))
+    if completed is not None:
+        return BackupResult(True, completed.id)
+    failed = [b for b in new if b.status == "failed"]
+    if new and len(failed) == len(new):
+        newest = max(failed, key=lambda b: b.created_at)
+        why = newest.error_message or "no reason given"
+        return BackupResult(False, newest.id, f"backup {newest.id} failed: {why}")
+    return None

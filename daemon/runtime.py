@@ -1,0 +1,242 @@
+"""The running daemon: wires config to client, poller, policies, executor, audit and exporter.
+
+    leadership()    take or keep the single-instance lock; reconcile the audit on taking it
+    status_cycle()  leader only: one status poll, then evaluate policies and dispatch actions
+    refresh()       leader only: metrics and backup lists within the budget
+    heartbeat()     liveness for /healthz and the systemd watchdog; database writability
+
+`run` schedules these on APScheduler; `once` calls them in order, synchronously.
+A standby instance polls nothing and exports `stacks_opsd_leader 0`.
+"""
+
+import logging
+import threading
+from datetime import timedelta
+
+import httpx
+
+from daemon.audit.errors import AuditError
+from daemon.audit.store import AuditStore
+from daemon.clock import Clock
+from daemon.config import Config
+from daemon.dispatcher import Dispatcher
+from daemon.evaluation import Evaluation, evaluate
+from daemon.executor.executor import Executor
+from daemon.exporter.daemon_metrics import build_daemon_metrics
+from daemon.exporter.health import Health
+from daemon.leader.for_database import leader_lock_for
+from daemon.leader.lock import LeaderLock
+from daemon.poller import Poller
+from daemon.snapshot import Snapshot
+from daemon.stacks.apikey import ApiKey
+from daemon.stacks.client import StacksClient
+from daemon.stacks.ratebudget import RateBudget
+from daemon.status_report import status_document
+from daemon.systemd_notify import SystemdNotifier
+from policies.auto_restart import AutoRestartPolicy
+from policies.base import Decision
+from policies.registry import build_policies
+from policies.weekly_pin import ACTOR as WEEKLY_PIN_ACTOR
+
+log = logging.getLogger(__name__)
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        api_key: ApiKey,
+        clock: Clock,
+        *,
+        instance: str,
+        transport: httpx.BaseTransport | None = None,
+        notifier: SystemdNotifier | None = None,
+        leader_lock: LeaderLock | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.instance = instance
+        self.notifier = notifier or SystemdNotifier({})
+        self.budget = RateBudget(
+            limit_per_minute=config.api.rate_limit_per_minute,
+            reserve_for_actions=config.api.reserve_for_actions,
+            clock=clock,
+        )
+        self.poller: Poller  # set below; the metrics read its snapshot
+        self.metrics = build_daemon_metrics(lambda: self.poller.snapshot, clock, self.budget)
+        self.client = StacksClient(
+            api_key,
+            config.api.base_url,
+            transport=transport,
+            timeout=config.api.timeout.total_seconds(),
+            budget=self.budget,
+            clock=clock,
+            observer=self.metrics.api,
+        )
+        self.poller = Poller(
+            self.client,
+            self.budget,
+            clock,
+            status_interval=config.poll.status_interval,
+            metrics_interval=config.poll.metrics_interval,
+            backups_interval=config.poll.backups_interval,
+            reserve_for_actions=config.api.reserve_for_actions,
+        )
+        self.store = AuditStore.open(config.daemon.database_url, instance, clock)
+        self.leader = leader_lock or leader_lock_for(
+            config.daemon.database_url, api_key.fingerprint()
+        )
+        self.health = Health(clock, heartbeat_max_age=timedelta(seconds=30))
+        self.policies = build_policies(config.policies)
+        self.executor = Executor(
+            self.client,
+            self.store,
+            clock,
+            config.policies.pre_change_backup,
+            dry_run=config.daemon.dry_run,
+            metrics=self.metrics.ops,
+        )
+        self.dispatcher = Dispatcher(self.perform)
+        self.last_evaluation = Evaluation((), {})
+        self.metrics.ops.set_leader(False)
+        self._ready_sent = False
+        self._lock = threading.Lock()
+
+    # -- jobs ------------------------------------------------------------------------
+
+    def leadership(self) -> bool:
+        """Take the lock if free, notice if it was lost; True while this instance leads."""
+        with self._lock:
+            if self.leader.held and not self.leader.check_alive():
+                log.error("lost leadership (the lock's connection died); standing by")
+                self.metrics.ops.set_leader(False)
+            if not self.leader.held and self.leader.try_acquire():
+                log.info("this instance (%s) is now the leader", self.instance)
+                self._reconcile()
+                self.metrics.ops.set_leader(True)
+            elif not self.leader.held and not self._ready_sent:
+                log.info("another instance leads; standing by (polling nothing)")
+                self._notify_ready("standby: another instance leads")
+            return self.leader.held
+
+    def _reconcile(self) -> None:
+        try:
+            interrupted = self.store.reconcile_interrupted()
+        except AuditError as error:
+            self._audit_failed(error)
+            return
+        for row in interrupted:
+            log.warning(
+                "audit: %s on %s was interrupted by a daemon stop before its outcome",
+                row.action,
+                row.container_name or row.container_id,
+            )
+
+    def status_cycle(self) -> Evaluation:
+        """Poll status, then evaluate the policies and dispatch what they decide."""
+        if not self.leader.held:
+            return Evaluation((), {})
+        snapshot = self.poller.poll_status()
+        if not snapshot.status_ok:
+            return Evaluation((), {})
+        self.health.mark_polled()
+        self.metrics.ops.retain(snapshot.containers)
+        self._notify_ready("polling STACKS")
+        evaluation = self.evaluate(snapshot)
+        for decision in evaluation.decisions:
+            self.dispatcher.submit(decision)
+        return evaluation
+
+    def evaluate(self, snapshot: Snapshot) -> Evaluation:
+        if not self.health.ready():
+            log.warning("audit database not writable: deciding nothing until it recovers")
+            return Evaluation((), {})
+        try:
+            evaluation = evaluate(self.policies, snapshot, self.store, self.clock.now())
+        except AuditError as error:
+            self._audit_failed(error)
+            return Evaluation((), {})
+        self.last_evaluation = evaluation
+        self._export_policy_state(snapshot, evaluation)
+        return evaluation
+
+    def perform(self, decision: Decision) -> None:
+        outcome = self.executor.perform(decision)
+        log.info(
+            "%s %s %s -> %s",
+            decision.actor,
+            decision.action,
+            decision.container_name,
+            getattr(outcome, "outcome", outcome),
+        )
+        if decision.action.startswith("backup."):
+            self.poller.refresh_container_backups(decision.container_id)
+
+    def refresh(self) -> int:
+        if not self.leader.held:
+            return 0
+        return self.poller.refresh()
+
+    def heartbeat(self) -> None:
+        self.health.beat()
+        self.health.set_database_ok(self.store.healthy())
+        self.notifier.watchdog()
+
+    # -- state -----------------------------------------------------------------------
+
+    def _export_policy_state(self, snapshot: Snapshot, evaluation: Evaluation) -> None:
+        for policy in self.policies:
+            if isinstance(policy, AutoRestartPolicy):
+                options = policy.options
+                states = policy.states(evaluation.histories.get(policy.name, ()))
+                for cid, view in snapshot.containers.items():
+                    state = states.get(cid)
+                    if state is None:
+                        continue
+                    backoff = state.backoff(options.backoff_initial, options.backoff_max)
+                    self.metrics.ops.set_restart_state(
+                        cid, view.container.name, backoff.total_seconds(), state.gave_up
+                    )
+        for row in evaluation.histories.get("weekly_pin", ()):
+            view = snapshot.containers.get(row.container_id or "")
+            pinned = row.action == "backup.pin" and row.outcome == "succeeded"
+            if view and pinned and row.actor == WEEKLY_PIN_ACTOR:
+                self.metrics.ops.set_weekly_pin(row.container_id, view.container.name, row.at)
+
+    def restart_states(self) -> dict:
+        for policy in self.policies:
+            if isinstance(policy, AutoRestartPolicy):
+                return policy.states(self.last_evaluation.histories.get(policy.name, ()))
+        return {}
+
+    def status(self) -> dict:
+        return status_document(
+            self.poller.snapshot,
+            leader=self.leader.held,
+            instance=self.instance,
+            dry_run=self.config.daemon.dry_run,
+            restart_states=self.restart_states(),
+            now=self.clock.now(),
+        )
+
+    def _audit_failed(self, error: AuditError) -> None:
+        log.error("%s", error)
+        self.metrics.ops.audit_write_error()
+        self.health.set_database_ok(False)
+
+    def _notify_ready(self, status: str) -> None:
+        if not self._ready_sent:
+            self._ready_sent = True
+            self.notifier.notify(f"READY=1\nSTATUS={status}")
+
+    # -- shutdown --------------------------------------------------------------------
+
+    def close(self, grace: float = 3.0) -> None:
+        """Stop taking actions, let in-flight ones finish or be audited, release everything."""
+        self.notifier.stopping()
+        if not self.dispatcher.drain(grace):
+            log.warning("actions still in flight at shutdown; they will show as interrupted")
+        self.dispatcher.shutdown()
+        self.leader.release()
+        self.client.close()
+        self.store.close()

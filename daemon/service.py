@@ -1,0 +1,48 @@
+"""Serve a Daemon until told to stop: metrics listener, scheduler, graceful shutdown.
+
+Used by `run` (until SIGTERM/SIGINT) and `demo` (until Ctrl-C or its duration).
+"""
+
+import logging
+import threading
+from datetime import timedelta
+
+from daemon.config import Config
+from daemon.exporter.server import MetricsServer
+from daemon.runtime import Daemon
+from daemon.scheduler import HEARTBEAT_TICK, build_scheduler
+
+log = logging.getLogger(__name__)
+
+
+def serve(daemon: Daemon, server: MetricsServer, config: Config, stop: threading.Event) -> None:
+    """Start everything, wait for `stop`, then shut down in order."""
+    watchdog = daemon.notifier.watchdog_interval()
+    heartbeat = HEARTBEAT_TICK
+    if watchdog is not None:
+        heartbeat = min(heartbeat, timedelta(seconds=watchdog))
+    scheduler = build_scheduler(
+        status_interval=config.poll.status_interval,
+        status_cycle=daemon.status_cycle,
+        refresh=daemon.refresh,
+        heartbeat=daemon.heartbeat,
+        leadership=daemon.leadership,
+        heartbeat_interval=heartbeat,
+    )
+    server.start()
+    log.info(
+        "stacks-opsd %s: metrics on %s/metrics, audit in %s%s",
+        daemon.instance,
+        server.url,
+        daemon.store.database,
+        " (dry run: no changes)" if config.daemon.dry_run else "",
+    )
+    scheduler.start()
+    try:
+        stop.wait()
+    finally:
+        log.info("stopping: finishing or auditing in-flight actions")
+        scheduler.shutdown(wait=False)
+        daemon.close()
+        server.stop()
+        log.info("stopped")

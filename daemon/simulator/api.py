@@ -1,0 +1,90 @@
+"""The handler core for /api/v1: faults, auth, rate limit, routing, scopes, mutation log.
+
+Order of checks for one request: injected fault (if any), Bearer key (401),
+the key's rate-limit window (429), dashboard-only endpoints (403), route (404),
+scope (403), then the route itself (400/402/404/2xx). Every answer carries the
+X-RateLimit-* headers of the key (or the default limit when there is no valid key).
+"""
+
+from daemon.simulator.call import Call
+from daemon.simulator.dashboard_only import refuse_dashboard_only
+from daemon.simulator.exchange import (
+    ApiError,
+    Reply,
+    Request,
+    Response,
+    SimulatedTimeout,
+    json_response,
+)
+from daemon.simulator.faults import HTML_ERROR_PAGE, FaultInjector
+from daemon.simulator.keys import authenticate, bearer_key, require_scope
+from daemon.simulator.mutations import MUTATING_METHODS, MutationLog
+from daemon.simulator.ratelimit import RateLimiter
+from daemon.simulator.routes import match
+from daemon.simulator.spending import SpendingLedger
+from daemon.simulator.state import World
+
+API_PREFIX = "/api/v1"
+DEFAULT_RATE_LIMIT = 60
+
+
+class ApiHandler:
+    def __init__(self, world: World, faults: FaultInjector, mutations: MutationLog) -> None:
+        self.world = world
+        self.faults = faults
+        self.mutations = mutations
+        self.limiter = RateLimiter()
+        self.ledger = SpendingLedger()
+
+    def handle(self, request: Request) -> Response:
+        latency = self.faults.faults.latency
+        if latency:
+            self.world.clock.sleep(latency)
+        with self.world.lock:
+            now = self.world.catch_up()
+            fault = self.faults.draw()
+            key = bearer_key(self.world, request.headers)
+            limit = key.rate_limit if key else DEFAULT_RATE_LIMIT
+            headers = self.limiter.headers(key.secret if key else None, limit, now)
+            if fault == "timeout":
+                raise SimulatedTimeout(f"{request.method} {request.path} dropped (timeout fault)")
+            if fault == "html":
+                return Response(500, {"Content-Type": "text/html", **headers}, HTML_ERROR_PAGE)
+            if fault in ("429", "500", "503"):
+                error = self.faults.error_for(fault)
+                if fault == "429":
+                    reset = int(now.timestamp()) + self.faults.faults.retry_after
+                    headers.update({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
+                return json_response(error.status, error.body, {**headers, **error.headers})
+            try:
+                reply = self._process(request, now, headers)
+            except ApiError as error:
+                return json_response(error.status, error.body, {**headers, **error.headers})
+            response = json_response(reply.status, reply.payload, headers)
+            if request.method in MUTATING_METHODS and 200 <= reply.status < 300:
+                self.mutations.record(
+                    now,
+                    request.method,
+                    request.path,
+                    reply.status,
+                    reply.container_id,
+                    reply.backup_id,
+                    request.body,
+                )
+            if fault == "truncated":
+                response.body = response.body[: len(response.body) // 2]
+            return response
+
+    def _process(self, request: Request, now, headers: dict[str, str]) -> Reply:
+        key = authenticate(self.world, request.headers)
+        headers.update(self.limiter.spend(key.secret, key.rate_limit, now))
+        route = request.path[len(API_PREFIX) :].rstrip("/") or "/"
+        refuse_dashboard_only(route)
+        found = match(request.method, route)
+        if found is None:
+            raise ApiError(
+                404, {"error": f"Not found: {request.method} {request.path} is not an API endpoint"}
+            )
+        endpoint, params = found
+        require_scope(key, endpoint.scope)
+        return endpoint.handler(Call(self.world, key, request, params, now, self.ledger))

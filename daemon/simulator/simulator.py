@@ -1,0 +1,159 @@
+"""The simulator's public face: in-process test controls, the handler core, transport, server."""
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+import httpx
+
+from daemon.clock import Clock, OffsetClock
+from daemon.simulator.api import API_PREFIX, ApiHandler
+from daemon.simulator.catalog import TEMPLATES
+from daemon.simulator.controls import CONTROL_PREFIX, handle_control
+from daemon.simulator.exchange import ApiError, Request, Response, json_response
+from daemon.simulator.faults import FaultInjector, Faults
+from daemon.simulator.keys import ALL_SCOPES, KEY_PATTERN, issue_key
+from daemon.simulator.mutations import Mutation, MutationLog
+from daemon.simulator.provisioning import plan_for, provision, validate_create
+from daemon.simulator.server import SimulatorServer
+from daemon.simulator.state import World
+from daemon.simulator.transport import SimulatorTransport
+
+SEED_STATUSES = ("running", "stopped", "pending", "error")
+
+
+class Simulator:
+    """A faithful local STACKS API (see the guide), deterministic for a given seed."""
+
+    def __init__(self, clock: Clock | None = None, seed: int = 0) -> None:
+        self.clock = clock or OffsetClock()
+        self._world = World(self.clock, seed)
+        self._faults = FaultInjector(seed)
+        self._mutations = MutationLog()
+        self._api = ApiHandler(self._world, self._faults, self._mutations)
+
+    # -- test controls -------------------------------------------------------
+
+    def create_key(
+        self,
+        scopes: Iterable[str] = ALL_SCOPES,
+        spending_cap: float | None = None,
+        rate_limit: int = 60,
+        account: str | None = None,
+    ) -> str:
+        with self._world.lock:
+            return issue_key(self._world, scopes, spending_cap, rate_limit, account).secret
+
+    def account_of(self, key: str) -> str:
+        record = self._world.keys.get(key)
+        if record is None:
+            raise ValueError("unknown API key: create it with Simulator.create_key first")
+        return record.account
+
+    def seed_container(
+        self,
+        key_or_account: str,
+        name: str,
+        template: str = "nodejs",
+        plan: str = "basic",
+        status: str = "running",
+    ) -> str:
+        """A container placed directly (no rate limit, no spending, not in the mutation log)."""
+        if status not in SEED_STATUSES:
+            raise ValueError(f"status must be one of {SEED_STATUSES}, got {status!r}")
+        with self._world.lock:
+            now = self._world.catch_up()
+            if KEY_PATTERN.fullmatch(key_or_account):
+                account = self.account_of(key_or_account)
+            else:
+                account = key_or_account
+                self._world.accounts.add(account)
+            known = TEMPLATES.get(template)
+            if known is not None and known.tier != "basic" and plan == "basic":
+                plan = plan_for(known, None)
+            try:
+                name, tmpl, plan, tier = validate_create(
+                    self._world, account, {"name": name, "template": template, "plan": plan}
+                )
+            except ApiError as error:
+                raise ValueError(f"cannot seed container {name!r}: {error.body['error']}") from None
+            return provision(self._world, account, name, tmpl, plan, tier, status, now).id
+
+    def crash(self, container_id: str) -> None:
+        """The container dies: status `error`, exit code 1."""
+        with self._world.lock:
+            now = self._world.catch_up()
+            container = self._world.containers.get(container_id)
+            if container is None:
+                raise ValueError(f"cannot crash {container_id}: no such container")
+            container.set_status("error", now, exit_code=1)
+
+    def fail_backups(self, container_id: str | None = None, enabled: bool = True) -> None:
+        """Backups finishing from now on fail (for one container, or all when None)."""
+        with self._world.lock:
+            self._world.catch_up()
+            if container_id is None:
+                self._world.all_backups_fail = enabled
+                if not enabled:
+                    self._world.failing_backups.clear()
+            elif enabled:
+                self._world.failing_backups.add(container_id)
+            else:
+                self._world.failing_backups.discard(container_id)
+
+    @property
+    def faults(self) -> Faults:
+        return self._faults.faults
+
+    def set_faults(self, faults: Faults) -> None:
+        with self._world.lock:
+            self._faults.configure(faults)
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward (ManualClock or OffsetClock) and run what fell due."""
+        advance = getattr(self.clock, "advance", None)
+        if advance is None:
+            raise TypeError(f"{type(self.clock).__name__} cannot be advanced")
+        with self._world.lock:
+            advance(seconds)
+            self._world.catch_up()
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def mutations(self) -> list[Mutation]:
+        with self._world.lock:
+            return self._mutations.entries()
+
+    # -- the handler core and its adapters -----------------------------------
+
+    def handle_request(self, request: Request) -> Response:
+        if request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/"):
+            return self._api.handle(request)
+        if request.path.startswith(CONTROL_PREFIX + "/"):
+            return handle_control(self, request)
+        return json_response(
+            404, {"error": f"Not found: {request.path} (the API is under {API_PREFIX})"}
+        )
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+        client_ip: str,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """The core: (method, path, query, headers, body, client ip) -> (status, headers, body).
+
+        Raises SimulatedTimeout when a timeout fault drops the request.
+        """
+        lowered = {name.lower(): value for name, value in headers.items()}
+        answer = self.handle_request(Request(method.upper(), path, query, lowered, body, client_ip))
+        return answer.status, answer.headers, answer.body
+
+    def transport(self, client_ip: str = "127.0.0.1") -> httpx.BaseTransport:
+        return SimulatorTransport(self.handle_request, client_ip)
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> SimulatorServer:
+        return SimulatorServer(self.handle_request, host, port)

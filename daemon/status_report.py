@@ -1,0 +1,58 @@
+"""The `/status` document: the snapshot and the policies' view of each container, as JSON."""
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from daemon.snapshot import Snapshot
+from policies.restart_backoff import RestartState
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def status_document(
+    snapshot: Snapshot,
+    *,
+    leader: bool,
+    instance: str,
+    dry_run: bool,
+    restart_states: Mapping[str, RestartState],
+    now: datetime,
+) -> dict[str, Any]:
+    containers = []
+    for view in sorted(snapshot.containers.values(), key=lambda v: v.container.name):
+        newest = next(iter(view.completed_backups), None)
+        restart = restart_states.get(view.container.id)
+        containers.append(
+            {
+                "id": view.container.id,
+                "name": view.container.name,
+                "status": view.container.status,
+                "type": view.container.type,
+                "plan": view.container.plan,
+                "metrics_at": iso(view.metrics_at),
+                "backups_at": iso(view.backups_at),
+                "newest_completed_backup": None
+                if newest is None
+                else {"id": newest.id, "created_at": iso(newest.created_at)},
+                "pinned_backups": sum(1 for b in view.backups or () if b.pinned),
+                "auto_restart": None
+                if restart is None
+                else {
+                    "gave_up": restart.gave_up,
+                    "restarts": len(restart.attempts),
+                },
+            }
+        )
+    return {
+        "instance": instance,
+        "leader": leader,
+        "dry_run": dry_run,
+        "now": iso(now),
+        "api_up": snapshot.status_ok,
+        "last_poll": iso(snapshot.taken_at),
+        "last_error": snapshot.last_error,
+        "containers": containers,
+    }

@@ -1,0 +1,235 @@
+"""Typed results parsed from the guide's documented answers, both spellings, unknown extras."""
+
+from datetime import UTC, datetime
+
+import httpx
+
+from tests.client.conftest import reply
+
+C = "usr-abc12345-myapp"
+LIST_ITEM = {
+    "id": C, "name": "myapp", "type": "nodejs", "plan": "basic", "status": "running",
+    "cpu_allocated": 1, "memory_allocated": 1024, "storage_allocated": 10240,
+    "ip_address": "10.52.0.5", "created_at": "2026-02-25T10:30:00.000Z",
+    "raw_docker_status": "Up 2 hours (healthy)", "image_tag": "stackshosting/nodejs:latest",
+    "version": "22", "version_major": "22",
+}  # fmt: skip
+STATUS_BODY = {
+    "success": True, "id": C, "name": "myapp", "template": "nodejs", "type": "nodejs",
+    "status": "running", "rawStatus": "Up 2 hours (healthy)", "ram": 1, "storage": 10240,
+    "externalAccessEnabled": False, "ipAddress": "10.52.0.5", "version": "22",
+    "versionMajor": "22", "plan": "basic", "cpuAllocated": "1.00", "memoryAllocated": 1024,
+    "storageAllocated": 10240, "createdAt": "2026-02-25T10:30:00.000Z",
+    "updatedAt": "2026-02-25T12:00:00.000Z",
+}  # fmt: skip
+
+
+def test_list_and_status_spellings_give_the_same_container(make_client):
+    listed = {"success": True, "count": 1, "data": [{**LIST_ITEM, "brand_new_field": 1}]}
+    client, _ = make_client(reply(200, listed), reply(200, STATUS_BODY))
+    [from_list] = client.list_containers()
+    from_status = client.container_status(C)
+    for container in (from_list, from_status):
+        assert (container.id, container.status, container.cpu_allocated) == (C, "running", 1.0)
+        assert (container.memory_allocated_mb, container.storage_allocated_mb) == (1024, 10240)
+        assert container.created_at == datetime(2026, 2, 25, 10, 30, tzinfo=UTC)
+        assert container.raw_status == "Up 2 hours (healthy)"
+    assert from_status.updated_at == datetime(2026, 2, 25, 12, tzinfo=UTC)
+    assert from_status.external_access_enabled is False
+    assert from_list.extra == {"brand_new_field": 1}
+
+
+def test_an_unknown_status_is_kept_as_is(make_client):
+    client, _ = make_client(reply(200, {**STATUS_BODY, "status": "migrating"}))
+    container = client.container_status(C)
+    assert container.status == "migrating" and not container.known_status
+
+
+def test_create_returns_the_pending_container_and_how_to_reach_it(make_client):
+    data = {
+        "id": "usr-abc12345-my-api", "name": "my-api", "template": "nodejs", "type": "nodejs",
+        "plan": "basic", "status": "pending", "port": 8005, "cpu_allocated": 1,
+        "memory_allocated": 1024, "storage_allocated": 10240,
+        "createdAt": "2026-05-17T16:33:23.116Z", "hasWebUI": False, "sshUser": "usr-abc12345",
+        "sshPort": 8005, "publicHost": "stacks.hosting", "hasSshAccess": True,
+        "vpcNetwork": "vpc-usr-abc12345", "imageTag": "stackshosting/nodejs:latest",
+        "version": "22", "versionMajor": "22",
+    }  # fmt: skip
+    client, _ = make_client(reply(202, {"success": True, "message": "being created", "data": data}))
+    created = client.create_container("my-api", "nodejs")
+    assert created.container.id == "usr-abc12345-my-api"
+    assert created.container.status == "pending"
+    assert (created.ssh_user, created.ssh_port, created.has_ssh_access) == (
+        "usr-abc12345",
+        8005,
+        True,
+    )
+    assert created.container.image_tag == "stackshosting/nodejs:latest"
+
+
+def test_credentials_hide_the_password(make_client):
+    body = {
+        "success": True,
+        "credentials": [{"label": "Database", "password": "generated-password"}],
+        "data": {
+            "containerName": "mydb", "type": "postgresql",
+            "mainCredentials": {"username": "admin", "password": "generated-password"},
+            "connectionInfo": {"host": "10.52.0.5", "port": 5432,
+                               "internalHost": "usr-abc12345-mydb"},
+        },
+    }  # fmt: skip
+    client, _ = make_client(reply(200, body))
+    creds = client.credentials("usr-abc12345-mydb")
+    assert (creds.username, creds.port, creds.internal_host) == ("admin", 5432, "usr-abc12345-mydb")
+    assert creds.password.reveal() == "generated-password"
+    assert "generated-password" not in repr(creds) and "generated-password" not in str(creds)
+    assert "generated-password" not in f"{creds.password}"
+
+
+def test_metrics_accept_objects_and_pairs(make_client):
+    body = {
+        "success": True,
+        "data": {
+            "cpu": [{"timestamp": "2026-05-17T12:00:00Z", "value": 12.5}],
+            "memory": [["2026-05-17T12:00:00Z", 300]],
+            "disk": [[1779019200, 2048]],
+            "network_in": [],
+            "network_out": [{"timestamp": "2026-05-17T12:01:00Z", "value": "10"}],
+        },
+    }
+    client, _ = make_client(reply(200, body))
+    metrics = client.metrics(C)
+    assert metrics.cpu_percent[-1].value == 12.5
+    assert metrics.memory_mb[-1].value == 300.0
+    assert metrics.disk_mb[-1].value == 2048.0
+    assert metrics.latest_timestamp == datetime(2026, 5, 17, 12, 1, tzinfo=UTC)
+
+
+def test_backups_and_stats_with_numbers_as_strings(make_client):
+    backup = {
+        "id": 178, "container_id": "usr-abc12345-mydb", "container_name": "mydb",
+        "backup_type": "scheduled", "status": "completed", "snapshot_id": "fc26902e",
+        "size_bytes": 746862, "backup_server": "cluster1host3",
+        "created_at": "2026-05-17T02:00:14.000Z", "completed_at": "2026-05-17T02:00:16.000Z",
+        "error_message": None, "pinned": 0,
+    }  # fmt: skip
+    stats = {
+        "total_backups": 32, "completed_backups": "32", "failed_backups": "0",
+        "total_size_bytes": "5933384", "last_backup_at": "2026-05-17T17:08:02.000Z",
+    }  # fmt: skip
+    client, _ = make_client(
+        reply(200, {"success": True, "data": [backup]}),
+        reply(200, {"success": True, "data": stats}),
+    )
+    [parsed] = client.backups("usr-abc12345-mydb")
+    assert (parsed.id, parsed.completed, parsed.pinned, parsed.size_bytes) == (
+        178,
+        True,
+        False,
+        746862,
+    )
+    totals = client.backup_stats()
+    assert (totals.completed_backups, totals.total_size_bytes) == (32, 5933384)
+
+
+def test_backup_trigger_has_no_id_but_a_status(make_client):
+    body = {"success": True, "message": "Backup started in background",
+            "data": {"container_id": "usr-abc12345-mydb", "status": "in_progress"}}  # fmt: skip
+    client, _ = make_client(reply(202, body))
+    started = client.trigger_backup("usr-abc12345-mydb")
+    assert (started.container_id, started.status) == ("usr-abc12345-mydb", "in_progress")
+
+
+def test_external_access_and_allowed_ips(make_client):
+    enabled = {
+        "success": True, "message": "External access enabled.", "your_ip": "203.0.113.45",
+        "subdomain": "ab1c2d", "url": "myapp-ab1c2d.stackshosting.cloud",
+    }  # fmt: skip
+    listed = {"success": True, "data": {
+        "external_access_enabled": True, "subdomain": "ab1c2d",
+        "url": "myapp-ab1c2d.stackshosting.cloud", "your_current_ip": "203.0.113.45",
+        "allowed_ips": [{"id": "ip-1", "ip_address": "203.0.113.45",
+                         "description": "Your IP (Auto-added)", "service_type": "both",
+                         "added_at": "2026-05-16T18:00:00.000Z"}],
+    }}  # fmt: skip
+    client, _ = make_client(reply(200, enabled), reply(200, listed))
+    access = client.set_external_access(C, True)
+    assert (access.enabled, access.your_ip, access.subdomain) == (True, "203.0.113.45", "ab1c2d")
+    ips = client.allowed_ips(C)
+    assert ips.external_access_enabled and ips.your_current_ip == "203.0.113.45"
+    assert [ip.ip_address for ip in ips.allowed_ips] == ["203.0.113.45"]
+
+
+def test_connections_hide_connection_strings_and_env(make_client):
+    targets = {"success": True, "data": {
+        "databases": [{"id": "usr-abc12345-mydb", "name": "mydb", "type": "postgresql",
+                       "suggested": True}],
+        "caches": [], "loadBalancers": [], "applications": [],
+    }}  # fmt: skip
+    created = {"success": True, "data": {
+        "id": "conn-1", "sourceContainer": C, "targetContainer": "usr-abc12345-mydb",
+        "connectionName": "primary-db", "connectionType": "postgresql",
+        "environmentVariables": {"POSTGRES_PASSWORD": "pw-in-clear"},
+        "connectionString": "postgresql://postgres:pw-in-clear@usr-abc12345-mydb:5432/postgres",
+    }}  # fmt: skip
+    listed = {"success": True, "data": {"outgoing": [{
+        "id": "conn-1", "connection_name": "primary-db", "connection_type": "postgresql",
+        "connection_string": "postgresql://postgres:pw-in-clear@usr-abc12345-mydb:5432/postgres",
+        "created_at": "2026-05-16T18:00:00.000Z", "target_name": "mydb",
+        "target_type": "postgresql", "target_status": "running",
+    }], "incoming": []}}  # fmt: skip
+    client, _ = make_client(reply(200, targets), reply(200, created), reply(200, listed))
+    found = client.available_targets(C)
+    assert [t.id for t in found.databases] == [t.id for t in found.all] == ["usr-abc12345-mydb"]
+    connection = client.connect(C, "usr-abc12345-mydb", "primary-db")
+    listing = client.connections(C)
+    assert connection.id == "conn-1" and connection.connection_type == "postgresql"
+    assert connection.environment_variables.reveal()["POSTGRES_PASSWORD"] == "pw-in-clear"
+    [outgoing] = listing.outgoing
+    assert (outgoing.peer_name, outgoing.peer_status) == ("mydb", "running")
+    assert "pw-in-clear" not in repr(connection) + repr(listing)
+
+
+def test_certificate_and_vpn_config_as_files_or_json_are_secret(make_client):
+    pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n"
+    conf = "[Interface]\nPrivateKey = wg-private\n"
+    client, _ = make_client(
+        reply(200, text=pem, headers={"content-type": "application/x-pem-file"}),
+        reply(200, {"success": True, "data": {"privateKey": pem, "filename": "myapp.pem"}}),
+        reply(200, text=conf, headers={"content-type": "text/plain"}),
+        reply(200, {"success": True, "data": {"client": "default", "config": conf}}),
+    )
+    for certificate in (client.certificate(C), client.certificate(C)):
+        assert certificate.private_key.reveal() == pem
+        assert "PRIVATE KEY" not in repr(certificate)
+    for config in (client.vpn_config("usr-abc12345-vpn"), client.vpn_config("usr-abc12345-vpn")):
+        assert config.config.reveal() == conf and config.client == "default"
+        assert "wg-private" not in repr(config)
+
+
+def test_logs_templates_and_vpn_clients_in_tolerant_shapes(make_client):
+    client, _ = make_client(
+        reply(200, {"success": True, "data": {"logs": "one\ntwo\n"}}),
+        reply(200, {"success": True, "data": [{"timestamp": "t1", "message": "one"}, "two"]}),
+        reply(200, {"success": True, "data": [{"id": "nodejs", "name": "Node.js",
+                                               "category": "Runtime", "price": 4}]}),
+        reply(200, {"success": True,
+                    "data": {"micro": [{"id": "ubuntu-micro", "price": "$1/month"}]}}),
+        reply(200, {"success": True,
+                    "data": [{"name": "default", "privateKey": "wg-secret-key-1"}, "phone"]}),
+    )  # fmt: skip
+    assert client.logs(C).lines == ("one", "two")
+    assert client.logs(C, lines=2).lines == ("t1 one", "two")
+    [nodejs] = client.templates()
+    assert (nodejs.id, nodejs.category, nodejs.price_monthly) == ("nodejs", "Runtime", 4.0)
+    [micro] = client.templates()
+    assert (micro.category, micro.price_monthly) == ("micro", 1.0)
+    clients = client.vpn_clients("usr-abc12345-vpn")
+    assert [c.name for c in clients] == ["default", "phone"]
+    assert clients[0].extra.reveal() == {"privateKey": "wg-secret-key-1"}
+    assert "wg-secret-key-1" not in repr(clients)
+
+
+def test_empty_acknowledgements_are_fine(make_client):
+    client, _ = make_client(httpx.Response(204))
+    assert client.delete_backup(178).message is None

@@ -1,0 +1,169 @@
+"""The executor's guarantees: dry run, no unaudited change, one action per container, metrics."""
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from daemon.audit.errors import AuditWriteError
+from daemon.audit.store import AuditStore
+from daemon.clock import ManualClock
+from daemon.config.model import PoliciesConfig
+from daemon.executor.executor import Executor
+from daemon.stacks.errors import ServerError
+from daemon.stacks.models import Backup, Container
+from policies.base import Action, Note
+from policies.pre_change_backup import PreChangeBackupOptions
+from tests.policies.audit_truth import assert_audit_matches
+from tests.policies.harness import Harness
+
+START = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+
+
+def restart(cid: str, policy: str = "auto_restart") -> Action:
+    return Action(policy, "container.restart", cid, "web", "status error: restart 1")
+
+
+@dataclass
+class RecordingMetrics:
+    actions: list[tuple[str, str, str]] = field(default_factory=list)
+    audit_write_errors: int = 0
+
+    def action(self, policy: str, action: str, outcome: str) -> None:
+        self.actions.append((policy, action, outcome))
+
+    def audit_write_error(self) -> None:
+        self.audit_write_errors += 1
+
+
+def test_dry_run_writes_one_row_and_calls_nothing(tmp_path):
+    h = Harness(tmp_path, START, PoliciesConfig(), dry_run=True)
+    cid = h.seed("web")
+    assert h.executor.perform(restart(cid)).outcome == "dry_run"
+    assert h.sim.mutations() == []
+    [row] = h.rows()
+    assert (row.actor, row.action, row.outcome) == (
+        "policy:auto_restart",
+        "container.restart",
+        "dry_run",
+    )
+    assert "dry run" in row.reason
+
+
+def test_notes_become_single_rows_and_count_in_the_metrics(tmp_path):
+    h = Harness(tmp_path, START, PoliciesConfig())
+    metrics = RecordingMetrics()
+    executor = Executor(h.client, h.store, h.clock, PreChangeBackupOptions(), metrics=metrics)
+    note = Note("auto_restart", "container.restart", "usr-x-web", "web", "gave_up", "gave up")
+    assert executor.perform(note).outcome == "gave_up"
+    [row] = h.rows()
+    assert (row.outcome, row.reason, row.container_name) == ("gave_up", "gave up", "web")
+    assert metrics.actions == [("auto_restart", "container.restart", "gave_up")]
+
+
+def test_outcomes_are_counted_per_policy_action_and_outcome(tmp_path):
+    h = Harness(tmp_path, START, PoliciesConfig())
+    metrics = RecordingMetrics()
+    executor = Executor(h.client, h.store, h.clock, PreChangeBackupOptions(), metrics=metrics)
+    cid = h.seed("web")
+    executor.perform(restart(cid, policy="cli"))
+    assert metrics.actions == [
+        ("cli", "backup.create", "succeeded"),
+        ("cli", "container.restart", "succeeded"),
+    ]
+
+
+class FailingStore:
+    """An audit store whose database is gone."""
+
+    def append(self, *args, **kwargs):
+        raise AuditWriteError("audit database sqlite:///x: could not record: disk I/O error")
+
+
+def test_no_change_without_an_audit_row(tmp_path):
+    h = Harness(tmp_path, START, PoliciesConfig())
+    metrics = RecordingMetrics()
+    cid = h.seed("web")
+    h.sim.crash(cid)  # not running: no backup, the restart itself is the first call
+    executor = Executor(
+        h.client, FailingStore(), h.clock, PreChangeBackupOptions(), metrics=metrics
+    )
+    outcome = executor.perform(restart(cid))
+    assert outcome.outcome == "unaudited" and "disk I/O error" in outcome.error
+    assert h.sim.mutations() == []
+    assert metrics.audit_write_errors == 1
+
+
+def test_an_api_failure_is_audited_with_its_status(tmp_path):
+    h = Harness(tmp_path, START, PoliciesConfig())
+    cid = h.seed("web")
+    unpin = Action("weekly_pin", "backup.unpin", cid, "web", "old", target="999999", gated=False)
+    assert h.executor.perform(unpin).outcome == "failed"
+    failed = h.rows(outcome="failed")[0]
+    assert failed.http_status == 404 and failed.error
+    assert_audit_matches(h.rows(), h.sim.mutations())
+
+
+class SlowStacks:
+    """A STACKS stand-in whose backups never finish; `trigger_backup` can be held."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.triggered = threading.Event()
+        self.calls: list[str] = []
+
+    def container_status(self, container_id, *, priority=None):
+        return Container(id=container_id, name="web", status="running")
+
+    def backups(self, container_id, limit=50, *, priority=None):
+        self.calls.append("backups")
+        return (Backup(id=7, container_id=container_id, status="in_progress", created_at=START),)
+
+    def trigger_backup(self, container_id, *, priority=None):
+        self.calls.append("trigger")
+        self.triggered.set()
+        self.release.wait(timeout=10)
+
+    def restart(self, container_id, *, priority=None):
+        self.calls.append("restart")
+        raise ServerError("should not be called", http_status=500)
+
+
+@pytest.fixture
+def store(tmp_path):
+    clock = ManualClock(START)
+    store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", clock)
+    yield store, clock
+    store.close()
+
+
+def test_a_backup_that_never_finishes_times_out_and_aborts(store):
+    audit, clock = store
+    stacks = SlowStacks()
+    stacks.release.set()
+    options = PreChangeBackupOptions(timeout=timedelta(minutes=2))
+    outcome = Executor(stacks, audit, clock, options).perform(restart("usr-x-web"))
+    assert outcome.outcome == "aborted"
+    assert "restart" not in stacks.calls
+    assert clock.now() - START >= timedelta(minutes=2)
+    assert clock.now() - START < timedelta(minutes=3)
+    failed = audit.query(action="backup.create", outcome="failed")[0]
+    assert "timed out after 2m" in failed.error
+
+
+def test_one_action_per_container_at_a_time(store):
+    audit, clock = store
+    stacks = SlowStacks()
+    executor = Executor(stacks, audit, clock, PreChangeBackupOptions(timeout=timedelta(seconds=5)))
+    first = threading.Thread(target=executor.perform, args=(restart("usr-x-web"),))
+    first.start()
+    assert stacks.triggered.wait(timeout=10)
+    try:
+        assert executor.perform(restart("usr-x-web")).outcome == "busy"
+        other = Note("auto_restart", "container.restart", "usr-x-db", "db", "skipped", "wait")
+        assert executor.perform(other).outcome == "skipped"
+    finally:
+        stacks.release.set()
+        first.join(timeout=10)
+    assert stacks.calls.count("trigger") == 1

@@ -1,0 +1,30 @@
+"""leader_lock_for picks the lock that matches the audit database."""
+
+from daemon.leader.file_lock import SqliteFileLock
+from daemon.leader.for_database import advisory_key, leader_lock_for
+from daemon.leader.local_lock import LocalLeaderLock
+from daemon.leader.postgres_lock import PostgresLeaderLock
+
+
+def test_sqlite_file_gets_a_lock_file_beside_it(tmp_path) -> None:
+    lock = leader_lock_for(f"sqlite:///{tmp_path / 'audit.db'}", "fp")
+    assert isinstance(lock, SqliteFileLock)
+    assert lock.path == tmp_path / "audit.db.lock"
+
+
+def test_in_memory_sqlite_gets_a_process_local_lock() -> None:
+    assert isinstance(leader_lock_for("sqlite://", "fp"), LocalLeaderLock)
+
+
+def test_postgres_gets_an_advisory_lock_keyed_by_the_fingerprint() -> None:
+    lock = leader_lock_for("postgresql+psycopg://u:p@127.0.0.1/db", "abc123")
+    assert isinstance(lock, PostgresLeaderLock)
+    assert lock.lock_key == advisory_key("abc123")
+
+
+def test_advisory_keys_are_stable_signed_64_bit_and_differ_per_key() -> None:
+    keys = {advisory_key(f"fingerprint-{n}") for n in range(100)}
+    assert len(keys) == 100
+    assert all(-(2**63) <= key < 2**63 for key in keys)
+    assert any(key < 0 for key in keys)
+    assert advisory_key("same") == advisory_key("same")
