@@ -148,8 +148,9 @@ class Daemon:
         return evaluation
 
     def evaluate(self, snapshot: Snapshot) -> Evaluation:
-        if not self.health.ready():
+        if not self.store.healthy():
             log.warning("audit database not writable: deciding nothing until it recovers")
+            self.health.set_database_ok(False)
             return Evaluation((), {})
         try:
             evaluation = evaluate(self.policies, snapshot, self.store, self.clock.now())
@@ -185,6 +186,7 @@ class Daemon:
     # -- state -----------------------------------------------------------------------
 
     def _export_policy_state(self, snapshot: Snapshot, evaluation: Evaluation) -> None:
+        now = self.clock.now()
         for policy in self.policies:
             if isinstance(policy, AutoRestartPolicy):
                 options = policy.options
@@ -193,7 +195,7 @@ class Daemon:
                     state = states.get(cid)
                     if state is None:
                         continue
-                    backoff = state.backoff(options.backoff_initial, options.backoff_max)
+                    backoff = state.backing_off(now, options.backoff_initial, options.backoff_max)
                     self.metrics.ops.set_restart_state(
                         cid, view.container.name, backoff.total_seconds(), state.gave_up
                     )

@@ -119,7 +119,7 @@ class AutoRestartPolicy:
             return self._note(
                 view,
                 "skipped",
-                f"crashed again ({status}); still given up. {self._how_to_resume()}",
+                f"crashed again ({status}); still given up. {self._how_to_resume(view)}",
                 event="given_up",
             )
         restarts = state.restarts_within(self.options.window, now)
@@ -128,7 +128,7 @@ class AutoRestartPolicy:
                 view,
                 "gave_up",
                 f"gave up: {restarts} restarts within {format_duration(self.options.window)}. "
-                + self._how_to_resume(),
+                + self._how_to_resume(view),
                 event="gave_up",
                 restarts=restarts,
             )
@@ -154,10 +154,10 @@ class AutoRestartPolicy:
             next_restart_at=next_at.isoformat(),
         )
 
-    def _how_to_resume(self) -> str:
+    def _how_to_resume(self, view: ContainerView) -> str:
         return (
             f"Restarts resume after it runs {format_duration(self.options.reset_after)}, "
-            "or after `stacks-opsd change NAME start`."
+            f"or after `stacks-opsd change {view.container.name} start`."
         )
 
     def _running_reason(self, state: RestartState) -> str:

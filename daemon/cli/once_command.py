@@ -1,6 +1,7 @@
 """`stacks-opsd once`: one full cycle (poll, evaluate, act), print what happened, exit."""
 
 import argparse
+import logging
 
 from daemon.cli.errors import CliError
 from daemon.cli.startup import api_key_from, config_from_args, instance_name
@@ -18,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def once(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    configure_logging(config.daemon.log_format)
+    configure_logging(config.daemon.log_format, level=logging.WARNING)
     key = api_key_from(config)
     daemon = Daemon(config, key, SystemClock(), instance=instance_name(config))
     try:

@@ -182,8 +182,23 @@ def error_from_transport(
             **where,
         )
     reason = safe_text(exc) or kind
+    if isinstance(exc, httpx.ConnectError):
+        host = exc.request.url.netloc.decode() if _has_request(exc) else "api.base_url"
+        return TransportError(
+            f"cannot connect to STACKS at {host} for {request} ({reason}): check api.base_url "
+            "and network access to it",
+            **where,
+        )
     return TransportError(
         f"could not talk to STACKS for {request} ({kind}: {reason}): check network access "
         "to api.base_url",
         **where,
     )
+
+
+def _has_request(exc: httpx.TransportError) -> bool:
+    try:
+        exc.request  # noqa: B018 - httpx raises RuntimeError when no request is attached
+    except RuntimeError:
+        return False
+    return True

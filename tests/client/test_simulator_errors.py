@@ -1,5 +1,7 @@
 """The guide's errors as the simulator produces them, in-process and over a real socket."""
 
+import logging
+
 import pytest
 
 from daemon.simulator import Faults
@@ -117,3 +119,18 @@ def test_timeouts(sim, connect):  # noqa: F811
     with pytest.raises(errors.RequestTimeout) as caught:
         client.trigger_backup(app)
     assert caught.value.http_status is None and "check its state" in str(caught.value)
+
+
+def test_no_log_line_carries_the_key_even_from_httpx_internals(sim, connect, caplog):  # noqa: F811
+    caplog.set_level(logging.DEBUG)
+    key = sim.create_key(scopes=["containers:read"])
+    app = sim.seed_container(key, "myapp")
+    client = connect(key)
+    client.list_containers()
+    with pytest.raises(errors.ScopeError):
+        client.restart(app)
+    with pytest.raises(errors.AuthError):
+        connect(UNKNOWN_KEY).list_containers()
+    assert caplog.records
+    for secret in (key, UNKNOWN_KEY):
+        assert secret not in caplog.text and secret[10:40] not in caplog.text

@@ -1,4 +1,4 @@
-"""Fixtures: a simulator on a ManualClock and an httpx client bound to it through the in-process transport."""
+"""Fixtures: a simulator on a ManualClock and an httpx client on its in-process transport."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime

@@ -1,4 +1,4 @@
-"""Authentication, scopes, dashboard-only endpoints and account isolation answer as the guide documents."""
+"""Authentication, scopes, dashboard-only endpoints and account isolation, as the guide says."""
 
 import pytest
 

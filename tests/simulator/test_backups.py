@@ -1,4 +1,4 @@
-"""Backups: daily 02:00 UTC schedule, 7-day retention except pinned, manual runs, stats, restore, pins."""
+"""Backups: daily 02:00 UTC, 7-day retention except pinned, manual runs, stats, restore, pins."""
 
 import time
 from datetime import UTC, datetime, timedelta

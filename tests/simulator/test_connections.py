@@ -1,4 +1,4 @@
-"""Connections: targets grouped by kind, env vars per type with masked passwords, list and delete."""
+"""Connections: targets grouped by kind, env vars per type with masked passwords, delete."""
 
 import pytest
 
@@ -33,8 +33,8 @@ def test_available_targets_are_grouped(api, ids):
 @pytest.mark.parametrize(
     ("target", "variables", "scheme"),
     [
-        ("mydb", {"POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"},
-         "postgresql://"),
+        ("mydb", {"POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_PASSWORD",
+                  "POSTGRES_DB"}, "postgresql://"),
         ("myredis", {"REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD"}, "redis://"),
         ("mysql1", {"MYSQL_HOST", "MYSQL_PORT", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_DATABASE"},
          "mysql://"),

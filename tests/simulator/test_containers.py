@@ -1,4 +1,4 @@
-"""Containers: name rules, create -> pending -> running, list/status spellings, status changes, delete."""
+"""Containers: name rules, create -> pending -> running, both spellings, status changes, delete."""
 
 import re
 
@@ -45,10 +45,12 @@ def test_duplicate_name_in_account_is_400(api):
         ({"name": "web"}, "template"),
         ({"name": "web", "template": "cobol"}, "template"),
         ({"name": "web", "template": "nodejs", "plan": "gold"}, "plan"),
-        ({"name": "web", "template": "postgresql", "additional_storage_tier": 1}, "additional_storage_tier"),
+        ({"name": "web", "template": "postgresql", "additional_storage_tier": 1},
+         "additional_storage_tier"),
         ({"name": "web", "template": "nginx-micro", "plan": "micro", "additional_storage_tier": 1},
          "additional_storage_tier"),
-        ({"name": "web", "template": "nodejs", "additional_storage_tier": 2}, "additional_storage_tier"),
+        ({"name": "web", "template": "nodejs", "additional_storage_tier": 2},
+         "additional_storage_tier"),
     ],
 )  # fmt: skip
 def test_create_validation_names_the_field(api, body, field):

@@ -1,4 +1,4 @@
-"""Test controls under /_sim/ over real HTTP, the served API, and the mutation log as ground truth."""
+"""Test controls under /_sim/ over real HTTP, the served API, the mutation log as ground truth."""
 
 from datetime import UTC, datetime
 

@@ -1,4 +1,4 @@
-"""Per-key rate limit (headers on every response, 429 + Retry-After) and monthly spending caps (402)."""
+"""Per-key rate limit (headers on every answer, 429 + Retry-After), monthly spending caps (402)."""
 
 from datetime import UTC, datetime
 

@@ -36,7 +36,9 @@ def wait_until(condition: Callable[[], object], timeout: float, what: str, step:
         if result:
             return result
         time.sleep(step)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+    raise AssertionError(
+        f"timed out after {timeout}s waiting for {what} (last error: {last_error})"
+    )
 
 
 def command(*args: str) -> list[str]:
@@ -78,8 +80,9 @@ class SimulatorProcess:
         return response
 
     def seed(self, name: str, template: str = "nodejs", status: str = "running") -> str:
-        body = self.control("POST", "containers", key=self.key, name=name, template=template,
-                            status=status).json()
+        body = self.control(
+            "POST", "containers", key=self.key, name=name, template=template, status=status
+        ).json()
         return body.get("id") or body["data"]["id"]
 
     def stop(self) -> None:
@@ -127,3 +130,35 @@ def stop_process(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+def write_config(directory: Path, base_url: str, port: int, extra: str = "") -> Path:
+    """A config for a test daemon: fast polls, loopback listener, SQLite in `directory`."""
+    path = directory / "config.toml"
+    path.write_text(
+        f"""
+[api]
+base_url = "{base_url}"
+
+[daemon]
+listen = "127.0.0.1:{port}"
+database_url = "sqlite:///{directory / "audit.db"}"
+
+[poll]
+status_interval = "1s"
+metrics_interval = "5s"
+backups_interval = "5s"
+{extra}
+"""
+    )
+    return path
+
+
+def metric_lines(port: int, name: str) -> list[str]:
+    """The sample lines of metric `name` from the daemon's /metrics."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return [
+        line
+        for line in text.splitlines()
+        if line.startswith(name + "{") or line.startswith(name + " ")
+    ]

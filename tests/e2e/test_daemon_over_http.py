@@ -1,0 +1,183 @@
+"""`stacks-opsd run` against `stacks-opsd simulator`, both real processes on loopback sockets."""
+
+import sqlite3
+import subprocess
+import time
+
+import httpx
+
+from tests.support.processes import command, metric_lines, wait_until
+
+NO_RESTARTS = "[policies.auto_restart]\nenabled = false\n"
+
+
+def status_of(port: int, container_id: str) -> str | None:
+    for line in metric_lines(port, "stacks_container_status"):
+        if f'container_id="{container_id}"' in line and line.endswith(" 1.0"):
+            return line.split('status="')[1].split('"')[0]
+    return None
+
+
+def test_metrics_follow_the_fleet_crash_and_delete(simulator, start_daemon):
+    ids = {name: simulator.seed(name, template) for name, template in
+           (("web", "nodejs"), ("db1", "postgresql"), ("cache", "redis"))}  # fmt: skip
+    _, port = start_daemon(NO_RESTARTS)
+
+    # Every container appears with its status within one status interval (1 s) of readiness.
+    wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200, 20,
+               "the daemon to become ready")  # fmt: skip
+    for container_id in ids.values():
+        assert status_of(port, container_id) == "running"
+    assert metric_lines(port, "stacks_up") == ["stacks_up 1.0"]
+
+    simulator.control("POST", f"containers/{ids['db1']}/crash")
+    crashed_at = time.monotonic()
+    wait_until(lambda: status_of(port, ids["db1"]) == "error", 5, "db to show status error")
+    assert time.monotonic() - crashed_at < 3  # one status interval plus a scrape
+
+    response = httpx.delete(
+        f"{simulator.base_url}/containers/{ids['cache']}",
+        headers={"Authorization": f"Bearer {simulator.key}"},
+    )
+    assert response.status_code == 200
+    wait_until(
+        lambda: (
+            not any(ids["cache"] in line for line in metric_lines(port, "stacks_container_info"))
+        ),
+        5,
+        "the deleted container's series to disappear",
+    )
+    assert status_of(port, ids["web"]) == "running"
+
+
+def test_sigterm_exits_zero_within_five_seconds(simulator, start_daemon):
+    simulator.seed("web")
+    daemon, port = start_daemon()
+    wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200, 20,
+               "the daemon to become ready")  # fmt: skip
+    started = time.monotonic()
+    assert daemon.terminate(timeout=10) == 0
+    assert time.monotonic() - started < 5
+    assert "Traceback" not in daemon.output()
+
+
+def run_once(config_path, key: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command("--config", str(config_path), "once"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"STACKS_API_KEY": key, "PATH": "/usr/bin:/bin"},
+    )
+
+
+def test_once_with_a_rejected_key_says_so(simulator, tmp_path):
+    from tests.support.processes import free_port, write_config
+
+    config = write_config(tmp_path, simulator.base_url, free_port())
+    wrong = "sk_stacks_" + "0" * 64
+    result = run_once(config, wrong)
+    assert result.returncode == 1
+    assert "rejected the API key" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert wrong not in result.stderr + result.stdout
+
+
+def test_once_against_a_dead_url_says_it_cannot_connect(simulator, tmp_path):
+    from tests.support.processes import free_port, write_config
+
+    dead = f"http://127.0.0.1:{free_port()}/api/v1"
+    config = write_config(tmp_path, dead, free_port())
+    result = run_once(config, simulator.key)
+    assert result.returncode == 1
+    assert "cannot connect" in result.stderr.lower()
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_once_prints_what_it_did(simulator, tmp_path):
+    from tests.support.processes import free_port, write_config
+
+    web = simulator.seed("web")
+    simulator.control("POST", f"containers/{web}/crash")
+    config = write_config(tmp_path, simulator.base_url, free_port())
+    result = run_once(config, simulator.key)
+    assert result.returncode == 0, result.stderr
+    assert "polled 1 containers (1 error)" in result.stdout
+    assert "container.restart web" in result.stdout
+    restarts = [m for m in simulator.control("GET", "mutations").json()["mutations"]
+                if m["method"] == "PUT"]  # fmt: skip
+    assert len(restarts) == 1
+
+
+def rows(database) -> list[tuple]:
+    with sqlite3.connect(database) as connection:
+        return connection.execute(
+            "SELECT id, action_id, action, outcome FROM audit_log ORDER BY id"
+        ).fetchall()
+
+
+def test_kill_9_mid_action_is_reconciled_as_interrupted(simulator, start_daemon, tmp_path):
+    web = simulator.seed("web")
+    daemon, port = start_daemon()
+    wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200, 20,
+               "the daemon to become ready")  # fmt: skip
+    # Every API answer now takes 3 s: the restart's write-ahead row is written, then the
+    # daemon waits on the API, and dies there.
+    simulator.control("POST", "faults", latency=3.0)
+    simulator.control("POST", f"containers/{web}/crash")
+    database = tmp_path / "audit.db"
+
+    def dangling_started():
+        by_action: dict[str, list[str]] = {}
+        for _, action_id, _, outcome in rows(database):
+            by_action.setdefault(action_id, []).append(outcome)
+        return [a for a, outcomes in by_action.items() if outcomes == ["started"]]
+
+    dangling = wait_until(dangling_started, 30, "a started row without its outcome")
+    daemon.kill()
+    simulator.control("POST", "faults", latency=0.0)
+
+    again, port = start_daemon()
+    wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200, 20,
+               "the restarted daemon to become ready")  # fmt: skip
+    outcomes = {}
+    for _, action_id, _, outcome in rows(database):
+        outcomes.setdefault(action_id, []).append(outcome)
+    for action_id in dangling:
+        assert outcomes[action_id][:2] == ["started", "interrupted"]
+    again.terminate()
+    verify = subprocess.run(
+        command("--config", str(tmp_path / "config.toml"), "audit", "verify"),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert verify.returncode == 0, verify.stderr
+
+
+def test_audit_verify_fails_after_a_row_is_altered_or_removed(simulator, tmp_path):
+    from tests.support.processes import free_port, write_config
+
+    web = simulator.seed("web")
+    simulator.control("POST", f"containers/{web}/crash")
+    config = write_config(tmp_path, simulator.base_url, free_port())
+    assert run_once(config, simulator.key).returncode == 0
+    database = tmp_path / "audit.db"
+    verify = command("--config", str(config), "audit", "verify")
+
+    ok = subprocess.run(verify, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    assert "hash chain intact" in ok.stdout
+
+    pristine = database.read_bytes()
+    with sqlite3.connect(database) as connection:
+        first = connection.execute("SELECT min(id) FROM audit_log").fetchone()[0]
+        connection.execute("UPDATE audit_log SET outcome = 'failed' WHERE id = ?", (first,))
+    altered = subprocess.run(verify, capture_output=True, text=True, timeout=60)
+    assert altered.returncode == 1
+    assert f"first broken row id {first}" in altered.stderr
+
+    database.write_bytes(pristine)
+    with sqlite3.connect(database) as connection:
+        connection.execute("DELETE FROM audit_log WHERE id = ?", (first,))
+    removed = subprocess.run(verify, capture_output=True, text=True, timeout=60)
+    assert removed.returncode == 1
+    assert "TAMPERED" in removed.stderr
