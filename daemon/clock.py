@@ -90,3 +90,43 @@ class OffsetClock(SystemClock):
             return
         with self._lock:
             self._offset += seconds
+
+
+class StopRequested(Exception):
+    """Raised from `StoppableClock.sleep` once the daemon is shutting down."""
+
+
+class StoppableClock:
+    """Wraps a clock so that every wait ends, with StopRequested, when `stop()` is called.
+
+    The daemon's threads all wait through their clock (budget, retries, the backup
+    gate's polling), so one `stop()` lets SIGTERM end them within moments, and the
+    executor audits what it had in flight as `interrupted`.
+    """
+
+    def __init__(self, inner: Clock) -> None:
+        self._inner = inner
+        self._stopping = threading.Event()
+
+    def now(self) -> datetime:
+        return self._inner.now()
+
+    def monotonic(self) -> float:
+        return self._inner.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        if self._stopping.is_set():
+            raise StopRequested
+        if isinstance(self._inner, ManualClock):
+            self._inner.sleep(seconds)
+        elif seconds > 0:
+            self._stopping.wait(seconds)
+        if self._stopping.is_set():
+            raise StopRequested
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
+from daemon.clock import StopRequested
 from policies.base import Decision
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ class Dispatcher:
     def _run(self, decision: Decision) -> None:
         try:
             self._perform(decision)
+        except StopRequested:
+            log.info("%s on %s interrupted: stopping", decision.action, decision.container_name)
         except Exception:
             log.exception("action %s on %s failed", decision.action, decision.container_name)
         finally:

@@ -17,7 +17,7 @@ import httpx
 
 from daemon.audit.errors import AuditError
 from daemon.audit.store import AuditStore
-from daemon.clock import Clock
+from daemon.clock import Clock, StoppableClock
 from daemon.config import Config
 from daemon.dispatcher import Dispatcher
 from daemon.evaluation import Evaluation, evaluate
@@ -54,44 +54,44 @@ class Daemon:
         leader_lock: LeaderLock | None = None,
     ) -> None:
         self.config = config
-        self.clock = clock
+        self.clock = StoppableClock(clock)
         self.instance = instance
         self.notifier = notifier or SystemdNotifier({})
         self.budget = RateBudget(
             limit_per_minute=config.api.rate_limit_per_minute,
             reserve_for_actions=config.api.reserve_for_actions,
-            clock=clock,
+            clock=self.clock,
         )
         self.poller: Poller  # set below; the metrics read its snapshot
-        self.metrics = build_daemon_metrics(lambda: self.poller.snapshot, clock, self.budget)
+        self.metrics = build_daemon_metrics(lambda: self.poller.snapshot, self.clock, self.budget)
         self.client = StacksClient(
             api_key,
             config.api.base_url,
             transport=transport,
             timeout=config.api.timeout.total_seconds(),
             budget=self.budget,
-            clock=clock,
+            clock=self.clock,
             observer=self.metrics.api,
         )
         self.poller = Poller(
             self.client,
             self.budget,
-            clock,
+            self.clock,
             status_interval=config.poll.status_interval,
             metrics_interval=config.poll.metrics_interval,
             backups_interval=config.poll.backups_interval,
             reserve_for_actions=config.api.reserve_for_actions,
         )
-        self.store = AuditStore.open(config.daemon.database_url, instance, clock)
+        self.store = AuditStore.open(config.daemon.database_url, instance, self.clock)
         self.leader = leader_lock or leader_lock_for(
             config.daemon.database_url, api_key.fingerprint()
         )
-        self.health = Health(clock, heartbeat_max_age=timedelta(seconds=30))
+        self.health = Health(self.clock, heartbeat_max_age=timedelta(seconds=30))
         self.policies = build_policies(config.policies)
         self.executor = Executor(
             self.client,
             self.store,
-            clock,
+            self.clock,
             config.policies.pre_change_backup,
             dry_run=config.daemon.dry_run,
             metrics=self.metrics.ops,
@@ -236,6 +236,7 @@ class Daemon:
     def close(self, grace: float = 3.0) -> None:
         """Stop taking actions, let in-flight ones finish or be audited, release everything."""
         self.notifier.stopping()
+        self.clock.stop()
         if not self.dispatcher.drain(grace):
             log.warning("actions still in flight at shutdown; they will show as interrupted")
         self.dispatcher.shutdown()

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from daemon.clock import StopRequested
+
 log = logging.getLogger(__name__)
 
 REFRESH_TICK = timedelta(seconds=5)
@@ -60,6 +62,8 @@ def guarded(name: str, function: Callable[[], None]) -> Callable[[], None]:
     def job() -> None:
         try:
             function()
+        except StopRequested:
+            log.debug("job %s ended: the daemon is stopping", name)
         except Exception:
             log.exception("job %s failed; it will run again at its next interval", name)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from daemon.audit.ids import new_action_id
-from daemon.clock import Clock
+from daemon.clock import Clock, StopRequested
 from daemon.durations import format_duration
 from daemon.executor.audit_trail import AuditTrail
 from daemon.stacks.client import StacksClient
@@ -134,7 +134,14 @@ class BackupGate:
         }
         self._trail.write(policy, actor, "backup.create", "started", reason=reason, **row)
         started = self._clock.monotonic()
-        result = self._trigger_and_wait(container_id, {b.id for b in known})
+        try:
+            result = self._trigger_and_wait(container_id, {b.id for b in known})
+        except StopRequested:
+            self._trail.write(
+                policy, actor, "backup.create", "interrupted", reason=reason,
+                error="the daemon stopped while waiting for the backup", **row,
+            )  # fmt: skip
+            raise
         elapsed_ms = (self._clock.monotonic() - started) * 1000
         if result.completed:
             self._trail.write(

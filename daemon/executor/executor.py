@@ -26,7 +26,7 @@ from typing import Any
 from daemon.audit.errors import AuditWriteError
 from daemon.audit.ids import new_action_id
 from daemon.audit.store import AuditStore
-from daemon.clock import Clock
+from daemon.clock import Clock, StopRequested
 from daemon.executor.api_calls import API_CALLS, GATED_ACTIONS
 from daemon.executor.audit_trail import ActionMetrics, AuditTrail
 from daemon.executor.backup_gate import BackupGate
@@ -85,11 +85,23 @@ class Executor:
                 return Outcome("busy")
             try:
                 return self._perform(decision)
+            except StopRequested:
+                return self._interrupted(decision)
             except AuditWriteError as exc:
                 log.error(
                     "%s for %s not performed: %s", decision.action, decision.container_name, exc
                 )
                 return Outcome("unaudited", error=str(exc))
+
+    def _interrupted(self, action: Action) -> Outcome:
+        """The daemon is stopping mid-action: say so in the audit log before exiting."""
+        action_id = new_action_id()
+        self._trail.write(
+            action.policy, action.actor, action.action, "interrupted", action_id=action_id,
+            container_id=action.container_id, container_name=action.container_name,
+            target=action.target, reason=f"{action.reason}; the daemon stopped before the change",
+        )  # fmt: skip
+        return Outcome("interrupted", action_id)
 
     def _record_note(self, note: Note) -> Outcome:
         action_id = new_action_id()
@@ -138,6 +150,13 @@ class Executor:
         started = self._clock.monotonic()
         try:
             API_CALLS[action.action](self._client, action)
+        except StopRequested:
+            self._write(
+                action, "interrupted", row, reason, details,
+                error="the daemon stopped before STACKS answered",
+                duration_ms=self._elapsed_ms(started),
+            )  # fmt: skip
+            return Outcome("interrupted", row["action_id"], details.get("backup_id"))
         except StacksError as exc:
             outcome = Outcome("failed", row["action_id"], details.get("backup_id"), str(exc))
             fields = {"error": str(exc), "http_status": exc.http_status}

@@ -8,6 +8,7 @@ from daemon.simulator.state import KeyRecord, World
 
 ALL_SCOPES = ("containers:read", "containers:create", "containers:manage", "containers:delete")
 KEY_PATTERN = re.compile(r"sk_stacks_[0-9a-f]{64}")
+ACCOUNT_PATTERN = re.compile(r"[0-9a-f]{8}")
 INVALID_KEY = {"error": "Invalid API key"}
 
 
@@ -29,7 +30,7 @@ def issue_key(
         raise ValueError(f"rate_limit must be a positive number of requests, got {rate_limit!r}")
     if account is None:
         account = world.new_account()
-    elif not re.fullmatch(r"[0-9a-f]{8}", account):
+    elif not ACCOUNT_PATTERN.fullmatch(account):
         raise ValueError(f"account must be 8 lowercase hex digits, got {account!r}")
     world.accounts.add(account)
     secret = "sk_stacks_" + world.hex(64)

@@ -11,7 +11,7 @@ from daemon.simulator.catalog import TEMPLATES
 from daemon.simulator.controls import CONTROL_PREFIX, handle_control
 from daemon.simulator.exchange import ApiError, Request, Response, json_response
 from daemon.simulator.faults import FaultInjector, Faults
-from daemon.simulator.keys import ALL_SCOPES, KEY_PATTERN, issue_key
+from daemon.simulator.keys import ACCOUNT_PATTERN, ALL_SCOPES, KEY_PATTERN, issue_key
 from daemon.simulator.mutations import Mutation, MutationLog
 from daemon.simulator.provisioning import plan_for, provision, validate_create
 from daemon.simulator.server import SimulatorServer
@@ -64,9 +64,11 @@ class Simulator:
             now = self._world.catch_up()
             if KEY_PATTERN.fullmatch(key_or_account):
                 account = self.account_of(key_or_account)
-            else:
+            elif ACCOUNT_PATTERN.fullmatch(key_or_account):
                 account = key_or_account
                 self._world.accounts.add(account)
+            else:
+                raise ValueError("seed_container needs an API key or an 8-hex-digit account id")
             known = TEMPLATES.get(template)
             if known is not None and known.tier != "basic" and plan == "basic":
                 plan = plan_for(known, None)

@@ -19,7 +19,7 @@ from daemon.simulator.timeline import Timeline
 
 @dataclass
 class KeyRecord:
-    secret: str
+    secret: str = field(repr=False)
     account: str
     scopes: tuple[str, ...]
     spending_cap: float | None
@@ -40,7 +40,7 @@ class VpnClient:
     name: str
     address: str
     created_at: datetime
-    private_key: str
+    private_key: str = field(repr=False)
 
 
 @dataclass
@@ -57,8 +57,8 @@ class ContainerRecord:
     ip_address: str
     port: int
     storage_tier: int | None
-    password: str
-    private_key: str
+    password: str = field(repr=False)
+    private_key: str = field(repr=False)
     exit_code: int = 0
     subdomain: str | None = None
     allowed_ips: list[AllowedIp] = field(default_factory=list)

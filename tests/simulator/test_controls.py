@@ -94,6 +94,8 @@ def test_seeded_containers_are_not_mutations_and_validate(sim, key):
         sim.seed_container(key, "myapp")
     with pytest.raises(ValueError):
         sim.seed_container(key, "bad", status="exploded")
+    with pytest.raises(ValueError, match="8-hex-digit account"):
+        sim.seed_container("not-an-account", "orphan")
     assert sim.seed_container(key, "tiny", template="redis-micro").endswith("-tiny")
     assert sim.mutations() == []
 
