@@ -52,7 +52,10 @@ class Daemon:
         transport: httpx.BaseTransport | None = None,
         notifier: SystemdNotifier | None = None,
         leader_lock: LeaderLock | None = None,
+        synchronous_actions: bool = False,
     ) -> None:
+        """`synchronous_actions` performs actions inside the status cycle instead of on
+        worker threads: for `once` and for simulated-time runs on a ManualClock."""
         self.config = config
         self.clock = StoppableClock(clock)
         self.instance = instance
@@ -97,6 +100,7 @@ class Daemon:
             metrics=self.metrics.ops,
         )
         self.dispatcher = Dispatcher(self.perform)
+        self._synchronous = synchronous_actions
         self.last_evaluation = Evaluation((), {})
         self.metrics.ops.set_leader(False)
         self._ready_sent = False
@@ -144,7 +148,10 @@ class Daemon:
         self._notify_ready("polling STACKS")
         evaluation = self.evaluate(snapshot)
         for decision in evaluation.decisions:
-            self.dispatcher.submit(decision)
+            if self._synchronous:
+                self.perform(decision)
+            else:
+                self.dispatcher.submit(decision)
         return evaluation
 
     def evaluate(self, snapshot: Snapshot) -> Evaluation:

@@ -13,6 +13,8 @@ from daemon import __version__
 from daemon.audit.errors import AuditError
 from daemon.cli import (
     audit_command,
+    backup_command,
+    change_command,
     check_config_command,
     demo_command,
     once_command,
@@ -28,6 +30,8 @@ COMMANDS = (
     once_command,
     check_config_command,
     audit_command,
+    backup_command,
+    change_command,
     simulator_command,
     demo_command,
 )

@@ -33,6 +33,7 @@ from daemon.executor.backup_gate import BackupGate
 from daemon.executor.container_locks import ContainerLocks
 from daemon.stacks.client import StacksClient
 from daemon.stacks.errors import StacksError
+from daemon.stacks.ratebudget import Priority
 from policies.base import Action, Decision, Note
 from policies.pre_change_backup import PreChangeBackupOptions
 
@@ -178,7 +179,15 @@ class Executor:
         return outcome
 
     def _backup(self, action: Action, row: dict[str, Any]) -> Outcome:
-        """An operator's (or policy's) backup.create: trigger and wait, audited by the gate."""
+        """An operator's (or policy's) backup.create: trigger and wait, audited by the gate.
+
+        The backups listed before the trigger are known, so an earlier backup that
+        completed moments ago is never mistaken for this one.
+        """
+        try:
+            known = self._client.backups(action.container_id, priority=Priority.ACTION)
+        except StacksError as exc:
+            return Outcome("failed", None, None, f"could not list backups first: {exc}")
         result = self._gate.take_backup(
             action.container_id,
             action.container_name,
@@ -186,6 +195,7 @@ class Executor:
             actor=action.actor,
             correlation_id=row["correlation_id"],
             reason=action.reason,
+            known=known,
         )
         outcome = "succeeded" if result.completed else "failed"
         return Outcome(outcome, None, result.backup_id, result.error)

@@ -1,0 +1,58 @@
+"""`stacks-opsd change CONTAINER restart|stop|start|restore BACKUP_ID`, through the backup gate.
+
+A change to a running container waits for a fresh completed backup first
+(policies.pre_change_backup); the audit rows of both share a correlation id.
+Exit 0 when the change succeeded, 1 when it failed or was aborted.
+"""
+
+import argparse
+
+from daemon.cli.errors import CliError, UsageError
+from daemon.cli.operator_session import OperatorSession
+from daemon.cli.startup import config_from_args
+
+ACTIONS = {
+    "restart": "container.restart",
+    "stop": "container.stop",
+    "start": "container.start",
+    "restore": "backup.restore",
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "change",
+        help="restart, stop, start or restore a container, backing it up first",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("container", metavar="CONTAINER", help="container id or name")
+    parser.add_argument("verb", choices=tuple(ACTIONS), metavar="restart|stop|start|restore")
+    parser.add_argument("backup_id", nargs="?", metavar="BACKUP_ID", help="for restore")
+    parser.set_defaults(handler=change)
+
+
+def change(args: argparse.Namespace) -> int:
+    if args.verb == "restore" and not (args.backup_id or "").isdigit():
+        raise UsageError("restore needs the numeric BACKUP_ID to restore")
+    if args.verb != "restore" and args.backup_id is not None:
+        raise UsageError(f"{args.verb} takes no BACKUP_ID")
+    session = OperatorSession(config_from_args(args))
+    try:
+        container = session.find(args.container)
+        words = f"{args.verb} {args.backup_id}" if args.backup_id else args.verb
+        outcome = session.perform(
+            container,
+            ACTIONS[args.verb],
+            reason=f"operator: stacks-opsd change {container.name} {words}",
+            target=args.backup_id,
+        )
+    finally:
+        session.close()
+    backup = f" (pre-change backup {outcome.backup_id})" if outcome.backup_id else ""
+    if outcome.outcome not in ("succeeded", "dry_run"):
+        raise CliError(
+            f"{args.verb} {container.name}: {outcome.outcome}{backup}: {outcome.error or ''}"
+        )
+    print(f"{args.verb} {container.name}: {outcome.outcome}{backup}")
+    return 0

@@ -1,0 +1,95 @@
+"""What `backup` and `change` share: a client, the audit store and the executor, from config.
+
+Operator actions go through the same executor and pre-change backup gate as the
+daemon's own, audited with actor `cli`.
+"""
+
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from daemon.audit.store import AuditStore
+from daemon.cli.errors import CliError
+from daemon.cli.startup import api_key_from, instance_name
+from daemon.clock import SystemClock
+from daemon.config import Config
+from daemon.executor.executor import Executor, Outcome
+from daemon.stacks.client import StacksClient
+from daemon.stacks.models import Container
+from daemon.stacks.ratebudget import Priority, RateBudget
+from policies.base import OPERATOR, Action
+
+
+class OperatorSession:
+    def __init__(self, config: Config) -> None:
+        clock = SystemClock()
+        budget = RateBudget(
+            limit_per_minute=config.api.rate_limit_per_minute,
+            reserve_for_actions=config.api.reserve_for_actions,
+            clock=clock,
+        )
+        self.client = StacksClient(
+            api_key_from(config),
+            config.api.base_url,
+            timeout=config.api.timeout.total_seconds(),
+            budget=budget,
+            clock=clock,
+        )
+        self.store = AuditStore.open(config.daemon.database_url, instance_name(config), clock)
+        self.executor = Executor(
+            self.client,
+            self.store,
+            clock,
+            config.policies.pre_change_backup,
+            dry_run=config.daemon.dry_run,
+        )
+
+    def close(self) -> None:
+        self.client.close()
+        self.store.close()
+
+    def find(self, wanted: str) -> Container:
+        """The container whose id or name is `wanted`."""
+        containers = self.client.list_containers(priority=Priority.ACTION)
+        for container in containers:
+            if wanted in (container.id, container.name):
+                return container
+        names = ", ".join(sorted(c.name for c in containers)) or "none"
+        raise CliError(f"no container with id or name {wanted!r}; containers: {names}")
+
+    def perform(self, container: Container, action: str, reason: str, target=None) -> Outcome:
+        decision = Action(
+            policy=OPERATOR,
+            action=action,
+            container_id=container.id,
+            container_name=container.name,
+            reason=reason,
+            target=target,
+        )
+        with progress(f"{action} {container.name}"):
+            return self.executor.perform(decision)
+
+
+@contextmanager
+def progress(what: str) -> Iterator[None]:
+    """On a terminal, a line that counts the seconds while `what` runs."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    done = threading.Event()
+    started = time.monotonic()
+
+    def tick() -> None:
+        while not done.wait(1):
+            print(f"\r{what}: {time.monotonic() - started:.0f}s ...", end="", file=sys.stderr)
+
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        print("\r\033[K", end="", file=sys.stderr)
