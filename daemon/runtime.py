@@ -119,7 +119,10 @@ class Daemon:
                 self._reconcile()
                 self.metrics.ops.set_leader(True)
             elif not self.leader.held and not self._ready_sent:
+                # A standby is doing its job: ready, so a Kubernetes Pod carrying it as a
+                # sidecar is not held back, and systemd's start completes.
                 log.info("another instance leads; standing by (polling nothing)")
+                self.health.mark_polled()
                 self._notify_ready("standby: another instance leads")
             return self.leader.held
 

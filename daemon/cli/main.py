@@ -69,5 +69,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def fail(message: str, code: int) -> int:
-    print(f"stacks-opsd: {scrub(message)}", file=sys.stderr)
+    for line in scrub(message).splitlines() or [""]:
+        print(f"stacks-opsd: {line}", file=sys.stderr)
     return code
