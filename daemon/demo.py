@@ -25,6 +25,7 @@ from daemon.service import serve
 from daemon.simulator import Simulator
 from daemon.stacks.apikey import ApiKey
 from policies.auto_restart import AutoRestartOptions
+from policies.base import OPERATOR, Action
 from policies.weekly_pin import WeeklyPinOptions
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ CONTAINERS = (
     ("git", "forgejo"),
 )
 CRASH_LOOPING = "shop-api"
+OPERATOR_TARGET = "shop-web"
+OPERATOR_DELAY = timedelta(seconds=20)
 HEADSTART = timedelta(days=3)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -93,6 +96,22 @@ class Chaos:
                 self._simulator.crash(self._ids[self._random.choice(victims)])
 
 
+def operator_change(daemon: Daemon, container_id: str, stop: threading.Event) -> None:
+    """After a while, an operator restarts a healthy container: the backup gate shows."""
+    if stop.wait(OPERATOR_DELAY.total_seconds()):
+        return
+    view = daemon.poller.snapshot.containers[container_id]
+    daemon.dispatcher.submit(
+        Action(
+            policy=OPERATOR,
+            action="container.restart",
+            container_id=container_id,
+            container_name=view.container.name,
+            reason=f"demo operator: stacks-opsd change {view.container.name} restart",
+        )
+    )
+
+
 class AuditPrinter:
     """Prints each new audit outcome (not the write-ahead `started` rows) as one line."""
 
@@ -142,13 +161,17 @@ def run_demo(
         out(f"STACKS simulator: {api.url}/api/v1 with {len(ids)} containers (key for curl: {key})")
         out(f"metrics: {server_url(listen)}/metrics   status: {server_url(listen)}/status")
         out(f"audit database: {database} (gone when the demo ends)")
-        out(f"{CRASH_LOOPING} crash-loops; others crash now and then. Ctrl-C ends the demo.")
+        out(f"{CRASH_LOOPING} crash-loops; others crash now and then; after 20 s an operator")
+        out(f"restarts {OPERATOR_TARGET} through the pre-change backup gate. Ctrl-C ends the demo.")
         out("")
         if duration is not None:
             threading.Timer(duration.total_seconds(), stop.set).start()
         printer = AuditPrinter(daemon, stop, out)
         Chaos(simulator, ids, stop).start()
         printer.start()
+        threading.Thread(
+            target=operator_change, args=(daemon, ids[OPERATOR_TARGET], stop), daemon=True
+        ).start()
         serve(daemon, server, config, stop)
         printer.print_new()
     return 0

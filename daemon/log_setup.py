@@ -54,3 +54,6 @@ def configure_logging(log_format: str = "text", level: int = logging.INFO) -> No
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # "skipped: maximum number of running instances reached" every tick while the API is
+    # slow is expected (max_instances=1); stacks_opsd_refresh_lag_seconds shows the delay.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)

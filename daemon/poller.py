@@ -9,7 +9,7 @@ snapshot stale and records the error; it never yields "no containers".
 
 import logging
 import threading
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 
 from daemon.clock import Clock
@@ -17,6 +17,7 @@ from daemon.refresh_plan import RefreshPlan, plan_refresh
 from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks.client import StacksClient
 from daemon.stacks.errors import StacksError
+from daemon.stacks.models import ContainerMetrics
 from daemon.stacks.ratebudget import Priority, RateBudget
 
 log = logging.getLogger(__name__)
@@ -103,13 +104,14 @@ class Poller:
         return made
 
     def _due(self, now: datetime, attribute: str, interval: timedelta, everything: bool):
-        views = sorted(
-            self.snapshot.containers.values(),
-            key=lambda view: getattr(view, attribute) or EPOCH,
-        )
-        for view in views:
-            fetched = getattr(view, attribute)
-            if everything or fetched is None or now - fetched >= interval:
+        """Containers whose `attribute` data is due, oldest (or changed by the daemon) first."""
+
+        def fetched_at(view: ContainerView) -> datetime:
+            changed = attribute == "backups_at" and view.backups_changed
+            return EPOCH if changed else getattr(view, attribute) or EPOCH
+
+        for view in sorted(self.snapshot.containers.values(), key=fetched_at):
+            if everything or now - fetched_at(view) >= interval:
                 yield view.container.id
 
     def _refresh_backups(self, now: datetime, interval: timedelta, everything: bool) -> int:
@@ -124,7 +126,9 @@ class Poller:
                 log.warning("backup list of %s failed: %s", container_id, error)
                 continue
             fetched_at = self._clock.now()
-            self._update_view(container_id, backups=tuple(backups), backups_at=fetched_at)
+            self._update_view(
+                container_id, backups=tuple(backups), backups_at=fetched_at, backups_changed=False
+            )
         return made
 
     def _refresh_metrics(self, now: datetime, interval: timedelta, everything: bool) -> int:
@@ -138,7 +142,9 @@ class Poller:
             except StacksError as error:
                 log.warning("metrics of %s failed: %s", container_id, error)
                 continue
-            self._update_view(container_id, metrics=metrics, metrics_at=self._clock.now())
+            self._update_view(
+                container_id, metrics=newest_samples(metrics), metrics_at=self._clock.now()
+            )
         return made
 
     def _refresh_stats(self, now: datetime, interval: timedelta, everything: bool) -> int:
@@ -156,10 +162,12 @@ class Poller:
         self._publish(lambda old: replace(old, backup_stats=stats, backup_stats_at=at))
         return 1
 
-    def refresh_container_backups(self, container_id: str) -> None:
-        """Re-read one container's backups now (after the daemon changed them)."""
-        backups = self._client.backups(container_id, limit=BACKUP_LIST_LIMIT)
-        self._update_view(container_id, backups=tuple(backups), backups_at=self._clock.now())
+    def invalidate_backups(self, container_id: str) -> None:
+        """The daemon changed this container's backups: re-read them first at the next refresh.
+
+        Cheaper than an immediate re-read: the refresh spends the request within the budget.
+        """
+        self._update_view(container_id, backups_changed=True)
 
     def _update_view(self, container_id: str, **fields) -> None:
         def change(old: Snapshot) -> Snapshot:
@@ -171,3 +179,10 @@ class Poller:
             return replace(old, containers=containers)
 
         self._publish(change)
+
+
+def newest_samples(metrics: ContainerMetrics) -> ContainerMetrics:
+    """Only the newest sample of each series: all that is exported, 1/60 of the memory."""
+    return replace(
+        metrics, **{series.name: getattr(metrics, series.name)[-1:] for series in fields(metrics)}
+    )

@@ -181,7 +181,7 @@ class Daemon:
             getattr(outcome, "outcome", outcome),
         )
         if decision.action.startswith("backup."):
-            self.poller.refresh_container_backups(decision.container_id)
+            self.poller.invalidate_backups(decision.container_id)
 
     def refresh(self) -> int:
         if not self.leader.held:

@@ -23,6 +23,7 @@ class ContainerView:
     metrics_at: datetime | None = None
     backups: tuple[Backup, ...] | None = None
     backups_at: datetime | None = None
+    backups_changed: bool = False  # the daemon changed them since `backups_at`: re-read first
 
     @property
     def completed_backups(self) -> tuple[Backup, ...]:

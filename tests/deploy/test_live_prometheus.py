@@ -71,9 +71,18 @@ def ready(daemon: DaemonProcess, port: int) -> bool:
 
 
 @pytest.fixture
-def prometheus(tmp_path, daemon_port):
+def prometheus_binary() -> str:
+    return require_tool("prometheus")
+
+
+@pytest.fixture
+def promtool_binary() -> str:
+    return require_tool("promtool")
+
+
+@pytest.fixture
+def prometheus(prometheus_binary, tmp_path, daemon_port):
     """The base URL of a real Prometheus scraping the daemon every second."""
-    binary = require_tool("prometheus")
     config = tmp_path / "prometheus.yml"
     config.write_text(SCRAPE_CONFIG.format(port=daemon_port))
     port = free_port()
@@ -81,7 +90,7 @@ def prometheus(tmp_path, daemon_port):
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [
-                binary,
+                prometheus_binary,
                 f"--config.file={config}",
                 f"--storage.tsdb.path={tmp_path / 'tsdb'}",
                 f"--web.listen-address=127.0.0.1:{port}",
@@ -145,12 +154,11 @@ def test_prometheus_scrapes_every_seeded_container_as_running(prometheus, seeded
     assert [s["value"][1] for s in query(prometheus, "stacks_up")] == ["1"]
 
 
-def test_promtool_finds_no_problem_in_the_live_metrics(daemon_port):
-    promtool = require_tool("promtool")
+def test_promtool_finds_no_problem_in_the_live_metrics(promtool_binary, daemon_port):
     text = httpx.get(f"http://127.0.0.1:{daemon_port}/metrics", timeout=5).text
     assert "stacks_container_status{" in text
     result = subprocess.run(
-        [promtool, "check", "metrics"],
+        [promtool_binary, "check", "metrics"],
         input=text,
         capture_output=True,
         text=True,
