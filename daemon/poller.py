@@ -1,19 +1,29 @@
 """The poller: turns STACKS API reads into a new immutable Snapshot.
 
 `poll_status` costs exactly one `GET /containers` for the whole fleet.
-`refresh` spends what the budget leaves on per-container metrics and backup
-lists, oldest data first (round-robin by age), at the intervals of the current
-RefreshPlan. Fail-closed: an API error keeps the last known data, marks the
+`refresh` (every few seconds) spends what the budget leaves on per-container
+metrics and backup lists that are due at the intervals of the current
+RefreshPlan, earliest deadline first across both kinds (round-robin by age, see
+`refresh_plan.due_refreshes`), so the load is spread over time and stretched
+to fit the budget. Only the newest sample of each metrics series is kept: it is
+all that is exported. Fail-closed: an API error keeps the last known data, marks the
 snapshot stale and records the error; it never yields "no containers".
 """
 
 import logging
 import threading
 from dataclasses import fields, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from daemon.clock import Clock
-from daemon.refresh_plan import RefreshPlan, plan_refresh
+from daemon.refresh_plan import (
+    MOST_URGENT,
+    DueRefresh,
+    Kind,
+    RefreshPlan,
+    due_refreshes,
+    plan_refresh,
+)
 from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks.client import StacksClient
 from daemon.stacks.errors import StacksError
@@ -23,7 +33,6 @@ from daemon.stacks.ratebudget import Priority, RateBudget
 log = logging.getLogger(__name__)
 
 BACKUP_LIST_LIMIT = 100  # the API's maximum: weekly pins must stay visible for keep_weeks
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Poller:
@@ -47,6 +56,7 @@ class Poller:
         self._reserve = reserve_for_actions
         self._lock = threading.Lock()
         self._snapshot = Snapshot()
+        self._backup_changes: dict[str, int] = {}  # container_id -> invalidate_backups calls
 
     @property
     def snapshot(self) -> Snapshot:
@@ -86,87 +96,72 @@ class Poller:
                     views[container.id] = ContainerView(container=container, seen_at=now)
                 else:
                     views[container.id] = replace(previous, container=container, seen_at=now)
+            self._backup_changes = {
+                cid: count for cid, count in self._backup_changes.items() if cid in views
+            }
             return replace(old, taken_at=now, status_ok=True, containers=views, last_error=None)
 
         return self._publish(merge)
 
     def refresh(self, *, everything: bool = False) -> int:
-        """Fetch due metrics and backup lists within the budget; returns requests made.
+        """Fetch what is due, oldest data first whatever its kind; returns requests made.
 
-        `everything` fetches all of them regardless of age (for `once`), still
-        through the budget.
+        Each request must fit the budget at its priority; when metrics reach their
+        floor, due backup lists (a higher priority) may still go. `everything`
+        fetches all of it regardless of age (for `once`), waiting for the budget.
         """
-        plan = self.plan()
-        now = self._clock.now()
-        made = self._refresh_backups(now, plan.backups_interval, everything)
-        made += self._refresh_stats(now, plan.backups_interval, everything)
-        made += self._refresh_metrics(now, plan.metrics_interval, everything)
-        return made
-
-    def _due(self, now: datetime, attribute: str, interval: timedelta, everything: bool):
-        """Containers whose `attribute` data is due, oldest (or changed by the daemon) first."""
-
-        def fetched_at(view: ContainerView) -> datetime:
-            changed = attribute == "backups_at" and view.backups_changed
-            return EPOCH if changed else getattr(view, attribute) or EPOCH
-
-        for view in sorted(self.snapshot.containers.values(), key=fetched_at):
-            if everything or now - fetched_at(view) >= interval:
-                yield view.container.id
-
-    def _refresh_backups(self, now: datetime, interval: timedelta, everything: bool) -> int:
+        refused_from: Priority | None = None  # this priority and lower ones are out of budget
         made = 0
-        for container_id in self._due(now, "backups_at", interval, everything):
-            if not everything and self._budget.available(Priority.BACKUPS) <= 0:
-                break
+        due = due_refreshes(self.snapshot, self.plan(), self._clock.now(), everything=everything)
+        for refresh in due:
+            if not everything:
+                if refused_from is not None and refresh.priority >= refused_from:
+                    continue
+                if self._budget.available(refresh.priority) <= 0:
+                    refused_from = refresh.priority
+                    if refused_from <= MOST_URGENT:
+                        break
+                    continue
             made += 1
-            try:
-                backups = self._client.backups(container_id, limit=BACKUP_LIST_LIMIT)
-            except StacksError as error:
-                log.warning("backup list of %s failed: %s", container_id, error)
-                continue
-            fetched_at = self._clock.now()
-            self._update_view(
-                container_id, backups=tuple(backups), backups_at=fetched_at, backups_changed=False
-            )
+            self._fetch(refresh)
         return made
 
-    def _refresh_metrics(self, now: datetime, interval: timedelta, everything: bool) -> int:
-        made = 0
-        for container_id in self._due(now, "metrics_at", interval, everything):
-            if not everything and self._budget.available(Priority.METRICS) <= 0:
-                break
-            made += 1
-            try:
-                metrics = self._client.metrics(container_id)
-            except StacksError as error:
-                log.warning("metrics of %s failed: %s", container_id, error)
-                continue
-            self._update_view(
-                container_id, metrics=newest_samples(metrics), metrics_at=self._clock.now()
-            )
-        return made
-
-    def _refresh_stats(self, now: datetime, interval: timedelta, everything: bool) -> int:
-        fetched = self.snapshot.backup_stats_at
-        if not everything and fetched is not None and now - fetched < interval:
-            return 0
-        if not everything and self._budget.available(Priority.BACKUPS) <= 0:
-            return 0
+    def _fetch(self, refresh: DueRefresh) -> None:
+        container_id = refresh.container_id
         try:
-            stats = self._client.backup_stats()
+            if refresh.kind is Kind.METRICS:
+                metrics = newest_samples(self._client.metrics(container_id))
+                self._update_view(container_id, metrics=metrics, metrics_at=self._clock.now())
+            elif refresh.kind is Kind.BACKUPS:
+                self._fetch_backups(container_id)
+            else:
+                stats = self._client.backup_stats()
+                at = self._clock.now()
+                self._publish(lambda old: replace(old, backup_stats=stats, backup_stats_at=at))
         except StacksError as error:
-            log.warning("backup stats failed: %s", error)
-            return 1
-        at = self._clock.now()
-        self._publish(lambda old: replace(old, backup_stats=stats, backup_stats_at=at))
-        return 1
+            log.warning(
+                "refreshing the %s of %s failed, keeping the last known: %s",
+                refresh.kind.value,
+                container_id or "the account",
+                error,
+            )
+
+    def _fetch_backups(self, container_id: str) -> None:
+        changes = self._backup_changes.get(container_id, 0)
+        backups = tuple(self._client.backups(container_id, limit=BACKUP_LIST_LIMIT))
+        # A change the daemon made while the list was on its way is not in it: read again.
+        changed = self._backup_changes.get(container_id, 0) != changes
+        self._update_view(
+            container_id, backups=backups, backups_at=self._clock.now(), backups_changed=changed
+        )
 
     def invalidate_backups(self, container_id: str) -> None:
         """The daemon changed this container's backups: re-read them first at the next refresh.
 
         Cheaper than an immediate re-read: the refresh spends the request within the budget.
         """
+        with self._lock:
+            self._backup_changes[container_id] = self._backup_changes.get(container_id, 0) + 1
         self._update_view(container_id, backups_changed=True)
 
     def _update_view(self, container_id: str, **fields) -> None:

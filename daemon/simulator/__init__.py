@@ -31,5 +31,6 @@ from daemon.simulator.faults import Faults
 from daemon.simulator.keys import ALL_SCOPES
 from daemon.simulator.mutations import Mutation
 from daemon.simulator.simulator import Simulator
+from daemon.simulator.traffic import Traffic
 
-__all__ = ["ALL_SCOPES", "Faults", "Mutation", "Simulator"]
+__all__ = ["ALL_SCOPES", "Faults", "Mutation", "Simulator", "Traffic"]

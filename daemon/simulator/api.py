@@ -1,5 +1,6 @@
 """The handler core for /api/v1: faults, auth, rate limit, routing, scopes, mutation log.
 
+Every request is counted (`traffic.py`), 429s with their cause.
 Order of checks for one request: injected fault (if any), Bearer key (401),
 the key's rate-limit window (429), dashboard-only endpoints (403), route (404),
 scope (403), then the route itself (400/402/404/2xx). Every answer carries the
@@ -23,16 +24,24 @@ from daemon.simulator.ratelimit import RateLimiter
 from daemon.simulator.routes import match
 from daemon.simulator.spending import SpendingLedger
 from daemon.simulator.state import World
+from daemon.simulator.traffic import TrafficCounter
 
 API_PREFIX = "/api/v1"
 DEFAULT_RATE_LIMIT = 60
 
 
 class ApiHandler:
-    def __init__(self, world: World, faults: FaultInjector, mutations: MutationLog) -> None:
+    def __init__(
+        self,
+        world: World,
+        faults: FaultInjector,
+        mutations: MutationLog,
+        traffic: TrafficCounter,
+    ) -> None:
         self.world = world
         self.faults = faults
         self.mutations = mutations
+        self.traffic = traffic
         self.limiter = RateLimiter()
         self.ledger = SpendingLedger()
 
@@ -44,8 +53,10 @@ class ApiHandler:
             now = self.world.catch_up()
             fault = self.faults.draw()
             key = bearer_key(self.world, request.headers)
+            secret = key.secret if key else None
+            self.traffic.request(secret, now)
             limit = key.rate_limit if key else DEFAULT_RATE_LIMIT
-            headers = self.limiter.headers(key.secret if key else None, limit, now)
+            headers = self.limiter.headers(secret, limit, now)
             if fault == "timeout":
                 raise SimulatedTimeout(f"{request.method} {request.path} dropped (timeout fault)")
             if fault == "html":
@@ -53,12 +64,17 @@ class ApiHandler:
             if fault in ("429", "500", "503"):
                 error = self.faults.error_for(fault)
                 if fault == "429":
-                    reset = int(now.timestamp()) + self.faults.faults.retry_after
+                    retry_after = self.faults.faults.retry_after
+                    self.traffic.rate_limited(secret, now, retry_after, forced=True)
+                    reset = int(now.timestamp()) + retry_after
                     headers.update({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
                 return json_response(error.status, error.body, {**headers, **error.headers})
             try:
                 reply = self._process(request, now, headers)
             except ApiError as error:
+                if error.status == 429:
+                    retry_after = int(error.headers["Retry-After"])
+                    self.traffic.rate_limited(secret, now, retry_after, forced=False)
                 return json_response(error.status, error.body, {**headers, **error.headers})
             response = json_response(reply.status, reply.payload, headers)
             if request.method in MUTATING_METHODS and 200 <= reply.status < 300:

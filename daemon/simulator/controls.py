@@ -7,6 +7,7 @@ POST /_sim/backups/fail {"container_id": id|null, "enabled": bool}
 POST /_sim/faults {Faults fields}        GET /_sim/faults
 POST /_sim/clock/advance {"seconds": n}  GET /_sim/clock
 GET  /_sim/mutations
+GET  /_sim/traffic                       requests, 429s (forced by a burst / over the limit)
 """
 
 import re
@@ -81,6 +82,8 @@ def _dispatch(sim: "Simulator", method: str, route: str, body: dict[str, Any]) -
         return _clock(sim)
     if (method, route) == ("GET", "/mutations"):
         return {"mutations": [_mutation(m) for m in sim.mutations()]}
+    if (method, route) == ("GET", "/traffic"):
+        return {"traffic": asdict(sim.traffic())}
     raise ApiError(404, {"error": f"No simulator control {method} {CONTROL_PREFIX}{route}"})
 
 

@@ -1,5 +1,6 @@
 """The simulator's public face: in-process test controls, the handler core, transport, server."""
 
+import copy
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
@@ -15,7 +16,8 @@ from daemon.simulator.keys import ACCOUNT_PATTERN, ALL_SCOPES, KEY_PATTERN, issu
 from daemon.simulator.mutations import Mutation, MutationLog
 from daemon.simulator.provisioning import plan_for, provision, validate_create
 from daemon.simulator.server import SimulatorServer
-from daemon.simulator.state import World
+from daemon.simulator.state import BackupRecord, World
+from daemon.simulator.traffic import Traffic, TrafficCounter
 from daemon.simulator.transport import SimulatorTransport
 
 SEED_STATUSES = ("running", "stopped", "pending", "error")
@@ -29,7 +31,8 @@ class Simulator:
         self._world = World(self.clock, seed)
         self._faults = FaultInjector(seed)
         self._mutations = MutationLog()
-        self._api = ApiHandler(self._world, self._faults, self._mutations)
+        self._traffic = TrafficCounter()
+        self._api = ApiHandler(self._world, self._faults, self._mutations, self._traffic)
 
     # -- test controls -------------------------------------------------------
 
@@ -102,6 +105,21 @@ class Simulator:
             else:
                 self._world.failing_backups.discard(container_id)
 
+    def container_status(self, container_id: str) -> str:
+        """The container's status as STACKS holds it now (no request, no rate limit)."""
+        with self._world.lock:
+            self._world.catch_up()
+            container = self._world.containers.get(container_id)
+            if container is None:
+                raise ValueError(f"no container {container_id}")
+            return container.status
+
+    def backups_of(self, container_id: str) -> list[BackupRecord]:
+        """Copies of the container's backups as they stand now (no request, no rate limit)."""
+        with self._world.lock:
+            self._world.catch_up()
+            return [copy.copy(backup) for backup in self._world.backups_of(container_id)]
+
     @property
     def faults(self) -> Faults:
         return self._faults.faults
@@ -125,6 +143,11 @@ class Simulator:
     def mutations(self) -> list[Mutation]:
         with self._world.lock:
             return self._mutations.entries()
+
+    def traffic(self) -> Traffic:
+        """Requests received so far, 429s by cause, requests sent before a Retry-After ended."""
+        with self._world.lock:
+            return self._traffic.counts
 
     # -- the handler core and its adapters -----------------------------------
 

@@ -14,7 +14,6 @@ import pytest
 from tests.support.integration import require_tool
 from tests.support.processes import (
     DaemonProcess,
-    SimulatorProcess,
     free_port,
     stop_process,
     wait_until,
@@ -37,13 +36,6 @@ scrape_configs:
     static_configs:
       - targets: ["127.0.0.1:{port}"]
 """
-
-
-@pytest.fixture
-def simulator(tmp_path):
-    process = SimulatorProcess(tmp_path / "simulator.log")
-    yield process
-    process.stop()
 
 
 @pytest.fixture

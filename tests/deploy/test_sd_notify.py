@@ -20,7 +20,6 @@ import pytest
 from tests.support.integration import require
 from tests.support.processes import (
     DaemonProcess,
-    SimulatorProcess,
     free_port,
     metric_lines,
     write_config,
@@ -29,13 +28,6 @@ from tests.support.processes import (
 # sockaddr_un.sun_path holds 108 bytes including the terminating NUL.
 MAX_SOCKET_PATH = 107
 WATCHDOG_USEC = 2_000_000  # systemd's WatchdogSec=2s: the daemon must ping every <= 1 s
-
-
-@pytest.fixture
-def simulator(tmp_path):
-    process = SimulatorProcess(tmp_path / "simulator.log")
-    yield process
-    process.stop()
 
 
 @pytest.fixture

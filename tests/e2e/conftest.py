@@ -2,14 +2,7 @@
 
 import pytest
 
-from tests.support.processes import DaemonProcess, SimulatorProcess, free_port, write_config
-
-
-@pytest.fixture
-def simulator(tmp_path):
-    process = SimulatorProcess(tmp_path / "simulator.log")
-    yield process
-    process.stop()
+from tests.support.processes import DaemonProcess, free_port, write_config
 
 
 @pytest.fixture

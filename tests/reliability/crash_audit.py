@@ -112,12 +112,18 @@ def restarts_per_container(applied: list[dict[str, Any]]) -> Counter:
     )
 
 
-def assert_verify_ok(config: Path) -> None:
-    result = subprocess.run(
-        command("--config", str(config), "audit", "verify"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "hash chain intact" in result.stdout
+def assert_verify_ok(*configs: Path) -> None:
+    """`stacks-opsd audit verify` exits 0 for each config's database (run side by side)."""
+    running = [
+        subprocess.Popen(
+            command("--config", str(config), "audit", "verify"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for config in configs
+    ]
+    for process in running:
+        output, _ = process.communicate(timeout=60)
+        assert process.returncode == 0, output
+        assert "hash chain intact" in output

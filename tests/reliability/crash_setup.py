@@ -1,8 +1,8 @@
 """Set-up for crash tests over real processes: accounts, configs, fresh PostgreSQL databases.
 
-    account = Account.create(simulator)               # own key and containers: one daemon's world
-    config = daemon_config(directory, simulator, database_url=..., status_interval="2s")
-    with fresh_postgres_database() as url: ...        # dropped afterwards, even after a failure
+account = Account.create(simulator)               # own key and containers: one daemon's world
+config = daemon_config(directory, simulator, database_url=..., status_interval="2s")
+with fresh_postgres_database() as url: ...        # dropped afterwards, even after a failure
 """
 
 import os
@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import make_url
 
+from daemon.audit.store import AuditStore
+from daemon.clock import SystemClock
 from tests.support.integration import postgres_url
 from tests.support.processes import SimulatorProcess, command, free_port, write_config
 
@@ -75,7 +77,10 @@ def daemon_config(
     status_interval: str | None = None,
     extra: str = "",
 ) -> tuple[Path, int, str]:
-    """write_config's test config, with another database or status interval: (path, port, url)."""
+    """write_config's test config, with another database or status interval: (path, port, url).
+
+    The audit tables are created here, so a test can read them before any process starts.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     path = write_config(directory, simulator.base_url, port, extra)
@@ -90,6 +95,7 @@ def daemon_config(
             assert old in config, f"write_config no longer writes {old!r}"
             config = config.replace(old, new)
     path.write_text(config)
+    AuditStore.open(database_url, "test", SystemClock()).close()  # tables exist from now on
     return path, port, database_url
 
 
