@@ -8,6 +8,7 @@ container crashes, and one of them crash-loops so the backoff and `gave_up`
 show. Every audit row the daemon writes is printed as a readable line.
 """
 
+import contextlib
 import logging
 import random
 import tempfile
@@ -17,6 +18,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+from daemon.audit.errors import AuditError
 from daemon.clock import OffsetClock
 from daemon.config import Config
 from daemon.exporter.server import MetricsServer
@@ -129,6 +131,12 @@ class AuditPrinter:
         while not self._stop.wait(1):
             self.print_new()
 
+    def join(self) -> None:
+        """Wait for the printing thread, then print what the last moments added."""
+        self._thread.join()
+        with contextlib.suppress(AuditError):
+            self.print_new()
+
     def print_new(self) -> None:
         for row in self._daemon.store.query():
             if row.id is None or row.id <= self._last_id:
@@ -172,8 +180,11 @@ def run_demo(
         threading.Thread(
             target=operator_change, args=(daemon, ids[OPERATOR_TARGET], stop), daemon=True
         ).start()
-        serve(daemon, server, config, stop)
-        printer.print_new()
+        try:
+            serve(daemon, server, config, stop)
+        finally:
+            stop.set()
+            printer.join()
     return 0
 
 

@@ -29,7 +29,11 @@ def serve(daemon: Daemon, server: MetricsServer, config: Config, stop: threading
         leadership=daemon.leadership,
         heartbeat_interval=heartbeat,
     )
-    server.start()
+    try:
+        server.start()
+    except OSError:
+        daemon.close()
+        raise
     log.info(
         "stacks-opsd %s: metrics on %s/metrics, audit in %s%s",
         daemon.instance,

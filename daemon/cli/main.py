@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"STACKS API: {error}", 1)
     except AuditError as error:
         return fail(str(error), 1)
+    except OSError as error:  # e.g. the metrics listener's port is taken
+        return fail(str(error), 1)
     except KeyboardInterrupt:
         return fail("interrupted", 130)
 
