@@ -1,11 +1,11 @@
 """The demo: a simulated STACKS account and the daemon watching it, in one process.
 
 A handful of containers of several templates live in the built-in simulator,
-served over real HTTP on loopback. The simulated clock is moved three days ahead
-first, so scheduled 02:00 backups exist and the weekly pin has something to pin
-(this week's and, by catch-up, last week's). Then chaos starts: now and then a
-container crashes, and one of them crash-loops so the backoff and `gave_up`
-show. Every audit row the daemon writes is printed as a readable line.
+served over real HTTP on loopback. The simulated clock is moved ahead to Tuesday
+of next week, so scheduled 02:00 backups exist and the weekly pin has something
+to pin (this week's and, by catch-up, last week's). Then chaos starts: now and
+then a container crashes, and one of them crash-loops so the backoff and
+`gave_up` show. Every audit row the daemon writes is printed as a readable line.
 """
 
 import contextlib
@@ -15,7 +15,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from daemon.audit.errors import AuditError
@@ -43,7 +43,15 @@ CONTAINERS = (
 CRASH_LOOPING = "shop-api"
 OPERATOR_TARGET = "shop-web"
 OPERATOR_DELAY = timedelta(seconds=20)
-HEADSTART = timedelta(days=3)
+
+
+def headstart(now: datetime) -> timedelta:
+    """Move the simulated clock to Tuesday of next week: a full week of scheduled
+    backups lies behind it (the weekly pin catches it up) and this week's two."""
+    days_to_monday = 7 - now.weekday()
+    return timedelta(days=days_to_monday + 8)
+
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -159,7 +167,7 @@ def run_demo(
     simulator = Simulator(clock=clock, seed=42)
     key = simulator.create_key()
     ids = {name: simulator.seed_container(key, name, template) for name, template in CONTAINERS}
-    simulator.advance(HEADSTART.total_seconds())
+    simulator.advance(headstart(clock.now()).total_seconds())
     with simulator.serve("127.0.0.1", 0) as api, tempfile.TemporaryDirectory() as workdir:
         database = Path(workdir) / "audit.db"
         weekday = WEEKDAYS[clock.now().weekday()]
@@ -173,7 +181,9 @@ def run_demo(
         out(f"restarts {OPERATOR_TARGET} through the pre-change backup gate. Ctrl-C ends the demo.")
         out("")
         if duration is not None:
-            threading.Timer(duration.total_seconds(), stop.set).start()
+            timer = threading.Timer(duration.total_seconds(), stop.set)
+            timer.daemon = True
+            timer.start()
         printer = AuditPrinter(daemon, stop, out)
         Chaos(simulator, ids, stop).start()
         printer.start()

@@ -17,9 +17,11 @@ from datetime import timedelta
 
 from daemon.clock import Clock
 from daemon.refresh_plan import (
-    MOST_URGENT,
+    REFRESH_PRIORITY,
+    SHARES,
     DueRefresh,
     Kind,
+    RefreshPacer,
     RefreshPlan,
     due_refreshes,
     plan_refresh,
@@ -28,7 +30,7 @@ from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks.client import StacksClient
 from daemon.stacks.errors import StacksError
 from daemon.stacks.models import ContainerMetrics
-from daemon.stacks.ratebudget import Priority, RateBudget
+from daemon.stacks.ratebudget import RateBudget
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ class Poller:
         self._lock = threading.Lock()
         self._snapshot = Snapshot()
         self._backup_changes: dict[str, int] = {}  # container_id -> invalidate_backups calls
+        self._pacer = RefreshPacer()
 
     @property
     def snapshot(self) -> Snapshot:
@@ -104,38 +107,49 @@ class Poller:
         return self._publish(merge)
 
     def refresh(self, *, everything: bool = False) -> int:
-        """Fetch what is due, oldest data first whatever its kind; returns requests made.
+        """Fetch what is due within the budget, paced; returns requests made.
 
-        Each request must fit the budget at its priority; when metrics reach their
-        floor, due backup lists (a higher priority) may still go. `everything`
+        First each share (backup lists, then metrics) spends what it has accrued
+        on its own oldest due data, then what is left of the accrued capacity goes
+        to the most overdue data whatever its kind (see `RefreshPacer`); every
+        request must also fit the budget at `REFRESH_PRIORITY`. `everything`
         fetches all of it regardless of age (for `once`), waiting for the budget.
         """
-        refused_from: Priority | None = None  # this priority and lower ones are out of budget
-        made = 0
-        due = due_refreshes(self.snapshot, self.plan(), self._clock.now(), everything=everything)
-        for refresh in due:
-            if not everything:
-                if refused_from is not None and refresh.priority >= refused_from:
+        snapshot, plan, now = self.snapshot, self.plan(), self._clock.now()
+        if everything:
+            due = due_refreshes(snapshot, plan, now, everything=True)
+            for refresh in due:
+                self._fetch(refresh)
+            return len(due)
+        self._pacer.earn(plan, len(snapshot.containers), now)
+        due = due_refreshes(snapshot, plan, now)
+        fetched: set[DueRefresh] = set()
+        for share in (*SHARES, None):
+            for refresh in due:
+                if (
+                    not self._pacer.can_spend(share)
+                    or self._budget.available(REFRESH_PRIORITY) <= 0
+                ):
+                    break
+                if refresh in fetched or share not in (None, refresh.kind.share):
                     continue
-                if self._budget.available(refresh.priority) <= 0:
-                    refused_from = refresh.priority
-                    if refused_from <= MOST_URGENT:
-                        break
-                    continue
-            made += 1
-            self._fetch(refresh)
-        return made
+                self._pacer.spend(share)
+                fetched.add(refresh)
+                self._fetch(refresh)
+        return len(fetched)
 
     def _fetch(self, refresh: DueRefresh) -> None:
         container_id = refresh.container_id
         try:
             if refresh.kind is Kind.METRICS:
-                metrics = newest_samples(self._client.metrics(container_id))
+                metrics = newest_samples(
+                    self._client.metrics(container_id, priority=REFRESH_PRIORITY)
+                )
                 self._update_view(container_id, metrics=metrics, metrics_at=self._clock.now())
             elif refresh.kind is Kind.BACKUPS:
                 self._fetch_backups(container_id)
             else:
-                stats = self._client.backup_stats()
+                stats = self._client.backup_stats(priority=REFRESH_PRIORITY)
                 at = self._clock.now()
                 self._publish(lambda old: replace(old, backup_stats=stats, backup_stats_at=at))
         except StacksError as error:
@@ -148,12 +162,18 @@ class Poller:
 
     def _fetch_backups(self, container_id: str) -> None:
         changes = self._backup_changes.get(container_id, 0)
-        backups = tuple(self._client.backups(container_id, limit=BACKUP_LIST_LIMIT))
+        backups = tuple(
+            self._client.backups(container_id, limit=BACKUP_LIST_LIMIT, priority=REFRESH_PRIORITY)
+        )
         # A change the daemon made while the list was on its way is not in it: read again.
         changed = self._backup_changes.get(container_id, 0) != changes
         self._update_view(
             container_id, backups=backups, backups_at=self._clock.now(), backups_changed=changed
         )
+
+    def forget(self) -> None:
+        """Drop everything known (leadership lost: this instance no longer watches)."""
+        self._publish(lambda old: Snapshot())
 
     def invalidate_backups(self, container_id: str) -> None:
         """The daemon changed this container's backups: re-read them first at the next refresh.

@@ -1,4 +1,4 @@
-"""Per-container refresh intervals that fit the API budget, and the order of what is due.
+"""Per-container refresh intervals that fit the API budget, what is due, and the pace of it.
 
 The status of the whole fleet costs one request per status interval whatever
 its size. What remains of the per-minute limit, after `reserve_for_actions`, is
@@ -6,10 +6,17 @@ shared by metrics and backup refreshes in proportion to what their configured
 intervals ask for; when the fleet asks for more than the budget holds, both
 intervals are stretched by the same factor so the daemon stays under the limit.
 
-`due_refreshes` orders what is due across both kinds by deadline (the moment
-each piece of data reached its interval), so the oldest data is fetched first
-whatever its kind, round-robin over the fleet; never-fetched data and backup
-lists the daemon just changed come before everything else.
+`due_refreshes` lists what is due, earliest deadline first (the moment each
+piece of data reached its interval): round-robin over the fleet by age;
+never-fetched data and backup lists the daemon just changed come first.
+`RefreshPacer` spreads the refreshes evenly over time and keeps each kind's
+share, so a crowd of one kind falling due together never starves the other.
+
+Both kinds go out at one budget priority, `REFRESH_PRIORITY` (backup polls: it
+never touches the last `reserve_for_actions` requests of a window); the pacer,
+not the budget, splits what they share. The budget's lower METRICS priority
+keeps a further half reserve back, which would leave that part of every window
+unused while metrics are behind.
 """
 
 from dataclasses import dataclass
@@ -21,6 +28,8 @@ from daemon.stacks.ratebudget import Priority
 
 MINUTE = 60.0
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+REFRESH_PRIORITY = Priority.BACKUPS
+PACING_WINDOW_SECONDS = 15.0  # how much accrued capacity may be spent at once
 
 
 @dataclass(frozen=True)
@@ -28,7 +37,8 @@ class RefreshPlan:
     metrics_interval: timedelta
     backups_interval: timedelta
     stretch: float
-    requests_per_minute: float
+    requests_per_minute: float  # status, stats and refreshes together, as planned
+    refresh_capacity_per_minute: float  # what metrics and backup lists may spend
 
     @property
     def stretched(self) -> bool:
@@ -58,21 +68,21 @@ def plan_refresh(
         backups_interval=backups_interval * stretch,
         stretch=stretch,
         requests_per_minute=status_per_minute + stats_per_minute + demand / stretch,
+        refresh_capacity_per_minute=capacity,
     )
 
 
 class Kind(Enum):
     METRICS = "metrics"
     BACKUPS = "backups"
-    STATS = "stats"  # /backups/stats, the account's totals
+    STATS = "stats"  # /backups/stats, the account's totals: part of the backups share
+
+    @property
+    def share(self) -> "Kind":
+        return Kind.METRICS if self is Kind.METRICS else Kind.BACKUPS
 
 
-PRIORITY = {
-    Kind.METRICS: Priority.METRICS,
-    Kind.BACKUPS: Priority.BACKUPS,
-    Kind.STATS: Priority.BACKUPS,
-}
-MOST_URGENT = min(PRIORITY.values())  # once it is out of budget, no refresh fits
+SHARES = (Kind.BACKUPS, Kind.METRICS)
 
 
 @dataclass(frozen=True)
@@ -81,10 +91,6 @@ class DueRefresh:
     position: int  # ties (never fetched) go container by container, metrics then backups
     kind: Kind
     container_id: str | None  # None for STATS
-
-    @property
-    def priority(self) -> Priority:
-        return PRIORITY[self.kind]
 
 
 def due_refreshes(
@@ -111,3 +117,49 @@ def due_refreshes(
             due.append(DueRefresh(fetched + plan.backups_interval, position, Kind.BACKUPS, cid))
     due.sort(key=lambda refresh: (refresh.due, refresh.position))
     return due
+
+
+class RefreshPacer:
+    """Spreads refreshes over time: the capacity, and each kind's share of it, accrue.
+
+    The plan's refresh capacity accrues continuously and at most
+    `PACING_WINDOW_SECONDS` of it can be spent at once, so refreshes are spread
+    over the minute and their next due times stay spread too. Each share (metrics;
+    backup lists with the account's stats) also accrues what its stretched
+    interval asks for the fleet, and spends it first on its own due data. What
+    the shares leave of the capacity goes to whatever is most overdue.
+    """
+
+    def __init__(self) -> None:
+        self._at: datetime | None = None
+        self._capacity = 0.0
+        self._shares = dict.fromkeys(SHARES, 0.0)
+
+    def earn(self, plan: RefreshPlan, containers: int, now: datetime) -> None:
+        """Accrue what the time since the last call is worth under `plan`."""
+        if self._at is None:
+            elapsed = PACING_WINDOW_SECONDS
+        else:
+            elapsed = min(max(0.0, (now - self._at).total_seconds()), PACING_WINDOW_SECONDS)
+        self._at = now
+        rates = {
+            Kind.METRICS: containers / plan.metrics_interval.total_seconds(),
+            Kind.BACKUPS: (containers + 1) / plan.backups_interval.total_seconds(),
+        }
+        self._capacity = _accrue(self._capacity, plan.refresh_capacity_per_minute / MINUTE, elapsed)
+        for share, rate in rates.items():
+            self._shares[share] = _accrue(self._shares[share], rate, elapsed)
+
+    def can_spend(self, share: Kind | None = None) -> bool:
+        """Whether one more refresh fits the capacity (and `share`'s part of it, if given)."""
+        return self._capacity >= 1 and (share is None or self._shares[share] >= 1)
+
+    def spend(self, share: Kind | None = None) -> None:
+        self._capacity -= 1
+        if share is not None:
+            self._shares[share] -= 1
+
+
+def _accrue(balance: float, per_second: float, elapsed: float) -> float:
+    """`balance` plus `elapsed` seconds at `per_second`, capped at one pacing window (>= 1)."""
+    return min(max(1.0, per_second * PACING_WINDOW_SECONDS), balance + per_second * elapsed)

@@ -34,7 +34,7 @@ from daemon.stacks.ratebudget import RateBudget
 from daemon.status_report import status_document
 from daemon.systemd_notify import SystemdNotifier
 from policies.auto_restart import AutoRestartPolicy
-from policies.base import Decision
+from policies.base import Action, Decision
 from policies.registry import build_policies
 from policies.weekly_pin import ACTOR as WEEKLY_PIN_ACTOR
 
@@ -98,6 +98,7 @@ class Daemon:
             config.policies.pre_change_backup,
             dry_run=config.daemon.dry_run,
             metrics=self.metrics.ops,
+            may_act=lambda: self.acting,
         )
         self.dispatcher = Dispatcher(self.perform)
         self._synchronous = synchronous_actions
@@ -105,18 +106,20 @@ class Daemon:
         self.metrics.ops.set_leader(False)
         self._ready_sent = False
         self._lock = threading.Lock()
+        self.acting = False  # leader, and its predecessor's unfinished actions reconciled
 
     # -- jobs ------------------------------------------------------------------------
 
     def leadership(self) -> bool:
         """Take the lock if free, notice if it was lost; True while this instance leads."""
         with self._lock:
-            if self.leader.held and not self.leader.check_alive():
+            if self.acting and not self.leader.check_alive():
                 log.error("lost leadership (the lock's connection died); standing by")
-                self.metrics.ops.set_leader(False)
+                self._stand_by()
             if not self.leader.held and self.leader.try_acquire():
                 log.info("this instance (%s) is now the leader", self.instance)
                 self._reconcile()
+                self.acting = True
                 self.metrics.ops.set_leader(True)
             elif not self.leader.held and not self._ready_sent:
                 # A standby is doing its job: ready, so a Kubernetes Pod carrying it as a
@@ -124,7 +127,14 @@ class Daemon:
                 log.info("another instance leads; standing by (polling nothing)")
                 self.health.mark_polled()
                 self._notify_ready("standby: another instance leads")
-            return self.leader.held
+            return self.acting
+
+    def _stand_by(self) -> None:
+        """Stop acting and forget the fleet: what the new leader sees is what counts."""
+        self.acting = False
+        self.metrics.ops.set_leader(False)
+        self.poller.forget()
+        self.metrics.ops.retain(())
 
     def _reconcile(self) -> None:
         try:
@@ -141,7 +151,7 @@ class Daemon:
 
     def status_cycle(self) -> Evaluation:
         """Poll status, then evaluate the policies and dispatch what they decide."""
-        if not self.leader.held:
+        if not self.acting:
             return Evaluation((), {})
         snapshot = self.poller.poll_status()
         if not snapshot.status_ok:
@@ -178,20 +188,24 @@ class Daemon:
             decision.actor,
             decision.action,
             decision.container_name,
-            getattr(outcome, "outcome", outcome),
+            outcome.outcome,
         )
-        if decision.action.startswith("backup."):
+        changed_backups = decision.action.startswith("backup.") or outcome.backup_id is not None
+        if isinstance(decision, Action) and outcome.action_id and changed_backups:
             self.poller.invalidate_backups(decision.container_id)
 
     def refresh(self) -> int:
-        if not self.leader.held:
+        if not self.acting:
             return 0
         return self.poller.refresh()
 
     def heartbeat(self) -> None:
+        """Liveness only: a slow database must not make a healthy daemon look hung."""
         self.health.beat()
-        self.health.set_database_ok(self.store.healthy())
         self.notifier.watchdog()
+
+    def check_database(self) -> None:
+        self.health.set_database_ok(self.store.healthy())
 
     # -- state -----------------------------------------------------------------------
 
@@ -224,7 +238,7 @@ class Daemon:
     def status(self) -> dict:
         return status_document(
             self.poller.snapshot,
-            leader=self.leader.held,
+            leader=self.acting,
             instance=self.instance,
             dry_run=self.config.daemon.dry_run,
             restart_states=self.restart_states(),
@@ -239,17 +253,17 @@ class Daemon:
     def _notify_ready(self, status: str) -> None:
         if not self._ready_sent:
             self._ready_sent = True
-            self.notifier.notify(f"READY=1\nSTATUS={status}")
+            self.notifier.ready(status)
 
     # -- shutdown --------------------------------------------------------------------
 
     def close(self, grace: float = 3.0) -> None:
-        """Stop taking actions, let in-flight ones finish or be audited, release everything."""
+        """Stop within seconds: end every wait, let in-flight actions finish or audit
+        themselves as interrupted, then close the store and release the lock last."""
         self.notifier.stopping()
         self.clock.stop()
         if not self.dispatcher.drain(grace):
             log.warning("actions still in flight at shutdown; they will show as interrupted")
-        self.dispatcher.shutdown()
-        self.leader.release()
         self.client.close()
         self.store.close()
+        self.leader.release()

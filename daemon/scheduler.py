@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 REFRESH_TICK = timedelta(seconds=5)
 HEARTBEAT_TICK = timedelta(seconds=1)
+DATABASE_TICK = timedelta(seconds=5)
 
 
 def build_scheduler(
@@ -26,6 +27,7 @@ def build_scheduler(
     refresh: Callable[[], None],
     heartbeat: Callable[[], None],
     leadership: Callable[[], None],
+    check_database: Callable[[], None],
     heartbeat_interval: timedelta = HEARTBEAT_TICK,
 ) -> BackgroundScheduler:
     """Jobs start right away (the refresh one tick later, after the first status poll).
@@ -43,6 +45,7 @@ def build_scheduler(
         ("leadership", leadership, min(status_interval / 3, timedelta(seconds=5)), start_at),
         ("status", status_cycle, status_interval, start_at),
         ("refresh", refresh, REFRESH_TICK, start_at + REFRESH_TICK),
+        ("database", check_database, DATABASE_TICK, start_at),
     )
     for name, function, every, first in jobs:
         scheduler.add_job(

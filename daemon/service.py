@@ -4,6 +4,8 @@ Used by `run` (until SIGTERM/SIGINT) and `demo` (until Ctrl-C or its duration).
 """
 
 import logging
+import os
+import sys
 import threading
 from datetime import timedelta
 
@@ -27,6 +29,7 @@ def serve(daemon: Daemon, server: MetricsServer, config: Config, stop: threading
         refresh=daemon.refresh,
         heartbeat=daemon.heartbeat,
         leadership=daemon.leadership,
+        check_database=daemon.check_database,
         heartbeat_interval=heartbeat,
     )
     try:
@@ -50,3 +53,24 @@ def serve(daemon: Daemon, server: MetricsServer, config: Config, stop: threading
         daemon.close()
         server.stop()
         log.info("stopped")
+
+
+def exit_without_waiting_for_stragglers(code: int) -> None:
+    """Exit now if worker threads are still blocked in an HTTP request.
+
+    `Daemon.close` has ended every wait and audited what it could; a request still
+    in flight is bounded only by the API timeout, and its action shows as
+    `interrupted` at the next start. SIGTERM must not wait for it.
+    """
+    stragglers = [
+        thread
+        for thread in threading.enumerate()
+        if thread is not threading.current_thread() and not thread.daemon and thread.is_alive()
+    ]
+    if not stragglers:
+        return
+    log.warning("exiting with %d request(s) still in flight", len(stragglers))
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

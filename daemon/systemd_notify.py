@@ -38,8 +38,8 @@ class SystemdNotifier:
         except OSError as error:
             log.warning("could not notify systemd (%s): %s", message.split("=")[0], error)
 
-    def ready(self) -> None:
-        self.notify("READY=1\nSTATUS=polling STACKS")
+    def ready(self, status: str) -> None:
+        self.notify(f"READY=1\nSTATUS={status}")
 
     def watchdog(self) -> None:
         self.notify("WATCHDOG=1")

@@ -141,7 +141,11 @@ class AutoRestartPolicy:
                 container_id=view.container.id,
                 container_name=view.container.name,
                 reason=f"status {status}: restart {number} since the last reset",
-                details={"restart_number": number, "observed_status": status},
+                details={
+                    "restart_number": number,
+                    "observed_status": status,
+                    "newest_completed_backup": newest_backup_id(view),
+                },
             )
         if not first_sight:
             return None
@@ -177,3 +181,10 @@ class AutoRestartPolicy:
             reason=reason,
             details=details,
         )
+
+
+def newest_backup_id(view: ContainerView) -> int | None:
+    """The newest completed backup the snapshot knows (what a change of a crashed,
+    unbackupable container records), so the executor need not list backups again."""
+    newest = next(iter(view.completed_backups), None)
+    return newest.id if newest else None

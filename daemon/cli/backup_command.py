@@ -6,12 +6,9 @@ pins it with --pin. With --no-wait it only triggers the backup.
 
 import argparse
 
-from daemon.audit.ids import new_action_id
 from daemon.cli.errors import CliError, UsageError
 from daemon.cli.operator_session import OperatorSession
 from daemon.cli.startup import config_from_args
-from daemon.stacks.ratebudget import Priority
-from policies.base import OPERATOR
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,9 +25,13 @@ def backup(args: argparse.Namespace) -> int:
     session = OperatorSession(config_from_args(args))
     try:
         container = session.find(args.container)
-        if args.no_wait:
-            return trigger_only(session, container)
         reason = f"operator: stacks-opsd backup {container.name}"
+        if args.no_wait:
+            outcome = session.perform(container, "backup.create", f"{reason} --no-wait", wait=False)
+            if outcome.outcome not in ("succeeded", "dry_run"):
+                raise CliError(f"backup of {container.name} {outcome.outcome}: {outcome.error}")
+            print(f"backup of {container.name} triggered: {outcome.outcome} (not waiting)")
+            return 0
         outcome = session.perform(container, "backup.create", reason)
         if outcome.outcome != "succeeded":
             raise CliError(f"backup of {container.name} {outcome.outcome}: {outcome.error}")
@@ -44,26 +45,4 @@ def backup(args: argparse.Namespace) -> int:
             print(f"backup {outcome.backup_id} pinned")
     finally:
         session.close()
-    return 0
-
-
-def trigger_only(session: OperatorSession, container) -> int:
-    """POST backup with write-ahead audit rows, without waiting for the result."""
-    row = {
-        "action_id": new_action_id(),
-        "container_id": container.id,
-        "container_name": container.name,
-        "reason": f"operator: stacks-opsd backup {container.name} --no-wait",
-    }
-    session.store.append(OPERATOR, "backup.create", "started", **row)
-    try:
-        session.client.trigger_backup(container.id, priority=Priority.ACTION)
-    except Exception as error:
-        session.store.append(
-            OPERATOR, "backup.create", "failed", error=str(error),
-            http_status=getattr(error, "http_status", None), **row,
-        )  # fmt: skip
-        raise
-    session.store.append(OPERATOR, "backup.create", "succeeded", details={"waited": False}, **row)
-    print(f"backup of {container.name} triggered (not waiting; see `stacks-opsd audit list`)")
     return 0

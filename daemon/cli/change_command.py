@@ -40,6 +40,8 @@ def change(args: argparse.Namespace) -> int:
     session = OperatorSession(config_from_args(args))
     try:
         container = session.find(args.container)
+        if args.backup_id is not None:
+            session.check_backup_of(container, int(args.backup_id))
         words = f"{args.verb} {args.backup_id}" if args.backup_id else args.verb
         outcome = session.perform(
             container,

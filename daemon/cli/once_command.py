@@ -44,7 +44,12 @@ def cycle(daemon: Daemon) -> int:
     evaluation = daemon.evaluate(snapshot)
     for decision in evaluation.decisions:
         outcome = daemon.executor.perform(decision)
-        print(f"{decision.actor}: {decision.action} {decision.container_name}: {outcome}")
+        backup = f" (backup {outcome.backup_id})" if outcome.backup_id else ""
+        error = f": {outcome.error}" if outcome.error else ""
+        print(
+            f"{decision.actor}: {decision.action} {decision.container_name}: "
+            f"{outcome.outcome}{backup}{error}"
+        )
     if not evaluation.decisions:
         print("nothing to do")
     return 0

@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from daemon.audit.store import AuditStore
-from daemon.cli.errors import CliError
+from daemon.cli.errors import CliError, UsageError
 from daemon.cli.startup import api_key_from, instance_name
 from daemon.clock import SystemClock
 from daemon.config import Config
 from daemon.executor.executor import Executor, Outcome
+from daemon.stacks.backup_calls import MAX_BACKUPS
 from daemon.stacks.client import StacksClient
 from daemon.stacks.models import Container
 from daemon.stacks.ratebudget import Priority, RateBudget
@@ -59,7 +60,18 @@ class OperatorSession:
         names = ", ".join(sorted(c.name for c in containers)) or "none"
         raise CliError(f"no container with id or name {wanted!r}; containers: {names}")
 
-    def perform(self, container: Container, action: str, reason: str, target=None) -> Outcome:
+    def check_backup_of(self, container: Container, backup_id: int) -> None:
+        """Refuse to restore a backup that is not this container's."""
+        backups = self.client.backups(container.id, limit=MAX_BACKUPS, priority=Priority.ACTION)
+        if not any(backup.id == backup_id for backup in backups):
+            raise UsageError(
+                f"backup {backup_id} is not one of {container.name}'s backups; "
+                f"`stacks-opsd audit list --container {container.name}` shows the ones it has"
+            )
+
+    def perform(
+        self, container: Container, action: str, reason: str, target=None, **details
+    ) -> Outcome:
         decision = Action(
             policy=OPERATOR,
             action=action,
@@ -67,6 +79,7 @@ class OperatorSession:
             container_name=container.name,
             reason=reason,
             target=target,
+            details=details,
         )
         with progress(f"{action} {container.name}"):
             return self.executor.perform(decision)

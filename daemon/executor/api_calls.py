@@ -28,6 +28,8 @@ API_CALLS: dict[str, Callable[[StacksClient, Action], object]] = {
     "container.stop": lambda client, a: client.stop(a.container_id, priority=ACTION),
     "container.start": lambda client, a: client.start(a.container_id, priority=ACTION),
     "container.delete": lambda client, a: client.delete_container(a.container_id, priority=ACTION),
+    # Only with details {"wait": False}; a waited-for backup goes through the BackupGate.
+    "backup.create": lambda client, a: client.trigger_backup(a.container_id, priority=ACTION),
     "backup.restore": lambda client, a: client.restore_backup(_backup_id(a), priority=ACTION),
     "backup.pin": lambda client, a: client.pin_backup(_backup_id(a), priority=ACTION),
     "backup.unpin": lambda client, a: client.unpin_backup(_backup_id(a), priority=ACTION),

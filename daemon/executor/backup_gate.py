@@ -13,7 +13,7 @@ the backup id) or `failed`, or time runs out (row `failed`, reason timeout).
 `on_failure` then decides: "abort" (the change does not happen) or "proceed".
 A container that is not running cannot be backed up (the guide): the change
 proceeds and records why, with the newest completed backup. If the container's
-status cannot be read, the gate fails like a failed backup (fail closed).
+status cannot be read the change is aborted, whatever `on_failure` says (fail closed).
 """
 
 from dataclasses import dataclass
@@ -23,6 +23,7 @@ from daemon.audit.ids import new_action_id
 from daemon.clock import Clock, StopRequested
 from daemon.durations import format_duration
 from daemon.executor.audit_trail import AuditTrail
+from daemon.stacks.backup_calls import MAX_BACKUPS
 from daemon.stacks.client import StacksClient
 from daemon.stacks.errors import StacksError
 from daemon.stacks.models import Backup
@@ -69,24 +70,32 @@ class BackupGate:
         self._clock = clock
         self._options = options
 
-    def before_change(self, action: Action, correlation_id: str) -> GateResult:
-        """Back up (or find a backup) before `action`; raises AuditWriteError if unaudited."""
+    def before_change(
+        self, action: Action, correlation_id: str, status: str | None = None
+    ) -> GateResult:
+        """Back up (or find a backup) before `action`; raises AuditWriteError if unaudited.
+
+        `status` is the container's status as just read by the caller; without it the
+        gate reads it. An unreadable status always aborts: nothing acts on unknown state.
+        """
         cid = action.container_id
-        try:
-            status = self._client.container_status(cid, priority=Priority.ACTION).status
-            listed = self._client.backups(cid, priority=Priority.ACTION)
-        except StacksError as exc:
-            return self._failed(f"could not read the container's status and backups: {exc}")
-        newest = _newest_completed(listed)
+        if status is None:
+            try:
+                status = self._client.container_status(cid, priority=Priority.ACTION).status
+            except StacksError as exc:
+                return GateResult(
+                    False,
+                    "unknown state",
+                    f"could not read the container's status: {exc}; change aborted "
+                    "(nothing acts on unknown state)",
+                )
         if status != "running":
-            found = f"newest completed backup {newest.id}" if newest else "no completed backup"
-            return GateResult(
-                proceed=True,
-                how="not running",
-                reason=f"no pre-change backup: the container is {status} (STACKS backs up "
-                f"running containers only); {found}",
-                backup_id=newest.id if newest else None,
-            )
+            return self._not_running(action, status)
+        try:
+            listed = self._client.backups(cid, limit=MAX_BACKUPS, priority=Priority.ACTION)
+        except StacksError as exc:
+            return self._failed(f"could not list the container's backups: {exc}")
+        newest = _newest_completed(listed)
         reuse = self._options.reuse_within
         if reuse > timedelta(0) and newest and newest.created_at >= self._clock.now() - reuse:
             return GateResult(
@@ -170,7 +179,9 @@ class BackupGate:
             self._clock.sleep(min(wait, max((deadline - self._clock.now()).total_seconds(), 0)))
             wait = min(wait * 2, MAX_POLL)
             try:
-                listed = self._client.backups(container_id, priority=Priority.ACTION)
+                listed = self._client.backups(
+                    container_id, limit=MAX_BACKUPS, priority=Priority.ACTION
+                )
             except StacksError as exc:
                 last_error = str(exc)
             else:
@@ -181,6 +192,27 @@ class BackupGate:
                 why = f"timed out after {format_duration(self._options.timeout)}"
                 error = f"{why}; last error: {last_error}" if last_error else why
                 return BackupResult(False, error=error)
+
+    def _not_running(self, action: Action, status: str) -> GateResult:
+        """No backup is possible (the guide): proceed, recording the newest completed one."""
+        newest = action.details.get("newest_completed_backup")
+        if newest is None:
+            try:
+                listed = self._client.backups(
+                    action.container_id, limit=MAX_BACKUPS, priority=Priority.ACTION
+                )
+            except StacksError:
+                listed = ()
+            found = _newest_completed(listed)
+            newest = found.id if found else None
+        found = f"newest completed backup {newest}" if newest else "no completed backup known"
+        return GateResult(
+            proceed=True,
+            how="not running",
+            reason=f"no pre-change backup: the container is {status} (STACKS backs up "
+            f"running containers only); {found}",
+            backup_id=newest,
+        )
 
     def _failed(self, reason: str) -> GateResult:
         if self._options.on_failure == "proceed":

@@ -20,6 +20,7 @@ changes); the error is counted in the metrics and the outcome is `unaudited`.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ from daemon.executor.api_calls import API_CALLS, GATED_ACTIONS
 from daemon.executor.audit_trail import ActionMetrics, AuditTrail
 from daemon.executor.backup_gate import BackupGate
 from daemon.executor.container_locks import ContainerLocks
+from daemon.stacks.backup_calls import MAX_BACKUPS
 from daemon.stacks.client import StacksClient
 from daemon.stacks.errors import StacksError
 from daemon.stacks.ratebudget import Priority
@@ -61,7 +63,9 @@ class Executor:
         gate_options: PreChangeBackupOptions,
         dry_run: bool = False,
         metrics: ActionMetrics | None = None,
+        may_act: Callable[[], bool] | None = None,
     ) -> None:
+        """`may_act` is asked before each change: False (leadership lost) skips it."""
         self._client = client
         self._clock = clock
         self._gate_options = gate_options
@@ -69,6 +73,7 @@ class Executor:
         self._trail = AuditTrail(store, metrics)
         self._gate = BackupGate(client, self._trail, clock, gate_options)
         self._locks = ContainerLocks()
+        self._may_act = may_act or (lambda: True)
 
     def perform(self, decision: Decision) -> Outcome:
         if isinstance(decision, Note):
@@ -86,23 +91,11 @@ class Executor:
                 return Outcome("busy")
             try:
                 return self._perform(decision)
-            except StopRequested:
-                return self._interrupted(decision)
             except AuditWriteError as exc:
                 log.error(
                     "%s for %s not performed: %s", decision.action, decision.container_name, exc
                 )
                 return Outcome("unaudited", error=str(exc))
-
-    def _interrupted(self, action: Action) -> Outcome:
-        """The daemon is stopping mid-action: say so in the audit log before exiting."""
-        action_id = new_action_id()
-        self._trail.write(
-            action.policy, action.actor, action.action, "interrupted", action_id=action_id,
-            container_id=action.container_id, container_name=action.container_name,
-            target=action.target, reason=f"{action.reason}; the daemon stopped before the change",
-        )  # fmt: skip
-        return Outcome("interrupted", action_id)
 
     def _record_note(self, note: Note) -> Outcome:
         action_id = new_action_id()
@@ -126,7 +119,47 @@ class Executor:
             "target": action.target,
             "correlation_id": new_action_id() if gated else None,
         }
+        try:
+            return self._perform_audited(action, gated, row)
+        except StopRequested:
+            # The daemon is stopping before the change was made: say so before exiting.
+            reason = f"{action.reason}; the daemon stopped before the change"
+            self._write(action, "interrupted", row, reason, dict(action.details))
+            return Outcome("interrupted", row["action_id"])
+
+    def _still_warranted(
+        self, action: Action, row: dict[str, Any]
+    ) -> tuple[str | None, Outcome | None]:
+        """Re-read the container's status when the decision depended on it.
+
+        A decision may wait in the queue while the world moves on: a crashed
+        container that someone stopped, or that came back by itself, is left alone.
+        Returns the fresh status, or the outcome that ends the action here.
+        """
+        observed = action.details.get("observed_status")
+        if observed is None:
+            return None, None
         details = dict(action.details)
+        try:
+            status = self._client.container_status(
+                action.container_id, priority=Priority.ACTION
+            ).status
+        except StacksError as exc:
+            reason = f"{action.reason}; could not re-read its status ({exc}): nothing done"
+            self._write(action, "aborted", row, reason, details)
+            return None, Outcome("aborted", row["action_id"], error=str(exc))
+        if status != observed:
+            reason = f"{action.reason}; its status is now {status}: nothing to do"
+            self._write(action, "skipped", row, reason, {**details, "status_now": status})
+            return None, Outcome("skipped", row["action_id"])
+        return status, None
+
+    def _perform_audited(self, action: Action, gated: bool, row: dict[str, Any]) -> Outcome:
+        details = dict(action.details)
+        if not self._may_act():
+            reason = f"{action.reason}; this instance is no longer the leader: nothing done"
+            self._write(action, "skipped", row, reason, details)
+            return Outcome("skipped", row["action_id"])
         if self._dry_run:
             if gated:
                 details["pre_change_backup"] = "would be taken first"
@@ -134,11 +167,14 @@ class Executor:
                 action, "dry_run", row, f"{action.reason} (dry run: nothing changed)", details
             )
             return Outcome("dry_run", row["action_id"])
-        if action.action == BACKUP:
+        if action.action == BACKUP and action.details.get("wait", True):
             return self._backup(action, row)
+        status, ended = self._still_warranted(action, row)
+        if ended is not None:
+            return ended
         reason = action.reason
         if gated:
-            check = self._gate.before_change(action, row["correlation_id"])
+            check = self._gate.before_change(action, row["correlation_id"], status)
             details["pre_change_backup"] = check.how
             details["backup_id"] = check.backup_id
             if row["target"] is None and check.backup_id is not None:
@@ -159,6 +195,14 @@ class Executor:
             )  # fmt: skip
             return Outcome("interrupted", row["action_id"], details.get("backup_id"))
         except StacksError as exc:
+            if self._stopping():
+                # The daemon closed the connection to stop: the request's fate is unknown.
+                self._write(
+                    action, "interrupted", row, reason, details,
+                    error=f"the daemon stopped while waiting for STACKS: {exc}",
+                    duration_ms=self._elapsed_ms(started),
+                )  # fmt: skip
+                return Outcome("interrupted", row["action_id"], details.get("backup_id"))
             outcome = Outcome("failed", row["action_id"], details.get("backup_id"), str(exc))
             fields = {"error": str(exc), "http_status": exc.http_status}
         else:
@@ -185,7 +229,9 @@ class Executor:
         completed moments ago is never mistaken for this one.
         """
         try:
-            known = self._client.backups(action.container_id, priority=Priority.ACTION)
+            known = self._client.backups(
+                action.container_id, limit=MAX_BACKUPS, priority=Priority.ACTION
+            )
         except StacksError as exc:
             return Outcome("failed", None, None, f"could not list backups first: {exc}")
         result = self._gate.take_backup(
@@ -213,6 +259,9 @@ class Executor:
             action.policy, action.actor, action.action, outcome,
             reason=reason, details=details, **row, **fields,
         )  # fmt: skip
+
+    def _stopping(self) -> bool:
+        return bool(getattr(self._clock, "stopping", False))
 
     def _elapsed_ms(self, started: float) -> float:
         return (self._clock.monotonic() - started) * 1000

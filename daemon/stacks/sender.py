@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from daemon.clock import Clock
+from daemon.clock import Clock, StopRequested
 from daemon.stacks.decoding import rate_limit_headers, retry_after_seconds
 from daemon.stacks.error_mapping import error_from_response, error_from_transport
 from daemon.stacks.errors import MalformedResponse, RateLimitedError, StacksError
@@ -105,6 +105,8 @@ class RequestSender:
         params: Mapping[str, Any] | None,
         json: Any,
     ) -> httpx.Response:
+        if getattr(self._clock, "stopping", False):
+            raise StopRequested  # a stopping daemon starts no new request
         self._budget.acquire(priority)
         started = self._clock.monotonic()
         try:
