@@ -98,6 +98,8 @@ class WeeklyPinPolicy:
             due = week.moment(self.options.weekday, self.options.at)
             if now < due or any(b.pinned for b in backups):
                 continue
+            if IsoWeek.of(now) == week and (view.backups_at is None or view.backups_at < due):
+                continue  # the list predates the due time: the 02:00 backup may be missing
             week_rows = [r for r in rows if r.action == PIN and _week_of_row(r) == week]
             if not _may_attempt(week_rows, now):
                 continue

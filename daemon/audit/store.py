@@ -11,6 +11,7 @@ is redacted before it is hashed and stored. Any database failure is raised as
 an AuditError subclass (errors.py) naming the database with its password hidden.
 """
 
+import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -169,8 +170,14 @@ class AuditStore:
                     "target": row["target"],
                     "reason": INTERRUPTED_REASON,
                     "correlation_id": row["correlation_id"],
+                    # The started row's details too: policies recognise their own actions
+                    # by them (weekly_pin's iso_week), interrupted or not.
                     "details": canonical_json(
-                        {"started_row": row["id"], "started_by": row["instance"]}
+                        {
+                            **json.loads(row["details"] or "{}"),
+                            "started_row": row["id"],
+                            "started_by": row["instance"],
+                        }
                     ),
                 }
                 for row in unfinished.values()

@@ -1,5 +1,6 @@
 """weekly_pin decisions: ISO week math, catch-up, ownership of pins, keep_weeks, freshness guard."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 from policies.backup_freshness import BackupFreshnessOptions
@@ -28,6 +29,19 @@ def test_pins_the_newest_completed_backup_once_the_weekday_time_has_passed():
     [pin] = decide(p, SUNDAY + timedelta(hours=3), DAILY)
     assert (pin.action, pin.target, pin.gated) == ("backup.pin", "106", False)
     assert pin.details["iso_week"] == "2026-W02"
+
+
+def test_this_weeks_pin_waits_for_a_backup_list_read_after_the_due_time():
+    due = SUNDAY + timedelta(hours=3)
+    snap = snapshot(due - timedelta(hours=5), container("app"), backups={"app": DAILY[:6]})
+    # A backup list read on Saturday night lacks Sunday's 02:00 backup: pinning Saturday's
+    # would leave the week with the wrong restore point, so nothing is decided yet.
+    assert (
+        WeeklyPinPolicy(WeeklyPinOptions(), BackupFreshnessOptions()).decide(
+            replace(snap, taken_at=due, status_ok=True), [], due + timedelta(minutes=1)
+        )
+        == []
+    )
 
 
 def test_a_failed_newest_backup_is_not_pinned():
