@@ -25,10 +25,6 @@ class Dispatcher:
         self._futures: set[Future] = set()
         self._lock = threading.Lock()
 
-    def busy(self, container_id: str) -> bool:
-        with self._lock:
-            return container_id in self._busy
-
     def submit(self, decision: Decision) -> bool:
         """Start `decision` unless its container is busy; False when skipped."""
         with self._lock:

@@ -7,25 +7,19 @@ exception message still never reaches the log.
 
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime
 
-API_KEY_PATTERN = re.compile(r"sk_stacks_[0-9a-fA-F]{8,}")
-REDACTED = "sk_stacks_[REDACTED]"
-
-
-def scrub(text: str) -> str:
-    return API_KEY_PATTERN.sub(REDACTED, text)
+from daemon.stacks.apikey import redact_keys
 
 
 class ScrubSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = redact_keys(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
-        record.msg, record.args = scrub(message), ()
+        record.msg, record.args = redact_keys(message), ()
         return True
 
 

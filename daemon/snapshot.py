@@ -8,7 +8,7 @@ False), it never turns into "no containers".
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from daemon.stacks.models import Backup, BackupStats, Container, ContainerMetrics
 
@@ -42,16 +42,6 @@ class Snapshot:
     backup_stats: BackupStats | None = None
     backup_stats_at: datetime | None = None
     last_error: str | None = None
-
-    def is_fresh(self, now: datetime, max_age: timedelta) -> bool:
-        """True when the last status poll succeeded and is no older than `max_age`."""
-        return self.status_ok and self.taken_at is not None and now - self.taken_at <= max_age
-
-    def by_name(self, name: str) -> ContainerView | None:
-        for view in self.containers.values():
-            if view.container.name == name:
-                return view
-        return None
 
     def with_status_failure(self, error: str) -> "Snapshot":
         """The same containers, marked stale after a failed status poll."""

@@ -58,7 +58,6 @@ class AuditStore:
         self._clock = clock
         self._busy_timeout = busy_timeout
         self._lock = threading.RLock()
-        self._write_errors = 0
 
     @classmethod
     def open(
@@ -104,11 +103,6 @@ class AuditStore:
     def database(self) -> str:
         """The database URL with its password hidden."""
         return self._database
-
-    @property
-    def write_errors(self) -> int:
-        """How many appends (or reconciles) have failed since the store was opened."""
-        return self._write_errors
 
     def close(self) -> None:
         self._engine.dispose()
@@ -239,16 +233,10 @@ class AuditStore:
             with self._lock, self._engine.connect() as conn, begin_write(conn, self._busy_timeout):
                 yield conn
         except SQLAlchemyError as exc:
-            with self._lock:
-                self._write_errors += 1
             raise AuditWriteError(
                 f"audit database {self._database}: could not record {redact_text(what)}: "
                 f"{_cause(exc)}; {WRITE_ADVICE}"
             ) from None
-        except AuditWriteError:
-            with self._lock:
-                self._write_errors += 1
-            raise
 
     def _write_rows(self, conn: Connection, entries: list[dict[str, Any]]) -> list[AuditLog]:
         head = (

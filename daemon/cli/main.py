@@ -22,7 +22,7 @@ from daemon.cli import (
     simulator_command,
 )
 from daemon.cli.errors import CliError
-from daemon.log_setup import scrub
+from daemon.stacks.apikey import redact_keys
 from daemon.stacks.errors import StacksError
 
 COMMANDS = (
@@ -71,6 +71,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def fail(message: str, code: int) -> int:
-    for line in scrub(message).splitlines() or [""]:
+    for line in redact_keys(message).splitlines() or [""]:
         print(f"stacks-opsd: {line}", file=sys.stderr)
     return code

@@ -61,9 +61,3 @@ class Health:
         if not database_ok:
             return False, "the audit database is not writable; check its disk or server"
         return True, "ok"
-
-    def healthy(self) -> bool:
-        return self.liveness()[0]
-
-    def ready(self) -> bool:
-        return self.readiness()[0]

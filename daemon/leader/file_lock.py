@@ -73,10 +73,3 @@ class SqliteFileLock:
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
-
-    def holder(self) -> str:
-        """Who holds the lock, as written by the holder ("pid 123 on host"), or ""."""
-        try:
-            return self.path.read_text(encoding="utf-8").strip()
-        except OSError:
-            return ""

@@ -130,10 +130,6 @@ class Container:
         )
     )  # fmt: skip
 
-    @property
-    def known_status(self) -> bool:
-        return self.status in KNOWN_CONTAINER_STATUSES
-
     @classmethod
     def from_api(cls, raw: Any) -> "Container":
         data = require_mapping(raw, "container")

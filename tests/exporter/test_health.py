@@ -9,7 +9,7 @@ from daemon.exporter.health import Health
 def test_healthy_while_the_heartbeat_is_fresh():
     clock = ManualClock()
     health = Health(clock, timedelta(seconds=30))
-    assert health.healthy()
+    assert health.liveness()[0]
 
     clock.advance(31)
     healthy, reason = health.liveness()
@@ -17,9 +17,9 @@ def test_healthy_while_the_heartbeat_is_fresh():
     assert "31s old" in reason
 
     health.beat()
-    assert health.healthy()
+    assert health.liveness()[0]
     clock.advance(30)
-    assert health.healthy()
+    assert health.liveness()[0]
 
 
 def test_ready_after_the_first_poll_while_the_database_is_writable():
@@ -29,7 +29,7 @@ def test_ready_after_the_first_poll_while_the_database_is_writable():
     assert "first successful" in reason
 
     health.mark_polled()
-    assert health.ready()
+    assert health.readiness()[0]
 
     health.set_database_ok(False)
     ready, reason = health.readiness()
@@ -37,4 +37,4 @@ def test_ready_after_the_first_poll_while_the_database_is_writable():
     assert "audit database" in reason
 
     health.set_database_ok(True)
-    assert health.ready()
+    assert health.readiness()[0]
