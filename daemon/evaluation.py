@@ -1,7 +1,8 @@
 """One evaluation: ask every policy for its decisions over the current snapshot.
 
-Each policy says which audit history it needs; the engine fetches exactly that
-once per policy and hands it over with the snapshot and `now`. Nothing is
+Each policy says which audit history it needs; PolicyHistory reads what was
+appended since the last evaluation, and the engine hands it over with the
+snapshot and `now`. Nothing is
 decided on stale or unknown state: a snapshot whose last status poll failed
 yields no decisions at all (fail closed).
 """
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from daemon.audit.record import AuditLog
-from daemon.audit.store import AuditStore
+from daemon.policy_history import PolicyHistory
 from daemon.snapshot import Snapshot
 from policies.base import Decision, Policy
 
@@ -23,15 +24,14 @@ class Evaluation:
 
 
 def evaluate(
-    policies: Sequence[Policy], snapshot: Snapshot, store: AuditStore, now: datetime
+    policies: Sequence[Policy], snapshot: Snapshot, history: PolicyHistory, now: datetime
 ) -> Evaluation:
     if not snapshot.status_ok:
         return Evaluation((), {})
     decisions: list[Decision] = []
     histories: dict[str, Sequence[AuditLog]] = {}
     for policy in policies:
-        query = policy.history_query(now)
-        history = store.history(query.since, actors=query.actors, actions=query.actions)
-        histories[policy.name] = history
-        decisions.extend(policy.decide(snapshot, history, now))
+        rows = history.rows_for(policy, now)
+        histories[policy.name] = rows
+        decisions.extend(policy.decide(snapshot, rows, now))
     return Evaluation(tuple(decisions), histories)

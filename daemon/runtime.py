@@ -26,6 +26,7 @@ from daemon.exporter.daemon_metrics import build_daemon_metrics
 from daemon.exporter.health import Health
 from daemon.leader.for_database import leader_lock_for
 from daemon.leader.lock import LeaderLock
+from daemon.policy_history import PolicyHistory
 from daemon.poller import Poller
 from daemon.snapshot import Snapshot
 from daemon.stacks.apikey import ApiKey
@@ -100,6 +101,7 @@ class Daemon:
             metrics=self.metrics.ops,
             may_act=lambda: self.acting,
         )
+        self.history = PolicyHistory(self.store)
         self.dispatcher = Dispatcher(self.perform)
         self._synchronous = synchronous_actions
         self.last_evaluation = Evaluation((), {})
@@ -168,12 +170,11 @@ class Daemon:
         return evaluation
 
     def evaluate(self, snapshot: Snapshot) -> Evaluation:
-        if not self.store.healthy():
+        if not self.health.readiness()[0] and not self._database_writable():
             log.warning("audit database not writable: deciding nothing until it recovers")
-            self.health.set_database_ok(False)
             return Evaluation((), {})
         try:
-            evaluation = evaluate(self.policies, snapshot, self.store, self.clock.now())
+            evaluation = evaluate(self.policies, snapshot, self.history, self.clock.now())
         except AuditError as error:
             self._audit_failed(error)
             return Evaluation((), {})
@@ -205,7 +206,12 @@ class Daemon:
         self.notifier.watchdog()
 
     def check_database(self) -> None:
-        self.health.set_database_ok(self.store.healthy())
+        self._database_writable()
+
+    def _database_writable(self) -> bool:
+        writable = self.store.healthy()
+        self.health.set_database_ok(writable)
+        return writable
 
     # -- state -----------------------------------------------------------------------
 

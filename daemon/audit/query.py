@@ -15,9 +15,13 @@ def history_statement(
     actors: Iterable[str] | None = None,
     actions: Iterable[str] | None = None,
     container_id: str | None = None,
+    after_id: int | None = None,
 ) -> Select:
-    """Rows at or after `since`, optionally only these actors/actions/container, oldest first."""
+    """Rows at or after `since` (and after row `after_id`), optionally only these
+    actors/actions/container, oldest first."""
     statement = select(LOG).where(LOG.c.at >= since)
+    if after_id is not None:
+        statement = statement.where(LOG.c.id > after_id)
     if actors is not None:
         statement = statement.where(LOG.c.actor.in_(list(actors)))
     if actions is not None:

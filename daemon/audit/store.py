@@ -184,10 +184,14 @@ class AuditStore:
         actors: Iterable[str] | None = None,
         actions: Iterable[str] | None = None,
         container_id: str | None = None,
+        after_id: int | None = None,
     ) -> list[AuditLog]:
-        """Rows at or after `since` (aware), filtered, ordered by id: what policies remember."""
+        """Rows at or after `since` (aware), filtered, ordered by id: what policies remember.
+
+        `after_id` reads only rows appended after that one (appends are serialised by the
+        head lock, so ids grow in commit order)."""
         _require_aware(since)
-        return self._read(history_statement(since, actors, actions, container_id))
+        return self._read(history_statement(since, actors, actions, container_id, after_id))
 
     def query(
         self,

@@ -1,8 +1,10 @@
 """Time as the STACKS API writes it: ISO 8601 with milliseconds and `Z`; Docker's "Up 2 hours"."""
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 
+@lru_cache(maxsize=8192)  # every list answer writes each container's created_at again
 def iso(moment: datetime) -> str:
     """`2026-02-25T10:30:00.000Z`."""
     moment = moment.astimezone(UTC)

@@ -12,6 +12,7 @@ unusable.
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 KNOWN_CONTAINER_STATUSES = ("running", "stopped", "pending", "error")
@@ -36,9 +37,12 @@ def as_str(value: Any, what: str, *, required: bool = False) -> str | None:
         if required:
             raise MalformedData(f"missing {what}")
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if type(value) is str:  # the usual case, first: every poll reads thousands of these
+        text = value
+    elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise MalformedData(f"{what}: expected a string, got {type(value).__name__}")
-    text = str(value)
+    else:
+        text = str(value)
     if required and not text:
         raise MalformedData(f"{what}: empty")
     return text
@@ -76,11 +80,23 @@ def as_time(value: Any, what: str) -> datetime | None:
         return datetime.fromtimestamp(value, UTC)
     if not isinstance(value, str):
         raise MalformedData(f"{what}: expected a timestamp, got {type(value).__name__}")
+    moment = _iso_time(value) if len(value) <= MAX_CACHED_TIME else _parse_iso(value)
+    if moment is None:
+        raise MalformedData(f"{what}: not an ISO 8601 timestamp: {value!r:.40}")
+    return moment
+
+
+def _parse_iso(value: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise MalformedData(f"{what}: not an ISO 8601 timestamp: {value!r:.40}") from None
+        return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# The same timestamps (created_at of every container) come back at every poll.
+_iso_time = lru_cache(maxsize=8192)(_parse_iso)
+MAX_CACHED_TIME = 64  # longer strings are no timestamps: never kept in the cache
 
 
 def require_mapping(value: Any, what: str) -> Mapping[str, Any]:
