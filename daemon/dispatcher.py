@@ -24,11 +24,12 @@ class Dispatcher:
         self._busy: set[str] = set()
         self._futures: set[Future] = set()
         self._lock = threading.Lock()
+        self._closed = False
 
     def submit(self, decision: Decision) -> bool:
         """Start `decision` unless its container is busy; False when skipped."""
         with self._lock:
-            if decision.container_id in self._busy:
+            if self._closed or decision.container_id in self._busy:
                 return False
             self._busy.add(decision.container_id)
             future = self._pool.submit(self._run, decision)
@@ -52,11 +53,10 @@ class Dispatcher:
             self._futures.discard(future)
 
     def drain(self, timeout: float) -> bool:
-        """Wait up to `timeout` seconds for in-flight actions; True when none is left."""
+        """Refuse new actions, wait up to `timeout` seconds for in-flight ones; True when
+        none is left."""
         with self._lock:
+            self._closed = True
             pending = set(self._futures)
         _, not_done = wait(pending, timeout=timeout)
         return not not_done
-
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)

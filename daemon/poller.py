@@ -19,6 +19,7 @@ from daemon.clock import Clock
 from daemon.refresh_plan import (
     REFRESH_PRIORITY,
     SHARES,
+    SLACK,
     DueRefresh,
     Kind,
     RefreshPacer,
@@ -110,9 +111,9 @@ class Poller:
         """Fetch what is due within the budget, paced; returns requests made.
 
         First each share (backup lists, then metrics) spends what it has accrued
-        on its own oldest due data, then what is left of the accrued capacity goes
-        to the most overdue data whatever its kind (see `RefreshPacer`); every
-        request must also fit the budget at `REFRESH_PRIORITY`. `everything`
+        on its own oldest due data, then the slack goes to the most overdue data
+        whatever its kind (see `RefreshPacer`); every request must also fit the
+        budget at `REFRESH_PRIORITY`. `everything`
         fetches all of it regardless of age (for `once`), waiting for the budget.
         """
         snapshot, plan, now = self.snapshot, self.plan(), self._clock.now()
@@ -124,14 +125,14 @@ class Poller:
         self._pacer.earn(plan, len(snapshot.containers), now)
         due = due_refreshes(snapshot, plan, now)
         fetched: set[DueRefresh] = set()
-        for share in (*SHARES, None):
+        for share in (*SHARES, SLACK):
             for refresh in due:
                 if (
                     not self._pacer.can_spend(share)
                     or self._budget.available(REFRESH_PRIORITY) <= 0
                 ):
                     break
-                if refresh in fetched or share not in (None, refresh.kind.share):
+                if refresh in fetched or share not in (SLACK, refresh.kind.share):
                     continue
                 self._pacer.spend(share)
                 fetched.add(refresh)

@@ -29,7 +29,7 @@ from daemon.stacks.ratebudget import Priority
 MINUTE = 60.0
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 REFRESH_PRIORITY = Priority.BACKUPS
-PACING_WINDOW_SECONDS = 15.0  # how much accrued capacity may be spent at once
+PACING_WINDOW_SECONDS = 30.0  # how much accrued capacity may be spent at once
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,7 @@ class Kind(Enum):
 
 
 SHARES = (Kind.BACKUPS, Kind.METRICS)
+SLACK = None  # the pacer's balance that any kind may spend
 
 
 @dataclass(frozen=True)
@@ -120,20 +121,21 @@ def due_refreshes(
 
 
 class RefreshPacer:
-    """Spreads refreshes over time: the capacity, and each kind's share of it, accrue.
+    """Spreads refreshes over time and splits the capacity fairly between the kinds.
 
-    The plan's refresh capacity accrues continuously and at most
-    `PACING_WINDOW_SECONDS` of it can be spent at once, so refreshes are spread
-    over the minute and their next due times stay spread too. Each share (metrics;
-    backup lists with the account's stats) also accrues what its stretched
-    interval asks for the fleet, and spends it first on its own due data. What
-    the shares leave of the capacity goes to whatever is most overdue.
+    Each share (metrics; backup lists with the account's stats) accrues what its
+    stretched interval asks for the fleet and spends it on its own due data, so a
+    crowd of one kind falling due together is served at that kind's pace and never
+    starves the other. The slack (capacity the shares do not need, plus what an
+    idle share cannot hold) goes to whatever is most overdue: never-fetched data
+    at start, a backlog after an outage. Every balance holds at most
+    `PACING_WINDOW_SECONDS` of accrual, so refreshes are spread over the minute and
+    their next due times stay spread too.
     """
 
     def __init__(self) -> None:
         self._at: datetime | None = None
-        self._capacity = 0.0
-        self._shares = dict.fromkeys(SHARES, 0.0)
+        self._balances: dict[Kind | None, float] = dict.fromkeys((*SHARES, SLACK), 0.0)
 
     def earn(self, plan: RefreshPlan, containers: int, now: datetime) -> None:
         """Accrue what the time since the last call is worth under `plan`."""
@@ -142,24 +144,24 @@ class RefreshPacer:
         else:
             elapsed = min(max(0.0, (now - self._at).total_seconds()), PACING_WINDOW_SECONDS)
         self._at = now
+        capacity = plan.refresh_capacity_per_minute / MINUTE
         rates = {
             Kind.METRICS: containers / plan.metrics_interval.total_seconds(),
             Kind.BACKUPS: (containers + 1) / plan.backups_interval.total_seconds(),
         }
-        self._capacity = _accrue(self._capacity, plan.refresh_capacity_per_minute / MINUTE, elapsed)
+        overflow = 0.0
         for share, rate in rates.items():
-            self._shares[share] = _accrue(self._shares[share], rate, elapsed)
+            balance = self._balances[share] + rate * elapsed
+            most = max(1.0, rate * PACING_WINDOW_SECONDS)
+            overflow += max(0.0, balance - most)
+            self._balances[share] = min(balance, most)
+        slack = max(0.0, capacity - sum(rates.values())) * elapsed + overflow
+        most = max(1.0, capacity * PACING_WINDOW_SECONDS)
+        self._balances[SLACK] = min(self._balances[SLACK] + slack, most)
 
-    def can_spend(self, share: Kind | None = None) -> bool:
-        """Whether one more refresh fits the capacity (and `share`'s part of it, if given)."""
-        return self._capacity >= 1 and (share is None or self._shares[share] >= 1)
+    def can_spend(self, share: Kind | None) -> bool:
+        """Whether `share` (SLACK: the slack) has a whole refresh to spend."""
+        return self._balances[share] >= 1
 
-    def spend(self, share: Kind | None = None) -> None:
-        self._capacity -= 1
-        if share is not None:
-            self._shares[share] -= 1
-
-
-def _accrue(balance: float, per_second: float, elapsed: float) -> float:
-    """`balance` plus `elapsed` seconds at `per_second`, capped at one pacing window (>= 1)."""
-    return min(max(1.0, per_second * PACING_WINDOW_SECONDS), balance + per_second * elapsed)
+    def spend(self, share: Kind | None) -> None:
+        self._balances[share] -= 1

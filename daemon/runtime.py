@@ -268,8 +268,10 @@ class Daemon:
         themselves as interrupted, then close the store and release the lock last."""
         self.notifier.stopping()
         self.clock.stop()
-        if not self.dispatcher.drain(grace):
-            log.warning("actions still in flight at shutdown; they will show as interrupted")
-        self.client.close()
+        if self.dispatcher.drain(grace):
+            self.client.close()  # closing under a request in flight would wait for it
+        else:
+            log.warning("actions still in flight at shutdown: auditing them as interrupted")
+            self._reconcile()
         self.store.close()
         self.leader.release()

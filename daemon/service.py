@@ -8,6 +8,7 @@ import os
 import sys
 import threading
 from datetime import timedelta
+from typing import NoReturn
 
 from daemon.config import Config
 from daemon.exporter.server import MetricsServer
@@ -55,21 +56,14 @@ def serve(daemon: Daemon, server: MetricsServer, config: Config, stop: threading
         log.info("stopped")
 
 
-def exit_without_waiting_for_stragglers(code: int) -> None:
-    """Exit now if worker threads are still blocked in an HTTP request.
+def exit_now(code: int) -> NoReturn:
+    """Exit without the interpreter's final join of worker threads.
 
-    `Daemon.close` has ended every wait and audited what it could; a request still
-    in flight is bounded only by the API timeout, and its action shows as
-    `interrupted` at the next start. SIGTERM must not wait for it.
+    `Daemon.close` has ended every wait, audited what it could, closed the store and
+    released the lock. A worker still blocked in an HTTP request is bounded only by
+    the API timeout (its action shows as `interrupted` at the next start), and
+    Python would wait for it at exit: SIGTERM must not.
     """
-    stragglers = [
-        thread
-        for thread in threading.enumerate()
-        if thread is not threading.current_thread() and not thread.daemon and thread.is_alive()
-    ]
-    if not stragglers:
-        return
-    log.warning("exiting with %d request(s) still in flight", len(stragglers))
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

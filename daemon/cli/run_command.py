@@ -11,7 +11,7 @@ from daemon.config import Config
 from daemon.exporter.server import MetricsServer
 from daemon.log_setup import configure_logging
 from daemon.runtime import Daemon
-from daemon.service import exit_without_waiting_for_stragglers, serve
+from daemon.service import exit_now, serve
 from daemon.systemd_notify import SystemdNotifier
 
 
@@ -59,5 +59,4 @@ def run(args: argparse.Namespace) -> int:
         config, key, SystemClock(), instance=instance_name(config), notifier=SystemdNotifier()
     )
     serve(daemon, metrics_server(config, daemon), config, stop)
-    exit_without_waiting_for_stragglers(0)
-    return 0
+    exit_now(0)

@@ -8,6 +8,7 @@ is never quoted, since a truncated credentials answer would carry a password.
 import email.utils
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ import httpx
 from daemon.stacks.errors import MalformedResponse
 
 MAX_RETRY_AFTER = 3600.0
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # how JSON spells a UTF-16 surrogate
 
 
 def describe_body(response: httpx.Response) -> str:
@@ -25,17 +27,44 @@ def describe_body(response: httpx.Response) -> str:
 
 
 def decode_json(response: httpx.Response) -> Any:
-    """The parsed JSON body; raises ValueError (with a safe message) when it is not JSON."""
+    """The parsed JSON body; raises ValueError (with a safe message) when it is not JSON.
+
+    Text with lone surrogates (`"\\ud800"` escapes) is refused too: it is not Unicode,
+    and it would break every log line, metric label and audit row it reached.
+    """
     if not response.content.strip():
         raise ValueError(f"empty body ({describe_body(response)})")
     try:
-        return json.loads(response.content)
+        value = json.loads(response.content)
     except UnicodeDecodeError:
         raise ValueError(f"body is not UTF-8 ({describe_body(response)})") from None
     except json.JSONDecodeError as exc:
         raise ValueError(
             f"body is not valid JSON ({describe_body(response)}; {exc.msg} at char {exc.pos})"
         ) from None
+    except (ValueError, RecursionError):  # a number of thousands of digits, nesting too deep
+        raise ValueError(f"body is JSON beyond sane limits ({describe_body(response)})") from None
+    if SURROGATE_ESCAPE.search(response.content) and not _unicode_only(value):
+        raise ValueError(f"body has text that is not Unicode ({describe_body(response)})")
+    return value
+
+
+def _unicode_only(value: Any) -> bool:
+    """Whether every string (key or value) in the decoded JSON encodes as UTF-8."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 def json_object(response: httpx.Response, where: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -6,6 +6,7 @@ guide's error bodies are read for their documented fields (`field`,
 message is key-scrubbed, flattened and shortened.
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,9 +44,10 @@ def safe_text(value: Any) -> str | None:
 
 def _number(value: Any) -> float | None:
     try:
-        return None if value is None or isinstance(value, bool) else float(value)
-    except (TypeError, ValueError):
+        number = None if value is None or isinstance(value, bool) else float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if number is not None and math.isfinite(number) else None
 
 
 def _error_body(response: httpx.Response) -> tuple[Mapping[str, Any], str | None]:

@@ -9,6 +9,7 @@ in `extra`), keeps unknown status strings as they are, and raises
 unusable.
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,16 +49,28 @@ def as_str(value: Any, what: str, *, required: bool = False) -> str | None:
     return text
 
 
+def shown(value: Any) -> str:
+    """A short, safe picture of an unusable value for an error message."""
+    if isinstance(value, str):
+        return repr(value[:40]) + ("..." if len(value) > 40 else "")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return "a number too large" if abs(value) > 1e15 else repr(value)
+    return f"a {type(value).__name__}"
+
+
 def as_float(value: Any, what: str) -> float | None:
-    """A number sent as a number or as a numeric string ("1.00")."""
+    """A finite number sent as a number or as a numeric string ("1.00")."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
         raise MalformedData(f"{what}: expected a number, got a boolean")
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise MalformedData(f"{what}: expected a number, got {value!r:.40}") from None
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise MalformedData(f"{what}: expected a number, got {shown(value)}") from None
+    if not math.isfinite(number):
+        raise MalformedData(f"{what}: expected a finite number, got {shown(value)}")
+    return number
 
 
 def as_int(value: Any, what: str) -> int | None:
@@ -77,12 +90,15 @@ def as_time(value: Any, what: str) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, ValueError, OSError):
+            raise MalformedData(f"{what}: not a usable Unix time: {shown(value)}") from None
     if not isinstance(value, str):
         raise MalformedData(f"{what}: expected a timestamp, got {type(value).__name__}")
     moment = _iso_time(value) if len(value) <= MAX_CACHED_TIME else _parse_iso(value)
     if moment is None:
-        raise MalformedData(f"{what}: not an ISO 8601 timestamp: {value!r:.40}")
+        raise MalformedData(f"{what}: not an ISO 8601 timestamp: {shown(value)}")
     return moment
 
 

@@ -15,8 +15,13 @@ import httpx
 
 from daemon.clock import Clock, StopRequested
 from daemon.stacks.decoding import rate_limit_headers, retry_after_seconds
-from daemon.stacks.error_mapping import error_from_response, error_from_transport
-from daemon.stacks.errors import MalformedResponse, RateLimitedError, StacksError
+from daemon.stacks.error_mapping import error_from_response, error_from_transport, safe_text
+from daemon.stacks.errors import (
+    BudgetExhausted,
+    MalformedResponse,
+    RateLimitedError,
+    StacksError,
+)
 from daemon.stacks.models import MalformedData
 from daemon.stacks.observer import ApiObserver
 from daemon.stacks.ratebudget import Priority, RateBudget
@@ -107,13 +112,25 @@ class RequestSender:
     ) -> httpx.Response:
         if getattr(self._clock, "stopping", False):
             raise StopRequested  # a stopping daemon starts no new request
-        self._budget.acquire(priority)
+        try:
+            self._budget.acquire(priority)
+        except BudgetExhausted as exc:
+            message = f"{where['method']} {where['path']} not sent: {exc}"
+            raise BudgetExhausted(message, **where) from None
         started = self._clock.monotonic()
         try:
             response = self._http.request(route.method, path, params=params, json=json)
         except httpx.TransportError as exc:
             self._notify_request(route, None, started)
             raise error_from_transport(exc, where, route.idempotent, self._timeout) from exc
+        except httpx.DecodingError as exc:  # e.g. `Content-Encoding: gzip` over a plain body
+            self._notify_request(route, None, started)
+            raise MalformedResponse(
+                f"STACKS answered {where['method']} {where['path']} with a body that cannot "
+                f"be decoded ({safe_text(exc)}); retry, and check any proxy in front of it",
+                retryable=True,
+                **where,
+            ) from exc
         self._notify_request(route, response.status_code, started)
         self._budget.update_from_headers(*rate_limit_headers(response.headers))
         log.debug(

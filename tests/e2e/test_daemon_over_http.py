@@ -32,8 +32,9 @@ def test_metrics_follow_the_fleet_crash_and_delete(simulator, start_daemon):
 
     simulator.control("POST", f"containers/{ids['db1']}/crash")
     crashed_at = time.monotonic()
-    wait_until(lambda: status_of(port, ids["db1"]) == "error", 5, "db to show status error")
-    assert time.monotonic() - crashed_at < 3  # one status interval plus a scrape
+    wait_until(lambda: status_of(port, ids["db1"]) == "error", 10, "db to show status error")
+    # One status interval (1 s) plus a scrape, with room for a busy 2-core machine.
+    assert time.monotonic() - crashed_at < 6
 
     response = httpx.delete(
         f"{simulator.base_url}/containers/{ids['cache']}",
@@ -59,6 +60,25 @@ def test_sigterm_exits_zero_within_five_seconds(simulator, start_daemon):
     assert daemon.terminate(timeout=10) == 0
     assert time.monotonic() - started < 5
     assert "Traceback" not in daemon.output()
+
+
+def test_sigterm_mid_action_exits_zero_within_five_seconds(simulator, start_daemon, tmp_path):
+    web = simulator.seed("web")
+    daemon, port = start_daemon()
+    wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200, 20,
+               "the daemon to become ready")  # fmt: skip
+    simulator.control("POST", "faults", latency=8.0)  # every API answer now takes 8 s
+    simulator.control("POST", f"containers/{web}/crash")
+    database = tmp_path / "audit.db"
+    wait_until(lambda: any(r[2] == "container.restart" for r in rows(database)), 30,
+               "the restart to start")  # fmt: skip
+    started = time.monotonic()
+    assert daemon.terminate(timeout=15) == 0
+    assert time.monotonic() - started < 5
+    assert "Traceback" not in daemon.output()
+    outcomes = [r[3] for r in rows(database) if r[2] == "container.restart"]
+    assert outcomes[0] == "started"
+    assert outcomes[1:] in (["interrupted"], ["succeeded"])  # audited before exiting
 
 
 def run_once(config_path, key: str) -> subprocess.CompletedProcess:
@@ -145,7 +165,7 @@ def test_kill_9_mid_action_is_reconciled_as_interrupted(simulator, start_daemon,
         outcomes.setdefault(action_id, []).append(outcome)
     for action_id in dangling:
         assert outcomes[action_id][:2] == ["started", "interrupted"]
-    again.terminate()
+    assert again.terminate() == 0
     verify = subprocess.run(
         command("--config", str(tmp_path / "config.toml"), "audit", "verify"),
         capture_output=True, text=True, timeout=60,

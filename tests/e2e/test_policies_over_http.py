@@ -71,7 +71,7 @@ def test_a_crash_is_restarted_and_shows_in_mutations_audit_and_metrics(
             for line in metric_lines(port, "stacks_opsd_actions_total")
         )  # fmt: skip
 
-    wait_until(counted, 5, "stacks_opsd_actions_total to count the restart")
+    wait_until(counted, 15, "stacks_opsd_actions_total to count the restart")
     assert daemon.terminate() == 0
     assert_audit_matches(audit_rows(tmp_path / "audit.db"), mutations(simulator))
 
