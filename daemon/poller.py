@@ -1,19 +1,20 @@
 """The poller: turns STACKS API reads into a new immutable Snapshot.
 
 `poll_status` costs exactly one `GET /containers` for the whole fleet.
-`refresh` (every few seconds) spends what the budget leaves on per-container
-metrics and backup lists that are due at the intervals of the current
-RefreshPlan, earliest deadline first across both kinds (round-robin by age, see
-`refresh_plan.due_refreshes`), so the load is spread over time and stretched
-to fit the budget. Only the newest sample of each metrics series is kept: it is
-all that is exported. Fail-closed: an API error keeps the last known data, marks the
-snapshot stale and records the error; it never yields "no containers".
+`refresh` (every few seconds) fetches the per-container metrics and backup
+lists that are due at the intervals of the current RefreshPlan (stretched to
+fit the budget), oldest first, at the pace and in the shares a RefreshPacer
+allows (see daemon/refresh_plan.py), so the load is spread evenly over time and
+actions, the backup gate and status polls keep their part of every window. Only
+the newest sample of each metrics series is kept: it is all that is exported.
+Fail-closed: an API error keeps the last known data, marks the snapshot stale
+and records the error; it never yields "no containers".
 """
 
 import logging
 import threading
 from dataclasses import fields, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from daemon.clock import Clock
 from daemon.refresh_plan import (
@@ -36,6 +37,7 @@ from daemon.stacks.ratebudget import RateBudget
 log = logging.getLogger(__name__)
 
 BACKUP_LIST_LIMIT = 100  # the API's maximum: weekly pins must stay visible for keep_weeks
+WINDOW = timedelta(minutes=1)  # the API's rate-limit window
 
 
 class Poller:
@@ -61,6 +63,7 @@ class Poller:
         self._snapshot = Snapshot()
         self._backup_changes: dict[str, int] = {}  # container_id -> invalidate_backups calls
         self._pacer = RefreshPacer()
+        self._polled_at: datetime | None = None  # the last status poll's start
 
     @property
     def snapshot(self) -> Snapshot:
@@ -84,6 +87,7 @@ class Poller:
 
     def poll_status(self) -> Snapshot:
         """One `GET /containers`; returns the new snapshot (stale on failure)."""
+        self._polled_at = self._clock.now()
         try:
             containers = self._client.list_containers()
         except StacksError as error:
@@ -112,9 +116,10 @@ class Poller:
 
         First each share (backup lists, then metrics) spends what it has accrued
         on its own oldest due data, then the slack goes to the most overdue data
-        whatever its kind (see `RefreshPacer`); every request must also fit the
-        budget at `REFRESH_PRIORITY`. `everything`
-        fetches all of it regardless of age (for `once`), waiting for the budget.
+        whatever its kind (see `RefreshPacer`). Every request must also fit the
+        budget at `REFRESH_PRIORITY` with room to spare for the status polls still
+        due in the window. `everything` fetches all of it regardless of age (for
+        `once`), waiting for the budget.
         """
         snapshot, plan, now = self.snapshot, self.plan(), self._clock.now()
         if everything:
@@ -122,14 +127,17 @@ class Poller:
             for refresh in due:
                 self._fetch(refresh)
             return len(due)
-        self._pacer.earn(plan, len(snapshot.containers), now)
         due = due_refreshes(snapshot, plan, now)
+        busy = {refresh.kind.share for refresh in due}
+        idle = [share for share in SHARES if share not in busy]
+        self._pacer.earn(plan, len(snapshot.containers), now, idle)
+        status_polls = self._status_polls_left(now)
         fetched: set[DueRefresh] = set()
         for share in (*SHARES, SLACK):
             for refresh in due:
                 if (
                     not self._pacer.can_spend(share)
-                    or self._budget.available(REFRESH_PRIORITY) <= 0
+                    or self._budget.available(REFRESH_PRIORITY) <= status_polls
                 ):
                     break
                 if refresh in fetched or share not in (SLACK, refresh.kind.share):
@@ -138,6 +146,18 @@ class Poller:
                 fetched.add(refresh)
                 self._fetch(refresh)
         return len(fetched)
+
+    def _status_polls_left(self, now: datetime) -> int:
+        """Status polls still due in the budget's current window: refreshes leave them room,
+        so a refresh never delays the poll that detects a crash."""
+        end = self._budget.window_resets_at or now + WINDOW
+        interval = self._status_interval
+        moment = now if self._polled_at is None else max(now, self._polled_at + interval)
+        polls = 0
+        while moment < end:
+            polls += 1
+            moment += interval
+        return polls
 
     def _fetch(self, refresh: DueRefresh) -> None:
         container_id = refresh.container_id

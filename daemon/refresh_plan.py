@@ -19,6 +19,7 @@ keeps a further half reserve back, which would leave that part of every window
 unused while metrics are behind.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -126,8 +127,8 @@ class RefreshPacer:
     Each share (metrics; backup lists with the account's stats) accrues what its
     stretched interval asks for the fleet and spends it on its own due data, so a
     crowd of one kind falling due together is served at that kind's pace and never
-    starves the other. The slack (capacity the shares do not need, plus what an
-    idle share cannot hold) goes to whatever is most overdue: never-fetched data
+    starves the other. The slack (capacity the shares do not need, plus what a
+    share with nothing due cannot hold) goes to whatever is most overdue: never-fetched data
     at start, a backlog after an outage. Every balance holds at most
     `PACING_WINDOW_SECONDS` of accrual, so refreshes are spread over the minute and
     their next due times stay spread too.
@@ -137,8 +138,15 @@ class RefreshPacer:
         self._at: datetime | None = None
         self._balances: dict[Kind | None, float] = dict.fromkeys((*SHARES, SLACK), 0.0)
 
-    def earn(self, plan: RefreshPlan, containers: int, now: datetime) -> None:
-        """Accrue what the time since the last call is worth under `plan`."""
+    def earn(
+        self, plan: RefreshPlan, containers: int, now: datetime, idle: Collection[Kind]
+    ) -> None:
+        """Accrue what the time since the last call is worth under `plan`.
+
+        A share in `idle` (nothing of its kind is due) passes what it cannot hold
+        to the slack; a busy one only stops accruing, so a share the budget holds
+        back never turns into extra requests later.
+        """
         if self._at is None:
             elapsed = PACING_WINDOW_SECONDS
         else:
@@ -153,7 +161,8 @@ class RefreshPacer:
         for share, rate in rates.items():
             balance = self._balances[share] + rate * elapsed
             most = max(1.0, rate * PACING_WINDOW_SECONDS)
-            overflow += max(0.0, balance - most)
+            if share in idle:
+                overflow += max(0.0, balance - most)
             self._balances[share] = min(balance, most)
         slack = max(0.0, capacity - sum(rates.values())) * elapsed + overflow
         most = max(1.0, capacity * PACING_WINDOW_SECONDS)

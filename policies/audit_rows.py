@@ -3,20 +3,28 @@
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from daemon.audit.record import AuditLog
 
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
 
 def row_details(row: AuditLog) -> Mapping[str, Any]:
-    """The row's `details` JSON as a dict (empty when absent or not an object)."""
-    if not row.details:
-        return {}
+    """The row's `details` JSON as a read-only dict (empty when absent or not an object)."""
+    return _parsed(row.details) if row.details else EMPTY
+
+
+@lru_cache(maxsize=16384)
+def _parsed(details: str) -> Mapping[str, Any]:
+    # Policies read the same rows every evaluation: each distinct text is parsed once.
     try:
-        value = json.loads(row.details)
+        value = json.loads(details)
     except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+        return EMPTY
+    return MappingProxyType(value) if isinstance(value, dict) else EMPTY
 
 
 def rows_by_container(rows: Iterable[AuditLog]) -> dict[str, list[AuditLog]]:

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from typing import Literal, get_args
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -15,8 +16,7 @@ class IsoWeek:
 
     @classmethod
     def of(cls, moment: datetime) -> "IsoWeek":
-        year, week, _ = moment.astimezone(UTC).isocalendar()
-        return cls(year, week)
+        return _week_of(moment)
 
     @classmethod
     def parse(cls, label: object) -> "IsoWeek | None":
@@ -36,3 +36,10 @@ class IsoWeek:
         """`weekday` at `at` (UTC) within this week."""
         day = date.fromisocalendar(self.year, self.week, WEEKDAYS.index(weekday) + 1)
         return datetime.combine(day, at.replace(tzinfo=None), UTC)
+
+
+@lru_cache(maxsize=16384)
+def _week_of(moment: datetime) -> IsoWeek:
+    # weekly_pin asks for the week of every listed backup at every evaluation.
+    year, week, _ = moment.astimezone(UTC).isocalendar()
+    return IsoWeek(year, week)

@@ -24,6 +24,8 @@ A failed pin or unpin is retried after `RETRY_AFTER`.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 
 from daemon.audit.record import AuditLog
 from daemon.durations import format_duration
@@ -53,6 +55,12 @@ class WeeklyPinOptions:
     keep_weeks: int = 8
 
 
+class ListedWeek(NamedTuple):
+    week: IsoWeek
+    backups: tuple[Backup, ...]
+    pinned: bool  # one of them is pinned
+
+
 @dataclass(frozen=True)
 class DaemonPin:
     backup_id: str
@@ -66,6 +74,9 @@ class WeeklyPinPolicy:
     def __init__(self, options: WeeklyPinOptions, freshness: BackupFreshnessOptions) -> None:
         self.options = options
         self.freshness = freshness
+        # container id -> (its backup list, that list by week): a list stays the same
+        # object from one backup refresh to the next, so it is grouped once, not per evaluation
+        self._weeks: dict[str, tuple[tuple[Backup, ...], list[ListedWeek]]] = {}
 
     def history_query(self, now: datetime) -> HistoryQuery:
         since = now - timedelta(weeks=self.options.keep_weeks + HISTORY_EXTRA_WEEKS)
@@ -86,19 +97,37 @@ class WeeklyPinPolicy:
             rows = grouped.get(view.container.id, [])
             decisions += self._pins(view, rows, now)
             decisions += self._unpins(view, rows, now)
+        if len(self._weeks) > 2 * len(snapshot.containers):
+            self._weeks = {k: v for k, v in self._weeks.items() if k in snapshot.containers}
         return decisions
 
-    def _pins(self, view: ContainerView, rows: list[AuditLog], now: datetime) -> list[Decision]:
+    def _listed_weeks(self, view: ContainerView) -> list[ListedWeek]:
+        """The view's backups grouped by ISO week, oldest week first."""
+        backups = view.backups or ()
+        cached = self._weeks.get(view.container.id)
+        if cached is not None and cached[0] is backups:
+            return cached[1]
         weeks: dict[IsoWeek, list[Backup]] = {}
-        for backup in view.backups or ():
+        for backup in backups:
             if backup.created_at is not None:
                 weeks.setdefault(IsoWeek.of(backup.created_at), []).append(backup)
+        listed = [
+            ListedWeek(week, tuple(members), any(b.pinned for b in members))
+            for week, members in sorted(weeks.items())
+        ]
+        self._weeks[view.container.id] = (backups, listed)
+        return listed
+
+    def _pins(self, view: ContainerView, rows: list[AuditLog], now: datetime) -> list[Decision]:
+        this_week = IsoWeek.of(now)
         decisions: list[Decision] = []
-        for week, backups in sorted(weeks.items()):
-            due = week.moment(self.options.weekday, self.options.at)
-            if now < due or any(b.pinned for b in backups):
+        for week, backups, pinned in self._listed_weeks(view):
+            if pinned:
                 continue
-            if IsoWeek.of(now) == week and (view.backups_at is None or view.backups_at < due):
+            due = _pin_moment(week, self.options.weekday, self.options.at)
+            if now < due:
+                continue
+            if this_week == week and (view.backups_at is None or view.backups_at < due):
                 continue  # the list predates the due time: the 02:00 backup may be missing
             week_rows = [r for r in rows if r.action == PIN and _week_of_row(r) == week]
             if not _may_attempt(week_rows, now):
@@ -107,7 +136,7 @@ class WeeklyPinPolicy:
             if not completed:
                 continue
             newest = max(completed, key=lambda b: b.created_at)
-            late = " (catch-up)" if IsoWeek.of(now) != week else ""
+            late = " (catch-up)" if this_week != week else ""
             decisions.append(
                 Action(
                     policy=POLICY,
@@ -127,7 +156,10 @@ class WeeklyPinPolicy:
 
     def _unpins(self, view: ContainerView, rows: list[AuditLog], now: datetime) -> list[Decision]:
         pins = _daemon_pins(rows, view)
-        kept_weeks = sorted({pin.week for pin in pins}, reverse=True)[: self.options.keep_weeks]
+        weeks = {pin.week for pin in pins}
+        if len(weeks) <= self.options.keep_weeks:
+            return []  # every pin is among the newest keep_weeks weeks
+        kept_weeks = sorted(weeks, reverse=True)[: self.options.keep_weeks]
         listed = {str(b.id): b for b in view.backups or ()}
         age = newest_completed_backup_age(view, now)
         decisions: list[Decision] = []
@@ -195,12 +227,22 @@ def _may_attempt(rows: list[AuditLog], now: datetime) -> bool:
 
 
 def _week_of_row(row: AuditLog) -> IsoWeek | None:
-    return IsoWeek.parse(row_details(row).get("iso_week"))
+    label = row_details(row).get("iso_week")
+    return _parse_week(label) if isinstance(label, str) else None
+
+
+# The same weeks and rows come back at every evaluation: parse and compute each once.
+_parse_week = lru_cache(maxsize=4096)(IsoWeek.parse)
+
+
+@lru_cache(maxsize=1024)
+def _pin_moment(week: IsoWeek, weekday: Weekday, at: time) -> datetime:
+    return week.moment(weekday, at)
 
 
 def _daemon_pins(rows: list[AuditLog], view: ContainerView) -> list[DaemonPin]:
     """Pins this policy made (`succeeded`) and has not unpinned since."""
-    created = {str(b.id): b.created_at for b in view.backups or () if b.created_at is not None}
+    created: dict[str, datetime] | None = None
     pins: dict[str, DaemonPin] = {}
     for row in rows:
         if row.outcome != "succeeded" or row.target is None:
@@ -210,6 +252,12 @@ def _daemon_pins(rows: list[AuditLog], view: ContainerView) -> list[DaemonPin]:
         elif row.action == PIN:
             week = _week_of_row(row)
             if week is None:
+                if created is None:
+                    created = {
+                        str(b.id): b.created_at
+                        for b in view.backups or ()
+                        if b.created_at is not None
+                    }
                 week = IsoWeek.of(created.get(row.target, row.at))
             pins[row.target] = DaemonPin(row.target, week, row.at)
     return list(pins.values())

@@ -34,18 +34,22 @@ def decode_json(response: httpx.Response) -> Any:
     """
     if not response.content.strip():
         raise ValueError(f"empty body ({describe_body(response)})")
+    # The decoder's own errors hold the whole body (`doc`, `object`): none is kept, not
+    # even as the context of the error raised here, because the body may carry a password.
+    problem = None
     try:
         value = json.loads(response.content)
     except UnicodeDecodeError:
-        raise ValueError(f"body is not UTF-8 ({describe_body(response)})") from None
+        problem = "body is not UTF-8"
     except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"body is not valid JSON ({describe_body(response)}; {exc.msg} at char {exc.pos})"
-        ) from None
+        problem = f"body is not valid JSON ({exc.msg} at char {exc.pos})"
     except (ValueError, RecursionError):  # a number of thousands of digits, nesting too deep
-        raise ValueError(f"body is JSON beyond sane limits ({describe_body(response)})") from None
-    if SURROGATE_ESCAPE.search(response.content) and not _unicode_only(value):
-        raise ValueError(f"body has text that is not Unicode ({describe_body(response)})")
+        problem = "body is JSON beyond sane limits"
+    else:
+        if SURROGATE_ESCAPE.search(response.content) and not _unicode_only(value):
+            problem = "body has text that is not Unicode"
+    if problem is not None:
+        raise ValueError(f"{problem} ({describe_body(response)})")
     return value
 
 

@@ -60,15 +60,13 @@ def unfinished(rows: list[dict[str, Any]]) -> set[str]:
 
 
 def assert_reconciled(unfinished_before: set[str], rows: list[dict[str, Any]]) -> None:
-    """Every action left at `started` got exactly one `interrupted` row; nothing else did."""
+    """Every action left at `started` got one `interrupted` row; none got two."""
     outcomes = outcomes_by_action(rows)
     for action_id in unfinished_before:
         assert outcomes[action_id] == ["started", "interrupted"], (action_id, outcomes[action_id])
     assert not unfinished(rows), f"actions still without an outcome: {unfinished(rows)}"
     for action_id, seen in outcomes.items():
-        if action_id not in unfinished_before and "interrupted" in seen:
-            assert seen.count("interrupted") == 1, (action_id, seen)
-            assert seen.index("interrupted") > 0, (action_id, seen)
+        assert seen.count("interrupted") <= 1, (action_id, seen)
 
 
 def mutations(simulator: SimulatorProcess) -> list[dict[str, Any]]:

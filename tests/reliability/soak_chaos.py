@@ -1,4 +1,4 @@
-"""The soak's chaos, all from one seed: crashes, crash loops, operator starts, failing backups, 429s.
+"""The soak's chaos from one seed: crashes, crash loops, operator starts, failed backups, 429s.
 
 Called after every simulated minute (`step`), it
 
@@ -32,6 +32,7 @@ from tests.reliability.soak_fleet import Member
 
 ERROR_RATE = 0.05
 TIMEOUT_RATE = 0.01
+HOUR = timedelta(hours=1)
 SETTLED = timedelta(minutes=30)  # one-off crashes hit containers up at least this long
 LOOP_RUN_MAX = timedelta(minutes=3)  # a looper in an episode runs at most this long
 LOOPERS = 10
@@ -74,6 +75,7 @@ class Chaos:
         self._operator_due: dict[str, datetime] = {}
         self._failing: set[str] = set()
         self._faults_seed = seed * 1000
+        self._next_hour: datetime | None = None
         self._next_burst: datetime | None = None
         self._next_sample: datetime | None = None
 
@@ -81,17 +83,17 @@ class Chaos:
 
     def step(self, now: datetime) -> None:
         """Everything due at `now` (called once per simulated minute)."""
-        if self._next_burst is None:
-            self._next_burst = now
-            self._next_sample = now
+        if self._next_hour is None:
+            self._next_hour = self._next_burst = self._next_sample = now
         self._loop_crashes(now)
         self._operator(now)
-        if now.minute == 0:
+        if now >= self._next_hour:
             self._read_mutations()
             self._one_off_crashes(now)
             self._maybe_start_episode(now)
             if now.hour == 12:
                 self._rotate_failing_backups()
+            self._next_hour = now.replace(minute=0, second=0, microsecond=0) + HOUR
         if now >= self._next_burst:
             self._burst(now)
         if now >= self._next_sample:
@@ -146,7 +148,7 @@ class Chaos:
             return
         looper = self.rng.choice(ready)
         self._episodes[looper] = end
-        self._crash(looper, now, loop=True)
+        self._crash(looper, now, loop=False)  # after a settled run: the loop starts afresh
 
     def _calm(self, start: datetime, end: datetime) -> bool:
         for first, last in self.quiet:

@@ -27,7 +27,11 @@ def restart_mutations(mutations: list[Mutation], status: str) -> dict[str, list[
     """Times of accepted `PUT /containers/{id}/status {"status": status}`, per container."""
     found: dict[str, list[datetime]] = defaultdict(list)
     for m in mutations:
-        if m.method == "PUT" and m.path.endswith("/status") and (m.body or {}).get("status") == status:
+        if (
+            m.method == "PUT"
+            and m.path.endswith("/status")
+            and (m.body or {}).get("status") == status
+        ):
             found[m.container_id].append(m.at)
     return found
 
@@ -51,8 +55,7 @@ def crash_timing_violations(crashes: list[Crash]) -> list[str]:
     return [
         f"{c.container_id}: {'loop' if c.loop else 'one-off'} crash at {c.at} after {c.ran_for}"
         for c in crashes
-        if c.ran_for is not None
-        and (c.ran_for > LOOP_RUN_MAX if c.loop else c.ran_for < SETTLED)
+        if c.ran_for is not None and (c.ran_for > LOOP_RUN_MAX if c.loop else c.ran_for < SETTLED)
     ]
 
 
@@ -168,4 +171,3 @@ def count_pins(rows: list[AuditLog]) -> int:
         for r in rows
         if r.actor == "policy:weekly_pin" and r.action == "backup.pin" and r.outcome == "succeeded"
     )
-

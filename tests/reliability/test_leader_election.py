@@ -27,8 +27,9 @@ from tests.reliability.crash_setup import Account, daemon_config, fresh_postgres
 from tests.support.processes import DaemonProcess, metric_lines, wait_until
 
 STATUS_INTERVAL = 2.0  # seconds; the leadership job runs every third of it
-# SPEC 6: a standby takes over within one status interval. The slack covers the
-# /metrics scrape that observes it and process scheduling on a busy 2-core runner.
+# SPEC 6: a standby takes over within one status interval; 0.5 s more for observing it
+# (scrapes every 50 ms) on a busy runner. Measured: 0.35-0.5 s, as the standby retries
+# the lock every 0.67 s and the lock dies with the leader's process.
 TAKEOVER_BOUND = STATUS_INTERVAL + 0.5
 LATENCY = 1.0  # seconds on every API answer while the leader is killed mid-restart
 CONFIG = '[policies.auto_restart]\nbackoff_initial = "3s"\n'
@@ -72,36 +73,37 @@ def test_one_leader_acts_and_the_standby_takes_over_after_kill_9(
     for name in ("web", "store", "cache"):
         account.seed(name)
     cid = account.containers
-    started = []
-    for name in ("a", "b"):
-        config, port, url = daemon_config(
+    ports = {}
+    for name in ("first", "second"):
+        config, port, _ = daemon_config(
             tmp_path / name,
             simulator,
             database_url=shared_database,
             status_interval=f"{STATUS_INTERVAL:.0f}s",
             extra=CONFIG,
         )
-        started.append((config, port))
-    (config_a, port_a), (config_b, port_b) = started
+        daemons.append(DaemonProcess(config, account.key, tmp_path / name / "daemon.log"))
+        ports[daemons[-1]] = port
 
-    daemons.append(DaemonProcess(config_a, account.key, tmp_path / "a" / "daemon.log"))
-    a = daemons[-1]
-    wait_until(lambda: ready(port_a) and gauge(port_a, "stacks_opsd_leader") == 1, 20,
-               "the first daemon to lead and be ready")  # fmt: skip
-    daemons.append(DaemonProcess(config_b, account.key, tmp_path / "b" / "daemon.log"))
-    b = daemons[-1]
-    wait_until(lambda: ready(port_b) and "standing by" in b.output(), 20,
-               "the second daemon to stand by")  # fmt: skip
+    def roles() -> tuple[DaemonProcess, DaemonProcess] | None:
+        leading = {d: gauge(port, "stacks_opsd_leader") for d, port in ports.items()}
+        if sorted(leading.values()) != [0, 1] or not all(map(ready, ports.values())):
+            return None
+        if not any("standing by" in d.output() for d in ports):
+            return None
+        return tuple(sorted(ports, key=lambda d: -leading[d]))
+
+    leader, standby = wait_until(roles, 20, "one daemon to lead and the other to stand by")
 
     # Only the leader polls and acts: one restart for one crash.
     account.crash("web")
     wait_until(lambda: restarts_per_container(mutations(simulator))[cid["web"]], 10,
                "the leader to restart web")  # fmt: skip
     time.sleep(STATUS_INTERVAL)  # one more interval: a second actor would show now
-    assert gauge(port_a, "stacks_opsd_leader") == 1
-    assert gauge(port_b, "stacks_opsd_leader") == 0
-    assert gauge(port_a, "stacks_api_requests_total") > 0
-    assert not gauge(port_b, "stacks_api_requests_total")
+    assert gauge(ports[leader], "stacks_opsd_leader") == 1
+    assert gauge(ports[standby], "stacks_opsd_leader") == 0
+    assert gauge(ports[leader], "stacks_api_requests_total") > 0
+    assert not gauge(ports[standby], "stacks_api_requests_total")
 
     # kill -9 of the leader while its restart of store is on its way to STACKS.
     simulator.control("POST", "faults", latency=LATENCY)
@@ -115,38 +117,36 @@ def test_one_leader_acts_and_the_standby_takes_over_after_kill_9(
 
     cut = wait_until(lambda: restart_started(audit_rows(shared_database)), 15,
                      "the leader to start restarting store", step=0.02)  # fmt: skip
-    a.kill()
+    leader.kill()
     killed_at = time.monotonic()
-    wait_until(lambda: gauge(port_b, "stacks_opsd_leader") == 1, 2 * TAKEOVER_BOUND,
+    simulator.control("POST", "faults", latency=0.0)  # the request already sent stays slow
+    account.crash("cache")  # for the new leader
+    wait_until(lambda: gauge(ports[standby], "stacks_opsd_leader") == 1, 2 * TAKEOVER_BOUND,
                "the standby to take over", step=0.05)  # fmt: skip
     takeover = time.monotonic() - killed_at
     assert takeover <= TAKEOVER_BOUND, f"takeover took {takeover:.2f}s"
 
-    # The new leader reconciled the cut restart and does not repeat it.
+    # The new leader reconciles the cut restart, does not repeat it, and acts.
     wait_until(
-        lambda: account.statuses()["store"] == "running"
-        and not unfinished(audit_rows(shared_database)),
+        lambda: (
+            set(account.statuses().values()) == {"running"}
+            and not unfinished(audit_rows(shared_database))
+        ),
         15,
-        "store to run again with every action finished",
+        "every container to run again with every action finished",
     )
-    simulator.control("POST", "faults", latency=0.0)
-    account.crash("cache")
-    wait_until(lambda: restarts_per_container(mutations(simulator))[cid["cache"]], 10,
-               "the new leader to restart cache")  # fmt: skip
-    time.sleep(STATUS_INTERVAL)
-    assert b.terminate() == 0, b.output()
+    assert standby.terminate() == 0, standby.output()
 
     applied = mutations(simulator)
     assert restarts_per_container(applied) == {cid["web"]: 1, cid["store"]: 1, cid["cache"]: 1}
     rows = audit_rows(shared_database)
     assert_every_mutation_audited(applied, rows)
-    cut_id = cut[0]["action_id"]
-    assert outcomes_by_action(rows)[cut_id] == ["started", "interrupted"]
+    assert outcomes_by_action(rows)[cut[0]["action_id"]] == ["started", "interrupted"]
     by = {(r["container_id"], r["outcome"]): r["instance"] for r in rows
           if r["action"] == "container.restart"}  # fmt: skip
-    assert by[(cid["web"], "succeeded")] == instance(a)
-    assert by[(cid["store"], "started")] == instance(a)
-    assert by[(cid["store"], "interrupted")] == instance(b)
-    assert by[(cid["cache"], "succeeded")] == instance(b)
-    assert_verify_ok(config_b)
+    assert by[(cid["web"], "succeeded")] == instance(leader)
+    assert by[(cid["store"], "started")] == instance(leader)
+    assert by[(cid["store"], "interrupted")] == instance(standby)
+    assert by[(cid["cache"], "succeeded")] == instance(standby)
+    assert_verify_ok(tmp_path / "second" / "config.toml")
     print(f"takeover after kill -9 of the leader: {takeover:.2f}s (bound {TAKEOVER_BOUND}s)")

@@ -1,0 +1,179 @@
+"""`make bench`: run every benchmark, side by side on all cores, and print the table.
+
+    .venv/bin/python -m tests.benchmarks [--hours 24] [--workers N]
+
+Each figure is measured in the same run as its baseline. The fleet runs drive
+the real Daemon on a ManualClock against the in-process simulator
+(tests/support/simulated_run.py); see each module for what is measured.
+"""
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+from tests.benchmarks import figures
+from tests.benchmarks.audit_appends import AuditResult
+from tests.benchmarks.fleet_day import FleetResult
+from tests.benchmarks.job_runner import Job, run_jobs
+from tests.benchmarks.metrics_render import RenderResult
+from tests.benchmarks.naive_poller import NaiveResult
+from tests.benchmarks.table import Row, markdown
+
+FLEETS = (1000, 100, 10)
+# ~2 crashes a minute: with 3 action requests each (status check, the gate's backup
+# list, the restart) they fit the 10 requests a window keeps for actions.
+CRASH_RUNS, CRASHES_PER_RUN, CRASH_HOURS = 4, 250, 2.0
+NAIVE_MINUTES = 5.0
+RENDER_ROUNDS = 10
+AUDIT_APPENDS, AUDIT_ROUNDS = 250, 4
+LIMIT, STATUS_INTERVAL = 60, 15.0  # the defaults the fleet runs use
+POSTGRES_ENV = "STACKS_OPSD_TEST_POSTGRES_URL"
+
+
+def build_jobs(hours: float, postgres_url: str) -> dict[str, Job]:
+    """Longest first, so the cores stay busy to the end."""
+    jobs = {
+        "fleet-1000": Job(
+            f"fleet of 1000 containers, {hours:g} simulated hours, memory",
+            {"job": "fleet", "containers": 1000, "hours": hours, "rss_at_hours": [0, 1, hours]},
+        ),
+    }
+    for seed in range(1, CRASH_RUNS + 1):
+        jobs[f"crashes-{seed}"] = Job(
+            f"{CRASHES_PER_RUN} crashes in a fleet of 1000, {CRASH_HOURS:g} simulated hours, "
+            f"seed {seed}",
+            {
+                "job": "fleet",
+                "containers": 1000,
+                "hours": CRASH_HOURS,
+                "crashes": CRASHES_PER_RUN,
+                "seed": seed,
+            },
+        )
+    for n in FLEETS[1:]:
+        jobs[f"fleet-{n}"] = Job(
+            f"fleet of {n} containers, {hours:g} simulated hours",
+            {"job": "fleet", "containers": n, "hours": hours},
+        )
+    for n in FLEETS:
+        jobs[f"naive-{n}"] = Job(
+            f"naive poller, {n} containers, {NAIVE_MINUTES:g} simulated minutes",
+            {"job": "naive", "containers": n, "minutes": NAIVE_MINUTES},
+        )
+    jobs["render"] = Job(
+        "/metrics render at 1000 containers",
+        {"job": "render", "containers": 1000, "rounds": RENDER_ROUNDS},
+    )
+    jobs["audit-sqlite"] = Job(
+        "audit appends, SQLite",
+        {"job": "audit", "database": "sqlite", "appends": AUDIT_APPENDS, "rounds": AUDIT_ROUNDS},
+    )
+    if postgres_url:
+        jobs["audit-postgresql"] = Job(
+            "audit appends, PostgreSQL",
+            {
+                "job": "audit",
+                "database": "postgresql",
+                "appends": AUDIT_APPENDS,
+                "rounds": AUDIT_ROUNDS,
+                "url": postgres_url,
+            },
+        )
+    return jobs
+
+
+def rows(jobs: dict[str, Job], postgres_url: str) -> list[Row]:
+    def result(name: str, kind):
+        job = jobs.get(name)
+        return kind(**job.result) if job and job.result else None
+
+    def failed(number: str, name: str) -> Row:
+        return Row(number, jobs[name].label, f"failed: {jobs[name].error}", met=False)
+
+    table: list[Row] = []
+    for n in FLEETS:
+        fleet = result(f"fleet-{n}", FleetResult)
+        if fleet is None:
+            table.append(failed("1", f"fleet-{n}"))
+            continue
+        naive = result(f"naive-{n}", NaiveResult)
+        table += figures.fleet_rows(fleet, naive, LIMIT, STATUS_INTERVAL)
+    crash_runs = [f"crashes-{seed}" for seed in range(1, CRASH_RUNS + 1)]
+    crashes = [result(name, FleetResult) for name in crash_runs]
+    if all(crashes):
+        table += figures.latency_rows(crashes, STATUS_INTERVAL)
+    else:
+        table += [
+            failed("2", name) for name, run in zip(crash_runs, crashes, strict=True) if run is None
+        ]
+    render = result("render", RenderResult)
+    table.append(figures.render_row(render) if render else failed("3", "render"))
+    big = result("fleet-1000", FleetResult)
+    table += figures.memory_rows(big) if big else [failed("4", "fleet-1000")]
+    for database in ("sqlite", "postgresql"):
+        name = f"audit-{database}"
+        if database == "postgresql" and not postgres_url:
+            table.append(figures.audit_row(database, None, "skipped (no PostgreSQL)"))
+        elif jobs[name].result is None:
+            table.append(failed("5", name))
+        else:
+            table.append(figures.audit_row(database, result(name, AuditResult)))
+    return table
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks")
+    parser.add_argument("--hours", type=float, default=24.0, help="simulated hours per fleet")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+    postgres_url = os.environ.get(POSTGRES_ENV, "")
+    started = time.perf_counter()
+    jobs = build_jobs(args.hours, postgres_url)
+    run_jobs(list(jobs.values()), args.workers, lambda line: print(line, file=sys.stderr))
+    table = rows(jobs, postgres_url)
+    print(f"\nstacks-opsd benchmarks on {machine()}\n")
+    print(markdown(table))
+    print(NOTES.format(naive=NAIVE_MINUTES))
+    missed = [row for row in table if row.met is False]
+    print(f"\n{len(missed)} target(s) not met; took {time.perf_counter() - started:.0f} s.")
+    return 0
+
+
+NOTES = """
+Notes:
+- Fleet runs: the real Daemon (default config: limit 60/min, reserve 10, status 15 s,
+  metrics 5 min, backups 30 min) on a ManualClock against the in-process simulator;
+  requests and 429s are counted on the wire. The naive baseline (GET
+  /containers/status/{{id}} per container every 15 s, real client, no budget, no
+  retries) is steady from its first minute, so it runs {naive:g} simulated minutes.
+- Freshness: worst age any container's data reached after the warm-up (exact, from
+  fetch times), against the best the budget allows: the configured interval, or
+  N / the kind's share of (limit - reserve - status - stats) requests per minute.
+  In brackets, the highest stacks_opsd_refresh_lag_seconds{{kind}} the daemon itself
+  exported (its own collector, read once a simulated minute).
+- Restart latency: simulated seconds from each crash to the restart the simulator
+  accepted; each run crashes distinct containers at seeded random moments, about
+  2 a minute. A crash counts as "budget not exhausted" unless something on its way
+  to the restart waited on the clock for the request budget (a used-up window);
+  those are shown apart.
+- Memory: VmRSS of the fleet run's own fresh process, which also holds the simulator.
+- Audit: no target was set; the ratio is the hash chain's cost over plain inserts."""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

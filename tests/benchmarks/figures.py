@@ -1,0 +1,172 @@
+"""Turning job results into table rows, each checked against the issue's target."""
+
+import statistics
+
+from tests.benchmarks.audit_appends import AuditResult
+from tests.benchmarks.fleet_day import FleetResult
+from tests.benchmarks.freshness import KINDS
+from tests.benchmarks.metrics_render import RenderResult
+from tests.benchmarks.naive_poller import NaiveResult
+from tests.benchmarks.table import Row
+
+FRESHNESS_TARGET = 0.90
+LATENCY_SLACK_SECONDS = 2.0
+RENDER_TARGET = 1.5
+MEMORY_TARGET_BYTES = 100 * 1024 * 1024
+GROWTH_TARGET = 0.05
+MB = 1024 * 1024
+
+
+def hours(seconds: float) -> str:
+    return f"{seconds / 3600:g} h"
+
+
+def age(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def fleet_rows(
+    fleet: FleetResult, naive: NaiveResult | None, limit: int, status_interval: float
+) -> list[Row]:
+    n = fleet.containers
+    window = hours(fleet.simulated_seconds)
+    naive_rate = naive_429 = "failed"
+    if naive is not None:
+        naive_rate = f"naive {naive.requests_per_minute:,.0f}/min"
+        naive_429 = f"naive {naive.throttled:,} in {naive.simulated_seconds / 60:g} min"
+    rows = [
+        Row(
+            "1",
+            f"API requests/min, {n} containers ({window})",
+            f"{fleet.requests_per_minute:.1f}/min (status: "
+            f"{fleet.status_polls_per_interval(status_interval):.2f} per {status_interval:g} s)",
+            naive_rate,
+            f"{fleet.requests_per_minute / naive.requests_per_minute:.3f}x" if naive else "—",
+            f"<= {limit}/min",
+            fleet.requests_per_minute <= limit,
+        ),
+        Row(
+            "1",
+            f"429 answers, {n} containers ({window})",
+            f"{fleet.throttled:,}",
+            naive_429,
+            target="0",
+            met=fleet.throttled == 0,
+        ),
+    ]
+    for kind in KINDS:
+        ratio = fleet.freshness(kind)
+        rows.append(
+            Row(
+                "1",
+                f"{kind} freshness, {n} containers (worst age after {hours(fleet.warmup_seconds)})",
+                f"{age(fleet.worst[kind])} (lag metric {age(fleet.lag_metric_max[kind])})",
+                f"bound {age(fleet.best[kind])}",
+                f"{ratio:.2f}",
+                f">= {FRESHNESS_TARGET:.2f} of bound",
+                ratio >= FRESHNESS_TARGET,
+            )
+        )
+    return rows
+
+
+def latency_rows(runs: list[FleetResult], status_interval: float) -> list[Row]:
+    """Crash-to-restart latencies of every run together (target: budget not exhausted)."""
+    latencies = [latency for run in runs for latency in run.restart_latencies]
+    waited = [latency for run in runs for latency in run.restart_latencies_waited]
+    missed = sum(run.crashes_not_restarted for run in runs)
+    crashes = len(latencies) + len(waited) + missed
+    where = (
+        f"{crashes:,} crashes in {len(runs)} runs of {hours(runs[0].simulated_seconds)}, "
+        f"{runs[0].containers} containers"
+    )
+    if not latencies:
+        return [Row("2", f"crash -> restart ({where})", "no restart seen", met=False)]
+    p50, worst = statistics.median(latencies), max(latencies)
+    bound = status_interval + LATENCY_SLACK_SECONDS
+    baseline = f"status interval {status_interval:g} s"
+    rows = [
+        Row(
+            "2",
+            f"crash -> restart p50, budget not exhausted ({where})",
+            f"{p50:.1f} s",
+            baseline,
+            f"{p50 / status_interval:.2f}",
+        ),
+        Row(
+            "2",
+            f"crash -> restart max, budget not exhausted ({len(latencies):,} crashes)",
+            f"{worst:.1f} s",
+            baseline,
+            f"{worst / status_interval:.2f}",
+            f"<= {bound:g} s, none missed",
+            worst <= bound and not missed,
+        ),
+    ]
+    if waited or missed:
+        rows.append(
+            Row(
+                "2",
+                f"crash -> restart max, waited for a used-up window ({len(waited)} crashes"
+                f"{f', {missed} never restarted' if missed else ''})",
+                f"{max(waited):.1f} s" if waited else "—",
+                baseline,
+                f"{max(waited) / status_interval:.2f}" if waited else "—",
+            )
+        )
+    return rows
+
+
+def render_row(result: RenderResult) -> Row:
+    return Row(
+        "3",
+        f"/metrics render, {result.containers} containers ({result.series:,} series)",
+        f"{result.daemon_seconds * 1000:.1f} ms",
+        f"bare registry {result.bare_seconds * 1000:.1f} ms",
+        f"{result.ratio:.2f}x",
+        f"<= {RENDER_TARGET:g}x",
+        result.ratio <= RENDER_TARGET,
+    )
+
+
+def memory_rows(fleet: FleetResult) -> list[Row]:
+    rss = {float(hour): value for hour, value in fleet.rss_bytes.items()}
+    last = max(rss)
+    if not rss.get(last):
+        return [Row("4", "resident memory", "not measurable here (no /proc)")]
+    start, first, end = rss[0], rss[1], rss[last]
+    growth = end / first - 1
+    n = fleet.containers
+    return [
+        Row(
+            "4",
+            f"RSS after {last:g} h, {n} containers (daemon + in-process simulator)",
+            f"{end / MB:.1f} MB",
+            f"at start {start / MB:.1f} MB",
+            f"{end / start:.2f}",
+            f"< {MEMORY_TARGET_BYTES / MB:.0f} MB",
+            end < MEMORY_TARGET_BYTES,
+        ),
+        Row(
+            "4",
+            f"RSS growth hour 1 -> hour {last:g}, {n} containers",
+            f"{growth:+.1%} ({end / MB:.1f} MB)",
+            f"hour 1 {first / MB:.1f} MB",
+            f"{end / first:.3f}",
+            f"< {GROWTH_TARGET:.0%}",
+            growth < GROWTH_TARGET,
+        ),
+    ]
+
+
+def audit_row(database: str, result: AuditResult | None, note: str = "") -> Row:
+    figure = f"audit appends/s with hash chain, {database}"
+    if result is None:
+        return Row("5", figure, note)
+    return Row(
+        "5",
+        f"{figure} ({result.appends:,} rows)",
+        f"{result.chain_per_second:,.0f}/s",
+        f"plain insert {result.plain_per_second:,.0f}/s",
+        f"{result.ratio:.2f}x",
+    )

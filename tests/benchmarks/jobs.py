@@ -1,0 +1,61 @@
+"""The benchmark jobs, each run in a fresh interpreter: `python -m tests.benchmarks.jobs SPEC`.
+
+SPEC is a JSON object `{"job": NAME, ...arguments}`; the job prints its result
+as one JSON object on stdout. A fresh process per job gives the memory figure a
+clean baseline and lets jobs run side by side on every core.
+"""
+
+import dataclasses
+import json
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from tests.benchmarks.audit_appends import postgres_urls, run_audit, sqlite_urls
+from tests.benchmarks.fleet_day import run_fleet
+from tests.benchmarks.metrics_render import run_render
+from tests.benchmarks.naive_poller import run_naive
+
+
+def fleet(
+    containers: int, hours: float, crashes: int = 0, seed: int = 1, rss_at_hours: tuple = ()
+) -> dict:
+    with tempfile.TemporaryDirectory(prefix="stacks-opsd-bench-") as directory:
+        result = run_fleet(
+            Path(directory),
+            containers,
+            timedelta(hours=hours),
+            crashes=crashes,
+            seed=seed,
+            rss_at_hours=tuple(rss_at_hours),
+        )
+    return dataclasses.asdict(result)
+
+
+def naive(containers: int, minutes: float) -> dict:
+    return dataclasses.asdict(run_naive(containers, timedelta(minutes=minutes)))
+
+
+def render(containers: int, rounds: int) -> dict:
+    return dataclasses.asdict(run_render(containers, rounds))
+
+
+def audit(database: str, appends: int, rounds: int, url: str = "") -> dict:
+    with tempfile.TemporaryDirectory(prefix="stacks-opsd-bench-") as directory:
+        urls = postgres_urls(url) if database == "postgresql" else sqlite_urls(Path(directory))
+        return dataclasses.asdict(run_audit(database, urls, appends, rounds))
+
+
+JOBS = {"fleet": fleet, "naive": naive, "render": render, "audit": audit}
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(argv[1])
+    job = JOBS[spec.pop("job")]
+    print(json.dumps(job(**spec)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
