@@ -115,20 +115,21 @@ class Daemon:
     def leadership(self) -> bool:
         """Take the lock if free, notice if it was lost; True while this instance leads."""
         with self._lock:
-            if self.acting and not self.leader.check_alive():
+            if self.leader.held and not self.leader.check_alive():
                 log.error("lost leadership (the lock's connection died); standing by")
                 self._stand_by()
             if not self.leader.held and self.leader.try_acquire():
                 log.info("this instance (%s) is now the leader", self.instance)
-                self._reconcile()
-                self.acting = True
-                self.metrics.ops.set_leader(True)
             elif not self.leader.held and not self._ready_sent:
                 # A standby is doing its job: ready, so a Kubernetes Pod carrying it as a
                 # sidecar is not held back, and systemd's start completes.
                 log.info("another instance leads; standing by (polling nothing)")
                 self.health.mark_polled()
                 self._notify_ready("standby: another instance leads")
+            if self.leader.held and not self.acting:
+                # Retried every tick until the audit database takes the `interrupted` rows.
+                self.acting = self._reconcile()
+                self.metrics.ops.set_leader(self.acting)
             return self.acting
 
     def _stand_by(self) -> None:
@@ -138,18 +139,19 @@ class Daemon:
         self.poller.forget()
         self.metrics.ops.retain(())
 
-    def _reconcile(self) -> None:
+    def _reconcile(self) -> bool:
         try:
             interrupted = self.store.reconcile_interrupted()
         except AuditError as error:
             self._audit_failed(error)
-            return
+            return False
         for row in interrupted:
             log.warning(
                 "audit: %s on %s was interrupted by a daemon stop before its outcome",
                 row.action,
                 row.container_name or row.container_id,
             )
+        return True
 
     def status_cycle(self) -> Evaluation:
         """Poll status, then evaluate the policies and dispatch what they decide."""
@@ -209,8 +211,11 @@ class Daemon:
         self._database_writable()
 
     def _database_writable(self) -> bool:
+        """A write probe; a failed one counts as an audit write error (it is one)."""
         writable = self.store.healthy()
         self.health.set_database_ok(writable)
+        if not writable:
+            self.metrics.ops.audit_write_error()
         return writable
 
     # -- state -----------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Set-up for crash tests over real processes: accounts, configs, fresh PostgreSQL databases.
 
-account = Account.create(simulator)               # own key and containers: one daemon's world
-config = daemon_config(directory, simulator, database_url=..., status_interval="2s")
-with fresh_postgres_database() as url: ...        # dropped afterwards, even after a failure
+account = Account.create(simulator)    # own key and containers: one daemon's world
+config, port, url = daemon_config(directory, simulator, database_url=..., extra=TOML)
+run_command(config, account, "once")   # a CLI command with the account's key
+with fresh_postgres_database() as url: ...   # dropped afterwards, even after a failure
 """
 
 import os
@@ -83,18 +84,15 @@ def daemon_config(
     """
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    path = write_config(directory, simulator.base_url, port, extra)
-    config = path.read_text()
-    default_url = f"sqlite:///{directory / 'audit.db'}"
-    database_url = database_url or default_url
-    replacements = {f'database_url = "{default_url}"': f'database_url = "{database_url}"'}
-    if status_interval:
-        replacements['status_interval = "1s"'] = f'status_interval = "{status_interval}"'
-    for old, new in replacements.items():
-        if old != new:
-            assert old in config, f"write_config no longer writes {old!r}"
-            config = config.replace(old, new)
-    path.write_text(config)
+    database_url = database_url or f"sqlite:///{directory / 'audit.db'}"
+    path = write_config(
+        directory,
+        simulator.base_url,
+        port,
+        extra,
+        database_url=database_url,
+        status_interval=status_interval or "1s",
+    )
     AuditStore.open(database_url, "test", SystemClock()).close()  # tables exist from now on
     return path, port, database_url
 

@@ -132,9 +132,19 @@ def stop_process(process: subprocess.Popen) -> None:
             process.wait(timeout=10)
 
 
-def write_config(directory: Path, base_url: str, port: int, extra: str = "") -> Path:
-    """A config for a test daemon: fast polls, loopback listener, SQLite in `directory`."""
+def write_config(
+    directory: Path,
+    base_url: str,
+    port: int,
+    extra: str = "",
+    *,
+    database_url: str | None = None,
+    status_interval: str = "1s",
+) -> Path:
+    """A config for a test daemon: fast polls, loopback listener, SQLite in `directory`
+    unless `database_url` says otherwise."""
     path = directory / "config.toml"
+    database_url = database_url or f"sqlite:///{directory / 'audit.db'}"
     path.write_text(
         f"""
 [api]
@@ -142,10 +152,10 @@ base_url = "{base_url}"
 
 [daemon]
 listen = "127.0.0.1:{port}"
-database_url = "sqlite:///{directory / "audit.db"}"
+database_url = "{database_url}"
 
 [poll]
-status_interval = "1s"
+status_interval = "{status_interval}"
 metrics_interval = "5s"
 backups_interval = "5s"
 {extra}
