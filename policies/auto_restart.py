@@ -25,9 +25,10 @@ each crash it waits out (`skipped`, with the next restart time), `gave_up`, and
 a container seen running again without the daemon's help.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import MappingProxyType
 
 from daemon.audit.record import AuditLog
 from daemon.durations import format_duration
@@ -35,6 +36,7 @@ from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks.models import KNOWN_CONTAINER_STATUSES
 from policies.audit_rows import rows_by_container
 from policies.base import OPERATOR, Action, Decision, HistoryQuery, Note
+from policies.history_memo import HistoryMemo
 from policies.name_match import name_matches
 from policies.restart_backoff import (
     ACTOR,
@@ -68,16 +70,23 @@ class AutoRestartPolicy:
 
     def __init__(self, options: AutoRestartOptions) -> None:
         self.options = options
+        self._states = HistoryMemo(self._fold)
 
     def history_query(self, now: datetime) -> HistoryQuery:
         since = now - max(HISTORY_HORIZON, self.options.window + self.options.reset_after)
         actions = tuple(dict.fromkeys((RESTART, *OPERATOR_STARTS)))
         return HistoryQuery(since=since, actors=(ACTOR, OPERATOR), actions=actions)
 
-    def states(self, history: Sequence[AuditLog]) -> dict[str, RestartState]:
+    def states(self, history: Sequence[AuditLog]) -> Mapping[str, RestartState]:
         """Each container's crash-loop state (for `/status` and the backoff metrics)."""
+        return self._states(history)
+
+    def _fold(self, history: Sequence[AuditLog]) -> Mapping[str, RestartState]:
         grouped = rows_by_container(history)
-        return {cid: restart_state(rows, self.options.reset_after) for cid, rows in grouped.items()}
+        states = {
+            cid: restart_state(rows, self.options.reset_after) for cid, rows in grouped.items()
+        }
+        return MappingProxyType(states)
 
     def decide(
         self, snapshot: Snapshot, history: Sequence[AuditLog], now: datetime

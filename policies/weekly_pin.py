@@ -34,6 +34,7 @@ from daemon.stacks.models import Backup
 from policies.audit_rows import row_details, rows_by_container
 from policies.backup_freshness import BackupFreshnessOptions, newest_completed_backup_age
 from policies.base import Action, Decision, HistoryQuery, Note, actor_name
+from policies.history_memo import HistoryMemo
 from policies.iso_week import IsoWeek, Weekday
 from policies.name_match import name_matches
 
@@ -68,15 +69,42 @@ class DaemonPin:
     pinned_at: datetime
 
 
+class Known(NamedTuple):
+    """What one container's pin rows and backup list say (derived once per change)."""
+
+    rows: Sequence[AuditLog]
+    backups: tuple[Backup, ...]
+    weeks: list[ListedWeek]
+    pins: list[DaemonPin]
+
+
+NO_ROWS: tuple[AuditLog, ...] = ()
+
+
+def listed_weeks(backups: tuple[Backup, ...]) -> list[ListedWeek]:
+    """The backups grouped by ISO week, oldest week first."""
+    weeks: dict[IsoWeek, list[Backup]] = {}
+    for backup in backups:
+        if backup.created_at is not None:
+            weeks.setdefault(IsoWeek.of(backup.created_at), []).append(backup)
+    return [
+        ListedWeek(week, tuple(members), any(b.pinned for b in members))
+        for week, members in sorted(weeks.items())
+    ]
+
+
 class WeeklyPinPolicy:
     name = POLICY
 
     def __init__(self, options: WeeklyPinOptions, freshness: BackupFreshnessOptions) -> None:
         self.options = options
         self.freshness = freshness
-        # container id -> (its backup list, that list by week): a list stays the same
-        # object from one backup refresh to the next, so it is grouped once, not per evaluation
-        self._weeks: dict[str, tuple[tuple[Backup, ...], list[ListedWeek]]] = {}
+        self._grouped = HistoryMemo(
+            lambda history: rows_by_container(r for r in history if r.actor == ACTOR)
+        )
+        # What each container's rows and backup list say, kept while both stay the same
+        # objects (the history between appends, the list between two refreshes).
+        self._known: dict[str, Known] = {}
 
     def history_query(self, now: datetime) -> HistoryQuery:
         since = now - timedelta(weeks=self.options.keep_weeks + HISTORY_EXTRA_WEEKS)
@@ -87,41 +115,32 @@ class WeeklyPinPolicy:
     ) -> list[Decision]:
         if not snapshot.status_ok:
             return []
-        grouped = rows_by_container(r for r in history if r.actor == ACTOR)
+        grouped = self._grouped(history)
         decisions: list[Decision] = []
         for view in snapshot.containers.values():
             if view.backups is None:
                 continue
             if not name_matches(view.container.name, self.options.match, self.options.exclude):
                 continue
-            rows = grouped.get(view.container.id, [])
-            decisions += self._pins(view, rows, now)
-            decisions += self._unpins(view, rows, now)
-        if len(self._weeks) > 2 * len(snapshot.containers):
-            self._weeks = {k: v for k, v in self._weeks.items() if k in snapshot.containers}
+            known = self._known_for(view, grouped.get(view.container.id, NO_ROWS))
+            decisions += self._pins(view, known, now)
+            decisions += self._unpins(view, known, now)
+        if len(self._known) > 2 * len(snapshot.containers):
+            self._known = {k: v for k, v in self._known.items() if k in snapshot.containers}
         return decisions
 
-    def _listed_weeks(self, view: ContainerView) -> list[ListedWeek]:
-        """The view's backups grouped by ISO week, oldest week first."""
+    def _known_for(self, view: ContainerView, rows: Sequence[AuditLog]) -> Known:
         backups = view.backups or ()
-        cached = self._weeks.get(view.container.id)
-        if cached is not None and cached[0] is backups:
-            return cached[1]
-        weeks: dict[IsoWeek, list[Backup]] = {}
-        for backup in backups:
-            if backup.created_at is not None:
-                weeks.setdefault(IsoWeek.of(backup.created_at), []).append(backup)
-        listed = [
-            ListedWeek(week, tuple(members), any(b.pinned for b in members))
-            for week, members in sorted(weeks.items())
-        ]
-        self._weeks[view.container.id] = (backups, listed)
-        return listed
+        known = self._known.get(view.container.id)
+        if known is None or known.rows is not rows or known.backups is not backups:
+            known = Known(rows, backups, listed_weeks(backups), _daemon_pins(rows, view))
+            self._known[view.container.id] = known
+        return known
 
-    def _pins(self, view: ContainerView, rows: list[AuditLog], now: datetime) -> list[Decision]:
-        this_week = IsoWeek.of(now)
+    def _pins(self, view: ContainerView, known: Known, now: datetime) -> list[Decision]:
+        this_week, rows = IsoWeek.of(now), known.rows
         decisions: list[Decision] = []
-        for week, backups, pinned in self._listed_weeks(view):
+        for week, backups, pinned in known.weeks:
             if pinned:
                 continue
             due = _pin_moment(week, self.options.weekday, self.options.at)
@@ -154,8 +173,8 @@ class WeeklyPinPolicy:
             )
         return decisions
 
-    def _unpins(self, view: ContainerView, rows: list[AuditLog], now: datetime) -> list[Decision]:
-        pins = _daemon_pins(rows, view)
+    def _unpins(self, view: ContainerView, known: Known, now: datetime) -> list[Decision]:
+        pins, rows = known.pins, known.rows
         weeks = {pin.week for pin in pins}
         if len(weeks) <= self.options.keep_weeks:
             return []  # every pin is among the newest keep_weeks weeks
@@ -240,7 +259,7 @@ def _pin_moment(week: IsoWeek, weekday: Weekday, at: time) -> datetime:
     return week.moment(weekday, at)
 
 
-def _daemon_pins(rows: list[AuditLog], view: ContainerView) -> list[DaemonPin]:
+def _daemon_pins(rows: Sequence[AuditLog], view: ContainerView) -> list[DaemonPin]:
     """Pins this policy made (`succeeded`) and has not unpinned since."""
     created: dict[str, datetime] | None = None
     pins: dict[str, DaemonPin] = {}

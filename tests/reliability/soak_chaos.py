@@ -1,16 +1,19 @@
 """The soak's chaos from one seed: crashes, crash loops, operator starts, failed backups, 429s.
 
-Called after every simulated minute (`step`), it
+Called after every status poll (`step`), it
 
 - crashes a few random containers each hour, only ones that have run for at
   least `SETTLED` since they last started (so the daemon's backoff has reset);
 - starts crash-loop episodes on a few "looper" containers: while an episode
-  lasts, a looper is crashed again as soon as it is seen running (it runs less
-  than a minute), until the daemon gives up or the episode ends; episodes avoid
+  lasts, a looper is crashed again as soon as it is seen running (right after
+  the poll that restarted it), until the daemon gives up or the episode ends;
+  episodes avoid
   the weekly pin window and the daemon's redeploy, where the daemon is busy for
-  minutes and a looper would run long enough to blur "crash loop" and "settled";
+  minutes and a looper would run long enough to blur "crash loop" and "settled"
+  (`SETTLED` and `LOOP_RUN_MAX` keep both far from auto_restart's reset_after);
 - has an operator `change NAME start` a looper that is still in error some
-  time after its episode (the daemon may have given up on it);
+  time after its episode (the daemon may have given up on it); only a start
+  that succeeded counts as one;
 - makes the backups of a rotating tenth of the fleet fail for a day at a time;
 - replaces the API faults every few hours: 5% 500s, 1% timeouts, and a burst of
   forced 429s with a random Retry-After.
@@ -33,8 +36,8 @@ from tests.reliability.soak_fleet import Member
 ERROR_RATE = 0.05
 TIMEOUT_RATE = 0.01
 HOUR = timedelta(hours=1)
-SETTLED = timedelta(minutes=30)  # one-off crashes hit containers up at least this long
-LOOP_RUN_MAX = timedelta(minutes=3)  # a looper in an episode runs at most this long
+SETTLED = timedelta(hours=1)  # one-off crashes hit containers up at least this long
+LOOP_RUN_MAX = timedelta(minutes=6)  # a looper in an episode runs at most this long
 LOOPERS = 10
 SAMPLE_EVERY = timedelta(hours=6)
 BURST_EVERY = (timedelta(hours=3), timedelta(hours=8))
@@ -55,7 +58,7 @@ class Chaos:
         sim: Simulator,
         fleet: list[Member],
         seed: int,
-        operator_start: Callable[[Member], None],
+        operator_start: Callable[[Member], bool],
         quiet: list[tuple[datetime, datetime]],
     ) -> None:
         self.sim = sim
@@ -82,7 +85,7 @@ class Chaos:
     # -- the schedule ----------------------------------------------------------
 
     def step(self, now: datetime) -> None:
-        """Everything due at `now` (called once per simulated minute)."""
+        """Everything due at `now` (called after every status poll)."""
         if self._next_hour is None:
             self._next_hour = self._next_burst = self._next_sample = now
         self._loop_crashes(now)
@@ -130,7 +133,8 @@ class Chaos:
             and now - self._up_since.get(m.id, now - SETTLED) >= SETTLED
             and self.sim.container_status(m.id) == "running"
         ]
-        for container_id in self.rng.sample(candidates, self.rng.choice((0, 1, 1, 2, 3))):
+        count = min(len(candidates), self.rng.choice((0, 1, 1, 2, 3)))
+        for container_id in self.rng.sample(candidates, count):
             self._crash(container_id, now, loop=False)
 
     def _maybe_start_episode(self, now: datetime) -> None:
@@ -143,7 +147,7 @@ class Chaos:
             if now - self._up_since.get(cid, now - SETTLED) >= SETTLED
             and self.sim.container_status(cid) == "running"
         ]
-        end = now + timedelta(minutes=self.rng.randint(15, 90))
+        end = now + timedelta(minutes=self.rng.randint(20, 120))
         if not ready or not self._calm(now, end + timedelta(minutes=30)):
             return
         looper = self.rng.choice(ready)
@@ -182,8 +186,10 @@ class Chaos:
             if now < due:
                 continue
             del self._operator_due[container_id]
-            if self.sim.container_status(container_id) == "error":
+            started = self.sim.container_status(container_id) == "error" and (
                 self.operator_start(self._by_id[container_id])
+            )
+            if started:  # a start that STACKS refused (faults) resets nothing
                 self.operator_starts.append((container_id, now))
                 self._read_mutations()
 
@@ -208,5 +214,5 @@ class Chaos:
             )
         )
         self.bursts += 1
-        low, high = BURST_EVERY
-        self._next_burst = now + timedelta(seconds=self.rng.uniform(low.seconds, high.seconds))
+        low, high = (every.total_seconds() for every in BURST_EVERY)
+        self._next_burst = now + timedelta(seconds=self.rng.uniform(low, high))

@@ -89,7 +89,8 @@ def backoff_violations(
                 continue
             if episode:
                 previous = decisions[episode[-1]]
-                wait = min(options.backoff_initial * 2 ** (len(episode) - 1), options.backoff_max)
+                doublings = min(len(episode) - 1, 30)
+                wait = min(options.backoff_initial * 2**doublings, options.backoff_max)
                 if at - previous < wait:
                     violations.append(
                         f"{container_id}: restart {len(episode) + 1} at {at}, only "
