@@ -11,7 +11,7 @@ A standby instance polls nothing and exports `stacks_opsd_leader 0`.
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -234,11 +234,15 @@ class Daemon:
                     self.metrics.ops.set_restart_state(
                         cid, view.container.name, backoff.total_seconds(), state.gave_up
                     )
-        for row in evaluation.histories.get("weekly_pin", ()):
-            view = snapshot.containers.get(row.container_id or "")
+        last_pins: dict[str, datetime] = {}
+        for row in evaluation.histories.get("weekly_pin", ()):  # oldest first: the last wins
             pinned = row.action == "backup.pin" and row.outcome == "succeeded"
-            if view and pinned and row.actor == WEEKLY_PIN_ACTOR:
-                self.metrics.ops.set_weekly_pin(row.container_id, view.container.name, row.at)
+            if pinned and row.actor == WEEKLY_PIN_ACTOR and row.container_id:
+                last_pins[row.container_id] = row.at
+        for container_id, at in last_pins.items():
+            view = snapshot.containers.get(container_id)
+            if view is not None:
+                self.metrics.ops.set_weekly_pin(container_id, view.container.name, at)
 
     def restart_states(self) -> dict:
         for policy in self.policies:
