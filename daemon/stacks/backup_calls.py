@@ -10,7 +10,8 @@ from daemon.stacks.calls import (
     read_acknowledgement,
     read_body,
 )
-from daemon.stacks.models import Backup, BackupStats, require_list, require_mapping, unwrap
+from daemon.stacks.fields import require_list, require_mapping, unwrap
+from daemon.stacks.models import Backup, BackupStats
 from daemon.stacks.ratebudget import Priority
 from daemon.stacks.results import ActionResult, BackupTriggered
 

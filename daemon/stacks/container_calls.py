@@ -12,7 +12,8 @@ from daemon.stacks.calls import (
     read_body_or_text,
 )
 from daemon.stacks.details import Certificate, Credentials, Logs, Template, parse_templates
-from daemon.stacks.models import Container, ContainerMetrics, require_list, unwrap
+from daemon.stacks.fields import require_list, unwrap
+from daemon.stacks.models import Container, ContainerMetrics
 from daemon.stacks.ratebudget import Priority
 from daemon.stacks.results import ActionResult, ContainerCreated
 

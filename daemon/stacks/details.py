@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from daemon.stacks.models import (
+from daemon.stacks.fields import (
     MalformedData,
     as_float,
     as_int,

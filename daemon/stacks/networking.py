@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from daemon.stacks.details import secret_text
-from daemon.stacks.models import (
+from daemon.stacks.fields import (
     as_bool,
     as_str,
     as_time,

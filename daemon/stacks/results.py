@@ -4,7 +4,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from daemon.stacks.models import Container, as_bool, as_int, as_str, pick, require_mapping, unwrap
+from daemon.stacks.fields import as_bool, as_int, as_str, pick, require_mapping, unwrap
+from daemon.stacks.models import Container
 
 
 @dataclass(frozen=True)

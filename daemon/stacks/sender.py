@@ -22,7 +22,7 @@ from daemon.stacks.errors import (
     RateLimitedError,
     StacksError,
 )
-from daemon.stacks.models import MalformedData
+from daemon.stacks.fields import MalformedData
 from daemon.stacks.observer import ApiObserver
 from daemon.stacks.ratebudget import Priority, RateBudget
 from daemon.stacks.retry import Backoff, should_retry

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from daemon.stacks.details import secret_text
-from daemon.stacks.models import (
+from daemon.stacks.fields import (
     MalformedData,
     as_str,
     as_time,
