@@ -13,6 +13,7 @@ and records the error; it never yields "no containers".
 
 import logging
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import fields, replace
 from datetime import datetime, timedelta
 
@@ -114,12 +115,14 @@ class Poller:
     def refresh(self, *, everything: bool = False) -> int:
         """Fetch what is due within the budget, paced; returns requests made.
 
-        First each share (backup lists, then metrics) spends what it has accrued
-        on its own oldest due data, then the slack goes to the most overdue data
-        whatever its kind (see `RefreshPacer`). Every request must also fit the
-        budget at `REFRESH_PRIORITY` with room to spare for the status polls still
-        due in the window. `everything` fetches all of it regardless of age (for
-        `once`), waiting for the budget.
+        Data never fetched comes first, paid from whatever the pacer holds, so a
+        fresh start knows the whole fleet as soon as the capacity allows. Then each
+        share (backup lists, then metrics) spends what it has accrued on its own
+        oldest due data, and the slack goes to the most overdue data whatever its
+        kind (see `RefreshPacer`). Every request must also fit the budget at
+        `REFRESH_PRIORITY` with room to spare for the status polls still due in
+        the window. `everything` fetches all of it regardless of age (for `once`),
+        waiting for the budget.
         """
         snapshot, plan, now = self.snapshot, self.plan(), self._clock.now()
         if everything:
@@ -133,18 +136,23 @@ class Poller:
         self._pacer.earn(plan, len(snapshot.containers), now, idle)
         status_polls = self._status_polls_left(now)
         fetched: set[DueRefresh] = set()
-        for share in (*SHARES, SLACK):
-            for refresh in due:
-                if (
-                    not self._pacer.can_spend(share)
-                    or self._budget.available(REFRESH_PRIORITY) <= status_polls
-                ):
-                    break
-                if refresh in fetched or share not in (SLACK, refresh.kind.share):
+
+        def fetch(candidates: Iterable[DueRefresh], pay: Callable[[DueRefresh], bool]) -> None:
+            for refresh in candidates:
+                if self._budget.available(REFRESH_PRIORITY) <= status_polls:
+                    return
+                if refresh in fetched:
                     continue
-                self._pacer.spend(share)
+                if not pay(refresh):
+                    return
                 fetched.add(refresh)
                 self._fetch(refresh)
+
+        pacer = self._pacer
+        fetch((r for r in due if r.first), lambda r: pacer.spend_any(r.kind.share))
+        for share in SHARES:
+            fetch((r for r in due if r.kind.share is share), lambda r, s=share: pacer.spend(s))
+        fetch(due, lambda r: pacer.spend(SLACK))
         return len(fetched)
 
     def _status_polls_left(self, now: datetime) -> int:

@@ -10,7 +10,8 @@ intervals are stretched by the same factor so the daemon stays under the limit.
 piece of data reached its interval): round-robin over the fleet by age;
 never-fetched data and backup lists the daemon just changed come first.
 `RefreshPacer` spreads the refreshes evenly over time and keeps each kind's
-share, so a crowd of one kind falling due together never starves the other.
+share, so a crowd of one kind falling due together never starves the other;
+only data never fetched may use any share.
 
 Both kinds go out at one budget priority, `REFRESH_PRIORITY` (backup polls: it
 never touches the last `reserve_for_actions` requests of a window); the pacer,
@@ -93,6 +94,7 @@ class DueRefresh:
     position: int  # ties (never fetched) go container by container, metrics then backups
     kind: Kind
     container_id: str | None  # None for STATS
+    first: bool = False  # never fetched yet
 
 
 def due_refreshes(
@@ -105,16 +107,16 @@ def due_refreshes(
     stats_at = snapshot.backup_stats_at
     if everything or stats_at is None or stats_at <= backups_cutoff:
         stats_due = EPOCH if stats_at is None else stats_at + plan.backups_interval
-        due.append(DueRefresh(stats_due, 0, Kind.STATS, None))
+        due.append(DueRefresh(stats_due, 0, Kind.STATS, None, first=stats_at is None))
     for position, (cid, view) in enumerate(snapshot.containers.items(), start=1):
         fetched = view.metrics_at
         if fetched is None:
-            due.append(DueRefresh(EPOCH, position, Kind.METRICS, cid))
+            due.append(DueRefresh(EPOCH, position, Kind.METRICS, cid, first=True))
         elif everything or fetched <= metrics_cutoff:
             due.append(DueRefresh(fetched + plan.metrics_interval, position, Kind.METRICS, cid))
         fetched = view.backups_at
         if fetched is None or view.backups_changed:
-            due.append(DueRefresh(EPOCH, position, Kind.BACKUPS, cid))
+            due.append(DueRefresh(EPOCH, position, Kind.BACKUPS, cid, first=fetched is None))
         elif everything or fetched <= backups_cutoff:
             due.append(DueRefresh(fetched + plan.backups_interval, position, Kind.BACKUPS, cid))
     due.sort(key=lambda refresh: (refresh.due, refresh.position))
@@ -128,10 +130,10 @@ class RefreshPacer:
     stretched interval asks for the fleet and spends it on its own due data, so a
     crowd of one kind falling due together is served at that kind's pace and never
     starves the other. The slack (capacity the shares do not need, plus what a
-    share with nothing due cannot hold) goes to whatever is most overdue: never-fetched data
-    at start, a backlog after an outage. Every balance holds at most
-    `PACING_WINDOW_SECONDS` of accrual, so refreshes are spread over the minute and
-    their next due times stay spread too.
+    share with nothing due cannot hold) goes to whatever is most overdue, such as
+    a backlog after an outage; data never fetched may be paid from any balance
+    (`spend_any`). Every balance holds at most `PACING_WINDOW_SECONDS` of accrual,
+    so refreshes are spread over the minute and their next due times stay spread.
     """
 
     def __init__(self) -> None:
@@ -168,9 +170,13 @@ class RefreshPacer:
         most = max(1.0, capacity * PACING_WINDOW_SECONDS)
         self._balances[SLACK] = min(self._balances[SLACK] + slack, most)
 
-    def can_spend(self, share: Kind | None) -> bool:
-        """Whether `share` (SLACK: the slack) has a whole refresh to spend."""
-        return self._balances[share] >= 1
+    def spend(self, balance: Kind | None) -> bool:
+        """Spend one refresh from `balance` (a share, or SLACK) if it holds one."""
+        if self._balances[balance] < 1:
+            return False
+        self._balances[balance] -= 1
+        return True
 
-    def spend(self, share: Kind | None) -> None:
-        self._balances[share] -= 1
+    def spend_any(self, share: Kind) -> bool:
+        """Spend one refresh from `share`, else the slack, else the other shares."""
+        return any(self.spend(balance) for balance in (share, SLACK, *SHARES))

@@ -79,7 +79,7 @@ class FleetResult:
         return self.best[kind] / self.worst[kind] if self.worst[kind] else 0.0
 
 
-def warmup_for(containers: int, duration: timedelta, best: dict[str, float]) -> timedelta:
+def warmup_for(duration: timedelta, best: dict[str, float]) -> timedelta:
     """Long enough for every container to be fetched and the rhythm to settle."""
     settle = timedelta(seconds=2 * max(best.values()))
     return min(settle, duration / 2)
@@ -106,20 +106,22 @@ def run_fleet(
     seed: int = 1,
     rss_at_hours: tuple[float, ...] = (),
     config: Config | None = None,
+    history: timedelta = timedelta(0),
 ) -> FleetResult:
-    """`config` defaults to the daemon's defaults; the key's limit is its rate limit."""
+    """The daemon starts at MONDAY 00:00 on a fleet the simulator has run for `history`
+    (a week of it: every container holds its retained backups, as in steady state).
+
+    `config` defaults to the daemon's defaults; the key's limit is its rate limit.
+    """
     config = config or Config()
-    clock = WaitRecordingClock(MONDAY)
+    clock = WaitRecordingClock(MONDAY - history)
     simulator = CountedSimulator(clock, seed)
-    run = SimulatedRun(
-        directory,
-        config,
-        simulator=simulator,
-        clock=clock,
-        rate_limit=config.api.rate_limit_per_minute,
-    )
+    key = simulator.create_key(rate_limit=config.api.rate_limit_per_minute)
+    ids = [simulator.seed_container(key, f"app-{i:04d}") for i in range(containers)]
+    simulator.advance(history.total_seconds())
+    run = SimulatedRun(directory, config, simulator=simulator, clock=clock, key=key)
     try:
-        return _measure(run, simulator, containers, duration, crashes, seed, rss_at_hours)
+        return _measure(run, simulator, ids, duration, crashes, seed, rss_at_hours)
     finally:
         run.close()
 
@@ -127,7 +129,7 @@ def run_fleet(
 def _measure(
     run: SimulatedRun,
     simulator: CountedSimulator,
-    containers: int,
+    ids: list[str],
     duration: timedelta,
     crashes: int,
     seed: int,
@@ -135,10 +137,9 @@ def _measure(
 ) -> FleetResult:
     started_wall = time.perf_counter()
     clock = run.clock
-    ids = [simulator.seed_container(run.key, f"app-{i:04d}") for i in range(containers)]
     start = clock.now()
-    best = best_intervals(containers, run.config)
-    warmup = warmup_for(containers, duration, best)
+    best = best_intervals(len(ids), run.config)
+    warmup = warmup_for(duration, best)
     ages = FetchAges(start + warmup)
     for cid in ids:
         for kind in KINDS:
@@ -184,7 +185,7 @@ def _measure(
     crashes_at = [(start + at, cid) for at, cid in crashed]
     latencies, waited, missed = restart_latencies(simulator, crashes_at, clock.waits)
     return FleetResult(
-        containers=containers,
+        containers=len(ids),
         simulated_seconds=duration.total_seconds(),
         wall_seconds=time.perf_counter() - started_wall,
         requests=simulator.tally.requests,

@@ -19,7 +19,12 @@ from tests.benchmarks.naive_poller import run_naive
 
 
 def fleet(
-    containers: int, hours: float, crashes: int = 0, seed: int = 1, rss_at_hours: tuple = ()
+    containers: int,
+    hours: float,
+    crashes: int = 0,
+    seed: int = 1,
+    rss_at_hours: tuple = (),
+    history_days: int = 0,
 ) -> dict:
     with tempfile.TemporaryDirectory(prefix="stacks-opsd-bench-") as directory:
         result = run_fleet(
@@ -29,6 +34,7 @@ def fleet(
             crashes=crashes,
             seed=seed,
             rss_at_hours=tuple(rss_at_hours),
+            history=timedelta(days=history_days),
         )
     return dataclasses.asdict(result)
 

@@ -22,11 +22,12 @@ from tests.benchmarks.table import markdown
 from tests.support.integration import postgres_url
 
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 SAMPLE_EVERY = 60.0  # the lag metric is read once a simulated minute
 
 
 def test_a_small_fleet_hour_stays_in_budget_fresh_and_restarts_every_crash(tmp_path):
-    fleet = run_fleet(tmp_path, 10, HOUR, crashes=5, rss_at_hours=(0, 1))
+    fleet = run_fleet(tmp_path, 10, HOUR, crashes=5, rss_at_hours=(0, 1), history=7 * DAY)
 
     assert fleet.status_polls == 4 * 60 + 1  # one GET /containers every 15 s, from 0 s to 1 h
     assert fleet.throttled == 0
@@ -45,7 +46,7 @@ def test_a_fleet_larger_than_the_budget_is_stretched_and_still_as_fresh_as_allow
     config = dataclasses.replace(
         config, api=dataclasses.replace(config.api, rate_limit_per_minute=12, reserve_for_actions=2)
     )
-    fleet = run_fleet(tmp_path, 40, HOUR, config=config)
+    fleet = run_fleet(tmp_path, 40, 2 * HOUR, config=config)
 
     assert fleet.best["metrics"] > config.poll.metrics_interval.total_seconds()  # stretched
     assert fleet.throttled == 0
