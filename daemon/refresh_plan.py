@@ -38,13 +38,7 @@ PACING_WINDOW_SECONDS = 30.0  # how much accrued capacity may be spent at once
 class RefreshPlan:
     metrics_interval: timedelta
     backups_interval: timedelta
-    stretch: float
-    requests_per_minute: float  # status, stats and refreshes together, as planned
     refresh_capacity_per_minute: float  # what metrics and backup lists may spend
-
-    @property
-    def stretched(self) -> bool:
-        return self.stretch > 1.0
 
 
 def plan_refresh(
@@ -68,8 +62,6 @@ def plan_refresh(
     return RefreshPlan(
         metrics_interval=metrics_interval * stretch,
         backups_interval=backups_interval * stretch,
-        stretch=stretch,
-        requests_per_minute=status_per_minute + stats_per_minute + demand / stretch,
         refresh_capacity_per_minute=capacity,
     )
 

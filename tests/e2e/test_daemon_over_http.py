@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from tests.support.processes import command, metric_lines, wait_until
+from tests.support.processes import command, free_port, metric_lines, wait_until, write_config
 
 NO_RESTARTS = "[policies.auto_restart]\nenabled = false\n"
 
@@ -92,8 +92,6 @@ def run_once(config_path, key: str) -> subprocess.CompletedProcess:
 
 
 def test_once_with_a_rejected_key_says_so(simulator, tmp_path):
-    from tests.support.processes import free_port, write_config
-
     config = write_config(tmp_path, simulator.base_url, free_port())
     wrong = "sk_stacks_" + "0" * 64
     result = run_once(config, wrong)
@@ -104,8 +102,6 @@ def test_once_with_a_rejected_key_says_so(simulator, tmp_path):
 
 
 def test_once_against_a_dead_url_says_it_cannot_connect(simulator, tmp_path):
-    from tests.support.processes import free_port, write_config
-
     dead = f"http://127.0.0.1:{free_port()}/api/v1"
     config = write_config(tmp_path, dead, free_port())
     result = run_once(config, simulator.key)
@@ -115,8 +111,6 @@ def test_once_against_a_dead_url_says_it_cannot_connect(simulator, tmp_path):
 
 
 def test_once_prints_what_it_did(simulator, tmp_path):
-    from tests.support.processes import free_port, write_config
-
     web = simulator.seed("web")
     simulator.control("POST", f"containers/{web}/crash")
     config = write_config(tmp_path, simulator.base_url, free_port())
@@ -174,8 +168,6 @@ def test_kill_9_mid_action_is_reconciled_as_interrupted(simulator, start_daemon,
 
 
 def test_audit_verify_fails_after_a_row_is_altered_or_removed(simulator, tmp_path):
-    from tests.support.processes import free_port, write_config
-
     web = simulator.seed("web")
     simulator.control("POST", f"containers/{web}/crash")
     config = write_config(tmp_path, simulator.base_url, free_port())
