@@ -1,8 +1,8 @@
 """One evaluation: ask every policy for its decisions over the current snapshot.
 
-Each policy says which audit history it needs; PolicyHistory reads what was
-appended since the last evaluation, and the engine hands it over with the
-snapshot and `now`. Nothing is
+Each policy says which audit history it needs; PolicyHistory reads, in one
+query, what was appended since the last evaluation, and the engine hands each
+policy its window with the snapshot and `now`. Nothing is
 decided on stale or unknown state: a snapshot whose last status poll failed
 yields no decisions at all (fail closed).
 """
@@ -28,10 +28,8 @@ def evaluate(
 ) -> Evaluation:
     if not snapshot.status_ok:
         return Evaluation((), {})
+    histories: dict[str, Sequence[AuditLog]] = dict(history.windows(policies, now))
     decisions: list[Decision] = []
-    histories: dict[str, Sequence[AuditLog]] = {}
     for policy in policies:
-        rows = history.rows_for(policy, now)
-        histories[policy.name] = rows
-        decisions.extend(policy.decide(snapshot, rows, now))
+        decisions.extend(policy.decide(snapshot, histories[policy.name], now))
     return Evaluation(tuple(decisions), histories)
