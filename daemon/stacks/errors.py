@@ -12,10 +12,15 @@
     │   ├── RateLimitedError     429  retry_after (seconds)
     │   └── ServerError          5xx
     │       └── NoCapacityError  503
-    ├── TransportError           no answer: connection refused/reset, DNS, TLS
-    │   └── RequestTimeout       connect/read/write/pool timeout
+    ├── TransportError           no answer: connection refused/reset, DNS, TLS; `sent` says
+    │   └── RequestTimeout       connect/read/write/pool timeout   whether the request left
     ├── MalformedResponse        an answer that is not the documented JSON
-    └── BudgetExhausted          the local rate budget granted no request in time
+    ├── BudgetExhausted          the local rate budget granted no request in time
+    │   └── RequestDeferred      a reserved request met a Retry-After that began after the
+    │                            reservation: not sent, so the caller checks state again
+    └── UnconfirmedChange        a change was sent, but its answer does not say whether
+                                 STACKS applied it (unreadable or empty 2xx, 5xx, timeout
+                                 after sending, dropped connection): read the state back
 
 Lower-level errors (httpx, JSON decoding, `models.MalformedData`) are translated
 once, where they happen, with `raise ... from exc`. Messages say what happened,
@@ -138,9 +143,17 @@ class NoCapacityError(ServerError):
 
 
 class TransportError(StacksError):
-    """No HTTP answer: the connection could not be made or broke."""
+    """No HTTP answer: the connection could not be made or broke.
+
+    `sent` is False when the failure happened before any byte of the request
+    left (connection refused, DNS, connect timeout): STACKS cannot have seen it.
+    """
 
     retryable = True
+
+    def __init__(self, message: str, *, sent: bool = True, **where) -> None:
+        super().__init__(message, **where)
+        self.sent = sent
 
 
 class RequestTimeout(TransportError):
@@ -161,3 +174,27 @@ class MalformedResponse(StacksError):
 
 class BudgetExhausted(StacksError):
     """The client-side rate budget could not grant a request within the allowed wait."""
+
+
+class RequestDeferred(BudgetExhausted):
+    """A request reserved with `RateBudget.reserved()` was not sent: a Retry-After began.
+
+    The reservation promised no wait between a state check and the change it
+    authorises; waiting now would break that promise, so nothing is sent and the
+    caller starts over (wait, check the state again, then send).
+    """
+
+
+class UnconfirmedChange(StacksError):
+    """A change was sent, but the answer does not say whether STACKS applied it.
+
+    Raised instead of the underlying error (kept as `__cause__`, described in
+    `answer`) for requests that must not be repeated blindly: an unreadable or
+    empty 2xx, a 5xx, a timeout after sending, a dropped connection. The change
+    must never be resent on this answer; the caller reads the state back to
+    learn what happened.
+    """
+
+    def __init__(self, message: str, *, answer: str, **where) -> None:
+        super().__init__(message, **where)
+        self.answer = answer
