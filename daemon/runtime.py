@@ -91,7 +91,7 @@ class Daemon:
             config.daemon.database_url, api_key.fingerprint()
         )
         self.health = Health(self.clock, heartbeat_max_age=timedelta(seconds=30))
-        self.policies = build_policies(config.policies)
+        self.policies = build_policies(config.policies, dry_run=config.daemon.dry_run)
         self.executor = Executor(
             self.client,
             self.store,
@@ -130,6 +130,10 @@ class Daemon:
                 # Retried every tick until the audit database takes the `interrupted` rows.
                 self.acting = self._reconcile()
                 self.metrics.ops.set_leader(self.acting)
+            elif self.acting:
+                # Keep this session alive for other processes, and close the actions of
+                # processes that died since (a `change` killed mid-backup, say).
+                self._keep_session()
             return self.acting
 
     def _stand_by(self) -> None:
@@ -139,19 +143,28 @@ class Daemon:
         self.poller.forget()
         self.metrics.ops.retain(())
 
-    def _reconcile(self) -> bool:
+    def _reconcile(self, *, including_own: bool = False) -> bool:
+        """`interrupted` rows for the actions of processes that are gone; False if unaudited."""
         try:
-            interrupted = self.store.reconcile_interrupted()
+            interrupted = self.store.reconcile_interrupted(including_own=including_own)
         except AuditError as error:
             self._audit_failed(error)
             return False
         for row in interrupted:
             log.warning(
-                "audit: %s on %s was interrupted by a daemon stop before its outcome",
+                "audit: %s on %s was interrupted: the process that started it ended first",
                 row.action,
                 row.container_name or row.container_id,
             )
         return True
+
+    def _keep_session(self) -> None:
+        try:
+            self.store.renew_session()
+        except AuditError as error:
+            self._audit_failed(error)
+            return
+        self._reconcile()
 
     def status_cycle(self) -> Evaluation:
         """Poll status, then evaluate the policies and dispatch what they decide."""
@@ -281,6 +294,6 @@ class Daemon:
             self.client.close()  # closing under a request in flight would wait for it
         else:
             log.warning("actions still in flight at shutdown: auditing them as interrupted")
-            self._reconcile()
+            self._reconcile(including_own=True)
         self.store.close()
         self.leader.release()

@@ -1,4 +1,5 @@
-"""Reading the audit rows a policy is given: details as a dict, rows grouped per container."""
+"""Reading the audit rows a policy is given: details as a dict, rows grouped per container,
+and which rows count (what a dry run wrote counts only while dry-running)."""
 
 import json
 from collections import defaultdict
@@ -34,3 +35,13 @@ def rows_by_container(rows: Iterable[AuditLog]) -> dict[str, list[AuditLog]]:
         if row.container_id is not None:
             grouped[row.container_id].append(row)
     return grouped
+
+
+def counts(row: AuditLog, dry_run: bool) -> bool:
+    """Whether `row` is part of what really happened, for a policy in this mode.
+
+    A dry run's rows (outcome `dry_run`, or a note it marked `dry_run`) are never
+    attempts or completions once dry run is off; while it is on they count, so a
+    dry run shows the backoff and pins the real run would have.
+    """
+    return dry_run or (row.outcome != "dry_run" and not row_details(row).get("dry_run"))

@@ -18,13 +18,15 @@ status) is restarted at once, then after 10 s, 20 s, 40 s ... at most
 `backoff_max` after the previous attempt. After `max_restarts` attempts within
 `window` the policy gives up (one `gave_up` row) until the container has run for
 `reset_after` or an operator runs `stacks-opsd change NAME start` (or
-`restart`). Nothing happens on a stale snapshot. The state comes from the audit
-history only (see `policies.restart_backoff`), so it survives daemon restarts;
-rows are written only when something changes: each restart, the first sight of
-each crash it waits out (`skipped`, with the next restart time), `gave_up`, and
-a container seen running again without the daemon's help.
+`restart`), however long that takes. Nothing happens on a stale snapshot.
+The state comes from the audit history only (see `policies.restart_backoff`),
+so it survives daemon restarts; rows are written only when something changes:
+each restart, the first sight of each crash it waits out (`skipped`, with the
+next restart time), `gave_up`, and a container seen running again without the
+daemon's help.
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,9 +50,6 @@ from policies.restart_backoff import (
     restart_state,
 )
 
-# A gave_up older than this is forgotten (restarts resume); it bounds the history read.
-HISTORY_HORIZON = timedelta(days=30)
-
 
 @dataclass(frozen=True)
 class AutoRestartOptions:
@@ -68,14 +67,30 @@ class AutoRestartOptions:
 class AutoRestartPolicy:
     name = POLICY
 
-    def __init__(self, options: AutoRestartOptions) -> None:
+    def __init__(self, options: AutoRestartOptions, dry_run: bool = False) -> None:
         self.options = options
+        self.dry_run = dry_run
         self._states = HistoryMemo(self._fold)
 
     def history_query(self, now: datetime) -> HistoryQuery:
-        since = now - max(HISTORY_HORIZON, self.options.window + self.options.reset_after)
+        """The rows that can still change a decision: the `window`, the last few backoff
+        steps, and every row since a container's latest `gave_up` (it lasts until a reset)."""
         actions = tuple(dict.fromkeys((RESTART, *OPERATOR_STARTS)))
-        return HistoryQuery(since=since, actors=(ACTOR, OPERATOR), actions=actions)
+        return HistoryQuery(
+            since=now - self.horizon(),
+            actors=(ACTOR, OPERATOR),
+            actions=actions,
+            since_latest="gave_up",
+        )
+
+    def horizon(self) -> timedelta:
+        """How far back restart attempts still matter: the `window`, and enough attempts
+        for the backoff to reach `backoff_max` (each at most `backoff_max + reset_after`
+        after the one before, or the backoff would have reset)."""
+        options = self.options
+        ratio = max(options.backoff_max / max(options.backoff_initial, timedelta(seconds=1)), 1)
+        steps = math.ceil(math.log2(ratio)) + 2
+        return max(options.window, (options.backoff_max + options.reset_after) * steps)
 
     def states(self, history: Sequence[AuditLog]) -> Mapping[str, RestartState]:
         """Each container's crash-loop state (for `/status` and the backoff metrics)."""
@@ -84,7 +99,8 @@ class AutoRestartPolicy:
     def _fold(self, history: Sequence[AuditLog]) -> Mapping[str, RestartState]:
         grouped = rows_by_container(history)
         states = {
-            cid: restart_state(rows, self.options.reset_after) for cid, rows in grouped.items()
+            cid: restart_state(rows, self.options.reset_after, self.dry_run)
+            for cid, rows in grouped.items()
         }
         return MappingProxyType(states)
 
@@ -150,11 +166,9 @@ class AutoRestartPolicy:
                 container_id=view.container.id,
                 container_name=view.container.name,
                 reason=f"status {status}: restart {number} since the last reset",
-                details={
-                    "restart_number": number,
-                    "observed_status": status,
-                    "newest_completed_backup": newest_backup_id(view),
-                },
+                expect_status=status,
+                newest_backup=newest_backup_id(view),
+                details={"restart_number": number, "observed_status": status},
             )
         if not first_sight:
             return None

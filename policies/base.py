@@ -26,7 +26,15 @@ def actor_name(policy: str) -> str:
 
 @dataclass(frozen=True)
 class Action:
-    """A change to make: `action` is an audit action name such as `container.restart`."""
+    """A change to make: `action` is an audit action name such as `container.restart`.
+
+    `expect_status` is the container status the decision was made on: the change is
+    skipped if STACKS shows another one right before the request. `newest_backup`
+    is the newest completed backup the decision knew of (recorded when the container
+    cannot be backed up first). `wait` (backup.create) waits for the backup to end.
+    `force` lets an operator act on a status the guide does not name. `details` go
+    into the audit rows only.
+    """
 
     policy: str
     action: str
@@ -35,6 +43,10 @@ class Action:
     reason: str
     target: str | None = None
     gated: bool = True
+    expect_status: str | None = None
+    newest_backup: int | None = None
+    wait: bool = True
+    force: bool = False
     details: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -65,11 +77,16 @@ Decision = Action | Note
 
 @dataclass(frozen=True)
 class HistoryQuery:
-    """The audit rows a policy needs: `store.history(since, actors=..., actions=...)`."""
+    """The audit rows a policy needs: `store.history(since, actors=..., actions=...)`.
+
+    With `since_latest` (an outcome), a container's rows from its latest row with that
+    outcome on are kept too, however old (auto_restart's `gave_up` lasts until a reset).
+    """
 
     since: datetime
     actors: tuple[str, ...] | None = None
     actions: tuple[str, ...] | None = None
+    since_latest: str | None = None
 
 
 class Policy(Protocol):

@@ -41,14 +41,17 @@ def policy_options(configured: object, name: str) -> object:
     return options if options is not None else options_class(name)()
 
 
-def build_policies(configured: object) -> list[Policy]:
-    """The enabled deciding policies, from an object with one options attribute per policy."""
+def build_policies(configured: object, dry_run: bool = False) -> list[Policy]:
+    """The enabled deciding policies, from an object with one options attribute per policy.
+
+    With `dry_run` the policies also count what a dry run decided (its rows are never
+    attempts or completions of a real run)."""
     auto_restart = policy_options(configured, "auto_restart")
     weekly_pin = policy_options(configured, "weekly_pin")
     freshness = policy_options(configured, "backup_freshness")
     policies: list[Policy] = []
     if auto_restart.enabled:
-        policies.append(AutoRestartPolicy(auto_restart))
+        policies.append(AutoRestartPolicy(auto_restart, dry_run))
     if weekly_pin.enabled:
-        policies.append(WeeklyPinPolicy(weekly_pin, freshness))
+        policies.append(WeeklyPinPolicy(weekly_pin, freshness, dry_run))
     return policies

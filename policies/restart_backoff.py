@@ -3,7 +3,8 @@
 The history of one container is read as a sequence of events:
 
     operator start   `cli` container.start/restart succeeded: everything resets
-    restart attempt  policy container.restart started/dry_run/aborted (one per action_id)
+    restart attempt  policy container.restart started/aborted (one per action_id); also
+                     dry_run, but only while the daemon itself dry-runs
     crash seen       policy note `skipped` (backoff) or `gave_up`: the container was in error
     running seen     policy note `skipped` with details event "running": it came back by
                      itself or through someone else (dashboard), not through the daemon
@@ -24,7 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from daemon.audit.record import AuditLog
-from policies.audit_rows import row_details
+from policies.audit_rows import counts, row_details
 from policies.base import OPERATOR, actor_name
 
 POLICY = "auto_restart"
@@ -83,11 +84,15 @@ class RestartState:
         return self.backoff(initial, maximum)
 
 
-def restart_state(rows: Iterable[AuditLog], reset_after: timedelta) -> RestartState:
+def restart_state(
+    rows: Iterable[AuditLog], reset_after: timedelta, dry_run: bool = False
+) -> RestartState:
     """Fold one container's audit rows (oldest first) into its crash-loop state."""
     state = RestartState()
     counted: set[str] = set()
     for row in rows:
+        if not counts(row, dry_run):
+            continue
         if row.actor == OPERATOR and row.action in OPERATOR_STARTS:
             if row.outcome == "succeeded":
                 state = RestartState(started_at=row.at)

@@ -31,7 +31,7 @@ from daemon.audit.record import AuditLog
 from daemon.durations import format_duration
 from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks.models import Backup
-from policies.audit_rows import row_details, rows_by_container
+from policies.audit_rows import counts, row_details, rows_by_container
 from policies.backup_freshness import BackupFreshnessOptions, newest_completed_backup_age
 from policies.base import Action, Decision, HistoryQuery, Note, actor_name
 from policies.history_memo import HistoryMemo
@@ -43,6 +43,7 @@ ACTOR = actor_name(POLICY)
 PIN, UNPIN = "backup.pin", "backup.unpin"
 RETRY_AFTER = timedelta(hours=1)
 DONE_OR_RUNNING = ("started", "succeeded", "dry_run")  # no new attempt after these
+# (a `dry_run` row is in the history only while the daemon itself dry-runs)
 HISTORY_EXTRA_WEEKS = 52  # daemon pins this much older than keep_weeks are forgotten (kept)
 
 
@@ -96,11 +97,16 @@ def listed_weeks(backups: tuple[Backup, ...]) -> list[ListedWeek]:
 class WeeklyPinPolicy:
     name = POLICY
 
-    def __init__(self, options: WeeklyPinOptions, freshness: BackupFreshnessOptions) -> None:
+    def __init__(
+        self, options: WeeklyPinOptions, freshness: BackupFreshnessOptions, dry_run: bool = False
+    ) -> None:
         self.options = options
         self.freshness = freshness
+        self.dry_run = dry_run
         self._grouped = HistoryMemo(
-            lambda history: rows_by_container(r for r in history if r.actor == ACTOR)
+            lambda history: rows_by_container(
+                r for r in history if r.actor == ACTOR and counts(r, dry_run)
+            )
         )
         # What each container's rows and backup list say, kept while both stay the same
         # objects (the history between appends, the list between two refreshes).

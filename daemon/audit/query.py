@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from daemon.audit.record import AuditLog
 
@@ -31,6 +31,34 @@ def history_statement(
     return statement.order_by(LOG.c.id)
 
 
+def from_latest_statement(
+    outcome: str,
+    before: datetime,
+    actors: Iterable[str] | None = None,
+    actions: Iterable[str] | None = None,
+) -> Select:
+    """Rows before `before` of each container from its latest `outcome` row on, oldest first."""
+
+    def filtered(statement: Select, table) -> Select:
+        statement = statement.where(table.c.at < before)
+        if actors is not None:
+            statement = statement.where(table.c.actor.in_(list(actors)))
+        if actions is not None:
+            statement = statement.where(table.c.action.in_(list(actions)))
+        return statement
+
+    latest = (
+        filtered(select(LOG.c.container_id, func.max(LOG.c.id).label("first_id")), LOG)
+        .where(LOG.c.outcome == outcome, LOG.c.container_id.is_not(None))
+        .group_by(LOG.c.container_id)
+        .subquery()
+    )
+    joined = select(LOG).join(
+        latest, and_(LOG.c.container_id == latest.c.container_id, LOG.c.id >= latest.c.first_id)
+    )
+    return filtered(joined, LOG).order_by(LOG.c.id)
+
+
 def list_statement(
     since: datetime | None = None,
     container: str | None = None,
@@ -56,11 +84,19 @@ def list_statement(
     return statement.order_by(LOG.c.id)
 
 
-def unfinished_statement() -> Select:
-    """`started` rows of actions that have no other row (no outcome), oldest first."""
-    finished = select(LOG.c.action_id).where(LOG.c.outcome != "started")
-    return (
-        select(LOG)
-        .where(LOG.c.outcome == "started", LOG.c.action_id.not_in(finished))
-        .order_by(LOG.c.id)
+def unfinished_statement(from_id: int | None = None) -> Select:
+    """`started` rows (from row `from_id` on) of actions that have no outcome yet, oldest first.
+
+    An outcome row always comes after its `started` row, so one index lookup per
+    `started` row (on `action_id`) answers it, however long the log is.
+    """
+    outcome = LOG.alias("outcome")
+    finished = (
+        select(outcome.c.id)
+        .where(outcome.c.action_id == LOG.c.action_id, outcome.c.outcome != "started")
+        .exists()
     )
+    statement = select(LOG).where(LOG.c.outcome == "started", ~finished)
+    if from_id is not None:
+        statement = statement.where(LOG.c.id >= from_id)
+    return statement.order_by(LOG.c.id)

@@ -31,6 +31,7 @@ OUTCOMES = (
     "aborted",
     "interrupted",
     "gave_up",
+    "unknown",  # a change whose answer was ambiguous and whose effect a read-back could not confirm
 )
 
 

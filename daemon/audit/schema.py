@@ -1,4 +1,7 @@
-"""Creating and migrating the audit schema (`audit_log`, `audit_head`) at start.
+"""Creating and migrating the audit schema at start.
+
+The tables: `audit_log` and `audit_head` (the chained history, record.py and
+head.py), `audit_session` and `audit_claim` (who is alive and acting, liveness.py).
 
 Missing tables are created; columns added to `AuditLog` since a database was
 created are added (they are nullable, and the chain hash leaves out None fields,
@@ -13,6 +16,7 @@ from sqlmodel import SQLModel
 from daemon.audit.chain import GENESIS_HASH
 from daemon.audit.errors import AuditOpenError
 from daemon.audit.head import HEAD_ID, AuditHead
+from daemon.audit.liveness import CLAIMS, SESSIONS
 from daemon.audit.record import AuditLog
 
 LOG = AuditLog.__table__
@@ -27,7 +31,7 @@ def ensure_schema(conn: Connection, database: str) -> None:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
     existing = set(inspect(conn).get_table_names())
-    SQLModel.metadata.create_all(conn, tables=[LOG, HEAD])
+    SQLModel.metadata.create_all(conn, tables=[LOG, HEAD, SESSIONS, CLAIMS])
     if LOG.name in existing:
         _add_missing_columns(conn, database)
     if HEAD.name not in existing:

@@ -9,6 +9,11 @@ Appends are serialised in-process by a lock and across processes by the
 database's write lock (see engine.py), so the chain never forks. Every string
 is redacted before it is hashed and stored. Any database failure is raised as
 an AuditError subclass (errors.py) naming the database with its password hidden.
+
+A store that writes actions holds a session (liveness.py): opened with its first
+`started` row or claim, renewed by `renew_session()`, closed by `close()`. Its
+`started` rows carry `details.session`, and `reconcile_interrupted()` closes only
+the rows of sessions that are gone.
 """
 
 import json
@@ -21,12 +26,18 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from daemon.audit import liveness
 from daemon.audit.chain import canonical_json, row_hash
 from daemon.audit.database_url import parse_url, redact_url, sqlite_path
 from daemon.audit.engine import begin_snapshot_read, begin_write, create_audit_engine, enable_wal
 from daemon.audit.errors import AuditOpenError, AuditReadError, AuditWriteError
 from daemon.audit.head import HEAD_ID, AuditHead
-from daemon.audit.query import history_statement, list_statement, unfinished_statement
+from daemon.audit.query import (
+    from_latest_statement,
+    history_statement,
+    list_statement,
+    unfinished_statement,
+)
 from daemon.audit.record import OUTCOMES, AuditLog
 from daemon.audit.redact import redact_text, redact_value
 from daemon.audit.schema import ensure_schema
@@ -36,7 +47,7 @@ from daemon.clock import Clock
 LOG = AuditLog.__table__
 HEAD = AuditHead.__table__
 
-INTERRUPTED_REASON = "daemon stopped before the outcome was recorded"
+INTERRUPTED_REASON = "the process that started it ended before the outcome was recorded"
 MAX_TEXT = 4000
 VERIFY_BATCH = 1000
 WRITE_ADVICE = (
@@ -49,7 +60,13 @@ class AuditStore:
     """The audit database: append rows, read history, verify the chain."""
 
     def __init__(
-        self, engine: Engine, database: str, instance: str, clock: Clock, busy_timeout: float
+        self,
+        engine: Engine,
+        database: str,
+        instance: str,
+        clock: Clock,
+        busy_timeout: float,
+        role: str = "daemon",
     ) -> None:
         """Use `AuditStore.open()`; this only wires an engine whose schema is ready."""
         self._engine = engine
@@ -58,10 +75,21 @@ class AuditStore:
         self._clock = clock
         self._busy_timeout = busy_timeout
         self._lock = threading.RLock()
+        self._role = role
+        self.session = liveness.new_session_id()
+        self._session_open = False
+        self._here = liveness.process_identity()
+        self._unfinished_from: int | None = None  # reconcile: every earlier action is finished
 
     @classmethod
     def open(
-        cls, database_url: str, instance: str, clock: Clock, *, busy_timeout: float = 5.0
+        cls,
+        database_url: str,
+        instance: str,
+        clock: Clock,
+        *,
+        busy_timeout: float = 5.0,
+        role: str = "daemon",
     ) -> "AuditStore":
         """Connect, create or migrate the schema; `busy_timeout` bounds waits for locks (s)."""
         database = redact_url(database_url)
@@ -97,7 +125,7 @@ class AuditStore:
         except AuditOpenError:
             engine.dispose()
             raise
-        return cls(engine, database, instance, clock, busy_timeout)
+        return cls(engine, database, instance, clock, busy_timeout, role)
 
     @property
     def database(self) -> str:
@@ -105,7 +133,49 @@ class AuditStore:
         return self._database
 
     def close(self) -> None:
+        """End the session (other processes then see it gone) and the connections."""
+        if self._session_open:
+            try:
+                with self._writing("the end of this session") as conn:
+                    liveness.close_session(conn, self.session)
+                self._session_open = False
+            except AuditWriteError:
+                pass  # its lease expires by itself
         self._engine.dispose()
+
+    # -- sessions and claims (liveness.py) -------------------------------------------
+
+    def renew_session(self) -> None:
+        """Keep this process's session alive (at least every `liveness.LEASE / 3`)."""
+        if not self._session_open:
+            return
+        with self._writing("the renewal of this session") as conn:
+            if not liveness.renew_session(conn, self.session, self._now()):
+                self._open_session(conn)
+
+    def claim(self, container_id: str, action: str, action_id: str) -> liveness.Holder | None:
+        """Claim the container for one action: None when this session now holds it, else
+        the other live session that does (nothing may act on it meanwhile)."""
+        with self._writing(f"a claim on {container_id}") as conn:
+            if not self._session_open:
+                self._open_session(conn)
+            holder = liveness.claim(
+                conn, self.session, container_id, action, action_id, self._now(), self._here
+            )
+        self._session_open = True
+        return holder
+
+    def release_claim(self, container_id: str) -> None:
+        with self._writing(f"the release of {container_id}") as conn:
+            liveness.release(conn, self.session, container_id)
+
+    def _open_session(self, conn: Connection) -> None:
+        liveness.open_session(
+            conn, self.session, self._instance, self._role, self._now(), self._here
+        )
+
+    def _now(self) -> datetime:
+        return _utc_now(self._clock)
 
     def append(
         self,
@@ -129,6 +199,8 @@ class AuditStore:
             raise ValueError(f"unknown audit outcome {outcome!r}; expected one of {OUTCOMES}")
         if not action_id:
             raise ValueError("an audit row needs an action_id (use new_action_id())")
+        if outcome == "started":
+            details = {**(details or {}), "session": self.session}
         fields = {
             "actor": actor,
             "action": action,
@@ -145,38 +217,35 @@ class AuditStore:
             "duration_ms": None if duration_ms is None else round(duration_ms),
         }
         with self._writing(f"`{action}` `{outcome}` for {container_name or container_id}") as conn:
-            return self._write_rows(conn, [fields])[0]
+            opening = outcome == "started" and not self._session_open
+            if opening:
+                self._open_session(conn)
+            row = self._write_rows(conn, [fields])[0]
+        if opening:
+            self._session_open = True
+        return row
 
-    def reconcile_interrupted(self) -> list[AuditLog]:
-        """Give every action left at `started` (no outcome) an `interrupted` row; return them."""
+    def reconcile_interrupted(self, *, including_own: bool = False) -> list[AuditLog]:
+        """Give every action left at `started` by a session that is gone an `interrupted` row.
+
+        Actions of live sessions (a `change` waiting for its backup, another
+        process's action in flight) are left alone, and so are this store's own
+        unless `including_own` (this process is about to exit with them unfinished).
+        Only rows from the oldest action still open at the last call are read again.
+        """
         with self._writing("`interrupted` rows for unfinished actions") as conn:
-            unfinished: dict[str, Mapping[str, Any]] = {}
-            for row in conn.execute(unfinished_statement()).mappings():
-                unfinished[row["action_id"]] = row
-            entries = [
-                {
-                    "actor": row["actor"],
-                    "action": row["action"],
-                    "outcome": "interrupted",
-                    "action_id": row["action_id"],
-                    "container_id": row["container_id"],
-                    "container_name": row["container_name"],
-                    "target": row["target"],
-                    "reason": INTERRUPTED_REASON,
-                    "correlation_id": row["correlation_id"],
-                    # The started row's details too: policies recognise their own actions
-                    # by them (weekly_pin's iso_week), interrupted or not.
-                    "details": canonical_json(
-                        {
-                            **json.loads(row["details"] or "{}"),
-                            "started_row": row["id"],
-                            "started_by": row["instance"],
-                        }
-                    ),
-                }
-                for row in unfinished.values()
-            ]
-            return self._write_rows(conn, entries) if entries else []
+            rows = conn.execute(unfinished_statement(self._unfinished_from)).mappings().all()
+            sessions = {_session_of(row) for row in rows} - {None, self.session}
+            alive = liveness.live_sessions(conn, sessions, self._now(), self._here)
+            if not including_own:
+                alive.add(self.session)
+            gone = [row for row in rows if _session_of(row) not in alive]
+            still_open = [row["id"] for row in rows if _session_of(row) in alive]
+            entries = [_interrupted(row) for row in gone]
+            written = self._write_rows(conn, entries) if entries else []
+            head = conn.execute(select(HEAD.c.last_id).where(HEAD.c.id == HEAD_ID)).scalar()
+        self._unfinished_from = min(still_open) if still_open else (head or 0) + 1
+        return written
 
     def history(
         self,
@@ -192,6 +261,18 @@ class AuditStore:
         head lock, so ids grow in commit order)."""
         _require_aware(since)
         return self._read(history_statement(since, actors, actions, container_id, after_id))
+
+    def history_from_latest(
+        self,
+        outcome: str,
+        before: datetime,
+        actors: Iterable[str] | None = None,
+        actions: Iterable[str] | None = None,
+    ) -> list[AuditLog]:
+        """Rows before `before` of each container from its latest `outcome` row on (filtered,
+        ordered by id): what a policy needs of a state older than its window."""
+        _require_aware(before)
+        return self._read(from_latest_statement(outcome, before, actors, actions))
 
     def query(
         self,
@@ -289,6 +370,40 @@ class AuditStore:
                 f"audit database {self._database}: cannot read audit rows: {_cause(exc)}; "
                 "check that the database is reachable"
             ) from None
+
+
+def _session_of(row: Mapping[str, Any]) -> str | None:
+    """The session that wrote a `started` row (None for rows written before sessions)."""
+    try:
+        details = json.loads(row["details"] or "{}")
+    except ValueError:
+        return None
+    session = details.get("session") if isinstance(details, dict) else None
+    return session if isinstance(session, str) else None
+
+
+def _interrupted(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The `interrupted` row closing the unfinished action whose `started` row is `row`."""
+    return {
+        "actor": row["actor"],
+        "action": row["action"],
+        "outcome": "interrupted",
+        "action_id": row["action_id"],
+        "container_id": row["container_id"],
+        "container_name": row["container_name"],
+        "target": row["target"],
+        "reason": INTERRUPTED_REASON,
+        "correlation_id": row["correlation_id"],
+        # The started row's details too: policies recognise their own actions by them
+        # (weekly_pin's iso_week), interrupted or not.
+        "details": canonical_json(
+            {
+                **json.loads(row["details"] or "{}"),
+                "started_row": row["id"],
+                "started_by": row["instance"],
+            }
+        ),
+    }
 
 
 def _all_rows(conn: Connection) -> Iterator[Mapping[str, Any]]:

@@ -2,7 +2,12 @@
 
 A change to a running container waits for a fresh completed backup first
 (policies.pre_change_backup); the audit rows of both share a correlation id.
-Exit 0 when the change succeeded, 1 when it failed or was aborted.
+A container whose status the STACKS guide does not name (e.g. "starting") is
+not changed, because whether it can be backed up first is unknown; --force
+changes it anyway, and the audit row says so.
+Exit 0 when the change succeeded, 1 when it failed, was aborted or skipped, or
+its outcome is unknown (STACKS's answer was ambiguous and a read-back could not
+confirm it: check the container before trying again).
 """
 
 import argparse
@@ -29,6 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("container", metavar="CONTAINER", help="container id or name")
     parser.add_argument("verb", choices=tuple(ACTIONS), metavar="restart|stop|start|restore")
     parser.add_argument("backup_id", nargs="?", metavar="BACKUP_ID", help="for restore")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="act even on a status the STACKS guide does not name (audited as forced)",
+    )
     parser.set_defaults(handler=change)
 
 
@@ -48,6 +58,7 @@ def change(args: argparse.Namespace) -> int:
             ACTIONS[args.verb],
             reason=f"operator: stacks-opsd change {container.name} {words}",
             target=args.backup_id,
+            force=args.force,
         )
     finally:
         session.close()

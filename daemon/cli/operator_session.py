@@ -1,15 +1,21 @@
 """What `backup` and `change` share: a client, the audit store and the executor, from config.
 
 Operator actions go through the same executor and pre-change backup gate as the
-daemon's own, audited with actor `cli`.
+daemon's own, audited with actor `cli`. The command's audit session is renewed
+in the background while it waits (a running daemon never mistakes it for a
+crashed process), and a container the daemon is acting on is waited for, up to
+`BUSY_WAIT`, before the command gives up and says who holds it.
 """
 
+import contextlib
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from daemon.audit.errors import AuditError
+from daemon.audit.liveness import LEASE
 from daemon.audit.store import AuditStore
 from daemon.cli.errors import CliError, UsageError
 from daemon.cli.startup import api_key_from, instance_name
@@ -21,6 +27,10 @@ from daemon.stacks.client import StacksClient
 from daemon.stacks.models import Container
 from daemon.stacks.ratebudget import Priority, RateBudget
 from policies.base import OPERATOR, Action
+
+BUSY_WAIT = 30.0  # seconds to wait for another actor's action on the same container
+BUSY_POLL = 1.0
+RENEW_EVERY = LEASE.total_seconds() / 3
 
 
 class OperatorSession:
@@ -38,7 +48,9 @@ class OperatorSession:
             budget=budget,
             clock=clock,
         )
-        self.store = AuditStore.open(config.daemon.database_url, instance_name(config), clock)
+        self.store = AuditStore.open(
+            config.daemon.database_url, instance_name(config), clock, role="cli"
+        )
         self.executor = Executor(
             self.client,
             self.store,
@@ -70,7 +82,14 @@ class OperatorSession:
             )
 
     def perform(
-        self, container: Container, action: str, reason: str, target=None, **details
+        self,
+        container: Container,
+        action: str,
+        reason: str,
+        target: str | None = None,
+        *,
+        wait: bool = True,
+        force: bool = False,
     ) -> Outcome:
         decision = Action(
             policy=OPERATOR,
@@ -79,10 +98,34 @@ class OperatorSession:
             container_name=container.name,
             reason=reason,
             target=target,
-            details=details,
+            wait=wait,
+            force=force,
         )
-        with progress(f"{action} {container.name}"):
-            return self.executor.perform(decision)
+        with progress(f"{action} {container.name}"), self._session_renewed():
+            deadline = time.monotonic() + BUSY_WAIT
+            while True:
+                outcome = self.executor.perform(decision)
+                if outcome.outcome != "busy" or time.monotonic() >= deadline:
+                    return outcome
+                time.sleep(BUSY_POLL)
+
+    @contextmanager
+    def _session_renewed(self) -> Iterator[None]:
+        """Renew this command's audit session every few seconds while it acts."""
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(RENEW_EVERY):
+                with contextlib.suppress(AuditError):  # the next write says what is wrong
+                    self.store.renew_session()
+
+        thread = threading.Thread(target=renew, name="session-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
 
 @contextmanager

@@ -1,13 +1,14 @@
-"""Audit rows and action metrics written together, so every outcome is counted once.
+"""Audit rows, container claims and action metrics together, so every outcome is counted once.
 
 An `AuditWriteError` is counted (`stacks_opsd_audit_write_errors_total`) and
-re-raised: the caller must not go on with a change it could not record.
+re-raised: the caller must not go on with a change it could not record or claim.
 """
 
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 from daemon.audit.errors import AuditWriteError
+from daemon.audit.liveness import Holder
 from daemon.audit.record import AuditLog
 from daemon.audit.store import AuditStore
 
@@ -48,3 +49,15 @@ class AuditTrail:
         if self._metrics is not None and outcome != "started":
             self._metrics.action(policy, action, outcome)
         return row
+
+    def claim(self, container_id: str, action: str, action_id: str) -> Holder | None:
+        """Claim the container across processes (`AuditStore.claim`)."""
+        try:
+            return self._store.claim(container_id, action, action_id)
+        except AuditWriteError:
+            if self._metrics is not None:
+                self._metrics.audit_write_error()
+            raise
+
+    def release(self, container_id: str) -> None:
+        self._store.release_claim(container_id)

@@ -11,6 +11,10 @@ For a running container the gate reuses a completed backup younger than
 trigger (that was not listed before it) is `completed` (row `succeeded`, target
 the backup id) or `failed`, or time runs out (row `failed`, reason timeout).
 `on_failure` then decides: "abort" (the change does not happen) or "proceed".
+The trigger is sent once: after a 429 or a refused connection it is sent again
+(a backup of a running container is harmless), but after an ambiguous answer it
+is not; the polling then shows whether STACKS took it, and if no new backup ever
+appears the backup's row says `unknown`, not `failed`.
 A container that is not running cannot be backed up (the guide): the change
 proceeds and records why, with the newest completed backup. If the container's
 status cannot be read the change is aborted, whatever `on_failure` says (fail closed).
@@ -25,15 +29,17 @@ from daemon.durations import format_duration
 from daemon.executor.audit_trail import AuditTrail
 from daemon.stacks.backup_calls import MAX_BACKUPS
 from daemon.stacks.client import StacksClient
-from daemon.stacks.errors import StacksError
+from daemon.stacks.errors import StacksError, UnconfirmedChange
 from daemon.stacks.models import Backup
 from daemon.stacks.ratebudget import Priority
+from daemon.stacks.retry import worth_resending
 from policies.base import Action
 from policies.pre_change_backup import PreChangeBackupOptions
 
 FIRST_POLL = 5.0  # seconds after the trigger; the wait then doubles
 MAX_POLL = 30.0
 CLOCK_SKEW = timedelta(seconds=60)  # STACKS' clock may lag ours by this much
+TRIGGER_SENDS = 3  # a trigger refused with 429 / no connection is sent again at most this often
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,13 @@ class BackupResult:
     error: str | None = None
     http_status: int | None = None
     triggered: bool = True  # False: STACKS refused the trigger, nothing was started
+    unconfirmed: str | None = None  # the trigger's ambiguous answer, when no backup showed up
+
+    @property
+    def outcome(self) -> str:
+        if self.completed:
+            return "succeeded"
+        return "unknown" if self.unconfirmed and self.backup_id is None else "failed"
 
 
 @dataclass(frozen=True)
@@ -132,9 +145,10 @@ class BackupGate:
         correlation_id: str | None,
         reason: str,
         known: tuple[Backup, ...] = (),
+        action_id: str | None = None,
     ) -> BackupResult:
         """Trigger a backup and wait for it, with `started` and outcome backup.create rows."""
-        action_id = new_action_id()
+        action_id = action_id or new_action_id()
         row = {
             "action_id": action_id,
             "container_id": container_id,
@@ -159,20 +173,20 @@ class BackupGate:
             )  # fmt: skip
         else:
             target = None if result.backup_id is None else str(result.backup_id)
+            details: dict[str, object] = {"triggered": result.triggered}
+            if result.unconfirmed:
+                details["answer"] = result.unconfirmed
             self._trail.write(
-                policy, actor, "backup.create", "failed", reason=reason, target=target,
+                policy, actor, "backup.create", result.outcome, reason=reason, target=target,
                 error=result.error, http_status=result.http_status, duration_ms=elapsed_ms,
-                details={"triggered": result.triggered}, **row,
+                details=details, **row,
             )  # fmt: skip
         return result
 
     def _trigger_and_wait(self, container_id: str, known_ids: set[int]) -> BackupResult:
-        triggered_at = self._clock.now()
-        try:
-            self._client.trigger_backup(container_id, priority=Priority.ACTION)
-        except StacksError as exc:
-            error = f"trigger refused: {exc}"
-            return BackupResult(False, error=error, http_status=exc.http_status, triggered=False)
+        triggered_at, unconfirmed = self._trigger(container_id)
+        if isinstance(triggered_at, BackupResult):
+            return triggered_at
         deadline = triggered_at + self._options.timeout
         wait, last_error = FIRST_POLL, None
         while True:
@@ -190,12 +204,40 @@ class BackupGate:
                     return ended
             if self._clock.now() >= deadline:
                 why = f"timed out after {format_duration(self._options.timeout)}"
+                if unconfirmed:
+                    why = (
+                        f"STACKS answered the trigger with {unconfirmed} and no new backup "
+                        f"appeared: {why}"
+                    )
                 error = f"{why}; last error: {last_error}" if last_error else why
-                return BackupResult(False, error=error)
+                return BackupResult(False, error=error, unconfirmed=unconfirmed)
+
+    def _trigger(self, container_id: str) -> tuple[datetime | BackupResult, str | None]:
+        """Send `POST backup` (again only after an answer proving it was not taken).
+
+        Returns when it was sent and its ambiguous answer (None if clearly taken), or
+        the BackupResult of a trigger STACKS refused.
+        """
+        for attempt in range(1, TRIGGER_SENDS + 1):
+            triggered_at = self._clock.now()
+            try:
+                self._client.trigger_backup(container_id, priority=Priority.ACTION)
+            except UnconfirmedChange as exc:
+                return triggered_at, exc.answer
+            except StacksError as exc:
+                if worth_resending(exc) and attempt < TRIGGER_SENDS:
+                    continue  # the budget waits out any Retry-After before the next one
+                error = f"trigger refused: {exc}"
+                refused = BackupResult(
+                    False, error=error, http_status=exc.http_status, triggered=False
+                )
+                return refused, None
+            return triggered_at, None
+        raise AssertionError("unreachable: the last attempt always returns")  # pragma: no cover
 
     def _not_running(self, action: Action, status: str) -> GateResult:
         """No backup is possible (the guide): proceed, recording the newest completed one."""
-        newest = action.details.get("newest_completed_backup")
+        newest = action.newest_backup
         if newest is None:
             try:
                 listed = self._client.backups(

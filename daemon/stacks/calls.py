@@ -40,9 +40,11 @@ def read_body_or_text(
 
 
 def read_acknowledgement(response: httpx.Response, where: Where) -> ActionResult:
-    """An ActionResult; an empty body (204) is a valid acknowledgement."""
-    if not response.content.strip():
-        return ActionResult()
+    """An ActionResult from the documented JSON body.
+
+    An empty body (a bare 204) is not one: it does not say what STACKS did, so the
+    change it answers ends in `UnconfirmedChange` and is read back.
+    """
     return ActionResult.from_api(json_object(response, where))
 
 

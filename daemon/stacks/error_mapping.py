@@ -114,7 +114,7 @@ def error_from_response(
             retry_after=retry_after,
             **common,
         )
-    if status == 503:
+    if status == 503 and any(word in (detail or "").lower() for word in ("capacity", "waitlist")):
         return NoCapacityError(
             f"STACKS has no capacity for {request} ({said}): the account is on the "
             "waitlist; try again later",
@@ -168,19 +168,27 @@ def _forbidden(
     )
 
 
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
 def error_from_transport(
     exc: httpx.TransportError, where: Mapping[str, str], idempotent: bool, timeout: float
 ) -> StacksError:
-    """The exception for an httpx failure where no response arrived."""
+    """The exception for an httpx failure where no response arrived.
+
+    `sent` is False only when the request cannot have left (no connection was made).
+    """
     request = f"{where['method']} {where['path']}"
     kind = type(exc).__name__
+    sent = not isinstance(exc, NOT_SENT)
     if isinstance(exc, httpx.TimeoutException):
-        if idempotent or isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        if idempotent or not sent:
             advice = "STACKS or the network is slow; try again later"
         else:
             advice = "STACKS may still have processed it: check its state before repeating"
         return RequestTimeout(
             f"no answer from STACKS to {request} within {timeout:g} s ({kind}): {advice}",
+            sent=sent,
             **where,
         )
     reason = safe_text(exc) or kind
@@ -189,11 +197,13 @@ def error_from_transport(
         return TransportError(
             f"cannot connect to STACKS at {host} for {request} ({reason}): check api.base_url "
             "and network access to it",
+            sent=False,
             **where,
         )
     return TransportError(
         f"could not talk to STACKS for {request} ({kind}: {reason}): check network access "
         "to api.base_url",
+        sent=sent,
         **where,
     )
 

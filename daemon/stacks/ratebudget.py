@@ -26,6 +26,8 @@ most one second, so a `ManualClock` makes tests instant, and is bounded by
 
 import math
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import IntEnum
 
@@ -149,6 +151,11 @@ class RateBudget:
                     "frequency or raise api.rate_limit_per_minute if the key allows more"
                 )
             self._clock.sleep(max(0.01, min(wait, MAX_SLEEP_STEP, max_wait - waited)))
+
+    @contextmanager
+    def reserved(self, priority: Priority, count: int, max_wait: float = 300.0) -> Iterator[None]:
+        """Placeholder until the reservation lands: takes nothing up front."""
+        yield
 
     # -- corrections from the server ----------------------------------------
 

@@ -1,11 +1,33 @@
-"""When a failed STACKS request is sent again, and how long to wait before it.
+"""When a STACKS request may be sent again, and what a failed answer proves about a change.
 
-Only requests that are safe to repeat are retried on failure: GETs, `PUT
-.../status` (setting the same state twice is the same as once) and backup
-pin/unpin. A create, backup, restore, connect, delete... is never repeated after a
-5xx or timeout, because STACKS may already have done it. 429 is different: STACKS
-rejected the request before doing anything, so any method may be sent again once
-`Retry-After` has passed (the wait itself lives in the rate budget).
+Reads (GET) are retried on any failure that asking again may cure: 5xx,
+timeouts, dropped connections, unreadable bodies, and 429 once `Retry-After`
+has passed (the wait itself lives in the rate budget).
+
+Changes are different: STACKS may have applied one whose answer went missing.
+
+- Pin and unpin are *repeatable* (`Route.idempotent`): pinning twice is pinning
+  once, so they are retried like reads.
+- Every other change (`PUT .../status`, `POST .../backup`, restore, delete,
+  create...) is sent at most once by the client. Its failure is raised as is
+  when the answer proves STACKS did not apply it (`proves_not_applied`), and as
+  `UnconfirmedChange` otherwise, so the caller reads the state back instead of
+  sending the change again. Only the caller may resend one, after an answer
+  that proves it was not applied and a fresh check of the state.
+
+Answers that prove a request was **not applied**:
+
+- 429 Too Many Requests (STACKS refused it before doing anything);
+- any other 4xx, and 3xx (refused or redirected: not processed by STACKS);
+- 503 with the guide's "no capacity, added to the waitlist" body (`NoCapacityError`);
+- a connection that could not be made (refused, DNS, connect or pool timeout):
+  nothing was sent;
+- the local rate budget gave no request (`BudgetExhausted`, `RequestDeferred`):
+  nothing was sent.
+
+Everything else is **ambiguous**: a 2xx whose body is unreadable, empty (204) or
+not the documented shape, a 5xx, a timeout after the request went out, a
+connection dropped before the answer.
 
 Waits between failure retries use "full jitter" exponential backoff: a uniform
 random delay in [0, min(cap, base * 2**attempt)], so many daemons recovering
@@ -15,7 +37,14 @@ from the same outage do not hammer STACKS in lockstep.
 import random
 from dataclasses import dataclass, field
 
-from daemon.stacks.errors import RateLimitedError, StacksError
+from daemon.stacks.errors import (
+    ApiError,
+    BudgetExhausted,
+    NoCapacityError,
+    RateLimitedError,
+    StacksError,
+    TransportError,
+)
 
 
 @dataclass
@@ -30,7 +59,29 @@ class Backoff:
 
 
 def should_retry(error: StacksError, *, idempotent: bool) -> bool:
-    """Whether `error` may be answered by sending the same request again."""
+    """Whether `error` may be answered by sending the same request again (reads, pin/unpin)."""
     if isinstance(error, RateLimitedError):
         return True  # not processed by STACKS, whatever the method
     return idempotent and error.retryable
+
+
+def proves_not_applied(error: StacksError) -> bool:
+    """Whether the answer behind `error` proves STACKS did not apply the request."""
+    if isinstance(error, BudgetExhausted | NoCapacityError):
+        return True
+    if isinstance(error, TransportError):
+        return not error.sent
+    if isinstance(error, ApiError):
+        return error.http_status is not None and error.http_status < 500
+    return False
+
+
+def worth_resending(error: StacksError) -> bool:
+    """A change refused for a passing reason (429, no connection, no budget yet).
+
+    The caller may send it again, after the wait and a fresh check of the state;
+    a 4xx refusal other than 429 would be refused again.
+    """
+    if isinstance(error, RateLimitedError | BudgetExhausted):
+        return True
+    return isinstance(error, TransportError) and not error.sent

@@ -16,7 +16,7 @@ class Route:
     method: str
     template: str
     priority: Priority
-    idempotent: bool = False  # safe to send again after a 5xx or timeout
+    idempotent: bool = False  # repeating it is harmless: retried after a 5xx or timeout
 
     def path(self, **values: str | int) -> str:
         segments = {}
@@ -46,7 +46,7 @@ CREDENTIALS = _read("/containers/{container_id}/credentials")
 LOGS = _read("/containers/{container_id}/logs")
 METRICS = _read("/containers/{container_id}/metrics", Priority.METRICS)
 CREATE_CONTAINER = _change("POST", "/containers")
-SET_STATUS = _change("PUT", "/containers/{container_id}/status", idempotent=True)
+SET_STATUS = _change("PUT", "/containers/{container_id}/status")  # a restart twice is two
 DELETE_CONTAINER = _change("DELETE", "/containers/{container_id}")
 CERTIFICATE = _read("/containers/{container_id}/certificate")
 REGENERATE_CERTIFICATE = _change("POST", "/containers/{container_id}/certificate/regenerate")

@@ -4,7 +4,9 @@
 takes one unit of the shared `RateBudget` (waiting if needed); after every
 attempt it corrects the budget from the `X-RateLimit-*` headers and tells the
 observer. Failures become `StacksError`s (`error_mapping`), and `retry` decides
-whether to try again. Nothing here ever logs a header or a body.
+whether to try again: reads and pin/unpin are retried, every other change is
+sent at most once, and a change STACKS may have applied ends in
+`UnconfirmedChange`. Nothing here ever logs a header or a body.
 """
 
 import logging
@@ -20,12 +22,14 @@ from daemon.stacks.errors import (
     BudgetExhausted,
     MalformedResponse,
     RateLimitedError,
+    RequestTimeout,
     StacksError,
+    UnconfirmedChange,
 )
 from daemon.stacks.fields import MalformedData
 from daemon.stacks.observer import ApiObserver
 from daemon.stacks.ratebudget import Priority, RateBudget
-from daemon.stacks.retry import Backoff, should_retry
+from daemon.stacks.retry import Backoff, proves_not_applied, should_retry
 from daemon.stacks.routes import Route
 
 log = logging.getLogger(__name__)
@@ -68,38 +72,57 @@ class RequestSender:
     ) -> T:
         """`parse` of the success response to `route` at `path`, or the final StacksError.
 
-        Parsing happens inside the retry loop: a truncated body on a safe request
-        is asked for again.
+        Parsing happens inside the retry loop: a truncated body on a read is asked
+        for again. A change is never resent unless `retry` allows it; one that STACKS
+        may have applied ends in `UnconfirmedChange` (see `daemon.stacks.retry`).
         """
         where = {"method": route.method, "route": route.template, "path": path}
         priority = route.priority if priority is None else priority
+        change = route.method != "GET"
         failures = throttles = 0
+        maybe_applied = False  # an attempt of this change may have reached STACKS
         while True:
             try:
                 response = self._attempt(route, path, where, priority, params, json)
                 return self._parse(parse, response, where)
             except StacksError as error:
-                throttled = isinstance(error, RateLimitedError)
-                used = throttles if throttled else failures
-                if used >= self._retries or not should_retry(error, idempotent=route.idempotent):
-                    self._notify_error(error)
-                    raise
-                if throttled:
-                    throttles += 1  # the budget already holds every caller until Retry-After
-                    delay = 0.0
-                else:
-                    failures += 1
-                    delay = self._backoff.delay(failures - 1)
-                log.warning(
-                    "retrying %s %s after %s (retry %d of %d) in %.1f s",
-                    route.method,
-                    route.template,
-                    error.http_status or type(error).__name__,
-                    throttles if throttled else failures,
-                    self._retries,
-                    delay,
-                )
-                self._clock.sleep(delay)
+                failed = error
+            maybe_applied = maybe_applied or (change and not proves_not_applied(failed))
+            throttled = isinstance(failed, RateLimitedError)
+            used = throttles if throttled else failures
+            if used >= self._retries or not self._may_resend(route, failed):
+                break
+            if throttled:
+                throttles += 1  # the budget already holds every caller until Retry-After
+                delay = 0.0
+            else:
+                failures += 1
+                delay = self._backoff.delay(failures - 1)
+            log.warning(
+                "retrying %s %s after %s (retry %d of %d) in %.1f s",
+                route.method,
+                route.template,
+                failed.http_status or type(failed).__name__,
+                throttles if throttled else failures,
+                self._retries,
+                delay,
+            )
+            self._clock.sleep(delay)
+        if maybe_applied:
+            unconfirmed = _unconfirmed(failed, where)
+            self._notify_error(unconfirmed)
+            raise unconfirmed from failed
+        self._notify_error(failed)
+        raise failed
+
+    @staticmethod
+    def _may_resend(route: Route, error: StacksError) -> bool:
+        if route.method != "GET":
+            if not route.idempotent:
+                return False  # sent at most once; the caller checks state before any resend
+            if isinstance(error, MalformedResponse):
+                return False  # a 2xx: STACKS took it, asking again tells nothing more
+        return should_retry(error, idempotent=route.idempotent)
 
     def _attempt(
         self,
@@ -116,7 +139,7 @@ class RequestSender:
             self._budget.acquire(priority)
         except BudgetExhausted as exc:
             message = f"{where['method']} {where['path']} not sent: {exc}"
-            raise BudgetExhausted(message, **where) from None
+            raise type(exc)(message, **where) from None  # BudgetExhausted or RequestDeferred
         started = self._clock.monotonic()
         try:
             response = self._http.request(route.method, path, params=params, json=json)
@@ -179,3 +202,24 @@ class RequestSender:
             self._observer.on_error(error)
         except Exception:
             log.exception("the API observer failed on_error; continuing")
+
+
+def _unconfirmed(error: StacksError, where: Mapping[str, str]) -> UnconfirmedChange:
+    """The ambiguous end of a change: what STACKS answered, and that it must be read back."""
+    status = error.http_status
+    if status is not None and 200 <= status < 300:
+        answer = f"{status} with a body that could not be read"
+    elif status is not None:
+        detail = getattr(error, "detail", None)
+        answer = f"{status}: {detail}" if detail else str(status)
+    elif isinstance(error, RequestTimeout):
+        answer = "no answer within the timeout after the request was sent"
+    else:
+        answer = "the connection broke before an answer arrived"
+    return UnconfirmedChange(
+        f"STACKS may have applied {where['method']} {where['path']} (it answered {answer}); "
+        "read its state back before repeating anything",
+        answer=answer,
+        http_status=status,
+        **where,
+    )

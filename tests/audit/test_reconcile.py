@@ -1,7 +1,39 @@
-"""At start, actions left at `started` get exactly one `interrupted` row."""
+"""Actions left at `started` by a process that is gone get exactly one `interrupted` row;
+actions of live processes are left alone."""
+
+import subprocess
+import sys
+from datetime import timedelta
+
+from sqlalchemy import update
 
 from daemon.audit.ids import new_action_id
+from daemon.audit.liveness import LEASE, SESSIONS, process_identity
 from daemon.audit.store import INTERRUPTED_REASON, AuditStore
+
+
+def dead_process_identity() -> str:
+    """The identity a process on this machine had, once it has ended."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        identity = process_identity(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    assert identity is not None
+    return identity
+
+
+def set_session(store: AuditStore, **values) -> None:
+    """Rewrite the store's session row, as if its process were elsewhere or dead."""
+    with store._engine.begin() as conn:
+        conn.execute(update(SESSIONS).where(SESSIONS.c.session == store.session).values(**values))
+
+
+def start_action(store: AuditStore) -> str:
+    action_id = new_action_id()
+    store.append("cli", "container.stop", "started", action_id=action_id, container_id="c-1")
+    return action_id
 
 
 def test_unfinished_actions_get_one_interrupted_row(open_store, clock) -> None:
@@ -21,6 +53,7 @@ def test_unfinished_actions_get_one_interrupted_row(open_store, clock) -> None:
     )
     before_crash.append("cli", "backup.pin", "started", action_id=finished, target="bk-2")
     before_crash.append("cli", "backup.pin", "succeeded", action_id=finished, target="bk-2")
+    set_session(before_crash, process=dead_process_identity())  # kill -9
     clock.advance(60)
 
     after_restart = open_store(instance="host:200")
@@ -50,3 +83,71 @@ def test_unfinished_actions_get_one_interrupted_row(open_store, clock) -> None:
 def test_reconcile_on_a_log_without_unfinished_actions_writes_nothing(store: AuditStore) -> None:
     assert store.reconcile_interrupted() == []
     assert store.query() == []
+
+
+def test_a_live_process_keeps_its_unfinished_action(open_store) -> None:
+    cli = open_store(instance="host:cli")
+    waiting = start_action(cli)  # e.g. `change` waiting for its pre-change backup
+    daemon = open_store(instance="host:daemon")
+    assert daemon.reconcile_interrupted() == []
+    cli.append("cli", "container.stop", "succeeded", action_id=waiting, container_id="c-1")
+    assert daemon.reconcile_interrupted() == []
+    outcomes = [r.outcome for r in daemon.query() if r.action_id == waiting]
+    assert outcomes == ["started", "succeeded"]  # one outcome, not interrupted as well
+
+
+def test_a_session_that_ended_or_died_is_reconciled_once(open_store) -> None:
+    closed, killed = open_store(instance="host:a"), open_store(instance="host:b")
+    ended, cut = start_action(closed), start_action(killed)
+    closed.close()
+    set_session(killed, process=dead_process_identity())
+    leader = open_store(instance="host:leader")
+    assert {row.action_id for row in leader.reconcile_interrupted()} == {ended, cut}
+    assert leader.reconcile_interrupted() == []
+    assert leader.verify().ok
+
+
+def test_another_machines_session_counts_as_alive_until_its_lease_expires(open_store, clock):
+    remote = open_store(instance="elsewhere:1")
+    action = start_action(remote)
+    set_session(remote, process="another-boot:4026531836:77:12345")
+    leader = open_store(instance="host:leader")
+    assert leader.reconcile_interrupted() == []
+    clock.advance((LEASE + timedelta(seconds=1)).total_seconds())
+    assert [row.action_id for row in leader.reconcile_interrupted()] == [action]
+
+
+def test_a_renewed_lease_keeps_a_remote_session_alive(open_store, clock):
+    remote = open_store(instance="elsewhere:1")
+    start_action(remote)
+    set_session(remote, process=None)
+    leader = open_store(instance="host:leader")
+    for _ in range(5):
+        clock.advance(LEASE.total_seconds() / 2)
+        remote.renew_session()
+        assert leader.reconcile_interrupted() == []
+
+
+def test_own_unfinished_actions_are_closed_only_when_asked(open_store) -> None:
+    store = open_store()
+    action = start_action(store)
+    assert store.reconcile_interrupted() == []
+    assert [row.action_id for row in store.reconcile_interrupted(including_own=True)] == [action]
+
+
+def test_one_container_one_actor_across_processes(open_store) -> None:
+    cli, daemon = open_store(instance="host:cli"), open_store(instance="host:daemon")
+    assert cli.claim("c-1", "container.stop", new_action_id()) is None
+    holder = daemon.claim("c-1", "container.restart", new_action_id())
+    assert holder is not None and holder.action == "container.stop"
+    assert holder.instance == "host:cli" and "host:cli" in holder.describe()
+    assert daemon.claim("c-2", "container.restart", new_action_id()) is None  # others are free
+    cli.release_claim("c-1")
+    assert daemon.claim("c-1", "container.restart", new_action_id()) is None
+
+
+def test_a_dead_holders_claim_is_taken_over(open_store) -> None:
+    cli, daemon = open_store(instance="host:cli"), open_store(instance="host:daemon")
+    assert cli.claim("c-1", "container.stop", new_action_id()) is None
+    set_session(cli, process=dead_process_identity())
+    assert daemon.claim("c-1", "container.restart", new_action_id()) is None

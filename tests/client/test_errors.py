@@ -150,16 +150,20 @@ def test_timeouts_and_connect_errors_have_no_status(make_client):
     client, _ = make_client(
         httpx.ReadTimeout("timed out"), httpx.ConnectError("connection refused"), retries=0
     )
-    with pytest.raises(errors.RequestTimeout) as timeout:
+    with pytest.raises(errors.UnconfirmedChange) as unconfirmed:
         client.trigger_backup("usr-abc12345-mydb")
-    assert timeout.value.http_status is None
-    assert "may still have processed it" in str(timeout.value)
-    assert isinstance(timeout.value.__cause__, httpx.ReadTimeout)
+    assert unconfirmed.value.http_status is None
+    assert "read its state back" in str(unconfirmed.value)
+    timeout = unconfirmed.value.__cause__
+    assert isinstance(timeout, errors.RequestTimeout) and timeout.sent
+    assert "may still have processed it" in str(timeout)
+    assert isinstance(timeout.__cause__, httpx.ReadTimeout)
 
     with pytest.raises(errors.TransportError) as refused:
         client.list_containers()
     assert "connection refused" in str(refused.value)
     assert not isinstance(refused.value, errors.RequestTimeout)
+    assert not refused.value.sent
 
 
 def test_a_redirect_is_not_followed(make_client):

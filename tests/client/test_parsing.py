@@ -3,7 +3,9 @@
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
+from daemon.stacks import errors
 from tests.client.conftest import reply
 
 C = "usr-abc12345-myapp"
@@ -230,6 +232,9 @@ def test_logs_templates_and_vpn_clients_in_tolerant_shapes(make_client):
     assert "wg-secret-key-1" not in repr(clients)
 
 
-def test_empty_acknowledgements_are_fine(make_client):
-    client, _ = make_client(httpx.Response(204))
-    assert client.delete_backup(178).message is None
+def test_an_empty_acknowledgement_does_not_say_what_happened(make_client):
+    client, fake = make_client(httpx.Response(204))
+    with pytest.raises(errors.UnconfirmedChange) as caught:
+        client.delete_backup(178)
+    assert caught.value.http_status == 204 and "204" in caught.value.answer
+    assert len(fake.requests) == 1  # never sent again

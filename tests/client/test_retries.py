@@ -1,4 +1,9 @@
-"""Only requests that are safe to repeat are retried; 429 is retried for every method."""
+"""Reads and pin/unpin are retried; every other change is sent at most once.
+
+A change whose answer is ambiguous ends in `UnconfirmedChange` (the caller reads
+the state back); one refused with 429 is not resent by the client either: the
+caller waits, checks the state again, and only then sends it again.
+"""
 
 import random
 
@@ -7,7 +12,7 @@ import pytest
 
 from daemon.stacks import errors
 from daemon.stacks.ratebudget import RateBudget
-from daemon.stacks.retry import Backoff
+from daemon.stacks.retry import Backoff, proves_not_applied
 from tests.client.conftest import RecordingObserver, reply
 
 CONTAINERS = {"success": True, "count": 0, "data": []}
@@ -46,25 +51,67 @@ def test_a_get_gives_up_after_the_configured_retries(make_client):
 )
 def test_changes_that_are_not_idempotent_are_never_retried_on_500(make_client, call):
     client, fake = make_client(FAIL, reply(202, BACKUP_STARTED))
-    with pytest.raises(errors.ServerError):
+    with pytest.raises(errors.UnconfirmedChange) as caught:
         call(client)
     assert len(fake.requests) == 1
+    assert isinstance(caught.value.__cause__, errors.ServerError)
+    assert caught.value.answer.startswith("500")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.ReadTimeout("slow"),
+        httpx.RemoteProtocolError("Server disconnected without sending a response."),
+        httpx.Response(200, text="<html>proxy</html>", headers={"content-type": "text/html"}),
+        httpx.Response(200, content=b'{"success": true, "da'),
+        httpx.Response(204),
+        reply(502, {"error": "Bad gateway"}),
+    ],
+    ids=["read-timeout", "dropped", "html-200", "truncated-200", "empty-204", "502"],
+)
+def test_a_restart_with_an_ambiguous_answer_is_sent_once(make_client, answer):
+    client, fake = make_client(answer, reply(200, STATUS))
+    with pytest.raises(errors.UnconfirmedChange) as caught:
+        client.restart("usr-abc12345-myapp")
+    assert len(fake.requests) == 1
+    assert "read its state back" in str(caught.value)
 
 
 def test_a_backup_trigger_that_timed_out_is_not_sent_again(make_client):
     client, fake = make_client(httpx.ReadTimeout("slow"), reply(202, BACKUP_STARTED))
-    with pytest.raises(errors.RequestTimeout):
+    with pytest.raises(errors.UnconfirmedChange) as caught:
         client.trigger_backup("usr-abc12345-mydb")
+    assert isinstance(caught.value.__cause__, errors.RequestTimeout)
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        reply(429, {"error": "Too many requests"}, {"Retry-After": "5"}),
+        httpx.ConnectError("refused"),
+        reply(400, {"success": False, "error": "Invalid status", "field": "status"}),
+        reply(404, {"error": "Container not found"}),
+    ],
+    ids=["429", "connection-refused", "400", "404"],
+)
+def test_a_change_refused_before_it_was_applied_is_raised_as_such(make_client, refusal):
+    client, fake = make_client(refusal, reply(200, STATUS))
+    with pytest.raises(errors.StacksError) as caught:
+        client.restart("usr-abc12345-myapp")
+    assert not isinstance(caught.value, errors.UnconfirmedChange)
+    assert proves_not_applied(caught.value)
     assert len(fake.requests) == 1
 
 
 @pytest.mark.parametrize(
     ("call", "first"),
     [
-        (lambda c: c.restart("usr-abc12345-myapp"), httpx.ReadTimeout("slow")),
-        (lambda c: c.pin_backup(178), reply(503, {"error": "No capacity"})),
+        (lambda c: c.pin_backup(178), reply(503, {"error": "Service unavailable"})),
         (lambda c: c.unpin_backup(178), httpx.ConnectError("refused")),
         (lambda c: c.container_status("usr-abc12345-myapp"), httpx.ConnectTimeout("slow")),
+        (lambda c: c.container_status("usr-abc12345-myapp"), httpx.ReadTimeout("slow")),
     ],
 )
 def test_idempotent_requests_are_retried_on_failures(make_client, call, first):
@@ -72,6 +119,14 @@ def test_idempotent_requests_are_retried_on_failures(make_client, call, first):
     call(client)
     assert len(fake.requests) == 2
     assert fake.requests[0].url == fake.requests[1].url
+
+
+def test_a_pin_that_keeps_failing_after_a_maybe_applied_attempt_is_unconfirmed(make_client):
+    throttled = reply(429, {"error": "Too many requests"}, {"Retry-After": "1"})
+    client, fake = make_client(reply(500, {"error": "oops"}), throttled, retries=1)
+    with pytest.raises(errors.UnconfirmedChange):
+        client.pin_backup(178)  # the 500 may have pinned it; the 429s prove nothing about that
+    assert len(fake.requests) == 3  # one retry after the 500, one after a 429
 
 
 def test_a_truncated_body_of_a_get_is_fetched_again(make_client):
@@ -82,14 +137,16 @@ def test_a_truncated_body_of_a_get_is_fetched_again(make_client):
     assert len(fake.requests) == 2
 
 
-def test_429_is_retried_even_for_a_backup_after_retry_after(make_client, clock):
+def test_a_429_on_a_change_is_not_resent_by_the_client(make_client, clock):
     throttled = reply(429, {"error": "Too many requests"}, {"Retry-After": "5"})
     client, fake = make_client(throttled, reply(202, BACKUP_STARTED))
-    before = clock.monotonic()
-    assert client.trigger_backup("usr-abc12345-mydb").status == "in_progress"
-    assert len(fake.requests) == 2
-    assert clock.monotonic() - before >= 5.0  # waited Retry-After, on the clock
+    with pytest.raises(errors.RateLimitedError):
+        client.trigger_backup("usr-abc12345-mydb")
+    assert len(fake.requests) == 1
     assert client.budget.throttled_total == 1
+    started = clock.monotonic()
+    assert client.trigger_backup("usr-abc12345-mydb").status == "in_progress"
+    assert clock.monotonic() - started >= 5.0  # the caller's resend waited out Retry-After
 
 
 def test_a_429_makes_every_caller_wait(make_client, clock):

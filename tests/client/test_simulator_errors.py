@@ -75,8 +75,12 @@ def test_a_429_burst_is_waited_out_for_every_caller(sim, connect, clock):  # noq
     client = connect(key, budget=budget)
     sim.set_faults(Faults(burst_429=2, retry_after=5))
     started = clock.monotonic()
-    assert client.trigger_backup(app).status == "in_progress"  # 429 = not processed: retried
-    assert clock.monotonic() - started >= 10
+    for _ in range(2):  # 429 = not processed; a change is not resent by the client itself
+        with pytest.raises(errors.RateLimitedError):
+            client.trigger_backup(app)
+    assert sim.mutations() == []
+    assert client.trigger_backup(app).status == "in_progress"
+    assert clock.monotonic() - started >= 10  # every send waited out the Retry-After before it
     assert budget.throttled_total == 2
     assert [m.method for m in sim.mutations()] == ["POST"]
 
@@ -91,8 +95,9 @@ def test_server_errors_retry_reads_but_not_backups(sim, connect):  # noqa: F811
         assert [c.id for c in client.list_containers()] == [app]
     assert 500 in [status for *_, status in observer.requests]
     sim.set_faults(Faults(error_rate=1.0))
-    with pytest.raises(errors.ServerError):
+    with pytest.raises(errors.UnconfirmedChange) as caught:
         client.trigger_backup(app)
+    assert isinstance(caught.value.__cause__, errors.ServerError)
     assert observer.requests[-1] == ("POST", "/containers/{container_id}/backup", 500)
     assert observer.requests[-2][0] == "GET"  # sent once
     assert sim.mutations() == []
@@ -116,9 +121,10 @@ def test_timeouts(sim, connect):  # noqa: F811
     app = sim.seed_container(key, "myapp")
     client = connect(key, timeout=0.5)
     sim.set_faults(Faults(timeout_rate=1.0))
-    with pytest.raises(errors.RequestTimeout) as caught:
+    with pytest.raises(errors.UnconfirmedChange) as caught:
         client.trigger_backup(app)
-    assert caught.value.http_status is None and "check its state" in str(caught.value)
+    assert caught.value.http_status is None and "read its state back" in str(caught.value)
+    assert isinstance(caught.value.__cause__, errors.RequestTimeout)
 
 
 def test_no_log_line_carries_the_key_even_from_httpx_internals(sim, connect, caplog):  # noqa: F811

@@ -11,8 +11,11 @@ from daemon.audit.store import AuditStore
 from daemon.clock import ManualClock
 from daemon.config.model import PoliciesConfig
 from daemon.executor.executor import Executor
+from daemon.stacks.apikey import ApiKey
+from daemon.stacks.client import StacksClient
 from daemon.stacks.errors import ServerError
 from daemon.stacks.models import Backup, Container
+from daemon.stacks.ratebudget import RateBudget
 from policies.base import Action, Note
 from policies.pre_change_backup import PreChangeBackupOptions
 from tests.policies.audit_truth import assert_audit_matches
@@ -80,6 +83,8 @@ class FailingStore:
     def append(self, *args, **kwargs):
         raise AuditWriteError("audit database sqlite:///x: could not record: disk I/O error")
 
+    claim = append
+
 
 def test_no_change_without_an_audit_row(tmp_path):
     h = Harness(tmp_path, START, PoliciesConfig())
@@ -97,21 +102,39 @@ def test_no_change_without_an_audit_row(tmp_path):
 
 def test_an_api_failure_is_audited_with_its_status(tmp_path):
     h = Harness(tmp_path, START, PoliciesConfig())
+    cid = h.seed("web", status="stopped")
+    read_only = h.sim.create_key(scopes=["containers:read"], account=h.sim.account_of(h.key))
+    client = StacksClient(
+        ApiKey(read_only), "http://sim/api/v1", transport=h.sim.transport(), clock=h.clock
+    )
+    executor = Executor(client, h.store, h.clock, PreChangeBackupOptions())
+    start = Action("cli", "container.start", cid, "web", "operator: start")
+    assert executor.perform(start).outcome == "failed"
+    failed = h.rows(outcome="failed")[0]
+    assert failed.http_status == 403 and "containers:manage" in failed.error
+    assert_audit_matches(h.rows(), h.sim.mutations())
+
+
+def test_a_pin_of_a_backup_that_is_gone_is_skipped_without_a_request(tmp_path):
+    h = Harness(tmp_path, START, PoliciesConfig())
     cid = h.seed("web")
     unpin = Action("weekly_pin", "backup.unpin", cid, "web", "old", target="999999", gated=False)
-    assert h.executor.perform(unpin).outcome == "failed"
-    failed = h.rows(outcome="failed")[0]
-    assert failed.http_status == 404 and failed.error
-    assert_audit_matches(h.rows(), h.sim.mutations())
+    assert h.executor.perform(unpin).outcome == "skipped"
+    skipped = h.rows(outcome="skipped")[0]
+    assert "backup 999999 is no longer listed" in skipped.reason
+    assert h.sim.mutations() == []
 
 
 class SlowStacks:
     """A STACKS stand-in whose backups never finish; `trigger_backup` can be held."""
 
+    requests_per_call = 1
+
     def __init__(self) -> None:
         self.release = threading.Event()
         self.triggered = threading.Event()
         self.calls: list[str] = []
+        self.budget = RateBudget(clock=ManualClock(START))
 
     def container_status(self, container_id, *, priority=None):
         return Container(id=container_id, name="web", status="running")

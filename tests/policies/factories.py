@@ -90,6 +90,8 @@ def performed(
             action_id=action_id,
         )
         if isinstance(decision, Note):
+            if outcome == "dry_run":  # what the executor marks in dry-run mode
+                common["details"] = {**common["details"], "dry_run": True}
             rows.append(row(at, decision.actor, decision.action, decision.outcome, **common))
         elif isinstance(decision, Action):
             first = "dry_run" if outcome == "dry_run" else "started"

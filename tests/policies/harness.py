@@ -14,6 +14,7 @@ from daemon.audit.record import AuditLog
 from daemon.audit.store import AuditStore
 from daemon.clock import ManualClock
 from daemon.executor.executor import Executor, Outcome
+from daemon.policy_history import PolicyHistory
 from daemon.simulator import Simulator
 from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks.apikey import ApiKey
@@ -65,7 +66,8 @@ class Harness:
             self.store.close()
         self.store = AuditStore.open(self.database_url, "test:1", self.clock)
         self.store.reconcile_interrupted()
-        self.policies: list[Policy] = build_policies(self.config)
+        self.policies: list[Policy] = build_policies(self.config, dry_run=self.dry_run)
+        self.history = PolicyHistory(self.store)
         self.executor = Executor(
             self.client,
             self.store,
@@ -101,10 +103,9 @@ class Harness:
     def evaluate(self) -> None:
         snapshot = self.poll()
         now = self.clock.now()
+        histories = self.history.windows(self.policies, now)
         for policy in self.policies:
-            query = policy.history_query(now)
-            history = self.store.history(query.since, query.actors, query.actions)
-            for decision in policy.decide(snapshot, history, now):
+            for decision in policy.decide(snapshot, histories[policy.name], now):
                 outcome = self.executor.perform(decision)
                 if isinstance(decision, Action):
                     self.outcomes.append((now, decision, outcome))

@@ -15,8 +15,13 @@ STEP = timedelta(seconds=5)
 class Loop:
     """Evaluates the policy every 5 s, recording what an executor would have audited."""
 
-    def __init__(self, options: AutoRestartOptions | None = None, outcome: str = "succeeded"):
-        self.policy = AutoRestartPolicy(options or AutoRestartOptions())
+    def __init__(
+        self,
+        options: AutoRestartOptions | None = None,
+        outcome: str = "succeeded",
+        dry_run: bool = False,
+    ):
+        self.policy = AutoRestartPolicy(options or AutoRestartOptions(), dry_run=dry_run)
         self.history = []
         self.decided: list[tuple[datetime, Decision]] = []
         self.now = T0
@@ -145,11 +150,35 @@ def test_restart_count_survives_a_daemon_restart():
 
 
 def test_failed_and_dry_run_restarts_count_as_attempts():
-    for outcome in ("failed", "dry_run"):
-        loop = Loop(outcome=outcome)
+    for outcome in ("failed", "unknown", "dry_run"):
+        loop = Loop(outcome=outcome, dry_run=outcome == "dry_run")
         loop.run(timedelta(minutes=5))
         assert gaps(loop.restarts()) == [10, 20, 40, 80]
         assert len(loop.notes("gave_up")) == 1
+
+
+def test_a_live_daemon_does_not_inherit_a_dry_runs_restarts_or_gave_up():
+    loop = Loop(outcome="dry_run", dry_run=True)
+    loop.run(timedelta(minutes=5))
+    assert len(loop.notes("gave_up")) == 1  # the dry run would have given up
+    loop.policy = AutoRestartPolicy(AutoRestartOptions())  # dry_run switched off
+    loop.outcome = "succeeded"
+    loop.decided.clear()
+    loop.run(timedelta(seconds=40))
+    assert gaps(loop.restarts()) == [10, 20]  # a fresh backoff: restart 1 right away
+    assert loop.restarts()[0] == T0 + timedelta(minutes=5)
+    assert loop.notes("gave_up") == []
+
+
+def test_gave_up_lasts_until_a_reset_however_long_ago():
+    loop = Loop(AutoRestartOptions(max_restarts=3))
+    loop.run(timedelta(minutes=3))
+    assert len(loop.notes("gave_up")) == 1
+    loop.now += timedelta(days=90)  # still crashed, months later, on a restarted daemon
+    loop.policy = AutoRestartPolicy(AutoRestartOptions(max_restarts=3))
+    loop.decided.clear()
+    loop.run(timedelta(minutes=10))
+    assert loop.restarts() == []
 
 
 def test_stopped_containers_are_never_touched():

@@ -14,8 +14,8 @@ DAILY = [backup(100 + d, MONDAY + timedelta(days=d, hours=2)) for d in range(7)]
 ACTOR = "policy:weekly_pin"
 
 
-def policy(**options) -> WeeklyPinPolicy:
-    return WeeklyPinPolicy(WeeklyPinOptions(**options), BackupFreshnessOptions())
+def policy(dry_run: bool = False, **options) -> WeeklyPinPolicy:
+    return WeeklyPinPolicy(WeeklyPinOptions(**options), BackupFreshnessOptions(), dry_run)
 
 
 def decide(p, now, backups, history=(), status_ok=True):
@@ -83,7 +83,17 @@ def test_a_week_the_daemon_pinned_is_not_pinned_again():
             row(now, ACTOR, "backup.pin", outcome, target="106", details={"iso_week": "2026-W02"})
         ]
         # the backups list predates the pin, or an operator unpinned it since
-        assert decide(policy(), now + timedelta(minutes=5), DAILY, history) == []
+        dry_run = outcome == "dry_run"
+        assert decide(policy(dry_run), now + timedelta(minutes=5), DAILY, history) == []
+
+
+def test_a_week_a_dry_run_would_have_pinned_is_pinned_once_dry_run_is_off():
+    now = SUNDAY + timedelta(hours=3)
+    history = [
+        row(now, ACTOR, "backup.pin", "dry_run", target="106", details={"iso_week": "2026-W02"})
+    ]
+    [pin] = decide(policy(), now + timedelta(hours=2), DAILY, history)
+    assert (pin.action, pin.target) == ("backup.pin", "106")
 
 
 def test_a_failed_pin_is_retried_an_hour_later():

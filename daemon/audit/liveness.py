@@ -1,0 +1,186 @@
+"""Who is alive and acting through one audit database: session leases and container claims.
+
+Every process that writes actions (the daemon, `stacks-opsd change` and `backup`)
+holds a *session*: a row in `audit_session`, opened with its first action and
+renewed at least every `LEASE / 3` while the process lives. Its `started` audit
+rows carry the session in `details.session`. Two rules follow:
+
+- **Reconciliation closes only the rows of sessions that are gone.** A `started`
+  row without an outcome gets `interrupted` only when its session is not alive,
+  never while a live `change` is still waiting for its backup.
+- **One actor per container across processes.** Before acting on a container a
+  session *claims* it (`audit_claim`, one row per container). A claim held by
+  another live session means "busy": the daemon decides again next cycle, the
+  command line waits a little and then says who holds it. A dead holder's claim
+  is taken over.
+
+A session is alive while its lease has not expired. When it was opened on this
+very machine (same boot, same PID namespace) the process itself is asked
+instead: a `kill -9` is noticed at once, and a clock that differs between two
+local processes (the demo's simulated time) cannot make a live one look dead.
+These tables are state, not history: they are not hash-chained.
+"""
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlmodel import Field, SQLModel
+
+from daemon.audit.utc_datetime import UTCDateTime
+
+LEASE = timedelta(seconds=30)
+
+
+class AuditSession(SQLModel, table=True):
+    __tablename__ = "audit_session"
+
+    session: str = Field(primary_key=True)
+    instance: str
+    role: str  # daemon, cli
+    host: str
+    pid: int
+    process: str | None = None  # identity on its machine: boot id, PID namespace, pid, start
+    opened_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AuditClaim(SQLModel, table=True):
+    __tablename__ = "audit_claim"
+
+    container_id: str = Field(primary_key=True)
+    session: str = Field(index=True)
+    action: str
+    action_id: str
+    claimed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+SESSIONS = AuditSession.__table__
+CLAIMS = AuditClaim.__table__
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Another live session's claim on a container."""
+
+    instance: str
+    role: str
+    action: str
+    since: datetime
+
+    def describe(self) -> str:
+        who = "the daemon" if self.role == "daemon" else "a `stacks-opsd` command"
+        return f"{who} ({self.instance}) is doing {self.action} since {self.since:%H:%M:%S} UTC"
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def process_identity(pid: int | None = None) -> str | None:
+    """`boot:pidns:pid:start` of a process on this machine; None where /proc is missing."""
+    pid = os.getpid() if pid is None else pid
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+    return f"{boot}:{namespace}:{pid}:{fields[19]}"  # field 22 of stat: start time
+
+
+def _machine(identity: str) -> str:
+    return identity.rsplit(":", 2)[0]
+
+
+def session_alive(row: dict, now: datetime, here: str | None) -> bool:
+    """Whether the session in `row` (an `audit_session` row) still acts."""
+    theirs = row["process"]
+    if theirs and here and _machine(theirs) == _machine(here):
+        pid = int(theirs.rsplit(":", 2)[1])
+        return process_identity(pid) == theirs
+    return row["expires_at"] > now
+
+
+def open_session(
+    conn: Connection, session: str, instance: str, role: str, now: datetime, here: str | None
+) -> None:
+    conn.execute(delete(SESSIONS).where(SESSIONS.c.session == session))
+    conn.execute(
+        insert(SESSIONS).values(
+            session=session,
+            instance=instance,
+            role=role,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            process=here,
+            opened_at=now,
+            expires_at=now + LEASE,
+        )
+    )
+
+
+def renew_session(conn: Connection, session: str, now: datetime) -> bool:
+    """Extend the lease; False when the row is gone (someone closed it for us)."""
+    result = conn.execute(
+        update(SESSIONS).where(SESSIONS.c.session == session).values(expires_at=now + LEASE)
+    )
+    return result.rowcount > 0
+
+
+def close_session(conn: Connection, session: str) -> None:
+    conn.execute(delete(CLAIMS).where(CLAIMS.c.session == session))
+    conn.execute(delete(SESSIONS).where(SESSIONS.c.session == session))
+
+
+def live_sessions(
+    conn: Connection, sessions: set[str], now: datetime, here: str | None
+) -> set[str]:
+    """Which of `sessions` are alive."""
+    if not sessions:
+        return set()
+    rows = conn.execute(select(SESSIONS).where(SESSIONS.c.session.in_(sorted(sessions))))
+    return {row["session"] for row in rows.mappings() if session_alive(row, now, here)}
+
+
+def claim(
+    conn: Connection,
+    session: str,
+    container_id: str,
+    action: str,
+    action_id: str,
+    now: datetime,
+    here: str | None,
+) -> Holder | None:
+    """Claim `container_id` for `session` (inside a write transaction); the live holder if not."""
+    held = conn.execute(select(CLAIMS).where(CLAIMS.c.container_id == container_id)).mappings()
+    current = held.first()
+    if current is not None and current["session"] != session:
+        owner = conn.execute(select(SESSIONS).where(SESSIONS.c.session == current["session"]))
+        owner_row = owner.mappings().first()
+        if owner_row is not None and session_alive(owner_row, now, here):
+            return Holder(
+                owner_row["instance"], owner_row["role"], current["action"], current["claimed_at"]
+            )
+    conn.execute(delete(CLAIMS).where(CLAIMS.c.container_id == container_id))
+    conn.execute(
+        insert(CLAIMS).values(
+            container_id=container_id,
+            session=session,
+            action=action,
+            action_id=action_id,
+            claimed_at=now,
+        )
+    )
+    return None
+
+
+def release(conn: Connection, session: str, container_id: str) -> None:
+    conn.execute(
+        delete(CLAIMS).where(CLAIMS.c.container_id == container_id, CLAIMS.c.session == session)
+    )
