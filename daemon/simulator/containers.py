@@ -1,4 +1,7 @@
-"""Container routes: list, status, create (202 pending), start/stop/restart, delete; a restart."""
+"""Container routes: list, status, create (202 pending), start/stop/restart, delete.
+
+`restart` is shared with restore, so both follow the `restart_transition` assumption.
+"""
 
 from datetime import datetime, timedelta
 

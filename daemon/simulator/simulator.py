@@ -194,8 +194,7 @@ class Simulator:
         self.amend_faults(rate_headers=mode)
 
     def faults_remaining(self) -> dict[str, int]:
-        """Answers the counted faults still have to give: burst_429, reject_mutations_429,
-        after_apply."""
+        """How many answers each counted fault still has to give (0 = switched off)."""
         with self._world.lock:
             return self._faults.remaining()
 

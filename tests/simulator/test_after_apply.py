@@ -259,6 +259,20 @@ def test_amending_one_fault_keeps_the_counts_of_the_others(world):
     assert backend.remaining()["after_apply"] == 1
 
 
+def test_in_process_shortcuts_arm_the_same_faults(sim, api, key):
+    web = sim.seed_container(key, "webapp")
+    sim.reject_mutations_429(1, retry_after=3)
+    sim.answer_after_apply("empty204", count=2, match=r"/status$")
+    sim.skew_rate_headers("missing")
+    assert sim.faults_remaining() == {"burst_429": 0, "reject_mutations_429": 1, "after_apply": 2}
+    refused = stop(api, web)
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "3"
+    emptied = stop(api, web)
+    assert emptied.status_code == 204 and "X-RateLimit-Limit" not in emptied.headers
+    assert sim.faults_remaining() == {"burst_429": 0, "reject_mutations_429": 0, "after_apply": 1}
+    assert [m.answer for m in sim.mutations()] == ["empty204"]
+
+
 def test_a_random_truncated_answer_is_logged_as_garbage(sim, api, key):
     web = sim.seed_container(key, "webapp")
     sim.set_faults(Faults(malformed_rate=1.0, seed=5))
