@@ -94,12 +94,13 @@ def add_allowed_ip(call: Call) -> Reply:
     service_type = body.get("service_type") or "both"
     if service_type not in SERVICE_TYPES:
         raise bad_request("service_type must be one of: http, tcp, both", "service_type")
-    if not c.external_access:
+    assume = call.world.assumptions
+    if not c.external_access and assume.allowed_ip_requires_external_access:
         raise bad_request(
             f"External access is disabled for {c.id}; enable it with "
             "PUT /containers/{id}/external-access before adding allowed IPs"
         )
-    if any(entry.ip_address == ip for entry in c.allowed_ips):
+    if assume.allowed_ip_requires_new_address and any(e.ip_address == ip for e in c.allowed_ips):
         raise bad_request(f"{ip} is already in the allowed list", "ip_address")
     entry = _add(call, c, ip, description, service_type)
     return Reply(

@@ -5,8 +5,9 @@ container, as on a real cluster working through its list). At its slot a running
 container gets a `scheduled` backup that completes (or fails, when backups are
 made to fail) two to four seconds later; then retention deletes its unpinned,
 finished backups created 7 days or more before that moment, so seven daily
-backups remain. A container that is not running is not backed up, but its
-retention still runs at the slot. Manual backups take three to eight seconds.
+backups remain. A container that is not running is not backed up (unless
+`scheduled_backup_requires_running` is off), but its retention still runs at the
+slot. Manual backups take `manual_backup_seconds` (three to eight by default).
 """
 
 import zlib
@@ -31,7 +32,7 @@ def _daily_slot(world: World, container: ContainerRecord, at: datetime) -> None:
     if world.containers.get(container.id) is not container:
         return  # deleted: its schedule ends
     world.timeline.schedule(at + DAY, lambda next_at: _daily_slot(world, container, next_at))
-    if container.status == "running":
+    if container.status == "running" or not world.assumptions.scheduled_backup_requires_running:
         start_backup(world, container, "scheduled", at)
     else:
         apply_retention(world, container, at)
@@ -52,7 +53,10 @@ def start_backup(
     )
     world.next_backup_id += 1
     world.add_backup(backup)
-    seconds = world.rng.randint(2, 4) if backup_type == "scheduled" else world.rng.randint(3, 8)
+    shortest, longest = (
+        (2, 4) if backup_type == "scheduled" else world.assumptions.manual_backup_seconds
+    )
+    seconds = world.rng.randint(shortest, longest)
     world.timeline.schedule(
         now + timedelta(seconds=seconds), lambda at: _finish(world, container, backup, at)
     )

@@ -3,7 +3,8 @@
 from typing import Any
 
 from daemon.simulator.backup_jobs import start_backup
-from daemon.simulator.call import Call
+from daemon.simulator.call import Call, bounded_count
+from daemon.simulator.containers import restart
 from daemon.simulator.exchange import Reply, bad_request
 from daemon.simulator.isotime import iso
 from daemon.simulator.state import BackupRecord, ContainerRecord
@@ -35,18 +36,20 @@ def _require_running(c: ContainerRecord, doing: str) -> None:
 
 def list_backups(call: Call) -> Reply:
     c = call.container()
-    raw = call.request.query.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise bad_request(f"limit must be an integer from 1 to {MAX_LIMIT}", "limit")
+    limit = bounded_count(call, "limit", 50, MAX_LIMIT)
     newest_first = sorted(
         call.world.backups_of(c.id), key=lambda b: (b.created_at, b.id), reverse=True
     )
-    return Reply({"success": True, "data": [backup_view(b) for b in newest_first[: int(raw)]]})
+    return Reply({"success": True, "data": [backup_view(b) for b in newest_first[:limit]]})
 
 
 def trigger_backup(call: Call) -> Reply:
     c = call.container()
     _require_running(c, "create a backup")
+    if call.world.assumptions.manual_backup_requires_none_in_progress and any(
+        b.status == "in_progress" for b in call.world.backups_of(c.id)
+    ):
+        raise bad_request(f"A backup of {c.id} is already in progress; wait until it finishes")
     backup = start_backup(call.world, c, "manual", call.now)
     return Reply(
         {
@@ -84,14 +87,20 @@ def backup_stats(call: Call) -> Reply:
 def restore_backup(call: Call) -> Reply:
     backup = call.world.backup(call.account, call.params["backup_id"])
     c = call.world.containers[backup.container_id]
-    if backup.status != "completed":
+    assume = call.world.assumptions
+    if backup.status != "completed" and assume.restore_requires_completed:
         raise bad_request(f"Backup {backup.id} cannot be restored: it is {backup.status}")
     _require_running(c, "restore a backup")
-    c.set_status("running", call.now)
+    if assume.restore_restarts:
+        restart(call.world, c, call.now)
+        message = f"Backup {backup.id} restored to {c.id}; the container was restarted."
+    else:
+        c.updated_at = call.now
+        message = f"Backup {backup.id} restored to {c.id}."
     return Reply(
         {
             "success": True,
-            "message": f"Backup {backup.id} restored to {c.id}; the container was restarted.",
+            "message": message,
             "data": {"backup_id": backup.id, "container_id": c.id, "status": c.status},
         },
         container_id=c.id,
@@ -101,7 +110,7 @@ def restore_backup(call: Call) -> Reply:
 
 def _set_pinned(call: Call, pinned: bool) -> Reply:
     backup = call.world.backup(call.account, call.params["backup_id"])
-    if pinned and backup.status != "completed":
+    if pinned and backup.status != "completed" and call.world.assumptions.pin_requires_completed:
         raise bad_request(
             f"Only completed backups can be pinned; backup {backup.id} is {backup.status}"
         )
@@ -127,7 +136,7 @@ def unpin_backup(call: Call) -> Reply:
 
 def delete_backup(call: Call) -> Reply:
     backup = call.world.backup(call.account, call.params["backup_id"])
-    if backup.status == "in_progress":
+    if backup.status == "in_progress" and call.world.assumptions.delete_backup_requires_finished:
         raise bad_request(
             f"Backup {backup.id} is still in progress; delete it once it has finished"
         )

@@ -80,12 +80,13 @@ def available_targets(call: Call) -> Reply:
 def connect(call: Call) -> Reply:
     source = call.container("source_id")
     target = call.container("target_id")
-    if source is target:
+    assume = call.world.assumptions
+    if source is target and assume.connection_requires_other_target:
         raise bad_request("A container cannot be connected to itself")
     name = call.body(required=False).get("connectionName") or target.name
     if not isinstance(name, str) or len(name) > 64:
         raise bad_request("connectionName must be text of at most 64 characters", "connectionName")
-    if any(
+    if assume.connection_requires_new_pair and any(
         c.source_id == source.id and c.target_id == target.id
         for c in call.world.connections.values()
     ):

@@ -4,7 +4,7 @@ import base64
 from datetime import timedelta
 from typing import Any
 
-from daemon.simulator.call import Call
+from daemon.simulator.call import Call, bounded_count
 from daemon.simulator.container_views import PUBLIC_HOST
 from daemon.simulator.exchange import Reply, bad_request
 from daemon.simulator.isotime import iso
@@ -60,10 +60,7 @@ def credentials(call: Call) -> Reply:
 
 def logs(call: Call) -> Reply:
     c = call.container()
-    raw = call.request.query.get("lines", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LOG_LINES:
-        raise bad_request(f"lines must be an integer from 1 to {MAX_LOG_LINES}", "lines")
-    wanted = int(raw)
+    wanted = bounded_count(call, "lines", 100, MAX_LOG_LINES)
     available = int((call.now - c.created_at) / LOG_EVERY) + 1
     count = min(wanted, available)
     lines = []

@@ -24,13 +24,18 @@ def allocation(container: ContainerRecord) -> tuple[float, int, int]:
 
 def raw_status(container: ContainerRecord, now: datetime) -> str:
     """What `docker ps` would say, e.g. `Up 2 hours (healthy)`."""
-    age = (now - container.status_since).total_seconds()
-    if container.status == "pending":
+    age = docker_duration((now - container.status_since).total_seconds())
+    status = container.status
+    if status == "pending":
         return "Created"
-    if container.status == "running":
-        health = "healthy" if age >= 30 else "health: starting"
-        return f"Up {docker_duration(age)} ({health})"
-    return f"Exited ({container.exit_code}) {docker_duration(age)} ago"
+    if status == "running":
+        seconds = (now - container.status_since).total_seconds()
+        return f"Up {age} ({'healthy' if seconds >= 30 else 'health: starting'})"
+    if status in ("stopped", "error"):
+        return f"Exited ({container.exit_code}) {age} ago"
+    if status == "restarting":
+        return f"Restarting ({container.exit_code}) {age} ago"
+    return f"{status.capitalize()} {age}"  # a status the guide does not list, e.g. "starting"
 
 
 def image_tag(container: ContainerRecord) -> str:

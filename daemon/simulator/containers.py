@@ -1,10 +1,17 @@
-"""Container routes: list, status, create (202 pending), start/stop/restart, delete."""
+"""Container routes: list, status, create (202 pending), start/stop/restart, delete.
 
+`restart` is shared with restore, so both follow the `restart_transition` assumption.
+"""
+
+from datetime import datetime, timedelta
+
+from daemon.simulator.assumptions import RESTARTING
 from daemon.simulator.call import Call
 from daemon.simulator.catalog import monthly_price
 from daemon.simulator.container_views import created_view, list_item, status_view
 from daemon.simulator.exchange import Reply, bad_request
 from daemon.simulator.provisioning import provision, validate_create
+from daemon.simulator.state import ContainerRecord, World
 
 STATUS_VALUES = ("running", "stopped", "restart")
 
@@ -36,12 +43,23 @@ def create_container(call: Call) -> Reply:
     )
 
 
+def restart(world: World, container: ContainerRecord, now: datetime) -> None:
+    """A restart: `running` at once, or `restarting` for `restart_transition` seconds first."""
+    seconds = world.assumptions.restart_transition
+    if seconds > 0:
+        container.set_status(RESTARTING, now)
+        container.later("running", now + timedelta(seconds=seconds), world.timeline)
+    else:
+        container.set_status("running", now)
+
+
 def set_status(call: Call) -> Reply:
     container = call.container()
+    assume = call.world.assumptions
     wanted = call.body().get("status")
     if wanted not in STATUS_VALUES:
         raise bad_request("Invalid status. Must be one of: running, stopped, restart", "status")
-    if container.status == "pending":
+    if container.status == "pending" and assume.status_change_requires_not_pending:
         raise bad_request(
             f"Container {container.id} is still being created; "
             "wait until GET /containers/status shows running",
@@ -50,12 +68,23 @@ def set_status(call: Call) -> Reply:
     if wanted == "stopped":
         if container.status != "stopped":
             container.set_status("stopped", call.now)
+        elif assume.stop_when_stopped == "refuse":
+            raise bad_request(f"Container {container.id} is already stopped", "status")
         message = "Container stopped"
     elif wanted == "running" and container.status == "running":
-        message = "Container is already running"
+        if assume.start_when_running == "refuse":
+            raise bad_request(f"Container {container.id} is already running", "status")
+        if assume.start_when_running == "restart":
+            restart(call.world, container, call.now)
+            message = "Container started"
+        else:
+            message = "Container is already running"
+    elif wanted == "restart":
+        restart(call.world, container, call.now)
+        message = "Container restarted"
     else:
         container.set_status("running", call.now)
-        message = "Container restarted" if wanted == "restart" else "Container started"
+        message = "Container started"
     return Reply(
         {
             "success": True,

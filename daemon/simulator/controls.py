@@ -1,19 +1,36 @@
 """Test controls over HTTP under /_sim/ (no auth), the same operations as in-process.
 
-POST /_sim/keys {"scopes","spending_cap","rate_limit","account"} -> {"key","account"}
-POST /_sim/containers {"key" or "account","name","template","plan","status"} -> {"id"}
-POST /_sim/containers/{id}/crash
-POST /_sim/backups/fail {"container_id": id|null, "enabled": bool}
-POST /_sim/faults {Faults fields}        GET /_sim/faults
-POST /_sim/clock/advance {"seconds": n}  GET /_sim/clock
-GET  /_sim/mutations
-GET  /_sim/traffic                       requests, 429s (forced by a burst / over the limit)
+POST  /_sim/keys {"scopes","spending_cap","rate_limit","account"} -> {"key","account"}
+POST  /_sim/containers {"key" or "account","name","template","plan","status"} -> {"id"}
+POST  /_sim/containers/{id}/crash                     status `error` -> {"id","status"}
+POST  /_sim/containers/{id}/status {"status": "starting"}  any status, listed in the guide
+                                                      or not -> {"id","status"}
+POST  /_sim/backups/fail {"container_id": id|null, "enabled": bool}
+POST  /_sim/faults {Faults fields}     replaces every fault (unnamed fields: defaults)
+PATCH /_sim/faults {Faults fields}     changes the named fields; other counts carry on
+GET   /_sim/faults                     both answer {"faults": {...}, "remaining":
+                                       {"burst_429","reject_mutations_429","after_apply"}}
+POST  /_sim/assumptions {switches}     replaces every switch (unnamed: defaults)
+PATCH /_sim/assumptions {switches}     changes the named switches
+GET   /_sim/assumptions                all three answer {"assumptions": {...}}
+POST  /_sim/clock/advance {"seconds": n}  GET /_sim/clock
+GET   /_sim/mutations                  each with "answer": ok|garbage|empty204|drop|slow
+GET   /_sim/traffic                    requests, 429s (forced by a fault / over the limit)
+
+Faults fields (faults.py): error_rate, unavailable_rate, timeout_rate,
+malformed_rate, latency, burst_429, retry_after, seed; after_apply
+("garbage"|"empty204"|"drop"|"slow"|null), after_apply_count (default 1),
+after_apply_match (regex searched in "METHOD /api/v1/path", null = all),
+garbage_kind ("html"|"truncated"), slow_seconds (default 15);
+reject_mutations_429 (next N mutating requests, uses retry_after); rate_headers
+(rate_headers.py). Switches: assumptions.py. A bad value answers 400.
 """
 
 import re
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from daemon.simulator.assumptions import Assumptions
 from daemon.simulator.exchange import ApiError, Request, Response, json_response, parse_json_body
 from daemon.simulator.faults import Faults
 from daemon.simulator.isotime import iso
@@ -28,7 +45,8 @@ CONTROL_PREFIX = "/_sim"
 def handle_control(sim: "Simulator", request: Request) -> Response:
     route = request.path[len(CONTROL_PREFIX) :].rstrip("/")
     try:
-        body = parse_json_body(request.body, required=False) if request.method == "POST" else {}
+        writes = request.method in ("POST", "PATCH")
+        body = parse_json_body(request.body, required=False) if writes else {}
         return json_response(200, _dispatch(sim, request.method, route, body))
     except ApiError as error:
         return json_response(error.status, error.body)
@@ -38,6 +56,7 @@ def handle_control(sim: "Simulator", request: Request) -> Response:
 
 def _dispatch(sim: "Simulator", method: str, route: str, body: dict[str, Any]) -> Any:
     crash = re.fullmatch(r"/containers/([^/]+)/crash", route)
+    status = re.fullmatch(r"/containers/([^/]+)/status", route)
     if (method, route) == ("POST", "/keys"):
         key = sim.create_key(
             scopes=body.get("scopes", ALL_SCOPES),
@@ -61,6 +80,9 @@ def _dispatch(sim: "Simulator", method: str, route: str, body: dict[str, Any]) -
     if method == "POST" and crash:
         sim.crash(crash.group(1))
         return {"id": crash.group(1), "status": "error"}
+    if method == "POST" and status:
+        sim.set_status(status.group(1), body.get("status"))
+        return {"id": status.group(1), "status": body.get("status")}
     if (method, route) == ("POST", "/backups/fail"):
         sim.fail_backups(body.get("container_id"), enabled=bool(body.get("enabled", True)))
         return {
@@ -69,9 +91,20 @@ def _dispatch(sim: "Simulator", method: str, route: str, body: dict[str, Any]) -
         }
     if (method, route) == ("POST", "/faults"):
         sim.set_faults(Faults.from_json(body))
-        return {"faults": asdict(sim.faults)}
+        return _faults(sim)
+    if (method, route) == ("PATCH", "/faults"):
+        sim.amend_faults(**body)
+        return _faults(sim)
     if (method, route) == ("GET", "/faults"):
-        return {"faults": asdict(sim.faults)}
+        return _faults(sim)
+    if (method, route) == ("POST", "/assumptions"):
+        sim.set_assumptions(Assumptions.from_json(body))
+        return {"assumptions": sim.assumptions.to_json()}
+    if (method, route) == ("PATCH", "/assumptions"):
+        sim.amend_assumptions(**body)
+        return {"assumptions": sim.assumptions.to_json()}
+    if (method, route) == ("GET", "/assumptions"):
+        return {"assumptions": sim.assumptions.to_json()}
     if (method, route) == ("POST", "/clock/advance"):
         seconds = body.get("seconds")
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
@@ -85,6 +118,10 @@ def _dispatch(sim: "Simulator", method: str, route: str, body: dict[str, Any]) -
     if (method, route) == ("GET", "/traffic"):
         return {"traffic": asdict(sim.traffic())}
     raise ApiError(404, {"error": f"No simulator control {method} {CONTROL_PREFIX}{route}"})
+
+
+def _faults(sim: "Simulator") -> dict[str, Any]:
+    return {"faults": asdict(sim.faults), "remaining": sim.faults_remaining()}
 
 
 def _clock(sim: "Simulator") -> dict[str, Any]:

@@ -26,6 +26,7 @@ class Response:
     status: int
     headers: dict[str, str]
     body: bytes
+    hold_seconds: float = 0.0  # a `slow` fault: the answer is ready but held back this long
 
 
 @dataclass
@@ -50,6 +51,10 @@ class ApiError(Exception):
 
 class SimulatedTimeout(Exception):
     """A fault: the request is dropped unanswered (the transport raises httpx.ReadTimeout)."""
+
+
+class SimulatedDisconnect(Exception):
+    """A fault: the connection closes with no answer at all (httpx.RemoteProtocolError)."""
 
 
 def bad_request(message: str, field: str | None = None) -> ApiError:

@@ -1,23 +1,37 @@
-"""Injected API faults: 500s, 503 no capacity, timeouts, malformed bodies, latency, 429 bursts.
+"""Injected API faults: random failures, 429s, answers after applying a mutation, lying headers.
 
-Faults hit only `/api/v1` requests, before authentication (as a proxy or an
-overloaded backend would). Each request draws the same two numbers from a
+Faults hit only `/api/v1` requests. Before authentication (as a proxy or an
+overloaded backend would), a request may meet a `burst_429` 429, a
+`reject_mutations_429` 429 (mutating requests only), or a random 500, 503,
+timeout or malformed answer. Each request draws the same two numbers from a
 generator seeded by `Faults.seed` (else the simulator's seed), so a run is
-repeatable. A 500, 503, HTML page or timeout means the request was never
+repeatable. A 500, 503, HTML page, timeout or 429 means the request was never
 processed; a truncated JSON body is a real answer cut short (its change, if
-any, happened).
+any, happened). After processing, a mutating request the simulator accepted
+(2xx) may be answered as `after_apply` says (see after_apply.py), and every
+answer's X-RateLimit-* headers are rewritten as `rate_headers` says (see
+rate_headers.py).
+
+Counted faults (`burst_429`, `reject_mutations_429`, `after_apply_count`) switch
+themselves off once used up; `remaining()` tells how many are left.
 """
 
 import random
-from dataclasses import dataclass, fields
+import re
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from daemon.simulator.after_apply import AFTER_APPLY_ANSWERS, GARBAGE_KINDS, MutationAnswer
 from daemon.simulator.exchange import ApiError
+from daemon.simulator.rate_headers import RATE_HEADER_MODES, RateHeaderSkew
 
 HTML_ERROR_PAGE = (
     b"<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n"
     b"<center><h1>500 Internal Server Error</h1></center>\r\n<hr><center>nginx</center>\r\n"
     b"</body>\r\n</html>\r\n"
+)
+AFTER_APPLY_FIELDS = frozenset(
+    {"after_apply", "after_apply_count", "after_apply_match", "garbage_kind", "slow_seconds"}
 )
 
 
@@ -29,8 +43,18 @@ class Faults:
     malformed_rate: float = 0.0  # share answered with an HTML page or truncated JSON
     latency: float = 0.0  # seconds added to every request (clock.sleep)
     burst_429: int = 0  # the next N requests answer 429
-    retry_after: int = 5  # Retry-After of those 429s, seconds
+    retry_after: int = 5  # Retry-After of forced 429s (burst_429, reject_mutations_429), seconds
     seed: int | None = None
+    # -- answers after applying a mutation (see after_apply.py) ------------------------
+    after_apply: str | None = None  # "garbage" | "empty204" | "drop" | "slow"; None = off
+    after_apply_count: int = 1  # how many matching applied mutations get it, then off
+    after_apply_match: str | None = None  # regex searched in "PUT /api/v1/containers/x/status"
+    garbage_kind: str = "html"  # "html" (200 text/html page) | "truncated" (JSON cut in half)
+    slow_seconds: float = 15.0  # how long a "slow" answer is held back
+    # -- 429s on mutating requests --------------------------------------------------------
+    reject_mutations_429: int = 0  # the next N mutating requests: 429, not applied, not logged
+    # -- rate-limit headers (see rate_headers.py) -----------------------------------------
+    rate_headers: str = "honest"
 
     def __post_init__(self) -> None:
         rates = (self.error_rate, self.unavailable_rate, self.timeout_rate, self.malformed_rate)
@@ -38,14 +62,48 @@ class Faults:
             raise ValueError(f"fault rates must be within 0..1 and sum to at most 1, got {rates}")
         if self.latency < 0 or self.burst_429 < 0 or self.retry_after < 1:
             raise ValueError("latency and burst_429 must be >= 0 and retry_after >= 1")
+        if self.after_apply is not None and self.after_apply not in AFTER_APPLY_ANSWERS:
+            raise ValueError(
+                f"after_apply must be one of {list(AFTER_APPLY_ANSWERS)} or null, "
+                f"got {self.after_apply!r}"
+            )
+        if isinstance(self.after_apply_count, bool) or not isinstance(self.after_apply_count, int):
+            raise ValueError(
+                f"after_apply_count must be a whole number, got {self.after_apply_count!r}"
+            )
+        if self.after_apply_count < 1:
+            raise ValueError(f"after_apply_count must be >= 1, got {self.after_apply_count}")
+        if self.after_apply_match is not None:
+            try:
+                re.compile(self.after_apply_match)
+            except (re.error, TypeError) as error:
+                raise ValueError(
+                    f"after_apply_match must be a regular expression, got "
+                    f"{self.after_apply_match!r}: {error}"
+                ) from None
+        if self.garbage_kind not in GARBAGE_KINDS:
+            raise ValueError(
+                f"garbage_kind must be one of {list(GARBAGE_KINDS)}, got {self.garbage_kind!r}"
+            )
+        if isinstance(self.slow_seconds, bool) or not self.slow_seconds > 0:
+            raise ValueError(f"slow_seconds must be > 0, got {self.slow_seconds!r}")
+        if isinstance(self.reject_mutations_429, bool) or self.reject_mutations_429 < 0:
+            raise ValueError(
+                f"reject_mutations_429 must be >= 0, got {self.reject_mutations_429!r}"
+            )
+        if self.rate_headers not in RATE_HEADER_MODES:
+            raise ValueError(
+                f"rate_headers must be one of {list(RATE_HEADER_MODES)}, got {self.rate_headers!r}"
+            )
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Faults":
+    def from_json(cls, data: dict[str, Any], base: "Faults | None" = None) -> "Faults":
+        """Faults from JSON; unnamed fields keep `base`'s value (the defaults when None)."""
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
             raise ValueError(f"unknown fault field(s) {unknown}; known: {sorted(names)}")
-        return cls(**data)
+        return replace(base, **data) if base is not None else cls(**data)
 
 
 class FaultInjector:
@@ -53,20 +111,51 @@ class FaultInjector:
 
     def __init__(self, seed: int) -> None:
         self._default_seed = seed
-        self.faults = Faults()
-        self._burst_left = 0
-        self._rng = random.Random(seed)
+        self.configure(Faults())
 
     def configure(self, faults: Faults) -> None:
+        """Replace every fault; every count and generator starts afresh."""
         self.faults = faults
         self._burst_left = faults.burst_429
-        self._rng = random.Random(self._default_seed if faults.seed is None else faults.seed)
+        self._reject_left = faults.reject_mutations_429
+        self._after_apply_left = faults.after_apply_count if faults.after_apply else 0
+        self._rng = random.Random(self._seed())
+        self._skew = RateHeaderSkew(faults.rate_headers, self._seed())
 
-    def draw(self) -> str | None:
+    def amend(self, changes: dict[str, Any]) -> None:
+        """Change the named fields only; counts and generators of the others carry on."""
+        faults = Faults.from_json(changes, base=self.faults)
+        self.faults = faults
+        if "burst_429" in changes:
+            self._burst_left = faults.burst_429
+        if "reject_mutations_429" in changes:
+            self._reject_left = faults.reject_mutations_429
+        if AFTER_APPLY_FIELDS & set(changes):
+            self._after_apply_left = faults.after_apply_count if faults.after_apply else 0
+        if "seed" in changes:
+            self._rng = random.Random(self._seed())
+        if {"seed", "rate_headers"} & set(changes):
+            self._skew = RateHeaderSkew(faults.rate_headers, self._seed())
+
+    def _seed(self) -> int:
+        return self._default_seed if self.faults.seed is None else self.faults.seed
+
+    def remaining(self) -> dict[str, int]:
+        """How many answers each counted fault still has to give."""
+        return {
+            "burst_429": self._burst_left,
+            "reject_mutations_429": self._reject_left,
+            "after_apply": self._after_apply_left,
+        }
+
+    def draw(self, mutating: bool = False) -> str | None:
         """`"500"`, `"503"`, `"timeout"`, `"html"`, `"truncated"`, `"429"` or None."""
         roll, variant = self._rng.random(), self._rng.random()
         if self._burst_left > 0:
             self._burst_left -= 1
+            return "429"
+        if mutating and self._reject_left > 0:
+            self._reject_left -= 1
             return "429"
         f = self.faults
         for name, rate in (
@@ -79,6 +168,21 @@ class FaultInjector:
                 return ("html" if variant < 0.5 else "truncated") if name == "malformed" else name
             roll -= rate
         return None
+
+    def after_apply(self, method: str, path: str) -> MutationAnswer | None:
+        """The `after_apply` answer for this applied mutation, or None (counts it down)."""
+        f = self.faults
+        if f.after_apply is None or self._after_apply_left <= 0:
+            return None
+        if f.after_apply_match is not None and not re.search(
+            f.after_apply_match, f"{method} {path}"
+        ):
+            return None
+        self._after_apply_left -= 1
+        return MutationAnswer(f.after_apply)
+
+    def skew_rate_headers(self, headers: dict[str, str]) -> None:
+        self._skew.apply(headers)
 
     def error_for(self, fault: str) -> ApiError:
         """The answer of a fault that stops the request before it is processed."""

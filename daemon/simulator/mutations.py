@@ -1,6 +1,9 @@
 """The log of every accepted (2xx) mutating request under /api/v1: the ground truth for audits.
 
-Request bodies are stored with secret-looking fields replaced by "****".
+Each entry says how the change was answered (`answer`: "ok", or the fault that
+garbled, emptied, dropped or delayed the answer; see after_apply.py), so a test
+can line the log up with what the client saw. Request bodies are stored with
+secret-looking fields replaced by "****".
 """
 
 import json
@@ -8,6 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from daemon.simulator.after_apply import MutationAnswer
 
 SECRET_FIELD = re.compile(r"pass|secret|token|private|credential|authorization|api_?key", re.I)
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -19,10 +24,11 @@ class Mutation:
     at: datetime
     method: str
     path: str
-    status_code: int
+    status_code: int  # of the normal answer; `answer` says what the client actually got
     container_id: str | None
     backup_id: int | None
     body: Any
+    answer: MutationAnswer = MutationAnswer.OK  # ok, garbage, empty204, drop, slow
 
 
 def redact(value: Any) -> Any:
@@ -57,6 +63,7 @@ class MutationLog:
         container_id: str | None,
         backup_id: int | None,
         body: bytes,
+        answer: MutationAnswer = MutationAnswer.OK,
     ) -> None:
         entry = Mutation(
             len(self._entries) + 1,
@@ -67,6 +74,7 @@ class MutationLog:
             container_id,
             backup_id,
             logged_body(body),
+            MutationAnswer(answer),
         )
         self._entries.append(entry)
 

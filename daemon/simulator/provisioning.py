@@ -9,7 +9,6 @@ from daemon.simulator.exchange import bad_request
 from daemon.simulator.names import validate_name
 from daemon.simulator.state import ContainerRecord, VpnClient, World
 
-CREATION_DELAY = timedelta(seconds=15)
 PLAN_NAMES = ("micro", "basic", "standard", "premium")
 
 
@@ -67,7 +66,7 @@ def provision(
     status: str,
     now: datetime,
 ) -> ContainerRecord:
-    """Place a new container; `pending` ones turn `running` after CREATION_DELAY."""
+    """Place a new container; `pending` ones turn `running` after `creation_seconds`."""
     number = world.containers_made
     world.containers_made += 1
     container = ContainerRecord(
@@ -91,11 +90,7 @@ def provision(
         container.vpn_clients["default"] = VpnClient("default", "10.13.13.2", now, world.hex(43))
     world.containers[container.id] = container
     if status == "pending":
-        world.timeline.schedule(now + CREATION_DELAY, lambda at: _started(container, at))
+        created = now + timedelta(seconds=world.assumptions.creation_seconds)
+        container.later("running", created, world.timeline)
     schedule_daily_backups(world, container, now)
     return container
-
-
-def _started(container: ContainerRecord, at: datetime) -> None:
-    if container.status == "pending":
-        container.set_status("running", at)

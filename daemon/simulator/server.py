@@ -1,7 +1,10 @@
 """The simulator over real HTTP: a ThreadingHTTPServer in a daemon thread, same handler core.
 
 A timeout fault holds the connection unanswered for HANG_SECONDS (or until the
-server closes) and then drops it, so clients see a read timeout.
+server closes) and then drops it, so clients see a read timeout. A `drop` fault
+closes the connection at once without writing a byte. A `slow` answer is
+written after its hold time (real seconds; closing the server ends the wait and
+drops the connection). A 204 is written without a body or Content-Length.
 """
 
 import threading
@@ -9,7 +12,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from daemon.simulator.exchange import Request, Response, SimulatedTimeout
+from daemon.simulator.exchange import Request, Response, SimulatedDisconnect, SimulatedTimeout
 
 HANG_SECONDS = 30.0
 
@@ -62,12 +65,20 @@ def _handler_class(handle: Callable[[Request], Response], stopping: threading.Ev
                 stopping.wait(HANG_SECONDS)
                 self.close_connection = True
                 return
+            except SimulatedDisconnect:
+                self.close_connection = True
+                return
+            if answer.hold_seconds > 0 and stopping.wait(answer.hold_seconds):
+                self.close_connection = True
+                return
             self.send_response(answer.status)
             for name, value in answer.headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(answer.body)))
+            if answer.status != 204:
+                self.send_header("Content-Length", str(len(answer.body)))
             self.end_headers()
-            self.wfile.write(answer.body)
+            if answer.status != 204:
+                self.wfile.write(answer.body)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 

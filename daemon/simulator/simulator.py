@@ -1,13 +1,16 @@
 """The simulator's public face: in-process test controls, the handler core, transport, server."""
 
 import copy
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 import httpx
 
 from daemon.clock import Clock, OffsetClock
 from daemon.simulator.api import API_PREFIX, ApiHandler
+from daemon.simulator.assumptions import Assumptions
 from daemon.simulator.catalog import TEMPLATES
 from daemon.simulator.controls import CONTROL_PREFIX, handle_control
 from daemon.simulator.exchange import ApiError, Request, Response, json_response
@@ -20,15 +23,19 @@ from daemon.simulator.state import BackupRecord, World
 from daemon.simulator.traffic import Traffic, TrafficCounter
 from daemon.simulator.transport import SimulatorTransport
 
-SEED_STATUSES = ("running", "stopped", "pending", "error")
+SEED_STATUSES = ("running", "stopped", "pending", "error")  # the statuses the guide names
+UNLISTED_STATUS = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 class Simulator:
     """A faithful local STACKS API (see the guide), deterministic for a given seed."""
 
-    def __init__(self, clock: Clock | None = None, seed: int = 0) -> None:
+    def __init__(
+        self, clock: Clock | None = None, seed: int = 0, assumptions: Assumptions | None = None
+    ) -> None:
         self.clock = clock or OffsetClock()
         self._world = World(self.clock, seed)
+        self._world.assumptions = assumptions or Assumptions()
         self._faults = FaultInjector(seed)
         self._mutations = MutationLog()
         self._traffic = TrafficCounter()
@@ -92,6 +99,25 @@ class Simulator:
                 raise ValueError(f"cannot crash {container_id}: no such container")
             container.set_status("error", now, exit_code=1)
 
+    def set_status(self, container_id: str, status: str) -> None:
+        """STACKS reports `status` for the container, listed in the guide or not (`starting`).
+
+        Like a crash, it moves `updatedAt`; nothing in the simulator moves the
+        container out of a status the guide does not list (a timed creation or
+        restart transition pending for it is dropped). Such a status counts as
+        "not running" for every rule (see assumptions.py).
+        """
+        if not isinstance(status, str) or not UNLISTED_STATUS.fullmatch(status):
+            raise ValueError(
+                f"status must be 1-32 characters (letters, digits, _ or -), got {status!r}"
+            )
+        with self._world.lock:
+            now = self._world.catch_up()
+            container = self._world.containers.get(container_id)
+            if container is None:
+                raise ValueError(f"cannot set the status of {container_id}: no such container")
+            container.set_status(status, now, exit_code=1 if status == "error" else 0)
+
     def fail_backups(self, container_id: str | None = None, enabled: bool = True) -> None:
         """Backups finishing from now on fail (for one container, or all when None)."""
         with self._world.lock:
@@ -125,8 +151,67 @@ class Simulator:
         return self._faults.faults
 
     def set_faults(self, faults: Faults) -> None:
+        """Replace every fault; counted faults start their counts afresh."""
         with self._world.lock:
             self._faults.configure(faults)
+
+    def amend_faults(self, **changes: Any) -> Faults:
+        """Change the named `Faults` fields only; the other faults and their counts carry on."""
+        with self._world.lock:
+            self._faults.amend(changes)
+            return self._faults.faults
+
+    def answer_after_apply(
+        self,
+        answer: str,
+        count: int = 1,
+        match: str | None = None,
+        garbage_kind: str = "html",
+        slow_seconds: float = 15.0,
+    ) -> None:
+        """The next `count` applied mutations matching `match` are answered as `answer`.
+
+        `answer`: "garbage", "empty204", "drop" or "slow" (see after_apply.py);
+        `match`: a regex searched in "METHOD /api/v1/path" (None: every mutation).
+        """
+        self.amend_faults(
+            after_apply=answer,
+            after_apply_count=count,
+            after_apply_match=match,
+            garbage_kind=garbage_kind,
+            slow_seconds=slow_seconds,
+        )
+
+    def reject_mutations_429(self, count: int, retry_after: int | None = None) -> None:
+        """The next `count` mutating requests answer 429 unprocessed (reads pass)."""
+        changes: dict[str, Any] = {"reject_mutations_429": count}
+        if retry_after is not None:
+            changes["retry_after"] = retry_after
+        self.amend_faults(**changes)
+
+    def skew_rate_headers(self, mode: str) -> None:
+        """X-RateLimit-* headers from now on, as `mode` says (see rate_headers.py)."""
+        self.amend_faults(rate_headers=mode)
+
+    def faults_remaining(self) -> dict[str, int]:
+        """How many answers each counted fault still has to give (0 = switched off)."""
+        with self._world.lock:
+            return self._faults.remaining()
+
+    @property
+    def assumptions(self) -> Assumptions:
+        return self._world.assumptions
+
+    def set_assumptions(self, assumptions: Assumptions) -> None:
+        """Behave as `assumptions` say from the next request on."""
+        with self._world.lock:
+            self._world.assumptions = assumptions
+
+    def amend_assumptions(self, **switches: Any) -> Assumptions:
+        """Change the named switches only."""
+        with self._world.lock:
+            self._world.assumptions = Assumptions.from_json(switches, base=self._world.assumptions)
+            return self._world.assumptions
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward (ManualClock or OffsetClock) and run what fell due."""
@@ -171,14 +256,23 @@ class Simulator:
     ) -> tuple[int, dict[str, str], bytes]:
         """The core: (method, path, query, headers, body, client ip) -> (status, headers, body).
 
-        Raises SimulatedTimeout when a timeout fault drops the request.
+        Raises SimulatedTimeout when a timeout fault drops the request and
+        SimulatedDisconnect when a `drop` fault closes the connection; a `slow`
+        answer is returned at once (only the adapters hold it back).
         """
         lowered = {name.lower(): value for name, value in headers.items()}
         answer = self.handle_request(Request(method.upper(), path, query, lowered, body, client_ip))
         return answer.status, answer.headers, answer.body
 
     def transport(self, client_ip: str = "127.0.0.1") -> httpx.BaseTransport:
-        return SimulatorTransport(self.handle_request, client_ip)
+        return SimulatorTransport(self.handle_request, client_ip, self._let_time_pass)
+
+    def _let_time_pass(self, seconds: float) -> None:
+        """Advance the clock when it can be advanced; sleep on it otherwise."""
+        if hasattr(self.clock, "advance"):
+            self.advance(seconds)
+        else:
+            self.clock.sleep(seconds)
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> SimulatorServer:
         return SimulatorServer(self.handle_request, host, port)

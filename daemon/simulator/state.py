@@ -1,4 +1,4 @@
-"""The simulated world: keys, accounts, containers, backups, connections, and its clock.
+"""The simulated world: keys, accounts, containers, backups, connections, its clock and assumptions.
 
 One `World` per simulator, guarded by one re-entrant lock that the handler core
 holds for the whole of a request. Random values (keys, ids, sizes) come from one
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from daemon.clock import Clock
+from daemon.simulator.assumptions import Assumptions
 from daemon.simulator.catalog import Template
 from daemon.simulator.exchange import not_found
 from daemon.simulator.timeline import Timeline
@@ -60,6 +61,7 @@ class ContainerRecord:
     password: str = field(repr=False)
     private_key: str = field(repr=False)
     exit_code: int = 0
+    status_changes: int = 0  # counts set_status calls, so a timed transition knows it is stale
     subdomain: str | None = None
     allowed_ips: list[AllowedIp] = field(default_factory=list)
     vpn_clients: dict[str, VpnClient] = field(default_factory=dict)
@@ -77,6 +79,17 @@ class ContainerRecord:
         self.status_since = now
         self.updated_at = now
         self.exit_code = exit_code
+        self.status_changes += 1
+
+    def later(self, status: str, when: datetime, timeline: Timeline) -> None:
+        """Schedule a move to `status` at `when`, dropped if the status changed meanwhile."""
+        token = self.status_changes
+
+        def move(at: datetime) -> None:
+            if self.status_changes == token:
+                self.set_status(status, at)
+
+        timeline.schedule(when, move)
 
 
 @dataclass
@@ -110,6 +123,7 @@ class Connection:
 class World:
     def __init__(self, clock: Clock, seed: int) -> None:
         self.clock = clock
+        self.assumptions = Assumptions()
         self.rng = random.Random(seed)
         self.lock = threading.RLock()
         self.timeline = Timeline()

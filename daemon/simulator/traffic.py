@@ -1,7 +1,7 @@
 """Counts of the /api/v1 traffic the simulator received: requests, 429s, Retry-After ignored.
 
-A 429 is either *forced* (a `burst_429` fault answered it whatever the key's
-window held) or *over the limit* (the key had used its requests of the
+A 429 is either *forced* (a `burst_429` or `reject_mutations_429` fault answered
+it whatever the key's window held) or *over the limit* (the key had used its requests of the
 minute). After any 429 the caller was told to wait `Retry-After` seconds; a
 request with the same key that arrives before then counts as sent too early.
 """
@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 @dataclass(frozen=True)
 class Traffic:
     requests: int = 0  # every /api/v1 request, whatever its answer (timeouts included)
-    rate_limited_forced: int = 0  # 429s of `burst_429` faults
+    rate_limited_forced: int = 0  # 429s of `burst_429` and `reject_mutations_429` faults
     rate_limited_over_limit: int = 0  # 429s because the key's window was used up
     before_retry_after: int = 0  # requests sent before their key's last Retry-After had passed
 

@@ -127,11 +127,6 @@ def test_stop_start_restart_and_bad_values(sim, api, key, clock):
     assert methods == [("PUT", "status", 200)] * 3
 
 
-def test_pending_container_cannot_change_status(api):
-    cid = api.post("/containers", json={"name": "new", "template": "nodejs"}).json()["data"]["id"]
-    assert api.put(f"/containers/{cid}/status", json={"status": "restart"}).status_code == 400
-
-
 def test_delete_removes_the_container_and_its_backups(sim, api, key, clock):
     cid = sim.seed_container(key, "mydb", template="postgresql")
     api.post(f"/containers/{cid}/backup")
