@@ -21,6 +21,12 @@ dead server or a half-open TCP connection ends in an error instead of a wait:
     tcp_user_timeout                    25 s   data sent to a dead peer (a write that is
                                                never acknowledged) fails after 25 s
 
+Keepalives and `tcp_user_timeout` are set on both ends: the client's through libpq,
+the server's (`tcp_keepalives_*`, `tcp_user_timeout`, PostgreSQL 12 or newer) for
+this session, so the server too ends the session of a client that vanished, which
+frees a lost leader's advisory lock and its transaction's row lock in about 25 s
+instead of the operating system's default of hours.
+
 The server settings travel in libpq's startup `options`, applied before the first
 statement. A parameter the URL's query sets itself wins (e.g.
 `?options=-c statement_timeout=120000` for a one-off migration of a huge table).
@@ -58,6 +64,10 @@ def postgres_connect_params(
     server_settings = {
         "statement_timeout": _milliseconds(statement_timeout),
         "idle_in_transaction_session_timeout": _milliseconds(IDLE_IN_TRANSACTION_TIMEOUT),
+        "tcp_keepalives_idle": KEEPALIVES_IDLE,
+        "tcp_keepalives_interval": KEEPALIVES_INTERVAL,
+        "tcp_keepalives_count": KEEPALIVES_COUNT,
+        "tcp_user_timeout": _milliseconds(TCP_USER_TIMEOUT),
     }
     params: dict[str, Any] = {
         "connect_timeout": max(2, round(connect_timeout)),

@@ -47,7 +47,14 @@ def test_audit_sessions_carry_server_side_timeouts_and_keep_the_urls_own_options
     try:
         with engine.connect() as conn:
             settings = session_settings(
-                conn, "statement_timeout", "idle_in_transaction_session_timeout", "search_path"
+                conn,
+                "statement_timeout",
+                "idle_in_transaction_session_timeout",
+                "tcp_keepalives_idle",
+                "tcp_keepalives_interval",
+                "tcp_keepalives_count",
+                "tcp_user_timeout",
+                "search_path",
             )
             client = conn.connection.driver_connection.info.get_parameters()
     finally:
@@ -55,6 +62,10 @@ def test_audit_sessions_carry_server_side_timeouts_and_keep_the_urls_own_options
     assert settings == {
         "statement_timeout": "30s",
         "idle_in_transaction_session_timeout": "1min",
+        "tcp_keepalives_idle": "10",  # the server's end of the connection, too
+        "tcp_keepalives_interval": "5",
+        "tcp_keepalives_count": "3",
+        "tcp_user_timeout": "25000",
         "search_path": schema,
     }
     assert client["connect_timeout"] == str(CONNECT_TIMEOUT)
@@ -98,10 +109,11 @@ def test_the_leader_lock_session_is_bounded_like_the_audit_engine():
     try:
         conn = lock._conn
         (timeout,) = conn.execute("SHOW statement_timeout").fetchone()
+        (server_user_timeout,) = conn.execute("SHOW tcp_user_timeout").fetchone()
         client = conn.info.get_parameters()
     finally:
         lock.release()
-    assert timeout == "5s"
+    assert (timeout, server_user_timeout) == ("5s", "25000")
     assert client["tcp_user_timeout"] == str(TCP_USER_TIMEOUT * 1000)
     assert (client["keepalives"], client["connect_timeout"]) == ("1", "5")
     assert client["application_name"] == "stacks-opsd leader lock"
@@ -125,10 +137,8 @@ def test_parameters_the_url_sets_itself_win():
     )
     params = postgres_connect_params(url, "stacks-opsd audit")
     assert "connect_timeout" not in params and "application_name" not in params
-    assert params["options"] == (
-        "-c statement_timeout=30000 -c idle_in_transaction_session_timeout=60000"
-        " -c statement_timeout=0"
-    )
+    assert params["options"].startswith("-c statement_timeout=30000 ")
+    assert params["options"].endswith(" -c statement_timeout=0")  # the later one wins
     assert params["tcp_user_timeout"] == TCP_USER_TIMEOUT * 1000
 
 
