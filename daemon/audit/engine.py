@@ -7,7 +7,8 @@ REPEATABLE READ so `verify` sees one consistent snapshot.
 
 Every PostgreSQL connection the daemon opens (the audit engine's pool and the
 leader lock's dedicated session) is bounded by `postgres_connect_params`, so a
-dead server or a half-open TCP connection ends in an error instead of a wait:
+dead server or a half-open TCP connection ends in an error instead of a wait
+(the leader lock passes its own 5 s connect and statement timeout; its queries are tiny):
 
     connect_timeout                      5 s   TCP connect, TLS and authentication together
     statement_timeout                   30 s   the server cancels any one statement (the
