@@ -224,8 +224,15 @@ class Daemon:
         self._database_writable()
 
     def _database_writable(self) -> bool:
-        """A write probe; a failed one counts as an audit write error (it is one)."""
-        writable = self.store.healthy()
+        """A write probe; a failed one counts as an audit write error (it is one).
+
+        While another probe still waits for the database, answer False at once instead
+        of queueing behind it: the caller decides nothing this time, and /readyz turns
+        503 once that probe has run too long (Health's database check timeout)."""
+        if self.health.database_check_running():
+            return False
+        with self.health.checking_database():
+            writable = self.store.healthy()
         self.health.set_database_ok(writable)
         if not writable:
             self.metrics.ops.audit_write_error()

@@ -1,10 +1,42 @@
-"""SQLAlchemy engines for the audit database, and its read and write transactions.
+"""SQLAlchemy engines for the audit database, its transactions, and bounds on every wait.
 
 SQLite: WAL journal, `busy_timeout`, and writes in `BEGIN IMMEDIATE` so two
 processes never interleave an append. PostgreSQL: writes serialise on a row lock
 of `audit_head` (SELECT ... FOR UPDATE) with a `lock_timeout`; long reads run in
 REPEATABLE READ so `verify` sees one consistent snapshot.
+
+Every PostgreSQL connection the daemon opens (the audit engine's pool and the
+leader lock's dedicated session) is bounded by `postgres_connect_params`, so a
+dead server or a half-open TCP connection ends in an error instead of a wait
+(the leader lock passes its own 5 s connect and statement timeout; its queries are tiny):
+
+    connect_timeout                      5 s   TCP connect, TLS and authentication together
+    statement_timeout                   30 s   the server cancels any one statement (the
+                                               lock wait inside it is `lock_timeout`, the
+                                               store's busy timeout, 5 s)
+    idle_in_transaction_session_timeout 60 s   the server ends a session left inside a
+                                               transaction (a vanished client's row lock
+                                               on `audit_head` would block every writer)
+    keepalives idle/interval/count  10/5/3     a silent peer is declared dead after
+                                               10 + 3 x 5 = 25 s without an answer
+    tcp_user_timeout                    25 s   data sent to a dead peer (a write that is
+                                               never acknowledged) fails after 25 s
+
+Keepalives and `tcp_user_timeout` are set on both ends: the client's through libpq,
+the server's (`tcp_keepalives_*`, `tcp_user_timeout`, PostgreSQL 12 or newer) for
+this session, so the server too ends the session of a client that vanished, which
+frees a lost leader's advisory lock and its transaction's row lock in about 25 s
+instead of the operating system's default of hours.
+
+The server settings travel in libpq's startup `options`, applied before the first
+statement. A parameter the URL's query sets itself wins (e.g.
+`?options=-c statement_timeout=120000` for a one-off migration of a huge table).
+None of these bounds a server that accepts bytes and never answers (a hung
+process behind a live TCP stack): the readiness check's own bound covers that
+(daemon/exporter/health.py).
 """
+
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, RootTransaction
@@ -14,14 +46,64 @@ from daemon.audit.database_url import sqlite_path
 
 _WRITE_OPTION = "stacks_opsd_audit_write"
 
+CONNECT_TIMEOUT = 5  # seconds (libpq takes whole seconds, at least 2)
+STATEMENT_TIMEOUT = 30.0  # seconds
+IDLE_IN_TRANSACTION_TIMEOUT = 60.0  # seconds
+KEEPALIVES_IDLE, KEEPALIVES_INTERVAL, KEEPALIVES_COUNT = 10, 5, 3  # seconds, seconds, probes
+TCP_USER_TIMEOUT = KEEPALIVES_IDLE + KEEPALIVES_INTERVAL * KEEPALIVES_COUNT  # seconds
+
+
+def postgres_connect_params(
+    url: URL,
+    application_name: str,
+    *,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    statement_timeout: float = STATEMENT_TIMEOUT,
+) -> dict[str, Any]:
+    """libpq connection parameters (for psycopg.connect or SQLAlchemy's connect_args)
+    that bound every wait on the server and the network; timeouts in seconds."""
+    server_settings = {
+        "statement_timeout": _milliseconds(statement_timeout),
+        "idle_in_transaction_session_timeout": _milliseconds(IDLE_IN_TRANSACTION_TIMEOUT),
+        "tcp_keepalives_idle": KEEPALIVES_IDLE,
+        "tcp_keepalives_interval": KEEPALIVES_INTERVAL,
+        "tcp_keepalives_count": KEEPALIVES_COUNT,
+        "tcp_user_timeout": _milliseconds(TCP_USER_TIMEOUT),
+    }
+    params: dict[str, Any] = {
+        "connect_timeout": max(2, round(connect_timeout)),
+        "keepalives": 1,
+        "keepalives_idle": KEEPALIVES_IDLE,
+        "keepalives_interval": KEEPALIVES_INTERVAL,
+        "keepalives_count": KEEPALIVES_COUNT,
+        "tcp_user_timeout": _milliseconds(TCP_USER_TIMEOUT),
+        "application_name": application_name,
+    }
+    query = url.query
+    params = {name: value for name, value in params.items() if name not in query}
+    own = " ".join(f"-c {name}={value}" for name, value in server_settings.items())
+    from_url = query.get("options")
+    if isinstance(from_url, tuple):
+        from_url = " ".join(from_url)
+    # Later `-c` settings win, so the URL's own options come last.
+    params["options"] = f"{own} {from_url}" if from_url else own
+    return params
+
 
 def create_audit_engine(url: URL, busy_timeout: float) -> Engine:
-    """An engine for `url`; SQLite files get WAL and `busy_timeout` seconds of lock waiting."""
+    """An engine for `url`; SQLite files get WAL and `busy_timeout` seconds of lock waiting.
+
+    PostgreSQL connections get the bounds of `postgres_connect_params`; a statement may
+    always run longer than a lock wait (`busy_timeout`), so a lock timeout says so."""
     if url.get_backend_name() == "postgresql":
         return create_engine(
             url,
             pool_pre_ping=True,
-            connect_args={"connect_timeout": max(1, round(busy_timeout))},
+            connect_args=postgres_connect_params(
+                url,
+                "stacks-opsd audit",
+                statement_timeout=max(STATEMENT_TIMEOUT, 2 * busy_timeout),
+            ),
         )
     path = sqlite_path(url)
     if path is None:
@@ -49,7 +131,7 @@ def begin_write(conn: Connection, lock_timeout: float) -> RootTransaction:
     conn.execution_options(**{_WRITE_OPTION: True})
     transaction = conn.begin()
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(1, round(lock_timeout * 1000))}")
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {_milliseconds(lock_timeout)}")
     return transaction
 
 
@@ -58,6 +140,10 @@ def begin_snapshot_read(conn: Connection) -> RootTransaction:
     if conn.dialect.name == "postgresql":
         conn.execution_options(isolation_level="REPEATABLE READ")
     return conn.begin()
+
+
+def _milliseconds(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
 def _take_over_sqlite_transactions(engine: Engine) -> None:

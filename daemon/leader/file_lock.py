@@ -1,5 +1,11 @@
 """SqliteFileLock: leadership is an exclusive `flock` on `<database>.lock` beside the SQLite file.
 
+The lock file is named from the database's fully resolved path (`lock_path_for`):
+every spelling of one file (through a symlinked directory, a symlink to the file,
+`..` segments, relative or absolute) meets at the same lock, as SQLite itself
+resolves symlinks before naming its `-wal` file. A hard link or a second mount of
+the same file is not recognised: reach a shared database by one real path.
+
 The kernel drops the lock when the holder's process dies, so a standby takes
 over at its next try. The file holds the leader's pid and host for messages;
 it is never deleted (deleting a lock file lets two processes lock two files).
@@ -14,9 +20,18 @@ from pathlib import Path
 from daemon.leader.lock import LeaderLockError
 
 
+def lock_path_for(database_path: str | os.PathLike[str]) -> Path:
+    """`<database>.lock` beside the file the path leads to, symlinks and `..` resolved.
+
+    Relative paths are taken from the current directory; a path whose last parts do
+    not exist yet is resolved as far as it exists (a dangling symlink is followed).
+    """
+    return Path(f"{os.path.realpath(os.fspath(database_path))}.lock")
+
+
 class SqliteFileLock:
     def __init__(self, database_path: str | os.PathLike[str]) -> None:
-        self.path = Path(f"{os.fspath(database_path)}.lock")
+        self.path = lock_path_for(database_path)
         self._fd: int | None = None
 
     def __repr__(self) -> str:

@@ -1,6 +1,6 @@
 """leader_lock_for: the leader lock that matches the audit database URL.
 
-    sqlite:///path/audit.db        -> SqliteFileLock("path/audit.db")   (`path/audit.db.lock`)
+    sqlite:///path/audit.db        -> SqliteFileLock("path/audit.db")   (`/real/path/audit.db.lock`)
     sqlite:// (in memory)          -> LocalLeaderLock()
     postgresql+psycopg://...       -> PostgresLeaderLock(url, advisory_key(fingerprint))
 

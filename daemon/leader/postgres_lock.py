@@ -2,15 +2,18 @@
 
 The lock lives as long as the session: when the leader's connection closes or
 its process dies, PostgreSQL releases it and a standby takes over at its next
-try. The connection is autocommit with TCP keepalives, so a dead network is
-noticed; `check_alive()` asks the server whether this session still holds the
-lock and drops leadership if the connection fails.
+try. The connection is autocommit and bounded like the audit engine's
+(`postgres_connect_params` in daemon/audit/engine.py: keepalives and
+`tcp_user_timeout`, so a dead network is noticed), with the lock's own shorter
+connect and statement timeout; `check_alive()` asks the server whether this
+session still holds the lock and drops leadership if the connection fails.
 """
 
 import contextlib
 from typing import Any
 
 from daemon.audit.database_url import parse_url, psycopg_conninfo, redact_url
+from daemon.audit.engine import postgres_connect_params
 from daemon.leader.lock import LeaderLockError
 
 HELD_QUERY = (
@@ -21,15 +24,19 @@ HELD_QUERY = (
 
 class PostgresLeaderLock:
     def __init__(self, database_url: str, lock_key: int, *, timeout: float = 5.0) -> None:
+        """`timeout` (seconds) bounds connecting and each statement of the lock's session."""
         if not -(2**63) <= lock_key < 2**63:
             raise ValueError(f"advisory lock key {lock_key} is not a signed 64-bit integer")
         try:
-            self._conninfo = psycopg_conninfo(parse_url(database_url))
+            url = parse_url(database_url)
         except ValueError as exc:
             raise LeaderLockError(str(exc)) from None
+        self._conninfo = psycopg_conninfo(url)
+        self._params = postgres_connect_params(
+            url, "stacks-opsd leader lock", connect_timeout=timeout, statement_timeout=timeout
+        )
         self._database = redact_url(database_url)
         self.lock_key = lock_key
-        self._timeout = timeout
         self._conn: Any = None
 
     def __repr__(self) -> str:
@@ -44,23 +51,13 @@ class PostgresLeaderLock:
             return self.check_alive()
         psycopg = _psycopg()
         try:
-            conn = psycopg.connect(
-                self._conninfo,
-                autocommit=True,
-                connect_timeout=max(1, round(self._timeout)),
-                keepalives=1,
-                keepalives_idle=10,
-                keepalives_interval=5,
-                keepalives_count=3,
-                application_name="stacks-opsd leader lock",
-            )
+            conn = psycopg.connect(self._conninfo, autocommit=True, **self._params)
         except psycopg.Error as exc:
             raise LeaderLockError(
                 f"cannot connect to {self._database} for the leader lock: {_first_line(exc)}; "
                 "check daemon.database_url and that PostgreSQL is running"
             ) from None
         try:
-            conn.execute(f"SET statement_timeout = {max(1, round(self._timeout * 1000))}")
             acquired = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.lock_key,)).fetchone()
         except psycopg.Error as exc:
             conn.close()

@@ -1,5 +1,8 @@
 """leader_lock_for picks the lock that matches the audit database."""
 
+import os
+from pathlib import Path
+
 from daemon.leader.file_lock import SqliteFileLock
 from daemon.leader.for_database import advisory_key, leader_lock_for
 from daemon.leader.local_lock import LocalLeaderLock
@@ -9,7 +12,15 @@ from daemon.leader.postgres_lock import PostgresLeaderLock
 def test_sqlite_file_gets_a_lock_file_beside_it(tmp_path) -> None:
     lock = leader_lock_for(f"sqlite:///{tmp_path / 'audit.db'}", "fp")
     assert isinstance(lock, SqliteFileLock)
-    assert lock.path == tmp_path / "audit.db.lock"
+    assert lock.path == Path(os.path.realpath(tmp_path)) / "audit.db.lock"
+
+
+def test_a_symlinked_sqlite_file_locks_beside_the_real_file(tmp_path) -> None:
+    (tmp_path / "real.db").touch()
+    (tmp_path / "alias.db").symlink_to("real.db")
+    lock = leader_lock_for(f"sqlite:///{tmp_path / 'alias.db'}", "fp")
+    assert isinstance(lock, SqliteFileLock)
+    assert lock.path == Path(os.path.realpath(tmp_path)) / "real.db.lock"
 
 
 def test_in_memory_sqlite_gets_a_process_local_lock() -> None:

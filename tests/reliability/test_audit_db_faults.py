@@ -7,15 +7,22 @@ failback. Meanwhile a container crashes. The daemon must change nothing it canno
 audit: no request reaches STACKS, /readyz answers 503, the write-error metric
 rises (it is what the StacksOpsdAuditWriteErrors alert watches). When writes work
 again it recovers by itself: ready again, the crash restarted, with audit rows.
+
+PostgreSQL that stops answering (a proxy between daemon and server freezes, both
+TCP connections stay open, no RST): no client timeout notices, yet /readyz turns
+503 within the database check's bound and /healthz stays 200 throughout.
 """
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import httpx
 from sqlalchemy.engine import make_url
 
+from daemon.exporter.health import DATABASE_CHECK_TIMEOUT
+from daemon.scheduler import DATABASE_TICK
 from tests.reliability.crash_audit import (
     assert_every_mutation_audited,
     assert_verify_ok,
@@ -31,9 +38,13 @@ from tests.reliability.crash_setup import (
     fresh_postgres_database,
     psycopg_url,
 )
+from tests.reliability.tcp_proxy import FreezableProxy
 from tests.support.integration import postgres_url
 from tests.support.processes import DaemonProcess, metric_lines, wait_until
 
+# A check starts at most one database tick after the freeze, then runs into its bound;
+# 5 s more for a busy runner. Measured: 14 s (the freeze fell between two checks).
+UNREADY_BOUND = (DATABASE_CHECK_TIMEOUT + DATABASE_TICK).total_seconds() + 5
 REFUSED = "audit database not writable: deciding nothing until it recovers"
 UNAUDITED = "container.restart for web not performed"
 
@@ -45,6 +56,10 @@ def decisions_on_hold(log: str) -> int:
 def readyz(port: int) -> tuple[int, str]:
     response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
     return response.status_code, response.text
+
+
+def healthz(port: int) -> int:
+    return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code
 
 
 def write_errors(port: int) -> float:
@@ -204,3 +219,60 @@ def test_takeover_while_the_database_is_locked_reconciles_once_it_is_back(simula
     assert not unfinished(rows)
     assert_every_mutation_audited(applied, rows)
     assert_verify_ok(tmp_path / "second" / "config.toml")
+
+
+def test_postgres_that_stops_answering_turns_readyz_red_within_the_bound(simulator, tmp_path):
+    account = Account.create(simulator)
+    web = account.seed("web")
+    with fresh_postgres_database() as url:
+        server = make_url(url)
+        with FreezableProxy((server.host or "127.0.0.1", server.port or 5432)) as proxy:
+            proxied = server.set(host="127.0.0.1", port=proxy.port)
+            config, port, _ = daemon_config(
+                tmp_path, simulator, database_url=proxied.render_as_string(hide_password=False)
+            )
+            daemon = DaemonProcess(config, account.key, tmp_path / "daemon.log")
+            try:
+                wait_until(lambda: readyz(port)[0] == 200, 20, "the daemon to become ready")
+
+                proxy.freeze()
+                frozen_at = time.monotonic()
+                account.crash("web")
+                alive: list[int] = []
+
+                def unready() -> bool:
+                    alive.append(healthz(port))
+                    return readyz(port)[0] == 503
+
+                wait_until(unready, UNREADY_BOUND, "/readyz to turn 503 while the database hangs")
+                took = time.monotonic() - frozen_at
+                status, reason = readyz(port)
+                assert "has not answered a write check" in reason, (status, reason)
+                # It stays unready and alive while the database hangs: a watchdog or a
+                # liveness probe must not restart a daemon over a database it cannot fix.
+                held_until = time.monotonic() + 5
+                while time.monotonic() < held_until:
+                    alive.append(healthz(port))
+                    assert readyz(port)[0] == 503
+                    time.sleep(0.25)
+                assert set(alive) == {200}, f"/healthz answered {sorted(set(alive))}"
+                assert mutations(simulator) == [], "a change was made while the audit hung"
+                print(f"/readyz turned 503 {took:.1f}s after the database stopped answering")
+
+                proxy.resume()
+                wait_until(lambda: readyz(port)[0] == 200, 20, "/readyz to recover")
+                wait_until(lambda: restarts_per_container(mutations(simulator))[web], 20,
+                           "the crashed container to be restarted")  # fmt: skip
+                wait_until(lambda: account.statuses()["web"] == "running", 5, "web to run")
+                assert daemon.terminate() == 0, daemon.output()
+                assert "Traceback" not in daemon.output()
+            finally:
+                proxy.resume()
+                daemon.stop()
+            assert_verify_ok(config)
+
+        applied = mutations(simulator)
+        assert restarts_per_container(applied) == {web: 1}
+        rows = audit_rows(url)
+        assert_every_mutation_audited(applied, rows)
+        assert not unfinished(rows)

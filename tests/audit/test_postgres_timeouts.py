@@ -1,0 +1,149 @@
+"""PostgreSQL connections of the audit store and the leader lock wait a bounded time.
+
+Each session carries a statement timeout and an idle-in-transaction timeout set
+by the server, and TCP keepalives and `tcp_user_timeout` on the client; a server
+that accepts the TCP connection but never answers fails the connect in seconds.
+"""
+
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from daemon.audit.engine import (
+    CONNECT_TIMEOUT,
+    TCP_USER_TIMEOUT,
+    create_audit_engine,
+    postgres_connect_params,
+)
+from daemon.leader.for_database import advisory_key
+from daemon.leader.lock import LeaderLockError
+from daemon.leader.postgres_lock import PostgresLeaderLock
+from tests.support.integration import postgres_url
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A loopback port whose kernel completes the TCP handshake but nobody ever answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]
+
+
+def session_settings(conn, *names: str) -> dict[str, str]:
+    return {name: conn.execute(text(f"SHOW {name}")).scalar_one() for name in names}
+
+
+def test_audit_sessions_carry_server_side_timeouts_and_keep_the_urls_own_options():
+    schema = f"audit_bounds_{uuid.uuid4().hex[:8]}"
+    url = make_url(f"{postgres_url()}?options=-csearch_path%3D{schema}")
+    engine = create_audit_engine(url, busy_timeout=5.0)
+    try:
+        with engine.connect() as conn:
+            settings = session_settings(
+                conn,
+                "statement_timeout",
+                "idle_in_transaction_session_timeout",
+                "tcp_keepalives_idle",
+                "tcp_keepalives_interval",
+                "tcp_keepalives_count",
+                "tcp_user_timeout",
+                "search_path",
+            )
+            client = conn.connection.driver_connection.info.get_parameters()
+    finally:
+        engine.dispose()
+    assert settings == {
+        "statement_timeout": "30s",
+        "idle_in_transaction_session_timeout": "1min",
+        "tcp_keepalives_idle": "10",  # the server's end of the connection, too
+        "tcp_keepalives_interval": "5",
+        "tcp_keepalives_count": "3",
+        "tcp_user_timeout": "25000",
+        "search_path": schema,
+    }
+    assert client["connect_timeout"] == str(CONNECT_TIMEOUT)
+    assert client["keepalives"] == "1"
+    assert (client["keepalives_idle"], client["keepalives_interval"]) == ("10", "5")
+    assert client["keepalives_count"] == "3"
+    assert client["tcp_user_timeout"] == str(TCP_USER_TIMEOUT * 1000)
+    assert client["application_name"] == "stacks-opsd audit"
+
+
+def test_a_statement_outliving_its_timeout_is_cancelled_by_the_server():
+    """The URL may set its own statement timeout (it comes after the daemon's default)."""
+    url = make_url(f"{postgres_url()}?options=-c%20statement_timeout%3D300")
+    engine = create_audit_engine(url, busy_timeout=5.0)
+    started = time.monotonic()
+    try:
+        with engine.connect() as conn, pytest.raises(OperationalError, match="statement timeout"):
+            conn.execute(text("SELECT pg_sleep(10)"))
+    finally:
+        engine.dispose()
+    assert time.monotonic() - started < 5
+
+
+def test_connecting_to_a_server_that_never_answers_fails_within_the_connect_timeout(
+    silent_server,
+):
+    url = make_url(f"postgresql+psycopg://ops:s3cret@127.0.0.1:{silent_server}/audit")
+    engine = create_audit_engine(url, busy_timeout=5.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(OperationalError), engine.connect():
+            pass
+    finally:
+        engine.dispose()
+    assert time.monotonic() - started < CONNECT_TIMEOUT + 3
+
+
+def test_the_leader_lock_session_is_bounded_like_the_audit_engine():
+    lock = PostgresLeaderLock(postgres_url(), advisory_key(uuid.uuid4().hex), timeout=5.0)
+    assert lock.try_acquire()
+    try:
+        conn = lock._conn
+        (timeout,) = conn.execute("SHOW statement_timeout").fetchone()
+        (server_user_timeout,) = conn.execute("SHOW tcp_user_timeout").fetchone()
+        client = conn.info.get_parameters()
+    finally:
+        lock.release()
+    assert (timeout, server_user_timeout) == ("5s", "25000")
+    assert client["tcp_user_timeout"] == str(TCP_USER_TIMEOUT * 1000)
+    assert (client["keepalives"], client["connect_timeout"]) == ("1", "5")
+    assert client["application_name"] == "stacks-opsd leader lock"
+
+
+def test_the_leader_lock_gives_up_on_a_server_that_never_answers(silent_server):
+    lock = PostgresLeaderLock(
+        f"postgresql+psycopg://ops:s3cret@127.0.0.1:{silent_server}/audit", 1, timeout=2
+    )
+    started = time.monotonic()
+    with pytest.raises(LeaderLockError, match="cannot connect") as caught:
+        lock.try_acquire()
+    assert time.monotonic() - started < 2 + 3
+    assert "s3cret" not in str(caught.value)
+
+
+def test_parameters_the_url_sets_itself_win():
+    url = make_url(
+        "postgresql+psycopg://u@h/db?connect_timeout=20&application_name=mine"
+        "&options=-c%20statement_timeout%3D0"
+    )
+    params = postgres_connect_params(url, "stacks-opsd audit")
+    assert "connect_timeout" not in params and "application_name" not in params
+    assert params["options"].startswith("-c statement_timeout=30000 ")
+    assert params["options"].endswith(" -c statement_timeout=0")  # the later one wins
+    assert params["tcp_user_timeout"] == TCP_USER_TIMEOUT * 1000
+
+
+def test_timeouts_are_whole_libpq_units():
+    params = postgres_connect_params(make_url("postgresql+psycopg://u@h/db"), "x",
+                                     connect_timeout=0.4, statement_timeout=0.25)  # fmt: skip
+    assert params["connect_timeout"] == 2  # libpq's minimum
+    assert "-c statement_timeout=250 " in params["options"]
