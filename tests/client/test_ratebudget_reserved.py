@@ -155,6 +155,18 @@ def test_units_of_a_window_that_rolled_over_are_not_given_back(clock):
     assert budget.remaining == 59
 
 
+def test_units_of_a_window_the_server_replaced_are_not_given_back(clock):
+    budget = RateBudget(limit_per_minute=60, clock=clock)
+    with budget.reserved(Priority.ACTION, 3):
+        clock.advance(30)
+        later = clock.now().timestamp() + 59
+        budget.update_from_headers(limit=60, remaining=40, reset_epoch=later)  # a new window
+        assert budget.remaining == 40
+        budget.acquire(Priority.ACTION)  # counts in the server's window, without waiting
+        assert budget.remaining == 39
+    assert budget.remaining == 39
+
+
 def test_units_are_never_given_back_above_the_limit(clock):
     budget = RateBudget(limit_per_minute=60, clock=clock)
     with budget.reserved(Priority.ACTION, 5):
@@ -244,3 +256,32 @@ def test_a_reservation_needs_at_least_one_request(clock):
         budget.reserved(Priority.ACTION, 0),
     ):
         pass
+
+
+def test_threads_reserving_and_spending_together_never_exceed_the_limit(clock):
+    budget = RateBudget(limit_per_minute=60, reserve_for_actions=10, clock=clock)
+    sent = []
+
+    def reserve_pairs():
+        while True:
+            try:
+                with budget.reserved(Priority.ACTION, 2, max_wait=0):
+                    budget.acquire(Priority.STATUS, max_wait=0)
+                    budget.acquire(Priority.ACTION, max_wait=0)
+                    sent.extend([Priority.ACTION] * 2)
+            except BudgetExhausted:
+                return
+
+    def spend_singles(priority):
+        while budget.try_acquire(priority):
+            sent.append(priority)
+
+    threads = [threading.Thread(target=reserve_pairs) for _ in range(3)]
+    threads += [threading.Thread(target=spend_singles, args=(p,)) for p in Priority]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert 59 <= len(sent) <= 60
+    assert budget.remaining == 60 - len(sent)
+    assert sent.count(Priority.METRICS) <= 45
