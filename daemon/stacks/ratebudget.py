@@ -19,15 +19,16 @@ low priorities are slowed, not starved. No floor reaches the limit: in a fresh
 window every priority may send (a key allowing 1/min serves all of them in turn).
 
 The local view is corrected from the headers of every response (the server is
-right; other programs may share the key). A reset within a window (plus
-`RESET_SLACK_SECONDS` of clock skew) names the server's window: a later one than
-ours starts a new window with the server's count; otherwise it is our window, and
-the lower remaining wins (older answers may still be in flight). A reset further
-ahead than a window is read as "a minute from now" (a fixed window never has more
-left: the server's clock runs ahead). A reset that is missing, past or absurd names
-no window: the answer's Remaining still counts, against the window we are in
-(started now if none is running). A Limit outside 1..`MAX_LIMIT` is ignored; a
-Remaining is clamped to 0..limit. A 429 blocks every caller until its
+right; other programs may share the key). A Reset less than a minute (plus
+`RESET_SLACK_SECONDS` of clock skew) ahead names the server's window: a later one
+than ours starts a new window with the server's count; otherwise it is our window,
+and the lower remaining wins (older answers may still be in flight). Such a window
+ends at most a minute from now: a fixed window never has more left, so a Reset
+beyond that means the server's clock runs ahead of ours. A Reset that is missing,
+past or further ahead names no window, but the answer's Remaining still counts,
+against the window we are in (started now if none is running): it can hold
+requests back for one window at most. A Limit outside 1..`MAX_LIMIT` is ignored;
+a Remaining is clamped to 0..limit. A 429 blocks every caller until its
 `Retry-After` has passed (at most `MAX_RETRY_AFTER`). Waiting happens through
 `clock.sleep` in steps of at most one second, so a `ManualClock` makes tests
 instant, and is bounded by `max_wait` (then `BudgetExhausted`).
@@ -196,13 +197,21 @@ class RateBudget:
             now = self._now()
             reservation = self._reservations.get(threading.get_ident())
             if reservation is not None and (reservation.units or reservation.deferred):
+                given_up = reservation.deferred
                 if self._use_reserved(reservation, now):
                     return
-                until = datetime.fromtimestamp(max(self._blocked_until, now), UTC)
+                name = Priority(priority).name
+                if given_up:
+                    raise RequestDeferred(
+                        f"reserved {name} request not sent: this reservation was given up "
+                        "after a Retry-After; leave the reserved block, check the state "
+                        "again, then send"
+                    )
+                until = datetime.fromtimestamp(self._blocked_until, UTC)
                 raise RequestDeferred(
-                    f"reserved {Priority(priority).name} request not sent: STACKS asked every "
-                    f"caller to wait (Retry-After, until {until:%H:%M:%S} UTC) after the "
-                    "reservation was made; wait, check the state again, then send"
+                    f"reserved {name} request not sent: STACKS asked every caller to wait "
+                    f"(Retry-After, until {until:%H:%M:%S} UTC) after the reservation was "
+                    "made; wait, check the state again, then send"
                 )
         self._wait_and_take(priority, 1, max_wait, reserve=False)
 
@@ -316,21 +325,20 @@ class RateBudget:
         self._remaining -= count
         return True
 
-    def _wait_and_take(self, priority: Priority, count: int, max_wait: float, reserve: bool):
+    def _wait_and_take(
+        self, priority: Priority, count: int, max_wait: float, reserve: bool
+    ) -> None:
         started = self._clock.monotonic()
-        what = (
-            f"{Priority(priority).name} work"
-            if count == 1
-            else (f"{count} {Priority(priority).name} requests at once")
-        )
+        name = Priority(priority).name
+        what = f"{name} work" if count == 1 else f"{count} {name} requests at once"
         while True:
             with self._lock:
                 now = self._now()
                 if count > self._limit - self.floor(priority):
                     raise BudgetExhausted(
-                        f"no STACKS request budget for {what}: a window of "
-                        f"{self._limit} requests keeps {self.floor(priority)} for more "
-                        "important work, so it can never hold them"
+                        f"no STACKS request budget for {what}: the key allows "
+                        f"{self._limit}/min and {name} leaves {self.floor(priority)} of them "
+                        "to more important work, so no window can hold them; reserve fewer"
                     )
                 if self._take(priority, now, count):
                     if reserve:

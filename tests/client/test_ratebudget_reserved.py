@@ -79,7 +79,7 @@ def test_a_reservation_no_window_can_hold_fails_at_once(clock):
     budget.update_from_headers(limit=2, remaining=None, reset_epoch=None)
     started = clock.monotonic()
     with (
-        pytest.raises(BudgetExhausted, match="can never hold them"),
+        pytest.raises(BudgetExhausted, match="no window can hold them"),
         budget.reserved(Priority.ACTION, 3),
     ):
         pass
@@ -107,7 +107,7 @@ def test_a_retry_after_inside_the_block_defers_the_change_and_gives_the_units_ba
         with pytest.raises(RequestDeferred) as deferred:
             budget.acquire(Priority.ACTION)  # the change is not sent
         assert budget.remaining == 59  # only the status read was spent
-        with pytest.raises(RequestDeferred):
+        with pytest.raises(RequestDeferred, match="leave the reserved block"):
             budget.acquire(Priority.ACTION)  # the check is stale: nothing more goes out
         assert not budget.try_acquire(Priority.ACTION)
     message = str(deferred.value)
