@@ -111,6 +111,7 @@ class RateBudget:
         self._reserve = reserve_for_actions
         self._remaining = limit_per_minute
         self._window_end: float | None = None  # epoch seconds; None while nothing is spent
+        self._server_reset: float | None = None  # the Reset naming the window we are in
         self._window_serial = 0  # counts windows, so reserved units go back to their own
         self._blocked_until = 0.0
         self._throttled_total = 0
@@ -259,16 +260,15 @@ class RateBudget:
             # A fixed window never has more than a minute left: beyond, the server's clock
             # runs ahead of ours, and its window ends (on our clock) within a minute.
             server_end = None if reset is None else min(reset, now + WINDOW_SECONDS)
-            if reset is not None and (
-                self._window_end is None or reset > self._window_end + NEW_WINDOW_MARGIN
-            ):
+            ours = self._window_end if self._server_reset is None else self._server_reset
+            if reset is not None and (ours is None or reset > ours + NEW_WINDOW_MARGIN):
                 # The server has started a window we had not seen: its count is the truth.
-                self._window_end = server_end
+                self._window_end, self._server_reset = server_end, reset
                 self._window_serial += 1
                 self._remaining = self._limit if remaining is None else remaining
             else:
-                if server_end is not None:
-                    self._window_end = server_end
+                if reset is not None:
+                    self._window_end, self._server_reset = server_end, reset
                 if remaining is not None:
                     # Our window: the lower count wins (other requests may be in flight), and
                     # units reserved but not sent yet are still ours to send.
@@ -281,9 +281,9 @@ class RateBudget:
             now = self._now()
             self._roll(now)
             self._throttled_total += 1
-            if math.isnan(seconds):
+            if seconds != seconds:  # NaN: no usable wait, so the rest of a window
                 seconds = WINDOW_SECONDS
-            seconds = min(MAX_RETRY_AFTER, max(0.0, seconds))
+            seconds = min(MAX_RETRY_AFTER, max(0.0, seconds))  # ints beyond floats too
             self._blocked_until = max(self._blocked_until, now + seconds)
 
     def seconds_until_reset(self) -> float:
@@ -302,7 +302,7 @@ class RateBudget:
         """End a window that is over; pull ends back that a clock gone backwards pushed out."""
         if self._window_end is not None:
             if now >= self._window_end:
-                self._window_end = None
+                self._window_end = self._server_reset = None
                 self._window_serial += 1
                 self._remaining = self._limit
             elif self._window_end - now > WINDOW_SECONDS:

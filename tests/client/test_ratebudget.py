@@ -291,6 +291,17 @@ def test_the_lower_remaining_wins_even_when_the_reset_is_past(clock):
     assert budget.remaining == 20
 
 
+def test_the_lower_remaining_wins_when_the_server_clock_runs_ahead(clock):
+    budget = RateBudget(limit_per_minute=60, clock=clock)
+    budget.acquire(Priority.ACTION)
+    reset = clock.now().timestamp() + 63  # the server's clock is 3 s ahead of ours
+    budget.update_from_headers(60, 50, reset)
+    clock.advance(2)
+    budget.update_from_headers(60, 55, reset)  # an older answer of the same window
+    assert budget.remaining == 50
+    assert budget.seconds_until_reset() <= 60
+
+
 def test_no_request_is_admitted_during_a_retry_after_whatever_the_headers_say(clock):
     budget = RateBudget(limit_per_minute=60, clock=clock)
     budget.on_retry_after(30)
@@ -301,7 +312,11 @@ def test_no_request_is_admitted_during_a_retry_after_whatever_the_headers_say(cl
     assert budget.try_acquire(Priority.METRICS)
 
 
-@pytest.mark.parametrize(("seconds", "blocked_for"), [(math.inf, 3600), (1e300, 3600), (-5, 0)])
+@pytest.mark.parametrize(
+    ("seconds", "blocked_for"),
+    [(math.inf, 3600), (1e300, 3600), (10**400, 3600), (-5, 0), (math.nan, 60)],
+    ids=["inf", "1e300", "10**400", "negative", "nan"],
+)
 def test_a_retry_after_is_honoured_for_at_most_an_hour(clock, seconds, blocked_for):
     budget = RateBudget(clock=clock)
     budget.on_retry_after(seconds)
