@@ -20,9 +20,10 @@ window every priority may send (a key allowing 1/min serves all of them in turn)
 
 The local view is corrected from the headers of every response (the server is
 right; other programs may share the key). A Reset less than a minute (plus
-`RESET_SLACK_SECONDS` of clock skew) ahead names the server's window: a later one
-than ours starts a new window with the server's count; otherwise it is our window,
-and the lower remaining wins (older answers may still be in flight). Such a window
+`RESET_SLACK_SECONDS` of clock skew) ahead names the server's window: one more than
+`NEW_WINDOW_MARGIN` after the Reset that named ours (or after our own window's end)
+starts a new window with the server's count; otherwise it is our window, and the
+lower remaining wins (older answers may still be in flight). Such a window
 ends at most a minute from now: a fixed window never has more left, so a Reset
 beyond that means the server's clock runs ahead of ours. A Reset that is missing,
 past or further ahead names no window, but the answer's Remaining still counts,
@@ -390,7 +391,7 @@ class RateBudget:
 def _finite(value: float | None) -> float | None:
     """`value` as a finite float; None for None, NaN, infinities and ints beyond floats."""
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)  # None: TypeError
     except (TypeError, ValueError, OverflowError):
         return None
     return number if math.isfinite(number) else None
