@@ -99,15 +99,26 @@ def is_json(response: httpx.Response) -> bool:
 
 
 def _header_number(headers: httpx.Headers, name: str) -> float | None:
-    try:
-        value = float(headers[name])
-    except (KeyError, ValueError):
+    """The header as a finite decimal number; None if absent, repeated or anything else.
+
+    `float()` alone would also take `nan`, `inf`, `1_000` and non-ASCII digits.
+    """
+    value = headers.get(name)
+    if value is None or not value.isascii() or "_" in value:
         return None
-    return value if math.isfinite(value) else None
+    try:
+        number = float(value)
+    except ValueError:  # also a repeated header, joined as "60, 60"
+        return None
+    return number if math.isfinite(number) else None
 
 
 def rate_limit_headers(headers: httpx.Headers) -> tuple[int | None, int | None, float | None]:
-    """`X-RateLimit-Limit`, `-Remaining` (ints) and `-Reset` (epoch seconds); None if absent."""
+    """`X-RateLimit-Limit`, `-Remaining` (ints) and `-Reset` (epoch seconds).
+
+    None where a header is absent or not a finite number; whether a number makes
+    sense (negative, past, huge) is for the rate budget to judge.
+    """
     limit = _header_number(headers, "x-ratelimit-limit")
     remaining = _header_number(headers, "x-ratelimit-remaining")
     reset = _header_number(headers, "x-ratelimit-reset")
