@@ -55,7 +55,7 @@ from policies.pre_change_backup import PreChangeBackupOptions
 log = logging.getLogger(__name__)
 
 BACKUP = "backup.create"
-MAX_SENDS = 3  # a change refused with 429 / no connection is tried again at most this often
+MAX_CHECKS = 3  # check-and-send rounds: a 429 / refused connection starts one more
 
 
 @dataclass(frozen=True)
@@ -243,14 +243,15 @@ class Executor:
         """Check, then send at once; never resend after an answer that may mean applied."""
         started = self._clock.monotonic()
         before = Seen()
-        # Every request of one check-and-send: the read with its retries, and the change.
-        reservation = self._client.requests_per_call + 1
-        for attempt in range(1, MAX_SENDS + 1):
+        budget = self._client.budget
+        for attempt in range(1, MAX_CHECKS + 1):
             sent = False
             try:
-                with self._client.budget.reserved(Priority.ACTION, reservation):
+                with budget.reserved(Priority.ACTION, 2):  # the check and the change
                     before = change.read(self._client, action)
                     unwanted = change.unwanted(before, expected, action)
+                    if unwanted is None and budget.reserved_left() < 1:
+                        continue  # the read needed a retry: check again under a new reservation
                     if unwanted is None:
                         sent = True
                         change.send(self._client, action)
@@ -270,7 +271,7 @@ class Executor:
                         action, "interrupted", row, reason, details, started,
                         error=f"the daemon stopped while waiting for STACKS: {exc}",
                     )  # fmt: skip
-                if worth_resending(exc) and attempt < MAX_SENDS:
+                if worth_resending(exc) and attempt < MAX_CHECKS:
                     log.info(
                         "%s for %s not taken (%s); checking again before sending it again",
                         action.action, action.container_name, exc,
@@ -292,7 +293,8 @@ class Executor:
                     "nothing sent", {**details, "seen": before.describe()}, started,
                 )  # fmt: skip
             return self._end(action, "succeeded", row, reason, details, started)
-        raise AssertionError("unreachable: the last attempt always ends")  # pragma: no cover
+        why = f"{reason}; its state could not be checked right before the request"
+        return self._end(action, "failed", row, f"{why}: nothing sent", details, started)
 
     def _verify(
         self,

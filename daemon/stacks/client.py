@@ -71,7 +71,6 @@ class StacksClient(ContainerCalls, NetworkCalls, BackupCalls, VpnCalls):
             observer=observer,
         )
         self.base_url = str(self._http.base_url).rstrip("/")
-        self.requests_per_call = retries + 1  # at most this many requests behind one call
 
     def __repr__(self) -> str:
         return f"StacksClient({self.base_url})"

@@ -217,6 +217,12 @@ class RateBudget:
                 )
         self._wait_and_take(priority, 1, max_wait, reserve=False)
 
+    def reserved_left(self) -> int:
+        """Reserved requests this thread has not used yet (0 outside a `reserved()` block)."""
+        with self._lock:
+            reservation = self._reservations.get(threading.get_ident())
+            return 0 if reservation is None or reservation.deferred else reservation.units
+
     @contextmanager
     def reserved(self, priority: Priority, count: int, max_wait: float = 300.0) -> Iterator[None]:
         """Take `count` requests for `priority` at once; the block's acquires use them.

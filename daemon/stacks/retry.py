@@ -7,7 +7,9 @@ has passed (the wait itself lives in the rate budget).
 Changes are different: STACKS may have applied one whose answer went missing.
 
 - Pin and unpin are *repeatable* (`Route.idempotent`): pinning twice is pinning
-  once, so they are retried like reads.
+  once, so the client sends them again after a 429 or a refused connection, and
+  the caller need not check the state first. After an ambiguous answer they end
+  in `UnconfirmedChange` like any change: one read tells more than a resend.
 - Every other change (`PUT .../status`, `POST .../backup`, restore, delete,
   create...) is sent at most once by the client. Its failure is raised as is
   when the answer proves STACKS did not apply it (`proves_not_applied`), and as

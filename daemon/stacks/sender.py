@@ -120,8 +120,8 @@ class RequestSender:
         if route.method != "GET":
             if not route.idempotent:
                 return False  # sent at most once; the caller checks state before any resend
-            if isinstance(error, MalformedResponse):
-                return False  # a 2xx: STACKS took it, asking again tells nothing more
+            if not proves_not_applied(error):
+                return False  # may be applied: reading it back costs less than a resend
         return should_retry(error, idempotent=route.idempotent)
 
     def _attempt(

@@ -128,8 +128,6 @@ def test_a_pin_of_a_backup_that_is_gone_is_skipped_without_a_request(tmp_path):
 class SlowStacks:
     """A STACKS stand-in whose backups never finish; `trigger_backup` can be held."""
 
-    requests_per_call = 1
-
     def __init__(self) -> None:
         self.release = threading.Event()
         self.triggered = threading.Event()

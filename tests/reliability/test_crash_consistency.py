@@ -34,6 +34,9 @@ from tests.support.processes import DaemonProcess, SimulatorProcess, command, wa
 
 SEED = 20260105
 LATENCY = 0.8  # seconds on every API answer: a sent request lands this long after it left
+# After its `started` row an action reads the container's status once more (one LATENCY),
+# then sends the change: a kill this long after the row lands while the change is in flight.
+IN_FLIGHT = (LATENCY + 0.1, LATENCY + 0.5)
 FAST_BACKOFF = '[policies.auto_restart]\nbackoff_initial = "2s"\n'
 
 
@@ -121,7 +124,7 @@ def test_kill_9_during_pre_change_backups_never_changes_without_a_backup(
     plan = [
         ("start-up", 4, lambda cid: lambda rows: True, (0.5, 3.5)),
         ("backup wait", 5, lambda cid: started_row(url, cid, "backup.create"), (0.0, 4.5)),
-        ("restart in flight", 5, lambda cid: started_row(url, cid, "container.restart"), (0, 0.4)),
+        ("restart in flight", 5, lambda cid: started_row(url, cid, "container.restart"), IN_FLIGHT),
     ]
     points = []
     for phase, count, trigger, (low, high) in plan:
@@ -230,7 +233,7 @@ def test_kill_9_around_daemon_restarts_restarts_each_crash_once(simulator, tmp_p
             points.append(KillPoint("deciding", process, daemon_ready(port), rng.uniform(0, 1.5)))
         else:
             trigger = any_restart_started(url)
-            points.append(KillPoint("restart in flight", process, trigger, rng.uniform(0, 0.4)))
+            points.append(KillPoint("restart in flight", process, trigger, rng.uniform(*IN_FLIGHT)))
     fire(points, observe=lambda: None, timeout=45)
     assert all(p.killed_alive for p in points), points
 

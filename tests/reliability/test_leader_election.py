@@ -31,7 +31,7 @@ STATUS_INTERVAL = 2.0  # seconds; the leadership job runs every third of it
 # (scrapes every 50 ms) on a busy runner. Measured: 0.35-0.5 s, as the standby retries
 # the lock every 0.67 s and the lock dies with the leader's process.
 TAKEOVER_BOUND = STATUS_INTERVAL + 0.5
-LATENCY = 1.0  # seconds on every API answer while the leader is killed mid-restart
+SLOW_ANSWER = 5.0  # seconds STACKS holds its answer to the restart the leader is killed in
 CONFIG = '[policies.auto_restart]\nbackoff_initial = "3s"\n'
 
 
@@ -105,8 +105,15 @@ def test_one_leader_acts_and_the_standby_takes_over_after_kill_9(
     assert gauge(ports[leader], "stacks_api_requests_total") > 0
     assert not gauge(ports[standby], "stacks_api_requests_total")
 
-    # kill -9 of the leader while its restart of store is on its way to STACKS.
-    simulator.control("POST", "faults", latency=LATENCY)
+    # kill -9 of the leader while it waits for STACKS's answer to its restart of store:
+    # STACKS applied the restart, its answer is held back (the simulator's `slow` fault).
+    simulator.control(
+        "PATCH",
+        "faults",
+        after_apply="slow",
+        after_apply_match=r"^PUT /api/v1/containers/[^/]+/status$",
+        slow_seconds=SLOW_ANSWER,
+    )
     account.crash("store")
 
     def restart_started(rows) -> list[dict]:
@@ -115,11 +122,13 @@ def test_one_leader_acts_and_the_standby_takes_over_after_kill_9(
             and r["action"] == "container.restart"
         ]  # fmt: skip
 
-    cut = wait_until(lambda: restart_started(audit_rows(shared_database)), 15,
-                     "the leader to start restarting store", step=0.02)  # fmt: skip
+    def restart_applied() -> bool:
+        return restarts_per_container(mutations(simulator)).get(cid["store"], 0) == 1
+
+    wait_until(restart_applied, 15, "STACKS to apply the leader's restart of store", step=0.02)
+    cut = restart_started(audit_rows(shared_database))
     leader.kill()
     killed_at = time.monotonic()
-    simulator.control("POST", "faults", latency=0.0)  # the request already sent stays slow
     account.crash("cache")  # for the new leader
     wait_until(lambda: gauge(ports[standby], "stacks_opsd_leader") == 1, 2 * TAKEOVER_BOUND,
                "the standby to take over", step=0.05)  # fmt: skip
