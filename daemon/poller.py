@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 BACKUP_LIST_LIMIT = 100  # the API's maximum: weekly pins must stay visible for keep_weeks
 WINDOW = timedelta(minutes=1)  # the API's rate-limit window
+STATUS_TICK_SLACK = timedelta(milliseconds=100)  # a tick this early still polls
 
 
 class Poller:
@@ -48,7 +49,7 @@ class Poller:
         budget: RateBudget,
         clock: Clock,
         *,
-        status_interval: timedelta,
+        status_interval: timedelta | None,
         metrics_interval: timedelta,
         backups_interval: timedelta,
         reserve_for_actions: int,
@@ -56,7 +57,7 @@ class Poller:
         self._client = client
         self._budget = budget
         self._clock = clock
-        self._status_interval = status_interval
+        self._status_interval = status_interval  # None: auto, from the plan
         self._metrics_interval = metrics_interval
         self._backups_interval = backups_interval
         self._reserve = reserve_for_actions
@@ -85,6 +86,17 @@ class Poller:
             limit_per_minute=self._budget.limit,
             reserve_for_actions=self._reserve,
         )
+
+    @property
+    def status_interval(self) -> timedelta:
+        """How often the status is polled now (auto: what the budget leaves, 1 s to 15 s)."""
+        return self._status_interval or self.plan().status_interval
+
+    def status_due(self, now: datetime) -> bool:
+        """Whether a status poll is due (the auto interval is polled on a finer tick)."""
+        if self._polled_at is None:
+            return True
+        return now >= self._polled_at + self.status_interval - STATUS_TICK_SLACK
 
     def poll_status(self) -> Snapshot:
         """One `GET /containers`; returns the new snapshot (stale on failure)."""
@@ -116,7 +128,9 @@ class Poller:
         """Fetch what is due within the budget, paced; returns requests made.
 
         Data never fetched comes first, paid from whatever the pacer holds, so a
-        fresh start knows the whole fleet as soon as the capacity allows. Then each
+        fresh start knows the whole fleet as soon as the capacity allows; so do
+        backup lists read before today's scheduled backups, so each new backup is
+        confirmed before metrics are refreshed again. Then each
         share (backup lists, then metrics) spends what it has accrued on its own
         oldest due data, and the slack goes to the most overdue data whatever its
         kind (see `RefreshPacer`). Every request must also fit the budget at
@@ -149,7 +163,7 @@ class Poller:
                 self._fetch(refresh)
 
         pacer = self._pacer
-        fetch((r for r in due if r.first), lambda r: pacer.spend_any(r.kind.share))
+        fetch((r for r in due if r.any_share), lambda r: pacer.spend_any(r.kind.share))
         for share in SHARES:
             fetch((r for r in due if r.kind.share is share), lambda r, s=share: pacer.spend(s))
         fetch(due, lambda r: pacer.spend(SLACK))
@@ -159,7 +173,7 @@ class Poller:
         """Status polls still due in the budget's current window: refreshes leave them room,
         so a refresh never delays the poll that detects a crash."""
         end = self._budget.window_resets_at or now + WINDOW
-        interval = self._status_interval
+        interval = self.status_interval
         moment = now if self._polled_at is None else max(now, self._polled_at + interval)
         polls = 0
         while moment < end:

@@ -1,14 +1,23 @@
-"""Per-container refresh intervals that fit the API budget, what is due, and the pace of it.
+"""The status interval and per-container refresh intervals that fit the API budget, what is
+due, and the pace of it.
 
 The status of the whole fleet costs one request per status interval whatever
 its size. What remains of the per-minute limit, after `reserve_for_actions`, is
 shared by metrics and backup refreshes in proportion to what their configured
 intervals ask for; when the fleet asks for more than the budget holds, both
 intervals are stretched by the same factor so the daemon stays under the limit.
+With `status_interval = "auto"` the status polls get what metrics and backups
+leave over (the reserve kept), between `AUTO_FLOOR` and `AUTO_CEILING`: a small
+fleet notices a crash within a second or two, a large one every 15 s as before.
 
 `due_refreshes` lists what is due, earliest deadline first (the moment each
 piece of data reached its interval): round-robin over the fleet by age;
-never-fetched data and backup lists the daemon just changed come first.
+never-fetched data and backup lists the daemon just changed come first, paid
+from whatever the pacer holds. After the daily scheduled backups (02:00 UTC,
+the guide), every backup list read before them is due at once in the same way,
+ahead of metrics: the new backups are confirmed
+within about the time the budget needs to read every list once, and a backup
+is never reported stale merely because its list was not read since.
 `RefreshPacer` spreads the refreshes evenly over time and keeps each kind's
 share, so a crowd of one kind falling due together never starves the other;
 only data never fetched may use any share.
@@ -22,7 +31,7 @@ unused while metrics are behind.
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import Enum
 
 from daemon.snapshot import Snapshot
@@ -32,6 +41,10 @@ MINUTE = 60.0
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 REFRESH_PRIORITY = Priority.BACKUPS
 PACING_WINDOW_SECONDS = 30.0  # how much accrued capacity may be spent at once
+AUTO_FLOOR = timedelta(seconds=1)  # `status_interval = "auto"`: never more often than this
+AUTO_CEILING = timedelta(seconds=15)  # ... and never less often
+SCHEDULED_BACKUPS = time(2, 0)  # UTC, daily (the guide)
+SCHEDULE_SETTLED = timedelta(minutes=5)  # scheduled backups take seconds; confirm after this
 
 
 @dataclass(frozen=True)
@@ -39,31 +52,47 @@ class RefreshPlan:
     metrics_interval: timedelta
     backups_interval: timedelta
     refresh_capacity_per_minute: float  # what metrics and backup lists may spend
+    status_interval: timedelta = AUTO_CEILING
 
 
 def plan_refresh(
     containers: int,
     *,
-    status_interval: timedelta,
+    status_interval: timedelta | None,
     metrics_interval: timedelta,
     backups_interval: timedelta,
     limit_per_minute: int,
     reserve_for_actions: int,
 ) -> RefreshPlan:
-    """The per-container refresh intervals that fit `limit_per_minute`."""
-    status_per_minute = MINUTE / status_interval.total_seconds()
+    """The status interval (None: auto) and per-container refresh intervals that fit
+    `limit_per_minute`, keeping `reserve_for_actions` of every minute for actions."""
     # /backups/stats costs one request per backups interval on top of the per-container lists.
     stats_per_minute = MINUTE / backups_interval.total_seconds()
-    capacity = max(limit_per_minute - reserve_for_actions - status_per_minute - stats_per_minute, 1)
     metrics_demand = containers * MINUTE / metrics_interval.total_seconds()
     backups_demand = containers * MINUTE / backups_interval.total_seconds()
     demand = metrics_demand + backups_demand
+    if status_interval is None:
+        spare = limit_per_minute - reserve_for_actions - stats_per_minute - demand
+        fastest, slowest = (
+            MINUTE / AUTO_FLOOR.total_seconds(),
+            MINUTE / AUTO_CEILING.total_seconds(),
+        )
+        status_interval = timedelta(seconds=MINUTE / min(fastest, max(slowest, spare)))
+    status_per_minute = MINUTE / status_interval.total_seconds()
+    capacity = max(limit_per_minute - reserve_for_actions - status_per_minute - stats_per_minute, 1)
     stretch = max(1.0, demand / capacity)
     return RefreshPlan(
         metrics_interval=metrics_interval * stretch,
         backups_interval=backups_interval * stretch,
         refresh_capacity_per_minute=capacity,
+        status_interval=status_interval,
     )
+
+
+def schedule_mark(now: datetime) -> datetime:
+    """The latest moment by which the daily scheduled backups have run, as of `now`."""
+    today = datetime.combine(now.date(), SCHEDULED_BACKUPS, UTC) + SCHEDULE_SETTLED
+    return today if now >= today else today - timedelta(days=1)
 
 
 class Kind(Enum):
@@ -87,6 +116,12 @@ class DueRefresh:
     kind: Kind
     container_id: str | None  # None for STATS
     first: bool = False  # never fetched yet
+    urgent: bool = False  # a backup list the daemon changed, or read before today's schedule
+
+    @property
+    def any_share(self) -> bool:
+        """Paid from whatever the pacer holds: data never fetched, or backups to confirm."""
+        return self.first or self.urgent
 
 
 def due_refreshes(
@@ -95,6 +130,7 @@ def due_refreshes(
     """What is due at `now` (everything, if asked), earliest deadline first."""
     metrics_cutoff = now - plan.metrics_interval
     backups_cutoff = now - plan.backups_interval
+    mark = schedule_mark(now)
     due = []
     stats_at = snapshot.backup_stats_at
     if everything or stats_at is None or stats_at <= backups_cutoff:
@@ -108,7 +144,10 @@ def due_refreshes(
             due.append(DueRefresh(fetched + plan.metrics_interval, position, Kind.METRICS, cid))
         fetched = view.backups_at
         if fetched is None or view.backups_changed:
-            due.append(DueRefresh(EPOCH, position, Kind.BACKUPS, cid, first=fetched is None))
+            first = fetched is None
+            due.append(DueRefresh(EPOCH, position, Kind.BACKUPS, cid, first, urgent=not first))
+        elif fetched < mark:
+            due.append(DueRefresh(mark, position, Kind.BACKUPS, cid, urgent=True))
         elif everything or fetched <= backups_cutoff:
             due.append(DueRefresh(fetched + plan.backups_interval, position, Kind.BACKUPS, cid))
     due.sort(key=lambda refresh: (refresh.due, refresh.position))

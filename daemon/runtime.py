@@ -81,7 +81,7 @@ class Daemon:
             self.client,
             self.budget,
             self.clock,
-            status_interval=config.poll.status_interval,
+            status_interval=config.poll.fixed_status_interval,
             metrics_interval=config.poll.metrics_interval,
             backups_interval=config.poll.backups_interval,
             reserve_for_actions=config.api.reserve_for_actions,
@@ -126,14 +126,15 @@ class Daemon:
                 log.info("another instance leads; standing by (polling nothing)")
                 self.health.mark_polled()
                 self._notify_ready("standby: another instance leads")
+            # This process's own actions outlive its leadership by moments: keep its session
+            # alive and its late outcome rows flowing whether it leads or not.
+            self._keep_session()
             if self.leader.held and not self.acting:
                 # Retried every tick until the audit database takes the `interrupted` rows.
                 self.acting = self._reconcile()
                 self.metrics.ops.set_leader(self.acting)
             elif self.acting:
-                # Keep this session alive for other processes, and close the actions of
-                # processes that died since (a `change` killed mid-backup, say).
-                self._keep_session()
+                self._reconcile()  # actions of processes that died since (`change`, kill -9)
             return self.acting
 
     def _stand_by(self) -> None:
@@ -164,11 +165,14 @@ class Daemon:
         except AuditError as error:
             self._audit_failed(error)
             return
-        self._reconcile()
+        self.executor.flush()
 
     def status_cycle(self) -> Evaluation:
-        """Poll status, then evaluate the policies and dispatch what they decide."""
-        if not self.acting:
+        """Poll status, then evaluate the policies and dispatch what they decide.
+
+        With `status_interval = "auto"` the scheduler ticks faster than any interval
+        and the poller says when a poll is due."""
+        if not self.acting or not self.poller.status_due(self.clock.now()):
             return Evaluation((), {})
         snapshot = self.poller.poll_status()
         if not snapshot.status_ok:
@@ -297,7 +301,9 @@ class Daemon:
         themselves as interrupted, then close the store and release the lock last."""
         self.notifier.stopping()
         self.clock.stop()
-        if self.dispatcher.drain(grace):
+        drained = self.dispatcher.drain(grace)
+        self.executor.flush()  # outcome rows the database refused earlier, if it takes them now
+        if drained:
             self.client.close()  # closing under a request in flight would wait for it
         else:
             log.warning("actions still in flight at shutdown: auditing them as interrupted")

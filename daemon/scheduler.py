@@ -18,11 +18,13 @@ log = logging.getLogger(__name__)
 REFRESH_TICK = timedelta(seconds=5)
 HEARTBEAT_TICK = timedelta(seconds=1)
 DATABASE_TICK = timedelta(seconds=5)
+AUTO_STATUS_TICK = timedelta(seconds=0.25)  # "auto": the status job asks the poller if due
+LEADERSHIP_TICK = timedelta(seconds=5)  # at most; a third of a fixed status interval if less
 
 
 def build_scheduler(
     *,
-    status_interval: timedelta,
+    status_interval: timedelta | None,
     status_cycle: Callable[[], None],
     refresh: Callable[[], None],
     heartbeat: Callable[[], None],
@@ -32,9 +34,14 @@ def build_scheduler(
 ) -> BackgroundScheduler:
     """Jobs start right away (the refresh one tick later, after the first status poll).
 
-    APScheduler runs on wall-clock time, whatever Clock the daemon's logic uses
-    (the demo's simulated clock runs days ahead of it).
+    `status_interval` None is "auto": the status job ticks every `AUTO_STATUS_TICK`
+    and polls when the poller's current interval has passed. APScheduler runs on
+    wall-clock time, whatever Clock the daemon's logic uses (the demo's simulated
+    clock runs days ahead of it).
     """
+    leadership_every = LEADERSHIP_TICK
+    if status_interval is not None:
+        leadership_every = min(status_interval / 3, LEADERSHIP_TICK)
     start_at = datetime.now(UTC)
     scheduler = BackgroundScheduler(
         timezone="UTC",
@@ -42,8 +49,8 @@ def build_scheduler(
     )
     jobs = (
         ("heartbeat", heartbeat, heartbeat_interval, start_at),
-        ("leadership", leadership, min(status_interval / 3, timedelta(seconds=5)), start_at),
-        ("status", status_cycle, status_interval, start_at),
+        ("leadership", leadership, leadership_every, start_at),
+        ("status", status_cycle, status_interval or AUTO_STATUS_TICK, start_at),
         ("refresh", refresh, REFRESH_TICK, start_at + REFRESH_TICK),
         ("database", check_database, DATABASE_TICK, start_at),
     )

@@ -13,7 +13,7 @@ from typing import NoReturn
 from daemon.config import Config
 from daemon.exporter.server import MetricsServer
 from daemon.runtime import Daemon
-from daemon.scheduler import HEARTBEAT_TICK, build_scheduler
+from daemon.scheduler import HEARTBEAT_TICK, build_scheduler, guarded
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def serve(daemon: Daemon, server: MetricsServer, config: Config, stop: threading
     if watchdog is not None:
         heartbeat = min(heartbeat, timedelta(seconds=watchdog))
     scheduler = build_scheduler(
-        status_interval=config.poll.status_interval,
+        status_interval=config.poll.fixed_status_interval,
         status_cycle=daemon.status_cycle,
         refresh=daemon.refresh,
         heartbeat=daemon.heartbeat,
@@ -45,6 +45,9 @@ def serve(daemon: Daemon, server: MetricsServer, config: Config, stop: threading
         daemon.store.database,
         " (dry run: no changes)" if config.daemon.dry_run else "",
     )
+    # Leadership first, so the first status poll (the scheduler's first job) already acts:
+    # /readyz answers within about a second of a reachable API.
+    guarded("leadership", daemon.leadership)()
     scheduler.start()
     try:
         stop.wait()

@@ -6,7 +6,9 @@ max_age = "26h"              # exported for alerting; no action
 ```
 
 The exporter publishes the age for alerting; weekly_pin unpins nothing while a
-container's newest completed backup is older than `max_age`.
+container's newest completed backup is older than `max_age`. Both judge the age
+as of the moment the backup list was read: a list not read again since is not
+evidence of a stale backup (a large fleet reads each list every few hours).
 """
 
 from dataclasses import dataclass
@@ -21,7 +23,8 @@ class BackupFreshnessOptions:
 
 
 def newest_completed_backup_age(view: ContainerView, now: datetime) -> timedelta | None:
-    """Age of the newest completed backup; None when backups are unknown or none completed."""
-    if view.backups is None or not view.completed_backups:
+    """Age of the newest completed backup when the list was read (at most `now`);
+    None when backups are unknown or none completed."""
+    if view.backups is None or view.backups_at is None or not view.completed_backups:
         return None
-    return now - view.completed_backups[0].created_at
+    return min(view.backups_at, now) - view.completed_backups[0].created_at

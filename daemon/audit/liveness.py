@@ -14,23 +14,30 @@ rows carry the session in `details.session`. Two rules follow:
   command line waits a little and then says who holds it. A dead holder's claim
   is taken over.
 
-A session is alive while its lease has not expired. When it was opened on this
-very machine (same boot, same PID namespace) the process itself is asked
-instead: a `kill -9` is noticed at once, and a clock that differs between two
-local processes (the demo's simulated time) cannot make a live one look dead.
-These tables are state, not history: they are not hash-chained.
+A session is alive while it keeps renewing: each renewal bumps its `renewals`
+counter, and a reader that sees the counter unchanged for `LEASE` of its own
+clock counts the session gone. No two clocks are ever compared, so a host whose
+clock is minutes off is neither declared dead early nor kept alive late. When a
+session was opened on this very machine (same boot, same PID namespace) the
+process itself is asked first: a `kill -9` is noticed at once. A process this
+one may not see (`ProtectProc=invisible`, another user) is only dead when the
+kernel says no such process exists; otherwise its renewals decide. These tables
+are state, not history: they are not hash-chained.
 """
 
 import os
 import socket
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlmodel import Field, SQLModel
 
+from daemon.audit.record import AuditLog
 from daemon.audit.utc_datetime import UTCDateTime
 
 LEASE = timedelta(seconds=30)
@@ -46,7 +53,8 @@ class AuditSession(SQLModel, table=True):
     pid: int
     process: str | None = None  # identity on its machine: boot id, PID namespace, pid, start
     opened_at: datetime = Field(sa_type=UTCDateTime)
-    expires_at: datetime = Field(sa_type=UTCDateTime)
+    renewed_at: datetime = Field(sa_type=UTCDateTime)  # the writer's clock: for people only
+    renewals: int = 0
 
 
 class AuditClaim(SQLModel, table=True):
@@ -98,13 +106,46 @@ def _machine(identity: str) -> str:
     return identity.rsplit(":", 2)[0]
 
 
-def session_alive(row: dict, now: datetime, here: str | None) -> bool:
+class Observations:
+    """What one reader saw of other sessions' renewals, on its own clock."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[int, datetime]] = {}
+
+    def still_renewing(self, session: str, renewals: int, now: datetime) -> bool:
+        """False once `renewals` has not moved for `LEASE` of this reader's clock."""
+        seen = self._seen.get(session)
+        if seen is None or seen[0] != renewals:
+            self._seen[session] = (renewals, now)
+            return True
+        return now - seen[1] < LEASE
+
+
+def _local_process(identity: str) -> bool | None:
+    """Whether the process this machine knows by `identity` lives; None if it cannot tell."""
+    pid = int(identity.rsplit(":", 2)[1])
+    seen = process_identity(pid)
+    if seen is not None:
+        return seen == identity
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, but is not ours to see: its renewals decide
+    return None
+
+
+def session_alive(
+    row: Mapping[str, Any], now: datetime, here: str | None, observed: Observations
+) -> bool:
     """Whether the session in `row` (an `audit_session` row) still acts."""
     theirs = row["process"]
     if theirs and here and _machine(theirs) == _machine(here):
-        pid = int(theirs.rsplit(":", 2)[1])
-        return process_identity(pid) == theirs
-    return row["expires_at"] > now
+        local = _local_process(theirs)
+        if local is not None:
+            return local
+    return observed.still_renewing(row["session"], row["renewals"], now)
 
 
 def open_session(
@@ -120,15 +161,18 @@ def open_session(
             pid=os.getpid(),
             process=here,
             opened_at=now,
-            expires_at=now + LEASE,
+            renewed_at=now,
+            renewals=0,
         )
     )
 
 
 def renew_session(conn: Connection, session: str, now: datetime) -> bool:
-    """Extend the lease; False when the row is gone (someone closed it for us)."""
+    """One more renewal; False when the row is gone (someone closed it for us)."""
     result = conn.execute(
-        update(SESSIONS).where(SESSIONS.c.session == session).values(expires_at=now + LEASE)
+        update(SESSIONS)
+        .where(SESSIONS.c.session == session)
+        .values(renewed_at=now, renewals=SESSIONS.c.renewals + 1)
     )
     return result.rowcount > 0
 
@@ -139,13 +183,13 @@ def close_session(conn: Connection, session: str) -> None:
 
 
 def live_sessions(
-    conn: Connection, sessions: set[str], now: datetime, here: str | None
+    conn: Connection, sessions: set[str], now: datetime, here: str | None, observed: Observations
 ) -> set[str]:
     """Which of `sessions` are alive."""
     if not sessions:
         return set()
     rows = conn.execute(select(SESSIONS).where(SESSIONS.c.session.in_(sorted(sessions))))
-    return {row["session"] for row in rows.mappings() if session_alive(row, now, here)}
+    return {row["session"] for row in rows.mappings() if session_alive(row, now, here, observed)}
 
 
 def claim(
@@ -156,14 +200,22 @@ def claim(
     action_id: str,
     now: datetime,
     here: str | None,
+    observed: Observations,
 ) -> Holder | None:
-    """Claim `container_id` for `session` (inside a write transaction); the live holder if not."""
+    """Claim `container_id` for `session` (inside a write transaction); the live holder if not.
+
+    A claim whose action already has its outcome row is free, even if its holder is
+    alive and could not release it."""
     held = conn.execute(select(CLAIMS).where(CLAIMS.c.container_id == container_id)).mappings()
     current = held.first()
     if current is not None and current["session"] != session:
         owner = conn.execute(select(SESSIONS).where(SESSIONS.c.session == current["session"]))
         owner_row = owner.mappings().first()
-        if owner_row is not None and session_alive(owner_row, now, here):
+        if (
+            owner_row is not None
+            and session_alive(owner_row, now, here, observed)
+            and not _finished(conn, current["action_id"])
+        ):
             return Holder(
                 owner_row["instance"], owner_row["role"], current["action"], current["claimed_at"]
             )
@@ -178,6 +230,19 @@ def claim(
         )
     )
     return None
+
+
+def _finished(conn: Connection, action_id: str) -> bool:
+    """Whether the action has an outcome row (anything but `started`)."""
+    log = AuditLog.__table__
+    statement = select(log.c.id).where(log.c.action_id == action_id, log.c.outcome != "started")
+    return conn.execute(statement.limit(1)).first() is not None
+
+
+def holds(conn: Connection, session: str, container_id: str) -> bool:
+    """Whether `session` holds the claim on `container_id` now."""
+    statement = select(CLAIMS.c.session).where(CLAIMS.c.container_id == container_id)
+    return conn.execute(statement).scalar() == session
 
 
 def release(conn: Connection, session: str, container_id: str) -> None:

@@ -16,6 +16,7 @@ A store that writes actions holds a session (liveness.py): opened with its first
 the rows of sessions that are gone.
 """
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -30,7 +31,7 @@ from daemon.audit import liveness
 from daemon.audit.chain import canonical_json, row_hash
 from daemon.audit.database_url import parse_url, redact_url, sqlite_path
 from daemon.audit.engine import begin_snapshot_read, begin_write, create_audit_engine, enable_wal
-from daemon.audit.errors import AuditOpenError, AuditReadError, AuditWriteError
+from daemon.audit.errors import AuditError, AuditOpenError, AuditReadError, AuditWriteError
 from daemon.audit.head import HEAD_ID, AuditHead
 from daemon.audit.query import (
     from_latest_statement,
@@ -79,7 +80,9 @@ class AuditStore:
         self.session = liveness.new_session_id()
         self._session_open = False
         self._here = liveness.process_identity()
+        self._observed = liveness.Observations()
         self._unfinished_from: int | None = None  # reconcile: every earlier action is finished
+        self._closed = False
 
     @classmethod
     def open(
@@ -133,14 +136,18 @@ class AuditStore:
         return self._database
 
     def close(self) -> None:
-        """End the session (other processes then see it gone) and the connections."""
+        """End the session (other processes then see it gone) and the connections; every
+        later write fails, so nothing is recorded after this process said it is done."""
+        if self._closed:
+            return
         if self._session_open:
             try:
                 with self._writing("the end of this session") as conn:
                     liveness.close_session(conn, self.session)
                 self._session_open = False
             except AuditWriteError:
-                pass  # its lease expires by itself
+                pass  # its renewals stop: others see it gone after a lease
+        self._closed = True
         self._engine.dispose()
 
     # -- sessions and claims (liveness.py) -------------------------------------------
@@ -153,6 +160,25 @@ class AuditStore:
             if not liveness.renew_session(conn, self.session, self._now()):
                 self._open_session(conn)
 
+    @contextmanager
+    def renewing(self) -> Iterator[None]:
+        """Renew this session in the background while the block runs (command-line actions;
+        the daemon renews from its leadership job)."""
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(liveness.LEASE.total_seconds() / 3):
+                with contextlib.suppress(AuditError):  # the next write says what is wrong
+                    self.renew_session()
+
+        thread = threading.Thread(target=renew, name="audit-session", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
     def claim(self, container_id: str, action: str, action_id: str) -> liveness.Holder | None:
         """Claim the container for one action: None when this session now holds it, else
         the other live session that does (nothing may act on it meanwhile)."""
@@ -160,10 +186,28 @@ class AuditStore:
             if not self._session_open:
                 self._open_session(conn)
             holder = liveness.claim(
-                conn, self.session, container_id, action, action_id, self._now(), self._here
+                conn,
+                self.session,
+                container_id,
+                action,
+                action_id,
+                self._now(),
+                self._here,
+                self._observed,
             )
         self._session_open = True
         return holder
+
+    def holds_claim(self, container_id: str) -> bool:
+        """Whether this session still holds the container's claim (right before a change)."""
+        try:
+            with self._lock, self._engine.connect() as conn:
+                return liveness.holds(conn, self.session, container_id)
+        except SQLAlchemyError as exc:
+            raise AuditReadError(
+                f"audit database {self._database}: cannot read the claim on {container_id}: "
+                f"{_cause(exc)}; check that the database is reachable"
+            ) from None
 
     def release_claim(self, container_id: str) -> None:
         with self._writing(f"the release of {container_id}") as conn:
@@ -234,9 +278,11 @@ class AuditStore:
         Only rows from the oldest action still open at the last call are read again.
         """
         with self._writing("`interrupted` rows for unfinished actions") as conn:
+            # The head lock first: no append commits between the read and the watermark.
+            conn.execute(select(HEAD.c.id).where(HEAD.c.id == HEAD_ID).with_for_update())
             rows = conn.execute(unfinished_statement(self._unfinished_from)).mappings().all()
             sessions = {_session_of(row) for row in rows} - {None, self.session}
-            alive = liveness.live_sessions(conn, sessions, self._now(), self._here)
+            alive = liveness.live_sessions(conn, sessions, self._now(), self._here, self._observed)
             if not including_own:
                 alive.add(self.session)
             gone = [row for row in rows if _session_of(row) not in alive]
@@ -314,6 +360,11 @@ class AuditStore:
 
     @contextmanager
     def _writing(self, what: str) -> Iterator[Connection]:
+        if self._closed:
+            raise AuditWriteError(
+                f"audit database {self._database}: could not record {redact_text(what)}: "
+                "this process closed its audit store (it is stopping)"
+            )
         try:
             with self._lock, self._engine.connect() as conn, begin_write(conn, self._busy_timeout):
                 yield conn

@@ -23,7 +23,8 @@ def once(args: argparse.Namespace) -> int:
     key = api_key_from(config)
     daemon = Daemon(config, key, SystemClock(), instance=instance_name(config))
     try:
-        return cycle(daemon)
+        with daemon.store.renewing():
+            return cycle(daemon)
     finally:
         daemon.close()
 

@@ -7,15 +7,12 @@ crashed process), and a container the daemon is acting on is waited for, up to
 `BUSY_WAIT`, before the command gives up and says who holds it.
 """
 
-import contextlib
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from daemon.audit.errors import AuditError
-from daemon.audit.liveness import LEASE
 from daemon.audit.store import AuditStore
 from daemon.cli.errors import CliError, UsageError
 from daemon.cli.startup import api_key_from, instance_name
@@ -30,7 +27,6 @@ from policies.base import OPERATOR, Action
 
 BUSY_WAIT = 30.0  # seconds to wait for another actor's action on the same container
 BUSY_POLL = 1.0
-RENEW_EVERY = LEASE.total_seconds() / 3
 
 
 class OperatorSession:
@@ -60,6 +56,7 @@ class OperatorSession:
         )
 
     def close(self) -> None:
+        self.executor.flush()  # an outcome the database refused a moment ago
         self.client.close()
         self.store.close()
 
@@ -101,31 +98,13 @@ class OperatorSession:
             wait=wait,
             force=force,
         )
-        with progress(f"{action} {container.name}"), self._session_renewed():
+        with progress(f"{action} {container.name}"), self.store.renewing():
             deadline = time.monotonic() + BUSY_WAIT
             while True:
                 outcome = self.executor.perform(decision)
                 if outcome.outcome != "busy" or time.monotonic() >= deadline:
                     return outcome
                 time.sleep(BUSY_POLL)
-
-    @contextmanager
-    def _session_renewed(self) -> Iterator[None]:
-        """Renew this command's audit session every few seconds while it acts."""
-        done = threading.Event()
-
-        def renew() -> None:
-            while not done.wait(RENEW_EVERY):
-                with contextlib.suppress(AuditError):  # the next write says what is wrong
-                    self.store.renew_session()
-
-        thread = threading.Thread(target=renew, name="session-lease", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            done.set()
-            thread.join()
 
 
 @contextmanager

@@ -1,15 +1,17 @@
 """Turn one parsed TOML value into the Python type a config field's hint asks for.
 
 Supported hints: bool, int, float, str, timedelta (a duration), datetime.time ("HH:MM"
-or a TOML local time), Literal[...] (one of the choices) and tuple[X, ...] (a TOML
-array; strings in arrays must be non-empty). A value that does not fit raises Mismatch
-carrying what was expected (per bad list item); the validator turns it into the user's error line.
+or a TOML local time), Literal[...] (one of the choices), tuple[X, ...] (a TOML
+array; strings in arrays must be non-empty) and X | Y (the first that fits). A value
+that does not fit raises Mismatch carrying what was expected (per bad list item); the
+validator turns it into the user's error line.
 """
 
 import re
 from dataclasses import dataclass
 from datetime import time, timedelta
-from typing import Literal, get_args, get_origin
+from types import UnionType
+from typing import Literal, Union, get_args, get_origin
 
 from daemon.durations import parse_duration
 
@@ -59,7 +61,20 @@ def coerce(hint: object, value: object) -> object:
         return value
     if get_origin(hint) is tuple and len(get_args(hint)) == 2 and get_args(hint)[1] is Ellipsis:
         return _sequence(get_args(hint)[0], value)
+    if get_origin(hint) in (UnionType, Union):
+        return _either(get_args(hint), value)
     raise TypeError(f"config fields of type {hint!r} are not supported by the validator")
+
+
+def _either(hints: tuple[object, ...], value: object) -> object:
+    """The value as the first of `hints` it fits; else what each expected, joined by "or"."""
+    expected = []
+    for hint in hints:
+        try:
+            return coerce(hint, value)
+        except Mismatch as mismatch:
+            expected += [problem.expected.removeprefix("one of ") for problem in mismatch.problems]
+    raise Mismatch(Problem(" or ".join(expected), value))
 
 
 def _check(ok: bool, expected: str, value: object) -> object:

@@ -41,9 +41,15 @@ class DaemonConfig:
 
 @dataclass(frozen=True)
 class PollConfig:
-    status_interval: timedelta = timedelta(seconds=15)
+    # "auto": what metrics and backups leave of the budget, from 1 s to 15 s
+    status_interval: timedelta | Literal["auto"] = "auto"
     metrics_interval: timedelta = timedelta(minutes=5)
     backups_interval: timedelta = timedelta(minutes=30)
+
+    @property
+    def fixed_status_interval(self) -> timedelta | None:
+        """The configured status interval, or None when it is "auto"."""
+        return None if self.status_interval == "auto" else self.status_interval
 
 
 @dataclass(frozen=True)

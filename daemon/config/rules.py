@@ -124,7 +124,11 @@ RULES: dict[type, tuple[Rule, ...]] = {
         ),
     ),
     PollConfig: (
-        _positive_duration("status_interval"),
+        Rule(
+            "status_interval",
+            lambda s: s.status_interval == "auto" or s.status_interval > timedelta(0),
+            'a positive duration or "auto"',
+        ),
         _positive_duration("metrics_interval"),
         _positive_duration("backups_interval"),
     ),

@@ -2,15 +2,24 @@
 
 An `AuditWriteError` is counted (`stacks_opsd_audit_write_errors_total`) and
 re-raised: the caller must not go on with a change it could not record or claim.
+An outcome row that fails after its action's `started` row was written is not
+lost: the change happened (or did not) whatever the database says, so the row is
+kept and written by `flush()` (the daemon calls it every leadership tick, and
+before it stops) once the database takes it again. A claim that could not be
+released is released by `flush()` too.
 """
 
+import logging
+import threading
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from daemon.audit.errors import AuditWriteError
+from daemon.audit.errors import AuditError, AuditWriteError
 from daemon.audit.liveness import Holder
 from daemon.audit.record import AuditLog
 from daemon.audit.store import AuditStore
+
+log = logging.getLogger(__name__)
 
 
 class ActionMetrics(Protocol):
@@ -25,6 +34,10 @@ class AuditTrail:
     def __init__(self, store: AuditStore, metrics: ActionMetrics | None = None) -> None:
         self._store = store
         self._metrics = metrics
+        self._lock = threading.Lock()
+        self._started: set[str] = set()  # action ids with a `started` row and no outcome yet
+        self._kept: list[tuple[str, dict[str, Any]]] = []  # outcome rows to write, oldest first
+        self._unreleased: set[str] = set()  # containers whose claim could not be released
 
     def write(
         self,
@@ -38,26 +51,79 @@ class AuditTrail:
         **fields: Any,
     ) -> AuditLog:
         """Append one row; outcomes other than `started` also count in the action metrics."""
+        entry = {"actor": actor, "action": action, "outcome": outcome, "action_id": action_id}
+        entry |= {"details": dict(details) if details else None, **fields}
         try:
-            row = self._store.append(
-                actor, action, outcome, action_id=action_id, details=details, **fields
-            )
+            row = self._store.append(**entry)
         except AuditWriteError:
-            if self._metrics is not None:
-                self._metrics.audit_write_error()
+            self._count_write_error()
+            with self._lock:
+                if outcome != "started" and action_id in self._started:
+                    self._kept.append((policy, entry))
             raise
-        if self._metrics is not None and outcome != "started":
-            self._metrics.action(policy, action, outcome)
+        self._recorded(policy, entry)
         return row
+
+    def flush(self) -> None:
+        """Write the kept outcome rows and release the kept claims, while the database takes
+        them (the first failure leaves the rest for the next call)."""
+        while True:
+            with self._lock:
+                if not self._kept:
+                    break
+                policy, entry = self._kept[0]
+            try:
+                self._store.append(**entry)
+            except AuditWriteError:
+                self._count_write_error()
+                return
+            with self._lock:
+                self._kept.pop(0)
+            log.info("audit: the late outcome of %s is recorded now", entry["action"])
+            self._recorded(policy, entry)
+        with self._lock:
+            unreleased = sorted(self._unreleased)
+        for container_id in unreleased:
+            self.release(container_id)
 
     def claim(self, container_id: str, action: str, action_id: str) -> Holder | None:
         """Claim the container across processes (`AuditStore.claim`)."""
         try:
             return self._store.claim(container_id, action, action_id)
         except AuditWriteError:
-            if self._metrics is not None:
-                self._metrics.audit_write_error()
+            self._count_write_error()
             raise
 
+    def holds(self, container_id: str) -> bool:
+        """Whether this process still holds the container's claim (read right before a change)."""
+        try:
+            return self._store.holds_claim(container_id)
+        except AuditError as error:
+            log.error("cannot confirm the claim on %s: %s", container_id, error)
+            return False
+
     def release(self, container_id: str) -> None:
-        self._store.release_claim(container_id)
+        """Release the claim now, or at the next `flush()` if the database refuses."""
+        try:
+            self._store.release_claim(container_id)
+        except AuditWriteError as exc:
+            self._count_write_error()
+            log.warning("could not release the claim on %s yet: %s", container_id, exc)
+            with self._lock:
+                self._unreleased.add(container_id)
+            return
+        with self._lock:
+            self._unreleased.discard(container_id)
+
+    def _recorded(self, policy: str, entry: dict[str, Any]) -> None:
+        with self._lock:
+            if entry["outcome"] == "started":
+                self._started.add(entry["action_id"])
+            else:
+                self._started.discard(entry["action_id"])
+        if self._metrics is not None and entry["outcome"] != "started":
+            self._metrics.action(policy, entry["action"], entry["outcome"])
+
+    def _count_write_error(self) -> None:
+        if self._metrics is not None:
+            self._metrics.audit_write_error()

@@ -1,8 +1,8 @@
 """BackupGate: a completed backup before every change to a running container (SPEC 7).
 
     gate = BackupGate(client, trail, clock, options)
-    check = gate.before_change(action, correlation_id)
-    if check.proceed: ...perform the change, recording check.backup_id...
+    check = gate.back_up_first(action, correlation_id)    # or gate.not_running(action, status)
+    if check.proceed: ...check the state again, perform the change, record check.backup_id...
 
 For a running container the gate reuses a completed backup younger than
 `reuse_within` (when > 0), else writes a `started` backup.create row, triggers
@@ -16,8 +16,8 @@ The trigger is sent once: after a 429 or a refused connection it is sent again
 is not; the polling then shows whether STACKS took it, and if no new backup ever
 appears the backup's row says `unknown`, not `failed`.
 A container that is not running cannot be backed up (the guide): the change
-proceeds and records why, with the newest completed backup. If the container's
-status cannot be read the change is aborted, whatever `on_failure` says (fail closed).
+proceeds and records why, with the newest completed backup. Reading the status
+that decides between the two is the executor's (see attempt.py).
 """
 
 from dataclasses import dataclass
@@ -65,7 +65,7 @@ class GateResult:
     """Whether the change may go ahead, with the backup that protects it (if any)."""
 
     proceed: bool
-    how: str  # created, reused, not running, failed
+    how: str  # created, reused, not running, forced, failed
     reason: str
     backup_id: int | None = None
 
@@ -83,32 +83,21 @@ class BackupGate:
         self._clock = clock
         self._options = options
 
-    def before_change(
-        self, action: Action, correlation_id: str, status: str | None = None
+    def back_up_first(
+        self, action: Action, correlation_id: str, *, forced: bool = False
     ) -> GateResult:
-        """Back up (or find a backup) before `action`; raises AuditWriteError if unaudited.
+        """A completed backup of a running container before `action`: reuse or take one.
 
-        `status` is the container's status as just read by the caller; without it the
-        gate reads it. An unreadable status always aborts: nothing acts on unknown state.
+        `forced` (an operator's --force on a status the guide does not name): a
+        trigger STACKS refuses means no backup is possible, and the change proceeds.
+        Raises AuditWriteError when a backup row cannot be written.
         """
         cid = action.container_id
-        if status is None:
-            try:
-                status = self._client.container_status(cid, priority=Priority.ACTION).status
-            except StacksError as exc:
-                return GateResult(
-                    False,
-                    "unknown state",
-                    f"could not read the container's status: {exc}; change aborted "
-                    "(nothing acts on unknown state)",
-                )
-        if status != "running":
-            return self._not_running(action, status)
         try:
             listed = self._client.backups(cid, limit=MAX_BACKUPS, priority=Priority.ACTION)
         except StacksError as exc:
             return self._failed(f"could not list the container's backups: {exc}")
-        newest = _newest_completed(listed)
+        newest = newest_completed(listed)
         reuse = self._options.reuse_within
         if reuse > timedelta(0) and newest and newest.created_at >= self._clock.now() - reuse:
             return GateResult(
@@ -132,6 +121,12 @@ class BackupGate:
                 how="created",
                 reason=f"pre-change backup {result.backup_id} completed",
                 backup_id=result.backup_id,
+            )
+        if forced and not result.triggered:
+            return GateResult(
+                proceed=True,
+                how="forced",
+                reason=f"no pre-change backup possible ({result.error}); forced by the operator",
             )
         return self._failed(f"pre-change backup failed: {result.error}")
 
@@ -235,7 +230,7 @@ class BackupGate:
             return triggered_at, None
         raise AssertionError("unreachable: the last attempt always returns")  # pragma: no cover
 
-    def _not_running(self, action: Action, status: str) -> GateResult:
+    def not_running(self, action: Action, status: str) -> GateResult:
         """No backup is possible (the guide): proceed, recording the newest completed one."""
         newest = action.newest_backup
         if newest is None:
@@ -245,7 +240,7 @@ class BackupGate:
                 )
             except StacksError:
                 listed = ()
-            found = _newest_completed(listed)
+            found = newest_completed(listed)
             newest = found.id if found else None
         found = f"newest completed backup {newest}" if newest else "no completed backup known"
         return GateResult(
@@ -262,7 +257,7 @@ class BackupGate:
         return GateResult(False, "failed", f"{reason}; change aborted (on_failure = abort)")
 
 
-def _newest_completed(backups: tuple[Backup, ...]) -> Backup | None:
+def newest_completed(backups: tuple[Backup, ...]) -> Backup | None:
     done = [b for b in backups if b.completed and b.created_at is not None]
     return max(done, key=lambda b: b.created_at, default=None)
 
@@ -275,7 +270,7 @@ def _outcome(
         b for b in listed
         if b.id not in known_ids and b.created_at is not None and b.created_at >= since
     ]  # fmt: skip
-    completed = _newest_completed(tuple(new))
+    completed = newest_completed(tuple(new))
     if completed is not None:
         return BackupResult(True, completed.id)
     failed = [b for b in new if b.status == "failed"]

@@ -4,8 +4,11 @@ Only `completed` backups count as successes. A container whose backup list was
 never fetched has no backup series at all (unknown is not "no backups"); a
 container with a fetched list but no completed backup has
 `stacks_backups{status="completed"} 0` and no last-success timestamp, which is
-what alerts on never-backed-up containers should use. Account totals come from
-`GET /backups/stats`.
+what alerts on never-backed-up containers should use.
+`stacks_backup_list_timestamp_seconds` says when the list was read: staleness is
+known only as of that moment (list time minus last success), so an alert on it
+never fires merely because a list was not read again yet. Account totals come
+from `GET /backups/stats`.
 """
 
 from collections import Counter
@@ -23,6 +26,11 @@ def backup_families() -> dict[str, GaugeMetricFamily]:
         GaugeMetricFamily(
             "stacks_backup_last_success_timestamp_seconds",
             "Unix time the newest completed backup finished, as of the last poll.",
+            labels=CONTAINER_LABELS,
+        ),
+        GaugeMetricFamily(
+            "stacks_backup_list_timestamp_seconds",
+            "Unix time the container's backup list was last read from STACKS.",
             labels=CONTAINER_LABELS,
         ),
         GaugeMetricFamily(
@@ -64,6 +72,7 @@ class BackupCollector:
     Sample output:
 
         stacks_backup_last_success_timestamp_seconds{container_id=...,name=...} 1.7789868e+09
+        stacks_backup_list_timestamp_seconds{container_id=...,name=...} 1.7789870e+09
         stacks_backups{container_id="usr-abc12345-db",name="db",status="completed"} 7.0
         stacks_backups{container_id="usr-abc12345-db",name="db",status="failed"} 0.0
         stacks_backups{container_id="usr-abc12345-db",name="db",status="in_progress"} 0.0
@@ -102,6 +111,10 @@ class BackupCollector:
 def add_container_backups(families: dict[str, GaugeMetricFamily], view: ContainerView) -> None:
     labels = container_label_values(view)
     backups = view.backups or ()
+    if view.backups_at is not None:
+        families["stacks_backup_list_timestamp_seconds"].add_metric(
+            labels, view.backups_at.timestamp()
+        )
     counts = Counter(dict.fromkeys(KNOWN_BACKUP_STATUSES, 0))
     counts.update(backup.status for backup in backups)
     for status, count in counts.items():

@@ -172,7 +172,7 @@ NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.U
 
 
 def error_from_transport(
-    exc: httpx.TransportError, where: Mapping[str, str], idempotent: bool, timeout: float
+    exc: httpx.TransportError, where: Mapping[str, str], read: bool, timeout: float
 ) -> StacksError:
     """The exception for an httpx failure where no response arrived.
 
@@ -182,7 +182,7 @@ def error_from_transport(
     kind = type(exc).__name__
     sent = not isinstance(exc, NOT_SENT)
     if isinstance(exc, httpx.TimeoutException):
-        if idempotent or not sent:
+        if read or not sent:
             advice = "STACKS or the network is slow; try again later"
         else:
             advice = "STACKS may still have processed it: check its state before repeating"

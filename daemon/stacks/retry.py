@@ -5,22 +5,18 @@ timeouts, dropped connections, unreadable bodies, and 429 once `Retry-After`
 has passed (the wait itself lives in the rate budget).
 
 Changes are different: STACKS may have applied one whose answer went missing.
-
-- Pin and unpin are *repeatable* (`Route.idempotent`): pinning twice is pinning
-  once, so the client sends them again after a 429 or a refused connection, and
-  the caller need not check the state first. After an ambiguous answer they end
-  in `UnconfirmedChange` like any change: one read tells more than a resend.
-- Every other change (`PUT .../status`, `POST .../backup`, restore, delete,
-  create...) is sent at most once by the client. Its failure is raised as is
-  when the answer proves STACKS did not apply it (`proves_not_applied`), and as
-  `UnconfirmedChange` otherwise, so the caller reads the state back instead of
-  sending the change again. Only the caller may resend one, after an answer
-  that proves it was not applied and a fresh check of the state.
+The client sends every change (`PUT .../status`, `POST .../backup`, restore,
+pin, unpin, delete, create...) at most once. Its failure is raised as is when
+the answer proves STACKS did not apply it (`proves_not_applied`), and as
+`UnconfirmedChange` otherwise, so the caller reads the state back instead of
+sending the change again. Only the caller may send one again, after an answer
+that proves it was not applied and may pass (`worth_resending`), and a fresh
+check of the state.
 
 Answers that prove a request was **not applied**:
 
 - 429 Too Many Requests (STACKS refused it before doing anything);
-- any other 4xx, and 3xx (refused or redirected: not processed by STACKS);
+- any other 4xx (refused: not processed by STACKS);
 - 503 with the guide's "no capacity, added to the waitlist" body (`NoCapacityError`);
 - a connection that could not be made (refused, DNS, connect or pool timeout):
   nothing was sent;
@@ -28,8 +24,9 @@ Answers that prove a request was **not applied**:
   nothing was sent.
 
 Everything else is **ambiguous**: a 2xx whose body is unreadable, empty (204) or
-not the documented shape, a 5xx, a timeout after the request went out, a
-connection dropped before the answer.
+not the documented shape, a 3xx (redirects are not followed, and a `303 See
+Other` is how many servers answer a change they made), a 5xx, a timeout after
+the request went out, a connection dropped before the answer.
 
 Waits between failure retries use "full jitter" exponential backoff: a uniform
 random delay in [0, min(cap, base * 2**attempt)], so many daemons recovering
@@ -60,11 +57,9 @@ class Backoff:
         return self.rng.uniform(0.0, min(self.cap, self.base * 2**attempt))
 
 
-def should_retry(error: StacksError, *, idempotent: bool) -> bool:
-    """Whether `error` may be answered by sending the same request again (reads, pin/unpin)."""
-    if isinstance(error, RateLimitedError):
-        return True  # not processed by STACKS, whatever the method
-    return idempotent and error.retryable
+def should_retry(error: StacksError) -> bool:
+    """Whether a read that failed with `error` may be asked again."""
+    return isinstance(error, RateLimitedError) or error.retryable
 
 
 def proves_not_applied(error: StacksError) -> bool:
@@ -74,7 +69,7 @@ def proves_not_applied(error: StacksError) -> bool:
     if isinstance(error, TransportError):
         return not error.sent
     if isinstance(error, ApiError):
-        return error.http_status is not None and error.http_status < 500
+        return error.http_status is not None and 400 <= error.http_status < 500
     return False
 
 

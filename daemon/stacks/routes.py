@@ -1,4 +1,4 @@
-"""Every STACKS endpoint of the guide as a `Route`: method, path template, retry safety, priority.
+"""Every STACKS endpoint of the guide as a `Route`: method, path template, priority.
 
 The template (`/containers/{container_id}/logs`) is what metrics and errors name;
 `Route.path(...)` fills it with URL-quoted values and refuses values that could
@@ -16,7 +16,11 @@ class Route:
     method: str
     template: str
     priority: Priority
-    idempotent: bool = False  # repeating it is harmless: retried after a 5xx or timeout
+
+    @property
+    def reads(self) -> bool:
+        """A GET: asking again changes nothing, so the client retries it (daemon.stacks.retry)."""
+        return self.method == "GET"
 
     def path(self, **values: str | int) -> str:
         segments = {}
@@ -32,11 +36,11 @@ class Route:
 
 
 def _read(template: str, priority: Priority = Priority.STATUS) -> Route:
-    return Route("GET", template, priority, idempotent=True)
+    return Route("GET", template, priority)
 
 
-def _change(method: str, template: str, *, idempotent: bool = False) -> Route:
-    return Route(method, template, Priority.ACTION, idempotent=idempotent)
+def _change(method: str, template: str) -> Route:
+    return Route(method, template, Priority.ACTION)
 
 
 # Containers
@@ -66,8 +70,8 @@ BACKUPS = _read("/containers/{container_id}/backups", Priority.BACKUPS)
 TRIGGER_BACKUP = _change("POST", "/containers/{container_id}/backup")
 BACKUP_STATS = _read("/backups/stats", Priority.BACKUPS)
 RESTORE_BACKUP = _change("POST", "/backups/{backup_id}/restore")
-PIN_BACKUP = _change("POST", "/backups/{backup_id}/pin", idempotent=True)
-UNPIN_BACKUP = _change("POST", "/backups/{backup_id}/unpin", idempotent=True)
+PIN_BACKUP = _change("POST", "/backups/{backup_id}/pin")
+UNPIN_BACKUP = _change("POST", "/backups/{backup_id}/unpin")
 DELETE_BACKUP = _change("DELETE", "/backups/{backup_id}")
 # VPN
 VPN_CLIENTS = _read("/containers/{vpn_container_id}/vpn-clients")

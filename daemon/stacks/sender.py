@@ -4,9 +4,9 @@
 takes one unit of the shared `RateBudget` (waiting if needed); after every
 attempt it corrects the budget from the `X-RateLimit-*` headers and tells the
 observer. Failures become `StacksError`s (`error_mapping`), and `retry` decides
-whether to try again: reads and pin/unpin are retried, every other change is
-sent at most once, and a change STACKS may have applied ends in
-`UnconfirmedChange`. Nothing here ever logs a header or a body.
+whether to try again: reads are retried, every change is sent at most once,
+and a change STACKS may have applied ends in `UnconfirmedChange`. Nothing here
+ever logs a header or a body.
 """
 
 import logging
@@ -73,21 +73,18 @@ class RequestSender:
         """`parse` of the success response to `route` at `path`, or the final StacksError.
 
         Parsing happens inside the retry loop: a truncated body on a read is asked
-        for again. A change is never resent unless `retry` allows it; one that STACKS
-        may have applied ends in `UnconfirmedChange` (see `daemon.stacks.retry`).
+        for again. A change is sent once; one that STACKS may have applied ends in
+        `UnconfirmedChange` (see `daemon.stacks.retry`).
         """
         where = {"method": route.method, "route": route.template, "path": path}
         priority = route.priority if priority is None else priority
-        change = route.method != "GET"
         failures = throttles = 0
-        maybe_applied = False  # an attempt of this change may have reached STACKS
         while True:
             try:
                 response = self._attempt(route, path, where, priority, params, json)
                 return self._parse(parse, response, where)
             except StacksError as error:
                 failed = error
-            maybe_applied = maybe_applied or (change and not proves_not_applied(failed))
             throttled = isinstance(failed, RateLimitedError)
             used = throttles if throttled else failures
             if used >= self._retries or not self._may_resend(route, failed):
@@ -108,7 +105,7 @@ class RequestSender:
                 delay,
             )
             self._clock.sleep(delay)
-        if maybe_applied:
+        if not route.reads and not proves_not_applied(failed):
             unconfirmed = _unconfirmed(failed, where)
             self._notify_error(unconfirmed)
             raise unconfirmed from failed
@@ -117,12 +114,8 @@ class RequestSender:
 
     @staticmethod
     def _may_resend(route: Route, error: StacksError) -> bool:
-        if route.method != "GET":
-            if not route.idempotent:
-                return False  # sent at most once; the caller checks state before any resend
-            if not proves_not_applied(error):
-                return False  # may be applied: reading it back costs less than a resend
-        return should_retry(error, idempotent=route.idempotent)
+        """Reads only: a change is sent at most once (its caller checks state first)."""
+        return route.reads and should_retry(error)
 
     def _attempt(
         self,
@@ -145,7 +138,7 @@ class RequestSender:
             response = self._http.request(route.method, path, params=params, json=json)
         except httpx.TransportError as exc:
             self._notify_request(route, None, started)
-            raise error_from_transport(exc, where, route.idempotent, self._timeout) from exc
+            raise error_from_transport(exc, where, route.reads, self._timeout) from exc
         except httpx.DecodingError as exc:  # e.g. `Content-Encoding: gzip` over a plain body
             self._notify_request(route, None, started)
             raise MalformedResponse(

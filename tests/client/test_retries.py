@@ -1,4 +1,4 @@
-"""Reads and pin/unpin are retried; every other change is sent at most once.
+"""Reads are retried; every change is sent at most once.
 
 A change whose answer is ambiguous ends in `UnconfirmedChange` (the caller reads
 the state back); one refused with 429 is not resent by the client either: the
@@ -106,19 +106,43 @@ def test_a_change_refused_before_it_was_applied_is_raised_as_such(make_client, r
 
 
 @pytest.mark.parametrize(
-    ("call", "first"),
+    "first",
     [
-        (lambda c: c.pin_backup(178), reply(429, {"error": "Slow down"}, {"Retry-After": "1"})),
-        (lambda c: c.unpin_backup(178), httpx.ConnectError("refused")),
-        (lambda c: c.container_status("usr-abc12345-myapp"), httpx.ConnectTimeout("slow")),
-        (lambda c: c.container_status("usr-abc12345-myapp"), httpx.ReadTimeout("slow")),
+        reply(503, {"error": "Service unavailable"}),
+        httpx.ConnectError("refused"),
+        httpx.ConnectTimeout("slow"),
+        httpx.ReadTimeout("slow"),
+        reply(429, {"error": "Slow down"}, {"Retry-After": "1"}),
     ],
+    ids=["503", "refused", "connect-timeout", "read-timeout", "429"],
 )
-def test_idempotent_requests_are_retried_on_failures(make_client, call, first):
+def test_reads_are_retried_on_failures(make_client, first):
     client, fake = make_client(first, reply(200, STATUS))
-    call(client)
+    client.container_status("usr-abc12345-myapp")
     assert len(fake.requests) == 2
     assert fake.requests[0].url == fake.requests[1].url
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [reply(429, {"error": "Slow down"}, {"Retry-After": "1"}), httpx.ConnectError("refused")],
+    ids=["429", "refused"],
+)
+def test_a_pin_refused_before_it_was_sent_is_left_to_the_caller(make_client, refusal):
+    client, fake = make_client(refusal, reply(200, {"success": True}))
+    with pytest.raises(errors.StacksError) as caught:
+        client.pin_backup(178)  # the executor checks the backup again, then sends it again
+    assert proves_not_applied(caught.value)
+    assert len(fake.requests) == 1
+
+
+def test_a_303_to_a_change_is_ambiguous(make_client):
+    see_other = httpx.Response(303, headers={"location": "/api/v1/containers/status/x"})
+    client, fake = make_client(see_other)
+    with pytest.raises(errors.UnconfirmedChange) as caught:
+        client.restart("usr-abc12345-myapp")  # many servers answer a change they made so
+    assert caught.value.http_status == 303
+    assert len(fake.requests) == 1
 
 
 def test_a_pin_with_an_ambiguous_answer_is_read_back_not_resent(make_client):

@@ -173,7 +173,14 @@ BROKEN_CONFIGS: list[tuple[str, list[str]]] = [
     # --- [poll]
     (
         "[poll]\nstatus_interval = 0\n",
-        ['config.toml: poll.status_interval: expected a positive duration, got "0s"'],
+        ['config.toml: poll.status_interval: expected a positive duration or "auto", got "0s"'],
+    ),
+    (
+        '[poll]\nstatus_interval = "sometimes"\n',
+        [
+            'config.toml: poll.status_interval: expected a duration like "5m" or "auto", '
+            'got "sometimes"'
+        ],
     ),
     (
         '[poll]\nmetrics_interval = "5 minutes"\n',

@@ -11,8 +11,10 @@ from policies.registry import POLICY_OPTIONS
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 
-# SPEC section 4 verbatim, except the SQLite URL: SQLAlchemy reads sqlite:///var/... as a
-# path relative to the working directory, so the default is the absolute sqlite:////var/...
+# SPEC section 4 verbatim, except two values. The SQLite URL: SQLAlchemy reads
+# sqlite:///var/... as a path relative to the working directory, so the default is the
+# absolute sqlite:////var/.... And status_interval: "auto" became the default (round 2,
+# healing in seconds from idle budget), with 15 s as its ceiling.
 SPEC_SECTION_4 = """
 [api]
 base_url = "https://api.stackshosting.cloud/api/v1"
@@ -29,7 +31,7 @@ instance_id = ""             # default hostname:pid
 log_format = "text"          # or "json" (one object per line)
 
 [poll]
-status_interval = "15s"      # GET /containers: status of all containers in one request
+status_interval = "auto"     # GET /containers: status of all containers in one request
 metrics_interval = "5m"      # target freshness per container, stretched to fit the budget
 backups_interval = "30m"
 

@@ -70,7 +70,7 @@ def test_errors_name_the_file_by_its_basename(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_config(str(path), env={})
     assert caught.value.errors == [
-        'site.toml: poll.status_interval: expected a positive duration, got "0s"'
+        'site.toml: poll.status_interval: expected a positive duration or "auto", got "0s"'
     ]
 
 

@@ -70,7 +70,9 @@ def test_sigterm_mid_action_exits_zero_within_five_seconds(simulator, start_daem
     simulator.control("POST", "faults", latency=8.0)  # every API answer now takes 8 s
     simulator.control("POST", f"containers/{web}/crash")
     database = tmp_path / "audit.db"
-    wait_until(lambda: any(r[2] == "container.restart" for r in rows(database)), 30,
+    # 8 s per answer: the poll that sees the crash, the check before the restart, the
+    # newest backup to record (the container cannot be backed up), then the restart.
+    wait_until(lambda: any(r[2] == "container.restart" for r in rows(database)), 60,
                "the restart to start")  # fmt: skip
     started = time.monotonic()
     assert daemon.terminate(timeout=15) == 0

@@ -34,9 +34,9 @@ from tests.support.processes import DaemonProcess, SimulatorProcess, command, wa
 
 SEED = 20260105
 LATENCY = 0.8  # seconds on every API answer: a sent request lands this long after it left
-# After its `started` row an action reads the container's status once more (one LATENCY),
-# then sends the change: a kill this long after the row lands while the change is in flight.
-IN_FLIGHT = (LATENCY + 0.1, LATENCY + 0.5)
+# The `started` row is written right before the change is sent: a kill this long after the
+# row appears lands while the change is on its way (it takes LATENCY to be answered).
+IN_FLIGHT = (0.0, 0.4)
 FAST_BACKOFF = '[policies.auto_restart]\nbackoff_initial = "2s"\n'
 
 

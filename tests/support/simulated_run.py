@@ -70,7 +70,6 @@ class SimulatedRun:
     def advance(self, duration: timedelta) -> None:
         """Run the daemon's jobs as they fall due until `duration` has passed."""
         end = self.clock.now() + duration
-        status_every = self.config.poll.status_interval
         while True:
             due = min(self._next_status, self._next_refresh)
             if due > end:
@@ -78,7 +77,7 @@ class SimulatedRun:
             if due > self.clock.now():
                 self.clock.set(due)
             if self._next_status <= self._next_refresh:
-                self._next_status += status_every
+                self._next_status += self.daemon.poller.status_interval
                 self.daemon.leadership()
                 self.daemon.heartbeat()
                 self.daemon.status_cycle()
