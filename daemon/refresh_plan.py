@@ -6,9 +6,10 @@ its size. What remains of the per-minute limit, after `reserve_for_actions`, is
 shared by metrics and backup refreshes in proportion to what their configured
 intervals ask for; when the fleet asks for more than the budget holds, both
 intervals are stretched by the same factor so the daemon stays under the limit.
-With `status_interval = "auto"` the status polls get what metrics and backups
-leave over (the reserve kept), between `AUTO_FLOOR` and `AUTO_CEILING`: a small
-fleet notices a crash within a second or two, a large one every 15 s as before.
+With `status_interval = "auto"` the status polls get most (`AUTO_SHARE`) of what
+metrics and backups leave over (the reserve kept), between `AUTO_FLOOR` and
+`AUTO_CEILING`: a small fleet notices a crash within a second or two, a large
+one every 15 s as before.
 
 `due_refreshes` lists what is due, earliest deadline first (the moment each
 piece of data reached its interval): round-robin over the fleet by age;
@@ -43,6 +44,7 @@ REFRESH_PRIORITY = Priority.BACKUPS
 PACING_WINDOW_SECONDS = 30.0  # how much accrued capacity may be spent at once
 AUTO_FLOOR = timedelta(seconds=1)  # `status_interval = "auto"`: never more often than this
 AUTO_CEILING = timedelta(seconds=15)  # ... and never less often
+AUTO_SHARE = 0.9  # of what is left: the rest absorbs the refreshes' timing and retries
 SCHEDULED_BACKUPS = time(2, 0)  # UTC, daily (the guide)
 SCHEDULE_SETTLED = timedelta(minutes=5)  # scheduled backups take seconds; confirm after this
 
@@ -72,7 +74,7 @@ def plan_refresh(
     backups_demand = containers * MINUTE / backups_interval.total_seconds()
     demand = metrics_demand + backups_demand
     if status_interval is None:
-        spare = limit_per_minute - reserve_for_actions - stats_per_minute - demand
+        spare = (limit_per_minute - reserve_for_actions - stats_per_minute - demand) * AUTO_SHARE
         fastest, slowest = (
             MINUTE / AUTO_FLOOR.total_seconds(),
             MINUTE / AUTO_CEILING.total_seconds(),

@@ -278,8 +278,9 @@ class AuditStore:
         Only rows from the oldest action still open at the last call are read again.
         """
         with self._writing("`interrupted` rows for unfinished actions") as conn:
-            # The head lock first: no append commits between the read and the watermark.
-            conn.execute(select(HEAD.c.id).where(HEAD.c.id == HEAD_ID).with_for_update())
+            # The newest id first: a row committed after this read has a larger one (appends
+            # commit in id order), so the watermark below never passes an unread row.
+            newest = conn.execute(select(HEAD.c.last_id).where(HEAD.c.id == HEAD_ID)).scalar()
             rows = conn.execute(unfinished_statement(self._unfinished_from)).mappings().all()
             sessions = {_session_of(row) for row in rows} - {None, self.session}
             alive = liveness.live_sessions(conn, sessions, self._now(), self._here, self._observed)
@@ -289,8 +290,7 @@ class AuditStore:
             still_open = [row["id"] for row in rows if _session_of(row) in alive]
             entries = [_interrupted(row) for row in gone]
             written = self._write_rows(conn, entries) if entries else []
-            head = conn.execute(select(HEAD.c.last_id).where(HEAD.c.id == HEAD_ID)).scalar()
-        self._unfinished_from = min(still_open) if still_open else (head or 0) + 1
+        self._unfinished_from = min(still_open) if still_open else (newest or 0) + 1
         return written
 
     def history(

@@ -3,13 +3,17 @@ actions of live processes are left alone."""
 
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import update
 
+from daemon.audit import liveness
+from daemon.audit.errors import AuditWriteError
 from daemon.audit.ids import new_action_id
 from daemon.audit.liveness import LEASE, SESSIONS, process_identity
 from daemon.audit.store import INTERRUPTED_REASON, AuditStore
+from daemon.clock import ManualClock
 
 
 def dead_process_identity() -> str:
@@ -151,3 +155,60 @@ def test_a_dead_holders_claim_is_taken_over(open_store) -> None:
     assert cli.claim("c-1", "container.stop", new_action_id()) is None
     set_session(cli, process=dead_process_identity())
     assert daemon.claim("c-1", "container.restart", new_action_id()) is None
+
+
+def test_a_live_process_this_one_may_not_see_is_not_taken_for_dead(open_store, monkeypatch):
+    """systemd's ProtectProc=invisible hides the operator's `change` from the daemon."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        hidden = process_identity(child.pid)
+        cli = open_store(instance="host:cli")
+        action = start_action(cli)
+        set_session(cli, process=hidden)
+        seen = liveness.process_identity
+        monkeypatch.setattr(
+            liveness, "process_identity", lambda pid=None: None if pid == child.pid else seen(pid)
+        )
+        leader = open_store(instance="host:leader")
+        assert leader.reconcile_interrupted() == []  # hidden, but the kernel says it exists
+    finally:
+        child.kill()
+        child.wait()
+    assert [row.action_id for row in leader.reconcile_interrupted()] == [action]
+
+
+def test_a_remote_clock_minutes_off_neither_kills_nor_keeps_a_session(open_store, database_url):
+    laptop_clock = ManualClock(datetime(2026, 1, 5, tzinfo=UTC) - timedelta(minutes=25))
+    laptop = AuditStore.open(database_url, "laptop:1", laptop_clock, role="cli")
+    try:
+        action = start_action(laptop)
+        set_session(laptop, process="another-boot:4026531836:77:12345")
+        leader = open_store(instance="host:leader")
+        for _ in range(6):  # renewing every 10 s of its own (slow) clock: alive
+            assert leader.reconcile_interrupted() == []
+            leader._clock.advance(10)
+            laptop_clock.advance(10)
+            laptop.renew_session()
+        assert leader.reconcile_interrupted() == []  # its last renewal, seen now
+        leader._clock.advance((LEASE + timedelta(seconds=1)).total_seconds())  # then nothing
+        assert [row.action_id for row in leader.reconcile_interrupted()] == [action]
+    finally:
+        laptop.close()
+
+
+def test_a_claim_whose_action_has_its_outcome_is_free(open_store) -> None:
+    cli, daemon = open_store(instance="host:cli"), open_store(instance="host:daemon")
+    action = new_action_id()
+    assert cli.claim("c-1", "container.stop", action) is None
+    cli.append("cli", "container.stop", "started", action_id=action, container_id="c-1")
+    assert daemon.claim("c-1", "container.restart", new_action_id()) is not None
+    cli.append("cli", "container.stop", "succeeded", action_id=action, container_id="c-1")
+    # the release failed, say: the finished action no longer holds the container
+    assert daemon.claim("c-1", "container.restart", new_action_id()) is None
+
+
+def test_a_closed_store_refuses_writes(open_store) -> None:
+    store = open_store()
+    store.close()
+    with pytest.raises(AuditWriteError, match="closed"):
+        start_action(store)

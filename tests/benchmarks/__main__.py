@@ -28,13 +28,17 @@ BIG_FLEET = 1000
 BIG_FLEET_HOURS = 24.0
 HISTORY_DAYS = 7  # the fleets have run a week before the daemon starts: backups are retained
 SETTLED_HOUR = 4  # start-up catch-up done: last week's pins, their backup lists read again
-# ~2 crashes a minute: with 3 action requests each (status check, the gate's backup
-# list, the restart) they fit the 10 requests a window keeps for actions.
-CRASH_RUNS, CRASHES_PER_RUN, CRASH_HOURS = 4, 250, 2.0
+# Crash -> restart with the default ("auto") status interval and with a fixed 15 s one,
+# in runs of CRASH_HOURS: (containers, runs of each kind, distinct crashes per run). At
+# 1000 containers ~2 crashes a minute, with 3 action requests each (the check, the gate's
+# newest-backup list, the restart), fit the 10 requests a window keeps for actions.
+CRASH_FLEETS = ((10, 5, 10), (100, 2, 60), (1000, 2, 250))
+CRASH_HOURS = 2.0
+FIXED_STATUS_SECONDS = 15.0
 NAIVE_MINUTES = 5.0
 RENDER_ROUNDS = 10
 AUDIT_APPENDS, AUDIT_ROUNDS = 250, 4
-LIMIT, STATUS_INTERVAL = 60, 15.0  # the defaults the fleet runs use
+LIMIT = 60  # the key's limit the fleet runs use (the daemon's default)
 POSTGRES_ENV = "STACKS_OPSD_TEST_POSTGRES_URL"
 
 
@@ -49,18 +53,21 @@ def build_jobs(hours: float, big_hours: float, postgres_url: str) -> dict[str, J
             spec["rss_at_hours"] = [0, 1, SETTLED_HOUR, fleet_hours]
             label += ", memory"
         jobs[f"fleet-{n}"] = Job(label, spec)
-    for seed in range(1, CRASH_RUNS + 1):
-        jobs[f"crashes-{seed}"] = Job(
-            f"{CRASHES_PER_RUN} crashes in a fleet of 1000, {CRASH_HOURS:g} simulated hours, "
-            f"seed {seed}",
-            {
-                "job": "fleet",
-                "containers": BIG_FLEET,
-                "hours": CRASH_HOURS,
-                "crashes": CRASHES_PER_RUN,
-                "seed": seed,
-            },
-        )
+    for n, runs, crashes in CRASH_FLEETS:
+        for status, seconds in (("auto", None), ("fixed", FIXED_STATUS_SECONDS)):
+            for seed in range(1, runs + 1):
+                jobs[f"crashes-{n}-{status}-{seed}"] = Job(
+                    f"{crashes} crashes in a fleet of {n}, {CRASH_HOURS:g} simulated hours, "
+                    f"{status} status interval, seed {seed}",
+                    {
+                        "job": "fleet",
+                        "containers": n,
+                        "hours": CRASH_HOURS,
+                        "crashes": crashes,
+                        "seed": seed,
+                        "status_seconds": seconds,
+                    },
+                )
     for n in FLEETS:
         jobs[f"naive-{n}"] = Job(
             f"naive poller, {n} containers, {NAIVE_MINUTES:g} simulated minutes",
@@ -103,15 +110,24 @@ def rows(jobs: dict[str, Job], postgres_url: str) -> list[Row]:
             table.append(failed("1", f"fleet-{n}"))
             continue
         naive = result(f"naive-{n}", NaiveResult)
-        table += figures.fleet_rows(fleet, naive, LIMIT, STATUS_INTERVAL)
-    crash_runs = [f"crashes-{seed}" for seed in range(1, CRASH_RUNS + 1)]
-    crashes = [result(name, FleetResult) for name in crash_runs]
-    if all(crashes):
-        table += figures.latency_rows(crashes, STATUS_INTERVAL)
-    else:
-        table += [
-            failed("2", name) for name, run in zip(crash_runs, crashes, strict=True) if run is None
-        ]
+        table += figures.fleet_rows(fleet, naive, LIMIT)
+    for n, runs, _ in CRASH_FLEETS:
+        names = {
+            status: [f"crashes-{n}-{status}-{seed}" for seed in range(1, runs + 1)]
+            for status in ("auto", "fixed")
+        }
+        results = {
+            status: [result(name, FleetResult) for name in names[status]] for status in names
+        }
+        if all(all(found) for found in results.values()):
+            table += figures.latency_rows(results["auto"], results["fixed"], FIXED_STATUS_SECONDS)
+        else:
+            table += [
+                failed("2", name)
+                for status in names
+                for name, run in zip(names[status], results[status], strict=True)
+                if run is None
+            ]
     render = result("render", RenderResult)
     table.append(figures.render_row(render) if render else failed("3", "render"))
     big = result(f"fleet-{BIG_FLEET}", FleetResult)

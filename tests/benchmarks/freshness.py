@@ -16,14 +16,17 @@ item (or since its last fetch, at the end) is exactly the worst age reached.
 from datetime import datetime, timedelta
 
 from daemon.config import Config
+from daemon.refresh_plan import AUTO_CEILING
 
 KINDS = ("metrics", "backups")
 MINUTE = 60.0
 
 
 def available_per_minute(config: Config) -> float:
-    """Requests per minute left for metrics and backup lists."""
-    status = MINUTE / config.poll.status_interval.total_seconds()
+    """Requests per minute left for metrics and backup lists (an "auto" status interval
+    only takes what they leave, so they may count on its 15 s ceiling)."""
+    interval = config.poll.fixed_status_interval or AUTO_CEILING
+    status = MINUTE / interval.total_seconds()
     stats = MINUTE / config.poll.backups_interval.total_seconds()
     return config.api.rate_limit_per_minute - config.api.reserve_for_actions - status - stats
 

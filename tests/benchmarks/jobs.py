@@ -12,6 +12,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from daemon.config import Config
 from tests.benchmarks.audit_appends import postgres_urls, run_audit, sqlite_urls
 from tests.benchmarks.fleet_day import run_fleet
 from tests.benchmarks.metrics_render import run_render
@@ -25,7 +26,13 @@ def fleet(
     seed: int = 1,
     rss_at_hours: tuple = (),
     history_days: int = 0,
+    status_seconds: float | None = None,
 ) -> dict:
+    """`status_seconds` None: the default ("auto") status interval, else that fixed one."""
+    config = Config()
+    if status_seconds is not None:
+        poll = dataclasses.replace(config.poll, status_interval=timedelta(seconds=status_seconds))
+        config = dataclasses.replace(config, poll=poll)
     with tempfile.TemporaryDirectory(prefix="stacks-opsd-bench-") as directory:
         result = run_fleet(
             Path(directory),
@@ -35,6 +42,7 @@ def fleet(
             seed=seed,
             rss_at_hours=tuple(rss_at_hours),
             history=timedelta(days=history_days),
+            config=config,
         )
     return dataclasses.asdict(result)
 

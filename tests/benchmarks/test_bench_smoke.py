@@ -29,11 +29,12 @@ SAMPLE_EVERY = 60.0  # the lag metric is read once a simulated minute
 def test_a_small_fleet_hour_stays_in_budget_fresh_and_restarts_every_crash(tmp_path):
     fleet = run_fleet(tmp_path, 10, HOUR, crashes=5, rss_at_hours=(0, 1), history=7 * DAY)
 
-    assert fleet.status_polls == 4 * 60 + 1  # one GET /containers every 15 s, from 0 s to 1 h
+    # "auto": the idle budget goes to status polls, about one every 1.4 s at 10 containers
+    assert 3600 / 1.6 <= fleet.status_polls <= 3600 / 1.0 + 1
     assert fleet.throttled == 0
     assert fleet.requests_per_minute <= 60
     assert len(fleet.restart_latencies) == 5 and fleet.crashes_not_restarted == 0
-    assert all(0 <= latency <= 15 + 2 for latency in fleet.restart_latencies)
+    assert all(0 <= latency <= 2 for latency in fleet.restart_latencies)
     for kind in ("metrics", "backups"):
         assert fleet.freshness(kind) >= 0.9
         # The daemon's own lag metric never exceeds the true worst age, and sees it.
@@ -97,7 +98,7 @@ def test_a_job_reports_json_and_the_table_shows_it(tmp_path, capsys):
     naive = NaiveResult(**json.loads(capsys.readouterr().out))
     fleet = run_fleet(tmp_path, 10, timedelta(minutes=20))
 
-    rows = figures.fleet_rows(fleet, naive, limit=60, status_interval=15)
+    rows = figures.fleet_rows(fleet, naive, limit=60)
     table = markdown(rows)
 
     assert [row.met for row in rows[:2]] == [True, True]

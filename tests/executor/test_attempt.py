@@ -1,0 +1,128 @@
+"""One change's life at STACKS: fail closed, re-confirm right before the request, one outcome."""
+
+from datetime import UTC, datetime
+
+from daemon.audit.errors import AuditWriteError
+from daemon.clock import StopRequested
+from daemon.config.model import PoliciesConfig
+from daemon.executor.executor import Executor
+from policies.base import Action
+from policies.pre_change_backup import PreChangeBackupOptions
+from tests.policies.audit_truth import assert_audit_matches
+from tests.policies.harness import Harness
+
+START = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+
+
+def operator(cid: str, action: str = "container.restart", **fields) -> Action:
+    return Action("cli", action, cid, "web", f"operator: {action}", **fields)
+
+
+def outcomes(h: Harness) -> list[tuple[str, str]]:
+    return [(row.action, row.outcome) for row in h.rows()]
+
+
+def test_a_status_the_guide_does_not_name_aborts_a_gated_change(tmp_path):
+    h = Harness(tmp_path, START, PoliciesConfig())
+    cid = h.seed("web")
+    h.sim.set_status(cid, "starting")
+    outcome = h.executor.perform(operator(cid, "container.stop"))
+    assert outcome.outcome == "aborted"
+    assert h.sim.mutations() == []
+    [row] = h.rows()
+    assert '"status_seen":"starting"' in row.details and "--force" in row.reason
+
+
+def test_force_tries_the_backup_and_goes_ahead_when_stacks_refuses_it(tmp_path):
+    h = Harness(tmp_path, START, PoliciesConfig())
+    cid = h.seed("web")
+    h.sim.set_status(cid, "starting")
+    outcome = h.executor.perform(operator(cid, "container.stop", force=True))
+    assert outcome.outcome == "succeeded"
+    assert [m.method for m in h.sim.mutations()] == ["PUT"]  # the trigger was refused: 400
+    stop = next(r for r in h.rows() if r.action == "container.stop" and r.outcome == "started")
+    assert '"forced":true' in stop.details and '"pre_change_backup":"forced"' in stop.details
+    assert ("backup.create", "failed") in outcomes(h)
+
+
+def test_a_leader_deposed_during_the_backup_sends_nothing(tmp_path):
+    h = Harness(tmp_path, START, PoliciesConfig())
+    cid = h.seed("web")
+    leading = [True]
+    executor = Executor(
+        h.client, h.store, h.clock, PreChangeBackupOptions(), may_act=lambda: leading[0]
+    )
+    sleep = h.clock.sleep
+
+    def lose_the_lock_while_waiting(seconds: float) -> None:
+        leading[0] = False
+        sleep(seconds)
+
+    h.clock.sleep = lose_the_lock_while_waiting  # the gate waits for its backup on the clock
+    outcome = executor.perform(operator(cid))
+    assert outcome.outcome == "skipped"
+    assert [m.method for m in h.sim.mutations()] == ["POST"]  # the backup, not the restart
+    skipped = next(r for r in h.rows() if r.action == "container.restart")
+    assert "no longer the leader" in skipped.reason
+
+
+def test_a_claim_taken_over_meanwhile_sends_nothing(tmp_path):
+    h = Harness(tmp_path, START, PoliciesConfig())
+    cid = h.seed("web")
+    h.sim.crash(cid)
+    h.store.holds_claim = lambda container_id: False  # e.g. this process stalled for a lease
+    outcome = h.executor.perform(operator(cid))
+    assert outcome.outcome == "skipped"
+    assert h.sim.mutations() == []
+    assert "another process took over" in h.rows()[-1].reason
+
+
+def test_an_outcome_the_database_refuses_is_written_later_not_lost(tmp_path):
+    h = Harness(tmp_path, START, PoliciesConfig())
+    cid = h.seed("web")
+    h.sim.crash(cid)
+    append = h.store.append
+    refusals = [1]
+
+    def refuse_the_outcome_once(actor, action, outcome, **fields):
+        if outcome == "succeeded" and refusals:
+            refusals.pop()
+            raise AuditWriteError("audit database sqlite:///x: database is locked")
+        return append(actor, action, outcome, **fields)
+
+    h.store.append = refuse_the_outcome_once
+    assert h.executor.perform(operator(cid)).outcome == "unaudited"
+    assert outcomes(h) == [("container.restart", "started")]
+    assert h.store.reconcile_interrupted() == []  # this process lives and knows the outcome
+    h.executor.flush()
+    assert outcomes(h) == [("container.restart", "started"), ("container.restart", "succeeded")]
+    assert_audit_matches(h.rows(), h.sim.mutations())
+    assert h.store.reconcile_interrupted(including_own=True) == []
+
+
+def test_a_stop_during_the_read_back_is_interrupted_with_the_answer(tmp_path):
+    h = Harness(tmp_path, START, PoliciesConfig())
+    cid = h.seed("web", status="stopped")
+    h.sim.answer_after_apply("garbage")
+    send = h.client._sender.send
+
+    def stop_once_the_start_was_sent(route, path, parse, **kwargs):
+        if route.method == "GET" and h.sim.mutations():
+            raise StopRequested
+        return send(route, path, parse, **kwargs)
+
+    h.client._sender.send = stop_once_the_start_was_sent
+    outcome = h.executor.perform(operator(cid, "container.start"))
+    assert outcome.outcome == "interrupted"
+    assert [m.answer for m in h.sim.mutations()] == ["garbage"]
+    row = h.rows()[-1]
+    assert '"answer"' in row.details and "cut short" in row.details
+
+
+def test_a_closed_store_records_nothing_more(tmp_path):
+    h = Harness(tmp_path, START, PoliciesConfig())
+    cid = h.seed("web")
+    h.store.close()
+    outcome = h.executor.perform(operator(cid))
+    assert outcome.outcome == "unaudited"
+    assert h.sim.mutations() == []
