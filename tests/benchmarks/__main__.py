@@ -15,6 +15,7 @@ import time
 
 from tests.benchmarks import figures
 from tests.benchmarks.audit_appends import AuditResult
+from tests.benchmarks.fleet_cycle import CycleResult
 from tests.benchmarks.fleet_day import FleetResult
 from tests.benchmarks.job_runner import Job, run_jobs
 from tests.benchmarks.metrics_render import RenderResult
@@ -37,6 +38,7 @@ CRASH_HOURS = 2.0
 FIXED_STATUS_SECONDS = 15.0
 NAIVE_MINUTES = 5.0
 RENDER_ROUNDS = 10
+BIG_FLEETS = ((3000, 5), (10000, 3))  # (containers, rounds): render and status cycle
 AUDIT_APPENDS, AUDIT_ROUNDS = 250, 4
 LIMIT = 60  # the key's limit the fleet runs use (the daemon's default)
 POSTGRES_ENV = "STACKS_OPSD_TEST_POSTGRES_URL"
@@ -77,6 +79,15 @@ def build_jobs(hours: float, big_hours: float, postgres_url: str) -> dict[str, J
         "/metrics render at 1000 containers",
         {"job": "render", "containers": BIG_FLEET, "rounds": RENDER_ROUNDS},
     )
+    for n, rounds in BIG_FLEETS:
+        jobs[f"render-{n}"] = Job(
+            f"/metrics render at {n} containers",
+            {"job": "render", "containers": n, "rounds": rounds},
+        )
+        jobs[f"cycle-{n}"] = Job(
+            f"status cycle at {n} containers",
+            {"job": "cycle", "containers": n, "rounds": rounds},
+        )
     jobs["audit-sqlite"] = Job(
         "audit appends, SQLite",
         {"job": "audit", "database": "sqlite", "appends": AUDIT_APPENDS, "rounds": AUDIT_ROUNDS},
@@ -128,8 +139,12 @@ def rows(jobs: dict[str, Job], postgres_url: str) -> list[Row]:
                 for name, run in zip(names[status], results[status], strict=True)
                 if run is None
             ]
-    render = result("render", RenderResult)
-    table.append(figures.render_row(render) if render else failed("3", "render"))
+    for name in ("render", *(f"render-{n}" for n, _ in BIG_FLEETS)):
+        render = result(name, RenderResult)
+        table.append(figures.render_row(render) if render else failed("3", name))
+    for n, _ in BIG_FLEETS:
+        cycle = result(f"cycle-{n}", CycleResult)
+        table.append(figures.cycle_row(cycle) if cycle else failed("6", f"cycle-{n}"))
     big = result(f"fleet-{BIG_FLEET}", FleetResult)
     table += figures.memory_rows(big) if big else [failed("4", f"fleet-{BIG_FLEET}")]
     for database in ("sqlite", "postgresql"):

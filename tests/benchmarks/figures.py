@@ -3,6 +3,7 @@
 import statistics
 
 from tests.benchmarks.audit_appends import AuditResult
+from tests.benchmarks.fleet_cycle import CycleResult
 from tests.benchmarks.fleet_day import FleetResult
 from tests.benchmarks.freshness import KINDS
 from tests.benchmarks.metrics_render import RenderResult
@@ -133,6 +134,16 @@ def render_row(result: RenderResult) -> Row:
         f"{result.ratio:.2f}x",
         f"<= {RENDER_TARGET:g}x",
         result.ratio <= RENDER_TARGET,
+    )
+
+
+def cycle_row(result: CycleResult) -> Row:
+    return Row(
+        "6",
+        f"status cycle (poll + evaluation), {result.containers:,} containers",
+        f"{result.cycle_seconds * 1000:.0f} ms",
+        f"status interval {result.interval_seconds:g} s",
+        f"{result.share:.3f}",
     )
 
 

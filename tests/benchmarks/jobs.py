@@ -14,6 +14,7 @@ from pathlib import Path
 
 from daemon.config import Config
 from tests.benchmarks.audit_appends import postgres_urls, run_audit, sqlite_urls
+from tests.benchmarks.fleet_cycle import run_cycle
 from tests.benchmarks.fleet_day import run_fleet
 from tests.benchmarks.metrics_render import run_render
 from tests.benchmarks.naive_poller import run_naive
@@ -47,6 +48,11 @@ def fleet(
     return dataclasses.asdict(result)
 
 
+def cycle(containers: int, rounds: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="stacks-opsd-bench-") as directory:
+        return dataclasses.asdict(run_cycle(Path(directory), containers, rounds))
+
+
 def naive(containers: int, minutes: float) -> dict:
     return dataclasses.asdict(run_naive(containers, timedelta(minutes=minutes)))
 
@@ -61,7 +67,7 @@ def audit(database: str, appends: int, rounds: int, url: str = "") -> dict:
         return dataclasses.asdict(run_audit(database, urls, appends, rounds))
 
 
-JOBS = {"fleet": fleet, "naive": naive, "render": render, "audit": audit}
+JOBS = {"fleet": fleet, "naive": naive, "render": render, "audit": audit, "cycle": cycle}
 
 
 def main(argv: list[str]) -> int:

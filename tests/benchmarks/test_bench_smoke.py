@@ -13,6 +13,7 @@ from prometheus_client import generate_latest
 from daemon.config import Config
 from tests.benchmarks import figures
 from tests.benchmarks.audit_appends import postgres_urls, run_audit, sqlite_urls
+from tests.benchmarks.fleet_cycle import run_cycle
 from tests.benchmarks.fleet_day import run_fleet
 from tests.benchmarks.job_runner import Job, run_jobs
 from tests.benchmarks.jobs import main as run_job
@@ -114,3 +115,10 @@ def test_jobs_run_in_their_own_process(spec):
 
     assert job.error is None and job.result["requests"] == 40
     assert progress[-1].endswith("tiny naive run")
+
+
+def test_a_status_cycle_is_timed_with_every_backup_list_read(tmp_path):
+    cycle = run_cycle(tmp_path, 50, rounds=2)
+    assert cycle.containers == 50 and cycle.rounds == 2
+    assert 0 < cycle.cycle_seconds < cycle.interval_seconds
+    assert "status cycle (poll + evaluation), 50 containers" in markdown([figures.cycle_row(cycle)])
