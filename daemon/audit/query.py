@@ -1,25 +1,34 @@
-"""The SELECT statements behind `history`, `query` (`audit list`) and `reconcile_interrupted`."""
+"""The SELECT statements behind `history` (policies), `query` (`audit list`) and reconciliation.
+
+The policies' reads select only the columns of a HistoryRow (history.py) and are
+served by the history indexes of record.py: a window by (`actor`, `action`,
+`at`), the rows of one container by (`container_id`, `at`), and the rows
+appended since the last evaluation by the primary key.
+"""
 
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
+from daemon.audit.history import DRY_RUN_MARK, HISTORY_COLUMNS, Episode, RowKind
 from daemon.audit.record import AuditLog
 
 LOG = AuditLog.__table__
 
 
 def history_statement(
-    since: datetime,
+    since: datetime | None = None,
     actors: Iterable[str] | None = None,
     actions: Iterable[str] | None = None,
     container_id: str | None = None,
     after_id: int | None = None,
 ) -> Select:
-    """Rows at or after `since` (and after row `after_id`), optionally only these
-    actors/actions/container, oldest first."""
-    statement = select(LOG).where(LOG.c.at >= since)
+    """HistoryRow columns of the rows at or after `since` (and after row `after_id`),
+    optionally only these actors/actions/container, oldest first."""
+    statement = select(*HISTORY_COLUMNS)
+    if since is not None:
+        statement = statement.where(LOG.c.at >= since)
     if after_id is not None:
         statement = statement.where(LOG.c.id > after_id)
     if actors is not None:
@@ -31,32 +40,64 @@ def history_statement(
     return statement.order_by(LOG.c.id)
 
 
+def last_id_statement() -> Select:
+    """The id of the newest row (None when there is none)."""
+    return select(func.max(LOG.c.id))
+
+
 def from_latest_statement(
-    outcome: str,
+    episode: Episode,
     before: datetime,
-    actors: Iterable[str] | None = None,
-    actions: Iterable[str] | None = None,
+    actors: Iterable[str],
+    actions: Iterable[str],
+    dry_run: bool = False,
 ) -> Select:
-    """Rows before `before` of each container from its latest `outcome` row on, oldest first."""
+    """HistoryRow columns of the rows before `before` of every open `episode`, oldest first.
 
-    def filtered(statement: Select, table) -> Select:
-        statement = statement.where(table.c.at < before)
-        if actors is not None:
-            statement = statement.where(table.c.actor.in_(list(actors)))
-        if actions is not None:
-            statement = statement.where(table.c.action.in_(list(actions)))
-        return statement
+    For each key (e.g. a container) the latest row among the episode's opening and
+    closing kinds is found (one scan of the history index); where it opens the
+    episode before `before`, that key's rows from it on are read (the container
+    index, from its `at`).
+    """
+    key = [LOG.c[name] for name in episode.key]
+    marks = select(*key, func.max(LOG.c.id).label("from_id")).where(
+        _of_kinds(LOG, (*episode.opens, *episode.closes))
+    )
+    if episode.not_before is not None:
+        marks = marks.where(LOG.c.at >= episode.not_before)
+    if not dry_run:  # a dry run's notes open nothing for a live reader
+        marks = marks.where(
+            or_(LOG.c.details.is_(None), ~LOG.c.details.contains(DRY_RUN_MARK, autoescape=True))
+        )
+    latest = marks.group_by(*key).subquery("latest")
+    opening = LOG.alias("opening")
+    opened = (
+        select(opening.c.id, opening.c.at, *(opening.c[name] for name in episode.key))
+        .join(latest, opening.c.id == latest.c.from_id)
+        .where(_of_kinds(opening, episode.opens), opening.c.at < before)
+        .subquery("opened")
+    )
+    same_key = [LOG.c[name] == opened.c[name] for name in episode.key]
+    joined = LOG.join(opened, and_(*same_key, LOG.c.at >= opened.c.at, LOG.c.id >= opened.c.id))
+    return (
+        select(*HISTORY_COLUMNS)
+        .select_from(joined)
+        .where(LOG.c.at < before, LOG.c.actor.in_(list(actors)), LOG.c.action.in_(list(actions)))
+        .order_by(LOG.c.id)
+    )
 
-    latest = (
-        filtered(select(LOG.c.container_id, func.max(LOG.c.id).label("first_id")), LOG)
-        .where(LOG.c.outcome == outcome, LOG.c.container_id.is_not(None))
-        .group_by(LOG.c.container_id)
-        .subquery()
+
+def _of_kinds(table, kinds: Iterable[RowKind]) -> ColumnElement[bool]:
+    return or_(
+        *(
+            and_(
+                table.c.actor == kind.actor,
+                table.c.action == kind.action,
+                table.c.outcome == kind.outcome,
+            )
+            for kind in kinds
+        )
     )
-    joined = select(LOG).join(
-        latest, and_(LOG.c.container_id == latest.c.container_id, LOG.c.id >= latest.c.first_id)
-    )
-    return filtered(joined, LOG).order_by(LOG.c.id)
 
 
 def list_statement(

@@ -5,9 +5,12 @@ head.py), `audit_session` and `audit_claim` (who is alive and acting, liveness.p
 
 Missing tables are created; columns added to `AuditLog` since a database was
 created are added (they are nullable, and the chain hash leaves out None fields,
-so old rows still verify). A database that predates `audit_head` gets it seeded
-from its newest row. Concurrent starts serialise on the write lock (SQLite) or an
-advisory lock (PostgreSQL), so two processes never race to create tables.
+so old rows still verify), and so are its indexes (building the history indexes
+of record.py once on a year of rows takes seconds; every later start then reads
+only what the policies' windows need). A database that predates `audit_head`
+gets it seeded from its newest row. Concurrent starts serialise on the write
+lock (SQLite) or an advisory lock (PostgreSQL), so two processes never race to
+create tables.
 """
 
 from sqlalchemy import Connection, func, insert, inspect, select
@@ -34,6 +37,7 @@ def ensure_schema(conn: Connection, database: str) -> None:
     SQLModel.metadata.create_all(conn, tables=[LOG, HEAD, SESSIONS, CLAIMS])
     if LOG.name in existing:
         _add_missing_columns(conn, database)
+        _add_missing_indexes(conn)
     if HEAD.name not in existing:
         _seed_head(conn)
 
@@ -54,8 +58,13 @@ def _add_missing_columns(conn: Connection, database: str) -> None:
         conn.exec_driver_sql(
             f"ALTER TABLE {quote(LOG.name)} ADD COLUMN {quote(column.name)} {column_type}"
         )
+
+
+def _add_missing_indexes(conn: Connection) -> None:
+    present = {index["name"] for index in inspect(conn).get_indexes(LOG.name)}
     for index in LOG.indexes:
-        index.create(conn, checkfirst=True)
+        if index.name not in present:
+            index.create(conn)
 
 
 def _seed_head(conn: Connection) -> None:

@@ -32,9 +32,11 @@ from daemon.audit.database_url import parse_url, redact_url, sqlite_path
 from daemon.audit.engine import begin_snapshot_read, begin_write, create_audit_engine, enable_wal
 from daemon.audit.errors import AuditOpenError, AuditReadError, AuditWriteError
 from daemon.audit.head import HEAD_ID, AuditHead
+from daemon.audit.history import Episode, HistoryRow, history_row
 from daemon.audit.query import (
     from_latest_statement,
     history_statement,
+    last_id_statement,
     list_statement,
     unfinished_statement,
 )
@@ -249,30 +251,42 @@ class AuditStore:
 
     def history(
         self,
-        since: datetime,
+        since: datetime | None = None,
         actors: Iterable[str] | None = None,
         actions: Iterable[str] | None = None,
         container_id: str | None = None,
         after_id: int | None = None,
-    ) -> list[AuditLog]:
+    ) -> list[HistoryRow]:
         """Rows at or after `since` (aware), filtered, ordered by id: what policies remember.
 
         `after_id` reads only rows appended after that one (appends are serialised by the
-        head lock, so ids grow in commit order)."""
-        _require_aware(since)
-        return self._read(history_statement(since, actors, actions, container_id, after_id))
+        head lock, so ids grow in commit order); with nothing else given, that read
+        walks the primary key from there and nothing older."""
+        if since is not None:
+            _require_aware(since)
+        return self._read_history(history_statement(since, actors, actions, container_id, after_id))
 
     def history_from_latest(
         self,
-        outcome: str,
+        episode: Episode,
         before: datetime,
-        actors: Iterable[str] | None = None,
-        actions: Iterable[str] | None = None,
-    ) -> list[AuditLog]:
-        """Rows before `before` of each container from its latest `outcome` row on (filtered,
-        ordered by id): what a policy needs of a state older than its window."""
+        actors: Iterable[str],
+        actions: Iterable[str],
+        dry_run: bool = False,
+    ) -> list[HistoryRow]:
+        """Rows before `before` of every episode still open (see `Episode`), ordered by id:
+        what a policy needs of a state older than its window. `dry_run`: what a dry run
+        wrote counts too."""
         _require_aware(before)
-        return self._read(from_latest_statement(outcome, before, actors, actions))
+        return self._read_history(from_latest_statement(episode, before, actors, actions, dry_run))
+
+    def last_id(self) -> int:
+        """The id of the newest row (0 when there is none): where reading new rows starts."""
+        try:
+            with self._lock, self._engine.connect() as conn:
+                return conn.execute(last_id_statement()).scalar() or 0
+        except SQLAlchemyError as exc:
+            raise self._read_error(exc) from None
 
     def query(
         self,
@@ -366,10 +380,20 @@ class AuditStore:
             with self._lock, self._engine.connect() as conn:
                 return [AuditLog(**row) for row in conn.execute(statement).mappings()]
         except SQLAlchemyError as exc:
-            raise AuditReadError(
-                f"audit database {self._database}: cannot read audit rows: {_cause(exc)}; "
-                "check that the database is reachable"
-            ) from None
+            raise self._read_error(exc) from None
+
+    def _read_history(self, statement) -> list[HistoryRow]:
+        try:
+            with self._lock, self._engine.connect() as conn:
+                return [history_row(values) for values in conn.execute(statement)]
+        except SQLAlchemyError as exc:
+            raise self._read_error(exc) from None
+
+    def _read_error(self, exc: SQLAlchemyError) -> AuditReadError:
+        return AuditReadError(
+            f"audit database {self._database}: cannot read audit rows: {_cause(exc)}; "
+            "check that the database is reachable"
+        )
 
 
 def _session_of(row: Mapping[str, Any]) -> str | None:
