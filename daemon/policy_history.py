@@ -16,14 +16,15 @@ place, so `/status` may read the last ones from another thread.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
-from operator import attrgetter
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
 from daemon.audit.history import HistoryRow
 from daemon.audit.store import AuditStore
 from policies.base import Policy
+
+LOAD_SLICE = timedelta(days=1)
 
 
 class PolicyHistory:
@@ -44,16 +45,24 @@ class PolicyHistory:
         return {policy.name: self._states[policy.name] for policy in policies}
 
     def _load(self, policy: Policy, now: datetime) -> None:
-        """Fold the policy's history up to the last row read, at its first evaluation."""
+        """Fold the policy's history up to the last row read, at its first evaluation:
+        its open episodes, then its window a `LOAD_SLICE` at a time, oldest first (so
+        memory holds one slice of rows, never the whole window)."""
         query = policy.history_query(now)
-        rows = self._store.history(query.since, query.actors, query.actions)
+        last = self._last_id or 0
+        states: Mapping[str, Any] = {}
         if query.episode is not None:
             older = self._store.history_from_latest(
                 query.episode, query.since, query.actors, query.actions, query.dry_run
             )
-            rows = sorted(older + rows, key=attrgetter("id"))
-        last = self._last_id or 0
-        self._states[policy.name] = fold_rows(policy, {}, (r for r in rows if r.id <= last))
+            states = fold_rows(policy, states, (row for row in older if row.id <= last))
+        start: datetime | None = query.since
+        while start is not None:
+            end = start + LOAD_SLICE if start + LOAD_SLICE < now else None  # the last: open
+            rows = self._store.history(start, query.actors, query.actions, before=end)
+            states = fold_rows(policy, states, (row for row in rows if row.id <= last))
+            start = end
+        self._states[policy.name] = states
 
     def _catch_up(self, policies: Sequence[Policy], now: datetime) -> None:
         """Fold the rows appended since the last evaluation into the states they change."""

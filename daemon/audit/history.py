@@ -16,6 +16,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from sys import intern
 from typing import Any
 
 from daemon.audit.chain import canonical_json
@@ -37,6 +38,7 @@ HISTORY_COLUMNS = (
 )
 # How a dry run marks the notes it writes, as it appears in the stored (canonical) details.
 DRY_RUN_MARK = canonical_json({"dry_run": True})[1:-1]
+DETAIL_KEYS = ('"event"', '"iso_week"', '"dry_run"')  # the details a HistoryRow holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,26 +70,30 @@ class HistoryRow:
 def history_row(values: Sequence[Any]) -> HistoryRow:
     """A HistoryRow from the values of HISTORY_COLUMNS, its details parsed once."""
     row_id, at, actor, action, outcome, action_id, container_id, target, details = values
-    parsed = _details(details)
-    event, iso_week = parsed.get("event"), parsed.get("iso_week")
+    event = iso_week = None
+    dry_run = False
+    if details and any(key in details for key in DETAIL_KEYS):  # most rows have none
+        parsed = _details(details)
+        event, iso_week = parsed.get("event"), parsed.get("iso_week")
+        event = event if isinstance(event, str) else None
+        iso_week = iso_week if isinstance(iso_week, str) else None
+        dry_run = parsed.get("dry_run") is True
     return HistoryRow(
-        id=row_id,
-        at=at,
-        actor=actor,
-        action=action,
-        outcome=outcome,
-        action_id=action_id,
-        container_id=container_id,
-        target=target,
-        event=event if isinstance(event, str) else None,
-        iso_week=iso_week if isinstance(iso_week, str) else None,
-        dry_run=parsed.get("dry_run") is True,
+        row_id,
+        at,
+        intern(actor),  # a handful of names, in every row: one copy of each is kept
+        intern(action),
+        intern(outcome),
+        action_id,
+        container_id,
+        target,
+        event,
+        iso_week,
+        dry_run,
     )
 
 
-def _details(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
+def _details(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except ValueError:

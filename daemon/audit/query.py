@@ -9,7 +9,7 @@ appended since the last evaluation by the primary key.
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, Subquery, and_, func, or_, select
 
 from daemon.audit.history import DRY_RUN_MARK, HISTORY_COLUMNS, Episode, RowKind
 from daemon.audit.record import AuditLog
@@ -23,12 +23,15 @@ def history_statement(
     actions: Iterable[str] | None = None,
     container_id: str | None = None,
     after_id: int | None = None,
+    before: datetime | None = None,
 ) -> Select:
-    """HistoryRow columns of the rows at or after `since` (and after row `after_id`),
-    optionally only these actors/actions/container, oldest first."""
+    """HistoryRow columns of the rows at or after `since` and before `before` (and after
+    row `after_id`), optionally only these actors/actions/container, oldest first."""
     statement = select(*HISTORY_COLUMNS)
     if since is not None:
         statement = statement.where(LOG.c.at >= since)
+    if before is not None:
+        statement = statement.where(LOG.c.at < before)
     if after_id is not None:
         statement = statement.where(LOG.c.id > after_id)
     if actors is not None:
@@ -54,29 +57,18 @@ def from_latest_statement(
 ) -> Select:
     """HistoryRow columns of the rows before `before` of every open `episode`, oldest first.
 
-    For each key (e.g. a container) the latest row among the episode's opening and
-    closing kinds is found (one scan of the history index); where it opens the
-    episode before `before`, that key's rows from it on are read (the container
-    index, from its `at`).
+    The episodes still open are found as the indexes make it cheap: an episode of a
+    container (auto_restart's `gave_up`: rare openings, frequent closings) by its
+    latest opening row and whether any closing row follows it, in that container's
+    rows (the container index, stopping at the first); an episode of a finer key
+    (weekly_pin's pin of a backup: one closing per opening) by the latest opening or
+    closing row per key, in one scan of the history index. Then each open
+    episode's rows are read from its opening on (the container index, from its `at`).
     """
-    key = [LOG.c[name] for name in episode.key]
-    marks = select(*key, func.max(LOG.c.id).label("from_id")).where(
-        _of_kinds(LOG, (*episode.opens, *episode.closes))
-    )
-    if episode.not_before is not None:
-        marks = marks.where(LOG.c.at >= episode.not_before)
-    if not dry_run:  # a dry run's notes open nothing for a live reader
-        marks = marks.where(
-            or_(LOG.c.details.is_(None), ~LOG.c.details.contains(DRY_RUN_MARK, autoescape=True))
-        )
-    latest = marks.group_by(*key).subquery("latest")
-    opening = LOG.alias("opening")
-    opened = (
-        select(opening.c.id, opening.c.at, *(opening.c[name] for name in episode.key))
-        .join(latest, opening.c.id == latest.c.from_id)
-        .where(_of_kinds(opening, episode.opens), opening.c.at < before)
-        .subquery("opened")
-    )
+    if episode.key == ("container_id",):
+        opened = _open_per_container(episode, before, dry_run)
+    else:
+        opened = _open_per_key(episode, before, dry_run)
     same_key = [LOG.c[name] == opened.c[name] for name in episode.key]
     joined = LOG.join(opened, and_(*same_key, LOG.c.at >= opened.c.at, LOG.c.id >= opened.c.id))
     return (
@@ -85,6 +77,62 @@ def from_latest_statement(
         .where(LOG.c.at < before, LOG.c.actor.in_(list(actors)), LOG.c.action.in_(list(actions)))
         .order_by(LOG.c.id)
     )
+
+
+def _open_per_container(episode: Episode, before: datetime, dry_run: bool) -> Subquery:
+    """Each container's latest opening row before `before` that no closing row follows."""
+    latest = (
+        _counted(
+            LOG, episode, dry_run, select(LOG.c.container_id, func.max(LOG.c.id).label("latest_id"))
+        )
+        .where(_of_kinds(LOG, episode.opens))
+        .group_by(LOG.c.container_id)
+        .subquery("latest")
+    )
+    opening, closing = LOG.alias("opening"), LOG.alias("closing")
+    closed = _counted(closing, episode, dry_run, select(closing.c.id)).where(
+        closing.c.container_id == opening.c.container_id,
+        closing.c.at >= opening.c.at,
+        closing.c.id > opening.c.id,
+        _of_kinds(closing, episode.closes),
+    )
+    return (
+        select(opening.c.id, opening.c.at, opening.c.container_id)
+        .join(latest, opening.c.id == latest.c.latest_id)
+        .where(opening.c.at < before, ~closed.exists())
+        .subquery("opened")
+    )
+
+
+def _open_per_key(episode: Episode, before: datetime, dry_run: bool) -> Subquery:
+    """Per key, the latest opening or closing row, where it opens the episode before `before`."""
+    key = [LOG.c[name] for name in episode.key]
+    latest = (
+        _counted(LOG, episode, dry_run, select(*key, func.max(LOG.c.id).label("latest_id")))
+        .where(_of_kinds(LOG, (*episode.opens, *episode.closes)))
+        .group_by(*key)
+        .subquery("latest")
+    )
+    opening = LOG.alias("opening")
+    return (
+        select(opening.c.id, opening.c.at, *(opening.c[name] for name in episode.key))
+        .join(latest, opening.c.id == latest.c.latest_id)
+        .where(_of_kinds(opening, episode.opens), opening.c.at < before)
+        .subquery("opened")
+    )
+
+
+def _counted(table, episode: Episode, dry_run: bool, statement: Select) -> Select:
+    """`statement` over the rows that count: from `not_before` on, and for a live reader
+    nothing a dry run wrote (its `dry_run` rows, the notes it marked)."""
+    if episode.not_before is not None:
+        statement = statement.where(table.c.at >= episode.not_before)
+    if not dry_run:
+        marked = table.c.details.contains(DRY_RUN_MARK, autoescape=True)
+        statement = statement.where(
+            table.c.outcome != "dry_run", or_(table.c.details.is_(None), ~marked)
+        )
+    return statement
 
 
 def _of_kinds(table, kinds: Iterable[RowKind]) -> ColumnElement[bool]:

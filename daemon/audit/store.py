@@ -233,10 +233,19 @@ class AuditStore:
         Actions of live sessions (a `change` waiting for its backup, another
         process's action in flight) are left alone, and so are this store's own
         unless `including_own` (this process is about to exit with them unfinished).
-        Only rows from the oldest action still open at the last call are read again.
+        Only rows from the oldest action still open at the last call are read again; that
+        row's id is kept in the audit head (`open_from`), so the next process to start
+        reads from there too, not the whole log.
         """
         with self._writing("`interrupted` rows for unfinished actions") as conn:
-            rows = conn.execute(unfinished_statement(self._unfinished_from)).mappings().all()
+            head = conn.execute(
+                select(HEAD.c.last_id, HEAD.c.open_from).where(HEAD.c.id == HEAD_ID)
+            ).first()
+            start = self._unfinished_from
+            if start is None and head is not None:
+                start = head.open_from
+            # Every row up to head.last_id is committed, so the query below sees it.
+            rows = conn.execute(unfinished_statement(start)).mappings().all()
             sessions = {_session_of(row) for row in rows} - {None, self.session}
             alive = liveness.live_sessions(conn, sessions, self._now(), self._here)
             if not including_own:
@@ -245,8 +254,11 @@ class AuditStore:
             still_open = [row["id"] for row in rows if _session_of(row) in alive]
             entries = [_interrupted(row) for row in gone]
             written = self._write_rows(conn, entries) if entries else []
-            head = conn.execute(select(HEAD.c.last_id).where(HEAD.c.id == HEAD_ID)).scalar()
-        self._unfinished_from = min(still_open) if still_open else (head or 0) + 1
+            seen_up_to = head.last_id if head is not None and head.last_id else 0
+            open_from = min([*still_open, seen_up_to + 1])
+            if head is not None and open_from != head.open_from:
+                conn.execute(update(HEAD).where(HEAD.c.id == HEAD_ID).values(open_from=open_from))
+        self._unfinished_from = open_from
         return written
 
     def history(
@@ -256,15 +268,20 @@ class AuditStore:
         actions: Iterable[str] | None = None,
         container_id: str | None = None,
         after_id: int | None = None,
+        before: datetime | None = None,
     ) -> list[HistoryRow]:
-        """Rows at or after `since` (aware), filtered, ordered by id: what policies remember.
+        """Rows at or after `since` and before `before` (aware), filtered, ordered by id:
+        what policies remember.
 
         `after_id` reads only rows appended after that one (appends are serialised by the
         head lock, so ids grow in commit order); with nothing else given, that read
         walks the primary key from there and nothing older."""
-        if since is not None:
-            _require_aware(since)
-        return self._read_history(history_statement(since, actors, actions, container_id, after_id))
+        for moment in (since, before):
+            if moment is not None:
+                _require_aware(moment)
+        return self._read_history(
+            history_statement(since, actors, actions, container_id, after_id, before)
+        )
 
     def history_from_latest(
         self,
