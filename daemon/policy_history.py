@@ -25,6 +25,7 @@ from daemon.audit.store import AuditStore
 from policies.base import Policy
 
 LOAD_SLICE = timedelta(days=1)
+NO_STATES: Mapping[str, Any] = MappingProxyType({})
 
 
 class PolicyHistory:
@@ -50,7 +51,7 @@ class PolicyHistory:
         memory holds one slice of rows, never the whole window)."""
         query = policy.history_query(now)
         last = self._last_id or 0
-        states: Mapping[str, Any] = {}
+        states: Mapping[str, Any] = NO_STATES
         if query.episode is not None:
             older = self._store.history_from_latest(
                 query.episode, query.since, query.actors, query.actions, query.dry_run

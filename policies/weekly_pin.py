@@ -82,6 +82,7 @@ class Known(NamedTuple):
     backups: tuple[Backup, ...]
     weeks: list[ListedWeek]
     pins: list[DaemonPin]  # each with its week
+    kept_weeks: frozenset[IsoWeek] | None  # the newest keep_weeks of them; None: all are kept
 
 
 def listed_weeks(backups: tuple[Backup, ...]) -> list[ListedWeek]:
@@ -169,7 +170,11 @@ class WeeklyPinPolicy:
         backups = view.backups or ()
         known = self._known.get(view.container.id)
         if known is None or known.ledger is not ledger or known.backups is not backups:
-            known = Known(ledger, backups, listed_weeks(backups), _daemon_pins(ledger, backups))
+            pins = _daemon_pins(ledger, backups)
+            weeks = {pin.week for pin in pins}
+            keep = self.options.keep_weeks
+            kept = None if len(weeks) <= keep else frozenset(sorted(weeks, reverse=True)[:keep])
+            known = Known(ledger, backups, listed_weeks(backups), pins, kept)
             self._known[view.container.id] = known
         return known
 
@@ -210,15 +215,13 @@ class WeeklyPinPolicy:
         return decisions
 
     def _unpins(self, view: ContainerView, known: Known, now: datetime) -> list[Decision]:
-        pins = known.pins
-        weeks = {pin.week for pin in pins}
-        if len(weeks) <= self.options.keep_weeks:
+        kept_weeks = known.kept_weeks
+        if kept_weeks is None:
             return []  # every pin is among the newest keep_weeks weeks
-        kept_weeks = sorted(weeks, reverse=True)[: self.options.keep_weeks]
         listed = {str(b.id): b for b in view.backups or ()}
         age = newest_completed_backup_age(view, now)
         decisions: list[Decision] = []
-        for pin in pins:
+        for pin in known.pins:
             backup = listed.get(pin.backup_id)
             if pin.week in kept_weeks or backup is None or not backup.pinned:
                 continue
