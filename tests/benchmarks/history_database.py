@@ -76,7 +76,7 @@ def build_history(
 ) -> BuiltHistory:
     """Fill the (new) audit database at `url` with about `rows` rows over `span` before `end`."""
     AuditStore.open(url, "bench:build", ManualClock(end)).close()  # schema and head
-    fleet = Fleet(names, rows, span, end, random.Random(seed))
+    fleet = FleetHistory(names, rows, span, end, random.Random(seed))
     engine = create_engine(url)
     prev_hash, count, first_at, last_at = GENESIS_HASH, 0, None, None
     try:
@@ -115,7 +115,7 @@ def _batches(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[st
         yield batch
 
 
-class Fleet:
+class FleetHistory:
     """The episodes of every container over the span, as audit rows in time order."""
 
     def __init__(
