@@ -7,9 +7,10 @@ appended since the last evaluation by the primary key.
 """
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, or_, select, union_all
 
 from daemon.audit.history import DRY_RUN_MARK, HISTORY_COLUMNS, Episode, RowKind
 from daemon.audit.record import AuditLog
@@ -57,24 +58,34 @@ def from_latest_statement(
 ) -> Select:
     """HistoryRow columns of the rows before `before` of every open `episode`, oldest first.
 
-    The episodes still open are found as the indexes make it cheap: an episode of a
-    container (auto_restart's `gave_up`: rare openings, frequent closings) by its
-    latest opening row and whether any closing row follows it, in that container's
-    rows (the container index, stopping at the first); an episode of a finer key
-    (weekly_pin's pin of a backup: one closing per opening) by the latest opening or
-    closing row per key, in one scan of the history index. Then each open
-    episode's rows are read from its opening on (the container index, from its `at`).
+    The episodes still open are found as the indexes make it cheap:
+
+    - an episode of a container (auto_restart's `gave_up`: rare openings, frequent
+      closings anywhere after them) by its latest opening row and whether any
+      closing row follows it, in that container's rows (the container index,
+      stopping at the first); its rows are read from the opening on, there too;
+    - an episode of a finer key (weekly_pin's pin of a backup: one closing per
+      opening) in one scan of the policy's rows (the history index): per key its
+      latest opening or closing row, and its latest row before `before`. Where the
+      former opens the episode before `before`, it is read by its id, and only the
+      few episodes with rows after the opening are read from the container index.
     """
-    if episode.key == ("container_id",):
-        opened = _open_per_container(episode, before, dry_run)
-    else:
-        opened = _open_per_key(episode, before, dry_run)
-    same_key = [LOG.c[name] == opened.c[name] for name in episode.key]
-    joined = LOG.join(opened, and_(*same_key, LOG.c.at >= opened.c.at, LOG.c.id >= opened.c.id))
+    actors, actions = list(actors), list(actions)
+    if episode.key != ("container_id",):
+        return _per_key_rows(episode, before, actors, actions, dry_run)
+    opened = _open_per_container(episode, before, dry_run)
+    joined = LOG.join(
+        opened,
+        and_(
+            LOG.c.container_id == opened.c.container_id,
+            LOG.c.at >= opened.c.at,
+            LOG.c.id >= opened.c.id,
+        ),
+    )
     return (
         select(*HISTORY_COLUMNS)
         .select_from(joined)
-        .where(LOG.c.at < before, LOG.c.actor.in_(list(actors)), LOG.c.action.in_(list(actions)))
+        .where(LOG.c.at < before, LOG.c.actor.in_(actors), LOG.c.action.in_(actions))
         .order_by(LOG.c.id)
     )
 
@@ -82,19 +93,18 @@ def from_latest_statement(
 def _open_per_container(episode: Episode, before: datetime, dry_run: bool) -> Subquery:
     """Each container's latest opening row before `before` that no closing row follows."""
     latest = (
-        _counted(
-            LOG, episode, dry_run, select(LOG.c.container_id, func.max(LOG.c.id).label("latest_id"))
-        )
-        .where(_of_kinds(LOG, episode.opens))
+        select(LOG.c.container_id, func.max(LOG.c.id).label("latest_id"))
+        .where(_of_kinds(LOG, episode.opens), *_counting(LOG, episode, dry_run))
         .group_by(LOG.c.container_id)
         .subquery("latest")
     )
     opening, closing = LOG.alias("opening"), LOG.alias("closing")
-    closed = _counted(closing, episode, dry_run, select(closing.c.id)).where(
+    closed = select(closing.c.id).where(
         closing.c.container_id == opening.c.container_id,
         closing.c.at >= opening.c.at,
         closing.c.id > opening.c.id,
         _of_kinds(closing, episode.closes),
+        *_counting(closing, episode, dry_run),
     )
     return (
         select(opening.c.id, opening.c.at, opening.c.container_id)
@@ -104,35 +114,59 @@ def _open_per_container(episode: Episode, before: datetime, dry_run: bool) -> Su
     )
 
 
-def _open_per_key(episode: Episode, before: datetime, dry_run: bool) -> Subquery:
-    """Per key, the latest opening or closing row, where it opens the episode before `before`."""
+def _per_key_rows(
+    episode: Episode, before: datetime, actors: list[str], actions: list[str], dry_run: bool
+) -> Select:
     key = [LOG.c[name] for name in episode.key]
-    latest = (
-        _counted(LOG, episode, dry_run, select(*key, func.max(LOG.c.id).label("latest_id")))
-        .where(_of_kinds(LOG, (*episode.opens, *episode.closes)))
-        .group_by(*key)
-        .subquery("latest")
-    )
+    counting = _counting(LOG, replace(episode, not_before=None), dry_run)
+    marks = and_(_of_kinds(LOG, (*episode.opens, *episode.closes)), *counting)
+    latest = select(
+        *key,
+        func.max(case((marks, LOG.c.id))).label("latest_id"),  # the latest opening or closing
+        func.max(case((LOG.c.at < before, LOG.c.id))).label("last_id"),  # its latest row before
+    ).where(LOG.c.actor.in_(actors), LOG.c.action.in_(actions))
+    if episode.not_before is not None:
+        latest = latest.where(LOG.c.at >= episode.not_before)
+    latest = latest.group_by(*key).subquery("latest")
     opening = LOG.alias("opening")
-    return (
-        select(opening.c.id, opening.c.at, *(opening.c[name] for name in episode.key))
+    opened = (
+        select(
+            opening.c.id,
+            opening.c.at,
+            *(opening.c[name] for name in episode.key),
+            (latest.c.last_id > opening.c.id).label("followed"),
+        )
         .join(latest, opening.c.id == latest.c.latest_id)
         .where(_of_kinds(opening, episode.opens), opening.c.at < before)
-        .subquery("opened")
+        .cte("opened")
     )
+    alone = select(*HISTORY_COLUMNS).join(opened, LOG.c.id == opened.c.id).where(~opened.c.followed)
+    same_key = [LOG.c[name] == opened.c[name] for name in episode.key]
+    followed = (
+        select(*HISTORY_COLUMNS)
+        .select_from(LOG.join(opened, and_(*same_key, LOG.c.at >= opened.c.at)))
+        .where(
+            opened.c.followed,
+            LOG.c.id >= opened.c.id,
+            LOG.c.at < before,
+            LOG.c.actor.in_(actors),
+            LOG.c.action.in_(actions),
+        )
+    )
+    rows = union_all(alone, followed).subquery("rows")
+    return select(rows).order_by(rows.c.id)
 
 
-def _counted(table, episode: Episode, dry_run: bool, statement: Select) -> Select:
-    """`statement` over the rows that count: from `not_before` on, and for a live reader
+def _counting(table, episode: Episode, dry_run: bool) -> list[ColumnElement[bool]]:
+    """The conditions of the rows that count: from `not_before` on, and for a live reader
     nothing a dry run wrote (its `dry_run` rows, the notes it marked)."""
+    conditions = []
     if episode.not_before is not None:
-        statement = statement.where(table.c.at >= episode.not_before)
+        conditions.append(table.c.at >= episode.not_before)
     if not dry_run:
         marked = table.c.details.contains(DRY_RUN_MARK, autoescape=True)
-        statement = statement.where(
-            table.c.outcome != "dry_run", or_(table.c.details.is_(None), ~marked)
-        )
-    return statement
+        conditions += [table.c.outcome != "dry_run", or_(table.c.details.is_(None), ~marked)]
+    return conditions
 
 
 def _of_kinds(table, kinds: Iterable[RowKind]) -> ColumnElement[bool]:
