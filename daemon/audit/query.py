@@ -7,7 +7,6 @@ appended since the last evaluation by the primary key.
 """
 
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, or_, select, union_all
@@ -94,7 +93,7 @@ def _open_per_container(episode: Episode, before: datetime, dry_run: bool) -> Su
     """Each container's latest opening row before `before` that no closing row follows."""
     latest = (
         select(LOG.c.container_id, func.max(LOG.c.id).label("latest_id"))
-        .where(_of_kinds(LOG, episode.opens), *_counting(LOG, episode, dry_run))
+        .where(_of_kinds(LOG, episode.opens), *_counting(LOG, dry_run, episode.not_before))
         .group_by(LOG.c.container_id)
         .subquery("latest")
     )
@@ -104,7 +103,7 @@ def _open_per_container(episode: Episode, before: datetime, dry_run: bool) -> Su
         closing.c.at >= opening.c.at,
         closing.c.id > opening.c.id,
         _of_kinds(closing, episode.closes),
-        *_counting(closing, episode, dry_run),
+        *_counting(closing, dry_run, episode.not_before),
     )
     return (
         select(opening.c.id, opening.c.at, opening.c.container_id)
@@ -117,9 +116,10 @@ def _open_per_container(episode: Episode, before: datetime, dry_run: bool) -> Su
 def _per_key_rows(
     episode: Episode, before: datetime, actors: list[str], actions: list[str], dry_run: bool
 ) -> Select:
+    """The rows of each key's open episode: the opening alone by id, or with what
+    followed it from the container index."""
     key = [LOG.c[name] for name in episode.key]
-    counting = _counting(LOG, replace(episode, not_before=None), dry_run)
-    marks = and_(_of_kinds(LOG, (*episode.opens, *episode.closes)), *counting)
+    marks = and_(_of_kinds(LOG, (*episode.opens, *episode.closes)), *_counting(LOG, dry_run))
     latest = select(
         *key,
         func.max(case((marks, LOG.c.id))).label("latest_id"),  # the latest opening or closing
@@ -157,12 +157,14 @@ def _per_key_rows(
     return select(rows).order_by(rows.c.id)
 
 
-def _counting(table, episode: Episode, dry_run: bool) -> list[ColumnElement[bool]]:
+def _counting(
+    table, dry_run: bool, not_before: datetime | None = None
+) -> list[ColumnElement[bool]]:
     """The conditions of the rows that count: from `not_before` on, and for a live reader
     nothing a dry run wrote (its `dry_run` rows, the notes it marked)."""
     conditions = []
-    if episode.not_before is not None:
-        conditions.append(table.c.at >= episode.not_before)
+    if not_before is not None:
+        conditions.append(table.c.at >= not_before)
     if not dry_run:
         marked = table.c.details.contains(DRY_RUN_MARK, autoescape=True)
         conditions += [table.c.outcome != "dry_run", or_(table.c.details.is_(None), ~marked)]
