@@ -1,17 +1,17 @@
 """One evaluation: ask every policy for its decisions over the current snapshot.
 
-Each policy says which audit history it needs; PolicyHistory reads, in one
-query, what was appended since the last evaluation, and the engine hands each
-policy its window with the snapshot and `now`. Nothing is
-decided on stale or unknown state: a snapshot whose last status poll failed
-yields no decisions at all (fail closed).
+PolicyHistory hands each policy its per-container state, folded from the audit
+rows that policy asks for (reading only what was appended since the last
+evaluation), and the engine passes it with the snapshot and `now` to the
+policy's `decide`. Nothing is decided on stale or unknown state: a snapshot
+whose last status poll failed yields no decisions at all (fail closed).
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from daemon.audit.record import AuditLog
 from daemon.policy_history import PolicyHistory
 from daemon.snapshot import Snapshot
 from policies.base import Decision, Policy
@@ -20,7 +20,7 @@ from policies.base import Decision, Policy
 @dataclass(frozen=True)
 class Evaluation:
     decisions: tuple[Decision, ...]
-    histories: dict[str, Sequence[AuditLog]]
+    states: Mapping[str, Mapping[str, Any]]  # policy name -> container id -> its state
 
 
 def evaluate(
@@ -28,8 +28,8 @@ def evaluate(
 ) -> Evaluation:
     if not snapshot.status_ok:
         return Evaluation((), {})
-    histories: dict[str, Sequence[AuditLog]] = dict(history.windows(policies, now))
+    states = history.states(policies, now)
     decisions: list[Decision] = []
     for policy in policies:
-        decisions.extend(policy.decide(snapshot, histories[policy.name], now))
-    return Evaluation(tuple(decisions), histories)
+        decisions.extend(policy.decide(snapshot, states[policy.name], now))
+    return Evaluation(tuple(decisions), states)

@@ -1,90 +1,95 @@
-"""The audit rows the policies remember, kept between evaluations and read incrementally.
+"""Each policy's per-container state, folded from its own audit rows and kept between evaluations.
 
-Every evaluation (each status interval) needs each policy's window of history.
-Those windows change little between two evaluations, so one query per
-evaluation reads only the rows appended since the last one (ids grow in commit
-order: appends are serialised by the audit head lock), matching any policy's
-actors and actions; each policy then gets its own window, filtered in memory,
-with rows that fell out of every window dropped.
+At a policy's first evaluation its own history is read (its `HistoryQuery`:
+its actors and actions since `since`, and the rows of its open episodes before
+that; nothing another policy asks for), grouped per container and folded,
+oldest first, into the policy's state. From then on one query per evaluation
+reads the rows appended since the last one (by primary key: nothing older is
+touched); each goes to the policies whose query asks for it, and only the
+containers that got rows are folded again, from their previous state. A quiet
+evaluation (nothing appended) reads one empty result and folds nothing, however
+long the history.
 
-A policy may also ask for a container's rows from its latest row with a given
-outcome on, however old (`HistoryQuery.since_latest`): auto_restart's `gave_up`
-lasts until a reset. Those rows are read once at start and kept while they are
-the container's latest such episode.
+The rows themselves are not kept, only the states (a few hundred bytes per
+container and policy). Each policy's states are replaced, never changed in
+place, so `/status` may read the last ones from another thread.
 """
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any
 
-from daemon.audit.record import AuditLog
+from daemon.audit.history import HistoryRow
 from daemon.audit.store import AuditStore
-from policies.base import HistoryQuery, Policy
+from policies.base import Policy
+
+LOAD_SLICE = timedelta(days=1)
+NO_STATES: Mapping[str, Any] = MappingProxyType({})
 
 
 class PolicyHistory:
     def __init__(self, store: AuditStore) -> None:
         self._store = store
-        self._rows: list[AuditLog] = []
-        self._last_id: int | None = None
-        self._latest: dict[tuple[str, str], int] = {}  # (outcome, container) -> its latest row id
+        self._last_id: int | None = None  # every row up to this one has been folded
+        self._states: dict[str, Mapping[str, Any]] = {}  # policy name -> container id -> state
 
-    def windows(self, policies: Sequence[Policy], now: datetime) -> dict[str, tuple[AuditLog, ...]]:
-        """Each policy's history as of `now`, by policy name."""
-        queries = {policy.name: policy.history_query(now) for policy in policies}
-        if not queries:
-            return {}
-        since = min(query.since for query in queries.values())
-        actors = _union(query.actors for query in queries.values())
-        actions = _union(query.actions for query in queries.values())
-        outcomes = {query.since_latest for query in queries.values()} - {None}
+    def states(self, policies: Sequence[Policy], now: datetime) -> dict[str, Mapping[str, Any]]:
+        """Each policy's state of every container it has rows for, by policy name."""
         if self._last_id is None:
-            for outcome in sorted(outcomes):
-                self._add(self._store.history_from_latest(outcome, since, actors, actions))
-        new = self._store.history(since, actors=actors, actions=actions, after_id=self._last_id)
-        self._add(new)
-        if self._last_id is None:
-            by_id = {row.id: row for row in self._rows}
-            self._rows = [by_id[key] for key in sorted(by_id, key=lambda key: key or 0)]
-        if self._rows:
-            self._last_id = max(self._last_id or 0, self._rows[-1].id or 0)
+            self._last_id = self._store.last_id()
         else:
-            self._last_id = self._last_id or 0
-        self._rows = [row for row in self._rows if row.at >= since or self._kept(row, outcomes)]
-        return {name: self._window(query) for name, query in queries.items()}
+            self._catch_up([policy for policy in policies if policy.name in self._states], now)
+        for policy in policies:
+            if policy.name not in self._states:
+                self._load(policy, now)
+        return {policy.name: self._states[policy.name] for policy in policies}
 
-    def _add(self, rows: list[AuditLog]) -> None:
-        for row in rows:
-            if row.container_id is not None:
-                key = (row.outcome, row.container_id)
-                self._latest[key] = max(self._latest.get(key, 0), row.id or 0)
-        self._rows.extend(rows)
+    def _load(self, policy: Policy, now: datetime) -> None:
+        """Fold the policy's history up to the last row read, at its first evaluation:
+        its open episodes, then its window a `LOAD_SLICE` at a time, oldest first (so
+        memory holds one slice of rows, never the whole window)."""
+        query = policy.history_query(now)
+        last = self._last_id or 0
+        states: Mapping[str, Any] = NO_STATES
+        if query.episode is not None:
+            older = self._store.history_from_latest(
+                query.episode, query.since, query.actors, query.actions, query.dry_run
+            )
+            states = fold_rows(policy, states, (row for row in older if row.id <= last))
+        start: datetime | None = query.since
+        while start is not None:
+            end = start + LOAD_SLICE if start + LOAD_SLICE < now else None  # the last: open
+            rows = self._store.history(start, query.actors, query.actions, before=end)
+            states = fold_rows(policy, states, (row for row in rows if row.id <= last))
+            start = end
+        self._states[policy.name] = states
 
-    def _kept(self, row: AuditLog, outcomes: set[str | None]) -> bool:
-        """An old row kept because it belongs to its container's latest episode."""
-        if row.container_id is None:
-            return False
-        return any(
-            (row.id or 0) >= self._latest.get((outcome, row.container_id), 1 << 62)
-            for outcome in outcomes
-            if outcome is not None
-        )
-
-    def _window(self, query: HistoryQuery) -> tuple[AuditLog, ...]:
-        outcomes = {query.since_latest}
-        return tuple(
-            row
-            for row in self._rows
-            if (row.at >= query.since or self._kept(row, outcomes))
-            and (query.actors is None or row.actor in query.actors)
-            and (query.actions is None or row.action in query.actions)
-        )
+    def _catch_up(self, policies: Sequence[Policy], now: datetime) -> None:
+        """Fold the rows appended since the last evaluation into the states they change."""
+        new = self._store.history(after_id=self._last_id)
+        if not new:
+            return
+        self._last_id = new[-1].id
+        for policy in policies:
+            query = policy.history_query(now)
+            mine = [row for row in new if query.matches(row)]
+            if mine:
+                self._states[policy.name] = fold_rows(policy, self._states[policy.name], mine)
 
 
-def _union(parts: Iterable[tuple[str, ...] | None]) -> tuple[str, ...] | None:
-    """All names any query asks for; None (no filter) if one of them asks for all."""
-    names: set[str] = set()
-    for part in parts:
-        if part is None:
-            return None
-        names.update(part)
-    return tuple(sorted(names))
+def fold_rows(
+    policy: Policy, states: Mapping[str, Any], rows: Iterable[HistoryRow]
+) -> Mapping[str, Any]:
+    """`states` with `rows` (oldest first) folded into the states of their containers;
+    containers without rows keep their state object as it was."""
+    grouped: dict[str, list[HistoryRow]] = {}
+    for row in rows:
+        if row.container_id is not None:
+            grouped.setdefault(row.container_id, []).append(row)
+    if not grouped:
+        return states
+    folded = dict(states)
+    for container_id, group in grouped.items():
+        folded[container_id] = policy.fold(states.get(container_id), group)
+    return MappingProxyType(folded)

@@ -11,7 +11,7 @@ A standby instance polls nothing and exports `stacks_opsd_leader 0`.
 
 import logging
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import httpx
 
@@ -34,10 +34,8 @@ from daemon.stacks.client import StacksClient
 from daemon.stacks.ratebudget import RateBudget
 from daemon.status_report import status_document
 from daemon.systemd_notify import SystemdNotifier
-from policies.auto_restart import AutoRestartPolicy
 from policies.base import Action, Decision
 from policies.registry import build_policies
-from policies.weekly_pin import ACTOR as WEEKLY_PIN_ACTOR
 
 log = logging.getLogger(__name__)
 
@@ -247,41 +245,25 @@ class Daemon:
     def _export_policy_state(self, snapshot: Snapshot, evaluation: Evaluation) -> None:
         now = self.clock.now()
         for policy in self.policies:
-            if isinstance(policy, AutoRestartPolicy):
-                options = policy.options
-                states = policy.states(evaluation.histories.get(policy.name, ()))
-                for cid, view in snapshot.containers.items():
-                    state = states.get(cid)
-                    if state is None:
-                        continue
-                    backoff = state.backing_off(now, options.backoff_initial, options.backoff_max)
-                    self.metrics.ops.set_restart_state(
-                        cid, view.container.name, backoff.total_seconds(), state.gave_up
-                    )
-        last_pins: dict[str, datetime] = {}
-        for row in evaluation.histories.get("weekly_pin", ()):  # oldest first: the last wins
-            pinned = row.action == "backup.pin" and row.outcome == "succeeded"
-            if pinned and row.actor == WEEKLY_PIN_ACTOR and row.container_id:
-                last_pins[row.container_id] = row.at
-        for container_id, at in last_pins.items():
-            view = snapshot.containers.get(container_id)
-            if view is not None:
-                self.metrics.ops.set_weekly_pin(container_id, view.container.name, at)
-
-    def restart_states(self) -> dict:
-        for policy in self.policies:
-            if isinstance(policy, AutoRestartPolicy):
-                return policy.states(self.last_evaluation.histories.get(policy.name, ()))
-        return {}
+            states = evaluation.states.get(policy.name, {})
+            policy.export(snapshot, states, now, self.metrics.ops)
 
     def status(self) -> dict:
+        now = self.clock.now()
+        states = self.last_evaluation.states
         return status_document(
             self.poller.snapshot,
             leader=self.acting,
             instance=self.instance,
             dry_run=self.config.daemon.dry_run,
-            restart_states=self.restart_states(),
-            now=self.clock.now(),
+            policy_states={
+                policy.name: {
+                    container_id: policy.describe(state, now)
+                    for container_id, state in states.get(policy.name, {}).items()
+                }
+                for policy in self.policies
+            },
+            now=now,
         )
 
     def _audit_failed(self, error: AuditError) -> None:

@@ -1,11 +1,14 @@
-"""The `/status` document: the snapshot and the policies' view of each container, as JSON."""
+"""The `/status` document: the snapshot and the policies' view of each container, as JSON.
+
+Each container carries one entry per deciding policy, under the policy's name:
+what the policy's `describe` says of its state, or null while it has none.
+"""
 
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from daemon.snapshot import Snapshot
-from policies.restart_backoff import RestartState
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -18,13 +21,13 @@ def status_document(
     leader: bool,
     instance: str,
     dry_run: bool,
-    restart_states: Mapping[str, RestartState],
+    policy_states: Mapping[str, Mapping[str, Mapping[str, Any]]],
     now: datetime,
 ) -> dict[str, Any]:
+    """`policy_states`: policy name -> container id -> the policy's description of it."""
     containers = []
     for view in sorted(snapshot.containers.values(), key=lambda v: v.container.name):
         newest = next(iter(view.completed_backups), None)
-        restart = restart_states.get(view.container.id)
         containers.append(
             {
                 "id": view.container.id,
@@ -38,12 +41,7 @@ def status_document(
                 if newest is None
                 else {"id": newest.id, "created_at": iso(newest.created_at)},
                 "pinned_backups": sum(1 for b in view.backups or () if b.pinned),
-                "auto_restart": None
-                if restart is None
-                else {
-                    "gave_up": restart.gave_up,
-                    "restarts": len(restart.attempts),
-                },
+                **{name: states.get(view.container.id) for name, states in policy_states.items()},
             }
         )
     return {

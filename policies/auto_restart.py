@@ -23,32 +23,42 @@ The state comes from the audit history only (see `policies.restart_backoff`),
 so it survives daemon restarts; rows are written only when something changes:
 each restart, the first sight of each crash it waits out (`skipped`, with the
 next restart time), `gave_up`, and a container seen running again without the
-daemon's help.
+daemon's help. The history it asks for is about two hours (`horizon()`) plus,
+per container, the rows since a `gave_up` that no reset has ended yet.
 """
 
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import MappingProxyType
+from typing import Any
 
-from daemon.audit.record import AuditLog
 from daemon.durations import format_duration
 from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks.models import KNOWN_CONTAINER_STATUSES
-from policies.audit_rows import rows_by_container
-from policies.base import OPERATOR, Action, Decision, HistoryQuery, Note
-from policies.history_memo import HistoryMemo
+from policies.base import (
+    OPERATOR,
+    Action,
+    Decision,
+    HistoryQuery,
+    HistoryRow,
+    Note,
+    PolicyGauges,
+)
 from policies.name_match import name_matches
 from policies.restart_backoff import (
     ACTOR,
+    GAVE_UP,
     OPERATOR_STARTS,
     POLICY,
     RESTART,
     RUNNING_EVENT,
     RestartState,
+    gave_up_episode,
     restart_state,
 )
+
+NO_STATE = RestartState()
 
 
 @dataclass(frozen=True)
@@ -70,17 +80,16 @@ class AutoRestartPolicy:
     def __init__(self, options: AutoRestartOptions, dry_run: bool = False) -> None:
         self.options = options
         self.dry_run = dry_run
-        self._states = HistoryMemo(self._fold)
 
     def history_query(self, now: datetime) -> HistoryQuery:
-        """The rows that can still change a decision: the `window`, the last few backoff
-        steps, and every row since a container's latest `gave_up` (it lasts until a reset)."""
-        actions = tuple(dict.fromkeys((RESTART, *OPERATOR_STARTS)))
+        """The rows that can still change a decision: the `horizon()`, and every row since a
+        container's latest `gave_up` that no reset has ended (it lasts until a reset)."""
         return HistoryQuery(
             since=now - self.horizon(),
             actors=(ACTOR, OPERATOR),
-            actions=actions,
-            since_latest="gave_up",
+            actions=tuple(dict.fromkeys((RESTART, *OPERATOR_STARTS))),
+            episode=gave_up_episode(self.dry_run),
+            dry_run=self.dry_run,
         )
 
     def horizon(self) -> timedelta:
@@ -92,34 +101,43 @@ class AutoRestartPolicy:
         steps = math.ceil(math.log2(ratio)) + 2
         return max(options.window, (options.backoff_max + options.reset_after) * steps)
 
-    def states(self, history: Sequence[AuditLog]) -> Mapping[str, RestartState]:
-        """Each container's crash-loop state (for `/status` and the backoff metrics)."""
-        return self._states(history)
-
-    def _fold(self, history: Sequence[AuditLog]) -> Mapping[str, RestartState]:
-        grouped = rows_by_container(history)
-        states = {
-            cid: restart_state(rows, self.options.reset_after, self.dry_run)
-            for cid, rows in grouped.items()
-        }
-        return MappingProxyType(states)
+    def fold(self, state: RestartState | None, rows: Sequence[HistoryRow]) -> RestartState:
+        return restart_state(
+            rows, self.options.reset_after, self.options.window, self.dry_run, state
+        )
 
     def decide(
-        self, snapshot: Snapshot, history: Sequence[AuditLog], now: datetime
+        self, snapshot: Snapshot, states: Mapping[str, RestartState], now: datetime
     ) -> list[Decision]:
         if not snapshot.status_ok:
             return []
-        states = self.states(history)
         decisions: list[Decision] = []
         for view in snapshot.containers.values():
             container = view.container
             if not name_matches(container.name, self.options.match, self.options.exclude):
                 continue
-            state = states.get(container.id, RestartState())
-            decision = self._decide_one(view, state, now)
+            decision = self._decide_one(view, states.get(container.id, NO_STATE), now)
             if decision is not None:
                 decisions.append(decision)
         return decisions
+
+    def export(
+        self,
+        snapshot: Snapshot,
+        states: Mapping[str, RestartState],
+        now: datetime,
+        gauges: PolicyGauges,
+    ) -> None:
+        """`stacks_opsd_restart_backoff_seconds` and `stacks_opsd_restart_gave_up`."""
+        initial, maximum = self.options.backoff_initial, self.options.backoff_max
+        for container_id, state in states.items():
+            view = snapshot.containers.get(container_id)
+            if view is not None:
+                backoff = state.backing_off(now, initial, maximum).total_seconds()
+                gauges.set_restart_state(container_id, view.container.name, backoff, state.gave_up)
+
+    def describe(self, state: RestartState, now: datetime) -> Mapping[str, Any]:
+        return {"gave_up": state.gave_up, "restarts": state.restarts}
 
     def _crashed(self, status: str) -> bool:
         return (
@@ -151,14 +169,14 @@ class AutoRestartPolicy:
         if restarts >= self.options.max_restarts:
             return self._note(
                 view,
-                "gave_up",
+                GAVE_UP,
                 f"gave up: {restarts} restarts within {format_duration(self.options.window)}. "
                 + self._how_to_resume(view),
                 event="gave_up",
                 restarts=restarts,
             )
         next_at = state.next_restart_at(self.options.backoff_initial, self.options.backoff_max)
-        number = len(state.attempts) + 1
+        number = state.restarts + 1
         if next_at is None or now >= next_at:
             return Action(
                 policy=POLICY,

@@ -1,19 +1,27 @@
-"""The policy interface: what a policy reads, what it asks of the audit history, what it returns.
+"""The policy interface: which audit rows a policy folds into its state, and what it decides.
 
-Policies never call the API or the database. The engine fetches the audit rows
-each policy's `history_query(now)` asks for (one query per policy and
-evaluation), passes them to `decide(snapshot, history, now)`, and hands the
-result to the executor. The executor turns each `Action` into audited API calls
-(through the pre-change backup gate when `gated`), and writes each `Note` as a
-single audit row with its outcome (`skipped`, `gave_up`, ...).
+Policies never call the API or the database. Each says which audit rows it
+needs (`history_query(now)`, a HistoryQuery: its own window, nothing another
+policy needs) and folds them, one container at a time and oldest first, into a
+compact state of its own (`fold(state, rows)`, pure). The engine
+(daemon/policy_history.py) reads those rows, keeps each container's state
+between evaluations and folds only the rows appended since, then passes the
+states to `decide(snapshot, states, now)` and hands the result to the executor.
+The executor turns each `Action` into audited API calls (through the pre-change
+backup gate when `gated`), and writes each `Note` as a single audit row with its
+outcome (`skipped`, `gave_up`, ...).
+
+A policy also shows its state: `export` sets its per-container gauges and
+`describe` gives a container's entry in `/status`, so the daemon needs to know
+nothing about any policy in particular.
 """
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from daemon.audit.record import AuditLog
+from daemon.audit.history import HistoryQuery, HistoryRow
 from daemon.snapshot import Snapshot
 
 OPERATOR = "cli"  # the actor of changes an operator makes with `stacks-opsd change`
@@ -75,27 +83,40 @@ class Note:
 Decision = Action | Note
 
 
-@dataclass(frozen=True)
-class HistoryQuery:
-    """The audit rows a policy needs: `store.history(since, actors=..., actions=...)`.
+class PolicyGauges(Protocol):
+    """Where policies publish their per-container gauges (the daemon's OpsMetrics)."""
 
-    With `since_latest` (an outcome), a container's rows from its latest row with that
-    outcome on are kept too, however old (auto_restart's `gave_up` lasts until a reset).
-    """
+    def set_restart_state(
+        self, container_id: str, name: str, backoff_seconds: float, gave_up: bool
+    ) -> None: ...
 
-    since: datetime
-    actors: tuple[str, ...] | None = None
-    actions: tuple[str, ...] | None = None
-    since_latest: str | None = None
+    def set_weekly_pin(self, container_id: str, name: str, timestamp: datetime) -> None: ...
 
 
-class Policy(Protocol):
+State = TypeVar("State")
+
+
+class Policy(Protocol[State]):
     name: str
 
     def history_query(self, now: datetime) -> HistoryQuery:
-        """Which audit rows `decide` needs, as of `now`."""
+        """Which audit rows the state is folded from, as of `now`."""
+
+    def fold(self, state: State | None, rows: Sequence[HistoryRow]) -> State:
+        """One container's state after its `rows` (new ones, oldest first); None: no state yet.
+
+        Pure: the same state and rows give the same result, and `state` is not changed."""
 
     def decide(
-        self, snapshot: Snapshot, history: Sequence[AuditLog], now: datetime
+        self, snapshot: Snapshot, states: Mapping[str, State], now: datetime
     ) -> list[Decision]:
-        """The actions and notes for this snapshot; pure, never raises for odd data."""
+        """The actions and notes for this snapshot (`states` by container id); pure, never
+        raises for odd data."""
+
+    def export(
+        self, snapshot: Snapshot, states: Mapping[str, State], now: datetime, gauges: PolicyGauges
+    ) -> None:
+        """Set the policy's gauges for every container of the snapshot that has a state."""
+
+    def describe(self, state: State, now: datetime) -> Mapping[str, Any]:
+        """One container's state for `/status` (JSON-able)."""

@@ -1,4 +1,4 @@
-"""auto_restart's crash-loop state, rebuilt from the audit history alone (survives restarts).
+"""auto_restart's crash-loop state, folded from the audit history alone (survives restarts).
 
 The history of one container is read as a sequence of events:
 
@@ -18,15 +18,19 @@ long the container ran; if that is at least `reset_after`, the backoff resets
 the crash is first seen now. A daemon that was down longer than `reset_after`
 therefore treats the unobserved gap as running, like kubelet forgetting a
 backoff entry that has not been touched for a while.
+
+The state is folded incrementally: `restart_state(rows, ..., state)` applies a
+container's new rows to its previous state, and keeps only what can still change
+a decision: the attempts within `window` of the newest one, and the number of
+attempts since the last reset (the backoff's doublings, the restart number).
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from daemon.audit.record import AuditLog
-from policies.audit_rows import counts, row_details
-from policies.base import OPERATOR, actor_name
+from daemon.audit.history import Episode, RowKind
+from policies.base import OPERATOR, HistoryRow, actor_name
 
 POLICY = "auto_restart"
 ACTOR = actor_name(POLICY)
@@ -34,13 +38,16 @@ RESTART = "container.restart"
 OPERATOR_STARTS = ("container.start", "container.restart")
 ATTEMPT_OUTCOMES = ("started", "dry_run", "aborted")
 RUNNING_EVENT = "running"
+GAVE_UP = "gave_up"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RestartState:
     """One container's crash loop as of its latest audit row."""
 
-    attempts: tuple[datetime, ...] = ()  # restart attempts since the last reset, oldest first
+    recent: tuple[datetime, ...] = ()  # attempts within `window` of the newest, oldest first
+    restarts: int = 0  # attempts since the last reset
+    last_attempt: str | None = None  # the newest attempt's action_id: an action counts once
     gave_up_at: datetime | None = None
     started_at: datetime | None = None  # last (re)start, or first seen running again
     crash_seen_at: datetime | None = None  # first crash row after `started_at`
@@ -57,24 +64,32 @@ class RestartState:
             return RestartState(started_at=self.started_at, crash_seen_at=at)
         return replace(self, crash_seen_at=at)
 
-    def restarted(self, at: datetime) -> "RestartState":
-        return replace(self, attempts=(*self.attempts, at), started_at=at, crash_seen_at=None)
+    def restarted(self, at: datetime, action_id: str, window: timedelta) -> "RestartState":
+        recent = (*(moment for moment in self.recent if moment > at - window), at)
+        return replace(
+            self,
+            recent=recent,
+            restarts=self.restarts + 1,
+            last_attempt=action_id,
+            started_at=at,
+            crash_seen_at=None,
+        )
 
     def restarts_within(self, window: timedelta, now: datetime) -> int:
-        return sum(1 for at in self.attempts if at > now - window)
+        return sum(1 for at in self.recent if at > now - window)
 
     def backoff(self, initial: timedelta, maximum: timedelta) -> timedelta:
         """The wait after the latest attempt: initial, doubling per attempt, at most `maximum`."""
-        if not self.attempts:
+        if not self.restarts:
             return timedelta(0)
-        doublings = min(len(self.attempts) - 1, 40)
+        doublings = min(self.restarts - 1, 40)
         return min(initial * 2**doublings, maximum)
 
     def next_restart_at(self, initial: timedelta, maximum: timedelta) -> datetime | None:
         """When the next restart is allowed (None: right away, nothing to wait for)."""
-        if not self.attempts:
+        if not self.recent:
             return None
-        return self.attempts[-1] + self.backoff(initial, maximum)
+        return self.recent[-1] + self.backoff(initial, maximum)
 
     def backing_off(self, now: datetime, initial: timedelta, maximum: timedelta) -> timedelta:
         """The backoff in effect while a seen crash waits for its restart, else 0 (metrics)."""
@@ -85,13 +100,17 @@ class RestartState:
 
 
 def restart_state(
-    rows: Iterable[AuditLog], reset_after: timedelta, dry_run: bool = False
+    rows: Iterable[HistoryRow],
+    reset_after: timedelta,
+    window: timedelta,
+    dry_run: bool = False,
+    state: RestartState | None = None,
 ) -> RestartState:
-    """Fold one container's audit rows (oldest first) into its crash-loop state."""
-    state = RestartState()
-    counted: set[str] = set()
+    """Fold one container's audit rows (oldest first) into its crash-loop state, starting
+    from `state` (the state before these rows; None: no rows before them)."""
+    state = state or RestartState()
     for row in rows:
-        if not counts(row, dry_run):
+        if not row.counts(dry_run):
             continue
         if row.actor == OPERATOR and row.action in OPERATOR_STARTS:
             if row.outcome == "succeeded":
@@ -99,13 +118,30 @@ def restart_state(
             continue
         if row.actor != ACTOR or row.action != RESTART:
             continue
-        if row.outcome in ATTEMPT_OUTCOMES and row.action_id not in counted:
-            counted.add(row.action_id)
-            state = state.crash_seen(row.at, reset_after).restarted(row.at)
-        elif row.outcome == "skipped" and row_details(row).get("event") == RUNNING_EVENT:
+        if row.outcome in ATTEMPT_OUTCOMES:
+            if row.action_id != state.last_attempt:
+                state = state.crash_seen(row.at, reset_after).restarted(
+                    row.at, row.action_id, window
+                )
+        elif row.outcome == "skipped" and row.event == RUNNING_EVENT:
             state = replace(state, started_at=row.at, crash_seen_at=None)
         elif row.outcome == "skipped":
             state = state.crash_seen(row.at, reset_after)
-        elif row.outcome == "gave_up":
+        elif row.outcome == GAVE_UP:
             state = replace(state.crash_seen(row.at, reset_after), gave_up_at=row.at)
     return state
+
+
+def gave_up_episode(dry_run: bool) -> Episode:
+    """A `gave_up` lasts until a reset, however old it is: its rows are read until a row
+    shows the reset (an operator start, or a restart attempt: the policy makes one only
+    once the backoff has reset)."""
+    attempts = ("started", "aborted", "dry_run") if dry_run else ("started", "aborted")
+    return Episode(
+        key=("container_id",),
+        opens=(RowKind(ACTOR, RESTART, GAVE_UP),),
+        closes=(
+            *(RowKind(ACTOR, RESTART, outcome) for outcome in attempts),
+            *(RowKind(OPERATOR, action, "succeeded") for action in OPERATOR_STARTS),
+        ),
+    )

@@ -19,32 +19,44 @@ backups are listed. The daemon's own pins are its `succeeded` backup.pin rows
 and unpins the older ones, never a pin it did not make, and nothing at all while
 the container's newest completed backup is older than `backup_freshness.max_age`.
 A failed pin or unpin is retried after `RETRY_AFTER`.
+
+What the daemon did is folded from its rows into a `PinLedger` per container
+(policies.pin_ledger). The history it asks for: the last `ATTEMPTS_MATTER`
+(the guide keeps unpinned backups 7 days, so only this ISO week and the two
+before it can still have unpinned backups listed, and be pinned), and the rows
+since each pin it still holds, however old (within `keep_weeks` +
+`HISTORY_EXTRA_WEEKS`).
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from daemon.audit.record import AuditLog
+from daemon.audit.history import Episode, RowKind
 from daemon.durations import format_duration
 from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks.models import Backup
-from policies.audit_rows import counts, row_details, rows_by_container
 from policies.backup_freshness import BackupFreshnessOptions, newest_completed_backup_age
-from policies.base import Action, Decision, HistoryQuery, Note, actor_name
-from policies.history_memo import HistoryMemo
+from policies.base import (
+    Action,
+    Decision,
+    HistoryQuery,
+    HistoryRow,
+    Note,
+    PolicyGauges,
+    actor_name,
+)
 from policies.iso_week import IsoWeek, Weekday
 from policies.name_match import name_matches
+from policies.pin_ledger import PIN, UNPIN, DaemonPin, PinLedger
 
 POLICY = "weekly_pin"
 ACTOR = actor_name(POLICY)
-PIN, UNPIN = "backup.pin", "backup.unpin"
-RETRY_AFTER = timedelta(hours=1)
-DONE_OR_RUNNING = ("started", "succeeded", "dry_run")  # no new attempt after these
-# (a `dry_run` row is in the history only while the daemon itself dry-runs)
+ATTEMPTS_MATTER = timedelta(weeks=3)  # a week's pin attempts, while its backups may be listed
 HISTORY_EXTRA_WEEKS = 52  # daemon pins this much older than keep_weeks are forgotten (kept)
+NO_PINS = PinLedger()
 
 
 @dataclass(frozen=True)
@@ -63,23 +75,14 @@ class ListedWeek(NamedTuple):
     pinned: bool  # one of them is pinned
 
 
-@dataclass(frozen=True)
-class DaemonPin:
-    backup_id: str
-    week: IsoWeek
-    pinned_at: datetime
-
-
 class Known(NamedTuple):
-    """What one container's pin rows and backup list say (derived once per change)."""
+    """What one container's ledger and backup list say (derived once per change of either)."""
 
-    rows: Sequence[AuditLog]
+    ledger: PinLedger
     backups: tuple[Backup, ...]
     weeks: list[ListedWeek]
-    pins: list[DaemonPin]
-
-
-NO_ROWS: tuple[AuditLog, ...] = ()
+    pins: list[DaemonPin]  # each with its week
+    kept_weeks: frozenset[IsoWeek] | None  # the newest keep_weeks of them; None: all are kept
 
 
 def listed_weeks(backups: tuple[Backup, ...]) -> list[ListedWeek]:
@@ -103,48 +106,80 @@ class WeeklyPinPolicy:
         self.options = options
         self.freshness = freshness
         self.dry_run = dry_run
-        self._grouped = HistoryMemo(
-            lambda history: rows_by_container(
-                r for r in history if r.actor == ACTOR and counts(r, dry_run)
-            )
-        )
-        # What each container's rows and backup list say, kept while both stay the same
-        # objects (the history between appends, the list between two refreshes).
+        # What each container's ledger and backup list say, kept while both stay the same
+        # objects (the ledger between its rows, the list between two refreshes).
         self._known: dict[str, Known] = {}
 
     def history_query(self, now: datetime) -> HistoryQuery:
-        since = now - timedelta(weeks=self.options.keep_weeks + HISTORY_EXTRA_WEEKS)
-        return HistoryQuery(since=since, actors=(ACTOR,), actions=(PIN, UNPIN))
+        return HistoryQuery(
+            since=now - ATTEMPTS_MATTER,
+            actors=(ACTOR,),
+            actions=(PIN, UNPIN),
+            episode=Episode(
+                key=("container_id", "target"),
+                opens=(RowKind(ACTOR, PIN, "succeeded"),),
+                closes=(RowKind(ACTOR, UNPIN, "succeeded"),),
+                not_before=now - self.horizon(),
+            ),
+            dry_run=self.dry_run,
+        )
+
+    def horizon(self) -> timedelta:
+        """How long the daemon remembers its pins and pin attempts."""
+        return timedelta(weeks=self.options.keep_weeks + HISTORY_EXTRA_WEEKS)
+
+    def fold(self, state: PinLedger | None, rows: Sequence[HistoryRow]) -> PinLedger:
+        return (state or NO_PINS).fold(rows, ACTOR, self.dry_run, self.horizon())
 
     def decide(
-        self, snapshot: Snapshot, history: Sequence[AuditLog], now: datetime
+        self, snapshot: Snapshot, states: Mapping[str, PinLedger], now: datetime
     ) -> list[Decision]:
         if not snapshot.status_ok:
             return []
-        grouped = self._grouped(history)
         decisions: list[Decision] = []
         for view in snapshot.containers.values():
             if view.backups is None:
                 continue
             if not name_matches(view.container.name, self.options.match, self.options.exclude):
                 continue
-            known = self._known_for(view, grouped.get(view.container.id, NO_ROWS))
+            known = self._known_for(view, states.get(view.container.id, NO_PINS))
             decisions += self._pins(view, known, now)
             decisions += self._unpins(view, known, now)
         if len(self._known) > 2 * len(snapshot.containers):
             self._known = {k: v for k, v in self._known.items() if k in snapshot.containers}
         return decisions
 
-    def _known_for(self, view: ContainerView, rows: Sequence[AuditLog]) -> Known:
+    def export(
+        self,
+        snapshot: Snapshot,
+        states: Mapping[str, PinLedger],
+        now: datetime,
+        gauges: PolicyGauges,
+    ) -> None:
+        """`stacks_opsd_weekly_pin_last_timestamp_seconds`."""
+        for container_id, ledger in states.items():
+            view = snapshot.containers.get(container_id)
+            if view is not None and ledger.last_pinned_at is not None:
+                gauges.set_weekly_pin(container_id, view.container.name, ledger.last_pinned_at)
+
+    def describe(self, state: PinLedger, now: datetime) -> Mapping[str, Any]:
+        last = state.last_pinned_at
+        return {"pins": len(state.pins), "last_pinned_at": last.isoformat() if last else None}
+
+    def _known_for(self, view: ContainerView, ledger: PinLedger) -> Known:
         backups = view.backups or ()
         known = self._known.get(view.container.id)
-        if known is None or known.rows is not rows or known.backups is not backups:
-            known = Known(rows, backups, listed_weeks(backups), _daemon_pins(rows, view))
+        if known is None or known.ledger is not ledger or known.backups is not backups:
+            pins = _daemon_pins(ledger, backups)
+            weeks = {pin.week for pin in pins}
+            keep = self.options.keep_weeks
+            kept = None if len(weeks) <= keep else frozenset(sorted(weeks, reverse=True)[:keep])
+            known = Known(ledger, backups, listed_weeks(backups), pins, kept)
             self._known[view.container.id] = known
         return known
 
     def _pins(self, view: ContainerView, known: Known, now: datetime) -> list[Decision]:
-        this_week, rows = IsoWeek.of(now), known.rows
+        this_week = IsoWeek.of(now)
         decisions: list[Decision] = []
         for week, backups, pinned in known.weeks:
             if pinned:
@@ -154,8 +189,8 @@ class WeeklyPinPolicy:
                 continue
             if this_week == week and (view.backups_at is None or view.backups_at < due):
                 continue  # the list predates the due time: the 02:00 backup may be missing
-            week_rows = [r for r in rows if r.action == PIN and _week_of_row(r) == week]
-            if not _may_attempt(week_rows, now):
+            attempt = known.ledger.weeks.get(week)
+            if attempt is not None and not attempt.allows_another(now):
                 continue
             completed = [b for b in backups if b.completed]
             if not completed:
@@ -180,30 +215,23 @@ class WeeklyPinPolicy:
         return decisions
 
     def _unpins(self, view: ContainerView, known: Known, now: datetime) -> list[Decision]:
-        pins, rows = known.pins, known.rows
-        weeks = {pin.week for pin in pins}
-        if len(weeks) <= self.options.keep_weeks:
+        kept_weeks = known.kept_weeks
+        if kept_weeks is None:
             return []  # every pin is among the newest keep_weeks weeks
-        kept_weeks = sorted(weeks, reverse=True)[: self.options.keep_weeks]
         listed = {str(b.id): b for b in view.backups or ()}
         age = newest_completed_backup_age(view, now)
         decisions: list[Decision] = []
-        for pin in pins:
+        for pin in known.pins:
             backup = listed.get(pin.backup_id)
             if pin.week in kept_weeks or backup is None or not backup.pinned:
                 continue
-            unpin_rows = [
-                r
-                for r in rows
-                if r.action == UNPIN and r.target == pin.backup_id and r.at >= pin.pinned_at
-            ]
             fresh = age is not None and age <= self.freshness.max_age
             if not fresh:
-                if not unpin_rows:
+                if not pin.unpin_noted:
                     decisions.append(self._kept_note(view, pin, age))
                 continue
-            attempts = [r for r in unpin_rows if r.outcome != "skipped"]
-            if not _may_attempt(attempts, now):
+            attempt = pin.unpin_attempt
+            if attempt is not None and not attempt.allows_another(now):
                 continue
             decisions.append(
                 Action(
@@ -243,46 +271,19 @@ class WeeklyPinPolicy:
         )
 
 
-def _may_attempt(rows: list[AuditLog], now: datetime) -> bool:
-    """No attempt yet, or the latest one ended without success long enough ago to retry."""
-    if not rows:
-        return True
-    latest = rows[-1]
-    return latest.outcome not in DONE_OR_RUNNING and now - latest.at >= RETRY_AFTER
-
-
-def _week_of_row(row: AuditLog) -> IsoWeek | None:
-    label = row_details(row).get("iso_week")
-    return _parse_week(label) if isinstance(label, str) else None
-
-
-# The same weeks and rows come back at every evaluation: parse and compute each once.
-_parse_week = lru_cache(maxsize=4096)(IsoWeek.parse)
-
-
 @lru_cache(maxsize=1024)
 def _pin_moment(week: IsoWeek, weekday: Weekday, at: time) -> datetime:
     return week.moment(weekday, at)
 
 
-def _daemon_pins(rows: Sequence[AuditLog], view: ContainerView) -> list[DaemonPin]:
-    """Pins this policy made (`succeeded`) and has not unpinned since."""
+def _daemon_pins(ledger: PinLedger, backups: tuple[Backup, ...]) -> list[DaemonPin]:
+    """The ledger's pins, each with its week: the one its row named, else its backup's."""
     created: dict[str, datetime] | None = None
-    pins: dict[str, DaemonPin] = {}
-    for row in rows:
-        if row.outcome != "succeeded" or row.target is None:
-            continue
-        if row.action == UNPIN:
-            pins.pop(row.target, None)
-        elif row.action == PIN:
-            week = _week_of_row(row)
-            if week is None:
-                if created is None:
-                    created = {
-                        str(b.id): b.created_at
-                        for b in view.backups or ()
-                        if b.created_at is not None
-                    }
-                week = IsoWeek.of(created.get(row.target, row.at))
-            pins[row.target] = DaemonPin(row.target, week, row.at)
-    return list(pins.values())
+    pins = []
+    for pin in ledger.pins.values():
+        if pin.week is None:
+            if created is None:
+                created = {str(b.id): b.created_at for b in backups if b.created_at is not None}
+            pin = replace(pin, week=IsoWeek.of(created.get(pin.backup_id, pin.pinned_at)))
+        pins.append(pin)
+    return pins

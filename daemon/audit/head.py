@@ -2,7 +2,9 @@
 
 Updated in the same transaction as every append, it lets `verify` notice rows
 deleted from the end of the log (which the chain alone cannot show) and rows
-added after it by something other than the store.
+added after it by something other than the store. It also keeps where
+reconciliation starts (`open_from`), so a daemon starting on a year of rows
+looks only at the actions that may still be unfinished.
 """
 
 from sqlmodel import Field, SQLModel
@@ -17,3 +19,4 @@ class AuditHead(SQLModel, table=True):
     row_count: int
     last_id: int | None = None
     last_hash: str
+    open_from: int | None = None  # every `started` row before this id has its outcome row

@@ -3,14 +3,17 @@
 The tables: `audit_log` and `audit_head` (the chained history, record.py and
 head.py), `audit_session` and `audit_claim` (who is alive and acting, liveness.py).
 
-Missing tables are created; columns added to `AuditLog` since a database was
-created are added (they are nullable, and the chain hash leaves out None fields,
-so old rows still verify). A database that predates `audit_head` gets it seeded
-from its newest row. Concurrent starts serialise on the write lock (SQLite) or an
-advisory lock (PostgreSQL), so two processes never race to create tables.
+Missing tables are created; columns added to `AuditLog` or `AuditHead` since a
+database was created are added (they are nullable, and the chain hash leaves out
+None fields, so old rows still verify), and so are the log's indexes (building the history indexes
+of record.py once on a year of rows takes seconds; every later start then reads
+only what the policies' windows need). A database that predates `audit_head`
+gets it seeded from its newest row. Concurrent starts serialise on the write
+lock (SQLite) or an advisory lock (PostgreSQL), so two processes never race to
+create tables.
 """
 
-from sqlalchemy import Connection, func, insert, inspect, select
+from sqlalchemy import Connection, Table, func, insert, inspect, select
 from sqlmodel import SQLModel
 
 from daemon.audit.chain import GENESIS_HASH
@@ -33,29 +36,37 @@ def ensure_schema(conn: Connection, database: str) -> None:
     existing = set(inspect(conn).get_table_names())
     SQLModel.metadata.create_all(conn, tables=[LOG, HEAD, SESSIONS, CLAIMS])
     if LOG.name in existing:
-        _add_missing_columns(conn, database)
+        _add_missing_columns(conn, database, LOG)
+        _add_missing_indexes(conn)
+    if HEAD.name in existing:
+        _add_missing_columns(conn, database, HEAD)
     if HEAD.name not in existing:
         _seed_head(conn)
 
 
-def _add_missing_columns(conn: Connection, database: str) -> None:
-    present = {column["name"] for column in inspect(conn).get_columns(LOG.name)}
+def _add_missing_columns(conn: Connection, database: str, table: Table) -> None:
+    present = {column["name"] for column in inspect(conn).get_columns(table.name)}
     quote = conn.dialect.identifier_preparer.quote
-    for column in LOG.columns:
+    for column in table.columns:
         if column.name in present:
             continue
         if not column.nullable:
             raise AuditOpenError(
-                f"audit database {database}: table {LOG.name} has no required column "
+                f"audit database {database}: table {table.name} has no required column "
                 f"{column.name!r} and it cannot be added to existing rows; point "
                 "daemon.database_url at a new database or add the column by hand"
             )
         column_type = column.type.compile(dialect=conn.dialect)
         conn.exec_driver_sql(
-            f"ALTER TABLE {quote(LOG.name)} ADD COLUMN {quote(column.name)} {column_type}"
+            f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} {column_type}"
         )
+
+
+def _add_missing_indexes(conn: Connection) -> None:
+    present = {index["name"] for index in inspect(conn).get_indexes(LOG.name)}
     for index in LOG.indexes:
-        index.create(conn, checkfirst=True)
+        if index.name not in present:
+            index.create(conn)
 
 
 def _seed_head(conn: Connection) -> None:

@@ -33,9 +33,11 @@ from daemon.audit.database_url import parse_url, redact_url, sqlite_path
 from daemon.audit.engine import begin_snapshot_read, begin_write, create_audit_engine, enable_wal
 from daemon.audit.errors import AuditError, AuditOpenError, AuditReadError, AuditWriteError
 from daemon.audit.head import HEAD_ID, AuditHead
+from daemon.audit.history import Episode, HistoryRow, history_row
 from daemon.audit.query import (
     from_latest_statement,
     history_statement,
+    last_id_statement,
     list_statement,
     unfinished_statement,
 )
@@ -275,13 +277,19 @@ class AuditStore:
         Actions of live sessions (a `change` waiting for its backup, another
         process's action in flight) are left alone, and so are this store's own
         unless `including_own` (this process is about to exit with them unfinished).
-        Only rows from the oldest action still open at the last call are read again.
+        Only rows from the oldest action still open at the last call are read again; that
+        row's id is kept in the audit head (`open_from`), so the next process to start
+        reads from there too, not the whole log.
         """
         with self._writing("`interrupted` rows for unfinished actions") as conn:
-            # The newest id first: a row committed after this read has a larger one (appends
-            # commit in id order), so the watermark below never passes an unread row.
-            newest = conn.execute(select(HEAD.c.last_id).where(HEAD.c.id == HEAD_ID)).scalar()
-            rows = conn.execute(unfinished_statement(self._unfinished_from)).mappings().all()
+            head = conn.execute(
+                select(HEAD.c.last_id, HEAD.c.open_from).where(HEAD.c.id == HEAD_ID)
+            ).first()
+            start = self._unfinished_from
+            if start is None and head is not None:
+                start = head.open_from
+            # Every row up to head.last_id is committed, so the query below sees it.
+            rows = conn.execute(unfinished_statement(start)).mappings().all()
             sessions = {_session_of(row) for row in rows} - {None, self.session}
             alive = liveness.live_sessions(conn, sessions, self._now(), self._here, self._observed)
             if not including_own:
@@ -290,35 +298,61 @@ class AuditStore:
             still_open = [row["id"] for row in rows if _session_of(row) in alive]
             entries = [_interrupted(row) for row in gone]
             written = self._write_rows(conn, entries) if entries else []
-        self._unfinished_from = min(still_open) if still_open else (newest or 0) + 1
+            seen_up_to = head.last_id if head is not None and head.last_id else 0
+            open_from = min([*still_open, seen_up_to + 1])
+            if head is not None and open_from != head.open_from:
+                # Only a head start for the next process: a database that takes no writes
+                # now (a read-only failover) must not stop the daemon from leading.
+                with contextlib.suppress(SQLAlchemyError), conn.begin_nested():
+                    conn.execute(
+                        update(HEAD).where(HEAD.c.id == HEAD_ID).values(open_from=open_from)
+                    )
+        self._unfinished_from = open_from
         return written
 
     def history(
         self,
-        since: datetime,
+        since: datetime | None = None,
         actors: Iterable[str] | None = None,
         actions: Iterable[str] | None = None,
         container_id: str | None = None,
         after_id: int | None = None,
-    ) -> list[AuditLog]:
-        """Rows at or after `since` (aware), filtered, ordered by id: what policies remember.
+        before: datetime | None = None,
+    ) -> list[HistoryRow]:
+        """Rows at or after `since` and before `before` (aware), filtered, ordered by id:
+        what policies remember.
 
         `after_id` reads only rows appended after that one (appends are serialised by the
-        head lock, so ids grow in commit order)."""
-        _require_aware(since)
-        return self._read(history_statement(since, actors, actions, container_id, after_id))
+        head lock, so ids grow in commit order); with nothing else given, that read
+        walks the primary key from there and nothing older."""
+        for moment in (since, before):
+            if moment is not None:
+                _require_aware(moment)
+        return self._read_history(
+            history_statement(since, actors, actions, container_id, after_id, before)
+        )
 
     def history_from_latest(
         self,
-        outcome: str,
+        episode: Episode,
         before: datetime,
-        actors: Iterable[str] | None = None,
-        actions: Iterable[str] | None = None,
-    ) -> list[AuditLog]:
-        """Rows before `before` of each container from its latest `outcome` row on (filtered,
-        ordered by id): what a policy needs of a state older than its window."""
+        actors: Iterable[str],
+        actions: Iterable[str],
+        dry_run: bool = False,
+    ) -> list[HistoryRow]:
+        """Rows before `before` of every episode still open (see `Episode`), ordered by id:
+        what a policy needs of a state older than its window. `dry_run`: what a dry run
+        wrote counts too."""
         _require_aware(before)
-        return self._read(from_latest_statement(outcome, before, actors, actions))
+        return self._read_history(from_latest_statement(episode, before, actors, actions, dry_run))
+
+    def last_id(self) -> int:
+        """The id of the newest row (0 when there is none): where reading new rows starts."""
+        try:
+            with self._lock, self._engine.connect() as conn:
+                return conn.execute(last_id_statement()).scalar() or 0
+        except SQLAlchemyError as exc:
+            raise self._read_error(exc) from None
 
     def query(
         self,
@@ -417,10 +451,20 @@ class AuditStore:
             with self._lock, self._engine.connect() as conn:
                 return [AuditLog(**row) for row in conn.execute(statement).mappings()]
         except SQLAlchemyError as exc:
-            raise AuditReadError(
-                f"audit database {self._database}: cannot read audit rows: {_cause(exc)}; "
-                "check that the database is reachable"
-            ) from None
+            raise self._read_error(exc) from None
+
+    def _read_history(self, statement) -> list[HistoryRow]:
+        try:
+            with self._lock, self._engine.connect() as conn:
+                return [history_row(values) for values in conn.execute(statement)]
+        except SQLAlchemyError as exc:
+            raise self._read_error(exc) from None
+
+    def _read_error(self, exc: SQLAlchemyError) -> AuditReadError:
+        return AuditReadError(
+            f"audit database {self._database}: cannot read audit rows: {_cause(exc)}; "
+            "check that the database is reachable"
+        )
 
 
 def _session_of(row: Mapping[str, Any]) -> str | None:

@@ -6,6 +6,7 @@ from tests.benchmarks.audit_appends import AuditResult
 from tests.benchmarks.fleet_cycle import CycleResult
 from tests.benchmarks.fleet_day import FleetResult
 from tests.benchmarks.freshness import KINDS
+from tests.benchmarks.history_scaling import HistoryResult
 from tests.benchmarks.metrics_render import RenderResult
 from tests.benchmarks.naive_poller import NaiveResult
 from tests.benchmarks.table import Row
@@ -16,6 +17,9 @@ RENDER_TARGET = 1.5
 MEMORY_TARGET_BYTES = 100 * 1024 * 1024
 GROWTH_TARGET = 0.05
 MB = 1024 * 1024
+FIRST_EVALUATION_TARGET = 5.0  # seconds, after the first poll, at 1M audit rows
+QUIET_EVALUATION_TARGET = 0.050
+HISTORY_FLAT = 1.5  # at most this times the 10k-row figure, with 100 times the rows
 
 
 def hours(seconds: float) -> str:
@@ -139,7 +143,7 @@ def render_row(result: RenderResult) -> Row:
 
 def cycle_row(result: CycleResult) -> Row:
     return Row(
-        "6",
+        "7",
         f"status cycle (poll + evaluation), {result.containers:,} containers",
         f"{result.cycle_seconds * 1000:.0f} ms",
         f"status interval {result.interval_seconds:g} s",
@@ -199,3 +203,75 @@ def audit_row(database: str, result: AuditResult | None, note: str = "") -> Row:
         f"plain insert {result.plain_per_second:,.0f}/s",
         f"{result.ratio:.2f}x",
     )
+
+
+def history_rows(baseline: HistoryResult, sizes: list[HistoryResult]) -> list[Row]:
+    """First evaluation, memory and quiet evaluation per history size, against 0 rows; then
+    the largest size against the smallest (flat: history length must not drive them)."""
+    figures = (
+        (
+            "first evaluation after the first poll",
+            "first_evaluation_seconds",
+            FIRST_EVALUATION_TARGET,
+        ),
+        ("RSS after the first evaluation", "rss_bytes", MEMORY_TARGET_BYTES),
+        (
+            "evaluation, quiet (median of the quiet rounds)",
+            "quiet_evaluation",
+            QUIET_EVALUATION_TARGET,
+        ),
+    )
+    rows = []
+    for result in sizes:
+        where = (
+            f"{result.containers} containers, {result.rows:,} audit rows "
+            f"({result.span_days:g} days, {result.rows_folded:,} read at start)"
+        )
+        for figure, name, target in figures:
+            value, base = getattr(result, name), getattr(baseline, name)
+            rows.append(
+                Row(
+                    "6",
+                    f"{figure}, {where}",
+                    _history_value(name, value),
+                    f"0 rows: {_history_value(name, base)}",
+                    f"{value / base:.2f}" if base else "—",
+                    f"<= {_history_value(name, target)}",
+                    value <= target,
+                )
+            )
+        if not result.verified:
+            rows.append(Row("6", f"audit verify, {where}", "FAILED", met=False))
+    smallest, largest = sizes[0], sizes[-1]
+    for figure, name, _ in figures:
+        value, base = getattr(largest, name), getattr(smallest, name)
+        rows.append(
+            Row(
+                "6",
+                f"{figure}: {largest.rows:,} rows against {smallest.rows:,}",
+                _history_value(name, value),
+                f"{smallest.rows:,} rows: {_history_value(name, base)}",
+                f"{value / base:.2f}",
+                f"flat: <= {HISTORY_FLAT:g}x",
+                value / base <= HISTORY_FLAT,
+            )
+        )
+    return rows
+
+
+def reconcile_row(baseline: HistoryResult, largest: HistoryResult) -> Row:
+    """Reconciliation at start on the largest history, from the watermark its last run left."""
+    return Row(
+        "6",
+        f"reconcile at start, {largest.rows:,} audit rows (first time on this database: "
+        f"{largest.first_reconcile_seconds:.2f} s)",
+        f"{largest.reconcile_seconds * 1000:.1f} ms",
+        f"0 rows: {baseline.reconcile_seconds * 1000:.1f} ms",
+        f"{largest.reconcile_seconds / baseline.reconcile_seconds:.2f}",
+    )
+
+
+def _history_value(name: str, value: float) -> str:
+    if name == "rss_bytes":
+        return f"{value / MB:.1f} MB"
+    return f"{value:.2f} s" if value >= 1 else f"{value * 1000:.1f} ms"

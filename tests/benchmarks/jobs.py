@@ -16,6 +16,7 @@ from daemon.config import Config
 from tests.benchmarks.audit_appends import postgres_urls, run_audit, sqlite_urls
 from tests.benchmarks.fleet_cycle import run_cycle
 from tests.benchmarks.fleet_day import run_fleet
+from tests.benchmarks.history_scaling import build_and_verify, run_history
 from tests.benchmarks.metrics_render import run_render
 from tests.benchmarks.naive_poller import run_naive
 
@@ -67,7 +68,25 @@ def audit(database: str, appends: int, rounds: int, url: str = "") -> dict:
         return dataclasses.asdict(run_audit(database, urls, appends, rounds))
 
 
-JOBS = {"fleet": fleet, "naive": naive, "render": render, "audit": audit, "cycle": cycle}
+def history(containers: int, rows: int, span_days: float) -> dict:
+    with tempfile.TemporaryDirectory(prefix="stacks-opsd-bench-") as directory:
+        result = run_history(Path(directory), containers, rows, timedelta(days=span_days))
+    return dataclasses.asdict(result)
+
+
+def history_build(url: str, containers: int, rows: int, span_days: float, seed: int) -> dict:
+    return build_and_verify(url, containers, rows, timedelta(days=span_days), seed)
+
+
+JOBS = {
+    "fleet": fleet,
+    "naive": naive,
+    "render": render,
+    "audit": audit,
+    "history": history,
+    "history-build": history_build,
+    "cycle": cycle,
+}
 
 
 def main(argv: list[str]) -> int:

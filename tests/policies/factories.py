@@ -1,15 +1,16 @@
-"""Hand-built snapshots and audit rows for the policy unit tests."""
+"""Hand-built snapshots and audit rows for the policy unit tests, and the states policies
+fold from those rows."""
 
 import itertools
-import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
-from daemon.audit.record import AuditLog
+from daemon.policy_history import fold_rows
 from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks.models import Backup, Container
-from policies.base import Action, Decision, Note
+from policies.base import Action, Decision, HistoryRow, Note, Policy
 
 _ids = itertools.count(1)
 
@@ -59,26 +60,31 @@ def row(
     target: str | None = None,
     details: dict | None = None,
     action_id: str | None = None,
-) -> AuditLog:
-    return AuditLog(
+) -> HistoryRow:
+    details = details or {}
+    return HistoryRow(
         id=next(_ids),
         at=at,
-        instance="test",
         actor=actor,
         action=action,
-        container_id=container_id,
         outcome=outcome,
-        target=target,
         action_id=action_id or uuid.uuid4().hex,
-        details=json.dumps(details) if details else None,
-        prev_hash="",
-        hash=uuid.uuid4().hex,
+        container_id=container_id,
+        target=target,
+        event=details.get("event"),
+        iso_week=details.get("iso_week"),
+        dry_run=details.get("dry_run") is True,
     )
+
+
+def folded(policy: Policy, rows: Iterable[HistoryRow]) -> Mapping[str, Any]:
+    """The per-container states `policy` folds from `rows` (oldest first)."""
+    return fold_rows(policy, {}, rows)
 
 
 def performed(
     decisions: Iterable[Decision], at: datetime, outcome: str = "succeeded"
-) -> list[AuditLog]:
+) -> list[HistoryRow]:
     """The rows an executor writes for `decisions` when every API call ends in `outcome`."""
     rows = []
     for decision in decisions:

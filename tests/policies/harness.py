@@ -103,9 +103,9 @@ class Harness:
     def evaluate(self) -> None:
         snapshot = self.poll()
         now = self.clock.now()
-        histories = self.history.windows(self.policies, now)
+        states = self.history.states(self.policies, now)
         for policy in self.policies:
-            for decision in policy.decide(snapshot, histories[policy.name], now):
+            for decision in policy.decide(snapshot, states[policy.name], now):
                 outcome = self.executor.perform(decision)
                 if isinstance(decision, Action):
                     self.outcomes.append((now, decision, outcome))

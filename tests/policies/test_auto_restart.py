@@ -6,7 +6,7 @@ from itertools import pairwise
 
 from policies.auto_restart import AutoRestartOptions, AutoRestartPolicy
 from policies.base import Action, Decision, Note
-from tests.policies.factories import container, performed, row, snapshot
+from tests.policies.factories import container, folded, performed, row, snapshot
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 STEP = timedelta(seconds=5)
@@ -32,7 +32,7 @@ class Loop:
         while self.now < end:
             current = status(self.now) if callable(status) else status
             snap = snapshot(self.now, container("app", current))
-            decisions = self.policy.decide(snap, self.history, self.now)
+            decisions = self.policy.decide(snap, folded(self.policy, self.history), self.now)
             self.decided += [(self.now, d) for d in decisions]
             self.history += performed(decisions, self.now, self.outcome)
             self.now += STEP
@@ -197,7 +197,7 @@ def test_unknown_statuses_and_statuses_not_configured_are_ignored():
 def test_nothing_happens_on_a_stale_snapshot():
     policy = AutoRestartPolicy(AutoRestartOptions())
     stale = snapshot(T0, container("app", "error"), status_ok=False)
-    assert policy.decide(stale, [], T0) == []
+    assert policy.decide(stale, {}, T0) == []
 
 
 def test_only_matched_containers_are_restarted():
@@ -208,7 +208,7 @@ def test_only_matched_containers_are_restarted():
         container("web-canary", "error"),
         container("db", "error"),
     )
-    decisions = policy.decide(snap, [], T0)
+    decisions = policy.decide(snap, {}, T0)
     assert [(d.container_name, d.action) for d in decisions] == [("web-1", "container.restart")]
     assert all(d.gated for d in decisions)
 
@@ -221,7 +221,8 @@ def test_a_long_unobserved_gap_counts_as_running():
         for s in (0, 10, 30)
     ]
     snap_at = T0 + timedelta(minutes=15)
-    decisions = policy.decide(snapshot(snap_at, container("app", "error")), history, snap_at)
+    states = folded(policy, history)
+    decisions = policy.decide(snapshot(snap_at, container("app", "error")), states, snap_at)
     assert [d.details["restart_number"] for d in decisions] == [1]
 
 
@@ -231,7 +232,7 @@ def test_the_exported_backoff_is_nonzero_only_while_waiting_for_a_restart():
     loop.run(timedelta(seconds=40))  # restarts at 0, 10, 30 s; the crash seen at 35 s waits 40 s
 
     def backing_off(at: datetime) -> float:
-        state = loop.policy.states(loop.history)["usr-abc12345-app"]
+        state = folded(loop.policy, loop.history)["usr-abc12345-app"]
         wait = state.backing_off(at, options.backoff_initial, options.backoff_max)
         return wait.total_seconds()
 

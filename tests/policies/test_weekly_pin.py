@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 from policies.backup_freshness import BackupFreshnessOptions
 from policies.base import Action, Note
 from policies.weekly_pin import WeeklyPinOptions, WeeklyPinPolicy
-from tests.policies.factories import backup, container, performed, row, snapshot
+from tests.policies.factories import backup, container, folded, performed, row, snapshot
 
 MONDAY = datetime(2026, 1, 5, tzinfo=UTC)  # ISO week 2026-W02 runs Jan 5 to Jan 11
 SUNDAY = MONDAY + timedelta(days=6)
@@ -20,7 +20,7 @@ def policy(dry_run: bool = False, **options) -> WeeklyPinPolicy:
 
 def decide(p, now, backups, history=(), status_ok=True):
     snap = snapshot(now, container("app"), backups={"app": backups}, status_ok=status_ok)
-    return p.decide(snap, list(history), now)
+    return p.decide(snap, folded(p, history), now)
 
 
 def test_pins_the_newest_completed_backup_once_the_weekday_time_has_passed():
@@ -38,7 +38,7 @@ def test_this_weeks_pin_waits_for_a_backup_list_read_after_the_due_time():
     # would leave the week with the wrong restore point, so nothing is decided yet.
     assert (
         WeeklyPinPolicy(WeeklyPinOptions(), BackupFreshnessOptions()).decide(
-            replace(snap, taken_at=due, status_ok=True), [], due + timedelta(minutes=1)
+            replace(snap, taken_at=due, status_ok=True), {}, due + timedelta(minutes=1)
         )
         == []
     )
@@ -109,7 +109,7 @@ def test_no_decision_without_known_backups_or_on_a_stale_snapshot():
     p = policy()
     now = SUNDAY + timedelta(hours=4)
     unknown = snapshot(now, container("app"))
-    assert p.decide(unknown, [], now) == []
+    assert p.decide(unknown, {}, now) == []
     assert decide(p, now, DAILY, status_ok=False) == []
 
 

@@ -1,0 +1,195 @@
+"""Benchmark 6: what a long audit history costs the daemon, at start and at every evaluation.
+
+`run_history` measures one size in this (fresh) process:
+
+1. the audit database is built in a child process (`history_database.py`, then
+   `audit verify`), so the building's memory is not counted here;
+2. the simulator runs 5 days for N containers (Monday to Saturday 00:00: five
+   daily backups each, no weekly pin due yet), and the real Daemon
+   (`SimulatedRun`) starts on the database: taking leadership (reconciliation
+   at start) is timed, then its first status cycle, in which the evaluation
+   after the first poll is timed (reading each policy's window and folding it);
+   resident memory (VmRSS after a full collection) is read right after;
+3. the daemon runs until every backup list was read once, then `QUIET_ROUNDS`
+   status cycles with nothing to do: each evaluation is timed (the median is
+   reported) and the rows appended meanwhile are counted (0: quiet).
+
+The result is plain data (JSON-able); `make bench` runs each size, the 0-row
+baseline included, in a process of its own.
+"""
+
+import dataclasses
+import json
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from daemon.audit.store import AuditStore
+from daemon.clock import ManualClock
+from daemon.config import Config
+from daemon.simulator import Simulator
+from tests.benchmarks.freshness import best_intervals
+from tests.benchmarks.history_database import ACCOUNT, build_history
+from tests.benchmarks.job_runner import ROOT
+from tests.benchmarks.resident_memory import resident_bytes
+from tests.support.simulated_run import MONDAY, SimulatedRun
+
+SATURDAY = MONDAY + timedelta(days=5)  # the daemon starts here: the week's pin is not due yet
+QUIET_ROUNDS = 20
+# Metrics are refreshed once a day here, so the whole budget reads backup lists and the
+# quiet rounds start after 30 simulated minutes instead of 2.5 hours.
+METRICS_INTERVAL = timedelta(days=1)
+
+
+@dataclass
+class HistoryResult:
+    containers: int
+    rows: int  # in the database when the daemon started
+    span_days: float
+    build_seconds: float
+    verified: bool  # `audit verify` passed on the built database
+    reconcile_seconds: float  # taking leadership: the `interrupted` rows of dead sessions
+    first_reconcile_seconds: float  # the same on the database new to reconciliation (once)
+    first_evaluation_seconds: float  # after the first poll: read the windows, fold, decide
+    rss_bytes: int  # right after the first status cycle
+    quiet_evaluation_seconds: list[float] = field(default_factory=list)
+    quiet_rows: int = 0  # appended during the quiet rounds
+    rows_folded: int = 0  # read and folded by the first evaluation (the windows, the episodes)
+    states: dict[str, int] = field(default_factory=dict)  # policy -> containers with a state
+
+    @property
+    def quiet_evaluation(self) -> float:
+        return statistics.median(self.quiet_evaluation_seconds)
+
+
+def names(containers: int) -> list[str]:
+    return [f"app-{i:04d}" for i in range(containers)]
+
+
+def run_history(
+    directory: Path, containers: int, rows: int, span: timedelta, seed: int = 1
+) -> HistoryResult:
+    database = f"sqlite:///{directory / 'audit.db'}"
+    built = {"rows": 0, "seconds": 0.0, "verified": True, "first_reconcile_seconds": 0.0}
+    if rows:
+        built = _build_elsewhere(database, containers, rows, span, seed)
+    clock = ManualClock(MONDAY)
+    simulator = Simulator(clock=clock, seed=seed)
+    key = simulator.create_key(rate_limit=60, account=ACCOUNT)
+    for name in names(containers):
+        simulator.seed_container(key, name)
+    simulator.advance((SATURDAY - MONDAY).total_seconds())
+    base = Config()
+    config = dataclasses.replace(
+        base, poll=dataclasses.replace(base.poll, metrics_interval=METRICS_INTERVAL)
+    )
+    run = SimulatedRun(directory, config, simulator=simulator, clock=clock, key=key)
+    try:
+        daemon = run.daemon
+        evaluations = _time_evaluations(daemon)
+        folded = _count_folded_rows(daemon)
+        started = time.perf_counter()
+        daemon.leadership()
+        reconcile = time.perf_counter() - started
+        daemon.status_cycle()
+        rss = resident_bytes()
+        first, rows_folded = evaluations.pop(), sum(folded)
+        warmup = timedelta(seconds=best_intervals(containers, config)["backups"])
+        run.advance(warmup + timedelta(minutes=5))
+        appended = daemon.store.last_id()
+        evaluations.clear()
+        run.advance(config.poll.status_interval * QUIET_ROUNDS)
+        states = {name: len(states) for name, states in daemon.last_evaluation.states.items()}
+        return HistoryResult(
+            containers=containers,
+            rows=built["rows"],
+            span_days=span.total_seconds() / 86400,
+            build_seconds=built["seconds"],
+            verified=built["verified"],
+            reconcile_seconds=reconcile,
+            first_reconcile_seconds=built["first_reconcile_seconds"],
+            first_evaluation_seconds=first,
+            rss_bytes=rss,
+            quiet_evaluation_seconds=list(evaluations),
+            quiet_rows=daemon.store.last_id() - appended,
+            rows_folded=rows_folded,
+            states=states,
+        )
+    finally:
+        run.close()
+
+
+def build_and_verify(url: str, containers: int, rows: int, span: timedelta, seed: int) -> dict:
+    """The audit database of `rows` rows over `span` before SATURDAY, reconciled once as the
+    daemon that wrote it would have done (a database new to reconciliation: every
+    `started` row is looked at), then `audit verify` on it."""
+    started = time.perf_counter()
+    built = build_history(url, names(containers), rows, span, SATURDAY, seed)
+    seconds = time.perf_counter() - started
+    store = AuditStore.open(url, "bench:previous-daemon", ManualClock(SATURDAY))
+    try:
+        started = time.perf_counter()
+        interrupted = len(store.reconcile_interrupted(including_own=True))
+        first_reconcile = time.perf_counter() - started
+        verified = store.verify().ok
+    finally:
+        store.close()
+    return {
+        **dataclasses.asdict(built),
+        "rows": built.rows + interrupted,
+        "seconds": seconds,
+        "first_reconcile_seconds": first_reconcile,
+        "verified": verified,
+    }
+
+
+def _time_evaluations(daemon) -> list[float]:
+    """Wall seconds of each `daemon.evaluate` from now on (status cycles call it)."""
+    seconds: list[float] = []
+    evaluate = daemon.evaluate
+
+    def timed(snapshot):
+        started = time.perf_counter()
+        try:
+            return evaluate(snapshot)
+        finally:
+            seconds.append(time.perf_counter() - started)
+
+    daemon.evaluate = timed
+    return seconds
+
+
+def _count_folded_rows(daemon) -> list[int]:
+    """The number of rows each policy fold is given from now on."""
+    counts: list[int] = []
+    for policy in daemon.policies:
+        fold = policy.fold
+
+        def counted(state, rows, fold=fold):
+            counts.append(len(rows))
+            return fold(state, rows)
+
+        policy.fold = counted
+    return counts
+
+
+def _build_elsewhere(database: str, containers: int, rows: int, span: timedelta, seed: int) -> dict:
+    """Build (and verify) the database in a child process; its result."""
+    spec = {
+        "job": "history-build",
+        "url": database,
+        "containers": containers,
+        "rows": rows,
+        "span_days": span.total_seconds() / 86400,
+        "seed": seed,
+    }
+    command = [sys.executable, "-m", "tests.benchmarks.jobs", json.dumps(spec)]
+    answer = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if answer.returncode != 0:
+        lines = answer.stderr.strip().splitlines()
+        raise RuntimeError(f"building the audit database failed: {lines[-1] if lines else ''}")
+    return json.loads(answer.stdout.strip().splitlines()[-1])
