@@ -60,11 +60,13 @@ class HistoryRow:
     def counts(self, dry_run: bool) -> bool:
         """Whether the row is part of what really happened, for a reader in this mode.
 
-        A dry run's rows (outcome `dry_run`, or a note it marked `dry_run`) are never
-        attempts or completions once dry run is off; while it is on they count, so a
-        dry run shows the backoff and pins the real run would have.
+        A dry run's decisions (outcome `dry_run`, or a `gave_up` it marked `dry_run`) are
+        never attempts, completions or give-ups once dry run is off; while it is on they
+        count, so a dry run shows the backoff and pins the real run would have. What a
+        dry run observed (a crash seen, a container running again) stays true either way.
         """
-        return dry_run or (self.outcome != "dry_run" and not self.dry_run)
+        decided = self.outcome == "dry_run" or (self.dry_run and self.outcome == "gave_up")
+        return dry_run or not decided
 
 
 def history_row(values: Sequence[Any]) -> HistoryRow:

@@ -161,13 +161,17 @@ def _counting(
     table, dry_run: bool, not_before: datetime | None = None
 ) -> list[ColumnElement[bool]]:
     """The conditions of the rows that count: from `not_before` on, and for a live reader
-    nothing a dry run wrote (its `dry_run` rows, the notes it marked)."""
+    nothing a dry run decided (its `dry_run` rows, the `gave_up` it marked); what it
+    observed counts (`HistoryRow.counts`)."""
     conditions = []
     if not_before is not None:
         conditions.append(table.c.at >= not_before)
     if not dry_run:
         marked = table.c.details.contains(DRY_RUN_MARK, autoescape=True)
-        conditions += [table.c.outcome != "dry_run", or_(table.c.details.is_(None), ~marked)]
+        conditions += [
+            table.c.outcome != "dry_run",
+            or_(table.c.outcome != "gave_up", table.c.details.is_(None), ~marked),
+        ]
     return conditions
 
 

@@ -102,7 +102,7 @@ def run_history(
         run.advance(warmup + timedelta(minutes=5))
         appended = daemon.store.last_id()
         evaluations.clear()
-        run.advance(config.poll.status_interval * QUIET_ROUNDS)
+        run.advance(daemon.poller.status_interval * QUIET_ROUNDS)
         states = {name: len(states) for name, states in daemon.last_evaluation.states.items()}
         return HistoryResult(
             containers=containers,

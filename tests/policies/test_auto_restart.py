@@ -170,6 +170,20 @@ def test_a_live_daemon_does_not_inherit_a_dry_runs_restarts_or_gave_up():
     assert loop.notes("gave_up") == []
 
 
+def test_what_a_dry_run_observed_stays_true_once_it_is_off():
+    loop = Loop(AutoRestartOptions(max_restarts=3))
+    loop.run(timedelta(minutes=3))
+    assert len(loop.notes("gave_up")) == 1  # given up for real
+    loop.policy = AutoRestartPolicy(AutoRestartOptions(max_restarts=3), dry_run=True)
+    loop.outcome = "dry_run"
+    loop.run(timedelta(minutes=15), "running")  # a dry run sees it run for 15 minutes
+    loop.policy = AutoRestartPolicy(AutoRestartOptions(max_restarts=3))  # live again
+    loop.outcome = "succeeded"
+    loop.decided.clear()
+    loop.run(timedelta(seconds=10))
+    assert len(loop.restarts()) == 1  # it ran reset_after: the give-up is over
+
+
 def test_gave_up_lasts_until_a_reset_however_long_ago():
     loop = Loop(AutoRestartOptions(max_restarts=3))
     loop.run(timedelta(minutes=3))
