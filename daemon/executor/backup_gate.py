@@ -11,9 +11,10 @@ For a running container the gate reuses a completed backup younger than
 trigger (that was not listed before it) is `completed` (row `succeeded`, target
 the backup id) or `failed`, or time runs out (row `failed`, reason timeout).
 `on_failure` then decides: "abort" (the change does not happen) or "proceed".
-The trigger is sent once: after a 429 or a refused connection it is sent again
-(a backup of a running container is harmless), but after an ambiguous answer it
-is not; the polling then shows whether STACKS took it, and if no new backup ever
+The trigger is sent once, right after a listing of the backups it may not take
+for its own: after a 429 or a refused connection it is listed and sent again (a
+backup of a running container is harmless), but after an ambiguous answer it is
+not; the polling then shows whether STACKS took it, and if no new backup ever
 appears the backup's row says `unknown`, not `failed`.
 A container that is not running cannot be backed up (the guide): the change
 proceeds and records why, with the newest completed backup. Reading the status
@@ -179,7 +180,7 @@ class BackupGate:
         return result
 
     def _trigger_and_wait(self, container_id: str, known_ids: set[int]) -> BackupResult:
-        triggered_at, unconfirmed = self._trigger(container_id)
+        triggered_at, unconfirmed = self._trigger(container_id, known_ids)
         if isinstance(triggered_at, BackupResult):
             return triggered_at
         deadline = triggered_at + self._options.timeout
@@ -207,28 +208,43 @@ class BackupGate:
                 error = f"{why}; last error: {last_error}" if last_error else why
                 return BackupResult(False, error=error, unconfirmed=unconfirmed)
 
-    def _trigger(self, container_id: str) -> tuple[datetime | BackupResult, str | None]:
-        """Send `POST backup` (again only after an answer proving it was not taken).
+    def _trigger(
+        self, container_id: str, known_ids: set[int]
+    ) -> tuple[datetime | BackupResult, str | None]:
+        """List the backups, then send `POST backup` at once (again only after an answer
+        proving it was not taken, listing again first).
 
-        Returns when it was sent and its ambiguous answer (None if clearly taken), or
-        the BackupResult of a trigger STACKS refused.
+        Every backup listed right before the trigger STACKS took joins `known_ids`, so a
+        backup begun meanwhile by someone else (the 02:00 schedule, a human, during a
+        budget wait or a Retry-After) is never taken for this one. Returns when it was
+        sent and its ambiguous answer (None if clearly taken), or the BackupResult of a
+        trigger STACKS refused.
         """
-        for attempt in range(1, TRIGGER_SENDS + 1):
+        budget = self._client.budget
+        error: StacksError | None = None
+        for _attempt in range(TRIGGER_SENDS):
             triggered_at = self._clock.now()
             try:
-                self._client.trigger_backup(container_id, priority=Priority.ACTION)
+                with budget.reserved(Priority.ACTION, 2):  # the list and the trigger
+                    listed = self._client.backups(
+                        container_id, limit=MAX_BACKUPS, priority=Priority.ACTION
+                    )
+                    known_ids.update(b.id for b in listed)
+                    if budget.reserved_left() < 1:
+                        continue  # the list needed a retry: list again under a new reservation
+                    triggered_at = self._clock.now()
+                    self._client.trigger_backup(container_id, priority=Priority.ACTION)
             except UnconfirmedChange as exc:
                 return triggered_at, exc.answer
             except StacksError as exc:
-                if worth_resending(exc) and attempt < TRIGGER_SENDS:
+                error = exc
+                if worth_resending(exc):
                     continue  # the budget waits out any Retry-After before the next one
-                error = f"trigger refused: {exc}"
-                refused = BackupResult(
-                    False, error=error, http_status=exc.http_status, triggered=False
-                )
-                return refused, None
+                break
             return triggered_at, None
-        raise AssertionError("unreachable: the last attempt always returns")  # pragma: no cover
+        why = f"no backup triggered: {error}" if error else "the backups could not be listed first"
+        status = error.http_status if error else None
+        return BackupResult(False, error=why, http_status=status, triggered=False), None
 
     def not_running(self, action: Action, status: str) -> GateResult:
         """No backup is possible (the guide): proceed, recording the newest completed one."""
