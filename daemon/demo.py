@@ -18,17 +18,15 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from daemon.audit.errors import AuditError
+from daemon.audit import AuditError
 from daemon.clock import OffsetClock
 from daemon.config import Config
-from daemon.exporter.server import MetricsServer
+from daemon.exporter import MetricsServer
 from daemon.runtime import Daemon
 from daemon.service import serve
 from daemon.simulator import Simulator
-from daemon.stacks.apikey import ApiKey
-from policies.auto_restart import AutoRestartOptions
-from policies.base import OPERATOR, Action
-from policies.weekly_pin import WeeklyPinOptions
+from daemon.stacks import ApiKey
+from policies import OPERATOR, Action, AutoRestartOptions, WeeklyPinOptions
 
 log = logging.getLogger(__name__)
 

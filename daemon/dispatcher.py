@@ -12,7 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from daemon.clock import StopRequested
-from policies.base import Decision
+from policies import Decision
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from daemon.policy_history import PolicyHistory
 from daemon.snapshot import Snapshot
-from policies.base import Decision, Policy
+from policies import Decision, Policy
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,8 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from daemon.audit.history import HistoryRow
-from daemon.audit.store import AuditStore
-from policies.base import Policy
+from daemon.audit import AuditStore, HistoryRow
+from policies import Policy
 
 LOAD_SLICE = timedelta(days=1)
 NO_STATES: Mapping[str, Any] = MappingProxyType({})

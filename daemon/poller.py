@@ -30,10 +30,7 @@ from daemon.refresh_plan import (
     plan_refresh,
 )
 from daemon.snapshot import ContainerView, Snapshot
-from daemon.stacks.client import StacksClient
-from daemon.stacks.errors import StacksError
-from daemon.stacks.models import ContainerMetrics
-from daemon.stacks.ratebudget import RateBudget
+from daemon.stacks import ContainerMetrics, RateBudget, StacksClient, StacksError
 
 log = logging.getLogger(__name__)
 

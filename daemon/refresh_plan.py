@@ -36,7 +36,7 @@ from datetime import UTC, datetime, time, timedelta
 from enum import Enum
 
 from daemon.snapshot import Snapshot
-from daemon.stacks.ratebudget import Priority
+from daemon.stacks import Priority
 
 MINUTE = 60.0
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -15,27 +15,21 @@ from datetime import timedelta
 
 import httpx
 
-from daemon.audit.errors import AuditError
-from daemon.audit.store import AuditStore
+from daemon.audit import AuditError, AuditStore
 from daemon.clock import Clock, StoppableClock
 from daemon.config import Config
 from daemon.dispatcher import Dispatcher
 from daemon.evaluation import Evaluation, evaluate
-from daemon.executor.executor import Executor
-from daemon.exporter.daemon_metrics import build_daemon_metrics
-from daemon.exporter.health import Health
-from daemon.leader.for_database import leader_lock_for
-from daemon.leader.lock import LeaderLock
+from daemon.executor import Executor
+from daemon.exporter import Health, build_daemon_metrics
+from daemon.leader import LeaderLock, leader_lock_for
 from daemon.policy_history import PolicyHistory
 from daemon.poller import Poller
 from daemon.snapshot import Snapshot
-from daemon.stacks.apikey import ApiKey
-from daemon.stacks.client import StacksClient
-from daemon.stacks.ratebudget import RateBudget
+from daemon.stacks import ApiKey, RateBudget, StacksClient
 from daemon.status_report import status_document
 from daemon.systemd_notify import SystemdNotifier
-from policies.base import Action, Decision
-from policies.registry import build_policies
+from policies import Action, Decision, build_policies
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import NoReturn
 
 from daemon.config import Config
-from daemon.exporter.server import MetricsServer
+from daemon.exporter import MetricsServer
 from daemon.runtime import Daemon
 from daemon.scheduler import HEARTBEAT_TICK, build_scheduler, guarded
 

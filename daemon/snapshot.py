@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from daemon.stacks.models import Backup, BackupStats, Container, ContainerMetrics
+from daemon.stacks import Backup, BackupStats, Container, ContainerMetrics
 
 
 @dataclass(frozen=True)

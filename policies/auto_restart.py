@@ -35,7 +35,7 @@ from typing import Any
 
 from daemon.durations import format_duration
 from daemon.snapshot import ContainerView, Snapshot
-from daemon.stacks.models import KNOWN_CONTAINER_STATUSES
+from daemon.stacks import KNOWN_CONTAINER_STATUSES
 from policies.base import (
     OPERATOR,
     Action,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from daemon.audit.history import HistoryQuery, HistoryRow
+from daemon.audit import HistoryQuery, HistoryRow
 from daemon.snapshot import Snapshot
 
 OPERATOR = "cli"  # the actor of changes an operator makes with `stacks-opsd change`

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from daemon.audit.history import Episode, RowKind
+from daemon.audit import Episode, RowKind
 from policies.base import OPERATOR, HistoryRow, actor_name
 
 POLICY = "auto_restart"

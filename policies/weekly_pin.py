@@ -34,10 +34,10 @@ from datetime import datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from daemon.audit.history import Episode, RowKind
+from daemon.audit import Episode, RowKind
 from daemon.durations import format_duration
 from daemon.snapshot import ContainerView, Snapshot
-from daemon.stacks.models import Backup
+from daemon.stacks import Backup
 from policies.backup_freshness import BackupFreshnessOptions, newest_completed_backup_age
 from policies.base import (
     Action,

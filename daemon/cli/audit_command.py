@@ -3,9 +3,7 @@
 import argparse
 from datetime import timedelta
 
-from daemon.audit.format import render_csv, render_json, render_table
-from daemon.audit.record import ACTIONS, OUTCOMES
-from daemon.audit.store import AuditStore
+from daemon.audit import ACTIONS, OUTCOMES, AuditStore, render_csv, render_json, render_table
 from daemon.cli.errors import CliError, UsageError
 from daemon.cli.startup import config_from_args, instance_name
 from daemon.clock import SystemClock

@@ -5,8 +5,7 @@ import argparse
 from daemon.cli.errors import CliError
 from daemon.cli.startup import api_key_from, config_from_args
 from daemon.config import DEFAULT_CONFIG_PATH
-from daemon.stacks.client import StacksClient
-from daemon.stacks.errors import StacksError
+from daemon.stacks import StacksClient, StacksError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from daemon import __version__
-from daemon.audit.errors import AuditError
+from daemon.audit import AuditError
 from daemon.cli import (
     audit_command,
     backup_command,
@@ -22,8 +22,7 @@ from daemon.cli import (
     simulator_command,
 )
 from daemon.cli.errors import CliError
-from daemon.stacks.apikey import redact_keys
-from daemon.stacks.errors import StacksError
+from daemon.stacks import StacksError, redact_keys
 
 COMMANDS = (
     run_command,

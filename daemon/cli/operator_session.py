@@ -13,17 +13,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from daemon.audit.store import AuditStore
+from daemon.audit import AuditStore
 from daemon.cli.errors import CliError, UsageError
 from daemon.cli.startup import api_key_from, instance_name
 from daemon.clock import SystemClock
 from daemon.config import Config
-from daemon.executor.executor import Executor, Outcome
-from daemon.stacks.backup_calls import MAX_BACKUPS
-from daemon.stacks.client import StacksClient
-from daemon.stacks.models import Container
-from daemon.stacks.ratebudget import Priority, RateBudget
-from policies.base import OPERATOR, Action
+from daemon.executor import Executor, Outcome
+from daemon.stacks import MAX_BACKUPS, Container, Priority, RateBudget, StacksClient
+from policies import OPERATOR, Action
 
 BUSY_WAIT = 30.0  # seconds to wait for another actor's action on the same container
 BUSY_POLL = 1.0

@@ -8,7 +8,7 @@ from daemon.cli.errors import UsageError
 from daemon.cli.startup import api_key_from, config_from_args, instance_name
 from daemon.clock import SystemClock
 from daemon.config import Config
-from daemon.exporter.server import MetricsServer
+from daemon.exporter import MetricsServer
 from daemon.log_setup import configure_logging
 from daemon.runtime import Daemon
 from daemon.service import exit_now, serve

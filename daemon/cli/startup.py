@@ -8,9 +8,8 @@ import socket
 from argparse import Namespace
 
 from daemon.cli.errors import UsageError
-from daemon.config import Config, ConfigError, load_config
-from daemon.config.apikey_source import read_api_key
-from daemon.stacks.apikey import ApiKey, InvalidApiKey
+from daemon.config import Config, ConfigError, load_config, read_api_key
+from daemon.stacks import ApiKey, InvalidApiKey
 
 
 def config_from_args(args: Namespace) -> Config:

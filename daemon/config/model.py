@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
-from policies.auto_restart import AutoRestartOptions
-from policies.backup_freshness import BackupFreshnessOptions
-from policies.pre_change_backup import PreChangeBackupOptions
-from policies.weekly_pin import WeeklyPinOptions
+from policies import (
+    AutoRestartOptions,
+    BackupFreshnessOptions,
+    PreChangeBackupOptions,
+    WeeklyPinOptions,
+)
 
 DEFAULT_BASE_URL = "https://api.stackshosting.cloud/api/v1"
 

@@ -14,10 +14,12 @@ from urllib.parse import urlsplit
 
 from daemon.config.display import describe
 from daemon.config.model import ApiConfig, DaemonConfig, PollConfig
-from policies.auto_restart import AutoRestartOptions
-from policies.backup_freshness import BackupFreshnessOptions
-from policies.pre_change_backup import PreChangeBackupOptions
-from policies.weekly_pin import WeeklyPinOptions
+from policies import (
+    AutoRestartOptions,
+    BackupFreshnessOptions,
+    PreChangeBackupOptions,
+    WeeklyPinOptions,
+)
 
 DATABASE_SCHEMES = ("sqlite:///", "postgresql+psycopg://")
 NEVER_RESTARTED = ("running", "stopped")

@@ -14,7 +14,7 @@ from daemon.config.coerce import Mismatch, coerce
 from daemon.config.display import describe, key_path
 from daemon.config.model import PoliciesConfig
 from daemon.config.rules import RULES
-from policies.registry import POLICY_OPTIONS
+from policies import POLICY_OPTIONS
 
 
 def validate(

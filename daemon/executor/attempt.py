@@ -27,17 +27,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from daemon.audit.errors import AuditWriteError
+from daemon.audit import AuditWriteError
 from daemon.clock import Clock, StopRequested
 from daemon.executor.audit_trail import AuditTrail
 from daemon.executor.backup_gate import BackupGate, GateResult
 from daemon.executor.changes import CHANGES, Seen
-from daemon.stacks.client import StacksClient
-from daemon.stacks.errors import StacksError, UnconfirmedChange
-from daemon.stacks.models import KNOWN_CONTAINER_STATUSES
-from daemon.stacks.ratebudget import Priority
-from daemon.stacks.retry import worth_resending
-from policies.base import Action
+from daemon.stacks import (
+    KNOWN_CONTAINER_STATUSES,
+    Priority,
+    StacksClient,
+    StacksError,
+    UnconfirmedChange,
+    worth_resending,
+)
+from policies import Action
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from daemon.audit.errors import AuditError, AuditWriteError
-from daemon.audit.liveness import Holder
-from daemon.audit.record import AuditLog
-from daemon.audit.store import AuditStore
+from daemon.audit import AuditError, AuditLog, AuditStore, AuditWriteError, Holder
 
 log = logging.getLogger(__name__)
 

@@ -24,18 +24,20 @@ that decides between the two is the executor's (see attempt.py).
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from daemon.audit.ids import new_action_id
+from daemon.audit import new_action_id
 from daemon.clock import Clock, StopRequested
 from daemon.durations import format_duration
 from daemon.executor.audit_trail import AuditTrail
-from daemon.stacks.backup_calls import MAX_BACKUPS
-from daemon.stacks.client import StacksClient
-from daemon.stacks.errors import StacksError, UnconfirmedChange
-from daemon.stacks.models import Backup
-from daemon.stacks.ratebudget import Priority
-from daemon.stacks.retry import worth_resending
-from policies.base import Action
-from policies.pre_change_backup import PreChangeBackupOptions
+from daemon.stacks import (
+    MAX_BACKUPS,
+    Backup,
+    Priority,
+    StacksClient,
+    StacksError,
+    UnconfirmedChange,
+    worth_resending,
+)
+from policies import Action, PreChangeBackupOptions
 
 FIRST_POLL = 5.0  # seconds after the trigger; the wait then doubles
 MAX_POLL = 30.0

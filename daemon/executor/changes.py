@@ -18,12 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from daemon.stacks.backup_calls import MAX_BACKUPS
-from daemon.stacks.client import StacksClient
-from daemon.stacks.errors import NotFoundError
-from daemon.stacks.models import Backup
-from daemon.stacks.ratebudget import Priority
-from policies.base import Action
+from daemon.stacks import MAX_BACKUPS, Backup, NotFoundError, Priority, StacksClient
+from policies import Action
 
 ACTION = Priority.ACTION
 GONE = "gone"  # what a container read shows once STACKS answers 404

@@ -25,21 +25,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from daemon.audit.errors import AuditWriteError
-from daemon.audit.ids import new_action_id
-from daemon.audit.store import AuditStore
+from daemon.audit import AuditStore, AuditWriteError, new_action_id
 from daemon.clock import Clock, StopRequested
 from daemon.executor.attempt import ChangeAttempt, Outcome
 from daemon.executor.audit_trail import ActionMetrics, AuditTrail
 from daemon.executor.backup_gate import BackupGate
 from daemon.executor.changes import CHANGES, GATED
 from daemon.executor.container_locks import ContainerLocks
-from daemon.stacks.backup_calls import MAX_BACKUPS
-from daemon.stacks.client import StacksClient
-from daemon.stacks.errors import StacksError
-from daemon.stacks.ratebudget import Priority
-from policies.base import Action, Decision, Note
-from policies.pre_change_backup import PreChangeBackupOptions
+from daemon.stacks import MAX_BACKUPS, Priority, StacksClient, StacksError
+from policies import Action, Decision, Note, PreChangeBackupOptions
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from daemon.exporter.container_labels import CONTAINER_LABELS, container_label_values
 from daemon.snapshot import ContainerView, Snapshot
-from daemon.stacks.models import KNOWN_BACKUP_STATUSES
+from daemon.stacks import KNOWN_BACKUP_STATUSES
 
 
 def backup_families() -> dict[str, GaugeMetricFamily]:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from daemon.clock import ManualClock
 from daemon.exporter.daemon_metrics import build_daemon_metrics
 from daemon.snapshot import ContainerView, Snapshot
-from daemon.stacks.models import Backup, BackupStats, Container, ContainerMetrics, MetricSample
+from daemon.stacks import Backup, BackupStats, Container, ContainerMetrics, MetricSample
 
 SAMPLE_TIME = datetime(2026, 1, 4, 3, 0, tzinfo=UTC)
 

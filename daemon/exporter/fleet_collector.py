@@ -15,7 +15,7 @@ from daemon.exporter.container_labels import (
     container_label_values,
 )
 from daemon.snapshot import Snapshot
-from daemon.stacks.models import KNOWN_CONTAINER_STATUSES
+from daemon.stacks import KNOWN_CONTAINER_STATUSES
 
 INFO_LABELS = (*CONTAINER_LABELS, "container_type", "plan", "version", "image_tag")
 

@@ -14,7 +14,7 @@ from daemon.exporter.container_labels import (
     container_label_values,
 )
 from daemon.snapshot import Snapshot
-from daemon.stacks.models import latest
+from daemon.stacks import latest
 
 
 def usage_families() -> dict[str, GaugeMetricFamily]:

@@ -10,7 +10,7 @@ database); with SQLite it is per database file.
 
 import hashlib
 
-from daemon.audit.database_url import parse_url, sqlite_path
+from daemon.audit import parse_url, sqlite_path
 from daemon.leader.file_lock import SqliteFileLock
 from daemon.leader.local_lock import LocalLeaderLock
 from daemon.leader.lock import LeaderLock, LeaderLockError

@@ -12,8 +12,7 @@ session still holds the lock and drops leadership if the connection fails.
 import contextlib
 from typing import Any
 
-from daemon.audit.database_url import parse_url, psycopg_conninfo, redact_url
-from daemon.audit.engine import postgres_connect_params
+from daemon.audit import parse_url, postgres_connect_params, psycopg_conninfo, redact_url
 from daemon.leader.lock import LeaderLockError
 
 HELD_QUERY = (

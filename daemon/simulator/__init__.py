@@ -18,6 +18,8 @@ over HTTP are listed in controls.py.
 
 from daemon.simulator.after_apply import MutationAnswer
 from daemon.simulator.assumptions import Assumptions
+from daemon.simulator.catalog import TEMPLATES
+from daemon.simulator.exchange import Request
 from daemon.simulator.faults import Faults
 from daemon.simulator.keys import ALL_SCOPES
 from daemon.simulator.mutations import Mutation
@@ -27,11 +29,13 @@ from daemon.simulator.traffic import Traffic
 
 __all__ = [
     "ALL_SCOPES",
+    "TEMPLATES",
     "Assumptions",
     "Faults",
     "Mutation",
     "MutationAnswer",
     "RateHeaderMode",
+    "Request",
     "Simulator",
     "Traffic",
 ]

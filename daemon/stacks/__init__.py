@@ -1,1 +1,67 @@
 """The STACKS API client: typed models, errors, rate budget and the client itself."""
+
+from daemon.stacks.apikey import ApiKey, InvalidApiKey, redact_keys
+from daemon.stacks.backup_calls import MAX_BACKUPS
+from daemon.stacks.client import StacksClient
+from daemon.stacks.decoding import rate_limit_headers
+from daemon.stacks.errors import (
+    AuthError,
+    BudgetExhausted,
+    MalformedResponse,
+    NotFoundError,
+    RateLimitedError,
+    RequestDeferred,
+    ScopeError,
+    ServerError,
+    SpendingCapError,
+    StacksError,
+    UnconfirmedChange,
+)
+from daemon.stacks.models import (
+    KNOWN_BACKUP_STATUSES,
+    KNOWN_CONTAINER_STATUSES,
+    Backup,
+    BackupStats,
+    Container,
+    ContainerMetrics,
+    MetricSample,
+    latest,
+)
+from daemon.stacks.ratebudget import WINDOW_SECONDS, Priority, RateBudget
+from daemon.stacks.retry import Backoff, proves_not_applied, worth_resending
+from daemon.stacks.routes import Route
+
+__all__ = [
+    "KNOWN_BACKUP_STATUSES",
+    "KNOWN_CONTAINER_STATUSES",
+    "MAX_BACKUPS",
+    "WINDOW_SECONDS",
+    "ApiKey",
+    "AuthError",
+    "Backoff",
+    "Backup",
+    "BackupStats",
+    "BudgetExhausted",
+    "Container",
+    "ContainerMetrics",
+    "InvalidApiKey",
+    "MalformedResponse",
+    "MetricSample",
+    "NotFoundError",
+    "Priority",
+    "RateBudget",
+    "RateLimitedError",
+    "RequestDeferred",
+    "Route",
+    "ScopeError",
+    "ServerError",
+    "SpendingCapError",
+    "StacksClient",
+    "StacksError",
+    "UnconfirmedChange",
+    "latest",
+    "proves_not_applied",
+    "rate_limit_headers",
+    "redact_keys",
+    "worth_resending",
+]

@@ -1,7 +1,6 @@
 """A separate process that appends audit rows, for the two-process chain test."""
 
-from daemon.audit.ids import new_action_id
-from daemon.audit.store import AuditStore
+from daemon.audit import AuditStore, new_action_id
 from daemon.clock import ManualClock
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from daemon.audit.store import AuditStore
+from daemon.audit import AuditStore
 from daemon.clock import ManualClock
 from tests.support.integration import postgres_url
 

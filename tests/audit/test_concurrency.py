@@ -3,8 +3,7 @@
 import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
 
-from daemon.audit.ids import new_action_id
-from daemon.audit.store import AuditStore
+from daemon.audit import AuditStore, new_action_id
 from tests.audit.append_worker import append_rows
 
 

@@ -6,9 +6,7 @@ import json
 
 import pytest
 
-from daemon.audit.format import COLUMNS, render_csv, render_json, render_table
-from daemon.audit.ids import new_action_id
-from daemon.audit.store import AuditStore
+from daemon.audit import COLUMNS, AuditStore, new_action_id, render_csv, render_json, render_table
 
 
 @pytest.fixture

@@ -5,11 +5,16 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import create_engine, inspect, select, text
 
-from daemon.audit.head import HEAD_ID, AuditHead
-from daemon.audit.history import Episode, HistoryRow, RowKind
-from daemon.audit.ids import new_action_id
-from daemon.audit.record import AuditLog
-from daemon.audit.store import AuditStore
+from daemon.audit import (
+    HEAD_ID,
+    AuditHead,
+    AuditLog,
+    AuditStore,
+    Episode,
+    HistoryRow,
+    RowKind,
+    new_action_id,
+)
 from tests.audit.test_reconcile import dead_process_identity, set_session
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # the ManualClock's default start

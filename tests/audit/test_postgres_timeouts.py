@@ -15,15 +15,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from daemon.audit.engine import (
+from daemon.audit import (
     CONNECT_TIMEOUT,
     TCP_USER_TIMEOUT,
     create_audit_engine,
     postgres_connect_params,
 )
-from daemon.leader.for_database import advisory_key
-from daemon.leader.lock import LeaderLockError
-from daemon.leader.postgres_lock import PostgresLeaderLock
+from daemon.leader import LeaderLockError, PostgresLeaderLock, advisory_key
 from tests.support.integration import postgres_url
 
 

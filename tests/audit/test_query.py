@@ -4,8 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from daemon.audit.ids import new_action_id
-from daemon.audit.store import AuditStore
+from daemon.audit import AuditStore, new_action_id
 
 
 @pytest.fixture

@@ -8,11 +8,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from daemon.audit import liveness
-from daemon.audit.errors import AuditWriteError
-from daemon.audit.ids import new_action_id
-from daemon.audit.liveness import LEASE, SESSIONS, process_identity
-from daemon.audit.store import INTERRUPTED_REASON, AuditStore
+from daemon.audit import (
+    INTERRUPTED_REASON,
+    LEASE,
+    SESSIONS,
+    AuditStore,
+    AuditWriteError,
+    liveness,
+    new_action_id,
+    process_identity,
+)
 from daemon.clock import ManualClock
 
 

@@ -2,10 +2,14 @@
 
 import pytest
 
-from daemon.audit.errors import AuditOpenError
-from daemon.audit.ids import new_action_id
-from daemon.audit.redact import is_secret_key, redact_text, redact_value
-from daemon.audit.store import AuditStore
+from daemon.audit import (
+    AuditOpenError,
+    AuditStore,
+    is_secret_key,
+    new_action_id,
+    redact_text,
+    redact_value,
+)
 from daemon.clock import ManualClock
 
 API_KEY = "sk_stacks_" + "3f" * 32

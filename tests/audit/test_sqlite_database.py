@@ -2,9 +2,7 @@
 
 import sqlite3
 
-from daemon.audit.chain import GENESIS_HASH, row_hash
-from daemon.audit.ids import new_action_id
-from daemon.audit.store import AuditStore
+from daemon.audit import GENESIS_HASH, AuditStore, new_action_id, row_hash
 from daemon.clock import ManualClock
 
 OLD_SCHEMA = """

@@ -7,8 +7,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import create_engine, text
 
-from daemon.audit.errors import AuditWriteError
-from daemon.audit.ids import new_action_id
+from daemon.audit import AuditWriteError, new_action_id
 
 
 @contextmanager
@@ -54,7 +53,7 @@ def test_locked_database_fails_loudly_then_recovers(
 
 
 def test_read_only_sqlite_database_is_not_healthy(tmp_path, clock) -> None:
-    from daemon.audit.store import AuditStore
+    from daemon.audit import AuditStore
 
     path = tmp_path / "audit.db"
     AuditStore.open(f"sqlite:///{path}", "host:1", clock).close()

@@ -19,10 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, Table, create_engine, insert, text
 
-from daemon.audit.engine import enable_wal
-from daemon.audit.ids import new_action_id
-from daemon.audit.record import AuditLog
-from daemon.audit.store import AuditStore
+from daemon.audit import AuditLog, AuditStore, enable_wal, new_action_id
 from daemon.clock import SystemClock
 
 

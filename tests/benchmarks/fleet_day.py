@@ -26,7 +26,7 @@ from pathlib import Path
 
 from daemon.clock import ManualClock
 from daemon.config import Config
-from daemon.exporter.lag_collector import RefreshLagCollector
+from daemon.exporter import RefreshLagCollector
 from tests.benchmarks.counting_transport import CountedSimulator
 from tests.benchmarks.freshness import KINDS, FetchAges, best_intervals, kind_of
 from tests.benchmarks.resident_memory import resident_bytes

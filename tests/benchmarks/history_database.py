@@ -32,12 +32,18 @@ from typing import Any
 
 from sqlalchemy import create_engine, func, insert, select, update
 
-from daemon.audit.chain import GENESIS_HASH, canonical_json, row_hash
-from daemon.audit.head import HEAD_ID, AuditHead
-from daemon.audit.record import AuditLog
-from daemon.audit.store import INTERRUPTED_REASON, AuditStore
+from daemon.audit import (
+    GENESIS_HASH,
+    HEAD_ID,
+    INTERRUPTED_REASON,
+    AuditHead,
+    AuditLog,
+    AuditStore,
+    canonical_json,
+    row_hash,
+)
 from daemon.clock import ManualClock
-from policies.iso_week import IsoWeek
+from policies import IsoWeek
 
 ACCOUNT = "0000abcd"
 BATCH = 5000

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from daemon.audit.store import AuditStore
+from daemon.audit import AuditStore
 from daemon.clock import ManualClock
 from daemon.config import Config
 from daemon.simulator import Simulator

@@ -18,10 +18,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import Metric
 
 from daemon.clock import ManualClock
-from daemon.exporter.daemon_metrics import build_daemon_metrics
+from daemon.exporter import build_daemon_metrics
 from daemon.snapshot import ContainerView, Snapshot
-from daemon.stacks.models import Backup, BackupStats, Container, ContainerMetrics, MetricSample
-from daemon.stacks.ratebudget import RateBudget
+from daemon.stacks import Backup, BackupStats, Container, ContainerMetrics, MetricSample, RateBudget
 
 NOW = datetime(2026, 1, 11, 12, 0, tzinfo=UTC)
 STATUSES = ("running", "running", "running", "stopped", "error")

@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from daemon.clock import ManualClock
-from daemon.stacks.apikey import ApiKey
-from daemon.stacks.client import StacksClient
-from daemon.stacks.errors import RateLimitedError
+from daemon.stacks import ApiKey, RateLimitedError, StacksClient
 from tests.benchmarks.counting_transport import CountedSimulator
 from tests.support.simulated_run import MONDAY
 

@@ -8,7 +8,7 @@ the quiet rounds append nothing, and the table shows every figure.
 import json
 from datetime import timedelta
 
-from daemon.audit.store import AuditStore
+from daemon.audit import AuditStore
 from daemon.clock import ManualClock
 from tests.benchmarks import figures
 from tests.benchmarks.history_database import build_history, container_id

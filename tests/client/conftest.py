@@ -9,9 +9,7 @@ import httpx
 import pytest
 
 from daemon.clock import ManualClock
-from daemon.stacks.apikey import ApiKey
-from daemon.stacks.client import StacksClient
-from daemon.stacks.ratebudget import RateBudget
+from daemon.stacks import ApiKey, RateBudget, StacksClient
 
 SECRET = "sk_stacks_" + "0123456789abcdef" * 4
 BASE = "https://api.stackshosting.cloud/api/v1"

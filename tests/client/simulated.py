@@ -3,9 +3,7 @@
 import pytest
 
 from daemon.simulator import Simulator
-from daemon.stacks.apikey import ApiKey
-from daemon.stacks.client import StacksClient
-from daemon.stacks.ratebudget import RateBudget
+from daemon.stacks import ApiKey, RateBudget, StacksClient
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pickle
 
 import pytest
 
-from daemon.stacks.apikey import ApiKey, InvalidApiKey, redact_keys
+from daemon.stacks import ApiKey, InvalidApiKey, redact_keys
 from tests.client.conftest import SECRET
 
 HEX = "0123456789abcdef" * 4

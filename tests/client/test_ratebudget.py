@@ -8,9 +8,7 @@ import httpx
 import pytest
 
 from daemon.clock import ManualClock
-from daemon.stacks.decoding import rate_limit_headers
-from daemon.stacks.errors import BudgetExhausted
-from daemon.stacks.ratebudget import Priority, RateBudget
+from daemon.stacks import BudgetExhausted, Priority, RateBudget, rate_limit_headers
 
 
 def spend(budget: RateBudget, priority: Priority) -> int:

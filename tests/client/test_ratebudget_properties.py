@@ -14,8 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from daemon.clock import ManualClock
-from daemon.stacks.errors import BudgetExhausted, RequestDeferred
-from daemon.stacks.ratebudget import WINDOW_SECONDS, Priority, RateBudget
+from daemon.stacks import WINDOW_SECONDS, BudgetExhausted, Priority, RateBudget, RequestDeferred
 
 START = datetime(2026, 5, 17, 12, tzinfo=UTC)
 MAX_RETRY_AFTER = 3600.0  # what `retry_after_seconds` caps a header at

@@ -4,8 +4,7 @@ import threading
 
 import pytest
 
-from daemon.stacks.errors import BudgetExhausted, RequestDeferred
-from daemon.stacks.ratebudget import Priority, RateBudget
+from daemon.stacks import BudgetExhausted, Priority, RateBudget, RequestDeferred
 
 
 def spend_down_to(budget: RateBudget, left: int) -> None:

@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from daemon.stacks import routes
-from daemon.stacks.ratebudget import Priority
+from daemon.stacks import Priority, routes
 from tests.client.conftest import SECRET, reply
 
 C = "usr-abc12345-myapp"

@@ -10,9 +10,7 @@ import random
 import httpx
 import pytest
 
-from daemon.stacks import errors
-from daemon.stacks.ratebudget import RateBudget
-from daemon.stacks.retry import Backoff, proves_not_applied
+from daemon.stacks import Backoff, RateBudget, errors, proves_not_applied
 from tests.client.conftest import RecordingObserver, reply
 
 CONTAINERS = {"success": True, "count": 0, "data": []}

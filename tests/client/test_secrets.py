@@ -5,7 +5,7 @@ import logging
 import httpx
 import pytest
 
-from daemon.stacks.errors import StacksError
+from daemon.stacks import StacksError
 from tests.client.conftest import SECRET, RecordingObserver, reply
 
 HEX = SECRET.removeprefix("sk_stacks_")

@@ -5,9 +5,7 @@ import logging
 import pytest
 
 from daemon.simulator import Faults
-from daemon.stacks import errors
-from daemon.stacks.ratebudget import Priority, RateBudget
-from daemon.stacks.routes import Route
+from daemon.stacks import Priority, RateBudget, Route, errors
 from tests.client.conftest import RecordingObserver
 from tests.client.simulated import connect, sim  # noqa: F401  (fixtures)
 

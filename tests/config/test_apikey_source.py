@@ -5,8 +5,7 @@ import os
 
 import pytest
 
-from daemon.config import ApiConfig, Config, ConfigError, load_config
-from daemon.config.apikey_source import find_api_key, read_api_key
+from daemon.config import ApiConfig, Config, ConfigError, find_api_key, load_config, read_api_key
 
 FILE_KEY = "sk_stacks_" + "a" * 64
 CREDENTIAL_KEY = "sk_stacks_" + "b" * 64

@@ -7,7 +7,7 @@ from typing import get_type_hints
 import tomli
 
 from daemon.config import Config, PoliciesConfig, load_config
-from policies.registry import POLICY_OPTIONS
+from policies import POLICY_OPTIONS
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 import pytest
 
-from daemon.config.validate import validate
+from daemon.config import validate
 
 
 @dataclass(frozen=True)

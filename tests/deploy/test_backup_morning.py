@@ -17,8 +17,7 @@ from pathlib import Path
 import yaml
 
 from daemon.config import Config
-from daemon.exporter.backup_collector import BackupCollector
-from daemon.exporter.fleet_collector import FleetCollector
+from daemon.exporter import BackupCollector, FleetCollector
 from daemon.refresh_plan import SCHEDULE_SETTLED
 from tests.benchmarks.counting_transport import CountedSimulator
 from tests.benchmarks.fleet_day import WaitRecordingClock

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from daemon.exporter.catalog import exported_metric_names
+from daemon.exporter import exported_metric_names
 from tests.deploy.promql_names import metric_names
 
 GRAFANA = Path(__file__).resolve().parents[2] / "deploy" / "grafana"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from daemon.exporter.catalog import exported_metric_names
+from daemon.exporter import exported_metric_names
 from tests.deploy.promql_names import metric_names
 from tests.support.integration import require_tool
 

@@ -10,8 +10,7 @@ import subprocess
 
 import httpx
 
-from daemon.audit.record import AuditLog
-from daemon.audit.store import AuditStore
+from daemon.audit import AuditLog, AuditStore
 from daemon.clock import SystemClock
 from daemon.simulator import Mutation
 from tests.policies.audit_truth import assert_audit_matches

@@ -2,12 +2,11 @@
 
 from datetime import UTC, datetime
 
-from daemon.audit.errors import AuditWriteError
+from daemon.audit import AuditWriteError
 from daemon.clock import StopRequested
-from daemon.config.model import PoliciesConfig
-from daemon.executor.executor import Executor
-from policies.base import Action
-from policies.pre_change_backup import PreChangeBackupOptions
+from daemon.config import PoliciesConfig
+from daemon.executor import Executor
+from policies import Action, PreChangeBackupOptions
 from tests.policies.audit_truth import assert_audit_matches
 from tests.policies.harness import Harness
 

@@ -3,8 +3,8 @@
 import json
 from datetime import UTC, datetime, timedelta
 
-from daemon.config.model import PoliciesConfig
-from policies.base import Action
+from daemon.config import PoliciesConfig
+from policies import Action
 from tests.policies.audit_truth import assert_audit_matches
 from tests.policies.harness import Harness, with_options
 

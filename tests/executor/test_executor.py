@@ -6,18 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from daemon.audit.errors import AuditWriteError
-from daemon.audit.store import AuditStore
+from daemon.audit import AuditStore, AuditWriteError
 from daemon.clock import ManualClock
-from daemon.config.model import PoliciesConfig
-from daemon.executor.executor import Executor
-from daemon.stacks.apikey import ApiKey
-from daemon.stacks.client import StacksClient
-from daemon.stacks.errors import ServerError
-from daemon.stacks.models import Backup, Container
-from daemon.stacks.ratebudget import RateBudget
-from policies.base import Action, Note
-from policies.pre_change_backup import PreChangeBackupOptions
+from daemon.config import PoliciesConfig
+from daemon.executor import Executor
+from daemon.stacks import ApiKey, Backup, Container, RateBudget, ServerError, StacksClient
+from policies import Action, Note, PreChangeBackupOptions
 from tests.policies.audit_truth import assert_audit_matches
 from tests.policies.harness import Harness
 

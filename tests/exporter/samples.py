@@ -7,7 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from daemon.snapshot import ContainerView, Snapshot
-from daemon.stacks.models import Backup, Container
+from daemon.stacks import Backup, Container
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 MIB = 1024 * 1024

@@ -4,8 +4,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
-from daemon.exporter.api_metrics import ApiMetrics
-from daemon.exporter.ratelimit_collector import RateBudgetCollector
+from daemon.exporter import ApiMetrics, RateBudgetCollector
 from tests.exporter.samples import labels, registry_with, series
 
 

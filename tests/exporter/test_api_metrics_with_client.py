@@ -5,11 +5,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from daemon.clock import ManualClock
-from daemon.exporter.api_metrics import ApiMetrics
-from daemon.exporter.ratelimit_collector import RateBudgetCollector
-from daemon.stacks.apikey import ApiKey
-from daemon.stacks.client import StacksClient
-from daemon.stacks.errors import ScopeError, SpendingCapError
+from daemon.exporter import ApiMetrics, RateBudgetCollector
+from daemon.stacks import ApiKey, ScopeError, SpendingCapError, StacksClient
 from tests.exporter.samples import T0, labels, series
 
 KEY = ApiKey("sk_stacks_" + "ab" * 32)

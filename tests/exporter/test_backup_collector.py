@@ -2,8 +2,8 @@
 
 from datetime import timedelta
 
-from daemon.exporter.backup_collector import BackupCollector
-from daemon.stacks.models import BackupStats
+from daemon.exporter import BackupCollector
+from daemon.stacks import BackupStats
 from tests.exporter.samples import T0, backup, ids, labels, registry_with, series, snapshot, view
 
 DAY, SECOND = timedelta(days=1), timedelta(seconds=1)

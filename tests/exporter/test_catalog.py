@@ -2,7 +2,7 @@
 
 import re
 
-from daemon.exporter.catalog import exported_metric_names
+from daemon.exporter import exported_metric_names
 
 # SPEC section 9, as a dashboard or alert rule would name them in PromQL.
 SPEC_SERIES = {

@@ -2,7 +2,7 @@
 
 from dataclasses import replace
 
-from daemon.exporter.fleet_collector import FleetCollector
+from daemon.exporter import FleetCollector
 from daemon.snapshot import Snapshot
 from tests.exporter.samples import (
     MIB,

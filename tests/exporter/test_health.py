@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from daemon.clock import ManualClock
-from daemon.exporter.health import Health
+from daemon.exporter import Health
 
 
 def test_healthy_while_the_heartbeat_is_fresh():

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 
 from daemon.clock import ManualClock
-from daemon.exporter.health import DATABASE_CHECK_MAX_AGE, DATABASE_CHECK_TIMEOUT, Health
+from daemon.exporter import DATABASE_CHECK_MAX_AGE, DATABASE_CHECK_TIMEOUT, Health
 from tests.support.simulated_run import SimulatedRun
 
 LIMIT = DATABASE_CHECK_TIMEOUT.total_seconds()

@@ -4,9 +4,9 @@ from dataclasses import replace
 from datetime import timedelta
 
 from daemon.clock import ManualClock
-from daemon.exporter.lag_collector import RefreshLagCollector
+from daemon.exporter import RefreshLagCollector
 from daemon.snapshot import Snapshot
-from daemon.stacks.models import BackupStats
+from daemon.stacks import BackupStats
 from tests.exporter.samples import T0, labels, registry_with, series, snapshot, view
 
 LAG = "stacks_opsd_refresh_lag_seconds"

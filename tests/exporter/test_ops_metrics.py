@@ -5,7 +5,7 @@ from datetime import timedelta
 from prometheus_client import CollectorRegistry
 
 import daemon
-from daemon.exporter.ops_metrics import OpsMetrics
+from daemon.exporter import OpsMetrics
 from tests.exporter.samples import T0, ids, labels, series
 
 

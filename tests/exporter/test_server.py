@@ -12,10 +12,13 @@ import httpx
 import pytest
 
 from daemon.clock import ManualClock
-from daemon.exporter.catalog import SampleBudget, sample_snapshot
-from daemon.exporter.daemon_metrics import build_daemon_metrics
-from daemon.exporter.health import Health
-from daemon.exporter.server import MetricsServer
+from daemon.exporter import (
+    Health,
+    MetricsServer,
+    SampleBudget,
+    build_daemon_metrics,
+    sample_snapshot,
+)
 from daemon.snapshot import Snapshot
 from tests.exporter.samples import T0
 from tests.support.integration import require_tool

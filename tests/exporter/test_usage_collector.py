@@ -2,8 +2,8 @@
 
 from datetime import timedelta
 
-from daemon.exporter.usage_collector import UsageCollector
-from daemon.stacks.models import ContainerMetrics, MetricSample
+from daemon.exporter import UsageCollector
+from daemon.stacks import ContainerMetrics, MetricSample
 from tests.exporter.samples import MIB, T0, ids, labels, registry_with, series, snapshot, view
 
 EARLIER, LATER = T0 - timedelta(minutes=5), T0 - timedelta(minutes=1)

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.leader.file_lock import SqliteFileLock, lock_path_for
-from daemon.leader.lock import LeaderLockError
+from daemon.leader import LeaderLockError, SqliteFileLock, lock_path_for
 
 
 def test_only_one_lock_on_the_same_database_is_acquired(tmp_path) -> None:

@@ -3,10 +3,13 @@
 import os
 from pathlib import Path
 
-from daemon.leader.file_lock import SqliteFileLock
-from daemon.leader.for_database import advisory_key, leader_lock_for
-from daemon.leader.local_lock import LocalLeaderLock
-from daemon.leader.postgres_lock import PostgresLeaderLock
+from daemon.leader import (
+    LocalLeaderLock,
+    PostgresLeaderLock,
+    SqliteFileLock,
+    advisory_key,
+    leader_lock_for,
+)
 
 
 def test_sqlite_file_gets_a_lock_file_beside_it(tmp_path) -> None:

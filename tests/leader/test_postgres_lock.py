@@ -5,9 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from daemon.leader.for_database import advisory_key
-from daemon.leader.lock import LeaderLockError
-from daemon.leader.postgres_lock import PostgresLeaderLock
+from daemon.leader import LeaderLockError, PostgresLeaderLock, advisory_key
 from tests.support.integration import postgres_url
 
 

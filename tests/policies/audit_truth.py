@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from daemon.audit.record import AuditLog
+from daemon.audit import AuditLog
 from daemon.simulator import Mutation
 
 STATUS_ACTIONS = {

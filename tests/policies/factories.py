@@ -9,8 +9,8 @@ from typing import Any
 
 from daemon.policy_history import fold_rows
 from daemon.snapshot import ContainerView, Snapshot
-from daemon.stacks.models import Backup, Container
-from policies.base import Action, Decision, HistoryRow, Note, Policy
+from daemon.stacks import Backup, Container
+from policies import Action, Decision, HistoryRow, Note, Policy
 
 _ids = itertools.count(1)
 

@@ -10,20 +10,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from daemon.audit.record import AuditLog
-from daemon.audit.store import AuditStore
+from daemon.audit import AuditLog, AuditStore
 from daemon.clock import ManualClock
-from daemon.executor.executor import Executor, Outcome
+from daemon.executor import Executor, Outcome
 from daemon.policy_history import PolicyHistory
 from daemon.simulator import Simulator
 from daemon.snapshot import ContainerView, Snapshot
-from daemon.stacks.apikey import ApiKey
-from daemon.stacks.client import StacksClient
-from daemon.stacks.errors import StacksError
-from daemon.stacks.models import Backup
-from daemon.stacks.ratebudget import RateBudget
-from policies.base import Action, Policy
-from policies.registry import build_policies
+from daemon.stacks import ApiKey, Backup, RateBudget, StacksClient, StacksError
+from policies import Action, Policy, build_policies
 
 RATE_LIMIT = 100_000  # the scenarios check policies, not the rate budget
 

@@ -4,8 +4,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
-from policies.auto_restart import AutoRestartOptions, AutoRestartPolicy
-from policies.base import Action, Decision, Note
+from policies import Action, AutoRestartOptions, AutoRestartPolicy, Decision, Note
 from tests.policies.factories import container, folded, performed, row, snapshot
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

@@ -5,17 +5,19 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from daemon.audit.ids import new_action_id
-from daemon.audit.store import AuditStore
+from daemon.audit import AuditStore, new_action_id
 from daemon.clock import ManualClock
-from daemon.config import Config
-from daemon.config.model import PoliciesConfig
+from daemon.config import Config, PoliciesConfig
 from daemon.policy_history import PolicyHistory
 from daemon.simulator import Simulator
-from policies.auto_restart import AutoRestartOptions, AutoRestartPolicy
-from policies.backup_freshness import BackupFreshnessOptions
-from policies.base import HistoryRow
-from policies.weekly_pin import WeeklyPinOptions, WeeklyPinPolicy
+from policies import (
+    AutoRestartOptions,
+    AutoRestartPolicy,
+    BackupFreshnessOptions,
+    HistoryRow,
+    WeeklyPinOptions,
+    WeeklyPinPolicy,
+)
 from tests.policies.harness import Harness
 from tests.support.simulated_run import MONDAY, SimulatedRun
 

@@ -5,9 +5,14 @@ from datetime import timedelta
 
 import pytest
 
-from daemon.config.model import PoliciesConfig
-from policies.registry import POLICY_OPTIONS, UnknownPolicyError, build_policies, options_class
-from policies.weekly_pin import WeeklyPinPolicy
+from daemon.config import PoliciesConfig
+from policies import (
+    POLICY_OPTIONS,
+    UnknownPolicyError,
+    WeeklyPinPolicy,
+    build_policies,
+    options_class,
+)
 
 
 def test_enabled_policies_are_built_with_their_options():

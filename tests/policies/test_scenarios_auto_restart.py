@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
-from daemon.config.model import PoliciesConfig
+from daemon.config import PoliciesConfig
 from tests.policies.audit_truth import assert_audit_matches
 from tests.policies.harness import Harness, with_options
 

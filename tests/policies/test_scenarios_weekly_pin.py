@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from daemon.config.model import PoliciesConfig
+from daemon.config import PoliciesConfig
 from tests.policies.audit_truth import assert_audit_matches
 from tests.policies.harness import Harness
 

@@ -3,9 +3,7 @@
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
-from policies.backup_freshness import BackupFreshnessOptions
-from policies.base import Action, Note
-from policies.weekly_pin import WeeklyPinOptions, WeeklyPinPolicy
+from policies import Action, BackupFreshnessOptions, Note, WeeklyPinOptions, WeeklyPinPolicy
 from tests.policies.factories import backup, container, folded, performed, row, snapshot
 
 MONDAY = datetime(2026, 1, 5, tzinfo=UTC)  # ISO week 2026-W02 runs Jan 5 to Jan 11

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import make_url
 
-from daemon.audit.store import AuditStore
+from daemon.audit import AuditStore
 from daemon.clock import SystemClock
 from tests.support.integration import postgres_url
 from tests.support.processes import SimulatorProcess, command, free_port, write_config

@@ -19,8 +19,7 @@ import httpx
 from hypothesis import strategies as st
 
 from daemon.clock import ManualClock
-from daemon.simulator import Simulator
-from daemon.simulator.exchange import Request
+from daemon.simulator import Request, Simulator
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 ENDPOINTS = ("containers", "metrics", "backups", "stats")

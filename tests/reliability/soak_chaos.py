@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from daemon.simulator import Faults, Simulator
-from policies.iso_week import IsoWeek
+from policies import IsoWeek
 from tests.reliability.soak_fleet import Member
 
 ERROR_RATE = 0.05

@@ -15,11 +15,9 @@ import json
 from collections import Counter, defaultdict
 from datetime import datetime
 
-from daemon.audit.record import AuditLog
+from daemon.audit import AuditLog
 from daemon.simulator import Mutation
-from policies.auto_restart import AutoRestartOptions
-from policies.iso_week import IsoWeek
-from policies.weekly_pin import WeeklyPinOptions
+from policies import AutoRestartOptions, IsoWeek, WeeklyPinOptions
 from tests.reliability.soak_chaos import LOOP_RUN_MAX, SETTLED, Crash
 
 

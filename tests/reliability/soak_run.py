@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from daemon.audit.record import AuditLog
+from daemon.audit import AuditLog
 from daemon.clock import ManualClock
 from daemon.config import Config
 from daemon.scheduler import guarded
 from daemon.simulator import Simulator
-from policies.auto_restart import AutoRestartOptions
-from policies.base import OPERATOR, Action
+from policies import OPERATOR, Action, AutoRestartOptions
 from tests.reliability.soak_chaos import LOOP_RUN_MAX, SETTLED, Chaos
 from tests.reliability.soak_fleet import PRE_WEEK, Member, run_pre_week, seed_fleet
 from tests.reliability.soak_jobs import ErrorRecords, guard_jobs

@@ -17,15 +17,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from daemon.audit.store import AuditStore
+from daemon.audit import AuditStore
 from daemon.clock import OffsetClock
-from daemon.executor.executor import Executor
-from daemon.stacks.apikey import ApiKey
-from daemon.stacks.client import StacksClient
-from daemon.stacks.errors import ServerError
-from daemon.stacks.ratebudget import RateBudget
-from policies.base import Action
-from policies.pre_change_backup import PreChangeBackupOptions
+from daemon.executor import Executor
+from daemon.stacks import ApiKey, RateBudget, ServerError, StacksClient
+from policies import Action, PreChangeBackupOptions
 from tests.policies.audit_truth import assert_audit_matches
 from tests.support.processes import SimulatorProcess
 

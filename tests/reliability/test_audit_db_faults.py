@@ -21,7 +21,7 @@ from contextlib import contextmanager
 import httpx
 from sqlalchemy.engine import make_url
 
-from daemon.exporter.health import DATABASE_CHECK_TIMEOUT
+from daemon.exporter import DATABASE_CHECK_TIMEOUT
 from daemon.scheduler import DATABASE_TICK
 from tests.reliability.crash_audit import (
     assert_every_mutation_audited,

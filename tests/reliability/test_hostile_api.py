@@ -22,10 +22,7 @@ from hypothesis import strategies as st
 
 from daemon.clock import ManualClock
 from daemon.poller import Poller
-from daemon.stacks.apikey import ApiKey
-from daemon.stacks.client import StacksClient
-from daemon.stacks.errors import StacksError
-from daemon.stacks.ratebudget import RateBudget
+from daemon.stacks import ApiKey, RateBudget, StacksClient, StacksError
 from tests.reliability.hostile_answers import (
     ENDPOINTS,
     START,

@@ -24,14 +24,14 @@ import pytest
 from prometheus_client import generate_latest
 
 from daemon.simulator import Faults
-from daemon.stacks.apikey import ApiKey
-from daemon.stacks.client import StacksClient
-from daemon.stacks.errors import (
+from daemon.stacks import (
+    ApiKey,
     AuthError,
     MalformedResponse,
     NotFoundError,
     RateLimitedError,
     ScopeError,
+    StacksClient,
     StacksError,
 )
 from tests.support.processes import (

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from daemon.simulator.catalog import TEMPLATES
+from daemon.simulator import TEMPLATES
 
 ISO_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from daemon.clock import ManualClock
 from daemon.config import Config
-from daemon.leader.local_lock import LocalLeaderLock
+from daemon.leader import LocalLeaderLock
 from daemon.runtime import Daemon
 from daemon.scheduler import REFRESH_TICK
 from daemon.simulator import Simulator
-from daemon.stacks.apikey import ApiKey
+from daemon.stacks import ApiKey
 
 MONDAY = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
 
