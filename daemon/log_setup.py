@@ -10,7 +10,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from daemon.stacks import redact_keys
+from daemon.secrets import redact_keys
 
 
 class ScrubSecrets(logging.Filter):

@@ -30,11 +30,10 @@ from daemon.refresh_plan import (
     plan_refresh,
 )
 from daemon.snapshot import ContainerView, Snapshot
-from daemon.stacks import ContainerMetrics, RateBudget, StacksClient, StacksError
+from daemon.stacks import MAX_BACKUPS, ContainerMetrics, RateBudget, StacksClient, StacksError
 
 log = logging.getLogger(__name__)
 
-BACKUP_LIST_LIMIT = 100  # the API's maximum: weekly pins must stay visible for keep_weeks
 WINDOW = timedelta(minutes=1)  # the API's rate-limit window
 STATUS_TICK_SLACK = timedelta(milliseconds=100)  # a tick this early still polls
 
@@ -203,7 +202,7 @@ class Poller:
     def _fetch_backups(self, container_id: str) -> None:
         changes = self._backup_changes.get(container_id, 0)
         backups = tuple(
-            self._client.backups(container_id, limit=BACKUP_LIST_LIMIT, priority=REFRESH_PRIORITY)
+            self._client.backups(container_id, limit=MAX_BACKUPS, priority=REFRESH_PRIORITY)
         )
         # A change the daemon made while the list was on its way is not in it: read again.
         changed = self._backup_changes.get(container_id, 0) != changes

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from daemon.stacks import Backup, BackupStats, Container, ContainerMetrics
+from daemon.stacks import Backup, BackupStats, Container, ContainerMetrics, newest_completed
 
 
 @dataclass(frozen=True)
@@ -26,10 +26,9 @@ class ContainerView:
     backups_changed: bool = False  # the daemon changed them since `backups_at`: re-read first
 
     @property
-    def completed_backups(self) -> tuple[Backup, ...]:
-        """Completed backups, newest first (empty when unknown)."""
-        done = [b for b in self.backups or () if b.completed and b.created_at is not None]
-        return tuple(sorted(done, key=lambda b: b.created_at, reverse=True))
+    def newest_completed_backup(self) -> Backup | None:
+        """The newest completed backup the list showed (None when unknown or none)."""
+        return newest_completed(self.backups or ())
 
 
 @dataclass(frozen=True)

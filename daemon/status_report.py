@@ -27,7 +27,7 @@ def status_document(
     """`policy_states`: policy name -> container id -> the policy's description of it."""
     containers = []
     for view in sorted(snapshot.containers.values(), key=lambda v: v.container.name):
-        newest = next(iter(view.completed_backups), None)
+        newest = view.newest_completed_backup
         containers.append(
             {
                 "id": view.container.id,

@@ -227,5 +227,5 @@ class AutoRestartPolicy:
 def newest_backup_id(view: ContainerView) -> int | None:
     """The newest completed backup the snapshot knows (what a change of a crashed,
     unbackupable container records), so the executor need not list backups again."""
-    newest = next(iter(view.completed_backups), None)
+    newest = view.newest_completed_backup
     return newest.id if newest else None

@@ -25,6 +25,7 @@ class BackupFreshnessOptions:
 def newest_completed_backup_age(view: ContainerView, now: datetime) -> timedelta | None:
     """Age of the newest completed backup when the list was read (at most `now`);
     None when backups are unknown or none completed."""
-    if view.backups is None or view.backups_at is None or not view.completed_backups:
+    newest = view.newest_completed_backup
+    if newest is None or view.backups_at is None:
         return None
-    return min(view.backups_at, now) - view.completed_backups[0].created_at
+    return min(view.backups_at, now) - newest.created_at

@@ -1,7 +1,7 @@
 """The append-only, hash-chained audit log of every action the daemon takes."""
 
 from daemon.audit.chain import GENESIS_HASH, canonical_json, row_hash
-from daemon.audit.database_url import parse_url, psycopg_conninfo, redact_url, sqlite_path
+from daemon.audit.database_url import parse_url, psycopg_conninfo, sqlite_path
 from daemon.audit.engine import (
     CONNECT_TIMEOUT,
     TCP_USER_TIMEOUT,
@@ -15,8 +15,7 @@ from daemon.audit.head import HEAD_ID, AuditHead
 from daemon.audit.history import Episode, HistoryQuery, HistoryRow, RowKind
 from daemon.audit.ids import new_action_id
 from daemon.audit.liveness import LEASE, SESSIONS, Holder, process_identity
-from daemon.audit.record import ACTIONS, OUTCOMES, AuditLog
-from daemon.audit.redact import is_secret_key, redact_text, redact_value
+from daemon.audit.record import ACTIONS, OUTCOMES, AuditAction, AuditLog, Outcome
 from daemon.audit.store import INTERRUPTED_REASON, AuditStore
 
 __all__ = [
@@ -30,6 +29,7 @@ __all__ = [
     "OUTCOMES",
     "SESSIONS",
     "TCP_USER_TIMEOUT",
+    "AuditAction",
     "AuditError",
     "AuditHead",
     "AuditLog",
@@ -40,19 +40,16 @@ __all__ = [
     "HistoryQuery",
     "HistoryRow",
     "Holder",
+    "Outcome",
     "RowKind",
     "canonical_json",
     "create_audit_engine",
     "enable_wal",
-    "is_secret_key",
     "new_action_id",
     "parse_url",
     "postgres_connect_params",
     "process_identity",
     "psycopg_conninfo",
-    "redact_text",
-    "redact_url",
-    "redact_value",
     "render_csv",
     "render_json",
     "render_table",

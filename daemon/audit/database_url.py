@@ -1,13 +1,11 @@
 """Database URLs of the audit store: which backend, which SQLite file, and a safe display form."""
 
-import re
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-_USERINFO_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
-_QUERY_PASSWORD = re.compile(r"(password=)[^&\s]*", re.IGNORECASE)
+from daemon.secrets import mask_url_password
 
 
 def parse_url(database_url: str) -> URL:
@@ -16,25 +14,16 @@ def parse_url(database_url: str) -> URL:
         url = make_url(database_url)
     except ArgumentError as exc:
         raise ValueError(
-            f"cannot parse database URL {redact_url(database_url)!r}: expected "
+            f"cannot parse database URL {mask_url_password(database_url)!r}: expected "
             "sqlite:///relative/path.db, sqlite:////absolute/path.db or "
             "postgresql+psycopg://user:password@host:5432/dbname"
         ) from exc
     if url.get_backend_name() not in ("sqlite", "postgresql"):
         raise ValueError(
-            f"unsupported database {redact_url(database_url)!r}: use sqlite:///... "
+            f"unsupported database {mask_url_password(database_url)!r}: use sqlite:///... "
             "or postgresql+psycopg://..."
         )
     return url
-
-
-def redact_url(database_url: str) -> str:
-    """The URL with any password replaced by `***`, safe for messages and logs."""
-    try:
-        return make_url(database_url).render_as_string(hide_password=True)
-    except ArgumentError:
-        hidden = _USERINFO_PASSWORD.sub(r"\1***@", database_url)
-        return _QUERY_PASSWORD.sub(r"\1***", hidden)
 
 
 def sqlite_path(url: URL) -> Path | None:

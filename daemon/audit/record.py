@@ -11,33 +11,43 @@ policy's rows since a moment (`actor`, `action`, `at`) and one container's rows
 """
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from daemon.audit.utc_datetime import UTCDateTime
 
-ACTIONS = (
-    "container.restart",
-    "container.stop",
-    "container.start",
-    "container.delete",
-    "backup.create",
-    "backup.pin",
-    "backup.unpin",
-    "backup.restore",
-)
-OUTCOMES = (
-    "started",
-    "succeeded",
-    "failed",
-    "skipped",
-    "dry_run",
-    "aborted",
-    "interrupted",
-    "gave_up",
-    "unknown",  # a change whose answer was ambiguous and whose effect a read-back could not confirm
-)
+
+class AuditAction(StrEnum):
+    """What an audit row is about (the `action` column)."""
+
+    CONTAINER_RESTART = "container.restart"
+    CONTAINER_STOP = "container.stop"
+    CONTAINER_START = "container.start"
+    CONTAINER_DELETE = "container.delete"
+    BACKUP_CREATE = "backup.create"
+    BACKUP_PIN = "backup.pin"
+    BACKUP_UNPIN = "backup.unpin"
+    BACKUP_RESTORE = "backup.restore"
+
+
+class Outcome(StrEnum):
+    """The `outcome` column: `started` before a request, then exactly one of the others."""
+
+    STARTED = "started"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # STACKS did not apply it
+    SKIPPED = "skipped"
+    DRY_RUN = "dry_run"
+    ABORTED = "aborted"
+    INTERRUPTED = "interrupted"
+    GAVE_UP = "gave_up"
+    UNKNOWN = "unknown"  # an ambiguous answer that a read-back could not confirm
+
+
+ACTIONS = tuple(AuditAction)
+OUTCOMES = tuple(Outcome)
 
 
 class AuditLog(SQLModel, table=True):

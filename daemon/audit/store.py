@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from daemon.audit import liveness
 from daemon.audit.chain import canonical_json, row_hash
-from daemon.audit.database_url import parse_url, redact_url, sqlite_path
+from daemon.audit.database_url import parse_url, sqlite_path
 from daemon.audit.engine import begin_snapshot_read, begin_write, create_audit_engine, enable_wal
 from daemon.audit.errors import AuditError, AuditOpenError, AuditReadError, AuditWriteError
 from daemon.audit.head import HEAD_ID, AuditHead
@@ -42,10 +42,10 @@ from daemon.audit.query import (
     unfinished_statement,
 )
 from daemon.audit.record import OUTCOMES, AuditLog
-from daemon.audit.redact import redact_text, redact_value
 from daemon.audit.schema import ensure_schema
 from daemon.audit.verify import VerifyResult, verify_chain
 from daemon.clock import Clock
+from daemon.secrets import mask_url_password, redact_text, redact_value
 
 LOG = AuditLog.__table__
 HEAD = AuditHead.__table__
@@ -97,7 +97,7 @@ class AuditStore:
         role: str = "daemon",
     ) -> "AuditStore":
         """Connect, create or migrate the schema; `busy_timeout` bounds waits for locks (s)."""
-        database = redact_url(database_url)
+        database = mask_url_password(database_url)
         try:
             url = parse_url(database_url)
         except ValueError as exc:
@@ -242,7 +242,8 @@ class AuditStore:
     ) -> AuditLog:
         """Record one row and return it (with id and hash); raises AuditWriteError."""
         if outcome not in OUTCOMES:
-            raise ValueError(f"unknown audit outcome {outcome!r}; expected one of {OUTCOMES}")
+            expected = ", ".join(OUTCOMES)
+            raise ValueError(f"unknown audit outcome {outcome!r}; expected one of {expected}")
         if not action_id:
             raise ValueError("an audit row needs an action_id (use new_action_id())")
         if outcome == "started":

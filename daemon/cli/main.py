@@ -22,7 +22,8 @@ from daemon.cli import (
     simulator_command,
 )
 from daemon.cli.errors import CliError
-from daemon.stacks import StacksError, redact_keys
+from daemon.secrets import redact_keys
+from daemon.stacks import StacksError
 
 COMMANDS = (
     run_command,

@@ -6,6 +6,7 @@ import signal
 import sys
 import threading
 
+from daemon.config import split_host_port
 from daemon.simulator import Simulator
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
@@ -30,16 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_simulator)
 
 
-def parse_listen(listen: str) -> tuple[str, int]:
-    host, sep, port = listen.rpartition(":")
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"--listen: expected HOST:PORT such as {DEFAULT_LISTEN}, got {listen!r}")
-    return host.strip("[]"), int(port)
-
-
 def run_simulator(args: argparse.Namespace) -> int:
     try:
-        host, port = parse_listen(args.listen)
+        host, port = split_host_port(args.listen)
     except ValueError as error:
         print(f"stacks-opsd simulator: {error}", file=sys.stderr)
         return 2

@@ -9,15 +9,10 @@ import re
 from datetime import date, datetime, time, timedelta
 
 from daemon.durations import format_duration
+from daemon.secrets import redact_keys
 
-API_KEY_PATTERN = re.compile(r"sk_stacks_[0-9a-f]{64}", re.IGNORECASE)
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _MAX_SHOWN = 60
-
-
-def redact(text: str) -> str:
-    """Replace anything that looks like a STACKS API key."""
-    return API_KEY_PATTERN.sub("sk_stacks_<redacted>", text)
 
 
 def describe(value: object) -> str:
@@ -25,7 +20,7 @@ def describe(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        shown = json.dumps(redact(value), ensure_ascii=False)
+        shown = json.dumps(redact_keys(value), ensure_ascii=False)
         return shown if len(shown) <= _MAX_SHOWN else shown[: _MAX_SHOWN - 4] + '..."'
     if isinstance(value, int | float):
         return repr(value)
@@ -50,6 +45,8 @@ def key_path(parts: tuple[str | int, ...]) -> str:
         if isinstance(part, int):
             rendered += f"[{part}]"
             continue
-        name = part if _BARE_KEY.fullmatch(part) else json.dumps(redact(part), ensure_ascii=False)
+        name = (
+            part if _BARE_KEY.fullmatch(part) else json.dumps(redact_keys(part), ensure_ascii=False)
+        )
         rendered += f".{name}" if rendered else name
     return rendered

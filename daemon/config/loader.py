@@ -12,11 +12,11 @@ from collections.abc import Mapping
 
 import tomli
 
-from daemon.config.display import redact
 from daemon.config.errors import ConfigError
 from daemon.config.model import Config
 from daemon.config.secret_guard import holds_key, keys_in_text, without_keys
 from daemon.config.validate import validate
+from daemon.secrets import redact_keys
 
 DEFAULT_CONFIG_PATH = "/etc/stacks-opsd/config.toml"
 CONFIG_PATH_VARIABLE = "STACKS_OPSD_CONFIG"
@@ -61,7 +61,7 @@ def _parse(data: bytes, label: str) -> Config:
     config, validation_errors = validate(Config, document, label)
     errors += key_errors + validation_errors
     if errors:
-        raise ConfigError([redact(error) for error in errors])
+        raise ConfigError([redact_keys(error) for error in errors])
     return config
 
 

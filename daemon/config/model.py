@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
+from daemon.stacks import DEFAULT_BASE_URL
 from policies import (
     AutoRestartOptions,
     BackupFreshnessOptions,
@@ -16,7 +17,20 @@ from policies import (
     WeeklyPinOptions,
 )
 
-DEFAULT_BASE_URL = "https://api.stackshosting.cloud/api/v1"
+
+def split_host_port(value: str) -> tuple[str, int]:
+    """`host:port` or `[ipv6]:port` -> (host, port); ValueError names what was expected.
+
+    Port 0 passes (a listener picks a free port); config rules may ask for more.
+    """
+    host, colon, port = value.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        host = ""  # an IPv6 address needs its brackets
+    if not (colon and host and port.isascii() and port.isdigit() and int(port) <= 65535):
+        raise ValueError(f"expected HOST:PORT like 127.0.0.1:9847, got {value!r}")
+    return host, int(port)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from daemon.config.display import describe
-from daemon.config.model import ApiConfig, DaemonConfig, PollConfig
+from daemon.config.model import ApiConfig, DaemonConfig, PollConfig, split_host_port
 from policies import (
     AutoRestartOptions,
     BackupFreshnessOptions,
@@ -54,12 +54,10 @@ def _is_http_url(value: str) -> bool:
 
 
 def _is_host_port(value: str) -> bool:
-    host, colon, port = value.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
+    try:
+        return split_host_port(value)[1] >= 1
+    except ValueError:
         return False
-    return bool(colon and host and port.isascii() and port.isdigit() and 1 <= int(port) <= 65535)
 
 
 def _is_database_url(value: str) -> bool:

@@ -8,7 +8,8 @@ and dropped before validation, so no later message can echo them.
 
 from typing import Any
 
-from daemon.config.display import API_KEY_PATTERN, key_path
+from daemon.config.display import key_path
+from daemon.secrets import WHOLE_KEY
 
 KEY_NAMES = frozenset({"api_key", "key", "stacks_api_key"})
 ADVICE = (
@@ -23,14 +24,14 @@ def keys_in_text(text: str, label: str) -> list[str]:
     return [
         f"{label}: line {number}: {ADVICE}"
         for number, line in enumerate(text.splitlines(), start=1)
-        if API_KEY_PATTERN.search(line)
+        if WHOLE_KEY.search(line)
     ]
 
 
 def holds_key(value: Any) -> bool:
     """True if a key appears anywhere in a parsed value, as a string or a table key."""
     if isinstance(value, str):
-        return API_KEY_PATTERN.search(value) is not None
+        return WHOLE_KEY.search(value) is not None
     if isinstance(value, list):
         return any(holds_key(item) for item in value)
     if isinstance(value, dict):

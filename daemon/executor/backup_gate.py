@@ -35,6 +35,7 @@ from daemon.stacks import (
     StacksClient,
     StacksError,
     UnconfirmedChange,
+    newest_completed,
     worth_resending,
 )
 from policies import Action, PreChangeBackupOptions
@@ -273,11 +274,6 @@ class BackupGate:
         if self._options.on_failure == "proceed":
             return GateResult(True, "failed", f"{reason}; proceeding (on_failure = proceed)")
         return GateResult(False, "failed", f"{reason}; change aborted (on_failure = abort)")
-
-
-def newest_completed(backups: tuple[Backup, ...]) -> Backup | None:
-    done = [b for b in backups if b.completed and b.created_at is not None]
-    return max(done, key=lambda b: b.created_at, default=None)
 
 
 def _outcome(

@@ -126,9 +126,8 @@ def add_container_backups(families: dict[str, GaugeMetricFamily], view: Containe
         families["stacks_backup_last_pinned_timestamp_seconds"].add_metric(
             labels, max(pinned_times).timestamp()
         )
-    completed = view.completed_backups
-    if completed:
-        newest = completed[0]
+    newest = view.newest_completed_backup
+    if newest is not None:
         finished = newest.completed_at or newest.created_at
         families["stacks_backup_last_success_timestamp_seconds"].add_metric(
             labels, finished.timestamp()

@@ -24,6 +24,7 @@ from typing import Any
 from prometheus_client.exposition import choose_encoder, gzip_accepted
 from prometheus_client.registry import Collector
 
+from daemon.config import split_host_port
 from daemon.exporter.basic_auth import BasicAuth
 from daemon.exporter.health import Health
 
@@ -32,16 +33,6 @@ log = logging.getLogger(__name__)
 CONNECTION_TIMEOUT = 30.0  # seconds a client may take to handshake and send its request
 SHUTDOWN_POLL = 0.1  # seconds between checks for stop(); bounds how long stop() waits
 INDEX = b"stacks-opsd: /metrics /healthz /readyz /status\n"
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    """`host:port` or `[ipv6]:port` -> (host, port); port 0 picks a free one."""
-    host, colon, port = listen.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    if not colon or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"daemon.listen: expected HOST:PORT like 127.0.0.1:9847, got {listen!r}")
-    return host, int(port)
 
 
 def tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
@@ -201,7 +192,10 @@ class MetricsServer:
         tls_key_file: str | None = None,
         basic_auth: tuple[str, str] | None = None,
     ) -> None:
-        self._host, self._requested_port = parse_listen(listen)
+        try:
+            self._host, self._requested_port = split_host_port(listen)  # port 0: a free one
+        except ValueError as error:
+            raise ValueError(f"daemon.listen: {error}") from None
         self.registry = registry
         self.health = health
         self.status_source = status_source

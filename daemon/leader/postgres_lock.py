@@ -12,8 +12,9 @@ session still holds the lock and drops leadership if the connection fails.
 import contextlib
 from typing import Any
 
-from daemon.audit import parse_url, postgres_connect_params, psycopg_conninfo, redact_url
+from daemon.audit import parse_url, postgres_connect_params, psycopg_conninfo
 from daemon.leader.lock import LeaderLockError
+from daemon.secrets import mask_url_password
 
 HELD_QUERY = (
     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
@@ -34,7 +35,7 @@ class PostgresLeaderLock:
         self._params = postgres_connect_params(
             url, "stacks-opsd leader lock", connect_timeout=timeout, statement_timeout=timeout
         )
-        self._database = redact_url(database_url)
+        self._database = mask_url_password(database_url)
         self.lock_key = lock_key
         self._conn: Any = None
 

@@ -1,8 +1,8 @@
 """The STACKS API client: typed models, errors, rate budget and the client itself."""
 
-from daemon.stacks.apikey import ApiKey, InvalidApiKey, redact_keys
+from daemon.stacks.apikey import ApiKey, InvalidApiKey
 from daemon.stacks.backup_calls import MAX_BACKUPS
-from daemon.stacks.client import StacksClient
+from daemon.stacks.client import DEFAULT_BASE_URL, StacksClient
 from daemon.stacks.decoding import rate_limit_headers
 from daemon.stacks.errors import (
     AuthError,
@@ -26,12 +26,14 @@ from daemon.stacks.models import (
     ContainerMetrics,
     MetricSample,
     latest,
+    newest_completed,
 )
 from daemon.stacks.ratebudget import WINDOW_SECONDS, Priority, RateBudget
 from daemon.stacks.retry import Backoff, proves_not_applied, worth_resending
 from daemon.stacks.routes import Route
 
 __all__ = [
+    "DEFAULT_BASE_URL",
     "KNOWN_BACKUP_STATUSES",
     "KNOWN_CONTAINER_STATUSES",
     "MAX_BACKUPS",
@@ -60,8 +62,8 @@ __all__ = [
     "StacksError",
     "UnconfirmedChange",
     "latest",
+    "newest_completed",
     "proves_not_applied",
     "rate_limit_headers",
-    "redact_keys",
     "worth_resending",
 ]

@@ -3,17 +3,16 @@
 A key is `sk_stacks_` followed by exactly 64 lowercase hex characters. `ApiKey`
 checks that at startup and explains what is wrong without echoing the key; its
 `repr`/`str` carry no key material, only a short SHA-256 fingerprint that is safe
-for logs and lock names. `redact_keys` scrubs anything key-shaped out of text
-that came from elsewhere (error bodies) before it reaches a message.
+for logs and lock names. Anything key-shaped in text that came from elsewhere is
+blanked by `daemon.secrets.redact_keys`.
 """
 
 import hashlib
 import hmac
-import re
 
-PREFIX = "sk_stacks_"
-HEX_LENGTH = 64
-_KEY_SHAPED = re.compile(r"sk_stacks_[0-9A-Za-z]*")
+from daemon.secrets import KEY_HEX_LENGTH, KEY_PREFIX
+
+PREFIX, HEX_LENGTH = KEY_PREFIX, KEY_HEX_LENGTH
 
 
 class InvalidApiKey(ValueError):
@@ -37,11 +36,6 @@ def key_problem(secret: str) -> str | None:
             return f"the API key has uppercase hex after {PREFIX!r}; STACKS keys are lowercase"
         return f"the API key has characters other than 0-9 and a-f after {PREFIX!r}"
     return None
-
-
-def redact_keys(text: str) -> str:
-    """`text` with every key-shaped substring replaced by `sk_stacks_[redacted]`."""
-    return _KEY_SHAPED.sub(PREFIX + "[redacted]", text)
 
 
 class ApiKey:

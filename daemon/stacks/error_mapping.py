@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from daemon.stacks.apikey import redact_keys
+from daemon.secrets import redact_keys
 from daemon.stacks.decoding import decode_json, describe_body
 from daemon.stacks.errors import (
     ApiError,

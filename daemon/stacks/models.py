@@ -9,7 +9,7 @@ in `extra`), keeps unknown status strings as they are, and raises
 unusable.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -136,6 +136,12 @@ class Backup:
             error_message=as_str(data.get("error_message"), "error_message"),
             pinned=as_bool(data.get("pinned")),
         )
+
+
+def newest_completed(backups: Iterable[Backup]) -> Backup | None:
+    """The newest completed backup (by creation time) of `backups`, or None."""
+    done = [b for b in backups if b.completed and b.created_at is not None]
+    return max(done, key=lambda b: b.created_at, default=None)
 
 
 @dataclass(frozen=True)

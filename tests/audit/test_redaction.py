@@ -2,15 +2,9 @@
 
 import pytest
 
-from daemon.audit import (
-    AuditOpenError,
-    AuditStore,
-    is_secret_key,
-    new_action_id,
-    redact_text,
-    redact_value,
-)
+from daemon.audit import AuditOpenError, AuditStore, new_action_id
 from daemon.clock import ManualClock
+from daemon.secrets import is_secret_key, redact_text, redact_value
 
 API_KEY = "sk_stacks_" + "3f" * 32
 PASSWORD = "hunter2-Correct-Horse"

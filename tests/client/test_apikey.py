@@ -4,7 +4,8 @@ import pickle
 
 import pytest
 
-from daemon.stacks import ApiKey, InvalidApiKey, redact_keys
+from daemon.secrets import redact_keys
+from daemon.stacks import ApiKey, InvalidApiKey
 from tests.client.conftest import SECRET
 
 HEX = "0123456789abcdef" * 4

@@ -1,9 +1,20 @@
-"""Redaction of secrets before anything reaches an audit row.
+"""Secrets never shown: the one API-key pattern, URL-password masking, and redaction.
 
-Values under secret-looking keys (password, token, secret, private key, api key,
-credentials, VPN/WireGuard config, ...) are replaced by `[redacted]`, and every
-string is scrubbed of STACKS API keys (`sk_stacks_...`), URL passwords, PEM
-private key blocks and WireGuard `PrivateKey =` lines, wherever they appear.
+Everything that may carry a secret to a person passes through here: log
+records (daemon/log_setup.py), audit rows (the store redacts every string and
+every `details` value before hashing it), config error messages and command
+line errors, exception text built from server answers.
+
+- The STACKS API key's shape is defined here once (`KEY_PREFIX`, 64 hex):
+  `WHOLE_KEY` finds a complete key (a config file must not hold one), and
+  `KEY_SHAPED` anything key-shaped, loose on purpose (a truncated or mistyped
+  key is still a secret), which `redact_keys` blanks.
+- `mask_url_password` hides the password of a database URL (`user:***@host`,
+  `password=***`), for messages and `/status`.
+- `redact_text` scrubs a string of keys, URL passwords, PEM private keys,
+  WireGuard `PrivateKey =` lines and `password=`-style pairs; `redact_value`
+  does it through mappings and sequences, blanking whole values under
+  secret-looking keys (`password`, `privateKey`, `vpn_config`, ...).
 """
 
 import math
@@ -12,9 +23,21 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+KEY_PREFIX = "sk_stacks_"
+KEY_HEX_LENGTH = 64
+# A whole key, in any case: what a config file must never hold (daemon/config/secret_guard.py).
+WHOLE_KEY = re.compile(rf"{KEY_PREFIX}[0-9a-f]{{{KEY_HEX_LENGTH}}}", re.IGNORECASE)
+# Anything key-shaped, down to a fragment: what is blanked wherever text is shown.
+KEY_SHAPED = re.compile(KEY_PREFIX + r"[0-9A-Za-z]+")
 REDACTED = "[redacted]"
 
-# A key is secret if any of its words is one of these ...
+_USERINFO_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")
+_QUERY_PASSWORD = re.compile(r"(password=)[^&\s]*", re.IGNORECASE)
+
+# A mapping key is secret if any of its words is one of these ...
 _SECRET_WORDS = frozenset(
     {
         "password",
@@ -34,9 +57,10 @@ _SECRET_WORDS = frozenset(
 )
 # ... or its last word is one of these (`private_key`, `vpn_config`, but not `key_scopes`).
 _SECRET_LAST_WORDS = frozenset({"key", "config", "conf", "dsn"})
+_WORD_BOUNDARY = re.compile(r"[^0-9A-Za-z]+|(?<=[a-z0-9])(?=[A-Z])")
 
 _TEXT_PATTERNS = (
-    (re.compile(r"sk_stacks_[0-9A-Za-z]+"), "sk_stacks_" + REDACTED),
+    (KEY_SHAPED, KEY_PREFIX + REDACTED),
     (
         re.compile(
             r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|\Z)",
@@ -45,10 +69,23 @@ _TEXT_PATTERNS = (
         "[redacted private key]",
     ),
     (re.compile(r"(?im)^(\s*(?:PrivateKey|PresharedKey)\s*=\s*).*$"), r"\1" + REDACTED),
-    (re.compile(r"(://[^:/@\s]*:)[^@\s]+@"), r"\1***@"),
+    (_USERINFO_PASSWORD, r"\1***@"),
     (re.compile(r"(?i)\b(password|passwd|token|secret)(\s*[=:]\s*)\S+"), r"\1\2" + REDACTED),
 )
-_WORD_BOUNDARY = re.compile(r"[^0-9A-Za-z]+|(?<=[a-z0-9])(?=[A-Z])")
+
+
+def redact_keys(text: str) -> str:
+    """`text` with every key-shaped substring replaced by `sk_stacks_[redacted]`."""
+    return KEY_SHAPED.sub(KEY_PREFIX + REDACTED, text)
+
+
+def mask_url_password(url: str) -> str:
+    """The URL with any password replaced by `***`, safe for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        hidden = _USERINFO_PASSWORD.sub(r"\1***@", url)
+        return _QUERY_PASSWORD.sub(r"\1***", hidden)
 
 
 def redact_text(text: str) -> str:
