@@ -1,21 +1,42 @@
-"""The STACKS API client: typed models, errors, rate budget and the client itself."""
+"""The STACKS API client: `StacksClient`, its typed results, its errors and the rate budget.
+
+One call, top to bottom (`client.restart(id)`):
+
+    client.py      StacksClient: one flat method per endpoint, arguments checked
+    routes.py      the route table: method, path template, default priority
+    sender.py      one request: budget, send, translate, observe, retry, headers
+    ratebudget.py  who may spend a request of the key's per-minute limit
+    errors.py      the exception tree, and answers and httpx failures mapped into it
+    models.py      what the daemon reads and changes: containers, backups, metrics
+    details.py     credentials, SSH certificate, logs, templates
+    networking.py  external access, allowed IPs, connections, VPN clients
+    fields.py      lenient JSON reading: bodies, both spellings, `Secret`
+    apikey.py      the validated API key (its shape lives in `daemon.secrets`)
+
+Everything other packages and the tests use is imported from here.
+"""
 
 from daemon.stacks.apikey import ApiKey, InvalidApiKey
-from daemon.stacks.backup_calls import MAX_BACKUPS
-from daemon.stacks.client import DEFAULT_BASE_URL, StacksClient
-from daemon.stacks.decoding import rate_limit_headers
+from daemon.stacks.client import DEFAULT_BASE_URL, MAX_BACKUPS, StacksClient
 from daemon.stacks.errors import (
+    ApiError,
     AuthError,
     BudgetExhausted,
+    DashboardOnlyError,
+    ForbiddenError,
     MalformedResponse,
+    NoCapacityError,
     NotFoundError,
     RateLimitedError,
     RequestDeferred,
+    RequestTimeout,
     ScopeError,
     ServerError,
     SpendingCapError,
     StacksError,
+    TransportError,
     UnconfirmedChange,
+    ValidationError,
 )
 from daemon.stacks.models import (
     KNOWN_BACKUP_STATUSES,
@@ -29,16 +50,25 @@ from daemon.stacks.models import (
     newest_completed,
 )
 from daemon.stacks.ratebudget import WINDOW_SECONDS, Priority, RateBudget
-from daemon.stacks.retry import Backoff, proves_not_applied, worth_resending
-from daemon.stacks.routes import Route
+from daemon.stacks.routes import ALL_ROUTES, Route
+from daemon.stacks.sender import (
+    ApiObserver,
+    Backoff,
+    proves_not_applied,
+    rate_limit_headers,
+    worth_resending,
+)
 
 __all__ = [
+    "ALL_ROUTES",
     "DEFAULT_BASE_URL",
     "KNOWN_BACKUP_STATUSES",
     "KNOWN_CONTAINER_STATUSES",
     "MAX_BACKUPS",
     "WINDOW_SECONDS",
+    "ApiError",
     "ApiKey",
+    "ApiObserver",
     "AuthError",
     "Backoff",
     "Backup",
@@ -46,21 +76,27 @@ __all__ = [
     "BudgetExhausted",
     "Container",
     "ContainerMetrics",
+    "DashboardOnlyError",
+    "ForbiddenError",
     "InvalidApiKey",
     "MalformedResponse",
     "MetricSample",
+    "NoCapacityError",
     "NotFoundError",
     "Priority",
     "RateBudget",
     "RateLimitedError",
     "RequestDeferred",
+    "RequestTimeout",
     "Route",
     "ScopeError",
     "ServerError",
     "SpendingCapError",
     "StacksClient",
     "StacksError",
+    "TransportError",
     "UnconfirmedChange",
+    "ValidationError",
     "latest",
     "newest_completed",
     "proves_not_applied",

@@ -1,8 +1,11 @@
 """Typed container details: credentials, SSH certificate, logs, templates.
 
+The guide's per-container answers that the daemon's own loop does not read
+(that is `models`); the client offers them for callers that ask on demand.
 Credentials and private keys come back wrapped in `Secret`; the untyped rest of
 a credentials answer is kept as a `Secret` too, because its shape varies by
-container type and any of it may be sensitive.
+container type and any of it may be sensitive. A certificate and logs may also
+arrive as a plain file instead of JSON (`from_text`).
 """
 
 from collections.abc import Mapping
@@ -11,27 +14,20 @@ from typing import Any
 
 from daemon.stacks.fields import (
     MalformedData,
+    Secret,
     as_float,
     as_int,
     as_str,
+    data_object,
     mapping_at,
     pick,
     require_list,
     require_mapping,
+    secret_text,
     unwrap,
 )
-from daemon.stacks.secret import Secret
 
 PRIVATE_KEY_NAMES = ("privateKey", "private_key", "certificate", "key", "pem")
-
-
-def secret_text(value: Any, what: str) -> Secret[str] | None:
-    """`value` as a Secret string; the error names only the type, never the value."""
-    if value is None:
-        return None
-    if not isinstance(value, str | int):
-        raise MalformedData(f"{what}: expected a string, got {type(value).__name__}")
-    return Secret(str(value))
 
 
 @dataclass(frozen=True)
@@ -74,8 +70,7 @@ class Certificate:
 
     @classmethod
     def from_api(cls, body: Mapping[str, Any]) -> "Certificate":
-        data = unwrap(body)
-        data = data if isinstance(data, Mapping) else {}
+        data = data_object(body)
         return cls(
             private_key=secret_text(pick(data, *PRIVATE_KEY_NAMES), "private key"),
             filename=as_str(pick(data, "filename", "fileName"), "filename"),

@@ -1,12 +1,15 @@
-"""Typed results of the STACKS API, parsed leniently from its JSON.
+"""Typed results of the STACKS API the daemon watches and changes, parsed leniently.
 
-The guide spells the same fields two ways (`GET /containers` says
+What the poller reads every cycle (containers, backups, backup stats, metrics)
+and what a change answers (an acknowledgement, a created container, a triggered
+backup). The guide spells the same fields two ways (`GET /containers` says
 `cpu_allocated: 1`, `GET /containers/status/{id}` says `cpuAllocated: "1.00"`),
 sends numbers as strings in `/backups/stats`, and may add fields or statuses at
 any time. Every `from_api` accepts both spellings, ignores unknown fields (kept
 in `extra`), keeps unknown status strings as they are, and raises
 `MalformedData` only when a field the daemon cannot do without is missing or
-unusable.
+unusable. The details an operator asks for now and then live in `details` and
+`networking`.
 """
 
 from collections.abc import Iterable, Mapping
@@ -21,9 +24,11 @@ from daemon.stacks.fields import (
     as_int,
     as_str,
     as_time,
+    data_object,
     pick,
     require_list,
     require_mapping,
+    unwrap,
 )
 
 KNOWN_CONTAINER_STATUSES = ("running", "stopped", "pending", "error")
@@ -95,6 +100,17 @@ class Container:
         )
 
 
+def parse_containers(body: Mapping[str, Any]) -> tuple[Container, ...]:
+    """`GET /containers`: every container of the account."""
+    return tuple(Container.from_api(item) for item in require_list(unwrap(body), "containers"))
+
+
+def parse_container_status(body: Mapping[str, Any]) -> Container:
+    """`GET /containers/status/{id}`: the container, bare or in a `data` envelope."""
+    data = body.get("data")
+    return Container.from_api(data if isinstance(data, Mapping) else body)
+
+
 @dataclass(frozen=True)
 class Backup:
     """One backup from `GET /containers/{id}/backups`."""
@@ -144,6 +160,11 @@ def newest_completed(backups: Iterable[Backup]) -> Backup | None:
     return max(done, key=lambda b: b.created_at, default=None)
 
 
+def parse_backups(body: Mapping[str, Any]) -> tuple[Backup, ...]:
+    """`GET /containers/{id}/backups`."""
+    return tuple(Backup.from_api(item) for item in require_list(unwrap(body), "backups"))
+
+
 @dataclass(frozen=True)
 class BackupStats:
     """`GET /backups/stats`: counts and sizes arrive as strings or numbers."""
@@ -164,6 +185,11 @@ class BackupStats:
             total_size_bytes=as_int(data.get("total_size_bytes"), "total_size_bytes") or 0,
             last_backup_at=as_time(data.get("last_backup_at"), "last_backup_at"),
         )
+
+
+def parse_backup_stats(body: Mapping[str, Any]) -> BackupStats:
+    """`GET /backups/stats`."""
+    return BackupStats.from_api(unwrap(body))
 
 
 @dataclass(frozen=True)
@@ -223,5 +249,83 @@ class ContainerMetrics:
         )
 
 
+def parse_metrics(body: Mapping[str, Any]) -> ContainerMetrics:
+    """`GET /containers/{id}/metrics`."""
+    return ContainerMetrics.from_api(unwrap(body))
+
+
 def latest(series: tuple[MetricSample, ...]) -> float | None:
     return series[-1].value if series else None
+
+
+# -- answers to changes --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """A change that returns no resource (status change, delete, pin, restore...)."""
+
+    message: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_api(cls, body: Mapping[str, Any]) -> "ActionResult":
+        data = data_object(body)
+        message = as_str(pick(body, "message") or pick(data, "message"), "message")
+        return cls(message=message, data=data)
+
+
+@dataclass(frozen=True)
+class ContainerCreated:
+    """`POST /containers` (202): the new container, `pending`, and how to reach it."""
+
+    container: Container
+    message: str | None = None
+    port: int | None = None
+    ssh_user: str | None = None
+    ssh_port: int | None = None
+    public_host: str | None = None
+    has_web_ui: bool | None = None
+    has_ssh_access: bool | None = None
+    vpc_network: str | None = None
+
+    @classmethod
+    def from_api(cls, body: Mapping[str, Any]) -> "ContainerCreated":
+        data = require_mapping(body.get("data"), "created container")
+        web_ui, ssh = (
+            pick(data, "hasWebUI", "has_web_ui"),
+            pick(data, "hasSshAccess", "has_ssh_access"),
+        )
+        return cls(
+            container=Container.from_api(data),
+            message=as_str(body.get("message"), "message"),
+            port=as_int(data.get("port"), "port"),
+            ssh_user=as_str(pick(data, "sshUser", "ssh_user"), "sshUser"),
+            ssh_port=as_int(pick(data, "sshPort", "ssh_port"), "sshPort"),
+            public_host=as_str(pick(data, "publicHost", "public_host"), "publicHost"),
+            has_web_ui=None if web_ui is None else as_bool(web_ui),
+            has_ssh_access=None if ssh is None else as_bool(ssh),
+            vpc_network=as_str(pick(data, "vpcNetwork", "vpc_network"), "vpcNetwork"),
+        )
+
+
+@dataclass(frozen=True)
+class BackupTriggered:
+    """`POST /containers/{id}/backup` (202): the backup runs in the background.
+
+    STACKS returns no backup id: poll the container's backups for one created
+    after the trigger.
+    """
+
+    container_id: str | None
+    status: str | None
+    message: str | None = None
+
+    @classmethod
+    def from_api(cls, body: Mapping[str, Any]) -> "BackupTriggered":
+        data = data_object(body)
+        return cls(
+            container_id=as_str(pick(data, "container_id", "containerId"), "container_id"),
+            status=as_str(data.get("status"), "backup status"),
+            message=as_str(body.get("message"), "message"),
+        )

@@ -1,8 +1,10 @@
-"""Typed external access, allowed IPs and container connections.
+"""Typed answers about reaching containers: external access, allowed IPs, connections, VPN.
 
 Connection strings and injected environment variables carry database
 credentials (STACKS masks passwords as `****`, but not every field is
-guaranteed), so they are kept as `Secret`s and these models keep no untyped extras.
+guaranteed), so they are kept as `Secret`s and these models keep no untyped
+extras. A WireGuard client config holds its private key, so configs are
+`Secret`s too, and so is any untyped part of a VPN client entry.
 """
 
 from collections.abc import Mapping
@@ -10,17 +12,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from daemon.stacks.details import secret_text
 from daemon.stacks.fields import (
+    MalformedData,
+    Secret,
     as_bool,
     as_str,
     as_time,
+    data_object,
     pick,
     require_list,
     require_mapping,
+    secret_text,
     unwrap,
 )
-from daemon.stacks.secret import Secret
 
 
 @dataclass(frozen=True)
@@ -35,8 +39,7 @@ class ExternalAccess:
 
     @classmethod
     def from_api(cls, body: Mapping[str, Any], enabled: bool) -> "ExternalAccess":
-        data = unwrap(body)
-        data = data if isinstance(data, Mapping) else {}
+        data = data_object(body)
         merged = {**data, **{k: v for k, v in body.items() if k != "data"}}
         reported = pick(merged, "enabled", "external_access_enabled", "externalAccessEnabled")
         return cls(
@@ -239,3 +242,85 @@ class Connections:
             outgoing=tuple(ConnectionSummary.from_api(item, "target") for item in outgoing),
             incoming=tuple(ConnectionSummary.from_api(item, "source") for item in incoming),
         )
+
+
+# -- WireGuard clients of a `stacks-vpn` container ----------------------------------
+
+VPN_CLIENT_NAMES = ("name", "client_name", "clientName")
+CONFIG_NAMES = ("config", "configuration", "conf", "wireguard_config", "wireguardConfig")
+
+
+@dataclass(frozen=True)
+class VpnClient:
+    name: str
+    address: str | None = None
+    public_key: str | None = None
+    created_at: datetime | None = None
+    config: Secret[str] | None = field(default=None, compare=False)
+    extra: Secret[Mapping[str, Any]] = field(default_factory=lambda: Secret({}), compare=False)
+
+    _KNOWN = frozenset(
+        (*VPN_CLIENT_NAMES, "address", "ip", "ip_address", "allowedIps",
+         "public_key", "publicKey", "created_at", "createdAt", *CONFIG_NAMES)
+    )  # fmt: skip
+
+    @classmethod
+    def from_api(cls, raw: Any) -> "VpnClient":
+        if isinstance(raw, str):
+            return cls(name=raw)
+        data = require_mapping(raw, "vpn client")
+        return cls(
+            name=as_str(pick(data, *VPN_CLIENT_NAMES), "vpn client", required=True),
+            address=as_str(pick(data, "address", "ip", "ip_address"), "address"),
+            public_key=as_str(pick(data, "public_key", "publicKey"), "public_key"),
+            created_at=as_time(pick(data, "created_at", "createdAt"), "created_at"),
+            config=secret_text(pick(data, *CONFIG_NAMES), "config"),
+            extra=Secret({k: v for k, v in data.items() if k not in cls._KNOWN}),
+        )
+
+
+def parse_vpn_clients(body: Mapping[str, Any]) -> tuple[VpnClient, ...]:
+    data = unwrap(body)
+    if isinstance(data, Mapping):
+        data = pick(data, "clients", "vpn_clients", "vpnClients") or []
+    return tuple(VpnClient.from_api(item) for item in require_list(data, "vpn clients"))
+
+
+def parse_added_vpn_client(body: Mapping[str, Any], name: str) -> VpnClient:
+    data = unwrap(body)
+    if isinstance(data, Mapping) and isinstance(data.get("client"), Mapping):
+        data = {**data, **data["client"]}
+    if isinstance(data, Mapping) and pick(data, *VPN_CLIENT_NAMES):
+        return VpnClient.from_api(data)
+    config = pick(data, *CONFIG_NAMES) if isinstance(data, Mapping) else None
+    return VpnClient(name=name, config=secret_text(config, "config"))
+
+
+@dataclass(frozen=True)
+class VpnConfig:
+    """`GET /containers/{id}/vpn-config?client=...`: a WireGuard config file."""
+
+    client: str
+    config: Secret[str] = field(compare=False)
+    filename: str | None = None
+
+    @classmethod
+    def from_api(cls, body: Mapping[str, Any], client: str) -> "VpnConfig":
+        data = unwrap(body)
+        text = pick(data, *CONFIG_NAMES) if isinstance(data, Mapping) else data
+        config = secret_text(text, "vpn config")
+        if config is None or not config.reveal().strip():
+            raise MalformedData("vpn config: missing")
+        return cls(
+            client=client,
+            config=config,
+            filename=as_str(pick(data, "filename"), "filename")
+            if isinstance(data, Mapping)
+            else None,
+        )
+
+    @classmethod
+    def from_text(cls, text: str, client: str) -> "VpnConfig":
+        if not text.strip():
+            raise MalformedData("empty vpn config body")
+        return cls(client=client, config=Secret(text))

@@ -67,8 +67,7 @@ from datetime import UTC, datetime
 from enum import IntEnum
 
 from daemon.clock import Clock, SystemClock
-from daemon.stacks.decoding import MAX_RETRY_AFTER
-from daemon.stacks.errors import BudgetExhausted, RequestDeferred
+from daemon.stacks.errors import MAX_RETRY_AFTER, BudgetExhausted, RequestDeferred
 
 WINDOW_SECONDS = 60.0
 RESET_SLACK_SECONDS = 5.0  # a header reset further ahead than one window + this is not believed

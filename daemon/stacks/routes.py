@@ -1,8 +1,11 @@
-"""Every STACKS endpoint of the guide as a `Route`: method, path template, priority.
+"""The route table: each STACKS endpoint of the guide as a `Route`: method, path, priority.
 
-The template (`/containers/{container_id}/logs`) is what metrics and errors name;
+`StacksClient` (in `client`) has one method per route. The template
+(`/containers/{container_id}/logs`) is what metrics and errors name;
 `Route.path(...)` fills it with URL-quoted values and refuses values that could
-escape their path segment.
+escape their path segment. The priority is the one a call spends from the rate
+budget unless its caller passes another: changes ACTION; status and other reads
+STATUS; backups BACKUPS; metrics METRICS.
 """
 
 from dataclasses import dataclass
@@ -19,7 +22,7 @@ class Route:
 
     @property
     def reads(self) -> bool:
-        """A GET: asking again changes nothing, so the client retries it (daemon.stacks.retry)."""
+        """A GET: asking again changes nothing, so the sender retries it (see `sender`)."""
         return self.method == "GET"
 
     def path(self, **values: str | int) -> str:

@@ -1,44 +1,134 @@
-"""Sending one STACKS request: budget, send, translate, observe, retry.
+"""Sending one STACKS request: budget, send, translate, observe, retry, rate-limit headers.
 
-`RequestSender.send` is the whole life of an API call. Before every attempt it
-takes one unit of the shared `RateBudget` (waiting if needed); after every
-attempt it corrects the budget from the `X-RateLimit-*` headers and tells the
-observer. Failures become `StacksError`s (`error_mapping`), and `retry` decides
-whether to try again: reads are retried, every change is sent at most once,
-and a change STACKS may have applied ends in `UnconfirmedChange`. Nothing here
-ever logs a header or a body.
+`RequestSender.send` is the whole life of an API call, below every endpoint
+method of `StacksClient`. Before every attempt it takes one unit of the shared
+`RateBudget` (waiting if needed); after every attempt it corrects the budget
+from the `X-RateLimit-*` headers (`rate_limit_headers`) and tells the
+`ApiObserver`. Failures become `StacksError`s (`errors`), and the rules below
+decide whether to try again. Nothing here ever logs a header or a body.
+
+Reads (GET) are retried on any failure that asking again may cure: 5xx,
+timeouts, dropped connections, unreadable bodies, and 429 once `Retry-After`
+has passed (the wait itself lives in the rate budget).
+
+Changes are different: STACKS may have applied one whose answer went missing.
+The client sends every change (`PUT .../status`, `POST .../backup`, restore,
+pin, unpin, delete, create...) at most once. Its failure is raised as is when
+the answer proves STACKS did not apply it (`proves_not_applied`), and as
+`UnconfirmedChange` otherwise, so the caller reads the state back instead of
+sending the change again. Only the caller may send one again, after an answer
+that proves it was not applied and may pass (`worth_resending`), and a fresh
+check of the state.
+
+Answers that prove a request was **not applied**:
+
+- 429 Too Many Requests (STACKS refused it before doing anything);
+- any other 4xx (refused: not processed by STACKS);
+- 503 with the guide's "no capacity, added to the waitlist" body (`NoCapacityError`);
+- a connection that could not be made (refused, DNS, connect or pool timeout):
+  nothing was sent;
+- the local rate budget gave no request (`BudgetExhausted`, `RequestDeferred`):
+  nothing was sent.
+
+Everything else is **ambiguous**: a 2xx whose body is unreadable, empty (204) or
+not the documented shape, a 3xx (redirects are not followed, and a `303 See
+Other` is how many servers answer a change they made), a 5xx, a timeout after
+the request went out, a connection dropped before the answer.
+
+Waits between failure retries use "full jitter" exponential backoff: a uniform
+random delay in [0, min(cap, base * 2**attempt)], so many daemons recovering
+from the same outage do not hammer STACKS in lockstep.
 """
 
+import email.utils
 import logging
+import math
+import random
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
 from daemon.clock import Clock, StopRequested
-from daemon.stacks.decoding import rate_limit_headers, retry_after_seconds
-from daemon.stacks.error_mapping import error_from_response, error_from_transport, safe_text
 from daemon.stacks.errors import (
+    MAX_RETRY_AFTER,
+    ApiError,
     BudgetExhausted,
     MalformedResponse,
+    NoCapacityError,
     RateLimitedError,
     RequestTimeout,
     StacksError,
+    TransportError,
     UnconfirmedChange,
+    describe_request,
+    error_from_response,
+    error_from_transport,
+    safe_text,
 )
-from daemon.stacks.fields import MalformedData
-from daemon.stacks.observer import ApiObserver
-from daemon.stacks.ratebudget import Priority, RateBudget
-from daemon.stacks.retry import Backoff, proves_not_applied, should_retry
+from daemon.stacks.fields import MalformedData, decode_json
+from daemon.stacks.ratebudget import WINDOW_SECONDS, Priority, RateBudget
 from daemon.stacks.routes import Route
 
 log = logging.getLogger(__name__)
 
 SUCCESS = frozenset((200, 201, 202, 204))
-DEFAULT_RETRY_AFTER = 60.0
 
 T = TypeVar("T")
-Parser = Callable[[httpx.Response, Mapping[str, str]], T]
+Where = Mapping[str, str]  # method, route and path of a request, as errors carry them
+Reader = Callable[[httpx.Response, Where], T]  # a success answer -> the endpoint's result
+
+
+class ApiObserver(Protocol):
+    """What the client tells the outside (metrics) about each request.
+
+    The exporter implements it to count `stacks_api_requests_total{method,endpoint,code}`
+    and time requests; `route` is the route template (`/containers/{container_id}/logs`),
+    never a concrete path, so label cardinality stays fixed.
+    """
+
+    def on_request(
+        self, method: str, route: str, status_code: int | None, duration_s: float
+    ) -> None:
+        """After every attempt; `status_code` is None when no response arrived."""
+
+    def on_error(self, error: StacksError) -> None:
+        """Once per call that finally failed (after retries)."""
+
+
+@dataclass
+class Backoff:
+    base: float = 0.5
+    cap: float = 8.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before retry number `attempt` (0 for the first retry)."""
+        return self.rng.uniform(0.0, min(self.cap, self.base * 2**attempt))
+
+
+def proves_not_applied(error: StacksError) -> bool:
+    """Whether the answer behind `error` proves STACKS did not apply the request."""
+    if isinstance(error, BudgetExhausted | NoCapacityError):
+        return True
+    if isinstance(error, TransportError):
+        return not error.sent
+    if isinstance(error, ApiError):
+        return error.http_status is not None and 400 <= error.http_status < 500
+    return False
+
+
+def worth_resending(error: StacksError) -> bool:
+    """A change refused for a passing reason (429, no connection, no budget yet).
+
+    The caller may send it again, after the wait and a fresh check of the state;
+    a 4xx refusal other than 429 would be refused again.
+    """
+    if isinstance(error, RateLimitedError | BudgetExhausted):
+        return True
+    return isinstance(error, TransportError) and not error.sent
 
 
 class RequestSender:
@@ -64,17 +154,17 @@ class RequestSender:
         self,
         route: Route,
         path: str,
-        parse: Parser[T],
+        read: Reader[T],
         *,
         priority: Priority | None = None,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
     ) -> T:
-        """`parse` of the success response to `route` at `path`, or the final StacksError.
+        """`read` of the success response to `route` at `path`, or the final StacksError.
 
-        Parsing happens inside the retry loop: a truncated body on a read is asked
+        Reading happens inside the retry loop: a truncated body on a read is asked
         for again. A change is sent once; one that STACKS may have applied ends in
-        `UnconfirmedChange` (see `daemon.stacks.retry`).
+        `UnconfirmedChange`.
         """
         where = {"method": route.method, "route": route.template, "path": path}
         priority = route.priority if priority is None else priority
@@ -82,7 +172,7 @@ class RequestSender:
         while True:
             try:
                 response = self._attempt(route, path, where, priority, params, json)
-                return self._parse(parse, response, where)
+                return self._read(read, response, where)
             except StacksError as error:
                 failed = error
             throttled = isinstance(failed, RateLimitedError)
@@ -114,14 +204,14 @@ class RequestSender:
 
     @staticmethod
     def _may_resend(route: Route, error: StacksError) -> bool:
-        """Reads only: a change is sent at most once (its caller checks state first)."""
-        return route.reads and should_retry(error)
+        """Reads only, on a failure asking again may cure: a change is sent at most once."""
+        return route.reads and (isinstance(error, RateLimitedError) or error.retryable)
 
     def _attempt(
         self,
         route: Route,
         path: str,
-        where: dict[str, str],
+        where: Where,
         priority: Priority,
         params: Mapping[str, Any] | None,
         json: Any,
@@ -131,7 +221,7 @@ class RequestSender:
         try:
             self._budget.acquire(priority)
         except BudgetExhausted as exc:
-            message = f"{where['method']} {where['path']} not sent: {exc}"
+            message = f"{describe_request(where)} not sent: {exc}"
             raise type(exc)(message, **where) from None  # BudgetExhausted or RequestDeferred
         started = self._clock.monotonic()
         try:
@@ -142,7 +232,7 @@ class RequestSender:
         except httpx.DecodingError as exc:  # e.g. `Content-Encoding: gzip` over a plain body
             self._notify_request(route, None, started)
             raise MalformedResponse(
-                f"STACKS answered {where['method']} {where['path']} with a body that cannot "
+                f"STACKS answered {describe_request(where)} with a body that cannot "
                 f"be decoded ({safe_text(exc)}); retry, and check any proxy in front of it",
                 retryable=True,
                 **where,
@@ -161,18 +251,18 @@ class RequestSender:
         retry_after = 0.0
         if response.status_code == 429:
             retry_after = retry_after_seconds(response.headers, self._clock.now())
-            if retry_after is None:
-                retry_after = self._budget.seconds_until_reset() or DEFAULT_RETRY_AFTER
+            if retry_after is None:  # no usable header: the rest of the window, or a whole one
+                retry_after = self._budget.seconds_until_reset() or WINDOW_SECONDS
             self._budget.on_retry_after(retry_after)
         raise error_from_response(response, where, retry_after)
 
     @staticmethod
-    def _parse(parse: Parser[T], response: httpx.Response, where: Mapping[str, str]) -> T:
+    def _read(read: Reader[T], response: httpx.Response, where: Where) -> T:
         try:
-            return parse(response, where)
+            return read(response, where)
         except MalformedData as exc:
             raise MalformedResponse(
-                f"STACKS answered {where['method']} {where['path']} with "
+                f"STACKS answered {describe_request(where)} with "
                 f"{response.status_code} but not in the documented shape ({exc}): the API "
                 "may have changed; report it with this message",
                 http_status=response.status_code,
@@ -197,7 +287,7 @@ class RequestSender:
             log.exception("the API observer failed on_error; continuing")
 
 
-def _unconfirmed(error: StacksError, where: Mapping[str, str]) -> UnconfirmedChange:
+def _unconfirmed(error: StacksError, where: Where) -> UnconfirmedChange:
     """The ambiguous end of a change: what STACKS answered, and that it must be read back."""
     status = error.http_status
     if status is not None and 200 <= status < 300:
@@ -210,9 +300,105 @@ def _unconfirmed(error: StacksError, where: Mapping[str, str]) -> UnconfirmedCha
     else:
         answer = "the connection broke before an answer arrived"
     return UnconfirmedChange(
-        f"STACKS may have applied {where['method']} {where['path']} (it answered {answer}); "
+        f"STACKS may have applied {describe_request(where)} (it answered {answer}); "
         "read its state back before repeating anything",
         answer=answer,
         http_status=status,
         **where,
     )
+
+
+# -- reading answers: the JSON object of a success, the rate-limit headers of any ---------
+
+
+def json_object(response: httpx.Response, where: Where) -> Mapping[str, Any]:
+    """The JSON object of a success response, or MalformedResponse."""
+    try:
+        body = decode_json(response)
+    except ValueError as exc:
+        raise MalformedResponse(
+            f"STACKS answered {describe_request(where)} with {response.status_code} "
+            f"but an unreadable body: {exc}; retry, and check api.base_url points at the "
+            "STACKS API if it persists",
+            retryable=True,
+            http_status=response.status_code,
+            **where,
+        ) from exc
+    if not isinstance(body, Mapping):
+        raise MalformedResponse(
+            f"STACKS answered {describe_request(where)} with JSON "
+            f"{type(body).__name__} where an object was documented",
+            http_status=response.status_code,
+            **where,
+        )
+    return body
+
+
+def body_reader(
+    parse: Callable[[Mapping[str, Any]], T], parse_text: Callable[[str], T] | None = None
+) -> Reader[T]:
+    """A reader handing the JSON object of an answer to `parse`.
+
+    With `parse_text`, an answer whose content type is not JSON is a plain file
+    (certificate, VPN config, logs) handed to it instead. An empty body (a bare
+    204) is no JSON object: it does not say what STACKS did, so the change it
+    answers ends in `UnconfirmedChange` and is read back.
+    """
+
+    def read(response: httpx.Response, where: Where) -> T:
+        if parse_text is not None and "json" not in response.headers.get("content-type", ""):
+            return parse_text(response.text)
+        return parse(json_object(response, where))
+
+    return read
+
+
+def _header_number(headers: httpx.Headers, name: str) -> float | None:
+    """The header as a finite decimal number; None if absent, repeated or anything else.
+
+    `float()` alone would also take `nan`, `inf`, `1_000` and non-ASCII digits.
+    """
+    value = headers.get(name)
+    if value is None or not value.isascii() or "_" in value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:  # also a repeated header, joined as "60, 60"
+        return None
+    return number if math.isfinite(number) else None
+
+
+def rate_limit_headers(headers: httpx.Headers) -> tuple[int | None, int | None, float | None]:
+    """`X-RateLimit-Limit`, `-Remaining` (ints) and `-Reset` (epoch seconds).
+
+    None where a header is absent or not a finite number; whether a number makes
+    sense (negative, past, huge) is for the rate budget to judge.
+    """
+    limit = _header_number(headers, "x-ratelimit-limit")
+    remaining = _header_number(headers, "x-ratelimit-remaining")
+    reset = _header_number(headers, "x-ratelimit-reset")
+    return (
+        None if limit is None else int(limit),
+        None if remaining is None else int(remaining),
+        reset,
+    )
+
+
+def retry_after_seconds(headers: httpx.Headers, now: datetime) -> float | None:
+    """`Retry-After` as seconds (delta-seconds or an HTTP date), capped at MAX_RETRY_AFTER."""
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = (moment - now).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return min(MAX_RETRY_AFTER, max(0.0, seconds))
