@@ -12,7 +12,6 @@ from daemon.clock import ManualClock
 from daemon.stacks import ApiKey, RateBudget, StacksClient
 
 SECRET = "sk_stacks_" + "0123456789abcdef" * 4
-BASE = "https://api.stackshosting.cloud/api/v1"
 
 Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from daemon.stacks import Priority, routes
+from daemon.stacks import ALL_ROUTES, Priority
 from tests.client.conftest import SECRET, reply
 
 C = "usr-abc12345-myapp"
@@ -170,9 +170,9 @@ def test_each_method_sends_the_documented_request(make_client, call, method, pat
 
 def test_every_route_of_the_guide_has_a_method():
     sent = {(m, p) for _, m, p, _, _ in CALLS}
-    for route in routes.ALL_ROUTES:
+    for route in ALL_ROUTES:
         assert any(m == route.method and _matches(route.template, p) for m, p in sent), route
-    assert len(routes.ALL_ROUTES) == 30
+    assert len(ALL_ROUTES) == 30
 
 
 def _matches(template: str, path: str) -> bool:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from daemon.stacks import errors
+from daemon.stacks import NotFoundError, ValidationError
 from tests.client.simulated import connect, sim  # noqa: F401  (fixtures)
 
 
@@ -47,7 +47,7 @@ def test_status_changes_logs_metrics_certificates_and_delete(sim, connect, key):
     assert client.certificate(app).private_key.reveal() != first
     client.delete_container(app)
     assert client.list_containers() == ()
-    with pytest.raises(errors.NotFoundError):
+    with pytest.raises(NotFoundError):
         client.container_status(app)
     changes = [(m.method, m.path.removeprefix("/api/v1")) for m in sim.mutations()]
     assert changes == [
@@ -65,7 +65,7 @@ def test_credentials_templates_and_a_managed_service_without_certificate(sim, co
     creds = client.credentials(db)
     assert (creds.type, creds.port, creds.internal_host) == ("postgresql", 5432, db)
     assert creds.password.reveal() and creds.password.reveal() not in repr(creds)
-    with pytest.raises(errors.ValidationError):
+    with pytest.raises(ValidationError):
         client.certificate(db)
     templates = {t.id: t for t in client.templates()}
     assert templates["nodejs"].price_monthly == 4.0
@@ -84,7 +84,7 @@ def test_external_access_and_allowed_ips(sim, connect, key):  # noqa: F811
     assert ips.external_access_enabled and ips.url == access.url
     assert [ip.ip_address for ip in ips.allowed_ips] == ["127.0.0.1", "198.51.100.0/24"]
     client.remove_allowed_ip(app, added.id)
-    with pytest.raises(errors.ValidationError) as last:
+    with pytest.raises(ValidationError) as last:
         client.remove_allowed_ip(app, ips.allowed_ips[0].id)
     assert "last" in str(last.value)
     assert not client.set_external_access(app, False).enabled
