@@ -1,18 +1,19 @@
 """The STACKS API key: validated once, sent only as a Bearer header, never shown.
 
-A key is `sk_stacks_` followed by exactly 64 lowercase hex characters. `ApiKey`
-checks that at startup and explains what is wrong without echoing the key; its
-`repr`/`str` carry no key material, only a short SHA-256 fingerprint that is safe
-for logs and lock names. Anything key-shaped in text that came from elsewhere is
-blanked by `daemon.secrets.redact_keys`.
+Startup reads the key file into an `ApiKey`; `StacksClient` takes nothing else
+and puts it in the `Authorization` header of its one `httpx.Client`. A key is
+`sk_stacks_` followed by exactly 64 lowercase hex characters (the shape is
+defined once, in `daemon.secrets`). `ApiKey` checks that and explains what is
+wrong without echoing the key; its `repr`/`str` carry no key material, only a
+short SHA-256 fingerprint that is safe for logs and lock names. Anything
+key-shaped in text that came from elsewhere is blanked by
+`daemon.secrets.redact_keys`.
 """
 
 import hashlib
 import hmac
 
 from daemon.secrets import KEY_HEX_LENGTH, KEY_PREFIX
-
-PREFIX, HEX_LENGTH = KEY_PREFIX, KEY_HEX_LENGTH
 
 
 class InvalidApiKey(ValueError):
@@ -23,18 +24,18 @@ def key_problem(secret: str) -> str | None:
     """What is wrong with `secret` as a STACKS key (None when nothing), never quoting it."""
     if not secret:
         return "the API key is empty"
-    if not secret.startswith(PREFIX):
-        return f"the API key does not start with {PREFIX!r}"
-    body = secret[len(PREFIX) :]
-    if len(body) != HEX_LENGTH:
+    if not secret.startswith(KEY_PREFIX):
+        return f"the API key does not start with {KEY_PREFIX!r}"
+    body = secret[len(KEY_PREFIX) :]
+    if len(body) != KEY_HEX_LENGTH:
         return (
-            f"the API key has {len(body)} characters after {PREFIX!r}; "
-            f"expected exactly {HEX_LENGTH} hex characters"
+            f"the API key has {len(body)} characters after {KEY_PREFIX!r}; "
+            f"expected exactly {KEY_HEX_LENGTH} hex characters"
         )
     if any(char not in "0123456789abcdef" for char in body):
         if all(char in "0123456789abcdefABCDEF" for char in body):
-            return f"the API key has uppercase hex after {PREFIX!r}; STACKS keys are lowercase"
-        return f"the API key has characters other than 0-9 and a-f after {PREFIX!r}"
+            return f"the API key has uppercase hex after {KEY_PREFIX!r}; STACKS keys are lowercase"
+        return f"the API key has characters other than 0-9 and a-f after {KEY_PREFIX!r}"
     return None
 
 
@@ -53,8 +54,8 @@ class ApiKey:
         problem = key_problem(secret)
         if problem is not None:
             raise InvalidApiKey(
-                f"{problem}: copy the whole key (sk_stacks_ + 64 hex) from the STACKS "
-                "dashboard, or create a new one under Account Settings -> API Keys"
+                f"{problem}: copy the whole key ({KEY_PREFIX} + {KEY_HEX_LENGTH} hex) from the "
+                "STACKS dashboard, or create a new one under Account Settings -> API Keys"
             )
         self._secret = secret
         self._fingerprint = hashlib.sha256(secret.encode()).hexdigest()
