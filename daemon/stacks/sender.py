@@ -311,7 +311,7 @@ def _unconfirmed(error: StacksError, where: Where) -> UnconfirmedChange:
 # -- reading answers: the JSON object of a success, the rate-limit headers of any ---------
 
 
-def json_object(response: httpx.Response, where: Where) -> Mapping[str, Any]:
+def _json_object(response: httpx.Response, where: Where) -> Mapping[str, Any]:
     """The JSON object of a success response, or MalformedResponse."""
     try:
         body = decode_json(response)
@@ -348,7 +348,7 @@ def body_reader(
     def read(response: httpx.Response, where: Where) -> T:
         if parse_text is not None and "json" not in response.headers.get("content-type", ""):
             return parse_text(response.text)
-        return parse(json_object(response, where))
+        return parse(_json_object(response, where))
 
     return read
 
