@@ -52,7 +52,6 @@ from daemon.stacks.models import (
 from daemon.stacks.ratebudget import WINDOW_SECONDS, Priority, RateBudget
 from daemon.stacks.routes import ALL_ROUTES, Route
 from daemon.stacks.sender import (
-    ApiObserver,
     Backoff,
     proves_not_applied,
     rate_limit_headers,
@@ -68,7 +67,6 @@ __all__ = [
     "WINDOW_SECONDS",
     "ApiError",
     "ApiKey",
-    "ApiObserver",
     "AuthError",
     "Backoff",
     "Backup",
