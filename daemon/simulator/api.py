@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+# The route modules themselves (submodules, not names of the package face):
 from daemon.simulator import backups, container_details, containers, network_access
 from daemon.simulator.exchange import (
     Call,

@@ -31,6 +31,7 @@ MAX_LIMIT = 100  # backups one list answer holds at most
 
 
 def schedule_daily_backups(world: World, container: ContainerRecord, now: datetime) -> None:
+    """Put the container's first daily slot on the timeline (02:00 UTC + 5-54 s, by its id)."""
     offset = timedelta(seconds=5 + zlib.crc32(container.id.encode()) % 50)
     slot = now.replace(hour=2, minute=0, second=0, microsecond=0) + offset
     if slot <= now:
