@@ -36,6 +36,8 @@ Decided once and not switchable (answer shapes the client must parse anyway):
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from daemon.simulator.exchange import check_field_names
+
 START_WHEN_RUNNING = ("noop", "restart", "refuse")
 STOP_WHEN_STOPPED = ("noop", "refuse")
 QUERY_OVER_MAX = ("clamp", "refuse")
@@ -155,10 +157,7 @@ class Assumptions:
     @classmethod
     def from_json(cls, data: dict[str, Any], base: "Assumptions | None" = None) -> "Assumptions":
         """Switches from JSON; unnamed ones keep `base`'s value (the defaults when None)."""
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"unknown assumption(s) {unknown}; known: {sorted(names)}")
+        check_field_names(cls, data, "assumption(s)")
         values = {**asdict(base or cls()), **data}
         if isinstance(values["manual_backup_seconds"], list):
             values["manual_backup_seconds"] = tuple(values["manual_backup_seconds"])

@@ -1,4 +1,4 @@
-"""Injected API faults: random failures, 429s, answers after applying a mutation, lying headers.
+"""Faults: random failures, forced 429s, answers after applying a mutation, lying rate headers.
 
 Faults hit only `/api/v1` requests. Before authentication (as a proxy or an
 overloaded backend would), a request may meet a `burst_429` 429, a
@@ -8,22 +8,159 @@ generator seeded by `Faults.seed` (else the simulator's seed), so a run is
 repeatable. A 500, 503, HTML page, timeout or 429 means the request was never
 processed; a truncated JSON body is a real answer cut short (its change, if
 any, happened). After processing, a mutating request the simulator accepted
-(2xx) may be answered as `after_apply` says (see after_apply.py), and every
-answer's X-RateLimit-* headers are rewritten as `rate_headers` says (see
-rate_headers.py).
+(2xx) may be answered as `after_apply` says, and every answer's X-RateLimit-*
+headers are rewritten as `rate_headers` says (both below).
 
 Counted faults (`burst_429`, `reject_mutations_429`, `after_apply_count`) switch
 themselves off once used up; `remaining()` tells how many are left.
+
+Answers after applying a mutation (`MutationAnswer`): normally, unreadably
+(`garbage`: HTML with 200, or JSON cut short), empty (`empty204`), not at all
+(`drop`), or too late (`slow`). The change has happened in every case (the
+mutation log records it with its `answer`); only what reaches the client
+differs. The handler core shapes the answer here; the adapters (adapters.py)
+carry out `drop` (a SimulatedDisconnect) and `slow` (a Response whose
+`hold_seconds` is set).
+
+Rate-limit headers that lie (`RateHeaderMode`); the limiter still counts and
+enforces. Every /api/v1 answer (429s included) first gets the honest
+X-RateLimit-* headers, then the mode rewrites them; `Retry-After` is never
+touched. Modes:
+
+- `honest`: as counted.
+- `reset_in_past`: Reset is two windows earlier than the real one (always past).
+- `missing`: none of the three headers.
+- `remaining_above_limit`: Remaining = Limit + real remaining + 1.
+- `limit_changes`: answers cycle through a Limit of the real one, twice it, half
+  of it (at least 1), with Remaining consistent with each claimed Limit.
+- `non_numeric`: Limit "60 per minute", Remaining "unknown", Reset an HTTP date.
+- `zero_remaining_reset_past`: Remaining 0 and Reset in the past.
+- `random`: each answer draws one of the six lying modes (seeded).
 """
 
 import random
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from enum import StrEnum
 from typing import Any
 
-from daemon.simulator.after_apply import AFTER_APPLY_ANSWERS, GARBAGE_KINDS, MutationAnswer
-from daemon.simulator.exchange import ApiError
-from daemon.simulator.rate_headers import RATE_HEADER_MODES, RateHeaderSkew
+from daemon.simulator.exchange import Refusal, Response, SimulatedDisconnect, check_field_names
+from daemon.simulator.limits import LIMIT, REMAINING, RESET, RETRY_AFTER, WINDOW
+
+# -- answers after applying a mutation -------------------------------------------------
+
+GARBAGE_KINDS = ("html", "truncated")
+
+# What a misrouted proxy or CDN serves with 200: the dashboard's single-page app shell.
+HTML_APP_SHELL = (
+    b'<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>STACKS</title>'
+    b'</head>\n<body><div id="root"></div><script src="/assets/index.js"></script></body>\n'
+    b"</html>\n"
+)
+
+
+class MutationAnswer(StrEnum):
+    """How a mutation the simulator applied was answered (the mutation log's `answer`)."""
+
+    OK = "ok"  # the normal answer
+    GARBAGE = "garbage"  # a 2xx the client cannot read: HTML with 200, or JSON cut short
+    EMPTY_204 = "empty204"  # 204 No Content, empty body
+    DROP = "drop"  # the connection closed without any answer
+    SLOW = "slow"  # the normal answer, held back `slow_seconds`
+
+
+AFTER_APPLY_ANSWERS = tuple(
+    answer.value for answer in MutationAnswer if answer is not MutationAnswer.OK
+)
+
+
+def truncated(response: Response) -> Response:
+    """The same answer with its body cut in half."""
+    return Response(response.status, response.headers, response.body[: len(response.body) // 2])
+
+
+def shape_answer(
+    response: Response,
+    answer: MutationAnswer,
+    garbage_kind: str,
+    slow_seconds: float,
+    what: str,
+) -> Response:
+    """The answer the client gets for `response` (of an applied mutation `what`)."""
+    if answer is MutationAnswer.GARBAGE:
+        if garbage_kind == "truncated":
+            return truncated(response)
+        headers = {**response.headers, "Content-Type": "text/html; charset=utf-8"}
+        return Response(200, headers, HTML_APP_SHELL)
+    if answer is MutationAnswer.EMPTY_204:
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+        return Response(204, headers, b"")
+    if answer is MutationAnswer.DROP:
+        raise SimulatedDisconnect(f"{what} applied, then the connection was dropped (drop fault)")
+    if answer is MutationAnswer.SLOW:
+        return Response(response.status, response.headers, response.body, slow_seconds)
+    return response
+
+
+# -- rate-limit headers that lie -------------------------------------------------------
+
+LIMIT_FACTORS = (1.0, 2.0, 0.5)
+
+
+class RateHeaderMode(StrEnum):
+    HONEST = "honest"
+    RESET_IN_PAST = "reset_in_past"
+    MISSING = "missing"
+    REMAINING_ABOVE_LIMIT = "remaining_above_limit"
+    LIMIT_CHANGES = "limit_changes"
+    NON_NUMERIC = "non_numeric"
+    ZERO_REMAINING_RESET_PAST = "zero_remaining_reset_past"
+    RANDOM = "random"
+
+
+RATE_HEADER_MODES = tuple(mode.value for mode in RateHeaderMode)
+LYING_MODES = tuple(
+    mode for mode in RateHeaderMode if mode not in (RateHeaderMode.HONEST, RateHeaderMode.RANDOM)
+)
+
+
+class RateHeaderSkew:
+    """Rewrites the honest headers of each answer as its mode says."""
+
+    def __init__(self, mode: str, seed: int) -> None:
+        self.mode = RateHeaderMode(mode)
+        self._rng = random.Random(seed)
+        self._answers = 0
+
+    def apply(self, headers: dict[str, str]) -> None:
+        if self.mode is RateHeaderMode.HONEST or LIMIT not in headers:
+            return
+        mode = self._rng.choice(LYING_MODES) if self.mode is RateHeaderMode.RANDOM else self.mode
+        limit, remaining, reset = int(headers[LIMIT]), int(headers[REMAINING]), int(headers[RESET])
+        past = str(reset - 2 * WINDOW)
+        if mode is RateHeaderMode.RESET_IN_PAST:
+            headers[RESET] = past
+        elif mode is RateHeaderMode.MISSING:
+            for name in (LIMIT, REMAINING, RESET):
+                del headers[name]
+        elif mode is RateHeaderMode.REMAINING_ABOVE_LIMIT:
+            headers[REMAINING] = str(limit + remaining + 1)
+        elif mode is RateHeaderMode.LIMIT_CHANGES:
+            claimed = max(1, round(limit * LIMIT_FACTORS[self._answers % len(LIMIT_FACTORS)]))
+            self._answers += 1
+            used = limit - remaining
+            headers[LIMIT], headers[REMAINING] = str(claimed), str(max(0, claimed - used))
+        elif mode is RateHeaderMode.NON_NUMERIC:
+            headers[LIMIT] = f"{limit} per minute"
+            headers[REMAINING] = "unknown"
+            headers[RESET] = format_datetime(datetime.fromtimestamp(reset, UTC), usegmt=True)
+        elif mode is RateHeaderMode.ZERO_REMAINING_RESET_PAST:
+            headers[REMAINING], headers[RESET] = "0", past
+
+
+# -- the faults and who draws them -----------------------------------------------------
 
 HTML_ERROR_PAGE = (
     b"<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n"
@@ -45,16 +182,16 @@ class Faults:
     burst_429: int = 0  # the next N requests answer 429
     retry_after: int = 5  # Retry-After of forced 429s (burst_429, reject_mutations_429), seconds
     seed: int | None = None
-    # -- answers after applying a mutation (see after_apply.py) ------------------------
+    # -- answers after applying a mutation (MutationAnswer above) ----------------------
     after_apply: str | None = None  # "garbage" | "empty204" | "drop" | "slow"; None = off
     after_apply_count: int = 1  # how many matching applied mutations get it, then off
     after_apply_match: str | None = None  # regex searched in "PUT /api/v1/containers/x/status"
     garbage_kind: str = "html"  # "html" (200 text/html page) | "truncated" (JSON cut in half)
     slow_seconds: float = 15.0  # how long a "slow" answer is held back
-    # -- 429s on mutating requests --------------------------------------------------------
+    # -- 429s on mutating requests -----------------------------------------------------
     reject_mutations_429: int = 0  # the next N mutating requests: 429, not applied, not logged
-    # -- rate-limit headers (see rate_headers.py) -----------------------------------------
-    rate_headers: str = "honest"
+    # -- rate-limit headers (RateHeaderMode above) -------------------------------------
+    rate_headers: str = RateHeaderMode.HONEST.value
 
     def __post_init__(self) -> None:
         rates = (self.error_rate, self.unavailable_rate, self.timeout_rate, self.malformed_rate)
@@ -99,10 +236,7 @@ class Faults:
     @classmethod
     def from_json(cls, data: dict[str, Any], base: "Faults | None" = None) -> "Faults":
         """Faults from JSON; unnamed fields keep `base`'s value (the defaults when None)."""
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"unknown fault field(s) {unknown}; known: {sorted(names)}")
+        check_field_names(cls, data, "fault field(s)")
         return replace(base, **data) if base is not None else cls(**data)
 
 
@@ -118,7 +252,7 @@ class FaultInjector:
         self.faults = faults
         self._burst_left = faults.burst_429
         self._reject_left = faults.reject_mutations_429
-        self._after_apply_left = faults.after_apply_count if faults.after_apply else 0
+        self._after_apply_left = self._after_apply_count()
         self._rng = random.Random(self._seed())
         self._skew = RateHeaderSkew(faults.rate_headers, self._seed())
 
@@ -131,11 +265,14 @@ class FaultInjector:
         if "reject_mutations_429" in changes:
             self._reject_left = faults.reject_mutations_429
         if AFTER_APPLY_FIELDS & set(changes):
-            self._after_apply_left = faults.after_apply_count if faults.after_apply else 0
+            self._after_apply_left = self._after_apply_count()
         if "seed" in changes:
             self._rng = random.Random(self._seed())
         if {"seed", "rate_headers"} & set(changes):
             self._skew = RateHeaderSkew(faults.rate_headers, self._seed())
+
+    def _after_apply_count(self) -> int:
+        return self.faults.after_apply_count if self.faults.after_apply else 0
 
     def _seed(self) -> int:
         return self._default_seed if self.faults.seed is None else self.faults.seed
@@ -184,21 +321,21 @@ class FaultInjector:
     def skew_rate_headers(self, headers: dict[str, str]) -> None:
         self._skew.apply(headers)
 
-    def error_for(self, fault: str) -> ApiError:
+    def error_for(self, fault: str) -> Refusal:
         """The answer of a fault that stops the request before it is processed."""
         if fault == "429":
             seconds = self.faults.retry_after
-            return ApiError(
+            return Refusal(
                 429,
                 {"error": "Too many requests", "retry_after": seconds},
-                {"Retry-After": str(seconds)},
+                {RETRY_AFTER: str(seconds)},
             )
         if fault == "503":
-            return ApiError(
+            return Refusal(
                 503,
                 {
                     "success": False,
                     "error": "No capacity available. You've been added to the waitlist.",
                 },
             )
-        return ApiError(500, {"success": False, "error": "Internal server error"})
+        return Refusal(500, {"success": False, "error": "Internal server error"})

@@ -1,27 +1,41 @@
-"""The simulator's public face: in-process test controls, the handler core, transport, server."""
+"""The public `Simulator`: its test controls in-process, and the entry to the handler core.
+
+It owns the world, the faults, the mutation log and the traffic counts, and
+hands requests to the handler core (api.py) or, under /_sim/, to the test
+controls (adapters.py); `transport()` and `serve()` build the adapters.
+"""
 
 import copy
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import httpx
 
 from daemon.clock import Clock, OffsetClock
-from daemon.simulator.api import API_PREFIX, ApiHandler
+from daemon.simulator.adapters import (
+    CONTROL_PREFIX,
+    SimulatorServer,
+    SimulatorTransport,
+    handle_control,
+)
+from daemon.simulator.api import API_PREFIX, ApiHandler, Mutation, MutationLog
 from daemon.simulator.assumptions import Assumptions
-from daemon.simulator.catalog import TEMPLATES
-from daemon.simulator.controls import CONTROL_PREFIX, handle_control
-from daemon.simulator.exchange import ApiError, Request, Response, json_response
+from daemon.simulator.containers import provision, validate_create
+from daemon.simulator.exchange import Refusal, Request, Response, not_found
 from daemon.simulator.faults import FaultInjector, Faults
-from daemon.simulator.keys import ACCOUNT_PATTERN, ALL_SCOPES, KEY_PATTERN, issue_key
-from daemon.simulator.mutations import Mutation, MutationLog
-from daemon.simulator.provisioning import plan_for, provision, validate_create
-from daemon.simulator.server import SimulatorServer
-from daemon.simulator.state import BackupRecord, World
-from daemon.simulator.traffic import Traffic, TrafficCounter
-from daemon.simulator.transport import SimulatorTransport
+from daemon.simulator.limits import (
+    ACCOUNT_PATTERN,
+    ALL_SCOPES,
+    DEFAULT_RATE_LIMIT,
+    KEY_PATTERN,
+    Traffic,
+    TrafficCounter,
+    issue_key,
+)
+from daemon.simulator.templates import TEMPLATES
+from daemon.simulator.world import BackupRecord, World
 
 SEED_STATUSES = ("running", "stopped", "pending", "error")  # the statuses the guide names
 UNLISTED_STATUS = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -41,13 +55,13 @@ class Simulator:
         self._traffic = TrafficCounter()
         self._api = ApiHandler(self._world, self._faults, self._mutations, self._traffic)
 
-    # -- test controls -------------------------------------------------------
+    # -- test controls -----------------------------------------------------------------
 
     def create_key(
         self,
         scopes: Iterable[str] = ALL_SCOPES,
         spending_cap: float | None = None,
-        rate_limit: int = 60,
+        rate_limit: int = DEFAULT_RATE_LIMIT,
         account: str | None = None,
     ) -> str:
         with self._world.lock:
@@ -81,13 +95,15 @@ class Simulator:
                 raise ValueError("seed_container needs an API key or an 8-hex-digit account id")
             known = TEMPLATES.get(template)
             if known is not None and known.tier != "basic" and plan == "basic":
-                plan = plan_for(known, None)
+                plan = known.plans[0]
             try:
                 name, tmpl, plan, tier = validate_create(
                     self._world, account, {"name": name, "template": template, "plan": plan}
                 )
-            except ApiError as error:
-                raise ValueError(f"cannot seed container {name!r}: {error.body['error']}") from None
+            except Refusal as refusal:
+                raise ValueError(
+                    f"cannot seed container {name!r}: {refusal.body['error']}"
+                ) from None
             return provision(self._world, account, name, tmpl, plan, tier, status, now).id
 
     def crash(self, container_id: str) -> None:
@@ -164,14 +180,14 @@ class Simulator:
     def answer_after_apply(
         self,
         answer: str,
-        count: int = 1,
+        count: int = Faults.after_apply_count,
         match: str | None = None,
-        garbage_kind: str = "html",
-        slow_seconds: float = 15.0,
+        garbage_kind: str = Faults.garbage_kind,
+        slow_seconds: float = Faults.slow_seconds,
     ) -> None:
         """The next `count` applied mutations matching `match` are answered as `answer`.
 
-        `answer`: "garbage", "empty204", "drop" or "slow" (see after_apply.py);
+        `answer`: "garbage", "empty204", "drop" or "slow" (see faults.py);
         `match`: a regex searched in "METHOD /api/v1/path" (None: every mutation).
         """
         self.amend_faults(
@@ -190,7 +206,7 @@ class Simulator:
         self.amend_faults(**changes)
 
     def skew_rate_headers(self, mode: str) -> None:
-        """X-RateLimit-* headers from now on, as `mode` says (see rate_headers.py)."""
+        """X-RateLimit-* headers from now on, as `mode` says (see faults.py)."""
         self.amend_faults(rate_headers=mode)
 
     def faults_remaining(self) -> dict[str, int]:
@@ -234,35 +250,14 @@ class Simulator:
         with self._world.lock:
             return self._traffic.counts
 
-    # -- the handler core and its adapters -----------------------------------
+    # -- the handler core and its adapters ---------------------------------------------
 
     def handle_request(self, request: Request) -> Response:
         if request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/"):
             return self._api.handle(request)
         if request.path.startswith(CONTROL_PREFIX + "/"):
             return handle_control(self, request)
-        return json_response(
-            404, {"error": f"Not found: {request.path} (the API is under {API_PREFIX})"}
-        )
-
-    def handle(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, str],
-        headers: Mapping[str, str],
-        body: bytes,
-        client_ip: str,
-    ) -> tuple[int, dict[str, str], bytes]:
-        """The core: (method, path, query, headers, body, client ip) -> (status, headers, body).
-
-        Raises SimulatedTimeout when a timeout fault drops the request and
-        SimulatedDisconnect when a `drop` fault closes the connection; a `slow`
-        answer is returned at once (only the adapters hold it back).
-        """
-        lowered = {name.lower(): value for name, value in headers.items()}
-        answer = self.handle_request(Request(method.upper(), path, query, lowered, body, client_ip))
-        return answer.status, answer.headers, answer.body
+        return not_found(f"Not found: {request.path} (the API is under {API_PREFIX})").response()
 
     def transport(self, client_ip: str = "127.0.0.1") -> httpx.BaseTransport:
         return SimulatorTransport(self.handle_request, client_ip, self._let_time_pass)

@@ -1,4 +1,5 @@
-"""Test controls under /_sim/ over real HTTP, the served API, the mutation log as ground truth."""
+"""Adapters (adapters.py): test controls under /_sim/ over real HTTP, the served API, the
+in-process transport, the mutation log as ground truth."""
 
 from datetime import UTC, datetime
 

@@ -1,21 +1,48 @@
-"""The simulated world: keys, accounts, containers, backups, connections, its clock and assumptions.
+"""World state: keys, accounts, containers, backups, connections, the clock, the timeline.
 
-One `World` per simulator, guarded by one re-entrant lock that the handler core
-holds for the whole of a request. Random values (keys, ids, sizes) come from one
-seeded generator, so the same sequence of requests gives the same answers.
+The state every route reads and changes. One `World` per simulator, guarded by
+one re-entrant lock that the handler core holds for the whole of a request.
+Random values (keys, ids, sizes) come from one seeded generator, so the same
+sequence of requests gives the same answers.
+
+Nothing runs in the background: due events (creation finishing, a restart
+transition ending, backups) wait on the `Timeline`, and before each request the
+simulator runs every event due up to the clock's `now`, each with its own due
+time, so a clock advanced by a week replays that week in order and in milliseconds.
 """
 
+import heapq
+import itertools
 import random
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from daemon.clock import Clock
-from daemon.simulator.assumptions import Assumptions
-from daemon.simulator.catalog import Template
-from daemon.simulator.exchange import not_found
-from daemon.simulator.timeline import Timeline
+from daemon.simulator.assumptions import RESTARTING, Assumptions
+from daemon.simulator.templates import STORAGE_TIERS, Template, resources
+
+PUBLIC_HOST = "stacks.hosting"  # where SSH and VPN reach a container
+
+DueAction = Callable[[datetime], None]
+
+
+class Timeline:
+    """Due events of the world, run lazily in time order."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[datetime, int, DueAction]] = []
+        self._order = itertools.count()
+
+    def schedule(self, due: datetime, action: DueAction) -> None:
+        heapq.heappush(self._heap, (due, next(self._order), action))
+
+    def run_until(self, now: datetime) -> None:
+        while self._heap and self._heap[0][0] <= now:
+            due, _, action = heapq.heappop(self._heap)
+            action(due)
 
 
 @dataclass
@@ -74,6 +101,18 @@ class ContainerRecord:
     def url(self) -> str | None:
         return f"{self.name}-{self.subdomain}.stackshosting.cloud" if self.subdomain else None
 
+    @property
+    def ssh_user(self) -> str:
+        return f"usr-{self.account}"
+
+    @property
+    def allocation(self) -> tuple[float, int, int]:
+        """(vCPU, RAM MB, storage MB) of its plan, with its additional storage tier."""
+        cpu, ram, storage, _ = resources(self.template, self.plan)
+        if self.storage_tier:
+            storage += STORAGE_TIERS[self.storage_tier][0]
+        return cpu, ram, storage
+
     def set_status(self, status: str, now: datetime, exit_code: int = 0) -> None:
         self.status = status
         self.status_since = now
@@ -121,6 +160,8 @@ class Connection:
 
 
 class World:
+    """Everything STACKS holds, and the seeded generator of its random values."""
+
     def __init__(self, clock: Clock, seed: int) -> None:
         self.clock = clock
         self.assumptions = Assumptions()
@@ -157,20 +198,6 @@ class World:
         self.accounts.add(account)
         return account
 
-    def container(self, account: str, container_id: str) -> ContainerRecord:
-        """The caller's container, or 404 (another account's containers do not exist for it)."""
-        found = self.containers.get(container_id)
-        if found is None or found.account != account:
-            raise not_found(f"Container {container_id} not found")
-        return found
-
-    def backup(self, account: str, backup_id: str) -> BackupRecord:
-        found = self.backups.get(int(backup_id)) if backup_id.isdigit() else None
-        owner = self.containers.get(found.container_id) if found else None
-        if found is None or owner is None or owner.account != account:
-            raise not_found(f"Backup {backup_id} not found")
-        return found
-
     def backups_of(self, container_id: str) -> list[BackupRecord]:
         return list(self._backups_by_container.get(container_id, {}).values())
 
@@ -184,3 +211,16 @@ class World:
 
     def backups_fail(self, container_id: str) -> bool:
         return self.all_backups_fail or container_id in self.failing_backups
+
+    def restart(self, container: ContainerRecord, now: datetime) -> None:
+        """A restart (`PUT status`, a restore): `running` at once, or `restarting` first.
+
+        `restarting` lasts `restart_transition` seconds (an assumption); a change
+        meanwhile wins over the timed move to `running`.
+        """
+        seconds = self.assumptions.restart_transition
+        if seconds > 0:
+            container.set_status(RESTARTING, now)
+            container.later("running", now + timedelta(seconds=seconds), self.timeline)
+        else:
+            container.set_status("running", now)

@@ -1,8 +1,11 @@
-"""The STACKS template and plan catalogue with prices, as listed in the guide.
+"""The template catalogue: the STACKS templates, plans and storage tiers with prices (the guide).
 
 Also what each template is: its container `type`, whether it is a compute
-container (SSH access, certificates), a database (no extra storage tiers), which
-connection group it belongs to, and its service port.
+container (SSH access, certificates), a database (no extra storage tiers), the
+VPN, which connection group it belongs to, its service port and version, and
+which plans it may use. Containers (containers.py) are created from it; the
+spending cap (limits.py) charges its prices; `GET /containers/templates`
+answers `catalogue_view()`.
 """
 
 from dataclasses import dataclass
@@ -67,12 +70,26 @@ class Template:
     type: str  # the container `type` the API reports
 
     @property
+    def plans(self) -> list[str]:
+        """The plans this template may use; the first is the default."""
+        return TIER_PLANS[self.tier]
+
+    @property
     def compute(self) -> bool:
         return self.type in COMPUTE_TYPES
 
     @property
     def database(self) -> bool:
         return self.category in ("Database", "SQL Database")
+
+    @property
+    def vpn(self) -> bool:
+        return self.type == "stacks-vpn"
+
+    @property
+    def takes_extra_storage(self) -> bool:
+        """Whether `additional_storage_tier` may be bought (not on micro, not for databases)."""
+        return self.tier != "micro" and not self.database
 
     @property
     def group(self) -> str:
@@ -89,6 +106,10 @@ class Template:
     @property
     def version(self) -> str:
         return VERSIONS.get(self.type, "latest")
+
+    @property
+    def version_major(self) -> str:
+        return self.version.split(".")[0]
 
 
 _ROWS = (
@@ -219,7 +240,7 @@ def monthly_price(template: Template, plan: str, storage_tier: int | None) -> fl
 
 def template_view(template: Template) -> dict:
     """One entry of `GET /containers/templates`."""
-    cpu, ram, storage, price = resources(template, TIER_PLANS[template.tier][0])
+    cpu, ram, storage, price = resources(template, template.plans[0])
     return {
         "id": template.id,
         "name": template.name,
@@ -230,10 +251,10 @@ def template_view(template: Template) -> dict:
         "price": price,
         "priceLabel": f"${price:g}/month",
         "resources": {"cpu": cpu, "memory": ram, "storage": storage},
-        "plans": TIER_PLANS[template.tier],
+        "plans": template.plans,
         "hasSshAccess": template.compute,
         "hasWebUI": template.has_web_ui,
-        "additionalStorageAvailable": template.tier != "micro" and not template.database,
+        "additionalStorageAvailable": template.takes_extra_storage,
     }
 
 

@@ -1,14 +1,25 @@
-"""Per-container reads and keys: credentials by type, logs, SSH certificate and its regeneration."""
+"""Per-container details: credentials by type, logs, metrics, the SSH certificate and its renewal.
+
+Reads of one container below `/containers/{id}/` (and the certificate's
+regeneration, a mutation). Credentials and the certificate name the container's
+SSH user and `PUBLIC_HOST`; the certificate exists only for compute containers.
+Logs are synthetic lines, one every ten seconds since creation (`lines` at most
+500).
+
+Metrics: the last hour, one sample a minute, deterministic per container. Shape
+(ours; the guide only names the arrays):
+`{"success":true,"data":{"cpu":[{"timestamp":ISO,"value":percent}],"memory":[MB],"disk":[MB],
+"network_in":[bytes/s],"network_out":[bytes/s]}}`. Samples start at the container's
+creation; a container that is not running uses no CPU, memory or network.
+"""
 
 import base64
-from datetime import timedelta
+import zlib
+from datetime import datetime, timedelta
 from typing import Any
 
-from daemon.simulator.call import Call, bounded_count
-from daemon.simulator.container_views import PUBLIC_HOST
-from daemon.simulator.exchange import Reply, bad_request
-from daemon.simulator.isotime import iso
-from daemon.simulator.state import ContainerRecord
+from daemon.simulator.exchange import Call, Reply, bad_request, iso
+from daemon.simulator.world import PUBLIC_HOST, ContainerRecord
 
 MAX_LOG_LINES = 500
 LOG_EVERY = timedelta(seconds=10)
@@ -20,12 +31,17 @@ LOG_MESSAGES = (
     "GET /api/items 200 9ms",
     "cache hit ratio 0.93",
 )
+SAMPLES = 60
+STEP = timedelta(minutes=1)
+SERIES = ("cpu", "memory", "disk", "network_in", "network_out")
+
+
+# -- credentials and logs --------------------------------------------------------------
 
 
 def credentials(call: Call) -> Reply:
     c = call.container()
-    ssh_user = f"usr-{c.account}"
-    username = ssh_user if c.template.compute else "admin"
+    username = c.ssh_user if c.template.compute else "admin"
     main = {"username": username, "password": c.password}
     entry: dict[str, Any] = {
         "type": "ssh" if c.template.compute else c.template.type,
@@ -46,7 +62,7 @@ def credentials(call: Call) -> Reply:
     }
     listing = [entry]
     if c.template.compute:
-        data["ssh"] = {"host": PUBLIC_HOST, "port": c.port, "user": ssh_user}
+        data["ssh"] = {"host": PUBLIC_HOST, "port": c.port, "user": c.ssh_user}
     if c.template.has_web_ui:
         web = {
             "type": "webui",
@@ -60,7 +76,7 @@ def credentials(call: Call) -> Reply:
 
 def logs(call: Call) -> Reply:
     c = call.container()
-    wanted = bounded_count(call, "lines", 100, MAX_LOG_LINES)
+    wanted = call.bounded_count("lines", 100, MAX_LOG_LINES)
     available = int((call.now - c.created_at) / LOG_EVERY) + 1
     count = min(wanted, available)
     lines = []
@@ -72,6 +88,45 @@ def logs(call: Call) -> Reply:
             f"{stamp}Z {c.template.type}[{c.name}]: {LOG_MESSAGES[index % len(LOG_MESSAGES)]}"
         )
     return Reply({"success": True, "data": {"container_id": c.id, "lines": count, "logs": lines}})
+
+
+# -- metrics ---------------------------------------------------------------------------
+
+
+def _unit(*parts: object) -> float:
+    """A number in [0, 1) fixed by `parts`."""
+    return zlib.crc32(":".join(map(str, parts)).encode()) / 2**32
+
+
+def sample(container: ContainerRecord, series: str, minute: datetime) -> float:
+    _, ram, storage = container.allocation
+    level, wobble = _unit(container.id, series), _unit(container.id, series, minute.isoformat())
+    if series == "disk":
+        return round(storage * (0.05 + 0.4 * level), 1)
+    if container.status != "running":
+        return 0.0
+    if series == "cpu":
+        return round(min(100.0, 3 + 50 * level + 20 * wobble), 2)
+    if series == "memory":
+        return round(ram * (0.2 + 0.5 * level + 0.1 * wobble), 1)
+    return round(2_000 + 400_000 * level * (0.5 + wobble), 1)
+
+
+def metrics(call: Call) -> Reply:
+    c = call.container()
+    newest = call.now.replace(second=0, microsecond=0)
+    minutes = [newest - back * STEP for back in range(SAMPLES - 1, -1, -1)]
+    minutes = [m for m in minutes if m >= c.created_at.replace(second=0, microsecond=0)]
+    if c.status == "pending":
+        minutes = []
+    data = {
+        series: [{"timestamp": iso(m), "value": sample(c, series, m)} for m in minutes]
+        for series in SERIES
+    }
+    return Reply({"success": True, "data": data})
+
+
+# -- the SSH certificate ---------------------------------------------------------------
 
 
 def _compute_only(c: ContainerRecord) -> None:
@@ -91,7 +146,7 @@ def _private_key(c: ContainerRecord) -> str:
 def certificate(call: Call) -> Reply:
     c = call.container()
     _compute_only(c)
-    user = f"usr-{c.account}"
+    user = c.ssh_user
     return Reply(
         {
             "success": True,
