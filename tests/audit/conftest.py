@@ -37,6 +37,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def another_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A second, empty database on the same backend as `database_url`."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'another.db'}"
+    else:
+        yield from _postgres_schema_url()
+
+
+@pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
 
