@@ -43,6 +43,8 @@ from daemon.audit.chain import canonical_json
 from daemon.audit.schema import CLAIMS, LOG, SESSIONS, Outcome, has_outcome
 
 LEASE = timedelta(seconds=30)
+DAEMON_ROLE = "daemon"  # a session's role; a command's is "cli"
+SESSION_DETAIL = "session"  # the `details` key naming the session of a `started` row
 INTERRUPTED_REASON = "the process that started it ended before the outcome was recorded"
 
 
@@ -56,7 +58,7 @@ class Holder:
     since: datetime
 
     def describe(self) -> str:
-        who = "the daemon" if self.role == "daemon" else "a `stacks-opsd` command"
+        who = "the daemon" if self.role == DAEMON_ROLE else "a `stacks-opsd` command"
         return f"{who} ({self.instance}) is doing {self.action} since {self.since:%H:%M:%S} UTC"
 
 
@@ -157,7 +159,7 @@ def close_session(conn: Connection, session: str) -> None:
     conn.execute(delete(SESSIONS).where(SESSIONS.c.session == session))
 
 
-def live_sessions(
+def _live_sessions(
     conn: Connection, sessions: set[str], now: datetime, here: str | None, observed: Observations
 ) -> set[str]:
     """Which of `sessions` are alive."""
@@ -236,7 +238,7 @@ def unfinished_actions(
     own count as in flight unless `including_own` (its process is about to exit)."""
     rows = conn.execute(_unfinished_statement(from_id)).mappings().all()
     sessions = {_session_of(row) for row in rows} - {None, session}
-    alive = live_sessions(conn, sessions, now, here, observed)
+    alive = _live_sessions(conn, sessions, now, here, observed)
     if not including_own:
         alive.add(session)
     gone = [row for row in rows if _session_of(row) not in alive]
@@ -262,7 +264,7 @@ def _session_of(row: Mapping[str, Any]) -> str | None:
         details = json.loads(row["details"] or "{}")
     except ValueError:
         return None
-    session = details.get("session") if isinstance(details, dict) else None
+    session = details.get(SESSION_DETAIL) if isinstance(details, dict) else None
     return session if isinstance(session, str) else None
 
 

@@ -77,7 +77,7 @@ class AuditStore:
         instance: str,
         clock: Clock,
         busy_timeout: float,
-        role: str = "daemon",
+        role: str,
     ) -> None:
         """Use `AuditStore.open()`; this only wires an engine whose schema is ready."""
         self._engine = engine
@@ -102,9 +102,10 @@ class AuditStore:
         clock: Clock,
         *,
         busy_timeout: float = 5.0,
-        role: str = "daemon",
+        role: str = liveness.DAEMON_ROLE,
     ) -> "AuditStore":
-        """Connect, create or migrate the schema; `busy_timeout` bounds waits for locks (s)."""
+        """Connect, create or migrate the schema; `busy_timeout` bounds waits for locks (s).
+        `role`: the daemon's, or "cli" for a command's session (`Holder.describe` says which)."""
         database = mask_url_password(database_url)
         engine = open_engine(database_url, busy_timeout)
         try:
@@ -233,7 +234,7 @@ class AuditStore:
         if not action_id:
             raise ValueError("an audit row needs an action_id (use new_action_id())")
         if outcome == Outcome.STARTED:
-            details = {**(details or {}), "session": self.session}
+            details = {**(details or {}), liveness.SESSION_DETAIL: self.session}
         fields = {
             "actor": actor,
             "action": action,
