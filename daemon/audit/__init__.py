@@ -1,12 +1,16 @@
 """The append-only, hash-chained audit log of every action the daemon takes.
 
-store.py     AuditStore: open, append, query, verify; this process's session and claims
-schema.py    the tables, AuditAction and Outcome, and the migration at start
-chain.py     how rows are hashed and linked, and how a log is verified
-history.py   what policies read: HistoryRow, HistoryQuery, Episode, and their SQL
-liveness.py  sessions, claims, and reconciling the actions of sessions that are gone
-engine.py    the database: URL, engine, transactions, UTC timestamps, the error tree
-format.py    `audit list` output as a table, JSON or CSV
+Its modules (other packages and the tests import the names below, never a module):
+
+- store.py: AuditStore, the one door: open, append, query, verify; this process's
+  session and claims.
+- schema.py: the tables, AuditAction and Outcome, new_action_id, and the migration
+  at start.
+- chain.py: how rows are hashed and linked, and how a log is verified against its head.
+- history.py: what policies read: HistoryRow, HistoryQuery, Episode, and their SQL.
+- liveness.py: sessions, claims, and which unfinished actions of gone sessions to close.
+- engine.py: the database itself: URL, engine, transactions, UTC timestamps, the errors.
+- listing.py: `audit list`: the rows it selects, rendered as a table, JSON or CSV.
 """
 
 from daemon.audit.chain import GENESIS_HASH, canonical_json, row_hash

@@ -46,11 +46,11 @@ HISTORY_COLUMNS = (
     LOG.c.target,
     LOG.c.details,
 )
-# The details a HistoryRow holds, and each key as it appears in the stored (canonical) JSON.
-DETAIL_FIELDS = ("event", "iso_week", "dry_run")
-DETAIL_KEYS = tuple(canonical_json(name) for name in DETAIL_FIELDS)
+# The `details` keys a HistoryRow holds, and each as it appears in the stored (canonical) JSON.
+EVENT_DETAIL, ISO_WEEK_DETAIL, DRY_RUN_DETAIL = "event", "iso_week", "dry_run"
+DETAIL_KEYS = tuple(canonical_json(key) for key in (EVENT_DETAIL, ISO_WEEK_DETAIL, DRY_RUN_DETAIL))
 # How a dry run marks the notes it writes, as it appears in the stored details.
-DRY_RUN_MARK = canonical_json({"dry_run": True})[1:-1]
+DRY_RUN_MARK = canonical_json({DRY_RUN_DETAIL: True})[1:-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +90,10 @@ def history_row(values: Sequence[Any]) -> HistoryRow:
     dry_run = False
     if details and any(key in details for key in DETAIL_KEYS):  # most rows have none
         parsed = _details(details)
-        event, iso_week = parsed.get("event"), parsed.get("iso_week")
+        event, iso_week = parsed.get(EVENT_DETAIL), parsed.get(ISO_WEEK_DETAIL)
         event = event if isinstance(event, str) else None
         iso_week = iso_week if isinstance(iso_week, str) else None
-        dry_run = parsed.get("dry_run") is True
+        dry_run = parsed.get(DRY_RUN_DETAIL) is True
     return HistoryRow(
         row_id,
         at,
