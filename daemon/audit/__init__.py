@@ -1,22 +1,49 @@
-"""The append-only, hash-chained audit log of every action the daemon takes."""
+"""The append-only, hash-chained audit log of every action the daemon takes.
+
+Its modules (other packages and the tests import the names below, never a module):
+
+- store.py: AuditStore, the one door: open, append, query, verify; this process's
+  session and claims.
+- schema.py: the tables, AuditAction and Outcome, new_action_id, and the migration
+  at start.
+- chain.py: how rows are hashed and linked, and how a log is verified against its head.
+- history.py: what policies read: HistoryRow, HistoryQuery, Episode, and their SQL.
+- liveness.py: sessions, claims, and which unfinished actions of gone sessions to close.
+- engine.py: the database itself: URL, engine, transactions, UTC timestamps, the errors.
+- listing.py: `audit list`: the rows it selects, rendered as a table, JSON or CSV.
+"""
 
 from daemon.audit.chain import GENESIS_HASH, canonical_json, row_hash
-from daemon.audit.database_url import parse_url, psycopg_conninfo, sqlite_path
 from daemon.audit.engine import (
     CONNECT_TIMEOUT,
+    POSTGRES_EXTRA,
     TCP_USER_TIMEOUT,
+    AuditError,
+    AuditOpenError,
+    AuditWriteError,
     create_audit_engine,
+    driver_message,
     enable_wal,
+    parse_url,
     postgres_connect_params,
+    psycopg_conninfo,
+    sqlite_path,
 )
-from daemon.audit.errors import AuditError, AuditOpenError, AuditWriteError
-from daemon.audit.format import COLUMNS, render_csv, render_json, render_table
-from daemon.audit.head import HEAD_ID, AuditHead
 from daemon.audit.history import Episode, HistoryQuery, HistoryRow, RowKind
-from daemon.audit.ids import new_action_id
-from daemon.audit.liveness import LEASE, SESSIONS, Holder, process_identity
-from daemon.audit.record import ACTIONS, OUTCOMES, AuditAction, AuditLog, Outcome
-from daemon.audit.store import INTERRUPTED_REASON, AuditStore
+from daemon.audit.listing import COLUMNS, render_csv, render_json, render_table
+from daemon.audit.liveness import INTERRUPTED_REASON, LEASE, Holder, process_identity
+from daemon.audit.schema import (
+    ACTIONS,
+    HEAD_ID,
+    OUTCOMES,
+    SESSIONS,
+    AuditAction,
+    AuditHead,
+    AuditLog,
+    Outcome,
+    new_action_id,
+)
+from daemon.audit.store import AuditStore
 
 __all__ = [
     "ACTIONS",
@@ -27,6 +54,7 @@ __all__ = [
     "INTERRUPTED_REASON",
     "LEASE",
     "OUTCOMES",
+    "POSTGRES_EXTRA",
     "SESSIONS",
     "TCP_USER_TIMEOUT",
     "AuditAction",
@@ -44,6 +72,7 @@ __all__ = [
     "RowKind",
     "canonical_json",
     "create_audit_engine",
+    "driver_message",
     "enable_wal",
     "new_action_id",
     "parse_url",

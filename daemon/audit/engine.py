@@ -1,4 +1,14 @@
-"""SQLAlchemy engines for the audit database, its transactions, and bounds on every wait.
+"""The audit database underneath the store: its URL, engine, transactions, timestamps, errors.
+
+The store (store.py) reaches SQLite or PostgreSQL only through this module:
+
+    open_engine(database_url, busy)  the engine, or AuditOpenError saying what to fix
+    parse_url(database_url)          which backend; ValueError naming the URL, password hidden
+    sqlite_path(url)                 the SQLite file (None in memory and for PostgreSQL)
+    create_audit_engine(url, busy)   an engine whose every wait is bounded
+    begin_write / begin_snapshot_read   the two kinds of transaction the store runs
+    UTCDateTime                      the column type every timestamp is stored in
+    AuditError and its subclasses    what the store raises, translated once from the driver
 
 SQLite: WAL journal, `busy_timeout`, and writes in `BEGIN IMMEDIATE` so two
 processes never interleave an append. PostgreSQL: writes serialise on a row lock
@@ -34,23 +44,126 @@ statement. A parameter the URL's query sets itself wins (e.g.
 None of these bounds a server that accepts bytes and never answers (a hung
 process behind a live TCP stack): the readiness check's own bound covers that
 (daemon/exporter/health.py).
+
+The errors, one tree; messages name the database with its password hidden
+(`postgresql+psycopg://user:***@host/db`) and say what to do, and never carry row
+contents beyond what was already redacted:
+
+    AuditError                  anything the audit store could not do
+    ├── AuditOpenError          the database could not be opened, created or migrated
+    ├── AuditWriteError         a row was NOT recorded (append, reconcile); act on nothing
+    └── AuditReadError          rows could not be read (history, query, verify)
 """
 
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import URL, Connection, RootTransaction
+from sqlalchemy.engine import URL, Connection, Dialect, RootTransaction, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import DateTime, TypeDecorator
 
-from daemon.audit.database_url import sqlite_path
+from daemon.secrets import mask_url_password, redact_text
 
-_WRITE_OPTION = "stacks_opsd_audit_write"
+# What to run when PostgreSQL's driver is missing.
+POSTGRES_EXTRA = "pip install 'stacks-opsd[postgres]'"
 
 CONNECT_TIMEOUT = 5  # seconds (libpq takes whole seconds, at least 2)
 STATEMENT_TIMEOUT = 30.0  # seconds
 IDLE_IN_TRANSACTION_TIMEOUT = 60.0  # seconds
 KEEPALIVES_IDLE, KEEPALIVES_INTERVAL, KEEPALIVES_COUNT = 10, 5, 3  # seconds, seconds, probes
 TCP_USER_TIMEOUT = KEEPALIVES_IDLE + KEEPALIVES_INTERVAL * KEEPALIVES_COUNT  # seconds
+
+_WRITE_OPTION = "stacks_opsd_audit_write"
+
+
+class AuditError(Exception):
+    """The audit store could not do what was asked."""
+
+
+class AuditOpenError(AuditError):
+    """The audit database could not be opened, created or migrated."""
+
+
+class AuditWriteError(AuditError):
+    """An audit row was not recorded; the action it describes must not proceed."""
+
+
+class AuditReadError(AuditError):
+    """Audit rows could not be read."""
+
+
+def driver_message(exc: Exception) -> str:
+    """What the database driver said (the first line, secrets removed), for an error message."""
+    original = getattr(exc, "orig", None) or exc
+    lines = str(original).strip().splitlines() or [type(original).__name__]
+    return redact_text(lines[0])
+
+
+# -- URLs -------------------------------------------------------------------------
+
+
+def parse_url(database_url: str) -> URL:
+    """The SQLAlchemy URL, or ValueError naming the (redacted) URL and the expected forms."""
+    try:
+        url = make_url(database_url)
+    except ArgumentError as exc:
+        raise ValueError(
+            f"cannot parse database URL {mask_url_password(database_url)!r}: expected "
+            "sqlite:///relative/path.db, sqlite:////absolute/path.db or "
+            "postgresql+psycopg://user:password@host:5432/dbname"
+        ) from exc
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(
+            f"unsupported database {mask_url_password(database_url)!r}: use sqlite:///... "
+            "or postgresql+psycopg://..."
+        )
+    return url
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The database file of a SQLite URL; None for in-memory databases and PostgreSQL."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file::memory:"):
+        return None
+    if database.startswith("file:"):
+        database = database.removeprefix("file:")
+    return Path(database)
+
+
+def psycopg_conninfo(url: URL) -> str:
+    """A libpq connection URI for psycopg.connect(), from a postgresql+psycopg:// URL."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+# -- engines and transactions -----------------------------------------------------
+
+
+def open_engine(database_url: str, busy_timeout: float) -> Engine:
+    """The engine of the audit database at `database_url` (not connected yet), or an
+    AuditOpenError saying what to fix: the URL, the SQLite file's directory, the driver."""
+    database = mask_url_password(database_url)
+    try:
+        url = parse_url(database_url)
+    except ValueError as exc:
+        raise AuditOpenError(str(exc)) from None
+    path = sqlite_path(url)
+    if path is not None and not path.parent.is_dir():
+        raise AuditOpenError(
+            f"audit database {database}: directory {str(path.parent)!r} does not exist; "
+            "create it (systemd's StateDirectory= does) or change daemon.database_url"
+        )
+    try:
+        return create_audit_engine(url, busy_timeout)
+    except ModuleNotFoundError as exc:
+        raise AuditOpenError(
+            f"audit database {database}: the driver {exc.name!r} is not installed; "
+            f"install the PostgreSQL extra: {POSTGRES_EXTRA}"
+        ) from None
 
 
 def postgres_connect_params(
@@ -157,3 +270,32 @@ def _take_over_sqlite_transactions(engine: Engine) -> None:
     def _begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+# -- timestamps -------------------------------------------------------------------
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A DateTime column that stores UTC and always reads back timezone-aware UTC.
+
+    SQLite keeps no timezone and PostgreSQL answers in the session's timezone; both
+    come back as aware UTC, so hashes recomputed from read rows match the written ones.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"audit timestamps must be timezone-aware, got naive {value!r}")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)

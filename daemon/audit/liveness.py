@@ -1,4 +1,4 @@
-"""Who is alive and acting through one audit database: session leases and container claims.
+"""Who is alive and acting through one audit database: sessions, claims, and reconciliation.
 
 Every process that writes actions (the daemon, `stacks-opsd change` and `backup`)
 holds a *session*: a row in `audit_session`, opened with its first action and
@@ -7,7 +7,8 @@ rows carry the session in `details.session`. Two rules follow:
 
 - **Reconciliation closes only the rows of sessions that are gone.** A `started`
   row without an outcome gets `interrupted` only when its session is not alive,
-  never while a live `change` is still waiting for its backup.
+  never while a live `change` is still waiting for its backup
+  (`unfinished_actions`, `interrupted_row`; the store writes the rows).
 - **One actor per container across processes.** Before acting on a container a
   session *claims* it (`audit_claim`, one row per container). A claim held by
   another live session means "busy": the daemon decides again next cycle, the
@@ -21,10 +22,12 @@ clock is minutes off is neither declared dead early nor kept alive late. When a
 session was opened on this very machine (same boot, same PID namespace) the
 process itself is asked first: a `kill -9` is noticed at once. A process this
 one may not see (`ProtectProc=invisible`, another user) is only dead when the
-kernel says no such process exists; otherwise its renewals decide. These tables
-are state, not history: they are not hash-chained.
+kernel says no such process exists; otherwise its renewals decide. The tables
+(`audit_session`, `audit_claim`) are defined in schema.py; they are state, not
+history: they are not hash-chained.
 """
 
+import json
 import os
 import socket
 import uuid
@@ -34,41 +37,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Connection, Select, delete, insert, select, update
 
-from daemon.audit.record import AuditLog
-from daemon.audit.utc_datetime import UTCDateTime
+from daemon.audit.chain import canonical_json
+from daemon.audit.schema import CLAIMS, LOG, SESSIONS, Outcome, has_outcome
 
 LEASE = timedelta(seconds=30)
-
-
-class AuditSession(SQLModel, table=True):
-    __tablename__ = "audit_session"
-
-    session: str = Field(primary_key=True)
-    instance: str
-    role: str  # daemon, cli
-    host: str
-    pid: int
-    process: str | None = None  # identity on its machine: boot id, PID namespace, pid, start
-    opened_at: datetime = Field(sa_type=UTCDateTime)
-    renewed_at: datetime = Field(sa_type=UTCDateTime)  # the writer's clock: for people only
-    renewals: int = 0
-
-
-class AuditClaim(SQLModel, table=True):
-    __tablename__ = "audit_claim"
-
-    container_id: str = Field(primary_key=True)
-    session: str = Field(index=True)
-    action: str
-    action_id: str
-    claimed_at: datetime = Field(sa_type=UTCDateTime)
-
-
-SESSIONS = AuditSession.__table__
-CLAIMS = AuditClaim.__table__
+DAEMON_ROLE = "daemon"  # a session's role; a command's is "cli"
+SESSION_DETAIL = "session"  # the `details` key naming the session of a `started` row
+INTERRUPTED_REASON = "the process that started it ended before the outcome was recorded"
 
 
 @dataclass(frozen=True)
@@ -81,7 +58,7 @@ class Holder:
     since: datetime
 
     def describe(self) -> str:
-        who = "the daemon" if self.role == "daemon" else "a `stacks-opsd` command"
+        who = "the daemon" if self.role == DAEMON_ROLE else "a `stacks-opsd` command"
         return f"{who} ({self.instance}) is doing {self.action} since {self.since:%H:%M:%S} UTC"
 
 
@@ -182,7 +159,7 @@ def close_session(conn: Connection, session: str) -> None:
     conn.execute(delete(SESSIONS).where(SESSIONS.c.session == session))
 
 
-def live_sessions(
+def _live_sessions(
     conn: Connection, sessions: set[str], now: datetime, here: str | None, observed: Observations
 ) -> set[str]:
     """Which of `sessions` are alive."""
@@ -214,7 +191,7 @@ def claim(
         if (
             owner_row is not None
             and session_alive(owner_row, now, here, observed)
-            and not _finished(conn, current["action_id"])
+            and not conn.execute(select(has_outcome(current["action_id"]))).scalar()
         ):
             return Holder(
                 owner_row["instance"], owner_row["role"], current["action"], current["claimed_at"]
@@ -232,13 +209,6 @@ def claim(
     return None
 
 
-def _finished(conn: Connection, action_id: str) -> bool:
-    """Whether the action has an outcome row (anything but `started`)."""
-    log = AuditLog.__table__
-    statement = select(log.c.id).where(log.c.action_id == action_id, log.c.outcome != "started")
-    return conn.execute(statement.limit(1)).first() is not None
-
-
 def holds(conn: Connection, session: str, container_id: str) -> bool:
     """Whether `session` holds the claim on `container_id` now."""
     statement = select(CLAIMS.c.session).where(CLAIMS.c.container_id == container_id)
@@ -249,3 +219,74 @@ def release(conn: Connection, session: str, container_id: str) -> None:
     conn.execute(
         delete(CLAIMS).where(CLAIMS.c.container_id == container_id, CLAIMS.c.session == session)
     )
+
+
+# -- reconciliation: the unfinished actions of sessions that are gone -----------------
+
+
+def unfinished_actions(
+    conn: Connection,
+    from_id: int | None,
+    session: str,
+    including_own: bool,
+    now: datetime,
+    here: str | None,
+    observed: Observations,
+) -> tuple[list[Mapping[str, Any]], list[int]]:
+    """The `started` rows (from row `from_id` on) whose action has no outcome yet: those of
+    sessions that are gone, to be closed, and the ids of those still in flight. `session`'s
+    own count as in flight unless `including_own` (its process is about to exit)."""
+    rows = conn.execute(_unfinished_statement(from_id)).mappings().all()
+    sessions = {_session_of(row) for row in rows} - {None, session}
+    alive = _live_sessions(conn, sessions, now, here, observed)
+    if not including_own:
+        alive.add(session)
+    gone = [row for row in rows if _session_of(row) not in alive]
+    in_flight = [row["id"] for row in rows if _session_of(row) in alive]
+    return gone, in_flight
+
+
+def _unfinished_statement(from_id: int | None) -> Select:
+    """`started` rows (from row `from_id` on) of actions that have no outcome yet, oldest first.
+
+    An outcome row always comes after its `started` row, so one index lookup per
+    `started` row (on `action_id`) answers it, however long the log is.
+    """
+    statement = select(LOG).where(LOG.c.outcome == Outcome.STARTED, ~has_outcome(LOG.c.action_id))
+    if from_id is not None:
+        statement = statement.where(LOG.c.id >= from_id)
+    return statement.order_by(LOG.c.id)
+
+
+def _session_of(row: Mapping[str, Any]) -> str | None:
+    """The session that wrote a `started` row (None for rows written before sessions)."""
+    try:
+        details = json.loads(row["details"] or "{}")
+    except ValueError:
+        return None
+    session = details.get(SESSION_DETAIL) if isinstance(details, dict) else None
+    return session if isinstance(session, str) else None
+
+
+def interrupted_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The `interrupted` row closing the unfinished action whose `started` row is `row`."""
+    return {
+        "actor": row["actor"],
+        "action": row["action"],
+        "outcome": Outcome.INTERRUPTED,
+        "action_id": row["action_id"],
+        "container_id": row["container_id"],
+        "container_name": row["container_name"],
+        "target": row["target"],
+        "reason": INTERRUPTED_REASON,
+        "correlation_id": row["correlation_id"],
+        # The started row's details too: policies recognise their own actions by them
+        # (weekly_pin's iso_week), interrupted or not.
+        "details": canonical_json(
+            {
+                **json.loads(row["details"] or "{}"),
+                "started_row": row["id"],
+                "started_by": row["instance"],
+            }
+        ),
+    }

@@ -1,29 +1,164 @@
-"""Creating and migrating the audit schema at start.
+"""The audit schema: its tables, the names stored in them, and its migration at start.
 
-The tables: `audit_log` and `audit_head` (the chained history, record.py and
-head.py), `audit_session` and `audit_claim` (who is alive and acting, liveness.py).
+Four tables, all defined here:
 
-Missing tables are created; columns added to `AuditLog` or `AuditHead` since a
-database was created are added (they are nullable, and the chain hash leaves out
-None fields, so old rows still verify), and so are the log's indexes (building the history indexes
-of record.py once on a year of rows takes seconds; every later start then reads
-only what the policies' windows need). A database that predates `audit_head`
-gets it seeded from its newest row. Concurrent starts serialise on the write
-lock (SQLite) or an advisory lock (PostgreSQL), so two processes never race to
-create tables.
+- `audit_log` (SPEC section 8): one row per step of an action, append-only and
+  hash-chained (chain.py). An action writes a `started` row before its API call
+  and one outcome row after it; both share `action_id`. A pre-change backup and
+  the change it guards share `correlation_id`. `at` is always UTC. Besides the
+  single-column indexes, two serve the policies' history (history.py): a
+  policy's rows since a moment (`actor`, `action`, `at`) and one container's
+  rows (`container_id`, `at`), so start-up reads only what the windows need.
+- `audit_head`: one row holding the newest hash and the row count, updated in
+  the same transaction as every append, so `verify` notices rows deleted from
+  the end of the log and rows added after it by something other than the store.
+  It also keeps where reconciliation starts (`open_from`), so a daemon starting
+  on a year of rows looks only at the actions that may still be unfinished.
+- `audit_session` and `audit_claim`: who is alive and acting (liveness.py).
+  They are state, not history: not hash-chained.
+
+`action` and `outcome` hold the values of `AuditAction` and `Outcome`; as
+`StrEnum`s they are the very strings stored.
+
+Migration: missing tables are created; columns added to `AuditLog` or
+`AuditHead` since a database was created are added (they are nullable, and the
+chain hash leaves out None fields, so old rows still verify), and so are the
+log's indexes (building the history indexes once on a year of rows takes
+seconds). A database that predates `audit_head` gets it seeded from its newest
+row. Concurrent starts serialise on the write lock (SQLite) or an advisory lock
+(PostgreSQL), so two processes never race to create tables.
 """
 
-from sqlalchemy import Connection, Table, func, insert, inspect, select
-from sqlmodel import SQLModel
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Connection, Exists, Index, Table, func, insert, inspect, select
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Field, SQLModel
 
 from daemon.audit.chain import GENESIS_HASH
-from daemon.audit.errors import AuditOpenError
-from daemon.audit.head import HEAD_ID, AuditHead
-from daemon.audit.liveness import CLAIMS, SESSIONS
-from daemon.audit.record import AuditLog
+from daemon.audit.engine import AuditOpenError, UTCDateTime
 
-LOG = AuditLog.__table__
-HEAD = AuditHead.__table__
+
+class AuditAction(StrEnum):
+    """What an audit row is about (the `action` column)."""
+
+    CONTAINER_RESTART = "container.restart"
+    CONTAINER_STOP = "container.stop"
+    CONTAINER_START = "container.start"
+    CONTAINER_DELETE = "container.delete"
+    BACKUP_CREATE = "backup.create"
+    BACKUP_PIN = "backup.pin"
+    BACKUP_UNPIN = "backup.unpin"
+    BACKUP_RESTORE = "backup.restore"
+
+
+class Outcome(StrEnum):
+    """The `outcome` column: `started` before a request, then exactly one of the others."""
+
+    STARTED = "started"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # STACKS did not apply it
+    SKIPPED = "skipped"
+    DRY_RUN = "dry_run"
+    ABORTED = "aborted"
+    INTERRUPTED = "interrupted"
+    GAVE_UP = "gave_up"
+    UNKNOWN = "unknown"  # an ambiguous answer that a read-back could not confirm
+
+
+ACTIONS = tuple(AuditAction)
+OUTCOMES = tuple(Outcome)
+
+
+def new_action_id() -> str:
+    """A fresh action id (32 lowercase hex characters) shared by an action's rows."""
+    return uuid.uuid4().hex
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_actor_action_at", "actor", "action", "at"),
+        Index("ix_audit_log_container_id_at", "container_id", "at"),
+        {"sqlite_autoincrement": True},  # never reuse the id of a deleted row
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    instance: str
+    actor: str
+    action: str = Field(index=True)
+    container_id: str | None = None
+    container_name: str | None = None
+    target: str | None = None
+    outcome: str = Field(index=True)
+    reason: str | None = None
+    action_id: str = Field(index=True)
+    correlation_id: str | None = Field(default=None, index=True)
+    http_status: int | None = None
+    error: str | None = None
+    details: str | None = None
+    duration_ms: int | None = None
+    prev_hash: str
+    hash: str = Field(unique=True)
+
+
+HEAD_ID = 1  # the one row of audit_head
+
+
+class AuditHead(SQLModel, table=True):
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=HEAD_ID, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    row_count: int
+    last_id: int | None = None
+    last_hash: str
+    open_from: int | None = None  # every `started` row before this id has its outcome row
+
+
+class AuditSession(SQLModel, table=True):
+    __tablename__ = "audit_session"
+
+    session: str = Field(primary_key=True)
+    instance: str
+    role: str  # daemon, cli
+    host: str
+    pid: int
+    process: str | None = None  # identity on its machine: boot id, PID namespace, pid, start
+    opened_at: datetime = Field(sa_type=UTCDateTime)
+    renewed_at: datetime = Field(sa_type=UTCDateTime)  # the writer's clock: for people only
+    renewals: int = 0
+
+
+class AuditClaim(SQLModel, table=True):
+    __tablename__ = "audit_claim"
+
+    container_id: str = Field(primary_key=True)
+    session: str = Field(index=True)
+    action: str
+    action_id: str
+    claimed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+LOG: Table = AuditLog.__table__
+HEAD: Table = AuditHead.__table__
+SESSIONS: Table = AuditSession.__table__
+CLAIMS: Table = AuditClaim.__table__
+HEAD_ROW = HEAD.c.id == HEAD_ID  # the condition that selects audit_head's one row
+
+
+def has_outcome(action_id: str | ColumnElement[str]) -> Exists:
+    """Whether an action has its outcome row (any of its rows but `started`), as SQL: for one
+    id, or correlated to the `action_id` of an outer query's rows."""
+    outcome = LOG.alias("outcome")
+    return (
+        select(outcome.c.id)
+        .where(outcome.c.action_id == action_id, outcome.c.outcome != Outcome.STARTED)
+        .exists()
+    )
+
 
 # pg_advisory_xact_lock key for schema changes: sha256("stacks-opsd audit schema")[:8], signed.
 SCHEMA_LOCK_KEY = -0x0EE2_BE9A_05EE_EC06

@@ -1,56 +1,64 @@
-"""AuditStore: append-only, hash-chained audit rows in SQLite (WAL) or PostgreSQL.
+"""AuditStore: append and query the hash-chained audit rows, in SQLite (WAL) or PostgreSQL.
 
     store = AuditStore.open("sqlite:///var/lib/stacks-opsd/audit.db", "host:123", clock)
-    action_id = new_action_id()                      # daemon/audit/ids.py
-    store.append("policy:auto_restart", "container.restart", "started", action_id=action_id, ...)
-    store.append("policy:auto_restart", "container.restart", "succeeded", action_id=action_id, ...)
+    action_id = new_action_id()                      # daemon/audit/schema.py
+    store.append("policy:auto_restart", AuditAction.CONTAINER_RESTART, Outcome.STARTED,
+                 action_id=action_id, ...)
+    store.append("policy:auto_restart", AuditAction.CONTAINER_RESTART, Outcome.SUCCEEDED,
+                 action_id=action_id, ...)
+
+The store is the one door to the audit database: it opens it (engine.py) and
+migrates its tables (schema.py), chains every row it appends (chain.py), reads
+what policies remember (history.py) and what `audit list` shows, and keeps this
+process's session and claims (liveness.py).
 
 Appends are serialised in-process by a lock and across processes by the
 database's write lock (see engine.py), so the chain never forks. Every string
 is redacted before it is hashed and stored. Any database failure is raised as
-an AuditError subclass (errors.py) naming the database with its password hidden.
+an AuditError subclass (engine.py) naming the database with its password hidden.
 
-A store that writes actions holds a session (liveness.py): opened with its first
-`started` row or claim, renewed by `renew_session()`, closed by `close()`. Its
-`started` rows carry `details.session`, and `reconcile_interrupted()` closes only
-the rows of sessions that are gone.
+A store that writes actions holds a session: opened with its first `started`
+row or claim, renewed by `renew_session()`, closed by `close()`. Its `started`
+rows carry `details.session`, and `reconcile_interrupted()` closes only the rows
+of sessions that are gone.
 """
 
 import contextlib
-import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, Select, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from daemon.audit import liveness
-from daemon.audit.chain import canonical_json, row_hash
-from daemon.audit.database_url import parse_url, sqlite_path
-from daemon.audit.engine import begin_snapshot_read, begin_write, create_audit_engine, enable_wal
-from daemon.audit.errors import AuditError, AuditOpenError, AuditReadError, AuditWriteError
-from daemon.audit.head import HEAD_ID, AuditHead
-from daemon.audit.history import Episode, HistoryRow, history_row
-from daemon.audit.query import (
-    from_latest_statement,
-    history_statement,
-    last_id_statement,
-    list_statement,
-    unfinished_statement,
+from daemon.audit.chain import VerifyResult, canonical_json, row_hash, verify_chain
+from daemon.audit.engine import (
+    AuditError,
+    AuditOpenError,
+    AuditReadError,
+    AuditWriteError,
+    begin_snapshot_read,
+    begin_write,
+    driver_message,
+    enable_wal,
+    open_engine,
+    sqlite_path,
 )
-from daemon.audit.record import OUTCOMES, AuditLog
-from daemon.audit.schema import ensure_schema
-from daemon.audit.verify import VerifyResult, verify_chain
+from daemon.audit.history import (
+    Episode,
+    HistoryRow,
+    from_latest_statement,
+    history_row,
+    history_statement,
+)
+from daemon.audit.listing import list_statement
+from daemon.audit.schema import HEAD, HEAD_ROW, LOG, OUTCOMES, AuditLog, Outcome, ensure_schema
 from daemon.clock import Clock
 from daemon.secrets import mask_url_password, redact_text, redact_value
 
-LOG = AuditLog.__table__
-HEAD = AuditHead.__table__
-
-INTERRUPTED_REASON = "the process that started it ended before the outcome was recorded"
 MAX_TEXT = 4000
 VERIFY_BATCH = 1000
 WRITE_ADVICE = (
@@ -69,7 +77,7 @@ class AuditStore:
         instance: str,
         clock: Clock,
         busy_timeout: float,
-        role: str = "daemon",
+        role: str,
     ) -> None:
         """Use `AuditStore.open()`; this only wires an engine whose schema is ready."""
         self._engine = engine
@@ -94,29 +102,14 @@ class AuditStore:
         clock: Clock,
         *,
         busy_timeout: float = 5.0,
-        role: str = "daemon",
+        role: str = liveness.DAEMON_ROLE,
     ) -> "AuditStore":
-        """Connect, create or migrate the schema; `busy_timeout` bounds waits for locks (s)."""
+        """Connect, create or migrate the schema; `busy_timeout` bounds waits for locks (s).
+        `role`: the daemon's, or "cli" for a command's session (`Holder.describe` says which)."""
         database = mask_url_password(database_url)
+        engine = open_engine(database_url, busy_timeout)
         try:
-            url = parse_url(database_url)
-        except ValueError as exc:
-            raise AuditOpenError(str(exc)) from None
-        path = sqlite_path(url)
-        if path is not None and not path.parent.is_dir():
-            raise AuditOpenError(
-                f"audit database {database}: directory {str(path.parent)!r} does not exist; "
-                "create it (systemd's StateDirectory= does) or change daemon.database_url"
-            )
-        try:
-            engine = create_audit_engine(url, busy_timeout)
-        except ModuleNotFoundError as exc:
-            raise AuditOpenError(
-                f"audit database {database}: the driver {exc.name!r} is not installed; "
-                "install the PostgreSQL extra: pip install 'stacks-opsd[postgres]'"
-            ) from None
-        try:
-            if path is not None:
+            if sqlite_path(engine.url) is not None:
                 enable_wal(engine)
             with engine.connect() as conn, begin_write(conn, busy_timeout):
                 ensure_schema(conn, database)
@@ -124,7 +117,7 @@ class AuditStore:
             engine.dispose()
             raise AuditOpenError(
                 f"audit database {database}: cannot open or create the audit tables: "
-                f"{_cause(exc)}; check daemon.database_url, that the database server is "
+                f"{driver_message(exc)}; check daemon.database_url, that the database server is "
                 "running and that this user may create tables there"
             ) from None
         except AuditOpenError:
@@ -202,14 +195,8 @@ class AuditStore:
 
     def holds_claim(self, container_id: str) -> bool:
         """Whether this session still holds the container's claim (right before a change)."""
-        try:
-            with self._lock, self._engine.connect() as conn:
-                return liveness.holds(conn, self.session, container_id)
-        except SQLAlchemyError as exc:
-            raise AuditReadError(
-                f"audit database {self._database}: cannot read the claim on {container_id}: "
-                f"{_cause(exc)}; check that the database is reachable"
-            ) from None
+        with self._reading(f"the claim on {container_id}") as conn:
+            return liveness.holds(conn, self.session, container_id)
 
     def release_claim(self, container_id: str) -> None:
         with self._writing(f"the release of {container_id}") as conn:
@@ -246,8 +233,8 @@ class AuditStore:
             raise ValueError(f"unknown audit outcome {outcome!r}; expected one of {expected}")
         if not action_id:
             raise ValueError("an audit row needs an action_id (use new_action_id())")
-        if outcome == "started":
-            details = {**(details or {}), "session": self.session}
+        if outcome == Outcome.STARTED:
+            details = {**(details or {}), liveness.SESSION_DETAIL: self.session}
         fields = {
             "actor": actor,
             "action": action,
@@ -264,7 +251,7 @@ class AuditStore:
             "duration_ms": None if duration_ms is None else round(duration_ms),
         }
         with self._writing(f"`{action}` `{outcome}` for {container_name or container_id}") as conn:
-            opening = outcome == "started" and not self._session_open
+            opening = outcome == Outcome.STARTED and not self._session_open
             if opening:
                 self._open_session(conn)
             row = self._write_rows(conn, [fields])[0]
@@ -283,31 +270,23 @@ class AuditStore:
         reads from there too, not the whole log.
         """
         with self._writing("`interrupted` rows for unfinished actions") as conn:
-            head = conn.execute(
-                select(HEAD.c.last_id, HEAD.c.open_from).where(HEAD.c.id == HEAD_ID)
-            ).first()
+            head = conn.execute(select(HEAD.c.last_id, HEAD.c.open_from).where(HEAD_ROW)).first()
             start = self._unfinished_from
             if start is None and head is not None:
                 start = head.open_from
             # Every row up to head.last_id is committed, so the query below sees it.
-            rows = conn.execute(unfinished_statement(start)).mappings().all()
-            sessions = {_session_of(row) for row in rows} - {None, self.session}
-            alive = liveness.live_sessions(conn, sessions, self._now(), self._here, self._observed)
-            if not including_own:
-                alive.add(self.session)
-            gone = [row for row in rows if _session_of(row) not in alive]
-            still_open = [row["id"] for row in rows if _session_of(row) in alive]
-            entries = [_interrupted(row) for row in gone]
+            gone, in_flight = liveness.unfinished_actions(
+                conn, start, self.session, including_own, self._now(), self._here, self._observed
+            )
+            entries = [liveness.interrupted_row(row) for row in gone]
             written = self._write_rows(conn, entries) if entries else []
             seen_up_to = head.last_id if head is not None and head.last_id else 0
-            open_from = min([*still_open, seen_up_to + 1])
+            open_from = min([*in_flight, seen_up_to + 1])
             if head is not None and open_from != head.open_from:
                 # Only a head start for the next process: a database that takes no writes
                 # now (a read-only failover) must not stop the daemon from leading.
                 with contextlib.suppress(SQLAlchemyError), conn.begin_nested():
-                    conn.execute(
-                        update(HEAD).where(HEAD.c.id == HEAD_ID).values(open_from=open_from)
-                    )
+                    conn.execute(update(HEAD).where(HEAD_ROW).values(open_from=open_from))
         self._unfinished_from = open_from
         return written
 
@@ -349,11 +328,8 @@ class AuditStore:
 
     def last_id(self) -> int:
         """The id of the newest row (0 when there is none): where reading new rows starts."""
-        try:
-            with self._lock, self._engine.connect() as conn:
-                return conn.execute(last_id_statement()).scalar() or 0
-        except SQLAlchemyError as exc:
-            raise self._read_error(exc) from None
+        with self._reading() as conn:
+            return conn.execute(select(func.max(LOG.c.id))).scalar() or 0
 
     def query(
         self,
@@ -370,24 +346,16 @@ class AuditStore:
 
     def verify(self) -> VerifyResult:
         """Check the whole chain and the head record in one consistent snapshot."""
-        try:
-            with self._lock, self._engine.connect() as conn, begin_snapshot_read(conn):
-                head = conn.execute(select(HEAD).where(HEAD.c.id == HEAD_ID)).mappings().first()
-                return verify_chain(_all_rows(conn), head)
-        except SQLAlchemyError as exc:
-            raise AuditReadError(
-                f"audit database {self._database}: cannot read rows to verify: {_cause(exc)}; "
-                "check that the database is reachable"
-            ) from None
+        with self._reading("rows to verify") as conn, begin_snapshot_read(conn):
+            head = conn.execute(select(HEAD).where(HEAD_ROW)).mappings().first()
+            return verify_chain(_all_rows(conn), head)
 
     def healthy(self) -> bool:
         """Whether a write would succeed now (takes the write lock, changes nothing)."""
         try:
             with self._lock, self._engine.connect() as conn:
                 transaction = begin_write(conn, self._busy_timeout)
-                conn.execute(
-                    update(HEAD).where(HEAD.c.id == HEAD_ID).values(row_count=HEAD.c.row_count)
-                )
+                conn.execute(update(HEAD).where(HEAD_ROW).values(row_count=HEAD.c.row_count))
                 transaction.rollback()
         except SQLAlchemyError:
             return False
@@ -406,15 +374,11 @@ class AuditStore:
         except SQLAlchemyError as exc:
             raise AuditWriteError(
                 f"audit database {self._database}: could not record {redact_text(what)}: "
-                f"{_cause(exc)}; {WRITE_ADVICE}"
+                f"{driver_message(exc)}; {WRITE_ADVICE}"
             ) from None
 
     def _write_rows(self, conn: Connection, entries: list[dict[str, Any]]) -> list[AuditLog]:
-        head = (
-            conn.execute(select(HEAD).where(HEAD.c.id == HEAD_ID).with_for_update())
-            .mappings()
-            .first()
-        )
+        head = conn.execute(select(HEAD).where(HEAD_ROW).with_for_update()).mappings().first()
         if head is None:
             raise AuditWriteError(
                 f"audit database {self._database}: the audit_head record is missing, so new "
@@ -430,7 +394,7 @@ class AuditStore:
             prev_hash, count = fields["hash"], count + 1
         conn.execute(
             update(HEAD)
-            .where(HEAD.c.id == HEAD_ID)
+            .where(HEAD_ROW)
             .values(row_count=count, last_id=written[-1].id, last_hash=prev_hash)
         )
         return written
@@ -447,59 +411,24 @@ class AuditStore:
         fields["hash"] = row_hash(fields)
         return fields
 
-    def _read(self, statement) -> list[AuditLog]:
+    @contextmanager
+    def _reading(self, what: str = "audit rows") -> Iterator[Connection]:
         try:
             with self._lock, self._engine.connect() as conn:
-                return [AuditLog(**row) for row in conn.execute(statement).mappings()]
+                yield conn
         except SQLAlchemyError as exc:
-            raise self._read_error(exc) from None
+            raise AuditReadError(
+                f"audit database {self._database}: cannot read {what}: {driver_message(exc)}; "
+                "check that the database is reachable"
+            ) from None
 
-    def _read_history(self, statement) -> list[HistoryRow]:
-        try:
-            with self._lock, self._engine.connect() as conn:
-                return [history_row(values) for values in conn.execute(statement)]
-        except SQLAlchemyError as exc:
-            raise self._read_error(exc) from None
+    def _read(self, statement: Select) -> list[AuditLog]:
+        with self._reading() as conn:
+            return [AuditLog(**row) for row in conn.execute(statement).mappings()]
 
-    def _read_error(self, exc: SQLAlchemyError) -> AuditReadError:
-        return AuditReadError(
-            f"audit database {self._database}: cannot read audit rows: {_cause(exc)}; "
-            "check that the database is reachable"
-        )
-
-
-def _session_of(row: Mapping[str, Any]) -> str | None:
-    """The session that wrote a `started` row (None for rows written before sessions)."""
-    try:
-        details = json.loads(row["details"] or "{}")
-    except ValueError:
-        return None
-    session = details.get("session") if isinstance(details, dict) else None
-    return session if isinstance(session, str) else None
-
-
-def _interrupted(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The `interrupted` row closing the unfinished action whose `started` row is `row`."""
-    return {
-        "actor": row["actor"],
-        "action": row["action"],
-        "outcome": "interrupted",
-        "action_id": row["action_id"],
-        "container_id": row["container_id"],
-        "container_name": row["container_name"],
-        "target": row["target"],
-        "reason": INTERRUPTED_REASON,
-        "correlation_id": row["correlation_id"],
-        # The started row's details too: policies recognise their own actions by them
-        # (weekly_pin's iso_week), interrupted or not.
-        "details": canonical_json(
-            {
-                **json.loads(row["details"] or "{}"),
-                "started_row": row["id"],
-                "started_by": row["instance"],
-            }
-        ),
-    }
+    def _read_history(self, statement: Select) -> list[HistoryRow]:
+        with self._reading() as conn:
+            return [history_row(values) for values in conn.execute(statement)]
 
 
 def _all_rows(conn: Connection) -> Iterator[Mapping[str, Any]]:
@@ -530,10 +459,3 @@ def _require_aware(moment: datetime) -> None:
 def _clean_text(text: str) -> str:
     text = redact_text(text)
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "...[truncated]"
-
-
-def _cause(exc: SQLAlchemyError) -> str:
-    """The driver's own message, first line only, with secrets removed."""
-    original = getattr(exc, "orig", None) or exc
-    lines = str(original).strip().splitlines() or [type(original).__name__]
-    return redact_text(lines[0])

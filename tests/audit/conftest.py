@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from daemon.audit import AuditStore
+from daemon.audit import AuditStore, new_action_id
 from daemon.clock import ManualClock
 from tests.support.integration import postgres_url
 
@@ -32,6 +32,15 @@ def _postgres_schema_url() -> Iterator[str]:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'audit.db'}"
+    else:
+        yield from _postgres_schema_url()
+
+
+@pytest.fixture
+def another_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A second, empty database on the same backend as `database_url`."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'another.db'}"
     else:
         yield from _postgres_schema_url()
 
@@ -83,3 +92,25 @@ def sql_time(database_url: str) -> Callable:
         return moment.replace(tzinfo=None) if database_url.startswith("sqlite") else moment
 
     return _bind
+
+
+@pytest.fixture
+def filled(store: AuditStore, clock) -> AuditStore:
+    entries = [
+        ("policy:auto_restart", "container.restart", "started", "usr-0000abcd-web", "web"),
+        ("policy:auto_restart", "container.restart", "succeeded", "usr-0000abcd-web", "web"),
+        ("policy:weekly_pin", "backup.pin", "succeeded", "usr-0000abcd-db", "db"),
+        ("cli", "container.stop", "failed", "usr-0000abcd-db", "db"),
+        ("policy:auto_restart", "container.restart", "gave_up", "usr-0000abcd-web", "web"),
+    ]
+    for actor, action, outcome, container_id, name in entries:
+        store.append(
+            actor,
+            action,
+            outcome,
+            action_id=new_action_id(),
+            container_id=container_id,
+            container_name=name,
+        )
+        clock.advance(3600)
+    return store

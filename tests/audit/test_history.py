@@ -1,21 +1,11 @@
-"""What policies read from the store: typed rows, open episodes older than a window, the
-history indexes (also on a database that predates them), and where reconciliation starts."""
+"""What policies read from the store: rows since a moment, filtered and in order, typed with
+the details policies use parsed, and the open episodes older than a window."""
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import create_engine, inspect, select, text
+import pytest
 
-from daemon.audit import (
-    HEAD_ID,
-    AuditHead,
-    AuditLog,
-    AuditStore,
-    Episode,
-    HistoryRow,
-    RowKind,
-    new_action_id,
-)
-from tests.audit.test_reconcile import dead_process_identity, set_session
+from daemon.audit import AuditStore, Episode, HistoryRow, RowKind, new_action_id
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # the ManualClock's default start
 RESTARTER, OPERATOR, PINNER = "policy:auto_restart", "cli", "policy:weekly_pin"
@@ -50,6 +40,39 @@ def append(store: AuditStore, actor: str, action: str, outcome: str, container: 
         container_name=container,
         **fields,
     )
+
+
+def test_history_since_and_filters(filled: AuditStore, clock) -> None:
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+
+    assert len(filled.history(start)) == 5
+    assert [r.outcome for r in filled.history(start + timedelta(hours=2))] == [
+        "succeeded",
+        "failed",
+        "gave_up",
+    ]
+    restarts = filled.history(
+        start, actors=["policy:auto_restart"], container_id="usr-0000abcd-web"
+    )
+    assert [r.outcome for r in restarts] == ["started", "succeeded", "gave_up"]
+    assert [r.action for r in filled.history(start, actions=["backup.pin", "container.stop"])] == [
+        "backup.pin",
+        "container.stop",
+    ]
+    ids = [r.id for r in filled.history(start)]
+    assert ids == sorted(ids)
+
+
+def test_history_returns_aware_utc_times(filled: AuditStore) -> None:
+    rows = filled.history(datetime(2026, 1, 5, tzinfo=UTC))
+    assert rows[0].at == datetime(2026, 1, 5, tzinfo=UTC)
+    assert rows[1].at == datetime(2026, 1, 5, 1, tzinfo=UTC)
+    assert all(row.at.tzinfo is not None for row in rows)
+
+
+def test_naive_since_is_refused(filled: AuditStore) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        filled.history(datetime(2026, 1, 5))
 
 
 def test_rows_are_typed_with_the_details_policies_use_parsed(store: AuditStore, clock) -> None:
@@ -130,86 +153,3 @@ def test_pins_still_held_are_read_with_what_followed_them(store: AuditStore, clo
         (UNPIN, "skipped", "2"),
     ]
     assert store.history_from_latest(forgotten, window, (PINNER,), (PIN, UNPIN)) == []
-
-
-def test_the_history_indexes_exist_and_serve_the_reads(store: AuditStore, database_url) -> None:
-    engine = create_engine(database_url)
-    try:
-        indexes = {
-            index["name"]: index["column_names"]
-            for index in inspect(engine).get_indexes("audit_log")
-        }
-        assert indexes["ix_audit_log_actor_action_at"] == ["actor", "action", "at"]
-        assert indexes["ix_audit_log_container_id_at"] == ["container_id", "at"]
-        if database_url.startswith("sqlite"):
-            with engine.connect() as conn:
-                window = _plan(
-                    conn,
-                    "actor IN ('policy:weekly_pin') AND action IN ('backup.pin') "
-                    "AND at >= '2026-01-01'",
-                )
-                appended = _plan(conn, "id > 1000")
-            assert "ix_audit_log_actor_action_at" in window
-            assert "INTEGER PRIMARY KEY" in appended
-    finally:
-        engine.dispose()
-
-
-def _plan(conn, where: str) -> str:
-    rows = conn.exec_driver_sql(
-        f"EXPLAIN QUERY PLAN SELECT id FROM audit_log WHERE {where} ORDER BY id"
-    )
-    return " ".join(str(row[-1]) for row in rows)
-
-
-def test_a_database_without_the_history_indexes_gets_them(open_store, database_url) -> None:
-    store = open_store()
-    append(store, RESTARTER, RESTART, "started", "web")
-    store.close()
-    engine = create_engine(database_url)
-    try:
-        with engine.begin() as conn:  # as a database created before the indexes existed
-            for index in AuditLog.__table__.indexes:
-                if index.name in ("ix_audit_log_actor_action_at", "ix_audit_log_container_id_at"):
-                    index.drop(conn)
-            conn.execute(text("ALTER TABLE audit_head DROP COLUMN open_from"))
-        reopened = open_store()
-        names = {index["name"] for index in inspect(engine).get_indexes("audit_log")}
-        assert {"ix_audit_log_actor_action_at", "ix_audit_log_container_id_at"} <= names
-        assert [row.outcome for row in reopened.history(START)] == ["started"]
-        assert reopened.verify().ok
-    finally:
-        engine.dispose()
-
-
-def test_reconciliation_starts_where_the_last_one_left_off(open_store, database_url) -> None:
-    change = open_store(instance="host:100")  # a `change` whose backup wait is long
-    waiting = append(change, OPERATOR, RESTART, "started", "web")
-    daemon = open_store(instance="host:200")
-    assert daemon.reconcile_interrupted() == []  # alive: left alone
-    for _ in range(3):
-        finished = new_action_id()
-        append(daemon, RESTARTER, RESTART, "started", "db", action_id=finished)
-        append(daemon, RESTARTER, RESTART, "succeeded", "db", action_id=finished)
-    daemon.reconcile_interrupted()
-    assert _open_from(database_url) == waiting.id  # the oldest action that may be unfinished
-    daemon.close()
-
-    set_session(change, process=dead_process_identity())  # the `change` is killed
-    restarted = open_store(instance="host:300")  # a new daemon: nothing in memory
-    [interrupted] = restarted.reconcile_interrupted()
-
-    assert interrupted.action_id == waiting.action_id
-    assert _open_from(database_url) == interrupted.id  # everything before it is finished
-    assert restarted.reconcile_interrupted() == []
-    assert restarted.verify().ok
-
-
-def _open_from(database_url: str) -> int | None:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            head = AuditHead.__table__
-            return conn.execute(select(head.c.open_from).where(head.c.id == HEAD_ID)).scalar()
-    finally:
-        engine.dispose()

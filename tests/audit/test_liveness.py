@@ -1,24 +1,28 @@
-"""Actions left at `started` by a process that is gone get exactly one `interrupted` row;
-actions of live processes are left alone."""
+"""Sessions and claims: actions left at `started` by a process that is gone get exactly one
+`interrupted` row, actions of live processes are left alone, one actor per container, and
+reconciliation starts where the last one left off."""
 
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import create_engine, select, update
 
 from daemon.audit import (
+    HEAD_ID,
     INTERRUPTED_REASON,
     LEASE,
     SESSIONS,
+    AuditHead,
     AuditStore,
     AuditWriteError,
-    liveness,
     new_action_id,
     process_identity,
 )
 from daemon.clock import ManualClock
+from tests.audit.test_history import OPERATOR, RESTART, RESTARTER, append
 
 
 def dead_process_identity() -> str:
@@ -37,6 +41,20 @@ def set_session(store: AuditStore, **values) -> None:
     """Rewrite the store's session row, as if its process were elsewhere or dead."""
     with store._engine.begin() as conn:
         conn.execute(update(SESSIONS).where(SESSIONS.c.session == store.session).values(**values))
+
+
+def hide_from_proc(monkeypatch: pytest.MonkeyPatch, pid: int) -> None:
+    """Make `/proc/<pid>` unreadable to this process, as systemd's ProtectProc=invisible does
+    with another user's processes (the kernel still answers `kill(pid, 0)`)."""
+    read_text = Path.read_text
+    hidden = f"/proc/{pid}/"
+
+    def reading(path: Path, *args, **kwargs) -> str:
+        if str(path).startswith(hidden):
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return read_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", reading)
 
 
 def start_action(store: AuditStore) -> str:
@@ -170,10 +188,8 @@ def test_a_live_process_this_one_may_not_see_is_not_taken_for_dead(open_store, m
         cli = open_store(instance="host:cli")
         action = start_action(cli)
         set_session(cli, process=hidden)
-        seen = liveness.process_identity
-        monkeypatch.setattr(
-            liveness, "process_identity", lambda pid=None: None if pid == child.pid else seen(pid)
-        )
+        hide_from_proc(monkeypatch, child.pid)
+        assert process_identity(child.pid) is None  # out of sight, as ProtectProc hides it
         leader = open_store(instance="host:leader")
         assert leader.reconcile_interrupted() == []  # hidden, but the kernel says it exists
     finally:
@@ -217,3 +233,36 @@ def test_a_closed_store_refuses_writes(open_store) -> None:
     store.close()
     with pytest.raises(AuditWriteError, match="closed"):
         start_action(store)
+
+
+def test_reconciliation_starts_where_the_last_one_left_off(open_store, database_url) -> None:
+    change = open_store(instance="host:100")  # a `change` whose backup wait is long
+    waiting = append(change, OPERATOR, RESTART, "started", "web")
+    daemon = open_store(instance="host:200")
+    assert daemon.reconcile_interrupted() == []  # alive: left alone
+    for _ in range(3):
+        finished = new_action_id()
+        append(daemon, RESTARTER, RESTART, "started", "db", action_id=finished)
+        append(daemon, RESTARTER, RESTART, "succeeded", "db", action_id=finished)
+    daemon.reconcile_interrupted()
+    assert _open_from(database_url) == waiting.id  # the oldest action that may be unfinished
+    daemon.close()
+
+    set_session(change, process=dead_process_identity())  # the `change` is killed
+    restarted = open_store(instance="host:300")  # a new daemon: nothing in memory
+    [interrupted] = restarted.reconcile_interrupted()
+
+    assert interrupted.action_id == waiting.action_id
+    assert _open_from(database_url) == interrupted.id  # everything before it is finished
+    assert restarted.reconcile_interrupted() == []
+    assert restarted.verify().ok
+
+
+def _open_from(database_url: str) -> int | None:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            head = AuditHead.__table__
+            return conn.execute(select(head.c.open_from).where(head.c.id == HEAD_ID)).scalar()
+    finally:
+        engine.dispose()

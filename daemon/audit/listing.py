@@ -1,4 +1,8 @@
-"""Rendering audit rows for `audit list --format table|json|csv`.
+"""The audit listing (`audit list`): which rows it selects, and how it renders them.
+
+`list_statement` selects by time, container (id or name), action and outcome,
+keeping the newest `limit` rows (AuditStore.query runs it). The rows are then
+rendered for `--format table|json|csv`:
 
     ID  AT                    ACTOR     ACTION             CONTAINER  TARGET  OUTCOME  REASON
     12  2026-01-05T03:00:01Z  cli       container.restart  web        -       started  by hand
@@ -14,29 +18,37 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from daemon.audit.record import AuditLog
+from sqlalchemy import Select, or_, select
 
-COLUMNS = (
-    "id",
-    "at",
-    "instance",
-    "actor",
-    "action",
-    "container_id",
-    "container_name",
-    "target",
-    "outcome",
-    "reason",
-    "action_id",
-    "correlation_id",
-    "http_status",
-    "error",
-    "details",
-    "duration_ms",
-    "prev_hash",
-    "hash",
-)
+from daemon.audit.schema import LOG, AuditLog
+
+COLUMNS = tuple(column.name for column in LOG.columns)  # every column, in schema order
 TABLE_HEADER = ("ID", "AT", "ACTOR", "ACTION", "CONTAINER", "TARGET", "OUTCOME", "REASON")
+
+
+def list_statement(
+    since: datetime | None,
+    container: str | None,
+    action: str | None,
+    outcome: str | None,
+    limit: int | None,
+) -> Select:
+    """Rows for `audit list`: `container` matches an id or a name; `limit` keeps the newest."""
+    statement = select(LOG)
+    if since is not None:
+        statement = statement.where(LOG.c.at >= since)
+    if container is not None:
+        statement = statement.where(
+            or_(LOG.c.container_id == container, LOG.c.container_name == container)
+        )
+    if action is not None:
+        statement = statement.where(LOG.c.action == action)
+    if outcome is not None:
+        statement = statement.where(LOG.c.outcome == outcome)
+    if limit is not None:
+        newest = statement.order_by(LOG.c.id.desc()).limit(limit).subquery()
+        return select(newest).order_by(newest.c.id)
+    return statement.order_by(LOG.c.id)
 
 
 def render_table(rows: Sequence[AuditLog]) -> str:

@@ -1,8 +1,10 @@
-"""`audit list` output: an aligned table, a JSON array, CSV with a header."""
+"""`audit list`: the rows it selects (by container id or name, action, outcome, time, the
+newest few), and its output: an aligned table, a JSON array, CSV with a header."""
 
 import csv
 import io
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -79,3 +81,16 @@ def test_table_is_aligned_and_shows_errors(rows) -> None:
     assert lines[1].index("backup.pin") == lines[2].index("backup.pin") == lines[0].index("ACTION")
     assert "error: backup not found" in lines[2]
     assert "web" in lines[1]
+
+
+def test_query_filters_for_audit_list(filled: AuditStore) -> None:
+    assert [r.container_name for r in filled.query(container="db")] == ["db", "db"]
+    assert len(filled.query(container="usr-0000abcd-web")) == 3
+    assert [r.outcome for r in filled.query(action="container.restart", outcome="gave_up")] == [
+        "gave_up",
+    ]
+    since = datetime(2026, 1, 5, 3, tzinfo=UTC)
+    assert [r.outcome for r in filled.query(since=since)] == ["failed", "gave_up"]
+    newest_two = filled.query(limit=2)
+    assert [r.outcome for r in newest_two] == ["failed", "gave_up"]
+    assert filled.query(container="nope") == []

@@ -1,14 +1,18 @@
-"""PostgreSQL connections of the audit store and the leader lock wait a bounded time.
+"""The audit database's engine: SQLite files in WAL, an in-memory database shared by
+threads, and PostgreSQL connections (the store's and the leader lock's) that wait a
+bounded time.
 
-Each session carries a statement timeout and an idle-in-transaction timeout set
-by the server, and TCP keepalives and `tcp_user_timeout` on the client; a server
+Each PostgreSQL session carries a statement timeout and an idle-in-transaction timeout
+set by the server, and TCP keepalives and `tcp_user_timeout` on the client; a server
 that accepts the TCP connection but never answers fails the connect in seconds.
 """
 
 import socket
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import text
@@ -18,11 +22,37 @@ from sqlalchemy.exc import OperationalError
 from daemon.audit import (
     CONNECT_TIMEOUT,
     TCP_USER_TIMEOUT,
+    AuditStore,
     create_audit_engine,
+    new_action_id,
     postgres_connect_params,
 )
+from daemon.clock import ManualClock
 from daemon.leader import LeaderLockError, PostgresLeaderLock, advisory_key
 from tests.support.integration import postgres_url
+
+
+def test_sqlite_database_uses_wal(tmp_path) -> None:
+    path = tmp_path / "audit.db"
+    AuditStore.open(f"sqlite:///{path}", "host:1", ManualClock()).close()
+
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_an_in_memory_database_works_across_threads() -> None:
+    store = AuditStore.open("sqlite://", "host:1", ManualClock())
+
+    def append(index: int) -> None:
+        store.append(
+            "cli", "backup.create", "started", action_id=new_action_id(), target=str(index)
+        )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(append, range(40)))
+
+    assert store.verify().checked == 40
+    assert store.verify().ok
+    assert store.healthy()
 
 
 @pytest.fixture

@@ -1,0 +1,219 @@
+"""The schema and its migration: a database written by an earlier version opens, keeps
+its chain and its unfinished actions, and gets what it lacks (columns, indexes, the head);
+the history indexes exist and serve the policies' reads."""
+
+import json
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import MetaData, create_engine, insert, inspect, text
+
+from daemon.audit import GENESIS_HASH, LEASE, AuditLog, AuditStore, new_action_id, row_hash
+from daemon.clock import ManualClock
+from tests.audit.test_history import RESTART, RESTARTER, START, append
+
+# Written by the code before the one-idea-one-place restructuring (issue 11): the
+# statements that created its tables on each backend, and every row of every table.
+PRE_RESTRUCTURE = json.loads((Path(__file__).parent / "pre_restructure_database.json").read_text())
+TIME_COLUMNS = ("at", "opened_at", "renewed_at", "claimed_at")
+UNFINISHED_ACTION = "00000000000000000000000000000006"  # its daemon died before the outcome
+
+
+OLD_SCHEMA = """
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY, at DATETIME NOT NULL, instance VARCHAR NOT NULL,
+    actor VARCHAR NOT NULL, action VARCHAR NOT NULL, container_id VARCHAR,
+    container_name VARCHAR, target VARCHAR, outcome VARCHAR NOT NULL, reason VARCHAR,
+    action_id VARCHAR NOT NULL, http_status INTEGER, error VARCHAR, details VARCHAR,
+    prev_hash VARCHAR NOT NULL, hash VARCHAR NOT NULL UNIQUE
+)
+"""
+
+
+def create_pre_restructure_database(database_url: str, *, with_rows: bool = True) -> None:
+    """The fixture's tables, made by its own statements, and (`with_rows`) its rows."""
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            for statement in PRE_RESTRUCTURE["ddl"][conn.dialect.name]:
+                conn.exec_driver_sql(statement)
+            if not with_rows:
+                return
+            tables = MetaData()
+            tables.reflect(conn)
+            for name, rows in PRE_RESTRUCTURE["tables"].items():
+                conn.execute(insert(tables.tables[name]), [_typed(row) for row in rows])
+            if conn.dialect.name == "postgresql":  # ids were given: move the sequence past them
+                conn.exec_driver_sql(
+                    "SELECT setval(pg_get_serial_sequence('audit_log', 'id'), max(id)) "
+                    "FROM audit_log"
+                )
+    finally:
+        engine.dispose()
+
+
+def _typed(row: dict) -> dict:
+    return {
+        name: datetime.fromisoformat(value) if name in TIME_COLUMNS else value
+        for name, value in row.items()
+    }
+
+
+def schema_of(database_url: str) -> dict:
+    """Tables with their columns, primary key, indexes and unique constraints."""
+    engine = create_engine(database_url)
+    try:
+        found = inspect(engine)
+        return {
+            table: (
+                [
+                    (column["name"], column["type"].compile(engine.dialect), column["nullable"])
+                    for column in found.get_columns(table)
+                ],
+                found.get_pk_constraint(table)["constrained_columns"],
+                sorted(
+                    (index["name"], tuple(index["column_names"]), bool(index["unique"]))
+                    for index in found.get_indexes(table)
+                ),
+                sorted(
+                    tuple(unique["column_names"]) for unique in found.get_unique_constraints(table)
+                ),
+            )
+            for table in sorted(found.get_table_names())
+        }
+    finally:
+        engine.dispose()
+
+
+def test_a_database_written_before_the_restructuring_opens_and_keeps_working(
+    database_url, open_store, clock
+) -> None:
+    create_pre_restructure_database(database_url)
+    before = schema_of(database_url)
+    clock.advance(2 * 86400)
+
+    store = open_store(instance="host:300")
+
+    assert schema_of(database_url) == before  # nothing was missing
+    result = store.verify()
+    assert (result.ok, result.checked) == (True, 8)
+    history = store.history(START)
+    assert [(row.outcome, row.event, row.iso_week, row.dry_run) for row in history[2:6]] == [
+        ("skipped", "running", None, False),
+        ("started", None, "2026-W02", False),
+        ("succeeded", None, "2026-W02", False),
+        ("gave_up", None, None, True),
+    ]
+    assert store.query(outcome="failed")[0].error == "401 for key sk_stacks_[redacted]"
+
+    holder = store.claim("usr-0000abcd-db", "container.restart", new_action_id())
+    assert holder is not None and holder.instance == "host:100"  # alive until its lease runs out
+    assert store.reconcile_interrupted() == []
+    clock.advance((LEASE + timedelta(seconds=1)).total_seconds())
+    [interrupted] = store.reconcile_interrupted()
+    assert (interrupted.action_id, interrupted.outcome) == (UNFINISHED_ACTION, "interrupted")
+    assert json.loads(interrupted.details)["started_row"] == 8
+    assert store.claim("usr-0000abcd-db", "container.restart", new_action_id()) is None
+
+    appended = store.append("cli", "backup.create", "started", action_id=new_action_id())
+    assert appended.prev_hash == interrupted.hash
+    result = store.verify()
+    assert (result.ok, result.checked) == (True, 10)
+
+
+def test_a_new_database_has_the_schema_of_one_made_before_the_restructuring(
+    database_url, another_database_url, open_store
+) -> None:
+    create_pre_restructure_database(another_database_url, with_rows=False)
+    open_store()
+    assert schema_of(database_url) == schema_of(another_database_url)
+
+
+def test_an_older_database_is_migrated_and_still_verifies(tmp_path) -> None:
+    path = tmp_path / "audit.db"
+    clock = ManualClock()
+    old_row = {
+        "at": clock.now(),
+        "instance": "old:1",
+        "actor": "cli",
+        "action": "backup.create",
+        "outcome": "succeeded",
+        "action_id": new_action_id(),
+        "prev_hash": GENESIS_HASH,
+    }
+    old_row["hash"] = row_hash(old_row)
+    with sqlite3.connect(path) as conn:
+        conn.execute(OLD_SCHEMA)
+        conn.execute(
+            "INSERT INTO audit_log (at, instance, actor, action, outcome, action_id, prev_hash, "
+            "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (clock.now().strftime("%Y-%m-%d %H:%M:%S.%f"), *list(old_row.values())[1:]),
+        )
+    conn.close()
+
+    store = AuditStore.open(f"sqlite:///{path}", "new:1", clock)
+    added = store.append(
+        "cli",
+        "backup.pin",
+        "started",
+        action_id=new_action_id(),
+        correlation_id="c-1",
+        duration_ms=5,
+    )
+
+    assert added.prev_hash == old_row["hash"]
+    assert store.verify().ok
+    assert store.verify().checked == 2
+    assert store.query(outcome="started")[0].correlation_id == "c-1"
+    store.close()
+
+
+def test_the_history_indexes_exist_and_serve_the_reads(store: AuditStore, database_url) -> None:
+    engine = create_engine(database_url)
+    try:
+        indexes = {
+            index["name"]: index["column_names"]
+            for index in inspect(engine).get_indexes("audit_log")
+        }
+        assert indexes["ix_audit_log_actor_action_at"] == ["actor", "action", "at"]
+        assert indexes["ix_audit_log_container_id_at"] == ["container_id", "at"]
+        if database_url.startswith("sqlite"):
+            with engine.connect() as conn:
+                window = _plan(
+                    conn,
+                    "actor IN ('policy:weekly_pin') AND action IN ('backup.pin') "
+                    "AND at >= '2026-01-01'",
+                )
+                appended = _plan(conn, "id > 1000")
+            assert "ix_audit_log_actor_action_at" in window
+            assert "INTEGER PRIMARY KEY" in appended
+    finally:
+        engine.dispose()
+
+
+def _plan(conn, where: str) -> str:
+    rows = conn.exec_driver_sql(
+        f"EXPLAIN QUERY PLAN SELECT id FROM audit_log WHERE {where} ORDER BY id"
+    )
+    return " ".join(str(row[-1]) for row in rows)
+
+
+def test_a_database_without_the_history_indexes_gets_them(open_store, database_url) -> None:
+    store = open_store()
+    append(store, RESTARTER, RESTART, "started", "web")
+    store.close()
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:  # as a database created before the indexes existed
+            for index in AuditLog.__table__.indexes:
+                if index.name in ("ix_audit_log_actor_action_at", "ix_audit_log_container_id_at"):
+                    index.drop(conn)
+            conn.execute(text("ALTER TABLE audit_head DROP COLUMN open_from"))
+        reopened = open_store()
+        names = {index["name"] for index in inspect(engine).get_indexes("audit_log")}
+        assert {"ix_audit_log_actor_action_at", "ix_audit_log_container_id_at"} <= names
+        assert [row.outcome for row in reopened.history(START)] == ["started"]
+        assert reopened.verify().ok
+    finally:
+        engine.dispose()
