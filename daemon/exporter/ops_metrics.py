@@ -13,6 +13,7 @@ stand-by), so deleted containers vanish here too.
 
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -24,8 +25,21 @@ from daemon.exporter.fleet_collector import CONTAINER_LABELS, Families, Snapshot
 from daemon.snapshot import Snapshot
 
 
+@dataclass
+class ContainerSeries:
+    """The one series a per-container gauge has for a container: its name label, child, value."""
+
+    name: str
+    child: Gauge
+    value: float
+
+
 class OpsMetrics:
     """The daemon's own activity.
+
+    Policies push every container's state at each evaluation, mostly unchanged:
+    each container's gauge child is kept, and a value equal to the one shown is
+    not set again.
 
     Sample output:
 
@@ -81,8 +95,8 @@ class OpsMetrics:
             registry=registry,
         )
         self._lock = threading.Lock()
-        # container_id -> name of each per-container gauge's current series
-        self._names: dict[Gauge, dict[str, str]] = {
+        # container_id -> the current series of each per-container gauge
+        self._series: dict[Gauge, dict[str, ContainerSeries]] = {
             gauge: {} for gauge in (self._backoff, self._gave_up, self._weekly_pin)
         }
 
@@ -110,17 +124,23 @@ class OpsMetrics:
         """Drop the per-container series of every container not in `container_ids`."""
         keep = set(container_ids)
         with self._lock:
-            for gauge, names in self._names.items():
-                for container_id in [cid for cid in names if cid not in keep]:
-                    gauge.remove(container_id, names.pop(container_id))
+            for gauge, series in self._series.items():
+                for container_id in [cid for cid in series if cid not in keep]:
+                    gauge.remove(container_id, series.pop(container_id).name)
 
     def _set(self, gauge: Gauge, container_id: str, name: str, value: float) -> None:
-        names = self._names[gauge]
-        previous = names.get(container_id)
-        if previous is not None and previous != name:
-            gauge.remove(container_id, previous)
-        names[container_id] = name
-        gauge.labels(container_id, name).set(value)
+        series = self._series[gauge]
+        current = series.get(container_id)
+        if current is not None and current.name == name:
+            if current.value != value:
+                current.child.set(value)
+                current.value = value
+            return
+        if current is not None:
+            gauge.remove(container_id, current.name)
+        child = gauge.labels(container_id, name)
+        child.set(value)
+        series[container_id] = ContainerSeries(name, child, value)
 
 
 class RefreshLagCollector(SnapshotCollector):

@@ -93,6 +93,43 @@ def test_a_new_name_for_the_same_container_replaces_the_old_series():
     }
 
 
+def test_pushing_the_same_state_again_keeps_the_series_as_they_are():
+    registry, ops = fresh()
+    for _ in range(3):
+        ops.set_restart_state("usr-abc12345-app", "app", 40.0, False)
+        ops.set_weekly_pin("usr-abc12345-app", "app", T0)
+    assert series(registry, "stacks_opsd_restart_backoff_seconds") == {labels(**ids("app")): 40}
+    assert series(registry, "stacks_opsd_weekly_pin_last_timestamp_seconds") == {
+        labels(**ids("app")): T0.timestamp()
+    }
+
+    ops.set_restart_state("usr-abc12345-app", "app", 0.0, True)
+    assert series(registry, "stacks_opsd_restart_backoff_seconds") == {labels(**ids("app")): 0}
+    assert series(registry, "stacks_opsd_restart_gave_up") == {labels(**ids("app")): 1}
+
+
+def test_a_dropped_series_comes_back_with_the_same_value_and_name():
+    registry, ops = fresh()
+    ops.set_restart_state("usr-abc12345-app", "app", 10.0, False)
+    ops.set_weekly_pin("usr-abc12345-app", "app", T0)
+
+    ops.retain(())  # stand-by: every per-container series goes
+    assert series(registry, "stacks_opsd_restart_backoff_seconds") == {}
+    assert series(registry, "stacks_opsd_weekly_pin_last_timestamp_seconds") == {}
+
+    ops.set_restart_state("usr-abc12345-app", "app", 10.0, False)
+    ops.set_weekly_pin("usr-abc12345-app", "app", T0)
+    assert series(registry, "stacks_opsd_restart_backoff_seconds") == {labels(**ids("app")): 10}
+    assert series(registry, "stacks_opsd_restart_gave_up") == {labels(**ids("app")): 0}
+    assert series(registry, "stacks_opsd_weekly_pin_last_timestamp_seconds") == {
+        labels(**ids("app")): T0.timestamp()
+    }
+
+    ops.set_restart_state("usr-abc12345-app", "app-renamed", 10.0, False)
+    ops.set_restart_state("usr-abc12345-app", "app", 10.0, False)
+    assert series(registry, "stacks_opsd_restart_backoff_seconds") == {labels(**ids("app")): 10}
+
+
 LAG = "stacks_opsd_refresh_lag_seconds"
 MINUTE = timedelta(minutes=1)
 
