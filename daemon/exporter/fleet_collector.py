@@ -12,6 +12,7 @@ container whose metrics were never fetched has no usage series; one whose
 metrics response lacked a series (say, no network samples) lacks just that one.
 """
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -31,7 +32,7 @@ def container_label_values(view: ContainerView) -> list[str]:
     return [view.container.id, view.container.name]
 
 
-class SnapshotCollector:
+class SnapshotCollector(ABC):
     """A collector whose series are all computed from the current Snapshot at scrape time.
 
     A subclass lists its (empty) families in `families()` and fills them in
@@ -43,11 +44,13 @@ class SnapshotCollector:
         self._snapshot_source = snapshot_source
 
     @staticmethod
+    @abstractmethod
     def families() -> tuple[GaugeMetricFamily, ...]:
-        raise NotImplementedError
+        """The collector's families, empty."""
 
+    @abstractmethod
     def add_samples(self, families: Families, snapshot: Snapshot) -> None:
-        raise NotImplementedError
+        """Add this scrape's samples from `snapshot` to `families` (keyed by name)."""
 
     def describe(self) -> Iterable[Metric]:
         return self.families()
