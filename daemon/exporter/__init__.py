@@ -1,21 +1,35 @@
-"""The exporter: collectors over the current Snapshot, API and daemon metrics, HTTP endpoints.
+"""The exporter: what the daemon shows Prometheus and probes, read from the current Snapshot.
 
 Collectors read whatever Snapshot the poller published last and never call the
-STACKS API at scrape time. `DaemonMetrics` wires them into one registry that
-`MetricsServer` serves on `daemon.listen` with `/healthz`, `/readyz` and `/status`.
+STACKS API at scrape time. The modules, in the order a scrape meets them:
+
+- `metrics_server`: `MetricsServer`, the HTTP(S) listener on `daemon.listen`
+  with basic auth, serving /metrics, /healthz, /readyz and /status;
+- `health`: `Health`, the liveness and readiness behind /healthz and /readyz;
+- `metrics_registry`: `build_daemon_metrics`, the one registry with every
+  collector, and `exported_metric_names`, the names it exports;
+- `fleet_collector`: `FleetCollector` (API up, container info, status,
+  allocation, usage) and what every per-container series shares;
+- `backup_collector`: `BackupCollector` (backup freshness, counts, account totals);
+- `ops_metrics`: the daemon's own `stacks_opsd_*` series, `OpsMetrics` (pushed:
+  actions, restart backoff, weekly pins, leader, build, audit write errors) and
+  `RefreshLagCollector` (the age of its data);
+- `api_metrics`: `ApiMetrics` (the client's requests and errors) and
+  `RateBudgetCollector` (the shared rate budget).
 """
 
-from daemon.exporter.api_metrics import ApiMetrics
+from daemon.exporter.api_metrics import ApiMetrics, RateBudgetCollector
 from daemon.exporter.backup_collector import BackupCollector
-from daemon.exporter.catalog import SampleBudget, exported_metric_names, sample_snapshot
-from daemon.exporter.daemon_metrics import build_daemon_metrics
 from daemon.exporter.fleet_collector import FleetCollector
 from daemon.exporter.health import DATABASE_CHECK_MAX_AGE, DATABASE_CHECK_TIMEOUT, Health
-from daemon.exporter.lag_collector import RefreshLagCollector
-from daemon.exporter.ops_metrics import OpsMetrics
-from daemon.exporter.ratelimit_collector import RateBudgetCollector
-from daemon.exporter.server import MetricsServer
-from daemon.exporter.usage_collector import UsageCollector
+from daemon.exporter.metrics_registry import (
+    SampleBudget,
+    build_daemon_metrics,
+    exported_metric_names,
+    sample_snapshot,
+)
+from daemon.exporter.metrics_server import MetricsServer
+from daemon.exporter.ops_metrics import OpsMetrics, RefreshLagCollector
 
 __all__ = [
     "DATABASE_CHECK_MAX_AGE",
@@ -29,7 +43,6 @@ __all__ = [
     "RateBudgetCollector",
     "RefreshLagCollector",
     "SampleBudget",
-    "UsageCollector",
     "build_daemon_metrics",
     "exported_metric_names",
     "sample_snapshot",

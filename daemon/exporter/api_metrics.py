@@ -1,8 +1,9 @@
-"""STACKS API call metrics, fed by the client through its observer protocol (`ApiObserver`).
+"""STACKS API metrics: requests and errors as the client reports them, the rate budget when scraped.
 
-`on_request` is called once per HTTP attempt with the route template (not the
-concrete path, so container ids never multiply the series) and the status code,
-None for transport failures (exported as code="error"). `on_error` sees every
+`ApiMetrics` is the client's observer (`ApiObserver`). `on_request` is called
+once per HTTP attempt with the route template (not the concrete path, so
+container ids never multiply the series) and the status code, None for
+transport failures (exported as code="error"). `on_error` sees every
 StacksError; it is duck-typed (`http_status`, `required_scope`, class name) so
 the exporter does not depend on the client's classes.
 
@@ -12,9 +13,19 @@ the exporter does not depend on the client's classes.
 - `stacks_api_scope_missing{scope}` turns 1 on a 403 naming `required_scope`
   and stays 1 until the daemon restarts, since a key's scopes never change
   (granting more scopes means a new key, read at start).
+
+`RateBudgetCollector` reads the client's shared RateBudget (duck-typed, see
+`Budget`) at scrape time. The budget is corrected from the `X-RateLimit-*`
+headers of every response, so `stacks_api_ratelimit_remaining` is what is left
+in the current window; `stacks_api_throttled_total` counts the 429 answers the
+budget was told about (each makes every caller wait for `Retry-After`).
 """
 
+from collections.abc import Iterable
+from typing import Protocol
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 SPENDING_CAP_STATUS = 402
@@ -78,3 +89,62 @@ class ApiMetrics:
         scope = getattr(error, "required_scope", None)
         if status == SCOPE_STATUS and isinstance(scope, str) and scope:
             self._scope_missing.labels(scope).set(1)
+
+
+class Budget(Protocol):
+    """What `RateBudgetCollector` reads of the client's RateBudget."""
+
+    @property
+    def limit(self) -> int | None: ...
+
+    @property
+    def remaining(self) -> int | None: ...
+
+    @property
+    def throttled_total(self) -> int: ...
+
+
+class RateBudgetCollector:
+    """The shared rate budget, read when scraped; a value not known yet has no series.
+
+    Sample output:
+
+        stacks_api_ratelimit_limit 60.0
+        stacks_api_ratelimit_remaining 47.0
+        stacks_api_throttled_total 3.0
+    """
+
+    def __init__(self, budget: Budget) -> None:
+        self._budget = budget
+
+    @staticmethod
+    def families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, CounterMetricFamily]:
+        return (
+            GaugeMetricFamily(
+                "stacks_api_ratelimit_limit", "Requests per minute the STACKS API key may make."
+            ),
+            GaugeMetricFamily(
+                "stacks_api_ratelimit_remaining",
+                "Requests left in the current rate-limit window, as the API last reported.",
+            ),
+            CounterMetricFamily(
+                "stacks_api_throttled",
+                "429 Too Many Requests answers from the STACKS API "
+                "(callers then wait Retry-After).",
+            ),
+        )
+
+    def describe(self) -> Iterable[Metric]:
+        return self.families()
+
+    def collect(self) -> Iterable[Metric]:
+        limit, remaining, throttled = self.families()
+        values = (
+            (limit, self._budget.limit),
+            (remaining, self._budget.remaining),
+            (throttled, self._budget.throttled_total),
+        )
+        for family, value in values:
+            if value is not None:
+                family.add_metric([], float(value))
+        return (limit, remaining, throttled)

@@ -12,61 +12,20 @@ from `GET /backups/stats`.
 """
 
 from collections import Counter
-from collections.abc import Callable, Iterable
 
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily
 
-from daemon.exporter.container_labels import CONTAINER_LABELS, container_label_values
+from daemon.exporter.fleet_collector import (
+    CONTAINER_LABELS,
+    Families,
+    SnapshotCollector,
+    container_label_values,
+)
 from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks import KNOWN_BACKUP_STATUSES
 
 
-def backup_families() -> dict[str, GaugeMetricFamily]:
-    families = (
-        GaugeMetricFamily(
-            "stacks_backup_last_success_timestamp_seconds",
-            "Unix time the newest completed backup finished, as of the last poll.",
-            labels=CONTAINER_LABELS,
-        ),
-        GaugeMetricFamily(
-            "stacks_backup_list_timestamp_seconds",
-            "Unix time the container's backup list was last read from STACKS.",
-            labels=CONTAINER_LABELS,
-        ),
-        GaugeMetricFamily(
-            "stacks_backup_last_pinned_timestamp_seconds",
-            "Unix time the newest pinned backup was taken, as of the last poll.",
-            labels=CONTAINER_LABELS,
-        ),
-        GaugeMetricFamily(
-            "stacks_backups",
-            "Number of backups the API lists for the container by status, as of the last poll.",
-            labels=(*CONTAINER_LABELS, "status"),
-        ),
-        GaugeMetricFamily(
-            "stacks_backups_pinned",
-            "Number of pinned backups of the container, as of the last poll.",
-            labels=CONTAINER_LABELS,
-        ),
-        GaugeMetricFamily(
-            "stacks_backup_last_size_bytes",
-            "Size in bytes of the newest completed backup, as of the last poll.",
-            labels=CONTAINER_LABELS,
-        ),
-        GaugeMetricFamily(
-            "stacks_account_backups",
-            "Backups of the account by status (completed, failed, total), as of the last poll.",
-            labels=("status",),
-        ),
-        GaugeMetricFamily(
-            "stacks_account_backup_size_bytes",
-            "Total size in bytes of the account's backups, as of the last poll.",
-        ),
-    )
-    return {family.name: family for family in families}
-
-
-class BackupCollector:
+class BackupCollector(SnapshotCollector):
     """Per-container backup freshness and counts, plus account totals.
 
     Sample output:
@@ -82,15 +41,51 @@ class BackupCollector:
         stacks_account_backup_size_bytes 5.933384e+06
     """
 
-    def __init__(self, snapshot_source: Callable[[], Snapshot]) -> None:
-        self._snapshot_source = snapshot_source
+    @staticmethod
+    def families() -> tuple[GaugeMetricFamily, ...]:
+        return (
+            GaugeMetricFamily(
+                "stacks_backup_last_success_timestamp_seconds",
+                "Unix time the newest completed backup finished, as of the last poll.",
+                labels=CONTAINER_LABELS,
+            ),
+            GaugeMetricFamily(
+                "stacks_backup_list_timestamp_seconds",
+                "Unix time the container's backup list was last read from STACKS.",
+                labels=CONTAINER_LABELS,
+            ),
+            GaugeMetricFamily(
+                "stacks_backup_last_pinned_timestamp_seconds",
+                "Unix time the newest pinned backup was taken, as of the last poll.",
+                labels=CONTAINER_LABELS,
+            ),
+            GaugeMetricFamily(
+                "stacks_backups",
+                "Number of backups the API lists for the container by status, as of the last poll.",
+                labels=(*CONTAINER_LABELS, "status"),
+            ),
+            GaugeMetricFamily(
+                "stacks_backups_pinned",
+                "Number of pinned backups of the container, as of the last poll.",
+                labels=CONTAINER_LABELS,
+            ),
+            GaugeMetricFamily(
+                "stacks_backup_last_size_bytes",
+                "Size in bytes of the newest completed backup, as of the last poll.",
+                labels=CONTAINER_LABELS,
+            ),
+            GaugeMetricFamily(
+                "stacks_account_backups",
+                "Backups of the account by status (completed, failed, total), as of the last poll.",
+                labels=("status",),
+            ),
+            GaugeMetricFamily(
+                "stacks_account_backup_size_bytes",
+                "Total size in bytes of the account's backups, as of the last poll.",
+            ),
+        )
 
-    def describe(self) -> Iterable[Metric]:
-        return backup_families().values()
-
-    def collect(self) -> Iterable[Metric]:
-        snapshot = self._snapshot_source()
-        families = backup_families()
+    def add_samples(self, families: Families, snapshot: Snapshot) -> None:
         for view in snapshot.containers.values():
             if view.backups is not None:
                 add_container_backups(families, view)
@@ -105,10 +100,10 @@ class BackupCollector:
             families["stacks_account_backup_size_bytes"].add_metric(
                 [], float(stats.total_size_bytes)
             )
-        return families.values()
 
 
-def add_container_backups(families: dict[str, GaugeMetricFamily], view: ContainerView) -> None:
+def add_container_backups(families: Families, view: ContainerView) -> None:
+    """The backup series of one container whose backup list was fetched."""
     labels = container_label_values(view)
     backups = view.backups or ()
     if view.backups_at is not None:

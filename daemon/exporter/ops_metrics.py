@@ -1,24 +1,45 @@
-"""What the daemon itself does: actions, restart backoff, weekly pins, leadership, build.
+"""What the daemon reports about itself: every `stacks_opsd_*` series.
 
-The executor, policies and leader election push into these as things happen.
-Label-less series exist from the start (`stacks_opsd_leader 0`,
-`stacks_opsd_audit_write_errors_total 0`, build info) so alerts never wait for
-a first event. Per-container series are dropped by `retain()` when a container
-no longer exists, so deleted containers vanish here too.
+`OpsMetrics` holds what the executor, policies and leader election push as
+things happen: actions, audit write errors, leadership, the build, and per
+container the auto-restart backoff and the newest weekly pin. Label-less series
+exist from the start (`stacks_opsd_leader 0`, `stacks_opsd_audit_write_errors_total 0`,
+build info) so alerts never wait for a first event. Per-container series are
+dropped by `retain()` when a container no longer exists (and all of them on
+stand-by), so deleted containers vanish here too.
+
+`RefreshLagCollector` reads, at scrape time, how old the daemon's data is.
 """
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.core import GaugeMetricFamily
 
 import daemon
-from daemon.exporter.container_labels import CONTAINER_LABELS
+from daemon.clock import Clock
+from daemon.exporter.fleet_collector import CONTAINER_LABELS, Families, SnapshotCollector
+from daemon.snapshot import Snapshot
+
+
+@dataclass
+class ContainerSeries:
+    """The one series a per-container gauge has for a container: its name label, child, value."""
+
+    name: str
+    child: Gauge
+    value: float
 
 
 class OpsMetrics:
     """The daemon's own activity.
+
+    Policies push every container's state at each evaluation, mostly unchanged:
+    each container's gauge child is kept, and a value equal to the one shown is
+    not set again.
 
     Sample output:
 
@@ -74,8 +95,8 @@ class OpsMetrics:
             registry=registry,
         )
         self._lock = threading.Lock()
-        # container_id -> name of each per-container gauge's current series
-        self._names: dict[Gauge, dict[str, str]] = {
+        # container_id -> the current series of each per-container gauge
+        self._series: dict[Gauge, dict[str, ContainerSeries]] = {
             gauge: {} for gauge in (self._backoff, self._gave_up, self._weekly_pin)
         }
 
@@ -103,14 +124,87 @@ class OpsMetrics:
         """Drop the per-container series of every container not in `container_ids`."""
         keep = set(container_ids)
         with self._lock:
-            for gauge, names in self._names.items():
-                for container_id in [cid for cid in names if cid not in keep]:
-                    gauge.remove(container_id, names.pop(container_id))
+            for gauge, series in self._series.items():
+                for container_id in [cid for cid in series if cid not in keep]:
+                    gauge.remove(container_id, series.pop(container_id).name)
 
     def _set(self, gauge: Gauge, container_id: str, name: str, value: float) -> None:
-        names = self._names[gauge]
-        previous = names.get(container_id)
-        if previous is not None and previous != name:
-            gauge.remove(container_id, previous)
-        names[container_id] = name
-        gauge.labels(container_id, name).set(value)
+        series = self._series[gauge]
+        current = series.get(container_id)
+        if current is not None and current.name == name:
+            if current.value != value:
+                current.child.set(value)
+                current.value = value
+            return
+        if current is not None:
+            gauge.remove(container_id, current.name)
+        child = gauge.labels(container_id, name)
+        child.set(value)
+        series[container_id] = ContainerSeries(name, child, value)
+
+
+class RefreshLagCollector(SnapshotCollector):
+    """How old the daemon's data is: `stacks_opsd_refresh_lag_seconds{kind}` per kind of data.
+
+    Each value is the age, on the injected Clock, of the oldest data of that kind:
+    - status: now minus the last successful status poll (grows while polls fail);
+    - metrics / backups: now minus the oldest per-container fetch time; backups
+      also include the account's `/backups/stats`.
+    A container whose metrics or backups were never fetched counts from when this
+    collector first saw it in a snapshot (its `seen_at` then): the Snapshot only
+    keeps when a container was last seen, so the first sighting is remembered
+    here, and forgotten when the container vanishes. A kind with no data to age
+    (no containers, never polled) has no series.
+
+    Sample output:
+
+        stacks_opsd_refresh_lag_seconds{kind="status"} 12.0
+        stacks_opsd_refresh_lag_seconds{kind="metrics"} 287.0
+        stacks_opsd_refresh_lag_seconds{kind="backups"} 1795.0
+    """
+
+    def __init__(self, snapshot_source: Callable[[], Snapshot], clock: Clock) -> None:
+        super().__init__(snapshot_source)
+        self._clock = clock
+        self._first_seen: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def families() -> tuple[GaugeMetricFamily, ...]:
+        return (
+            GaugeMetricFamily(
+                "stacks_opsd_refresh_lag_seconds",
+                "Age in seconds of the oldest status, metrics or backups data the daemon holds.",
+                labels=("kind",),
+            ),
+        )
+
+    def add_samples(self, families: Families, snapshot: Snapshot) -> None:
+        now = self._clock.now()
+        first_seen = self._remember_first_sightings(snapshot)
+        metrics_times = [
+            view.metrics_at or first_seen[cid] for cid, view in snapshot.containers.items()
+        ]
+        backups_times = [
+            view.backups_at or first_seen[cid] for cid, view in snapshot.containers.items()
+        ]
+        if snapshot.backup_stats_at is not None:
+            backups_times.append(snapshot.backup_stats_at)
+        oldest = {
+            "status": snapshot.taken_at,
+            "metrics": min(metrics_times, default=None),
+            "backups": min(backups_times, default=None),
+        }
+        for kind, moment in oldest.items():
+            if moment is not None:
+                families["stacks_opsd_refresh_lag_seconds"].add_metric(
+                    [kind], max(0.0, (now - moment).total_seconds())
+                )
+
+    def _remember_first_sightings(self, snapshot: Snapshot) -> dict[str, datetime]:
+        with self._lock:
+            self._first_seen = {
+                cid: self._first_seen.get(cid, view.seen_at)
+                for cid, view in snapshot.containers.items()
+            }
+            return self._first_seen

@@ -1,11 +1,19 @@
-"""API metrics as the client reports requests and errors; the rate budget as read when scraped."""
+"""API metrics as the client reports requests and errors; the rate budget as read when scraped.
+
+The last test puts ApiMetrics behind the real StacksClient, as its observer: the
+protocol and the error shapes agree end to end.
+"""
 
 from dataclasses import dataclass
 
+import httpx
+import pytest
 from prometheus_client import CollectorRegistry
 
+from daemon import stacks
+from daemon.clock import ManualClock
 from daemon.exporter import ApiMetrics, RateBudgetCollector
-from tests.exporter.samples import labels, registry_with, series
+from tests.exporter.samples import T0, labels, registry_with, series
 
 
 class SpendingCapError(Exception):
@@ -116,4 +124,59 @@ def test_unknown_remaining_before_the_first_response_has_no_series():
     registry = registry_with(RateBudgetCollector(FakeBudget(remaining=None)))
 
     assert series(registry, "stacks_api_ratelimit_remaining") == {}
+    assert series(registry, "stacks_api_ratelimit_limit") == {(): 60}
+
+
+KEY = stacks.ApiKey("sk_stacks_" + "ab" * 32)
+LIMIT_HEADERS = {
+    "X-RateLimit-Limit": "60",
+    "X-RateLimit-Remaining": "57",
+    "X-RateLimit-Reset": "30",
+}
+
+
+def stacks_api(request: httpx.Request) -> httpx.Response:
+    """Answers like the guide: list works, create hits the cap, delete lacks its scope."""
+    if request.method == "GET":
+        body = {"success": True, "count": 0, "data": []}
+        return httpx.Response(200, json=body, headers=LIMIT_HEADERS)
+    if request.method == "POST":
+        body = {
+            "success": False,
+            "error": "Spending cap reached",
+            "spending_cap": 10,
+            "amount_spent": 9,
+        }
+        return httpx.Response(402, json=body, headers=LIMIT_HEADERS)
+    body = {
+        "success": False,
+        "error": "API key lacks required scope: containers:delete",
+        "required_scope": "containers:delete",
+        "key_scopes": ["containers:read"],
+    }
+    return httpx.Response(403, json=body, headers=LIMIT_HEADERS)
+
+
+def test_client_requests_and_errors_show_up_as_api_metrics():
+    registry = CollectorRegistry()
+    api = ApiMetrics(registry)
+    client = stacks.StacksClient(
+        KEY, transport=httpx.MockTransport(stacks_api), clock=ManualClock(T0), observer=api
+    )
+    registry.register(RateBudgetCollector(client.budget))
+
+    with client:
+        client.list_containers()
+        with pytest.raises(stacks.SpendingCapError):
+            client.create_container("newapp", "nodejs")
+        with pytest.raises(stacks.ScopeError):
+            client.delete_container("usr-abc12345-app")
+
+    assert series(registry, "stacks_api_requests_total") == {
+        labels(method="GET", endpoint="/containers", code="200"): 1,
+        labels(method="POST", endpoint="/containers", code="402"): 1,
+        labels(method="DELETE", endpoint="/containers/{container_id}", code="403"): 1,
+    }
+    assert series(registry, "stacks_api_spending_cap_reached") == {(): 1}
+    assert series(registry, "stacks_api_scope_missing") == {labels(scope="containers:delete"): 1}
     assert series(registry, "stacks_api_ratelimit_limit") == {(): 60}

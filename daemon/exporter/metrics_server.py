@@ -10,7 +10,10 @@ Kubernetes and systemd probes need no password (they reveal only ok/not ok).
 The password is compared in constant time and never logged or shown in repr.
 """
 
+import base64
+import binascii
 import gzip
+import hmac
 import json
 import logging
 import socket
@@ -25,14 +28,43 @@ from prometheus_client.exposition import choose_encoder, gzip_accepted
 from prometheus_client.registry import Collector
 
 from daemon.config import split_host_port
-from daemon.exporter.basic_auth import BasicAuth
 from daemon.exporter.health import Health
 
 log = logging.getLogger(__name__)
 
 CONNECTION_TIMEOUT = 30.0  # seconds a client may take to handshake and send its request
 SHUTDOWN_POLL = 0.1  # seconds between checks for stop(); bounds how long stop() waits
-INDEX = b"stacks-opsd: /metrics /healthz /readyz /status\n"
+ENDPOINTS = "/metrics /healthz /readyz /status"
+TEXT = "text/plain; charset=utf-8"
+
+
+class BasicAuth:
+    """The one user allowed in; repr and str never show the password."""
+
+    def __init__(self, user: str, password: str) -> None:
+        if not user or ":" in user:
+            raise ValueError("basic auth user must be non-empty and must not contain ':'")
+        if not password:
+            raise ValueError(f"basic auth for user {user!r} needs a non-empty password")
+        self._user = user.encode()
+        self._password = password.encode()
+
+    def __repr__(self) -> str:
+        return f"BasicAuth(user={self._user.decode()!r}, password=<redacted>)"
+
+    def allows(self, authorization: str | None) -> bool:
+        """Constant-time check of an `Authorization: Basic ...` header value."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            decoded = base64.b64decode(token.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            return False
+        user, colon, password = decoded.partition(b":")
+        user_ok = hmac.compare_digest(user, self._user)
+        password_ok = hmac.compare_digest(password, self._password)
+        return bool(colon) and user_ok and password_ok
 
 
 def tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
@@ -110,10 +142,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif exporter.basic_auth is not None and not exporter.basic_auth.allows(
             self.headers.get("Authorization")
         ):
-            self._send(
+            self._text(
                 401,
-                b"authentication required\n",
-                "text/plain; charset=utf-8",
+                "authentication required",
                 send_body,
                 {"WWW-Authenticate": 'Basic realm="stacks-opsd", charset="UTF-8"'},
             )
@@ -122,11 +153,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/status":
             self._status(send_body)
         elif path == "/":
-            self._send(200, INDEX, "text/plain; charset=utf-8", send_body)
+            self._text(200, f"stacks-opsd: {ENDPOINTS}", send_body)
         else:
-            self._text(
-                404, f"no such endpoint {path}; try /metrics /healthz /readyz /status", send_body
-            )
+            self._text(404, f"no such endpoint {path}; try {ENDPOINTS}", send_body)
 
     def _metrics(self, send_body: bool) -> None:
         encoder, content_type = choose_encoder(self.headers.get("Accept"))
@@ -152,8 +181,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(200, body, "application/json", send_body)
 
-    def _text(self, code: int, text: str, send_body: bool) -> None:
-        self._send(code, f"{text}\n".encode(), "text/plain; charset=utf-8", send_body)
+    def _text(
+        self, code: int, text: str, send_body: bool, headers: Mapping[str, str] | None = None
+    ) -> None:
+        self._send(code, f"{text}\n".encode(), TEXT, send_body, headers)
 
     def _send(
         self,
@@ -251,7 +282,7 @@ class MetricsServer:
             daemon=True,
         )
         self._thread.start()
-        log.info("serving /metrics /healthz /readyz /status on %s", self.url)
+        log.info("serving %s on %s", ENDPOINTS, self.url)
 
     def stop(self) -> None:
         httpd, thread = self._httpd, self._thread

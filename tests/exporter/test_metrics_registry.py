@@ -1,4 +1,4 @@
-"""The name catalog holds every metric SPEC section 9 promises, and no other stacks_ metric."""
+"""Exported names: every metric SPEC section 9 promises, and no other stacks_ metric."""
 
 import re
 
