@@ -318,18 +318,13 @@ class WeeklyPinPolicy:
                 continue
             late = " (catch-up)" if this_week != week else ""
             decisions.append(
-                Action(
-                    policy=POLICY,
-                    action=PIN,
-                    container_id=view.container.id,
-                    container_name=view.container.name,
-                    reason=f"weekly pin for {week.label}: newest completed backup{late}",
-                    target=str(newest.id),
-                    gated=False,
-                    details={
-                        "iso_week": week.label,
-                        "backup_created_at": newest.created_at.isoformat(),
-                    },
+                _change(
+                    view,
+                    PIN,
+                    f"weekly pin for {week.label}: newest completed backup{late}",
+                    str(newest.id),
+                    iso_week=week.label,
+                    backup_created_at=newest.created_at.isoformat(),
                 )
             )
         return decisions
@@ -354,18 +349,13 @@ class WeeklyPinPolicy:
             if attempt is not None and not attempt.allows_another(now):
                 continue
             decisions.append(
-                Action(
-                    policy=POLICY,
-                    action=UNPIN,
-                    container_id=view.container.id,
-                    container_name=view.container.name,
-                    reason=(
-                        f"weekly pin of {pin.week.label} is older than the newest "
-                        f"{self.options.keep_weeks} weekly pins"
-                    ),
-                    target=pin.backup_id,
-                    gated=False,
-                    details={"iso_week": pin.week.label},
+                _change(
+                    view,
+                    UNPIN,
+                    f"weekly pin of {pin.week.label} is older than the newest "
+                    f"{self.options.keep_weeks} weekly pins",
+                    pin.backup_id,
+                    iso_week=pin.week.label,
                 )
             )
         return decisions
@@ -389,6 +379,22 @@ class WeeklyPinPolicy:
             target=pin.backup_id,
             details={"iso_week": pin.week.label},
         )
+
+
+def _change(
+    view: ContainerView, action: AuditAction, reason: str, backup_id: str, **details: str
+) -> Action:
+    """A pin or an unpin of one backup: never gated (it changes no container)."""
+    return Action(
+        policy=POLICY,
+        action=action,
+        container_id=view.container.id,
+        container_name=view.container.name,
+        reason=reason,
+        target=backup_id,
+        gated=False,
+        details=details,
+    )
 
 
 @lru_cache(maxsize=1024)

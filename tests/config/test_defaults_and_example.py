@@ -107,7 +107,10 @@ def test_example_lists_every_key_and_nothing_else():
 def test_example_shows_each_policy_table_as_its_spec_does():
     text = EXAMPLE.read_text(encoding="utf-8")
     policy_tables = text[text.index("[policies.") :]
-    assert policy_tables == "\n".join(spec.example for spec in POLICY_SPECS)
+    assert policy_tables == "\n".join(spec.example for spec in POLICY_SPECS), (
+        "the [policies.*] tables must be the ```toml blocks of the policy modules' docstrings, "
+        "in POLICY_SPECS order"
+    )
 
 
 def test_policies_config_has_one_attribute_per_registered_policy():
