@@ -1,7 +1,7 @@
 """Operational policies: pure decisions over (snapshot, audit history, now).
 
-    base.py               Action and Note (the decisions), the Policy interface, name matching
-    spec.py               PolicySpec (what a policy module declares) and OptionRule
+    base.py               what a policy module provides: PolicySpec, OptionRule, the Policy
+                          interface, its decisions (Action, Note), name matching
     registry.py           the list of specs; PoliciesConfig and build_policies derived from it
     auto_restart.py       crash-loop restarts with backoff, its state folded from the audit
     weekly_pin.py         one pinned backup per ISO week, its pin ledger folded from the audit
@@ -9,13 +9,24 @@
     backup_freshness.py   the newest completed backup's age (decides nothing)
 
 One new policy is one new module ending with its PolicySpec, plus its line in
-`POLICY_SPECS`: the config section, its validation, config.example.toml's check
-and the daemon's evaluation follow from the spec.
+`POLICY_SPECS`: its config section, that section's validation and the daemon's
+evaluation follow from the spec; a test holds config.example.toml to its example.
 """
 
 from policies.auto_restart import AutoRestartOptions, AutoRestartPolicy
 from policies.backup_freshness import BackupFreshnessOptions
-from policies.base import OPERATOR, Action, Decision, HistoryRow, Note, Policy
+from policies.base import (
+    OPERATOR,
+    Action,
+    Decision,
+    HistoryRow,
+    Note,
+    OptionRule,
+    Policy,
+    PolicySpec,
+    positive_duration,
+    positive_integer,
+)
 from policies.pre_change_backup import PreChangeBackupOptions
 from policies.registry import (
     POLICY_OPTIONS,
@@ -25,7 +36,6 @@ from policies.registry import (
     build_policies,
     options_class,
 )
-from policies.spec import OptionRule, PolicySpec, positive_duration, positive_integer
 from policies.weekly_pin import IsoWeek, WeeklyPinOptions, WeeklyPinPolicy
 
 __all__ = [

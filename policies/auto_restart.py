@@ -57,8 +57,19 @@ from daemon.audit import AuditAction, Episode, HistoryQuery, HistoryRow, Outcome
 from daemon.durations import format_duration
 from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks import KNOWN_CONTAINER_STATUSES
-from policies.base import OPERATOR, Action, Decision, Note, PolicyGauges, actor_name, name_matches
-from policies.spec import OptionRule, PolicySpec, positive_duration, positive_integer, toml_example
+from policies.base import (
+    OPERATOR,
+    Action,
+    Decision,
+    Note,
+    OptionRule,
+    PolicyGauges,
+    PolicySpec,
+    actor_name,
+    name_matches,
+    positive_duration,
+    positive_integer,
+)
 
 POLICY = "auto_restart"
 ACTOR = actor_name(POLICY)
@@ -373,6 +384,5 @@ def newest_backup_id(view: ContainerView) -> int | None:
 AUTO_RESTART = PolicySpec(
     name=POLICY,
     options=AutoRestartOptions,
-    example=toml_example(__doc__),
     build=lambda policies, dry_run: AutoRestartPolicy(policies.auto_restart, dry_run),
 )

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from daemon.snapshot import ContainerView
-from policies.spec import OptionRule, PolicySpec, positive_duration, toml_example
+from policies.base import OptionRule, PolicySpec, positive_duration
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,4 @@ def newest_completed_backup_age(view: ContainerView, now: datetime) -> timedelta
 
 
 # Not a deciding policy: its options reach weekly_pin (see WEEKLY_PIN) and the exporter.
-BACKUP_FRESHNESS = PolicySpec(
-    name="backup_freshness", options=BackupFreshnessOptions, example=toml_example(__doc__)
-)
+BACKUP_FRESHNESS = PolicySpec(name="backup_freshness", options=BackupFreshnessOptions)

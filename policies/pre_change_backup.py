@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import ClassVar, Literal
 
-from policies.spec import OptionRule, PolicySpec, positive_duration, toml_example
+from policies.base import OptionRule, PolicySpec, positive_duration
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,4 @@ class PreChangeBackupOptions:
     RULES: ClassVar[tuple[OptionRule, ...]] = (positive_duration("timeout"),)
 
 
-PRE_CHANGE_BACKUP = PolicySpec(
-    name="pre_change_backup", options=PreChangeBackupOptions, example=toml_example(__doc__)
-)
+PRE_CHANGE_BACKUP = PolicySpec(name="pre_change_backup", options=PreChangeBackupOptions)

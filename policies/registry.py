@@ -2,7 +2,7 @@
 
 `POLICY_SPECS` names every policy, in the order config.example.toml shows them
 and the daemon evaluates the deciding ones. A policy is added by writing its
-module, which ends with its PolicySpec (policies/spec.py), and listing that spec
+module, which ends with its PolicySpec (policies/base.py), and listing that spec
 here; nothing registers itself on import. From the list come:
 
 - `PoliciesConfig`: the `[policies]` table of the config, one attribute per
@@ -19,9 +19,8 @@ from dataclasses import field, make_dataclass
 
 from policies.auto_restart import AUTO_RESTART
 from policies.backup_freshness import BACKUP_FRESHNESS
-from policies.base import Policy
+from policies.base import Policy, PolicySpec
 from policies.pre_change_backup import PRE_CHANGE_BACKUP
-from policies.spec import PolicySpec
 from policies.weekly_pin import WEEKLY_PIN
 
 POLICY_SPECS: tuple[PolicySpec, ...] = (

@@ -49,8 +49,17 @@ from daemon.durations import format_duration
 from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks import Backup, newest_completed
 from policies.backup_freshness import BackupFreshnessOptions, newest_completed_backup_age
-from policies.base import Action, Decision, Note, PolicyGauges, actor_name, name_matches
-from policies.spec import OptionRule, PolicySpec, positive_integer, toml_example
+from policies.base import (
+    Action,
+    Decision,
+    Note,
+    OptionRule,
+    PolicyGauges,
+    PolicySpec,
+    actor_name,
+    name_matches,
+    positive_integer,
+)
 
 POLICY = "weekly_pin"
 ACTOR = actor_name(POLICY)
@@ -418,7 +427,6 @@ def _daemon_pins(ledger: PinLedger, backups: tuple[Backup, ...]) -> list[DaemonP
 WEEKLY_PIN = PolicySpec(
     name=POLICY,
     options=WeeklyPinOptions,
-    example=toml_example(__doc__),
     build=lambda policies, dry_run: WeeklyPinPolicy(
         policies.weekly_pin, policies.backup_freshness, dry_run
     ),
