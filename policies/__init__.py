@@ -1,16 +1,47 @@
-"""Operational policies: pure decisions over (snapshot, audit history, now)."""
+"""Operational policies: pure decisions over (snapshot, audit history, now).
+
+    base.py               what a policy module provides: PolicySpec, OptionRule, the Policy
+                          interface, its decisions (Action, Note), name matching
+    registry.py           the list of specs; PoliciesConfig and build_policies derived from it
+    auto_restart.py       crash-loop restarts with backoff, its state folded from the audit
+    weekly_pin.py         one pinned backup per ISO week, its pin ledger folded from the audit
+    pre_change_backup.py  options of the executor's backup gate (decides nothing)
+    backup_freshness.py   the newest completed backup's age (decides nothing)
+
+One new policy is one new module ending with its PolicySpec, plus its line in
+`POLICY_SPECS`: its config section, that section's validation and the daemon's
+evaluation follow from the spec; a test holds config.example.toml to its example.
+"""
 
 from policies.auto_restart import AutoRestartOptions, AutoRestartPolicy
 from policies.backup_freshness import BackupFreshnessOptions
-from policies.base import OPERATOR, Action, Decision, HistoryRow, Note, Policy
-from policies.iso_week import IsoWeek
+from policies.base import (
+    OPERATOR,
+    Action,
+    Decision,
+    HistoryRow,
+    Note,
+    OptionRule,
+    Policy,
+    PolicySpec,
+    positive_duration,
+    positive_integer,
+)
 from policies.pre_change_backup import PreChangeBackupOptions
-from policies.registry import POLICY_OPTIONS, UnknownPolicyError, build_policies, options_class
-from policies.weekly_pin import WeeklyPinOptions, WeeklyPinPolicy
+from policies.registry import (
+    POLICY_OPTIONS,
+    POLICY_SPECS,
+    PoliciesConfig,
+    UnknownPolicyError,
+    build_policies,
+    options_class,
+)
+from policies.weekly_pin import IsoWeek, WeeklyPinOptions, WeeklyPinPolicy
 
 __all__ = [
     "OPERATOR",
     "POLICY_OPTIONS",
+    "POLICY_SPECS",
     "Action",
     "AutoRestartOptions",
     "AutoRestartPolicy",
@@ -19,11 +50,16 @@ __all__ = [
     "HistoryRow",
     "IsoWeek",
     "Note",
+    "OptionRule",
+    "PoliciesConfig",
     "Policy",
+    "PolicySpec",
     "PreChangeBackupOptions",
     "UnknownPolicyError",
     "WeeklyPinOptions",
     "WeeklyPinPolicy",
     "build_policies",
     "options_class",
+    "positive_duration",
+    "positive_integer",
 ]

@@ -3,9 +3,9 @@
 ```toml
 [policies.auto_restart]
 enabled = true
-match = ["*"]                # container name globs; `exclude` likewise
-exclude = []
-statuses = ["error"]
+match = ["*"]                # container name globs
+exclude = []                 # container name globs never touched
+statuses = ["error"]         # a stopped container is never restarted
 backoff_initial = "10s"      # then doubles
 backoff_max = "5m"
 reset_after = "10m"          # running this long resets the backoff
@@ -19,20 +19,41 @@ status) is restarted at once, then after 10 s, 20 s, 40 s ... at most
 `window` the policy gives up (one `gave_up` row) until the container has run for
 `reset_after` or an operator runs `stacks-opsd change NAME start` (or
 `restart`), however long that takes. Nothing happens on a stale snapshot.
-The state comes from the audit history only (see `policies.restart_backoff`),
-so it survives daemon restarts; rows are written only when something changes:
-each restart, the first sight of each crash it waits out (`skipped`, with the
-next restart time), `gave_up`, and a container seen running again without the
-daemon's help. The history it asks for is about two hours (`horizon()`) plus,
-per container, the rows since a `gave_up` that no reset has ended yet.
+
+The crash-loop state (`RestartState`) comes from the audit history only, so it
+survives daemon restarts. One container's rows read as a sequence of events:
+
+    operator start   `cli` container.start/restart succeeded: everything resets
+    restart attempt  policy container.restart started/aborted (one per action_id); also
+                     dry_run, but only while the daemon itself dry-runs
+    crash seen       policy note `skipped` (backoff) or `gave_up`: the container was in error
+    running seen     policy note `skipped` with details event "running": it came back by
+                     itself or through someone else (dashboard), not through the daemon
+
+Rows are written only when something changes: each restart, the first sight of
+each crash it waits out (`skipped`, with the next restart time), `gave_up`, and a
+container seen running again without the daemon's help. So the time from the
+last (re)start to the first crash row after it is how long the container ran; if
+that is at least `reset_after`, the backoff resets (restart count and `gave_up`
+cleared). When no crash row follows the last start, the crash is first seen now:
+a daemon that was down longer than `reset_after` treats the unobserved gap as
+running, like kubelet forgetting a backoff entry not touched for a while.
+
+The state is folded incrementally (`restart_state(rows, ..., state)` applies a
+container's new rows to its previous state) and keeps only what can still change
+a decision: the attempts within `window` of the newest one, and the number of
+attempts since the last reset (the backoff's doublings, the restart number). The
+history it asks for is about two hours (`horizon()`) plus, per container, the
+rows since a `gave_up` that no reset has ended yet.
 """
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
+from daemon.audit import AuditAction, Episode, HistoryQuery, HistoryRow, Outcome, RowKind
 from daemon.durations import format_duration
 from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks import KNOWN_CONTAINER_STATUSES
@@ -40,25 +61,23 @@ from policies.base import (
     OPERATOR,
     Action,
     Decision,
-    HistoryQuery,
-    HistoryRow,
     Note,
+    OptionRule,
     PolicyGauges,
-)
-from policies.name_match import name_matches
-from policies.restart_backoff import (
-    ACTOR,
-    GAVE_UP,
-    OPERATOR_STARTS,
-    POLICY,
-    RESTART,
-    RUNNING_EVENT,
-    RestartState,
-    gave_up_episode,
-    restart_state,
+    PolicySpec,
+    actor_name,
+    name_matches,
+    positive_duration,
+    positive_integer,
 )
 
-NO_STATE = RestartState()
+POLICY = "auto_restart"
+ACTOR = actor_name(POLICY)
+RESTART = AuditAction.CONTAINER_RESTART
+OPERATOR_STARTS = (AuditAction.CONTAINER_START, AuditAction.CONTAINER_RESTART)
+ATTEMPT_OUTCOMES = (Outcome.STARTED, Outcome.ABORTED, Outcome.DRY_RUN)  # a restart was tried
+RUNNING_EVENT = "running"
+NEVER_RESTARTED = ("running", "stopped")  # statuses that are never a crash
 
 
 @dataclass(frozen=True)
@@ -72,6 +91,135 @@ class AutoRestartOptions:
     reset_after: timedelta = timedelta(minutes=10)
     max_restarts: int = 5
     window: timedelta = timedelta(hours=1)
+
+    RULES: ClassVar[tuple[OptionRule, ...]] = (
+        OptionRule(
+            "statuses",
+            lambda options: not set(options.statuses) & set(NEVER_RESTARTED),
+            'statuses of crashed containers, like "error" ("running" and "stopped" never are)',
+        ),
+        positive_duration("backoff_initial"),
+        OptionRule(
+            "backoff_max",
+            lambda options: options.backoff_max >= options.backoff_initial,
+            lambda options: (
+                f'at least backoff_initial ("{format_duration(options.backoff_initial)}")'
+            ),
+            needs=("backoff_initial",),
+        ),
+        positive_duration("reset_after"),
+        positive_integer("max_restarts"),
+        positive_duration("window"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RestartState:
+    """One container's crash loop as of its latest audit row."""
+
+    recent: tuple[datetime, ...] = ()  # attempts within `window` of the newest, oldest first
+    restarts: int = 0  # attempts since the last reset
+    last_attempt: str | None = None  # the newest attempt's action_id: an action counts once
+    gave_up_at: datetime | None = None
+    started_at: datetime | None = None  # last (re)start, or first seen running again
+    crash_seen_at: datetime | None = None  # first crash row after `started_at`
+
+    @property
+    def gave_up(self) -> bool:
+        return self.gave_up_at is not None
+
+    def crash_seen(self, at: datetime, reset_after: timedelta) -> "RestartState":
+        """The state once a crash is seen at `at`: reset if it ran `reset_after` before it."""
+        if self.crash_seen_at is not None:
+            return self
+        if self.started_at is not None and at - self.started_at >= reset_after:
+            return RestartState(started_at=self.started_at, crash_seen_at=at)
+        return replace(self, crash_seen_at=at)
+
+    def restarted(self, at: datetime, action_id: str, window: timedelta) -> "RestartState":
+        recent = (*(moment for moment in self.recent if moment > at - window), at)
+        return replace(
+            self,
+            recent=recent,
+            restarts=self.restarts + 1,
+            last_attempt=action_id,
+            started_at=at,
+            crash_seen_at=None,
+        )
+
+    def restarts_within(self, window: timedelta, now: datetime) -> int:
+        return sum(1 for at in self.recent if at > now - window)
+
+    def backoff(self, initial: timedelta, maximum: timedelta) -> timedelta:
+        """The wait after the latest attempt: initial, doubling per attempt, at most `maximum`."""
+        if not self.restarts:
+            return timedelta(0)
+        doublings = min(self.restarts - 1, 40)
+        return min(initial * 2**doublings, maximum)
+
+    def next_restart_at(self, initial: timedelta, maximum: timedelta) -> datetime | None:
+        """When the next restart is allowed (None: right away, nothing to wait for)."""
+        if not self.recent:
+            return None
+        return self.recent[-1] + self.backoff(initial, maximum)
+
+    def backing_off(self, now: datetime, initial: timedelta, maximum: timedelta) -> timedelta:
+        """The backoff in effect while a seen crash waits for its restart, else 0 (metrics)."""
+        next_at = self.next_restart_at(initial, maximum)
+        if self.crash_seen_at is None or self.gave_up or next_at is None or now >= next_at:
+            return timedelta(0)
+        return self.backoff(initial, maximum)
+
+
+NO_STATE = RestartState()
+
+
+def restart_state(
+    rows: Iterable[HistoryRow],
+    reset_after: timedelta,
+    window: timedelta,
+    dry_run: bool = False,
+    state: RestartState | None = None,
+) -> RestartState:
+    """Fold one container's audit rows (oldest first) into its crash-loop state, starting
+    from `state` (the state before these rows; None: no rows before them)."""
+    state = state or NO_STATE
+    for row in rows:
+        if not row.counts(dry_run):
+            continue
+        if row.actor == OPERATOR and row.action in OPERATOR_STARTS:
+            if row.outcome == Outcome.SUCCEEDED:
+                state = RestartState(started_at=row.at)
+            continue
+        if row.actor != ACTOR or row.action != RESTART:
+            continue
+        if row.outcome in ATTEMPT_OUTCOMES:
+            if row.action_id != state.last_attempt:
+                state = state.crash_seen(row.at, reset_after).restarted(
+                    row.at, row.action_id, window
+                )
+        elif row.outcome == Outcome.SKIPPED and row.event == RUNNING_EVENT:
+            state = replace(state, started_at=row.at, crash_seen_at=None)
+        elif row.outcome == Outcome.SKIPPED:
+            state = state.crash_seen(row.at, reset_after)
+        elif row.outcome == Outcome.GAVE_UP:
+            state = replace(state.crash_seen(row.at, reset_after), gave_up_at=row.at)
+    return state
+
+
+def gave_up_episode(dry_run: bool) -> Episode:
+    """A `gave_up` lasts until a reset, however old it is: its rows are read until a row
+    shows the reset (an operator start, or a restart attempt: the policy makes one only
+    once the backoff has reset)."""
+    attempts = [o for o in ATTEMPT_OUTCOMES if dry_run or o != Outcome.DRY_RUN]
+    return Episode(
+        key=("container_id",),
+        opens=(RowKind(ACTOR, RESTART, Outcome.GAVE_UP),),
+        closes=(
+            *(RowKind(ACTOR, RESTART, outcome) for outcome in attempts),
+            *(RowKind(OPERATOR, action, Outcome.SUCCEEDED) for action in OPERATOR_STARTS),
+        ),
+    )
 
 
 class AutoRestartPolicy:
@@ -143,7 +291,7 @@ class AutoRestartPolicy:
         return (
             status in self.options.statuses
             and status in KNOWN_CONTAINER_STATUSES
-            and status not in ("stopped", "running")
+            and status not in NEVER_RESTARTED
         )
 
     def _decide_one(
@@ -151,7 +299,9 @@ class AutoRestartPolicy:
     ) -> Decision | None:
         status = view.container.status
         if status == "running" and state.crash_seen_at is not None:
-            return self._note(view, "skipped", self._running_reason(state), event=RUNNING_EVENT)
+            return self._note(
+                view, Outcome.SKIPPED, self._running_reason(state), event=RUNNING_EVENT
+            )
         if not self._crashed(status):
             return None
         first_sight = state.crash_seen_at is None
@@ -161,7 +311,7 @@ class AutoRestartPolicy:
                 return None
             return self._note(
                 view,
-                "skipped",
+                Outcome.SKIPPED,
                 f"crashed again ({status}); still given up. {self._how_to_resume(view)}",
                 event="given_up",
             )
@@ -169,7 +319,7 @@ class AutoRestartPolicy:
         if restarts >= self.options.max_restarts:
             return self._note(
                 view,
-                GAVE_UP,
+                Outcome.GAVE_UP,
                 f"gave up: {restarts} restarts within {format_duration(self.options.window)}. "
                 + self._how_to_resume(view),
                 event="gave_up",
@@ -192,7 +342,7 @@ class AutoRestartPolicy:
             return None
         return self._note(
             view,
-            "skipped",
+            Outcome.SKIPPED,
             f"backoff: next restart at {next_at.isoformat()} (restart {number}, status {status})",
             event="backoff",
             restart_number=number,
@@ -212,7 +362,7 @@ class AutoRestartPolicy:
             f"once it has run {format_duration(self.options.reset_after)}"
         )
 
-    def _note(self, view: ContainerView, outcome: str, reason: str, **details: object) -> Note:
+    def _note(self, view: ContainerView, outcome: Outcome, reason: str, **details: object) -> Note:
         return Note(
             policy=POLICY,
             action=RESTART,
@@ -229,3 +379,10 @@ def newest_backup_id(view: ContainerView) -> int | None:
     unbackupable container records), so the executor need not list backups again."""
     newest = view.newest_completed_backup
     return newest.id if newest else None
+
+
+AUTO_RESTART = PolicySpec(
+    name=POLICY,
+    options=AutoRestartOptions,
+    build=lambda policies, dry_run: AutoRestartPolicy(policies.auto_restart, dry_run),
+)

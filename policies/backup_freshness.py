@@ -13,13 +13,17 @@ evidence of a stale backup (a large fleet reads each list every few hours).
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from daemon.snapshot import ContainerView
+from policies.base import OptionRule, PolicySpec, positive_duration
 
 
 @dataclass(frozen=True)
 class BackupFreshnessOptions:
     max_age: timedelta = timedelta(hours=26)
+
+    RULES: ClassVar[tuple[OptionRule, ...]] = (positive_duration("max_age"),)
 
 
 def newest_completed_backup_age(view: ContainerView, now: datetime) -> timedelta | None:
@@ -29,3 +33,7 @@ def newest_completed_backup_age(view: ContainerView, now: datetime) -> timedelta
     if newest is None or view.backups_at is None:
         return None
     return min(view.backups_at, now) - newest.created_at
+
+
+# Not a deciding policy: its options reach weekly_pin (see WEEKLY_PIN) and the exporter.
+BACKUP_FRESHNESS = PolicySpec(name="backup_freshness", options=BackupFreshnessOptions)

@@ -1,30 +1,51 @@
-"""The policy interface: which audit rows a policy folds into its state, and what it decides.
+"""What every policy module provides: its spec and options, the policy, and its decisions.
 
-Policies never call the API or the database. Each says which audit rows it
-needs (`history_query(now)`, a HistoryQuery: its own window, nothing another
-policy needs) and folds them, one container at a time and oldest first, into a
-compact state of its own (`fold(state, rows)`, pure). The engine
-(daemon/policy_history.py) reads those rows, keeps each container's state
-between evaluations and folds only the rows appended since, then passes the
-states to `decide(snapshot, states, now)` and hands the result to the executor.
-The executor turns each `Action` into audited API calls (through the pre-change
-backup gate when `gated`), and writes each `Note` as a single audit row with its
-outcome (`skipped`, `gave_up`, ...).
+A policy module ends with one `PolicySpec`, in the spirit of Cloud Custodian's
+policy classes that carry their own schema and example:
 
-A policy also shows its state: `export` sets its per-container gauges and
-`describe` gives a container's entry in `/status`, so the daemon needs to know
-nothing about any policy in particular.
+- `name`: the `[policies.NAME]` table of the config file;
+- `options`: the frozen dataclass of that table (field names are the TOML keys,
+  type hints drive the conversion, defaults are the documented ones), whose
+  `RULES` (OptionRules) say what its values must hold beyond their types;
+- `build`: how the loaded options become the deciding `Policy` (None for a policy
+  that configures another part of the daemon instead of deciding);
+- `example`: the ```toml block of the module's docstring, the options with their
+  defaults; config.example.toml repeats it, and a test holds them equal.
+
+The registry (policies/registry.py) lists the specs; PoliciesConfig, the
+validation of `[policies.*]` and `build_policies` are derived from them. The
+daemon's own config sections (daemon/config/model.py) use OptionRule too.
+
+A Policy is the functional core: it never calls the API or the database. It
+says which audit rows it needs (`history_query(now)`, a HistoryQuery: its own
+window, nothing another policy needs) and folds them, one container at a time
+and oldest first, into a compact state of its own (`fold(state, rows)`, pure).
+The engine (daemon/policy_history.py) reads those rows, keeps each container's
+state between evaluations and folds only the rows appended since, then passes
+the states to `decide(snapshot, states, now)` and hands the decisions to the
+executor. The executor turns each `Action` into audited API calls (through the
+pre-change backup gate when `gated`), and writes each `Note` as a single audit
+row with its outcome (`skipped`, `gave_up`, ...). A policy also shows its
+state: `export` sets its per-container gauges and `describe` gives a
+container's entry in `/status`, so the daemon needs to know nothing about any
+policy in particular. Which containers a policy touches is decided by
+`name_matches` on its `match` and `exclude` globs.
 """
 
-from collections.abc import Mapping, Sequence
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
-from daemon.audit import HistoryQuery, HistoryRow
+from daemon.audit import AuditAction, HistoryQuery, HistoryRow, Outcome
 from daemon.snapshot import Snapshot
 
 OPERATOR = "cli"  # the actor of changes an operator makes with `stacks-opsd change`
+_TOML_BLOCK = re.compile(r"```toml\n(.*?)```", re.DOTALL)
 
 
 def actor_name(policy: str) -> str:
@@ -34,18 +55,19 @@ def actor_name(policy: str) -> str:
 
 @dataclass(frozen=True)
 class Action:
-    """A change to make: `action` is an audit action name such as `container.restart`.
+    """A change to make: `action` is what the audit rows are about (`container.restart`).
 
-    `expect_status` is the container status the decision was made on: the change is
-    skipped if STACKS shows another one right before the request. `newest_backup`
-    is the newest completed backup the decision knew of (recorded when the container
-    cannot be backed up first). `wait` (backup.create) waits for the backup to end.
-    `force` lets an operator act on a status the guide does not name. `details` go
-    into the audit rows only.
+    Every field the executor acts on is typed here; `details` go into the audit rows
+    only. `expect_status` is the container status the decision was made on: the
+    change is skipped if STACKS shows another one right before the request.
+    `newest_backup` is the newest completed backup the decision knew of (recorded
+    when the container cannot be backed up first). `wait` (backup.create) waits for
+    the backup to end. `force` lets an operator act on a status the guide does not
+    name. `gated`: the change waits for a pre-change backup first.
     """
 
     policy: str
-    action: str
+    action: AuditAction
     container_id: str
     container_name: str
     reason: str
@@ -64,13 +86,13 @@ class Action:
 
 @dataclass(frozen=True)
 class Note:
-    """A decision that changes nothing but matters, audited with `outcome`."""
+    """A decision that changes nothing but matters, audited as one row with `outcome`."""
 
     policy: str
-    action: str
+    action: AuditAction
     container_id: str
     container_name: str
-    outcome: str
+    outcome: Outcome
     reason: str
     target: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
@@ -120,3 +142,61 @@ class Policy(Protocol[State]):
 
     def describe(self, state: State, now: datetime) -> Mapping[str, Any]:
         """One container's state for `/status` (JSON-able)."""
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """One policy as the config and the daemon know it (see the module docstring)."""
+
+    name: str
+    options: type
+    build: Callable[[Any, bool], Policy] | None = None  # (PoliciesConfig, dry_run) -> policy
+
+    @property
+    def example(self) -> str:
+        """The ```toml block of the docstring of the module defining `options` (read when
+        asked, so that nothing breaks where docstrings are stripped)."""
+        module = self.options.__module__
+        found = _TOML_BLOCK.search(sys.modules[module].__doc__ or "")
+        if found is None:
+            raise ValueError(f"{module}: its docstring must show the options in a ```toml block")
+        return found.group(1)
+
+
+@dataclass(frozen=True)
+class OptionRule:
+    """`key` of an options section must make `holds(section)` true once every type is right.
+
+    When it does not, the config error reads `KEY: expected EXPECTED, got VALUE`, with
+    `expected` a text or a function of the section, and VALUE the value passed through
+    `shown_as` (e.g. a URL without its password). A rule is skipped when `key` or a key
+    it `needs` is already wrong (a type error or an earlier rule), so one mistake yields
+    one message: rules on a key come after the rules on the keys it needs.
+    """
+
+    key: str
+    holds: Callable[[Any], bool]
+    expected: str | Callable[[Any], str]
+    needs: tuple[str, ...] = ()
+    shown_as: Callable[[Any], object] | None = None
+
+    def expectation(self, section: object) -> str:
+        return self.expected if isinstance(self.expected, str) else self.expected(section)
+
+
+def positive_duration(key: str) -> OptionRule:
+    return OptionRule(
+        key, lambda section: getattr(section, key) > timedelta(0), "a positive duration"
+    )
+
+
+def positive_integer(key: str) -> OptionRule:
+    return OptionRule(key, lambda section: getattr(section, key) >= 1, "a positive integer")
+
+
+@lru_cache(maxsize=8192)  # every policy asks for every container at every evaluation
+def name_matches(name: str, match: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
+    """True when `name` matches a `match` glob and no `exclude` glob (case-sensitive)."""
+    if not any(fnmatchcase(name, pattern) for pattern in match):
+        return False
+    return not any(fnmatchcase(name, pattern) for pattern in exclude)

@@ -1,25 +1,45 @@
-"""The policy registry: policy names, their options dataclasses, and the deciding policies.
+"""The policy registry: the one list of policy specs, and everything derived from it.
 
-The config loader validates `[policies.NAME]` against `POLICY_OPTIONS`; an
-unknown NAME is an error that lists the valid ones. `build_policies` turns the
-loaded options into the policies the engine evaluates: `auto_restart` and
-`weekly_pin` decide; `pre_change_backup` configures the executor's backup gate
-and `backup_freshness` the exporter (and weekly_pin's unpin guard), so neither
-is a deciding policy.
+`POLICY_SPECS` names every policy, in the order config.example.toml shows them
+and the daemon evaluates the deciding ones. A policy is added by writing its
+module, which ends with its PolicySpec (policies/base.py), and listing that spec
+here; nothing registers itself on import. From the list come:
+
+- `PoliciesConfig`: the `[policies]` table of the config, one attribute per
+  policy holding its options (their defaults when the table is absent); the
+  config loader validates it like any section, with each options class's RULES;
+- `POLICY_OPTIONS`: policy name -> options dataclass;
+- `build_policies`: the enabled deciding policies (`auto_restart`, `weekly_pin`).
+  `pre_change_backup` configures the executor's backup gate and `backup_freshness`
+  the exporter and weekly_pin's unpin guard, so neither decides;
+- `options_class(name)`: an unknown name is an UnknownPolicyError listing the valid ones.
 """
 
-from policies.auto_restart import AutoRestartOptions, AutoRestartPolicy
-from policies.backup_freshness import BackupFreshnessOptions
-from policies.base import Policy
-from policies.pre_change_backup import PreChangeBackupOptions
-from policies.weekly_pin import WeeklyPinOptions, WeeklyPinPolicy
+from dataclasses import field, make_dataclass
 
-POLICY_OPTIONS: dict[str, type] = {
-    "auto_restart": AutoRestartOptions,
-    "pre_change_backup": PreChangeBackupOptions,
-    "weekly_pin": WeeklyPinOptions,
-    "backup_freshness": BackupFreshnessOptions,
-}
+from policies.auto_restart import AUTO_RESTART
+from policies.backup_freshness import BACKUP_FRESHNESS
+from policies.base import Policy, PolicySpec
+from policies.pre_change_backup import PRE_CHANGE_BACKUP
+from policies.weekly_pin import WEEKLY_PIN
+
+POLICY_SPECS: tuple[PolicySpec, ...] = (
+    AUTO_RESTART,
+    PRE_CHANGE_BACKUP,
+    WEEKLY_PIN,
+    BACKUP_FRESHNESS,
+)
+POLICY_OPTIONS: dict[str, type] = {spec.name: spec.options for spec in POLICY_SPECS}
+
+PoliciesConfig = make_dataclass(
+    "PoliciesConfig",
+    [(spec.name, spec.options, field(default_factory=spec.options)) for spec in POLICY_SPECS],
+    frozen=True,
+    namespace={
+        "__module__": __name__,
+        "__doc__": "The `[policies]` table: each policy's options, by policy name.",
+    },
+)
 
 
 class UnknownPolicyError(ValueError):
@@ -35,23 +55,13 @@ def options_class(name: str) -> type:
         raise UnknownPolicyError(f"unknown policy {name!r}; valid policies: {valid}") from None
 
 
-def policy_options(configured: object, name: str) -> object:
-    """`configured.NAME` (a PoliciesConfig), or the defaults when it has no such attribute."""
-    options = getattr(configured, name, None)
-    return options if options is not None else options_class(name)()
-
-
-def build_policies(configured: object, dry_run: bool = False) -> list[Policy]:
-    """The enabled deciding policies, from an object with one options attribute per policy.
+def build_policies(configured: PoliciesConfig, dry_run: bool = False) -> list[Policy]:
+    """The enabled deciding policies, built from the loaded `[policies]` options.
 
     With `dry_run` the policies also count what a dry run decided (its rows are never
     attempts or completions of a real run)."""
-    auto_restart = policy_options(configured, "auto_restart")
-    weekly_pin = policy_options(configured, "weekly_pin")
-    freshness = policy_options(configured, "backup_freshness")
-    policies: list[Policy] = []
-    if auto_restart.enabled:
-        policies.append(AutoRestartPolicy(auto_restart, dry_run))
-    if weekly_pin.enabled:
-        policies.append(WeeklyPinPolicy(weekly_pin, freshness, dry_run))
-    return policies
+    return [
+        spec.build(configured, dry_run)
+        for spec in POLICY_SPECS
+        if spec.build is not None and getattr(configured, spec.name).enabled
+    ]

@@ -3,7 +3,7 @@
 ```toml
 [policies.weekly_pin]
 enabled = true
-match = ["*"]
+match = ["*"]                # container name globs
 exclude = []
 weekday = "sunday"           # UTC
 at = "03:00"                 # UTC, after the 02:00 scheduled backup
@@ -20,43 +20,58 @@ and unpins the older ones, never a pin it did not make, and nothing at all while
 the container's newest completed backup is older than `backup_freshness.max_age`.
 A failed pin or unpin is retried after `RETRY_AFTER`.
 
-What the daemon did is folded from its rows into a `PinLedger` per container
-(policies.pin_ledger). The history it asks for: the last `ATTEMPTS_MATTER`
-(the guide keeps unpinned backups 7 days, so only this ISO week and the two
-before it can still have unpinned backups listed, and be pinned), and the rows
-since each pin it still holds, however old (within `keep_weeks` +
-`HISTORY_EXTRA_WEEKS`).
+What the daemon did is folded from its own rows, oldest first, into a
+`PinLedger` per container, so an evaluation applies only the rows appended since
+the last one:
+
+    backup.pin, week W     the week's latest attempt (`started`, `succeeded`, `failed`, ...);
+                           `succeeded` also makes the backup one of the daemon's pins
+    backup.unpin, week W   for a pin the daemon holds: the latest unpin attempt (a
+                           `skipped` note only says the pin was kept); `succeeded` ends
+                           the pin, and the week stays done (never pinned again)
+
+What a dry run wrote counts only while dry-running. The history it asks for: the
+last `ATTEMPTS_MATTER` (the guide keeps unpinned backups 7 days, so only this ISO
+week and the two before it can still have unpinned backups listed, and be
+pinned), and the rows since each pin it still holds, however old (within
+`keep_weeks` + `HISTORY_EXTRA_WEEKS`; older weeks and pins are forgotten).
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any, NamedTuple
+from types import MappingProxyType
+from typing import Any, ClassVar, Literal, NamedTuple, get_args
 
-from daemon.audit import Episode, RowKind
+from daemon.audit import AuditAction, Episode, HistoryQuery, HistoryRow, Outcome, RowKind
 from daemon.durations import format_duration
 from daemon.snapshot import ContainerView, Snapshot
-from daemon.stacks import Backup
+from daemon.stacks import Backup, newest_completed
 from policies.backup_freshness import BackupFreshnessOptions, newest_completed_backup_age
 from policies.base import (
     Action,
     Decision,
-    HistoryQuery,
-    HistoryRow,
     Note,
+    OptionRule,
     PolicyGauges,
+    PolicySpec,
     actor_name,
+    name_matches,
+    positive_integer,
 )
-from policies.iso_week import IsoWeek, Weekday
-from policies.name_match import name_matches
-from policies.pin_ledger import PIN, UNPIN, DaemonPin, PinLedger
 
 POLICY = "weekly_pin"
 ACTOR = actor_name(POLICY)
+PIN, UNPIN = AuditAction.BACKUP_PIN, AuditAction.BACKUP_UNPIN
+RETRY_AFTER = timedelta(hours=1)
+# No new attempt after these (a `dry_run` row counts only while the daemon itself dry-runs).
+DONE_OR_RUNNING = (Outcome.STARTED, Outcome.SUCCEEDED, Outcome.DRY_RUN)
 ATTEMPTS_MATTER = timedelta(weeks=3)  # a week's pin attempts, while its backups may be listed
 HISTORY_EXTRA_WEEKS = 52  # daemon pins this much older than keep_weeks are forgotten (kept)
-NO_PINS = PinLedger()
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[str, ...] = get_args(Weekday)
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,121 @@ class WeeklyPinOptions:
     weekday: Weekday = "sunday"
     at: time = time(3, 0)
     keep_weeks: int = 8
+
+    RULES: ClassVar[tuple[OptionRule, ...]] = (positive_integer("keep_weeks"),)
+
+
+@dataclass(frozen=True, order=True)
+class IsoWeek:
+    """An ISO week (UTC): which week a backup belongs to, and when its pin is due."""
+
+    year: int
+    week: int
+
+    @classmethod
+    def of(cls, moment: datetime) -> "IsoWeek":
+        return _week_of(moment)
+
+    @classmethod
+    def parse(cls, label: object) -> "IsoWeek | None":
+        """`2026-W02` back into an IsoWeek; None for anything else."""
+        if not isinstance(label, str):
+            return None
+        year, sep, week = label.partition("-W")
+        if not sep or not year.isdigit() or not week.isdigit():
+            return None
+        return cls(int(year), int(week))
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}-W{self.week:02d}"
+
+    def moment(self, weekday: str, at: time) -> datetime:
+        """`weekday` at `at` (UTC) within this week."""
+        day = date.fromisocalendar(self.year, self.week, WEEKDAYS.index(weekday) + 1)
+        return datetime.combine(day, at.replace(tzinfo=None), UTC)
+
+
+@lru_cache(maxsize=16384)
+def _week_of(moment: datetime) -> IsoWeek:
+    # weekly_pin asks for the week of every listed backup at every evaluation.
+    year, week, _ = moment.astimezone(UTC).isocalendar()
+    return IsoWeek(year, week)
+
+
+# The same few week labels come back in every row: parse each once, share the result.
+parse_week = lru_cache(maxsize=4096)(IsoWeek.parse)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The latest try at a pin or an unpin."""
+
+    outcome: str
+    at: datetime
+
+    def allows_another(self, now: datetime) -> bool:
+        """It ended without success long enough ago to try again."""
+        return self.outcome not in DONE_OR_RUNNING and now - self.at >= RETRY_AFTER
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonPin:
+    """A backup the daemon pinned (`succeeded`) and has not unpinned since."""
+
+    backup_id: str
+    week: IsoWeek | None  # None: its row named no week (then the backup's own week counts)
+    pinned_at: datetime
+    unpin_noted: bool = False  # an unpin row since the pin (a `skipped` note counts)
+    unpin_attempt: Attempt | None = None  # the latest unpin attempt since the pin
+
+
+@dataclass(frozen=True, slots=True)
+class PinLedger:
+    """weekly_pin's memory of one container (see the module docstring)."""
+
+    weeks: Mapping[IsoWeek, Attempt] = field(default_factory=dict)  # each week's latest try
+    pins: Mapping[str, DaemonPin] = field(default_factory=dict)  # by backup id, oldest first
+    last_pinned_at: datetime | None = None  # the newest pin the daemon made (gauge)
+
+    def fold(
+        self, rows: Sequence[HistoryRow], actor: str, dry_run: bool, forget_after: timedelta
+    ) -> "PinLedger":
+        """The ledger after `rows` (oldest first); rows of other actors are ignored. Weeks
+        and pins older than `forget_after` before the newest row are forgotten."""
+        weeks, pins, last_pinned_at = dict(self.weeks), dict(self.pins), self.last_pinned_at
+        newest = None
+        for row in rows:
+            if row.actor != actor or not row.counts(dry_run):
+                continue
+            newest = row.at
+            week = parse_week(row.iso_week)
+            if row.action == PIN:
+                if week is not None:
+                    weeks[week] = Attempt(row.outcome, row.at)
+                if row.outcome == Outcome.SUCCEEDED and row.target is not None:
+                    pins[row.target] = DaemonPin(row.target, week, row.at)
+                    last_pinned_at = row.at
+            elif row.action == UNPIN and row.target in pins:
+                pin = pins[row.target]
+                if row.outcome == Outcome.SUCCEEDED:
+                    del pins[row.target]
+                    done = week or pin.week
+                    if done is not None:
+                        weeks[done] = Attempt(row.outcome, row.at)
+                elif row.outcome == Outcome.SKIPPED:
+                    pins[row.target] = replace(pin, unpin_noted=True)
+                else:
+                    attempt = Attempt(row.outcome, row.at)
+                    pins[row.target] = replace(pin, unpin_noted=True, unpin_attempt=attempt)
+        if newest is not None:
+            oldest = newest - forget_after
+            weeks = {week: a for week, a in weeks.items() if a.at >= oldest}
+            pins = {key: pin for key, pin in pins.items() if pin.pinned_at >= oldest}
+        return PinLedger(MappingProxyType(weeks), MappingProxyType(pins), last_pinned_at)
+
+
+NO_PINS = PinLedger()
 
 
 class ListedWeek(NamedTuple):
@@ -117,8 +247,8 @@ class WeeklyPinPolicy:
             actions=(PIN, UNPIN),
             episode=Episode(
                 key=("container_id", "target"),
-                opens=(RowKind(ACTOR, PIN, "succeeded"),),
-                closes=(RowKind(ACTOR, UNPIN, "succeeded"),),
+                opens=(RowKind(ACTOR, PIN, Outcome.SUCCEEDED),),
+                closes=(RowKind(ACTOR, UNPIN, Outcome.SUCCEEDED),),
                 not_before=now - self.horizon(),
             ),
             dry_run=self.dry_run,
@@ -192,24 +322,18 @@ class WeeklyPinPolicy:
             attempt = known.ledger.weeks.get(week)
             if attempt is not None and not attempt.allows_another(now):
                 continue
-            completed = [b for b in backups if b.completed]
-            if not completed:
+            newest = newest_completed(backups)
+            if newest is None:
                 continue
-            newest = max(completed, key=lambda b: b.created_at)
             late = " (catch-up)" if this_week != week else ""
             decisions.append(
-                Action(
-                    policy=POLICY,
-                    action=PIN,
-                    container_id=view.container.id,
-                    container_name=view.container.name,
-                    reason=f"weekly pin for {week.label}: newest completed backup{late}",
-                    target=str(newest.id),
-                    gated=False,
-                    details={
-                        "iso_week": week.label,
-                        "backup_created_at": newest.created_at.isoformat(),
-                    },
+                _change(
+                    view,
+                    PIN,
+                    f"weekly pin for {week.label}: newest completed backup{late}",
+                    str(newest.id),
+                    iso_week=week.label,
+                    backup_created_at=newest.created_at.isoformat(),
                 )
             )
         return decisions
@@ -234,18 +358,13 @@ class WeeklyPinPolicy:
             if attempt is not None and not attempt.allows_another(now):
                 continue
             decisions.append(
-                Action(
-                    policy=POLICY,
-                    action=UNPIN,
-                    container_id=view.container.id,
-                    container_name=view.container.name,
-                    reason=(
-                        f"weekly pin of {pin.week.label} is older than the newest "
-                        f"{self.options.keep_weeks} weekly pins"
-                    ),
-                    target=pin.backup_id,
-                    gated=False,
-                    details={"iso_week": pin.week.label},
+                _change(
+                    view,
+                    UNPIN,
+                    f"weekly pin of {pin.week.label} is older than the newest "
+                    f"{self.options.keep_weeks} weekly pins",
+                    pin.backup_id,
+                    iso_week=pin.week.label,
                 )
             )
         return decisions
@@ -261,7 +380,7 @@ class WeeklyPinPolicy:
             action=UNPIN,
             container_id=view.container.id,
             container_name=view.container.name,
-            outcome="skipped",
+            outcome=Outcome.SKIPPED,
             reason=(
                 f"kept the weekly pin of {pin.week.label}: {newest} "
                 f"(backup_freshness.max_age {format_duration(self.freshness.max_age)})"
@@ -269,6 +388,22 @@ class WeeklyPinPolicy:
             target=pin.backup_id,
             details={"iso_week": pin.week.label},
         )
+
+
+def _change(
+    view: ContainerView, action: AuditAction, reason: str, backup_id: str, **details: str
+) -> Action:
+    """A pin or an unpin of one backup: never gated (it changes no container)."""
+    return Action(
+        policy=POLICY,
+        action=action,
+        container_id=view.container.id,
+        container_name=view.container.name,
+        reason=reason,
+        target=backup_id,
+        gated=False,
+        details=details,
+    )
 
 
 @lru_cache(maxsize=1024)
@@ -287,3 +422,12 @@ def _daemon_pins(ledger: PinLedger, backups: tuple[Backup, ...]) -> list[DaemonP
             pin = replace(pin, week=IsoWeek.of(created.get(pin.backup_id, pin.pinned_at)))
         pins.append(pin)
     return pins
+
+
+WEEKLY_PIN = PolicySpec(
+    name=POLICY,
+    options=WeeklyPinOptions,
+    build=lambda policies, dry_run: WeeklyPinPolicy(
+        policies.weekly_pin, policies.backup_freshness, dry_run
+    ),
+)

@@ -1,21 +1,28 @@
 """Configuration: typed dataclasses loaded from TOML, with every error reported at once.
 
-from daemon.config import load_config, ConfigError
-config = load_config(args.config)          # raises ConfigError(errors: list[str])
+    from daemon.config import load_config, ConfigError
+    config = load_config(args.config)          # raises ConfigError(errors: list[str])
+    key = read_api_key(config)                 # file, systemd credential or environment
+
+    model.py    the sections as frozen dataclasses, their defaults and rules; ConfigError
+    load.py     finding, parsing, converting and validating the file; how values are shown
+    api_key.py  where the API key comes from, and the guard that keeps it out of the file
+
+The `[policies]` table is PoliciesConfig, derived from the policy registry
+(policies/registry.py): each policy's options carry their own rules.
 """
 
-from daemon.config.apikey_source import find_api_key, read_api_key
-from daemon.config.errors import ConfigError
-from daemon.config.loader import CONFIG_PATH_VARIABLE, DEFAULT_CONFIG_PATH, load_config
+from daemon.config.api_key import find_api_key, read_api_key
+from daemon.config.load import CONFIG_PATH_VARIABLE, DEFAULT_CONFIG_PATH, load_config, validate
 from daemon.config.model import (
     ApiConfig,
     Config,
+    ConfigError,
     DaemonConfig,
-    PoliciesConfig,
     PollConfig,
     split_host_port,
 )
-from daemon.config.validate import validate
+from policies import PoliciesConfig
 
 __all__ = [
     "CONFIG_PATH_VARIABLE",

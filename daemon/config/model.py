@@ -1,21 +1,32 @@
-"""The configuration as typed, frozen dataclasses; their defaults are SPEC section 4.
+"""What a usable configuration is: typed frozen sections, their defaults and their rules.
 
-Field names are the TOML keys and type hints drive validation (daemon/config/validate.py),
-so adding a field here is all it takes to add an option (plus a line in
-config.example.toml, which a test enforces).
+Field names are the TOML keys, type hints drive the conversion of each value
+(daemon/config/load.py), defaults are SPEC section 4, and each section lists in
+`RULES`, beside its fields, what its values must hold beyond their types (an
+OptionRule each: ranges, formats, relations between keys). Adding an option is
+a field here (plus its line in config.example.toml, which a test enforces); the
+`[policies]` table is PoliciesConfig, derived from the policy registry.
+A configuration that breaks any of this raises ConfigError, listing every problem.
 """
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal
+from typing import ClassVar, Literal
+from urllib.parse import urlsplit
 
+from daemon.secrets import mask_url_password
 from daemon.stacks import DEFAULT_BASE_URL
-from policies import (
-    AutoRestartOptions,
-    BackupFreshnessOptions,
-    PreChangeBackupOptions,
-    WeeklyPinOptions,
-)
+from policies import OptionRule, PoliciesConfig, positive_duration, positive_integer
+
+DATABASE_SCHEMES = ("sqlite:///", "postgresql+psycopg://")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `errors` lists every reason found, one line each."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("\n".join(errors))
+        self.errors = list(errors)
 
 
 def split_host_port(value: str) -> tuple[str, int]:
@@ -33,6 +44,35 @@ def split_host_port(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
+
+
+def _is_host_port(value: str) -> bool:
+    try:
+        return split_host_port(value)[1] >= 1
+    except ValueError:
+        return False
+
+
+def _is_database_url(value: str) -> bool:
+    return any(value.startswith(scheme) and value != scheme for scheme in DATABASE_SCHEMES)
+
+
+def _both_or_neither(key: str, other: str, expected: str) -> OptionRule:
+    """`key` must be set when `other` is (files and users that only work in pairs)."""
+    return OptionRule(
+        key,
+        lambda section: bool(getattr(section, key)) or not getattr(section, other),
+        f"{expected}, since {other} is set",
+        needs=(other,),
+    )
+
+
 @dataclass(frozen=True)
 class ApiConfig:
     base_url: str = DEFAULT_BASE_URL
@@ -40,6 +80,18 @@ class ApiConfig:
     timeout: timedelta = timedelta(seconds=10)
     rate_limit_per_minute: int = 60
     reserve_for_actions: int = 10
+
+    RULES: ClassVar[tuple[OptionRule, ...]] = (
+        OptionRule("base_url", lambda s: _is_http_url(s.base_url), "an http:// or https:// URL"),
+        positive_duration("timeout"),
+        positive_integer("rate_limit_per_minute"),
+        OptionRule(
+            "reserve_for_actions",
+            lambda s: 0 <= s.reserve_for_actions < s.rate_limit_per_minute,
+            lambda s: f"0 to {s.rate_limit_per_minute - 1} (fewer than rate_limit_per_minute)",
+            needs=("rate_limit_per_minute",),
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -54,6 +106,24 @@ class DaemonConfig:
     basic_auth_user: str = ""  # basic auth on the metrics listener when both are set
     basic_auth_password_file: str = ""
 
+    RULES: ClassVar[tuple[OptionRule, ...]] = (
+        OptionRule(
+            "listen",
+            lambda s: _is_host_port(s.listen),
+            'host:port with a port from 1 to 65535, e.g. "127.0.0.1:9847"',
+        ),
+        OptionRule(
+            "database_url",
+            lambda s: _is_database_url(s.database_url),
+            "a URL starting with " + " or ".join(f'"{scheme}"' for scheme in DATABASE_SCHEMES),
+            shown_as=mask_url_password,
+        ),
+        _both_or_neither("tls_cert_file", "tls_key_file", "a certificate file"),
+        _both_or_neither("tls_key_file", "tls_cert_file", "a private key file"),
+        _both_or_neither("basic_auth_user", "basic_auth_password_file", "a user name"),
+        _both_or_neither("basic_auth_password_file", "basic_auth_user", "a password file"),
+    )
+
 
 @dataclass(frozen=True)
 class PollConfig:
@@ -62,20 +132,20 @@ class PollConfig:
     metrics_interval: timedelta = timedelta(minutes=5)
     backups_interval: timedelta = timedelta(minutes=30)
 
+    RULES: ClassVar[tuple[OptionRule, ...]] = (
+        OptionRule(
+            "status_interval",
+            lambda s: s.status_interval == "auto" or s.status_interval > timedelta(0),
+            'a positive duration or "auto"',
+        ),
+        positive_duration("metrics_interval"),
+        positive_duration("backups_interval"),
+    )
+
     @property
     def fixed_status_interval(self) -> timedelta | None:
         """The configured status interval, or None when it is "auto"."""
         return None if self.status_interval == "auto" else self.status_interval
-
-
-@dataclass(frozen=True)
-class PoliciesConfig:
-    """One attribute per policy in policies.registry.POLICY_OPTIONS (a test keeps them equal)."""
-
-    auto_restart: AutoRestartOptions = field(default_factory=AutoRestartOptions)
-    pre_change_backup: PreChangeBackupOptions = field(default_factory=PreChangeBackupOptions)
-    weekly_pin: WeeklyPinOptions = field(default_factory=WeeklyPinOptions)
-    backup_freshness: BackupFreshnessOptions = field(default_factory=BackupFreshnessOptions)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Defaults match SPEC section 4, and config.example.toml lists every key with its default."""
+"""Defaults match SPEC section 4, and config.example.toml lists every key with its default,
+each policy's table exactly as its spec shows it."""
 
 import dataclasses
 from pathlib import Path
@@ -7,7 +8,7 @@ from typing import get_type_hints
 import tomli
 
 from daemon.config import Config, PoliciesConfig, load_config
-from policies import POLICY_OPTIONS
+from policies import POLICY_OPTIONS, POLICY_SPECS
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 
@@ -101,6 +102,15 @@ def test_example_lists_every_key_and_nothing_else():
     with EXAMPLE.open("rb") as file:
         document = tomli.load(file)
     assert _document_keys(document) == _keys(Config)
+
+
+def test_example_shows_each_policy_table_as_its_spec_does():
+    text = EXAMPLE.read_text(encoding="utf-8")
+    policy_tables = text[text.index("[policies.") :]
+    assert policy_tables == "\n".join(spec.example for spec in POLICY_SPECS), (
+        "the [policies.*] tables must be the ```toml blocks of the policy modules' docstrings, "
+        "in POLICY_SPECS order"
+    )
 
 
 def test_policies_config_has_one_attribute_per_registered_policy():

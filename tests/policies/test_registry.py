@@ -1,13 +1,17 @@
-"""The registry builds the enabled deciding policies from the loaded config."""
+"""The registry: one spec per policy, from which the `[policies]` table, its validation and
+the deciding policies are derived; each spec's example shows every option with its default."""
 
+import dataclasses
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+import tomli
 
-from daemon.config import PoliciesConfig
+from daemon.config import PoliciesConfig, validate
 from policies import (
     POLICY_OPTIONS,
+    POLICY_SPECS,
     UnknownPolicyError,
     WeeklyPinPolicy,
     build_policies,
@@ -38,3 +42,19 @@ def test_an_unknown_policy_name_lists_the_valid_ones():
     with pytest.raises(UnknownPolicyError) as caught:
         options_class("auto_restat")
     assert all(name in str(caught.value) for name in POLICY_OPTIONS)
+
+
+def test_the_policies_table_has_each_specs_options_with_their_defaults():
+    assert list(POLICY_OPTIONS) == [spec.name for spec in POLICY_SPECS]
+    assert PoliciesConfig() == PoliciesConfig(
+        **{spec.name: spec.options() for spec in POLICY_SPECS}
+    )
+
+
+@pytest.mark.parametrize("spec", POLICY_SPECS, ids=lambda spec: spec.name)
+def test_each_spec_example_shows_every_option_with_its_default(spec):
+    document = tomli.loads(spec.example)
+    assert list(document["policies"]) == [spec.name]
+    table = document["policies"][spec.name]
+    assert list(table) == [field.name for field in dataclasses.fields(spec.options)]
+    assert validate(spec.options, table, "example.toml") == (spec.options(), [])

@@ -1,4 +1,5 @@
-"""Semantic rules accept every sensible value at the edges, and one mistake gives one message."""
+"""The rules beside each section's fields accept every sensible value at the edges, and one
+mistake gives one message."""
 
 from datetime import timedelta
 

@@ -1,4 +1,5 @@
-"""The API key comes from api.api_key_file, else the systemd credential, else $STACKS_API_KEY."""
+"""The API key comes from api.api_key_file, else the systemd credential, else $STACKS_API_KEY;
+a config holding the key is refused, and no message ever repeats the key."""
 
 import logging
 import os
@@ -6,6 +7,7 @@ import os
 import pytest
 
 from daemon.config import ApiConfig, Config, ConfigError, find_api_key, load_config, read_api_key
+from tests.config.broken_configs import ADVICE, KEY
 
 FILE_KEY = "sk_stacks_" + "a" * 64
 CREDENTIAL_KEY = "sk_stacks_" + "b" * 64
@@ -75,7 +77,7 @@ def test_empty_key_file_is_an_error(tmp_path):
 
 def test_group_readable_key_file_draws_a_warning(tmp_path, caplog):
     path = _write(tmp_path / "key", FILE_KEY, mode=0o644)
-    with caplog.at_level(logging.WARNING, logger="daemon.config.apikey_source"):
+    with caplog.at_level(logging.WARNING, logger="daemon.config.api_key"):
         assert read_api_key(_with_key_file(path), {}) == FILE_KEY
     assert caplog.messages == [
         f"API key file {path} is accessible to group or others (mode 0644); "
@@ -104,3 +106,40 @@ def test_relative_key_file_is_found_next_to_the_config(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = load_config(str(directory / "config.toml"), env={})
     assert read_api_key(config, {}) == FILE_KEY
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f'[api]\nAPI_KEY = "{KEY}"\n',
+        f'[api]\n"{KEY}" = 1\n',
+        f'[policies.auto_restart]\nmatch = ["web-*", "{KEY}"]\n',
+        f'[daemon]\ninstance_id = "{KEY.upper().replace("SK_STACKS_", "sk_stacks_")}"\n',
+        f'[extra]\nnested = {{ deeper = "{KEY}" }}\n',
+        f'[api]\napi_key = """\n{KEY}\n"""\n',
+    ],
+)
+def test_key_anywhere_is_refused_without_echoing_it(load_text, text):
+    with pytest.raises(ConfigError) as caught:
+        load_text(text)
+    message = str(caught.value)
+    assert ADVICE in message
+    assert KEY.lower() not in message.lower()
+    assert KEY[10:30] not in message.lower()
+
+
+def test_key_in_an_unknown_section_is_reported_as_the_key_not_as_unknown(errors_of):
+    assert errors_of(f'[api]\nkey = "{KEY}"\n') == [f"config.toml: api.key: {ADVICE}"]
+
+
+def test_other_errors_are_still_reported_beside_the_key(errors_of):
+    errors = errors_of(f'[api]\napi_key = "{KEY}"\ntimeout = "soon"\n')
+    assert errors == [
+        f"config.toml: api.api_key: {ADVICE}",
+        'config.toml: api.timeout: expected a duration like "5m", got "soon"',
+    ]
+
+
+def test_a_key_shaped_string_of_another_length_is_not_mistaken_for_a_key(load_text):
+    config = load_text('[daemon]\ninstance_id = "sk_stacks_0123"\n')
+    assert config.daemon.instance_id == "sk_stacks_0123"
