@@ -1,6 +1,7 @@
 """Evaluating the policies: each one's state folded from its audit rows, then its decisions.
 
-Policies are pure; this is where they meet the audit history. At a policy's
+The runtime's step between a status poll and the executor. Policies are pure;
+this is where they meet the audit history. At a policy's
 first evaluation `PolicyHistory` reads its own history (its `HistoryQuery`: its
 actors and actions since `since`, and the rows of its open episodes before that;
 nothing another policy asks for), grouped per container and folded, oldest

@@ -1,5 +1,4 @@
-"""The status interval and per-container refresh intervals that fit the API budget, what is
-due, and the pace of it.
+"""The poller's refresh plan: the intervals that fit the API budget, what is due, and its pace.
 
 The status of the whole fleet costs one request per status interval whatever
 its size. What remains of the budget's `polling_capacity` (the per-minute limit
