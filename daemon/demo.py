@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from daemon.audit import AuditError
+from daemon.audit import AuditAction, AuditError, Outcome
 from daemon.clock import OffsetClock
 from daemon.config import Config
 from daemon.exporter import MetricsServer
@@ -109,10 +109,10 @@ def operator_change(daemon: Daemon, container_id: str, stop: threading.Event) ->
     if stop.wait(OPERATOR_DELAY.total_seconds()):
         return
     view = daemon.poller.snapshot.containers[container_id]
-    daemon.dispatcher.submit(
+    daemon.executor.submit(
         Action(
             policy=OPERATOR,
-            action="container.restart",
+            action=AuditAction.CONTAINER_RESTART,
             container_id=container_id,
             container_name=view.container.name,
             reason=f"demo operator: stacks-opsd change {view.container.name} restart",
@@ -148,7 +148,7 @@ class AuditPrinter:
             if row.id is None or row.id <= self._last_id:
                 continue
             self._last_id = row.id
-            if row.outcome == "started":
+            if row.outcome == Outcome.STARTED:
                 continue
             target = f" backup {row.target}" if row.target else ""
             reason = f"  ({row.reason})" if row.reason else ""

@@ -1,20 +1,105 @@
-"""One evaluation: ask every policy for its decisions over the current snapshot.
+"""Evaluating the policies: each one's state folded from its audit rows, then its decisions.
 
-PolicyHistory hands each policy its per-container state, folded from the audit
-rows that policy asks for (reading only what was appended since the last
-evaluation), and the engine passes it with the snapshot and `now` to the
-policy's `decide`. Nothing is decided on stale or unknown state: a snapshot
-whose last status poll failed yields no decisions at all (fail closed).
+The runtime's step between a status poll and the executor. Policies are pure;
+this is where they meet the audit history. At a policy's
+first evaluation `PolicyHistory` reads its own history (its `HistoryQuery`: its
+actors and actions since `since`, and the rows of its open episodes before that;
+nothing another policy asks for), grouped per container and folded, oldest
+first, into the policy's state. From then on one query per evaluation reads the
+rows appended since the last one (by primary key: nothing older is touched);
+each goes to the policies whose query asks for it, and only the containers that
+got rows are folded again, from their previous state. A quiet evaluation
+(nothing appended) reads one empty result and folds nothing, however long the
+history.
+
+The rows themselves are not kept, only the states (a few hundred bytes per
+container and policy). Each policy's states are replaced, never changed in
+place, so `/status` may read the last ones from another thread.
+
+`evaluate` then passes each policy its states with the snapshot and `now` to its
+`decide`. Nothing is decided on stale or unknown state: a snapshot whose last
+status poll failed yields no decisions at all (fail closed).
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
-from daemon.policy_history import PolicyHistory
+from daemon.audit import AuditStore, HistoryRow
 from daemon.snapshot import Snapshot
 from policies import Decision, Policy
+
+LOAD_SLICE = timedelta(days=1)
+NO_STATES: Mapping[str, Any] = MappingProxyType({})
+
+
+class PolicyHistory:
+    def __init__(self, store: AuditStore) -> None:
+        self._store = store
+        self._last_id: int | None = None  # every row up to this one has been folded
+        self._states: dict[str, Mapping[str, Any]] = {}  # policy name -> container id -> state
+
+    def states(self, policies: Sequence[Policy], now: datetime) -> dict[str, Mapping[str, Any]]:
+        """Each policy's state of every container it has rows for, by policy name."""
+        if self._last_id is None:
+            self._last_id = self._store.last_id()
+        else:
+            self._catch_up([policy for policy in policies if policy.name in self._states], now)
+        for policy in policies:
+            if policy.name not in self._states:
+                self._load(policy, now)
+        return {policy.name: self._states[policy.name] for policy in policies}
+
+    def _load(self, policy: Policy, now: datetime) -> None:
+        """Fold the policy's history up to the last row read, at its first evaluation:
+        its open episodes, then its window a `LOAD_SLICE` at a time, oldest first (so
+        memory holds one slice of rows, never the whole window)."""
+        query = policy.history_query(now)
+        last = self._last_id or 0
+        states: Mapping[str, Any] = NO_STATES
+        if query.episode is not None:
+            older = self._store.history_from_latest(
+                query.episode, query.since, query.actors, query.actions, query.dry_run
+            )
+            states = fold_rows(policy, states, (row for row in older if row.id <= last))
+        start: datetime | None = query.since
+        while start is not None:
+            end = start + LOAD_SLICE if start + LOAD_SLICE < now else None  # the last: open
+            rows = self._store.history(start, query.actors, query.actions, before=end)
+            states = fold_rows(policy, states, (row for row in rows if row.id <= last))
+            start = end
+        self._states[policy.name] = states
+
+    def _catch_up(self, policies: Sequence[Policy], now: datetime) -> None:
+        """Fold the rows appended since the last evaluation into the states they change."""
+        new = self._store.history(after_id=self._last_id)
+        if not new:
+            return
+        self._last_id = new[-1].id
+        for policy in policies:
+            query = policy.history_query(now)
+            mine = [row for row in new if query.matches(row)]
+            if mine:
+                self._states[policy.name] = fold_rows(policy, self._states[policy.name], mine)
+
+
+def fold_rows(
+    policy: Policy, states: Mapping[str, Any], rows: Iterable[HistoryRow]
+) -> Mapping[str, Any]:
+    """`states` with `rows` (oldest first) folded into the states of their containers;
+    containers without rows keep their state object as it was."""
+    grouped: dict[str, list[HistoryRow]] = {}
+    for row in rows:
+        if row.container_id is not None:
+            grouped.setdefault(row.container_id, []).append(row)
+    if not grouped:
+        return states
+    folded = dict(states)
+    for container_id, group in grouped.items():
+        folded[container_id] = policy.fold(states.get(container_id), group)
+    return MappingProxyType(folded)
 
 
 @dataclass(frozen=True)
@@ -23,11 +108,14 @@ class Evaluation:
     states: Mapping[str, Mapping[str, Any]]  # policy name -> container id -> its state
 
 
+NOTHING = Evaluation((), NO_STATES)  # no decisions: not due, not the leader, or fail closed
+
+
 def evaluate(
     policies: Sequence[Policy], snapshot: Snapshot, history: PolicyHistory, now: datetime
 ) -> Evaluation:
     if not snapshot.status_ok:
-        return Evaluation((), {})
+        return NOTHING
     states = history.states(policies, now)
     decisions: list[Decision] = []
     for policy in policies:

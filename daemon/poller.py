@@ -4,7 +4,8 @@
 `refresh` (every few seconds) fetches the per-container metrics and backup
 lists that are due at the intervals of the current RefreshPlan (stretched to
 fit the budget), oldest first, at the pace and in the shares a RefreshPacer
-allows (see daemon/refresh_plan.py), so the load is spread evenly over time and
+allows (see daemon/refresh_plan.py), so the load is spread evenly over time, and
+only as far as the rate budget allows refreshes (daemon/stacks/ratebudget.py), so
 actions, the backup gate and status polls keep their part of every window. Only
 the newest sample of each metrics series is kept: it is all that is exported.
 Fail-closed: an API error keeps the last known data, marks the snapshot stale
@@ -19,9 +20,7 @@ from datetime import datetime, timedelta
 
 from daemon.clock import Clock
 from daemon.refresh_plan import (
-    REFRESH_PRIORITY,
     SHARES,
-    SLACK,
     DueRefresh,
     Kind,
     RefreshPacer,
@@ -29,12 +28,11 @@ from daemon.refresh_plan import (
     due_refreshes,
     plan_refresh,
 )
-from daemon.snapshot import ContainerView, Snapshot
-from daemon.stacks import MAX_BACKUPS, ContainerMetrics, RateBudget, StacksClient, StacksError
+from daemon.snapshot import ContainerView, LatestSnapshot, Snapshot
+from daemon.stacks import MAX_BACKUPS, ContainerMetrics, Priority, StacksClient, StacksError
 
 log = logging.getLogger(__name__)
 
-WINDOW = timedelta(minutes=1)  # the API's rate-limit window
 STATUS_TICK_SLACK = timedelta(milliseconds=100)  # a tick this early still polls
 
 
@@ -42,36 +40,29 @@ class Poller:
     def __init__(
         self,
         client: StacksClient,
-        budget: RateBudget,
         clock: Clock,
         *,
         status_interval: timedelta | None,
         metrics_interval: timedelta,
         backups_interval: timedelta,
-        reserve_for_actions: int,
+        latest: LatestSnapshot | None = None,
     ) -> None:
+        """`latest` is where the snapshots are published (the readers may hold it first)."""
         self._client = client
-        self._budget = budget
+        self._budget = client.budget
         self._clock = clock
         self._status_interval = status_interval  # None: auto, from the plan
         self._metrics_interval = metrics_interval
         self._backups_interval = backups_interval
-        self._reserve = reserve_for_actions
-        self._lock = threading.Lock()
-        self._snapshot = Snapshot()
+        self._latest = latest or LatestSnapshot()
+        self._lock = threading.Lock()  # guards _backup_changes
         self._backup_changes: dict[str, int] = {}  # container_id -> invalidate_backups calls
         self._pacer = RefreshPacer()
         self._polled_at: datetime | None = None  # the last status poll's start
 
     @property
     def snapshot(self) -> Snapshot:
-        with self._lock:
-            return self._snapshot
-
-    def _publish(self, change) -> Snapshot:
-        with self._lock:
-            self._snapshot = change(self._snapshot)
-            return self._snapshot
+        return self._latest.read()
 
     def plan(self) -> RefreshPlan:
         return plan_refresh(
@@ -79,8 +70,7 @@ class Poller:
             status_interval=self._status_interval,
             metrics_interval=self._metrics_interval,
             backups_interval=self._backups_interval,
-            limit_per_minute=self._budget.limit,
-            reserve_for_actions=self._reserve,
+            polling_capacity=self._budget.polling_capacity,
         )
 
     @property
@@ -102,7 +92,7 @@ class Poller:
         except StacksError as error:
             log.warning("status poll failed, keeping the last known state: %s", error)
             message = str(error)
-            return self._publish(lambda old: old.with_status_failure(message))
+            return self._latest.publish(lambda old: old.with_status_failure(message))
         now = self._clock.now()
 
         def merge(old: Snapshot) -> Snapshot:
@@ -113,12 +103,13 @@ class Poller:
                     views[container.id] = ContainerView(container=container, seen_at=now)
                 else:
                     views[container.id] = replace(previous, container=container, seen_at=now)
-            self._backup_changes = {
-                cid: count for cid, count in self._backup_changes.items() if cid in views
-            }
+            with self._lock:
+                self._backup_changes = {
+                    cid: count for cid, count in self._backup_changes.items() if cid in views
+                }
             return replace(old, taken_at=now, status_ok=True, containers=views, last_error=None)
 
-        return self._publish(merge)
+        return self._latest.publish(merge)
 
     def refresh(self, *, everything: bool = False) -> int:
         """Fetch what is due within the budget, paced; returns requests made.
@@ -129,9 +120,9 @@ class Poller:
         confirmed before metrics are refreshed again. Then each
         share (backup lists, then metrics) spends what it has accrued on its own
         oldest due data, and the slack goes to the most overdue data whatever its
-        kind (see `RefreshPacer`). Every request must also fit the budget at
-        `REFRESH_PRIORITY` with room to spare for the status polls still due in
-        the window. `everything` fetches all of it regardless of age (for `once`),
+        kind (see `RefreshPacer`). Every request must also be one the budget allows
+        a refresh (`RateBudget.refresh_allowed`: room to spare for the status polls
+        still due in the window). `everything` fetches all of it regardless of age (for `once`),
         waiting for the budget.
         """
         snapshot, plan, now = self.snapshot, self.plan(), self._clock.now()
@@ -144,12 +135,12 @@ class Poller:
         busy = {refresh.kind.share for refresh in due}
         idle = [share for share in SHARES if share not in busy]
         self._pacer.earn(plan, len(snapshot.containers), now, idle)
-        status_polls = self._status_polls_left(now)
+        status_room = self._budget.status_room(self._next_status_poll(), self.status_interval)
         fetched: set[DueRefresh] = set()
 
         def fetch(candidates: Iterable[DueRefresh], pay: Callable[[DueRefresh], bool]) -> None:
             for refresh in candidates:
-                if self._budget.available(REFRESH_PRIORITY) <= status_polls:
+                if not self._budget.refresh_allowed(status_room):
                     return
                 if refresh in fetched:
                     continue
@@ -162,35 +153,29 @@ class Poller:
         fetch((r for r in due if r.any_share), lambda r: pacer.spend_any(r.kind.share))
         for share in SHARES:
             fetch((r for r in due if r.kind.share is share), lambda r, s=share: pacer.spend(s))
-        fetch(due, lambda r: pacer.spend(SLACK))
+        fetch(due, lambda r: pacer.spend_slack())
         return len(fetched)
 
-    def _status_polls_left(self, now: datetime) -> int:
-        """Status polls still due in the budget's current window: refreshes leave them room,
-        so a refresh never delays the poll that detects a crash."""
-        end = self._budget.window_resets_at or now + WINDOW
-        interval = self.status_interval
-        moment = now if self._polled_at is None else max(now, self._polled_at + interval)
-        polls = 0
-        while moment < end:
-            polls += 1
-            moment += interval
-        return polls
+    def _next_status_poll(self) -> datetime | None:
+        """When the next status poll is due (None: never polled, so now)."""
+        return None if self._polled_at is None else self._polled_at + self.status_interval
 
     def _fetch(self, refresh: DueRefresh) -> None:
         container_id = refresh.container_id
         try:
             if refresh.kind is Kind.METRICS:
                 metrics = newest_samples(
-                    self._client.metrics(container_id, priority=REFRESH_PRIORITY)
+                    self._client.metrics(container_id, priority=Priority.REFRESH)
                 )
                 self._update_view(container_id, metrics=metrics, metrics_at=self._clock.now())
             elif refresh.kind is Kind.BACKUPS:
                 self._fetch_backups(container_id)
             else:
-                stats = self._client.backup_stats(priority=REFRESH_PRIORITY)
+                stats = self._client.backup_stats(priority=Priority.REFRESH)
                 at = self._clock.now()
-                self._publish(lambda old: replace(old, backup_stats=stats, backup_stats_at=at))
+                self._latest.publish(
+                    lambda old: replace(old, backup_stats=stats, backup_stats_at=at)
+                )
         except StacksError as error:
             log.warning(
                 "refreshing the %s of %s failed, keeping the last known: %s",
@@ -202,7 +187,7 @@ class Poller:
     def _fetch_backups(self, container_id: str) -> None:
         changes = self._backup_changes.get(container_id, 0)
         backups = tuple(
-            self._client.backups(container_id, limit=MAX_BACKUPS, priority=REFRESH_PRIORITY)
+            self._client.backups(container_id, limit=MAX_BACKUPS, priority=Priority.REFRESH)
         )
         # A change the daemon made while the list was on its way is not in it: read again.
         changed = self._backup_changes.get(container_id, 0) != changes
@@ -212,7 +197,7 @@ class Poller:
 
     def forget(self) -> None:
         """Drop everything known (leadership lost: this instance no longer watches)."""
-        self._publish(lambda old: Snapshot())
+        self._latest.publish(lambda old: Snapshot())
 
     def invalidate_backups(self, container_id: str) -> None:
         """The daemon changed this container's backups: re-read them first at the next refresh.
@@ -232,7 +217,7 @@ class Poller:
             containers[container_id] = replace(view, **fields)
             return replace(old, containers=containers)
 
-        self._publish(change)
+        self._latest.publish(change)
 
 
 def newest_samples(metrics: ContainerMetrics) -> ContainerMetrics:

@@ -1,11 +1,11 @@
-"""The status interval and per-container refresh intervals that fit the API budget, what is
-due, and the pace of it.
+"""The poller's refresh plan: the intervals that fit the API budget, what is due, and its pace.
 
 The status of the whole fleet costs one request per status interval whatever
-its size. What remains of the per-minute limit, after `reserve_for_actions`, is
-shared by metrics and backup refreshes in proportion to what their configured
-intervals ask for; when the fleet asks for more than the budget holds, both
-intervals are stretched by the same factor so the daemon stays under the limit.
+its size. What remains of the budget's `polling_capacity` (the per-minute limit
+less `reserve_for_actions`) is shared by metrics and backup refreshes in
+proportion to what their configured intervals ask for; when the fleet asks for
+more than the budget holds, both intervals are stretched by the same factor so
+the daemon stays under the limit.
 With `status_interval = "auto"` the status polls get most (`AUTO_SHARE`) of what
 metrics and backups leave over (the reserve kept), between `AUTO_FLOOR` and
 `AUTO_CEILING`: a small fleet notices a crash within a second or two, a large
@@ -23,11 +23,9 @@ is never reported stale merely because its list was not read since.
 share, so a crowd of one kind falling due together never starves the other;
 only data never fetched may use any share.
 
-Both kinds go out at one budget priority, `REFRESH_PRIORITY` (backup polls: it
-never touches the last `reserve_for_actions` requests of a window); the pacer,
-not the budget, splits what they share. The budget's lower METRICS priority
-keeps a further half reserve back, which would leave that part of every window
-unused while metrics are behind.
+Who may spend a request, and the room status polls keep, is the rate budget's
+to say (daemon/stacks/ratebudget.py): this module says only what is due and how
+fast.
 """
 
 from collections.abc import Collection
@@ -36,11 +34,9 @@ from datetime import UTC, datetime, time, timedelta
 from enum import Enum
 
 from daemon.snapshot import Snapshot
-from daemon.stacks import Priority
 
 MINUTE = 60.0
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-REFRESH_PRIORITY = Priority.BACKUPS
 PACING_WINDOW_SECONDS = 30.0  # how much accrued capacity may be spent at once
 AUTO_FLOOR = timedelta(seconds=1)  # `status_interval = "auto"`: never more often than this
 AUTO_CEILING = timedelta(seconds=15)  # ... and never less often
@@ -63,25 +59,25 @@ def plan_refresh(
     status_interval: timedelta | None,
     metrics_interval: timedelta,
     backups_interval: timedelta,
-    limit_per_minute: int,
-    reserve_for_actions: int,
+    polling_capacity: int,
 ) -> RefreshPlan:
-    """The status interval (None: auto) and per-container refresh intervals that fit
-    `limit_per_minute`, keeping `reserve_for_actions` of every minute for actions."""
+    """The status interval (None: auto) and per-container refresh intervals that fit the
+    `polling_capacity` of every minute (what the budget leaves besides the reserve for
+    actions)."""
     # /backups/stats costs one request per backups interval on top of the per-container lists.
     stats_per_minute = MINUTE / backups_interval.total_seconds()
     metrics_demand = containers * MINUTE / metrics_interval.total_seconds()
     backups_demand = containers * MINUTE / backups_interval.total_seconds()
     demand = metrics_demand + backups_demand
     if status_interval is None:
-        spare = (limit_per_minute - reserve_for_actions - stats_per_minute - demand) * AUTO_SHARE
+        spare = (polling_capacity - stats_per_minute - demand) * AUTO_SHARE
         fastest, slowest = (
             MINUTE / AUTO_FLOOR.total_seconds(),
             MINUTE / AUTO_CEILING.total_seconds(),
         )
         status_interval = timedelta(seconds=MINUTE / min(fastest, max(slowest, spare)))
     status_per_minute = MINUTE / status_interval.total_seconds()
-    capacity = max(limit_per_minute - reserve_for_actions - status_per_minute - stats_per_minute, 1)
+    capacity = max(polling_capacity - status_per_minute - stats_per_minute, 1)
     stretch = max(1.0, demand / capacity)
     return RefreshPlan(
         metrics_interval=metrics_interval * stretch,
@@ -108,7 +104,6 @@ class Kind(Enum):
 
 
 SHARES = (Kind.BACKUPS, Kind.METRICS)
-SLACK = None  # the pacer's balance that any kind may spend
 
 
 @dataclass(frozen=True)
@@ -171,7 +166,8 @@ class RefreshPacer:
 
     def __init__(self) -> None:
         self._at: datetime | None = None
-        self._balances: dict[Kind | None, float] = dict.fromkeys((*SHARES, SLACK), 0.0)
+        self._shares: dict[Kind, float] = dict.fromkeys(SHARES, 0.0)
+        self._slack = 0.0  # what any kind may spend
 
     def earn(
         self, plan: RefreshPlan, containers: int, now: datetime, idle: Collection[Kind]
@@ -194,22 +190,29 @@ class RefreshPacer:
         }
         overflow = 0.0
         for share, rate in rates.items():
-            balance = self._balances[share] + rate * elapsed
+            balance = self._shares[share] + rate * elapsed
             most = max(1.0, rate * PACING_WINDOW_SECONDS)
             if share in idle:
                 overflow += max(0.0, balance - most)
-            self._balances[share] = min(balance, most)
+            self._shares[share] = min(balance, most)
         slack = max(0.0, capacity - sum(rates.values())) * elapsed + overflow
         most = max(1.0, capacity * PACING_WINDOW_SECONDS)
-        self._balances[SLACK] = min(self._balances[SLACK] + slack, most)
+        self._slack = min(self._slack + slack, most)
 
-    def spend(self, balance: Kind | None) -> bool:
-        """Spend one refresh from `balance` (a share, or SLACK) if it holds one."""
-        if self._balances[balance] < 1:
+    def spend(self, share: Kind) -> bool:
+        """Spend one refresh from `share` if it holds one."""
+        if self._shares[share] < 1:
             return False
-        self._balances[balance] -= 1
+        self._shares[share] -= 1
+        return True
+
+    def spend_slack(self) -> bool:
+        """Spend one refresh from the slack if it holds one."""
+        if self._slack < 1:
+            return False
+        self._slack -= 1
         return True
 
     def spend_any(self, share: Kind) -> bool:
         """Spend one refresh from `share`, else the slack, else the other shares."""
-        return any(self.spend(balance) for balance in (share, SLACK, *SHARES))
+        return self.spend(share) or self.spend_slack() or any(self.spend(other) for other in SHARES)

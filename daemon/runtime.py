@@ -1,16 +1,25 @@
 """The running daemon: wires config to client, poller, policies, executor, audit and exporter.
 
-    leadership()    take or keep the single-instance lock; reconcile the audit on taking it
-    status_cycle()  leader only: one status poll, then evaluate policies and dispatch actions
-    refresh()       leader only: metrics and backup lists within the budget
-    heartbeat()     liveness for /healthz and the systemd watchdog; database writability
+    leadership()      take or keep the single-instance lock; reconcile the audit on taking it
+    status_cycle()    leader only: one status poll, then evaluate policies and act on them
+    refresh()         leader only: metrics and backup lists within the budget
+    heartbeat()       liveness for /healthz and the systemd watchdog
+    check_database()  database writability for /readyz
 
-`run` schedules these on APScheduler; `once` calls them in order, synchronously.
-A standby instance polls nothing and exports `stacks_opsd_leader 0`.
+`run` schedules these jobs on APScheduler (service.py); `once` takes leadership
+and runs one complete `status_cycle` with its actions performed inside it. A
+standby instance polls nothing and exports `stacks_opsd_leader 0`.
+
+The collaborators are built in dependency order and nothing points back: the
+snapshot holder and the budget, the metrics that read them, the client that
+reports to the metrics, the poller that publishes into the holder, the audit
+store, then the executor, which asks the `leading` flag before every change and
+tells the poller of backups it changed through `on_backups_changed`.
 """
 
 import logging
 import threading
+from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
@@ -18,20 +27,35 @@ import httpx
 from daemon.audit import AuditError, AuditStore
 from daemon.clock import Clock, StoppableClock
 from daemon.config import Config
-from daemon.dispatcher import Dispatcher
-from daemon.evaluation import Evaluation, evaluate
-from daemon.executor import Executor
+from daemon.evaluation import NOTHING, Evaluation, PolicyHistory, evaluate
+from daemon.executor import Executor, Report
 from daemon.exporter import Health, build_daemon_metrics
 from daemon.leader import LeaderLock, leader_lock_for
-from daemon.policy_history import PolicyHistory
 from daemon.poller import Poller
-from daemon.snapshot import Snapshot
+from daemon.snapshot import LatestSnapshot, Snapshot
 from daemon.stacks import ApiKey, RateBudget, StacksClient
 from daemon.status_report import status_document
 from daemon.systemd_notify import SystemdNotifier
-from policies import Action, Decision, build_policies
+from policies import Decision, build_policies
 
 log = logging.getLogger(__name__)
+
+HEARTBEAT_MAX_AGE = timedelta(seconds=30)  # /healthz fails once the heartbeat is this old
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """What one status cycle did: its poll (None when none was due or this instance does
+    not lead), the evaluation, and each decision it performed itself with its report
+    (synchronous actions; otherwise they went to the executor's workers)."""
+
+    snapshot: Snapshot | None = None
+    evaluation: Evaluation = NOTHING
+    performed: tuple[tuple[Decision, Report], ...] = ()
+
+    @property
+    def decisions(self) -> tuple[Decision, ...]:
+        return self.evaluation.decisions
 
 
 class Daemon:
@@ -53,37 +77,41 @@ class Daemon:
         self.clock = StoppableClock(clock)
         self.instance = instance
         self.notifier = notifier or SystemdNotifier({})
-        self.budget = RateBudget(
+        self._synchronous = synchronous_actions
+        # Set while this instance leads and its predecessor's unfinished actions are
+        # reconciled: the executor asks it right before every change.
+        self._leading = threading.Event()
+        latest = LatestSnapshot()
+        budget = RateBudget(
             limit_per_minute=config.api.rate_limit_per_minute,
             reserve_for_actions=config.api.reserve_for_actions,
             clock=self.clock,
         )
-        self.poller: Poller  # set below; the metrics read its snapshot
-        self.metrics = build_daemon_metrics(lambda: self.poller.snapshot, self.clock, self.budget)
+        self.metrics = build_daemon_metrics(latest.read, self.clock, budget)
         self.client = StacksClient(
             api_key,
             config.api.base_url,
             transport=transport,
             timeout=config.api.timeout.total_seconds(),
-            budget=self.budget,
+            budget=budget,
             clock=self.clock,
             observer=self.metrics.api,
         )
         self.poller = Poller(
             self.client,
-            self.budget,
             self.clock,
             status_interval=config.poll.fixed_status_interval,
             metrics_interval=config.poll.metrics_interval,
             backups_interval=config.poll.backups_interval,
-            reserve_for_actions=config.api.reserve_for_actions,
+            latest=latest,
         )
         self.store = AuditStore.open(config.daemon.database_url, instance, self.clock)
         self.leader = leader_lock or leader_lock_for(
             config.daemon.database_url, api_key.fingerprint()
         )
-        self.health = Health(self.clock, heartbeat_max_age=timedelta(seconds=30))
+        self.health = Health(self.clock, heartbeat_max_age=HEARTBEAT_MAX_AGE)
         self.policies = build_policies(config.policies, dry_run=config.daemon.dry_run)
+        self.history = PolicyHistory(self.store)
         self.executor = Executor(
             self.client,
             self.store,
@@ -91,16 +119,18 @@ class Daemon:
             config.policies.pre_change_backup,
             dry_run=config.daemon.dry_run,
             metrics=self.metrics.ops,
-            may_act=lambda: self.acting,
+            may_act=self._leading.is_set,
+            on_backups_changed=self.poller.invalidate_backups,
         )
-        self.history = PolicyHistory(self.store)
-        self.dispatcher = Dispatcher(self.perform)
-        self._synchronous = synchronous_actions
-        self.last_evaluation = Evaluation((), {})
+        self.last_evaluation = NOTHING
         self.metrics.ops.set_leader(False)
         self._ready_sent = False
         self._lock = threading.Lock()
-        self.acting = False  # leader, and its predecessor's unfinished actions reconciled
+
+    @property
+    def acting(self) -> bool:
+        """Leader, and its predecessor's unfinished actions reconciled."""
+        return self._leading.is_set()
 
     # -- jobs ------------------------------------------------------------------------
 
@@ -123,7 +153,8 @@ class Daemon:
             self._keep_session()
             if self.leader.held and not self.acting:
                 # Retried every tick until the audit database takes the `interrupted` rows.
-                self.acting = self._reconcile()
+                if self._reconcile():
+                    self._leading.set()
                 self.metrics.ops.set_leader(self.acting)
             elif self.acting:
                 self._reconcile()  # actions of processes that died since (`change`, kill -9)
@@ -131,7 +162,7 @@ class Daemon:
 
     def _stand_by(self) -> None:
         """Stop acting and forget the fleet: what the new leader sees is what counts."""
-        self.acting = False
+        self._leading.clear()
         self.metrics.ops.set_leader(False)
         self.poller.forget()
         self.metrics.ops.retain(())
@@ -159,52 +190,45 @@ class Daemon:
             return
         self.executor.flush()
 
-    def status_cycle(self) -> Evaluation:
-        """Poll status, then evaluate the policies and dispatch what they decide.
+    def status_cycle(self, *, complete: bool = False) -> Cycle:
+        """Poll status, then evaluate the policies and act on what they decide.
 
         With `status_interval = "auto"` the scheduler ticks faster than any interval
-        and the poller says when a poll is due."""
+        and the poller says when a poll is due. `complete` (for `once`) reads every
+        metric and backup list after the poll, waiting for the budget, before deciding.
+        """
         if not self.acting or not self.poller.status_due(self.clock.now()):
-            return Evaluation((), {})
+            return Cycle()
         snapshot = self.poller.poll_status()
         if not snapshot.status_ok:
-            return Evaluation((), {})
+            return Cycle(snapshot)
         self.health.mark_polled()
         self.metrics.ops.retain(snapshot.containers)
         self._notify_ready("polling STACKS")
+        if complete:
+            self.poller.refresh(everything=True)
+            snapshot = self.poller.snapshot
         evaluation = self.evaluate(snapshot)
+        performed = []
         for decision in evaluation.decisions:
             if self._synchronous:
-                self.perform(decision)
+                performed.append((decision, self.executor.perform(decision)))
             else:
-                self.dispatcher.submit(decision)
-        return evaluation
+                self.executor.submit(decision)
+        return Cycle(snapshot, evaluation, tuple(performed))
 
     def evaluate(self, snapshot: Snapshot) -> Evaluation:
         if not self.health.readiness()[0] and not self._database_writable():
             log.warning("audit database not writable: deciding nothing until it recovers")
-            return Evaluation((), {})
+            return NOTHING
         try:
             evaluation = evaluate(self.policies, snapshot, self.history, self.clock.now())
         except AuditError as error:
             self._audit_failed(error)
-            return Evaluation((), {})
+            return NOTHING
         self.last_evaluation = evaluation
         self._export_policy_state(snapshot, evaluation)
         return evaluation
-
-    def perform(self, decision: Decision) -> None:
-        outcome = self.executor.perform(decision)
-        log.info(
-            "%s %s %s -> %s",
-            decision.actor,
-            decision.action,
-            decision.container_name,
-            outcome.outcome,
-        )
-        changed_backups = decision.action.startswith("backup.") or outcome.backup_id is not None
-        if isinstance(decision, Action) and outcome.action_id and changed_backups:
-            self.poller.invalidate_backups(decision.container_id)
 
     def refresh(self) -> int:
         if not self.acting:
@@ -277,7 +301,7 @@ class Daemon:
         themselves as interrupted, then close the store and release the lock last."""
         self.notifier.stopping()
         self.clock.stop()
-        drained = self.dispatcher.drain(grace)
+        drained = self.executor.drain(grace)
         self.executor.flush()  # outcome rows the database refused earlier, if it takes them now
         if drained:
             self.client.close()  # closing under a request in flight would wait for it

@@ -1,38 +1,39 @@
-"""Serve a Daemon until told to stop: metrics listener, scheduler, graceful shutdown.
+"""Serving a Daemon until told to stop: its job schedule, the metrics listener, graceful stop.
 
 Used by `run` (until SIGTERM/SIGINT) and `demo` (until Ctrl-C or its duration).
+The jobs run on APScheduler 3: poll, refresh, evaluate, heartbeat, leadership.
+Every job is `coalesce=True, max_instances=1` with a misfire grace, so a slow
+API never piles jobs up. The heartbeat job is what `/healthz` and the systemd
+watchdog watch: if the scheduler's threads stall, the heartbeat goes stale.
 """
 
 import logging
 import os
 import sys
 import threading
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from daemon.clock import StopRequested
 from daemon.config import Config
 from daemon.exporter import MetricsServer
 from daemon.runtime import Daemon
-from daemon.scheduler import HEARTBEAT_TICK, build_scheduler, guarded
 
 log = logging.getLogger(__name__)
+
+REFRESH_TICK = timedelta(seconds=5)
+HEARTBEAT_TICK = timedelta(seconds=1)  # at most; the systemd watchdog interval if less
+DATABASE_TICK = timedelta(seconds=5)
+AUTO_STATUS_TICK = timedelta(seconds=0.25)  # "auto": the status job asks the poller if due
+LEADERSHIP_TICK = timedelta(seconds=5)  # at most; a third of a fixed status interval if less
 
 
 def serve(daemon: Daemon, server: MetricsServer, config: Config, stop: threading.Event) -> None:
     """Start everything, wait for `stop`, then shut down in order."""
-    watchdog = daemon.notifier.watchdog_interval()
-    heartbeat = HEARTBEAT_TICK
-    if watchdog is not None:
-        heartbeat = min(heartbeat, timedelta(seconds=watchdog))
-    scheduler = build_scheduler(
-        status_interval=config.poll.fixed_status_interval,
-        status_cycle=daemon.status_cycle,
-        refresh=daemon.refresh,
-        heartbeat=daemon.heartbeat,
-        leadership=daemon.leadership,
-        check_database=daemon.check_database,
-        heartbeat_interval=heartbeat,
-    )
+    scheduler = build_scheduler(daemon, config.poll.fixed_status_interval)
     try:
         server.start()
     except OSError:
@@ -57,6 +58,61 @@ def serve(daemon: Daemon, server: MetricsServer, config: Config, stop: threading
         daemon.close()
         server.stop()
         log.info("stopped")
+
+
+def build_scheduler(daemon: Daemon, status_interval: timedelta | None) -> BackgroundScheduler:
+    """The daemon's jobs; they start right away (the refresh one tick later, after the
+    first status poll).
+
+    `status_interval` None is "auto": the status job ticks every `AUTO_STATUS_TICK`
+    and polls when the poller's current interval has passed. APScheduler runs on
+    wall-clock time, whatever Clock the daemon's logic uses (the demo's simulated
+    clock runs days ahead of it).
+    """
+    heartbeat_every = HEARTBEAT_TICK
+    watchdog = daemon.notifier.watchdog_interval()
+    if watchdog is not None:
+        heartbeat_every = min(heartbeat_every, timedelta(seconds=watchdog))
+    leadership_every = LEADERSHIP_TICK
+    if status_interval is not None:
+        leadership_every = min(status_interval / 3, LEADERSHIP_TICK)
+    start_at = datetime.now(UTC)
+    scheduler = BackgroundScheduler(
+        timezone="UTC",
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+    )
+    jobs = (
+        ("heartbeat", daemon.heartbeat, heartbeat_every, start_at),
+        ("leadership", daemon.leadership, leadership_every, start_at),
+        ("status", daemon.status_cycle, status_interval or AUTO_STATUS_TICK, start_at),
+        ("refresh", daemon.refresh, REFRESH_TICK, start_at + REFRESH_TICK),
+        ("database", daemon.check_database, DATABASE_TICK, start_at),
+    )
+    for name, function, every, first in jobs:
+        scheduler.add_job(
+            guarded(name, function),
+            "interval",
+            seconds=every.total_seconds(),
+            id=name,
+            name=name,
+            next_run_time=first,
+        )
+    return scheduler
+
+
+def guarded(name: str, function: Callable[[], object]) -> Callable[[], None]:
+    """A job that logs its failure instead of killing the scheduler's worker."""
+
+    def job() -> None:
+        try:
+            function()
+        except StopRequested:
+            log.debug("job %s ended: the daemon is stopping", name)
+        except Exception:
+            log.exception("job %s failed; it will run again at its next interval", name)
+
+    job.__name__ = f"{name}_job"
+    return job
 
 
 def exit_now(code: int) -> NoReturn:

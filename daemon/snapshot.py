@@ -1,12 +1,14 @@
 """The immutable, timestamped picture of the fleet that the poller publishes.
 
-The poller replaces the whole Snapshot atomically; the collector, `/status` and
-the policies read whichever one is current. Fail-closed: a failed status poll
+The poller replaces the whole Snapshot atomically in a `LatestSnapshot`, built
+before either side; the collectors, `/status` and the policies read whichever one
+is current. Fail-closed: a failed status poll
 keeps the last known containers and marks the snapshot stale (`status_ok` is
 False), it never turns into "no containers".
 """
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -45,3 +47,21 @@ class Snapshot:
     def with_status_failure(self, error: str) -> "Snapshot":
         """The same containers, marked stale after a failed status poll."""
         return replace(self, status_ok=False, last_error=error)
+
+
+class LatestSnapshot:
+    """The current Snapshot, shared by the poller that publishes it and its readers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._snapshot = Snapshot()
+
+    def read(self) -> Snapshot:
+        with self._lock:
+            return self._snapshot
+
+    def publish(self, change: Callable[[Snapshot], Snapshot]) -> Snapshot:
+        """Replace the snapshot with `change(current)`, atomically; returns the new one."""
+        with self._lock:
+            self._snapshot = change(self._snapshot)
+            return self._snapshot

@@ -1,5 +1,8 @@
 """The `/status` document: the snapshot and the policies' view of each container, as JSON.
 
+The runtime builds it from the current snapshot and its last evaluation; the
+exporter's server serves it.
+
 Each container carries one entry per deciding policy, under the policy's name:
 what the policy's `describe` says of its state, or null while it has none.
 """

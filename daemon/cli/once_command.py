@@ -21,7 +21,9 @@ def once(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     configure_logging(config.daemon.log_format, level=logging.WARNING)
     key = api_key_from(config)
-    daemon = Daemon(config, key, SystemClock(), instance=instance_name(config))
+    daemon = Daemon(
+        config, key, SystemClock(), instance=instance_name(config), synchronous_actions=True
+    )
     try:
         with daemon.store.renewing():
             return cycle(daemon)
@@ -30,27 +32,26 @@ def once(args: argparse.Namespace) -> int:
 
 
 def cycle(daemon: Daemon) -> int:
+    """The daemon's own status cycle, complete (every metric and backup list read first)."""
     if not daemon.leadership():
         raise CliError("another stacks-opsd instance holds the lock for this database; not acting")
-    snapshot = daemon.poller.poll_status()
-    if not snapshot.status_ok:
-        raise CliError(f"status poll failed, nothing decided: {snapshot.last_error}")
-    daemon.poller.refresh(everything=True)
-    snapshot = daemon.poller.snapshot
+    done = daemon.status_cycle(complete=True)
+    snapshot = done.snapshot
+    if snapshot is None or not snapshot.status_ok:
+        error = snapshot.last_error if snapshot else "no status poll was due"
+        raise CliError(f"status poll failed, nothing decided: {error}")
     statuses: dict[str, int] = {}
     for view in snapshot.containers.values():
         statuses[view.container.status] = statuses.get(view.container.status, 0) + 1
     summary = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
     print(f"polled {len(snapshot.containers)} containers ({summary or 'none'})")
-    evaluation = daemon.evaluate(snapshot)
-    for decision in evaluation.decisions:
-        outcome = daemon.executor.perform(decision)
-        backup = f" (backup {outcome.backup_id})" if outcome.backup_id else ""
-        error = f": {outcome.error}" if outcome.error else ""
+    for decision, report in done.performed:
+        backup = f" (backup {report.backup_id})" if report.backup_id else ""
+        error = f": {report.error}" if report.error else ""
         print(
             f"{decision.actor}: {decision.action} {decision.container_name}: "
-            f"{outcome.outcome}{backup}{error}"
+            f"{report.outcome}{backup}{error}"
         )
-    if not evaluation.decisions:
+    if not done.performed:
         print("nothing to do")
     return 0

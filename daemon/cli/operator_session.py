@@ -18,7 +18,7 @@ from daemon.cli.errors import CliError, UsageError
 from daemon.cli.startup import api_key_from, instance_name
 from daemon.clock import SystemClock
 from daemon.config import Config
-from daemon.executor import Executor, Outcome
+from daemon.executor import Executor, NotAudited, Report
 from daemon.stacks import MAX_BACKUPS, Container, Priority, RateBudget, StacksClient
 from policies import OPERATOR, Action
 
@@ -84,7 +84,7 @@ class OperatorSession:
         *,
         wait: bool = True,
         force: bool = False,
-    ) -> Outcome:
+    ) -> Report:
         decision = Action(
             policy=OPERATOR,
             action=action,
@@ -98,9 +98,9 @@ class OperatorSession:
         with progress(f"{action} {container.name}"), self.store.renewing():
             deadline = time.monotonic() + BUSY_WAIT
             while True:
-                outcome = self.executor.perform(decision)
-                if outcome.outcome != "busy" or time.monotonic() >= deadline:
-                    return outcome
+                report = self.executor.perform(decision)
+                if report.outcome != NotAudited.BUSY or time.monotonic() >= deadline:
+                    return report
                 time.sleep(BUSY_POLL)
 
 

@@ -1,6 +1,10 @@
 """One decided change at STACKS, from the check that authorises it to its one outcome row.
 
-    outcome = ChangeAttempt(action, gated, row, details, ...).run()
+    report = ChangeAttempt(action, gated, row, details, ...).run()
+
+A `Report` says what became of a decision: the audit `Outcome` of its row, or
+`NotAudited` when no row says it (another action held the container, or the
+audit database refused the row).
 
 Each round holds a reservation of two requests of the rate budget (see
 `RateBudget.reserved`): it reads the state (`Change.read`), decides from it, and
@@ -25,9 +29,10 @@ sends the change at once, so nothing waits between the check and the request.
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-from daemon.audit import AuditWriteError
+from daemon.audit import AuditWriteError, Outcome
 from daemon.clock import Clock, StopRequested
 from daemon.executor.audit_trail import AuditTrail
 from daemon.executor.backup_gate import BackupGate, GateResult
@@ -47,11 +52,18 @@ log = logging.getLogger(__name__)
 MAX_ROUNDS = 4  # check-and-send rounds (a backup needs one); a 429 or no connection starts one
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one decision (`outcome` is an audit outcome, `busy` or `unaudited`)."""
+class NotAudited(StrEnum):
+    """A report's outcome when no audit outcome row says what became of the decision."""
 
-    outcome: str
+    BUSY = "busy"  # another action holds the container: nothing done, nothing written
+    UNAUDITED = "unaudited"  # a row the audit database refused (see the AuditTrail)
+
+
+@dataclass(frozen=True)
+class Report:
+    """What became of one decision: its audit outcome, or why there is none."""
+
+    outcome: Outcome | NotAudited
     action_id: str | None = None
     backup_id: int | None = None
     error: str | None = None
@@ -60,8 +72,8 @@ class Outcome:
 class _Ended(Exception):
     """The attempt ended early; its outcome row is written."""
 
-    def __init__(self, outcome: Outcome) -> None:
-        self.outcome = outcome
+    def __init__(self, report: Report) -> None:
+        self.report = report
 
 
 class ChangeAttempt:
@@ -94,13 +106,13 @@ class ChangeAttempt:
         self._started: float | None = None  # when the `started` row was written
         self._sent = False
 
-    def run(self) -> Outcome:
+    def run(self) -> Report:
         try:
             return self._rounds()
         except _Ended as ended:
-            return ended.outcome
+            return ended.report
 
-    def _rounds(self) -> Outcome:
+    def _rounds(self) -> Report:
         budget = self._client.budget
         for round_number in range(1, MAX_ROUNDS + 1):
             if self._back_up:
@@ -124,12 +136,14 @@ class ChangeAttempt:
             except StopRequested:
                 if not self._sent:
                     raise
-                return self._end("interrupted", error="the daemon stopped before STACKS answered")
+                return self._end(
+                    Outcome.INTERRUPTED, error="the daemon stopped before STACKS answered"
+                )
             except StacksError as exc:
                 if self._sent and self._stopping():
                     # The daemon closed the connection to stop: the request's fate is unknown.
                     error = f"the daemon stopped while waiting for STACKS: {exc}"
-                    return self._end("interrupted", error=error)
+                    return self._end(Outcome.INTERRUPTED, error=error)
                 if worth_resending(exc) and round_number < MAX_ROUNDS:
                     log.info(
                         "%s for %s not taken (%s); checking again before sending it",
@@ -138,9 +152,9 @@ class ChangeAttempt:
                     self._sent = False
                     continue
                 if self._sent:
-                    return self._end("failed", error=str(exc), http_status=exc.http_status)
+                    return self._end(Outcome.FAILED, error=str(exc), http_status=exc.http_status)
                 return self._not_sent(f"the change could not be sent ({exc})", exc)
-            return self._end("succeeded")
+            return self._end(Outcome.SUCCEEDED)
         return self._not_sent("its state could not be checked right before the request", None)
 
     # -- the check ----------------------------------------------------------------------
@@ -159,8 +173,8 @@ class ChangeAttempt:
         if unwanted is not None:
             self._details["seen"] = seen.describe()
             if self._started is None:
-                self._finish("skipped", f"{unwanted}: nothing done")
-            self._finish("skipped", f"right before the request {unwanted}: nothing sent")
+                self._finish(Outcome.SKIPPED, f"{unwanted}: nothing done")
+            self._finish(Outcome.SKIPPED, f"right before the request {unwanted}: nothing sent")
         if not self._gate_pending:
             return
         status = seen.status or ""
@@ -168,7 +182,7 @@ class ChangeAttempt:
         if not known and not self._action.force:
             self._details["status_seen"] = status
             self._finish(
-                "aborted",
+                Outcome.ABORTED,
                 f"its status {status!r} is not one the STACKS guide names, so the pre-change "
                 "backup cannot be judged: nothing done (fail closed; `stacks-opsd change ... "
                 "--force` overrides)",
@@ -195,23 +209,23 @@ class ChangeAttempt:
             self._row["target"] = str(check.backup_id)
         self._reason = f"{self._reason}; {check.reason}"
         if not check.proceed:
-            outcome = Outcome("aborted", self._row["action_id"], check.backup_id, check.reason)
-            self._write("aborted", self._reason)
-            raise _Ended(outcome)
+            report = Report(Outcome.ABORTED, self._row["action_id"], check.backup_id, check.reason)
+            self._write(Outcome.ABORTED, self._reason)
+            raise _Ended(report)
 
     def _confirm_and_start(self) -> None:
         """Right before the request: still the leader, still holding the container."""
         if not self._may_act():
-            self._finish("skipped", "this instance is no longer the leader: nothing sent")
+            self._finish(Outcome.SKIPPED, "this instance is no longer the leader: nothing sent")
         if not self._trail.holds(self._action.container_id):
-            self._finish("skipped", "another process took over the container: nothing sent")
+            self._finish(Outcome.SKIPPED, "another process took over the container: nothing sent")
         if self._started is None:
-            self._write("started", self._reason)
+            self._write(Outcome.STARTED, self._reason)
             self._started = self._clock.monotonic()
 
     # -- the answer ----------------------------------------------------------------------
 
-    def _verify(self, before: Seen, answer: UnconfirmedChange) -> Outcome:
+    def _verify(self, before: Seen, answer: UnconfirmedChange) -> Report:
         """After an ambiguous answer: read the state back; succeeded only if it shows it."""
         self._details["answer"] = answer.answer
         fields = {"error": str(answer), "http_status": answer.http_status}
@@ -219,11 +233,11 @@ class ChangeAttempt:
             after = self._change.read(self._client, self._action)
         except StopRequested:
             self._details["read_back"] = "cut short: the daemon stopped"
-            return self._end("interrupted", **fields)
+            return self._end(Outcome.INTERRUPTED, **fields)
         except StacksError as read_error:
             self._details["read_back"] = f"failed: {read_error}"
             return self._end(
-                "unknown",
+                Outcome.UNKNOWN,
                 f"STACKS answered {answer.answer} and the read-back failed, so whether it "
                 "happened is unknown",
                 **fields,
@@ -231,12 +245,12 @@ class ChangeAttempt:
         self._details["read_back"] = after.describe()
         if self._change.applied(before, after, self._action):
             return self._end(
-                "succeeded",
+                Outcome.SUCCEEDED,
                 f"STACKS answered {answer.answer}, and the read-back shows the change",
                 http_status=answer.http_status,
             )
         return self._end(
-            "unknown",
+            Outcome.UNKNOWN,
             f"STACKS answered {answer.answer} and the read-back does not show the change: "
             "it may or may not have happened",
             **fields,
@@ -244,18 +258,18 @@ class ChangeAttempt:
 
     # -- rows ----------------------------------------------------------------------------
 
-    def _not_sent(self, why: str, exc: StacksError | None) -> Outcome:
+    def _not_sent(self, why: str, exc: StacksError | None) -> Report:
         """Nothing reached STACKS: `aborted` before the `started` row, `failed` after it."""
         fields = {} if exc is None else {"error": str(exc), "http_status": exc.http_status}
         if self._started is None:
-            return self._end("aborted", f"{why}: nothing done", **fields)
-        return self._end("failed", f"{why}: nothing sent", **fields)
+            return self._end(Outcome.ABORTED, f"{why}: nothing done", **fields)
+        return self._end(Outcome.FAILED, f"{why}: nothing sent", **fields)
 
-    def _finish(self, outcome: str, why: str, **fields: Any) -> None:
+    def _finish(self, outcome: Outcome, why: str, **fields: Any) -> None:
         """End the attempt now with `outcome` (its only row, or the outcome of `started`)."""
         raise _Ended(self._end(outcome, why, **fields))
 
-    def _end(self, outcome: str, why: str | None = None, **fields: Any) -> Outcome:
+    def _end(self, outcome: Outcome, why: str | None = None, **fields: Any) -> Report:
         """Write the action's one outcome row."""
         reason = self._reason if why is None else f"{self._reason}; {why}"
         if self._started is not None:
@@ -269,10 +283,10 @@ class ChangeAttempt:
                 "(it is kept and written again when the database takes it): %s",
                 self._action.action, self._action.container_name, outcome, exc,
             )  # fmt: skip
-            return Outcome("unaudited", self._row["action_id"], backup_id, str(exc))
-        return Outcome(outcome, self._row["action_id"], backup_id, fields.get("error"))
+            return Report(NotAudited.UNAUDITED, self._row["action_id"], backup_id, str(exc))
+        return Report(outcome, self._row["action_id"], backup_id, fields.get("error"))
 
-    def _write(self, outcome: str, reason: str, **fields: Any) -> None:
+    def _write(self, outcome: Outcome, reason: str, **fields: Any) -> None:
         action = self._action
         self._trail.write(
             action.policy, action.actor, action.action, outcome,

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from daemon.audit import AuditError, AuditLog, AuditStore, AuditWriteError, Holder
+from daemon.audit import AuditError, AuditLog, AuditStore, AuditWriteError, Holder, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class AuditTrail:
         except AuditWriteError:
             self._count_write_error()
             with self._lock:
-                if outcome != "started" and action_id in self._started:
+                if outcome != Outcome.STARTED and action_id in self._started:
                     self._kept.append((policy, entry))
             raise
         self._recorded(policy, entry)
@@ -114,11 +114,11 @@ class AuditTrail:
 
     def _recorded(self, policy: str, entry: dict[str, Any]) -> None:
         with self._lock:
-            if entry["outcome"] == "started":
+            if entry["outcome"] == Outcome.STARTED:
                 self._started.add(entry["action_id"])
             else:
                 self._started.discard(entry["action_id"])
-        if self._metrics is not None and entry["outcome"] != "started":
+        if self._metrics is not None and entry["outcome"] != Outcome.STARTED:
             self._metrics.action(policy, entry["action"], entry["outcome"])
 
     def _count_write_error(self) -> None:

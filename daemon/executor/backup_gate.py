@@ -23,13 +23,14 @@ that decides between the two is the executor's (see attempt.py).
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-from daemon.audit import new_action_id
+from daemon.audit import AuditAction, Outcome, new_action_id
 from daemon.clock import Clock, StopRequested
 from daemon.durations import format_duration
 from daemon.executor.audit_trail import AuditTrail
+from daemon.executor.changes import list_backups
 from daemon.stacks import (
-    MAX_BACKUPS,
     Backup,
     Priority,
     StacksClient,
@@ -46,6 +47,17 @@ CLOCK_SKEW = timedelta(seconds=60)  # STACKS' clock may lag ours by this much
 TRIGGER_SENDS = 3  # a trigger refused with 429 / no connection is sent again at most this often
 
 
+class PreChangeBackup(StrEnum):
+    """How a change was protected: the audit rows' `details.pre_change_backup`."""
+
+    CREATED = "created"
+    REUSED = "reused"
+    NOT_RUNNING = "not running"  # STACKS backs up running containers only
+    FORCED = "forced"  # no backup was possible and the operator forced the change
+    FAILED = "failed"  # the change goes ahead only with `on_failure = "proceed"`
+    DRY_RUN = "would be taken first"
+
+
 @dataclass(frozen=True)
 class BackupResult:
     """The end of one backup; `backup_id` is None when no new backup was seen."""
@@ -58,10 +70,10 @@ class BackupResult:
     unconfirmed: str | None = None  # the trigger's ambiguous answer, when no backup showed up
 
     @property
-    def outcome(self) -> str:
+    def outcome(self) -> Outcome:
         if self.completed:
-            return "succeeded"
-        return "unknown" if self.unconfirmed and self.backup_id is None else "failed"
+            return Outcome.SUCCEEDED
+        return Outcome.UNKNOWN if self.unconfirmed and self.backup_id is None else Outcome.FAILED
 
 
 @dataclass(frozen=True)
@@ -69,7 +81,7 @@ class GateResult:
     """Whether the change may go ahead, with the backup that protects it (if any)."""
 
     proceed: bool
-    how: str  # created, reused, not running, forced, failed
+    how: PreChangeBackup
     reason: str
     backup_id: int | None = None
 
@@ -98,7 +110,7 @@ class BackupGate:
         """
         cid = action.container_id
         try:
-            listed = self._client.backups(cid, limit=MAX_BACKUPS, priority=Priority.ACTION)
+            listed = list_backups(self._client, cid)
         except StacksError as exc:
             return self._failed(f"could not list the container's backups: {exc}")
         newest = newest_completed(listed)
@@ -106,7 +118,7 @@ class BackupGate:
         if reuse > timedelta(0) and newest and newest.created_at >= self._clock.now() - reuse:
             return GateResult(
                 proceed=True,
-                how="reused",
+                how=PreChangeBackup.REUSED,
                 reason=f"reused backup {newest.id}, completed within {format_duration(reuse)}",
                 backup_id=newest.id,
             )
@@ -122,14 +134,14 @@ class BackupGate:
         if result.completed:
             return GateResult(
                 proceed=True,
-                how="created",
+                how=PreChangeBackup.CREATED,
                 reason=f"pre-change backup {result.backup_id} completed",
                 backup_id=result.backup_id,
             )
         if forced and not result.triggered:
             return GateResult(
                 proceed=True,
-                how="forced",
+                how=PreChangeBackup.FORCED,
                 reason=f"no pre-change backup possible ({result.error}); forced by the operator",
             )
         return self._failed(f"pre-change backup failed: {result.error}")
@@ -154,20 +166,21 @@ class BackupGate:
             "container_name": container_name,
             "correlation_id": correlation_id,
         }
-        self._trail.write(policy, actor, "backup.create", "started", reason=reason, **row)
+        backup = AuditAction.BACKUP_CREATE
+        self._trail.write(policy, actor, backup, Outcome.STARTED, reason=reason, **row)
         started = self._clock.monotonic()
         try:
             result = self._trigger_and_wait(container_id, {b.id for b in known})
         except StopRequested:
             self._trail.write(
-                policy, actor, "backup.create", "interrupted", reason=reason,
+                policy, actor, backup, Outcome.INTERRUPTED, reason=reason,
                 error="the daemon stopped while waiting for the backup", **row,
             )  # fmt: skip
             raise
         elapsed_ms = (self._clock.monotonic() - started) * 1000
         if result.completed:
             self._trail.write(
-                policy, actor, "backup.create", "succeeded", reason=reason,
+                policy, actor, backup, Outcome.SUCCEEDED, reason=reason,
                 target=str(result.backup_id), duration_ms=elapsed_ms, **row,
             )  # fmt: skip
         else:
@@ -176,7 +189,7 @@ class BackupGate:
             if result.unconfirmed:
                 details["answer"] = result.unconfirmed
             self._trail.write(
-                policy, actor, "backup.create", result.outcome, reason=reason, target=target,
+                policy, actor, backup, result.outcome, reason=reason, target=target,
                 error=result.error, http_status=result.http_status, duration_ms=elapsed_ms,
                 details=details, **row,
             )  # fmt: skip
@@ -192,9 +205,7 @@ class BackupGate:
             self._clock.sleep(min(wait, max((deadline - self._clock.now()).total_seconds(), 0)))
             wait = min(wait * 2, MAX_POLL)
             try:
-                listed = self._client.backups(
-                    container_id, limit=MAX_BACKUPS, priority=Priority.ACTION
-                )
+                listed = list_backups(self._client, container_id)
             except StacksError as exc:
                 last_error = str(exc)
             else:
@@ -229,9 +240,7 @@ class BackupGate:
             triggered_at = self._clock.now()
             try:
                 with budget.reserved(Priority.ACTION, 2):  # the list and the trigger
-                    listed = self._client.backups(
-                        container_id, limit=MAX_BACKUPS, priority=Priority.ACTION
-                    )
+                    listed = list_backups(self._client, container_id)
                     known_ids.update(b.id for b in listed)
                     if budget.reserved_left() < 1:
                         continue  # the list needed a retry: list again under a new reservation
@@ -254,9 +263,7 @@ class BackupGate:
         newest = action.newest_backup
         if newest is None:
             try:
-                listed = self._client.backups(
-                    action.container_id, limit=MAX_BACKUPS, priority=Priority.ACTION
-                )
+                listed = list_backups(self._client, action.container_id)
             except StacksError:
                 listed = ()
             found = newest_completed(listed)
@@ -264,7 +271,7 @@ class BackupGate:
         found = f"newest completed backup {newest}" if newest else "no completed backup known"
         return GateResult(
             proceed=True,
-            how="not running",
+            how=PreChangeBackup.NOT_RUNNING,
             reason=f"no pre-change backup: the container is {status} (STACKS backs up "
             f"running containers only); {found}",
             backup_id=newest,
@@ -272,8 +279,12 @@ class BackupGate:
 
     def _failed(self, reason: str) -> GateResult:
         if self._options.on_failure == "proceed":
-            return GateResult(True, "failed", f"{reason}; proceeding (on_failure = proceed)")
-        return GateResult(False, "failed", f"{reason}; change aborted (on_failure = abort)")
+            return GateResult(
+                True, PreChangeBackup.FAILED, f"{reason}; proceeding (on_failure = proceed)"
+            )
+        return GateResult(
+            False, PreChangeBackup.FAILED, f"{reason}; change aborted (on_failure = abort)"
+        )
 
 
 def _outcome(

@@ -11,20 +11,37 @@ says three things:
 - `applied`: whether a read-back after an ambiguous answer shows the change
   happened (True), or cannot tell (False: the row says `unknown`).
 
-`GATED` names the changes to a running container that need a backup first (SPEC 7).
+`GATED` names the changes to a running container that need a backup first (SPEC 7),
+and `BACKUP_CHANGES` those after which the container's backup list is stale.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from daemon.audit import AuditAction
 from daemon.stacks import MAX_BACKUPS, Backup, NotFoundError, Priority, StacksClient
 from policies import Action
 
 ACTION = Priority.ACTION
 GONE = "gone"  # what a container read shows once STACKS answers 404
 
-GATED = frozenset(("container.restart", "container.stop", "container.delete", "backup.restore"))
+GATED = frozenset(
+    (
+        AuditAction.CONTAINER_RESTART,
+        AuditAction.CONTAINER_STOP,
+        AuditAction.CONTAINER_DELETE,
+        AuditAction.BACKUP_RESTORE,
+    )
+)
+BACKUP_CHANGES = frozenset(
+    (
+        AuditAction.BACKUP_CREATE,
+        AuditAction.BACKUP_PIN,
+        AuditAction.BACKUP_UNPIN,
+        AuditAction.BACKUP_RESTORE,
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -56,8 +73,13 @@ def read_container(client: StacksClient, action: Action) -> Seen:
     return Seen(status=container.status, updated_at=container.updated_at)
 
 
+def list_backups(client: StacksClient, container_id: str) -> tuple[Backup, ...]:
+    """The container's backups as a change sees them: all that STACKS lists, at ACTION."""
+    return client.backups(container_id, limit=MAX_BACKUPS, priority=ACTION)
+
+
 def read_backups(client: StacksClient, action: Action) -> Seen:
-    return Seen(backups=client.backups(action.container_id, limit=MAX_BACKUPS, priority=ACTION))
+    return Seen(backups=list_backups(client, action.container_id))
 
 
 def _backup_id(action: Action) -> int:
@@ -136,40 +158,40 @@ def _container_change(
     )
 
 
-CHANGES: dict[str, Change] = {
-    "container.restart": _container_change(
+CHANGES: dict[AuditAction, Change] = {
+    AuditAction.CONTAINER_RESTART: _container_change(
         lambda client, a: client.restart(a.container_id, priority=ACTION), _restarted
     ),
-    "container.stop": _container_change(
+    AuditAction.CONTAINER_STOP: _container_change(
         lambda client, a: client.stop(a.container_id, priority=ACTION),
         lambda before, after: after.status == "stopped",
     ),
-    "container.start": _container_change(
+    AuditAction.CONTAINER_START: _container_change(
         lambda client, a: client.start(a.container_id, priority=ACTION),
         lambda before, after: after.status == "running",
     ),
-    "container.delete": _container_change(
+    AuditAction.CONTAINER_DELETE: _container_change(
         lambda client, a: client.delete_container(a.container_id, priority=ACTION),
         lambda before, after: after.status == GONE,
     ),
-    "backup.restore": _container_change(
+    AuditAction.BACKUP_RESTORE: _container_change(
         lambda client, a: client.restore_backup(_backup_id(a), priority=ACTION),
         lambda before, after: after.status != GONE and _advanced(before, after),
     ),
     # Only with `wait=False`; a waited-for backup goes through the BackupGate.
-    "backup.create": Change(
+    AuditAction.BACKUP_CREATE: Change(
         lambda client, a: client.trigger_backup(a.container_id, priority=ACTION),
         read_backups,
         lambda seen, expected, action: None,
         _new_backup,
     ),
-    "backup.pin": Change(
+    AuditAction.BACKUP_PIN: Change(
         lambda client, a: client.pin_backup(_backup_id(a), priority=ACTION),
         read_backups,
         _pin_unwanted(True),
         _pinned_now(True),
     ),
-    "backup.unpin": Change(
+    AuditAction.BACKUP_UNPIN: Change(
         lambda client, a: client.unpin_backup(_backup_id(a), priority=ACTION),
         read_backups,
         _pin_unwanted(False),

@@ -1,13 +1,15 @@
-"""Executor: performs decisions with write-ahead audit rows, one actor per container.
+"""The executor: performs decisions with write-ahead audit rows, one action per container.
 
     executor = Executor(client, store, clock, config.policies.pre_change_backup, dry_run)
-    outcome = executor.perform(decision)
+    report = executor.perform(decision)  # now, on this thread
+    executor.submit(decision)            # on a worker thread; the status job never waits
 
 A `Note` becomes one audit row. An `Action`:
 
-1. waits for nobody: if another action holds the container, in this process or
-   in another one sharing the audit database (`AuditStore.claim`), it returns
-   `busy` and writes nothing (the policy decides again on the next evaluation);
+1. waits for nobody: if another action holds the container, on a worker thread
+   (`submit` skips it), on another thread of this process or in another process
+   sharing the audit database (`AuditStore.claim`), it is `busy` and writes nothing
+   (the policy decides again on the next evaluation);
 2. in dry-run mode writes one `dry_run` row and calls nothing, not even a backup;
 3. is otherwise one `ChangeAttempt` (attempt.py): check, pre-change backup,
    check again and send at once, one outcome row, a read-back after an
@@ -16,28 +18,34 @@ A `Note` becomes one audit row. An `Action`:
 The change's rows share `correlation_id` with its pre-change backup's rows and
 carry `details.backup_id` (and `target`, when the action has none of its own).
 If an audit row cannot be written the change is not made (no unaudited
-changes); the error is counted in the metrics and the outcome is `unaudited`.
+changes); the error is counted in the metrics and the report says `unaudited`.
 An outcome row that cannot be written after the change is kept by the
 AuditTrail and written as soon as the database takes it (`flush`).
+
+`may_act` is asked right before each change (False: leadership lost, skipped);
+`on_backups_changed(container_id)` is told of every action that changed a
+container's backups, so the poller reads the list again first.
 """
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from typing import Any
 
-from daemon.audit import AuditStore, AuditWriteError, new_action_id
+from daemon.audit import AuditAction, AuditStore, AuditWriteError, Outcome, new_action_id
 from daemon.clock import Clock, StopRequested
-from daemon.executor.attempt import ChangeAttempt, Outcome
+from daemon.executor.attempt import ChangeAttempt, NotAudited, Report
 from daemon.executor.audit_trail import ActionMetrics, AuditTrail
-from daemon.executor.backup_gate import BackupGate
-from daemon.executor.changes import CHANGES, GATED
-from daemon.executor.container_locks import ContainerLocks
-from daemon.stacks import MAX_BACKUPS, Priority, StacksClient, StacksError
+from daemon.executor.backup_gate import BackupGate, PreChangeBackup
+from daemon.executor.changes import BACKUP_CHANGES, CHANGES, GATED, list_backups
+from daemon.stacks import StacksClient, StacksError
 from policies import Action, Decision, Note, PreChangeBackupOptions
 
 log = logging.getLogger(__name__)
 
-BACKUP = "backup.create"
+WORKERS = 4  # actions in flight at once (each on its own container)
 
 
 class Executor:
@@ -50,8 +58,8 @@ class Executor:
         dry_run: bool = False,
         metrics: ActionMetrics | None = None,
         may_act: Callable[[], bool] | None = None,
+        on_backups_changed: Callable[[str], None] | None = None,
     ) -> None:
-        """`may_act` is asked before each change: False (leadership lost) skips it."""
         self._client = client
         self._clock = clock
         self._gate_options = gate_options
@@ -59,31 +67,57 @@ class Executor:
         self._trail = AuditTrail(store, metrics)
         self._gate = BackupGate(client, self._trail, clock, gate_options)
         self._locks = ContainerLocks()
+        self._workers = Workers(self.perform)
         self._may_act = may_act or (lambda: True)
+        self._on_backups_changed = on_backups_changed or (lambda container_id: None)
 
-    def perform(self, decision: Decision) -> Outcome:
-        if isinstance(decision, Note):
-            return self._record_note(decision)
-        if decision.action not in CHANGES:
+    def perform(self, decision: Decision) -> Report:
+        """Perform `decision` now, on this thread."""
+        report = self._record_note(decision) if isinstance(decision, Note) else self._act(decision)
+        log.info(
+            "%s %s %s -> %s",
+            decision.actor,
+            decision.action,
+            decision.container_name,
+            report.outcome,
+        )
+        if isinstance(decision, Action) and report.action_id and _changed_backups(decision, report):
+            self._on_backups_changed(decision.container_id)
+        return report
+
+    def submit(self, decision: Decision) -> bool:
+        """Perform `decision` on a worker thread, unless its container has one queued or
+        running (False: skipped; the next evaluation decides again)."""
+        return self._workers.submit(decision)
+
+    def drain(self, timeout: float) -> bool:
+        """Refuse new submissions, wait up to `timeout` seconds for those in flight; True
+        when none is left."""
+        return self._workers.drain(timeout)
+
+    def flush(self) -> None:
+        """Write outcome rows the database refused earlier, release claims it kept."""
+        self._trail.flush()
+
+    def _act(self, action: Action) -> Report:
+        if action.action not in CHANGES:
             known = ", ".join(sorted(CHANGES))
-            raise ValueError(f"the executor cannot perform {decision.action!r}; known: {known}")
-        with self._locks.try_hold(decision.container_id) as held:
+            raise ValueError(f"the executor cannot perform {action.action!r}; known: {known}")
+        with self._locks.try_hold(action.container_id) as held:
             if not held:
                 log.info(
                     "%s for %s skipped: another action on it is in progress",
-                    decision.action,
-                    decision.container_name,
+                    action.action,
+                    action.container_name,
                 )
-                return Outcome("busy")
+                return Report(NotAudited.BUSY)
             try:
-                return self._claimed(decision)
+                return self._claimed(action)
             except AuditWriteError as exc:
-                log.error(
-                    "%s for %s not performed: %s", decision.action, decision.container_name, exc
-                )
-                return Outcome("unaudited", error=str(exc))
+                log.error("%s for %s not performed: %s", action.action, action.container_name, exc)
+                return Report(NotAudited.UNAUDITED, error=str(exc))
 
-    def _claimed(self, action: Action) -> Outcome:
+    def _claimed(self, action: Action) -> Report:
         """The action, while this process holds the container's claim in the audit database."""
         action_id = new_action_id()
         if self._dry_run:
@@ -92,17 +126,13 @@ class Executor:
         if holder is not None:
             busy = holder.describe()
             log.info("%s for %s skipped: %s", action.action, action.container_name, busy)
-            return Outcome("busy", error=busy)
+            return Report(NotAudited.BUSY, error=busy)
         try:
             return self._perform(action, action_id)
         finally:
             self._trail.release(action.container_id)
 
-    def flush(self) -> None:
-        """Write outcome rows the database refused earlier, release claims it kept."""
-        self._trail.flush()
-
-    def _record_note(self, note: Note) -> Outcome:
+    def _record_note(self, note: Note) -> Report:
         action_id = new_action_id()
         details = {**note.details, "dry_run": True} if self._dry_run else note.details
         try:
@@ -113,10 +143,10 @@ class Executor:
             )  # fmt: skip
         except AuditWriteError as exc:
             log.error("could not record %s %s: %s", note.action, note.outcome, exc)
-            return Outcome("unaudited", error=str(exc))
-        return Outcome(note.outcome, action_id)
+            return Report(NotAudited.UNAUDITED, error=str(exc))
+        return Report(Outcome(note.outcome), action_id)
 
-    def _perform(self, action: Action, action_id: str) -> Outcome:
+    def _perform(self, action: Action, action_id: str) -> Report:
         gated = action.gated and action.action in GATED and self._gate_options.enabled
         row: dict[str, Any] = {
             "action_id": action_id,
@@ -133,24 +163,23 @@ class Executor:
         except StopRequested:
             # The daemon is stopping before the change was made: say so before exiting.
             reason = f"{action.reason}; the daemon stopped before the change"
-            self._write(action, "interrupted", row, reason, details)
-            return Outcome("interrupted", row["action_id"])
+            self._write(action, Outcome.INTERRUPTED, row, reason, details)
+            return Report(Outcome.INTERRUPTED, row["action_id"])
 
     def _perform_audited(
         self, action: Action, gated: bool, row: dict[str, Any], details: dict[str, Any]
-    ) -> Outcome:
+    ) -> Report:
         if not self._may_act():
             reason = f"{action.reason}; this instance is no longer the leader: nothing done"
-            self._write(action, "skipped", row, reason, details)
-            return Outcome("skipped", row["action_id"])
+            self._write(action, Outcome.SKIPPED, row, reason, details)
+            return Report(Outcome.SKIPPED, row["action_id"])
         if self._dry_run:
             if gated:
-                details["pre_change_backup"] = "would be taken first"
-            self._write(
-                action, "dry_run", row, f"{action.reason} (dry run: nothing changed)", details
-            )
-            return Outcome("dry_run", row["action_id"])
-        if action.action == BACKUP and action.wait:
+                details["pre_change_backup"] = PreChangeBackup.DRY_RUN
+            reason = f"{action.reason} (dry run: nothing changed)"
+            self._write(action, Outcome.DRY_RUN, row, reason, details)
+            return Report(Outcome.DRY_RUN, row["action_id"])
+        if action.action == AuditAction.BACKUP_CREATE and action.wait:
             return self._backup(action, row)
         attempt = ChangeAttempt(
             action, gated, row, details,
@@ -159,18 +188,16 @@ class Executor:
         )  # fmt: skip
         return attempt.run()
 
-    def _backup(self, action: Action, row: dict[str, Any]) -> Outcome:
+    def _backup(self, action: Action, row: dict[str, Any]) -> Report:
         """An operator's (or policy's) backup.create: trigger and wait, audited by the gate.
 
         The backups listed before the trigger are known, so an earlier backup that
         completed moments ago is never mistaken for this one.
         """
         try:
-            known = self._client.backups(
-                action.container_id, limit=MAX_BACKUPS, priority=Priority.ACTION
-            )
+            known = list_backups(self._client, action.container_id)
         except StacksError as exc:
-            return Outcome("failed", None, None, f"could not list backups first: {exc}")
+            return Report(Outcome.FAILED, None, None, f"could not list backups first: {exc}")
         result = self._gate.take_backup(
             action.container_id,
             action.container_name,
@@ -181,12 +208,12 @@ class Executor:
             known=known,
             action_id=row["action_id"],
         )
-        return Outcome(result.outcome, row["action_id"], result.backup_id, result.error)
+        return Report(result.outcome, row["action_id"], result.backup_id, result.error)
 
     def _write(
         self,
         action: Action,
-        outcome: str,
+        outcome: Outcome,
         row: dict[str, Any],
         reason: str,
         details: dict[str, Any],
@@ -196,3 +223,77 @@ class Executor:
             action.policy, action.actor, action.action, outcome,
             reason=reason, details=details, **row, **fields,
         )  # fmt: skip
+
+
+def _changed_backups(action: Action, report: Report) -> bool:
+    """Whether the container's backup list may show something new after `action`."""
+    return action.action in BACKUP_CHANGES or report.backup_id is not None
+
+
+class ContainerLocks:
+    """One action per container in this process: a non-blocking lock per container id."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    @contextmanager
+    def try_hold(self, container_id: str) -> Iterator[bool]:
+        """Yield True while holding the container's lock, False if another action holds it."""
+        with self._guard:
+            lock = self._locks.setdefault(container_id, threading.Lock())
+        acquired = lock.acquire(blocking=False)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                lock.release()
+
+
+class Workers:
+    """Runs decisions on a small pool of threads, at most one queued or running per container.
+
+    A pre-change backup can take minutes, so the status job hands decisions over
+    instead of waiting. A container that already has one in flight is skipped this
+    round; the next evaluation decides again from fresh state.
+    """
+
+    def __init__(self, perform: Callable[[Decision], object], workers: int = WORKERS) -> None:
+        self._perform = perform
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="action")
+        self._busy: set[str] = set()
+        self._futures: set[Future] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, decision: Decision) -> bool:
+        with self._lock:
+            if self._closed or decision.container_id in self._busy:
+                return False
+            self._busy.add(decision.container_id)
+            future = self._pool.submit(self._run, decision)
+            self._futures.add(future)
+        future.add_done_callback(self._forget)
+        return True
+
+    def _run(self, decision: Decision) -> None:
+        try:
+            self._perform(decision)
+        except StopRequested:
+            log.info("%s on %s interrupted: stopping", decision.action, decision.container_name)
+        except Exception:
+            log.exception("action %s on %s failed", decision.action, decision.container_name)
+        finally:
+            with self._lock:
+                self._busy.discard(decision.container_id)
+
+    def _forget(self, future: Future) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+    def drain(self, timeout: float) -> bool:
+        with self._lock:
+            self._closed = True
+            pending = set(self._futures)
+        _, not_done = wait(pending, timeout=timeout)
+        return not not_done

@@ -1,17 +1,29 @@
-"""The client-side request budget that keeps every caller of one API key under its limit.
+"""The client-side request budget: the only place that says who may spend a request.
 
 STACKS allows `limit` requests per fixed one-minute window per key and reports
 `X-RateLimit-Limit/Remaining/Reset` on every response. `RateBudget` is shared by
 all threads using the key: each request first takes one unit from it.
 
-Priorities (lower value wins): ACTION < STATUS < BACKUPS < METRICS. A priority
-may only spend what is left above its floor, so the last requests of a window
-stay available to more important work:
+Who spends at which priority (lower value wins):
+
+    ACTION   changes, the checks that authorise them and the gate's backup polls
+    STATUS   the fleet's status poll (and any read that names no other priority)
+    BACKUPS  backup lists and stats; REFRESH (an alias) is every refresh of the
+             poller, metrics included, so the last reserve stays with actions
+    METRICS  metrics read outside the poller's refreshes
+
+A priority may only spend what is left above its floor, so the last requests of a
+window stay available to more important work:
 
     ACTION   floor 0                    (may use every request)
     STATUS   floor reserve // 2
     BACKUPS  floor reserve              ("low priorities never use the last reserve")
     METRICS  floor reserve + reserve // 2
+
+Refreshes leave one more request for each status poll still due before the window
+ends (`status_room`, `refresh_allowed`), so a refresh never delays the poll that
+detects a crash. Polling (status and refreshes) plans on `polling_capacity` per
+window: the limit less the configured reserve.
 
 When the server reports a lower limit than configured, the reserve shrinks in
 proportion (a key limited to 5/min with a configured 60/10 keeps 1 in reserve), so
@@ -63,7 +75,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 
 from daemon.clock import Clock, SystemClock
@@ -77,10 +89,13 @@ MAX_SLEEP_STEP = 1.0
 
 
 class Priority(IntEnum):
+    """Who may spend a request, most important first (see the module docstring)."""
+
     ACTION = 0
     STATUS = 1
     BACKUPS = 2
     METRICS = 3
+    REFRESH = 2  # alias of BACKUPS: the poller's refreshes, metrics included
 
 
 @dataclass
@@ -176,6 +191,27 @@ class RateBudget:
             if now < self._blocked_until:
                 return 0
             return max(0, self._remaining - self.floor(priority))
+
+    @property
+    def polling_capacity(self) -> int:
+        """Requests per window that status polls and refreshes may plan on: the limit
+        less the reserve for actions (as configured)."""
+        with self._lock:
+            return self._limit - self._reserve
+
+    def status_room(self, next_poll: datetime | None, every: timedelta) -> int:
+        """Requests refreshes leave to the status polls still due before the window ends
+        (or a minute from now, when none is running): one every `every` from `next_poll`
+        (None or past: now)."""
+        now = self._clock.now()
+        end = self.window_resets_at or now + timedelta(seconds=WINDOW_SECONDS)
+        moment = now if next_poll is None else max(now, next_poll)
+        return max(0, -((moment - end) // every))
+
+    def refresh_allowed(self, status_room: int) -> bool:
+        """Whether a refresh may send a request now: REFRESH leaves its floor to more
+        important work and `status_room` requests to the status polls still due."""
+        return self.available(Priority.REFRESH) > status_room
 
     # -- spending ------------------------------------------------------------
 

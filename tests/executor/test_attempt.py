@@ -1,55 +1,54 @@
 """One change's life at STACKS: fail closed, re-confirm right before the request, one outcome."""
 
-from datetime import UTC, datetime
-
 from daemon.audit import AuditWriteError
 from daemon.clock import StopRequested
-from daemon.config import PoliciesConfig
 from daemon.executor import Executor
 from policies import Action, PreChangeBackupOptions
 from tests.policies.audit_truth import assert_audit_matches
-from tests.policies.harness import Harness
-
-START = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+from tests.support.simulated_run import SimulatedRun
 
 
 def operator(cid: str, action: str = "container.restart", **fields) -> Action:
     return Action("cli", action, cid, "web", f"operator: {action}", **fields)
 
 
-def outcomes(h: Harness) -> list[tuple[str, str]]:
+def outcomes(h: SimulatedRun) -> list[tuple[str, str]]:
     return [(row.action, row.outcome) for row in h.rows()]
 
 
-def test_a_status_the_guide_does_not_name_aborts_a_gated_change(tmp_path):
-    h = Harness(tmp_path, START, PoliciesConfig())
+def test_a_status_the_guide_does_not_name_aborts_a_gated_change(world):
+    h = world()
     cid = h.seed("web")
-    h.sim.set_status(cid, "starting")
-    outcome = h.executor.perform(operator(cid, "container.stop"))
+    h.simulator.set_status(cid, "starting")
+    outcome = h.daemon.executor.perform(operator(cid, "container.stop"))
     assert outcome.outcome == "aborted"
-    assert h.sim.mutations() == []
+    assert h.simulator.mutations() == []
     [row] = h.rows()
     assert '"status_seen":"starting"' in row.details and "--force" in row.reason
 
 
-def test_force_tries_the_backup_and_goes_ahead_when_stacks_refuses_it(tmp_path):
-    h = Harness(tmp_path, START, PoliciesConfig())
+def test_force_tries_the_backup_and_goes_ahead_when_stacks_refuses_it(world):
+    h = world()
     cid = h.seed("web")
-    h.sim.set_status(cid, "starting")
-    outcome = h.executor.perform(operator(cid, "container.stop", force=True))
+    h.simulator.set_status(cid, "starting")
+    outcome = h.daemon.executor.perform(operator(cid, "container.stop", force=True))
     assert outcome.outcome == "succeeded"
-    assert [m.method for m in h.sim.mutations()] == ["PUT"]  # the trigger was refused: 400
+    assert [m.method for m in h.simulator.mutations()] == ["PUT"]  # the trigger was refused: 400
     stop = next(r for r in h.rows() if r.action == "container.stop" and r.outcome == "started")
     assert '"forced":true' in stop.details and '"pre_change_backup":"forced"' in stop.details
     assert ("backup.create", "failed") in outcomes(h)
 
 
-def test_a_leader_deposed_during_the_backup_sends_nothing(tmp_path):
-    h = Harness(tmp_path, START, PoliciesConfig())
+def test_a_leader_deposed_during_the_backup_sends_nothing(world):
+    h = world()
     cid = h.seed("web")
     leading = [True]
     executor = Executor(
-        h.client, h.store, h.clock, PreChangeBackupOptions(), may_act=lambda: leading[0]
+        h.daemon.client,
+        h.daemon.store,
+        h.clock,
+        PreChangeBackupOptions(),
+        may_act=lambda: leading[0],
     )
     sleep = h.clock.sleep
 
@@ -60,27 +59,27 @@ def test_a_leader_deposed_during_the_backup_sends_nothing(tmp_path):
     h.clock.sleep = lose_the_lock_while_waiting  # the gate waits for its backup on the clock
     outcome = executor.perform(operator(cid))
     assert outcome.outcome == "skipped"
-    assert [m.method for m in h.sim.mutations()] == ["POST"]  # the backup, not the restart
+    assert [m.method for m in h.simulator.mutations()] == ["POST"]  # the backup, not the restart
     skipped = next(r for r in h.rows() if r.action == "container.restart")
     assert "no longer the leader" in skipped.reason
 
 
-def test_a_claim_taken_over_meanwhile_sends_nothing(tmp_path):
-    h = Harness(tmp_path, START, PoliciesConfig())
+def test_a_claim_taken_over_meanwhile_sends_nothing(world):
+    h = world()
     cid = h.seed("web")
-    h.sim.crash(cid)
-    h.store.holds_claim = lambda container_id: False  # e.g. this process stalled for a lease
-    outcome = h.executor.perform(operator(cid))
+    h.simulator.crash(cid)
+    h.daemon.store.holds_claim = lambda container_id: False  # e.g. this process stalled for a lease
+    outcome = h.daemon.executor.perform(operator(cid))
     assert outcome.outcome == "skipped"
-    assert h.sim.mutations() == []
+    assert h.simulator.mutations() == []
     assert "another process took over" in h.rows()[-1].reason
 
 
-def test_an_outcome_the_database_refuses_is_written_later_not_lost(tmp_path):
-    h = Harness(tmp_path, START, PoliciesConfig())
+def test_an_outcome_the_database_refuses_is_written_later_not_lost(world):
+    h = world()
     cid = h.seed("web")
-    h.sim.crash(cid)
-    append = h.store.append
+    h.simulator.crash(cid)
+    append = h.daemon.store.append
     refusals = [1]
 
     def refuse_the_outcome_once(actor, action, outcome, **fields):
@@ -89,39 +88,39 @@ def test_an_outcome_the_database_refuses_is_written_later_not_lost(tmp_path):
             raise AuditWriteError("audit database sqlite:///x: database is locked")
         return append(actor, action, outcome, **fields)
 
-    h.store.append = refuse_the_outcome_once
-    assert h.executor.perform(operator(cid)).outcome == "unaudited"
+    h.daemon.store.append = refuse_the_outcome_once
+    assert h.daemon.executor.perform(operator(cid)).outcome == "unaudited"
     assert outcomes(h) == [("container.restart", "started")]
-    assert h.store.reconcile_interrupted() == []  # this process lives and knows the outcome
-    h.executor.flush()
+    assert h.daemon.store.reconcile_interrupted() == []  # this process lives and knows the outcome
+    h.daemon.executor.flush()
     assert outcomes(h) == [("container.restart", "started"), ("container.restart", "succeeded")]
-    assert_audit_matches(h.rows(), h.sim.mutations())
-    assert h.store.reconcile_interrupted(including_own=True) == []
+    assert_audit_matches(h.rows(), h.simulator.mutations())
+    assert h.daemon.store.reconcile_interrupted(including_own=True) == []
 
 
-def test_a_stop_during_the_read_back_is_interrupted_with_the_answer(tmp_path):
-    h = Harness(tmp_path, START, PoliciesConfig())
+def test_a_stop_during_the_read_back_is_interrupted_with_the_answer(world):
+    h = world()
     cid = h.seed("web", status="stopped")
-    h.sim.answer_after_apply("garbage")
-    send = h.client._sender.send
+    h.simulator.answer_after_apply("garbage")
+    send = h.daemon.client._sender.send
 
     def stop_once_the_start_was_sent(route, path, parse, **kwargs):
-        if route.method == "GET" and h.sim.mutations():
+        if route.method == "GET" and h.simulator.mutations():
             raise StopRequested
         return send(route, path, parse, **kwargs)
 
-    h.client._sender.send = stop_once_the_start_was_sent
-    outcome = h.executor.perform(operator(cid, "container.start"))
+    h.daemon.client._sender.send = stop_once_the_start_was_sent
+    outcome = h.daemon.executor.perform(operator(cid, "container.start"))
     assert outcome.outcome == "interrupted"
-    assert [m.answer for m in h.sim.mutations()] == ["garbage"]
+    assert [m.answer for m in h.simulator.mutations()] == ["garbage"]
     row = h.rows()[-1]
     assert '"answer"' in row.details and "cut short" in row.details
 
 
-def test_a_closed_store_records_nothing_more(tmp_path):
-    h = Harness(tmp_path, START, PoliciesConfig())
+def test_a_closed_store_records_nothing_more(world):
+    h = world()
     cid = h.seed("web")
-    h.store.close()
-    outcome = h.executor.perform(operator(cid))
+    h.daemon.store.close()
+    outcome = h.daemon.executor.perform(operator(cid))
     assert outcome.outcome == "unaudited"
-    assert h.sim.mutations() == []
+    assert h.simulator.mutations() == []

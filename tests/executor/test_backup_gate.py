@@ -1,14 +1,12 @@
 """The pre-change backup gate, end to end on the simulator: backup, abort, proceed, reuse."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from daemon.config import PoliciesConfig
 from policies import Action
+from tests.executor.conftest import START
 from tests.policies.audit_truth import assert_audit_matches
-from tests.policies.harness import Harness, with_options
-
-START = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+from tests.support.simulated_run import SimulatedRun
 
 
 def change(cid: str, action: str = "container.restart", target: str | None = None) -> Action:
@@ -22,26 +20,21 @@ def change(cid: str, action: str = "container.restart", target: str | None = Non
     )
 
 
-def harness(tmp_path, **gate) -> Harness:
-    config = with_options(PoliciesConfig(), pre_change_backup=gate) if gate else PoliciesConfig()
-    return Harness(tmp_path, START, config)
+def mutations(h: SimulatedRun) -> list[tuple[str, str]]:
+    return [(m.method, m.path.removeprefix("/api/v1")) for m in h.simulator.mutations()]
 
 
-def mutations(h: Harness) -> list[tuple[str, str]]:
-    return [(m.method, m.path.removeprefix("/api/v1")) for m in h.sim.mutations()]
-
-
-def test_a_change_to_a_running_container_waits_for_a_completed_backup(tmp_path):
-    h = harness(tmp_path)
+def test_a_change_to_a_running_container_waits_for_a_completed_backup(world):
+    h = world()
     cid = h.seed("web")
-    outcome = h.executor.perform(change(cid))
+    outcome = h.daemon.executor.perform(change(cid))
 
     assert outcome.outcome == "succeeded"
     assert mutations(h) == [
         ("POST", f"/containers/{cid}/backup"),
         ("PUT", f"/containers/{cid}/status"),
     ]
-    backup = h.client.backups(cid)[0]
+    backup = h.daemon.client.backups(cid)[0]
     assert backup.completed and backup.id == outcome.backup_id
     rows = h.rows()
     assert [(r.action, r.outcome) for r in rows] == [
@@ -56,50 +49,50 @@ def test_a_change_to_a_running_container_waits_for_a_completed_backup(tmp_path):
     assert json.loads(rows[3].details)["backup_id"] == backup.id
     assert rows[3].target == str(backup.id)
     assert rows[3].duration_ms is not None
-    assert h.sim.mutations()[1].at >= backup.completed_at
-    assert_audit_matches(rows, h.sim.mutations())
+    assert h.simulator.mutations()[1].at >= backup.completed_at
+    assert_audit_matches(rows, h.simulator.mutations())
 
 
-def test_a_failed_backup_aborts_the_change(tmp_path):
-    h = harness(tmp_path)
+def test_a_failed_backup_aborts_the_change(world):
+    h = world()
     cid = h.seed("web")
-    h.sim.fail_backups(cid)
-    outcome = h.executor.perform(change(cid, "container.stop"))
+    h.simulator.fail_backups(cid)
+    outcome = h.daemon.executor.perform(change(cid, "container.stop"))
 
     assert outcome.outcome == "aborted"
     assert mutations(h) == [("POST", f"/containers/{cid}/backup")]  # no PUT: untouched
-    assert h.client.container_status(cid).status == "running"
+    assert h.daemon.client.container_status(cid).status == "running"
     rows = h.rows()
     assert [(r.action, r.outcome) for r in rows] == [
         ("backup.create", "started"),
         ("backup.create", "failed"),
         ("container.stop", "aborted"),
     ]
-    failed = h.client.backups(cid)[0]
+    failed = h.daemon.client.backups(cid)[0]
     assert rows[1].target == str(failed.id) and "failed" in rows[1].error
     assert "change aborted (on_failure = abort)" in rows[2].reason
     assert len({r.correlation_id for r in rows}) == 1
-    assert_audit_matches(rows, h.sim.mutations())
+    assert_audit_matches(rows, h.simulator.mutations())
 
 
-def test_on_failure_proceed_makes_the_change_and_says_so(tmp_path):
-    h = harness(tmp_path, on_failure="proceed")
+def test_on_failure_proceed_makes_the_change_and_says_so(world):
+    h = world(pre_change_backup={"on_failure": "proceed"})
     cid = h.seed("web")
-    h.sim.fail_backups(cid)
-    assert h.executor.perform(change(cid)).outcome == "succeeded"
+    h.simulator.fail_backups(cid)
+    assert h.daemon.executor.perform(change(cid)).outcome == "succeeded"
     done = h.rows(action="container.restart", outcome="succeeded")[0]
     assert "proceeding (on_failure = proceed)" in done.reason
     assert json.loads(done.details)["pre_change_backup"] == "failed"
-    assert_audit_matches(h.rows(), h.sim.mutations())
+    assert_audit_matches(h.rows(), h.simulator.mutations())
 
 
-def test_a_container_not_running_proceeds_with_the_newest_completed_backup(tmp_path):
-    h = harness(tmp_path)
+def test_a_container_not_running_proceeds_with_the_newest_completed_backup(world):
+    h = world()
     cid = h.seed("web")
     h.clock.set(START + timedelta(days=1))  # the 02:00 scheduled backup completes
-    newest = h.client.backups(cid)[0]
-    h.sim.crash(cid)
-    assert h.executor.perform(change(cid)).outcome == "succeeded"
+    newest = h.daemon.client.backups(cid)[0]
+    h.simulator.crash(cid)
+    assert h.daemon.executor.perform(change(cid)).outcome == "succeeded"
     assert mutations(h) == [("PUT", f"/containers/{cid}/status")]  # no backup attempted
     done = h.rows(outcome="succeeded")[0]
     assert "the container is error" in done.reason
@@ -107,26 +100,26 @@ def test_a_container_not_running_proceeds_with_the_newest_completed_backup(tmp_p
     assert json.loads(done.details)["backup_id"] == newest.id
 
 
-def test_a_recent_backup_is_reused_within_reuse_within(tmp_path):
-    h = harness(tmp_path, reuse_within=timedelta(hours=1))
+def test_a_recent_backup_is_reused_within_reuse_within(world):
+    h = world(pre_change_backup={"reuse_within": timedelta(hours=1)})
     cid = h.seed("web")
     h.clock.set(START.replace(hour=0) + timedelta(days=1, hours=2, minutes=30))
-    recent = h.client.backups(cid)[0]
-    assert h.executor.perform(change(cid)).outcome == "succeeded"
+    recent = h.daemon.client.backups(cid)[0]
+    assert h.daemon.executor.perform(change(cid)).outcome == "succeeded"
     assert mutations(h) == [("PUT", f"/containers/{cid}/status")]
     done = h.rows(outcome="succeeded")[0]
     assert done.target == str(recent.id) and "reused" in done.reason
 
 
-def test_pins_are_not_gated_and_restore_names_its_backup(tmp_path):
-    h = harness(tmp_path)
+def test_pins_are_not_gated_and_restore_names_its_backup(world):
+    h = world()
     cid = h.seed("web")
     h.clock.set(START + timedelta(days=1))
-    old = h.client.backups(cid)[0]
+    old = h.daemon.client.backups(cid)[0]
     pin = Action("weekly_pin", "backup.pin", cid, "web", "weekly", target=str(old.id), gated=False)
-    assert h.executor.perform(pin).outcome == "succeeded"
+    assert h.daemon.executor.perform(pin).outcome == "succeeded"
     assert mutations(h) == [("POST", f"/backups/{old.id}/pin")]
-    restore = h.executor.perform(change(cid, "backup.restore", target=str(old.id)))
+    restore = h.daemon.executor.perform(change(cid, "backup.restore", target=str(old.id)))
     assert restore.outcome == "succeeded"
     assert mutations(h)[1:] == [
         ("POST", f"/containers/{cid}/backup"),
@@ -135,11 +128,11 @@ def test_pins_are_not_gated_and_restore_names_its_backup(tmp_path):
     done = h.rows(action="backup.restore", outcome="succeeded")[0]
     assert done.target == str(old.id)  # the restored backup; the pre-change one is in details
     assert json.loads(done.details)["backup_id"] == restore.backup_id != old.id
-    assert_audit_matches(h.rows(), h.sim.mutations())
+    assert_audit_matches(h.rows(), h.simulator.mutations())
 
 
-def test_disabled_gate_changes_without_a_backup(tmp_path):
-    h = harness(tmp_path, enabled=False)
+def test_disabled_gate_changes_without_a_backup(world):
+    h = world(pre_change_backup={"enabled": False})
     cid = h.seed("web")
-    assert h.executor.perform(change(cid)).outcome == "succeeded"
+    assert h.daemon.executor.perform(change(cid)).outcome == "succeeded"
     assert mutations(h) == [("PUT", f"/containers/{cid}/status")]

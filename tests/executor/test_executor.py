@@ -2,20 +2,17 @@
 
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from daemon.audit import AuditStore, AuditWriteError
 from daemon.clock import ManualClock
-from daemon.config import PoliciesConfig
 from daemon.executor import Executor
 from daemon.stacks import ApiKey, Backup, Container, RateBudget, ServerError, StacksClient
 from policies import Action, Note, PreChangeBackupOptions
+from tests.executor.conftest import START
 from tests.policies.audit_truth import assert_audit_matches
-from tests.policies.harness import Harness
-
-START = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 
 
 def restart(cid: str, policy: str = "auto_restart") -> Action:
@@ -34,11 +31,11 @@ class RecordingMetrics:
         self.audit_write_errors += 1
 
 
-def test_dry_run_writes_one_row_and_calls_nothing(tmp_path):
-    h = Harness(tmp_path, START, PoliciesConfig(), dry_run=True)
+def test_dry_run_writes_one_row_and_calls_nothing(world):
+    h = world(dry_run=True)
     cid = h.seed("web")
-    assert h.executor.perform(restart(cid)).outcome == "dry_run"
-    assert h.sim.mutations() == []
+    assert h.daemon.executor.perform(restart(cid)).outcome == "dry_run"
+    assert h.simulator.mutations() == []
     [row] = h.rows()
     assert (row.actor, row.action, row.outcome) == (
         "policy:auto_restart",
@@ -48,10 +45,12 @@ def test_dry_run_writes_one_row_and_calls_nothing(tmp_path):
     assert "dry run" in row.reason
 
 
-def test_notes_become_single_rows_and_count_in_the_metrics(tmp_path):
-    h = Harness(tmp_path, START, PoliciesConfig())
+def test_notes_become_single_rows_and_count_in_the_metrics(world):
+    h = world()
     metrics = RecordingMetrics()
-    executor = Executor(h.client, h.store, h.clock, PreChangeBackupOptions(), metrics=metrics)
+    executor = Executor(
+        h.daemon.client, h.daemon.store, h.clock, PreChangeBackupOptions(), metrics=metrics
+    )
     note = Note("auto_restart", "container.restart", "usr-x-web", "web", "gave_up", "gave up")
     assert executor.perform(note).outcome == "gave_up"
     [row] = h.rows()
@@ -59,10 +58,12 @@ def test_notes_become_single_rows_and_count_in_the_metrics(tmp_path):
     assert metrics.actions == [("auto_restart", "container.restart", "gave_up")]
 
 
-def test_outcomes_are_counted_per_policy_action_and_outcome(tmp_path):
-    h = Harness(tmp_path, START, PoliciesConfig())
+def test_outcomes_are_counted_per_policy_action_and_outcome(world):
+    h = world()
     metrics = RecordingMetrics()
-    executor = Executor(h.client, h.store, h.clock, PreChangeBackupOptions(), metrics=metrics)
+    executor = Executor(
+        h.daemon.client, h.daemon.store, h.clock, PreChangeBackupOptions(), metrics=metrics
+    )
     cid = h.seed("web")
     executor.perform(restart(cid, policy="cli"))
     assert metrics.actions == [
@@ -80,43 +81,45 @@ class FailingStore:
     claim = append
 
 
-def test_no_change_without_an_audit_row(tmp_path):
-    h = Harness(tmp_path, START, PoliciesConfig())
+def test_no_change_without_an_audit_row(world):
+    h = world()
     metrics = RecordingMetrics()
     cid = h.seed("web")
-    h.sim.crash(cid)  # not running: no backup, the restart itself is the first call
+    h.simulator.crash(cid)  # not running: no backup, the restart itself is the first call
     executor = Executor(
-        h.client, FailingStore(), h.clock, PreChangeBackupOptions(), metrics=metrics
+        h.daemon.client, FailingStore(), h.clock, PreChangeBackupOptions(), metrics=metrics
     )
     outcome = executor.perform(restart(cid))
     assert outcome.outcome == "unaudited" and "disk I/O error" in outcome.error
-    assert h.sim.mutations() == []
+    assert h.simulator.mutations() == []
     assert metrics.audit_write_errors == 1
 
 
-def test_an_api_failure_is_audited_with_its_status(tmp_path):
-    h = Harness(tmp_path, START, PoliciesConfig())
+def test_an_api_failure_is_audited_with_its_status(world):
+    h = world()
     cid = h.seed("web", status="stopped")
-    read_only = h.sim.create_key(scopes=["containers:read"], account=h.sim.account_of(h.key))
-    client = StacksClient(
-        ApiKey(read_only), "http://sim/api/v1", transport=h.sim.transport(), clock=h.clock
+    read_only = h.simulator.create_key(
+        scopes=["containers:read"], account=h.simulator.account_of(h.key)
     )
-    executor = Executor(client, h.store, h.clock, PreChangeBackupOptions())
+    client = StacksClient(
+        ApiKey(read_only), "http://sim/api/v1", transport=h.simulator.transport(), clock=h.clock
+    )
+    executor = Executor(client, h.daemon.store, h.clock, PreChangeBackupOptions())
     start = Action("cli", "container.start", cid, "web", "operator: start")
     assert executor.perform(start).outcome == "failed"
     failed = h.rows(outcome="failed")[0]
     assert failed.http_status == 403 and "containers:manage" in failed.error
-    assert_audit_matches(h.rows(), h.sim.mutations())
+    assert_audit_matches(h.rows(), h.simulator.mutations())
 
 
-def test_a_pin_of_a_backup_that_is_gone_is_skipped_without_a_request(tmp_path):
-    h = Harness(tmp_path, START, PoliciesConfig())
+def test_a_pin_of_a_backup_that_is_gone_is_skipped_without_a_request(world):
+    h = world()
     cid = h.seed("web")
     unpin = Action("weekly_pin", "backup.unpin", cid, "web", "old", target="999999", gated=False)
-    assert h.executor.perform(unpin).outcome == "skipped"
+    assert h.daemon.executor.perform(unpin).outcome == "skipped"
     skipped = h.rows(outcome="skipped")[0]
     assert "backup 999999 is no longer listed" in skipped.reason
-    assert h.sim.mutations() == []
+    assert h.simulator.mutations() == []
 
 
 class SlowStacks:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from daemon.policy_history import fold_rows
+from daemon.evaluation import fold_rows
 from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks import Backup, Container
 from policies import Action, Decision, HistoryRow, Note, Policy

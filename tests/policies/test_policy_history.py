@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from daemon.audit import AuditStore, new_action_id
 from daemon.clock import ManualClock
-from daemon.config import Config, PoliciesConfig
-from daemon.policy_history import PolicyHistory
+from daemon.config import Config
+from daemon.evaluation import PolicyHistory
 from daemon.simulator import Simulator
 from policies import (
     AutoRestartOptions,
@@ -18,8 +18,7 @@ from policies import (
     WeeklyPinOptions,
     WeeklyPinPolicy,
 )
-from tests.policies.harness import Harness
-from tests.support.simulated_run import MONDAY, SimulatedRun
+from tests.support.simulated_run import AMPLE_RATE_LIMIT, MONDAY, SimulatedRun, config_with
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 RESTARTER, PINNER = "policy:auto_restart", "policy:weekly_pin"
@@ -218,37 +217,37 @@ def test_gauges_and_status_come_out_the_same_after_a_daemon_restart(tmp_path):
     run.close()
 
 
-def crash_when_running(harness: Harness, cid: str):
-    def before_each(now: datetime) -> None:
-        if harness.client.container_status(cid).status == "running":
-            harness.sim.crash(cid)
+def crash_when_running(run: SimulatedRun, cid: str):
+    def before_status(now: datetime) -> None:
+        if run.simulator.container_status(cid) == "running":
+            run.simulator.crash(cid)
 
-    return before_each
+    return before_status
 
 
 def test_gave_up_lasts_months_of_other_history_and_a_restart_until_a_reset(tmp_path):
-    harness = Harness(tmp_path, NOW, PoliciesConfig(), status_interval=timedelta(minutes=1))
-    web = harness.seed("web")
-    others = [harness.seed(f"app-{n}") for n in range(3)]
-    harness.run(timedelta(minutes=30), crash_when_running(harness, web))
-    assert len(harness.rows(outcome="gave_up")) == 1
-    restarts = len(harness.rows(action="container.restart", outcome="started"))
+    # Metrics, which no policy reads, once a week: the days below stay cheap.
+    config = config_with(status_interval=timedelta(minutes=1), metrics_interval=timedelta(weeks=1))
+    run = SimulatedRun(tmp_path, config, start=NOW, rate_limit=AMPLE_RATE_LIMIT)
+    web = run.seed("web")
+    others = [run.seed(f"app-{n}") for n in range(3)]
+    run.advance(timedelta(minutes=30), crash_when_running(run, web))
+    assert len(run.rows(outcome="gave_up")) == 1
+    restarts = len(run.rows(action="container.restart", outcome="started"))
     for day in range(90):  # months of restarts of other containers; web stays in error
-        harness.clock.set(NOW + timedelta(days=day + 1))
+        run.clock.set(NOW + timedelta(days=day + 1))
         for cid in others:
-            harness.sim.crash(cid)
-        harness.run(timedelta(minutes=2))
+            run.simulator.crash(cid)
+        run.advance(timedelta(minutes=2))
 
-    harness.restart_daemon()  # the gave_up row is far older than any window
-    harness.run(timedelta(minutes=30))
-    web_restarts = harness.rows(container="web", action="container.restart", outcome="started")
+    run.restart_daemon()  # the gave_up row is far older than any window
+    run.advance(timedelta(minutes=30))
+    web_restarts = run.rows(container="web", action="container.restart", outcome="started")
     assert len(web_restarts) == restarts
 
-    harness.store.append(
+    run.daemon.store.append(
         "cli", "container.start", "succeeded", action_id=new_action_id(), container_id=web,
         container_name="web",
     )  # fmt: skip
-    harness.run(timedelta(minutes=2))
-    assert (
-        len(harness.rows(container="web", action="container.restart", outcome="started")) > restarts
-    )
+    run.advance(timedelta(minutes=2))
+    assert len(run.rows(container="web", action="container.restart", outcome="started")) > restarts

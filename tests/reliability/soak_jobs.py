@@ -9,7 +9,7 @@ logged here too, and `ErrorRecords` collects every ERROR record of the
 import logging
 
 from daemon.runtime import Daemon
-from daemon.scheduler import guarded
+from daemon.service import guarded
 
 JOBS = ("leadership", "heartbeat", "status_cycle", "refresh")
 LOGGERS = ("daemon", "policies")

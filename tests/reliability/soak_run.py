@@ -19,7 +19,7 @@ from pathlib import Path
 from daemon.audit import AuditLog
 from daemon.clock import ManualClock
 from daemon.config import Config
-from daemon.scheduler import guarded
+from daemon.service import guarded
 from daemon.simulator import Simulator
 from policies import OPERATOR, Action, AutoRestartOptions
 from tests.reliability.soak_chaos import LOOP_RUN_MAX, SETTLED, Chaos

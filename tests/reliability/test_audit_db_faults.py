@@ -22,7 +22,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from daemon.exporter import DATABASE_CHECK_TIMEOUT
-from daemon.scheduler import DATABASE_TICK
+from daemon.service import DATABASE_TICK
 from tests.reliability.crash_audit import (
     assert_every_mutation_audited,
     assert_verify_ok,

@@ -84,12 +84,10 @@ def fleet_poller() -> tuple[Poller, HostileTransport, ManualClock]:
     client = client_for(transport, clock)
     poller = Poller(
         client,
-        client.budget,
         clock,
         status_interval=timedelta(seconds=15),
         metrics_interval=timedelta(minutes=5),
         backups_interval=timedelta(minutes=30),
-        reserve_for_actions=10,
     )
     poller.poll_status()
     poller.refresh(everything=True)
