@@ -16,6 +16,15 @@ Its modules (other packages and the tests import the names below, never a module
 - delivery.py: `DeliveryWorker` (one sink's stream) and `Notifications` (all of them).
 """
 
+from daemon.notify.delivery import (
+    BATCH,
+    NOTIFY_ACTOR,
+    RETRY_INITIAL,
+    RETRY_MAX,
+    DeliveryWorker,
+    Notifications,
+    retry_delay,
+)
 from daemon.notify.http_post import HttpPoster, headers_from_files, read_setting_file
 from daemon.notify.jsonl import JsonLinesSink, json_line
 from daemon.notify.message import notification_of, row_document, sample_notification, summarize
@@ -37,15 +46,21 @@ from daemon.notify.slack import SlackSink, slack_payload
 from daemon.notify.webhook import SIGNATURE_HEADER, WebhookSink, signature, webhook_body
 
 __all__ = [
+    "BATCH",
+    "NOTIFY_ACTOR",
     "NOTIFY_RULES",
+    "RETRY_INITIAL",
+    "RETRY_MAX",
     "SIGNATURE_HEADER",
     "SINK_CLASSES",
     "SINK_KINDS",
     "STDOUT",
     "DeliveryResult",
+    "DeliveryWorker",
     "HttpPoster",
     "JsonLinesSink",
     "Notification",
+    "Notifications",
     "NotifyConfig",
     "Receipt",
     "Sink",
@@ -63,6 +78,7 @@ __all__ = [
     "json_line",
     "notification_of",
     "read_setting_file",
+    "retry_delay",
     "row_document",
     "sample_notification",
     "signature",
