@@ -283,3 +283,26 @@ def test_a_sink_whose_file_cannot_be_written_lags_and_catches_up(tmp_path, store
     clock.advance(2)
     worker.step()
     assert [json.loads(line)["id"] for line in path.read_text().splitlines()] == [row.id]
+
+
+def test_no_secret_of_a_failing_sink_reaches_logs_or_audit_rows(
+    tmp_path, receiver, store, clock, registry, caplog
+):
+    path_token = "T0KEN-in-the-url-path"
+    receiver.url = receiver.url + "/" + path_token
+    settings = webhook_settings(tmp_path, receiver, summarize_after=timedelta(hours=1))
+    worker = worker_for(settings, store, clock, registry)
+    worker.step()
+    restart(store)
+    receiver.mode = "error"
+    with caplog.at_level("DEBUG", logger="daemon"):  # httpx logs at WARNING (log_setup.py)
+        worker.step()
+        clock.advance(2 * 3600)
+        worker.step()  # summarized: the last error goes into the audited summary row
+
+    [summary] = store.query(action=AuditAction.NOTIFY_SUMMARY)
+    shown = [caplog.text, worker.last_error or "", summary.reason, summary.error, summary.details]
+    assert "HTTP 500" in summary.error
+    assert "notification sink ops" in caplog.text  # the failures were logged
+    for secret in (SECRET, "receiver-token", path_token):
+        assert not any(secret in text for text in shown), secret
