@@ -334,7 +334,12 @@ class AuditStore:
     # -- the outbox: notification cursors (outbox.py) ------------------------------------
 
     def notify_cursor(self, sink: str) -> int:
-        """The sink's cursor: the last audit id it has (created at the newest row at first)."""
+        """The sink's cursor: the last audit id it has (created at the newest row at first).
+        A read, except the first time: delivery's passes never take the write lock for it."""
+        with self._reading(f"the cursor of notification sink {sink}") as conn:
+            current = outbox.read_cursor(conn, sink)
+        if current is not None:
+            return current
         with self._writing(f"the cursor of notification sink {sink}") as conn:
             return outbox.start_cursor(conn, sink, self._now())
 
