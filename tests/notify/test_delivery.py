@@ -295,7 +295,8 @@ def test_no_secret_of_a_failing_sink_reaches_logs_or_audit_rows(
     worker.step()
     restart(store)
     receiver.mode = "error"
-    with caplog.at_level("DEBUG", logger="daemon"):  # httpx logs at WARNING (log_setup.py)
+    caplog.set_level("WARNING", logger="httpx")  # as daemon/log_setup.py sets it in production
+    with caplog.at_level("DEBUG", logger="daemon"):
         worker.step()
         clock.advance(2 * 3600)
         worker.step()  # summarized: the last error goes into the audited summary row
