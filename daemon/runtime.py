@@ -4,6 +4,7 @@
     status_cycle()    leader only: one status poll, then evaluate policies and act on them
     refresh()         leader only: metrics and backup lists within the budget
     heartbeat()       liveness for /healthz and the systemd watchdog
+    notifications     the audit stream's delivery to each [[notify]] sink (its own threads)
     check_database()  database writability for /readyz
 
 `run` schedules these jobs on APScheduler (service.py); `once` takes leadership
@@ -31,6 +32,7 @@ from daemon.evaluation import NOTHING, Evaluation, PolicyHistory, evaluate
 from daemon.executor import Executor, Report
 from daemon.exporter import Health, build_daemon_metrics
 from daemon.leader import LeaderLock, leader_lock_for
+from daemon.notify import Notifications
 from daemon.poller import Poller
 from daemon.snapshot import LatestSnapshot, Snapshot
 from daemon.stacks import ApiKey, RateBudget, StacksClient
@@ -122,6 +124,19 @@ class Daemon:
             may_act=self._leading.is_set,
             on_backups_changed=self.poller.invalidate_backups,
         )
+        try:
+            # Delivery reads the audit log on its own threads (started by `serve`): a sink
+            # that is down or slow never touches an action's path.
+            self.notifications = Notifications(
+                config.notify,
+                self.store,
+                self.clock,
+                self.metrics.notifications,
+                may_deliver=self._leading.is_set,
+            )
+        except Exception:
+            self.store.close()
+            raise
         self.last_evaluation = NOTHING
         self.metrics.ops.set_leader(False)
         self._ready_sent = False
@@ -301,6 +316,7 @@ class Daemon:
         themselves as interrupted, then close the store and release the lock last."""
         self.notifier.stopping()
         self.clock.stop()
+        self.notifications.stop()
         drained = self.executor.drain(grace)
         self.executor.flush()  # outcome rows the database refused earlier, if it takes them now
         if drained:

@@ -50,6 +50,7 @@ def serve(daemon: Daemon, server: MetricsServer, config: Config, stop: threading
     # /readyz answers within about a second of a reachable API.
     guarded("leadership", daemon.leadership)()
     scheduler.start()
+    daemon.notifications.start()
     try:
         stop.wait()
     finally:

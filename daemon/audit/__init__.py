@@ -11,6 +11,7 @@ Its modules (other packages and the tests import the names below, never a module
 - liveness.py: sessions, claims, and which unfinished actions of gone sessions to close.
 - engine.py: the database itself: URL, engine, transactions, UTC timestamps, the errors.
 - listing.py: `audit list`: the rows it selects, rendered as a table, JSON or CSV.
+- outbox.py: the log as an outbox: each notification sink's cursor and the rows after it.
 """
 
 from daemon.audit.chain import GENESIS_HASH, canonical_json, row_hash

@@ -1,6 +1,6 @@
 """The audit schema: its tables, the names stored in them, and its migration at start.
 
-Four tables, all defined here:
+Five tables, all defined here:
 
 - `audit_log` (SPEC section 8): one row per step of an action, append-only and
   hash-chained (chain.py). An action writes a `started` row before its API call
@@ -16,6 +16,8 @@ Four tables, all defined here:
   on a year of rows looks only at the actions that may still be unfinished.
 - `audit_session` and `audit_claim`: who is alive and acting (liveness.py).
   They are state, not history: not hash-chained.
+- `notify_cursor`: per notification sink, the id of the last audit row it has
+  delivered (daemon/notify/delivery.py). State, not history: not hash-chained.
 
 `action` and `outcome` hold the values of `AuditAction` and `Outcome`; as
 `StrEnum`s they are the very strings stored.
@@ -52,6 +54,7 @@ class AuditAction(StrEnum):
     BACKUP_PIN = "backup.pin"
     BACKUP_UNPIN = "backup.unpin"
     BACKUP_RESTORE = "backup.restore"
+    NOTIFY_SUMMARY = "notify.summary"  # undelivered rows a sink skipped, counted (daemon/notify)
 
 
 class Outcome(StrEnum):
@@ -142,10 +145,19 @@ class AuditClaim(SQLModel, table=True):
     claimed_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class NotifyCursor(SQLModel, table=True):
+    __tablename__ = "notify_cursor"
+
+    sink: str = Field(primary_key=True)
+    last_id: int  # every audit row up to this id was delivered to the sink (or summarized)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
 LOG: Table = AuditLog.__table__
 HEAD: Table = AuditHead.__table__
 SESSIONS: Table = AuditSession.__table__
 CLAIMS: Table = AuditClaim.__table__
+CURSORS: Table = NotifyCursor.__table__
 HEAD_ROW = HEAD.c.id == HEAD_ID  # the condition that selects audit_head's one row
 
 
@@ -169,7 +181,7 @@ def ensure_schema(conn: Connection, database: str) -> None:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
     existing = set(inspect(conn).get_table_names())
-    SQLModel.metadata.create_all(conn, tables=[LOG, HEAD, SESSIONS, CLAIMS])
+    SQLModel.metadata.create_all(conn, tables=[LOG, HEAD, SESSIONS, CLAIMS, CURSORS])
     if LOG.name in existing:
         _add_missing_columns(conn, database, LOG)
         _add_missing_indexes(conn)

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from daemon.audit import liveness
+from daemon.audit import liveness, outbox
 from daemon.audit.chain import VerifyResult, canonical_json, row_hash, verify_chain
 from daemon.audit.engine import (
     AuditError,
@@ -330,6 +330,48 @@ class AuditStore:
         """The id of the newest row (0 when there is none): where reading new rows starts."""
         with self._reading() as conn:
             return conn.execute(select(func.max(LOG.c.id))).scalar() or 0
+
+    # -- the outbox: notification cursors (outbox.py) ------------------------------------
+
+    def notify_cursor(self, sink: str) -> int:
+        """The sink's cursor: the last audit id it has (created at the newest row at first).
+        A read, except the first time: delivery's passes never take the write lock for it."""
+        with self._reading(f"the cursor of notification sink {sink}") as conn:
+            current = outbox.read_cursor(conn, sink)
+        if current is not None:
+            return current
+        with self._writing(f"the cursor of notification sink {sink}") as conn:
+            return outbox.start_cursor(conn, sink, self._now())
+
+    def move_notify_cursor(self, sink: str, expected: int, last_id: int) -> bool:
+        """Move the sink's cursor from `expected` to `last_id`; False if it had moved."""
+        with self._writing(f"the cursor of notification sink {sink}") as conn:
+            return outbox.move_cursor(conn, sink, expected, last_id, self._now())
+
+    def rows_after(self, after_id: int, limit: int) -> list[AuditLog]:
+        """Up to `limit` rows with an id above `after_id`, oldest first, every column."""
+        with self._reading("rows to notify") as conn:
+            return outbox.rows_after(conn, after_id, limit)
+
+    def count_after(self, after_id: int) -> int:
+        """How many rows have an id above `after_id` (a sink's lag)."""
+        with self._reading("the notification lag") as conn:
+            return outbox.count_after(conn, after_id)
+
+    def append_summary(
+        self, sink: str, expected: int, last_id: int, row: Mapping[str, Any]
+    ) -> AuditLog | None:
+        """Append the `row` (append()'s keyword fields, with actor, action and outcome)
+        and move the sink's cursor from `expected` to `last_id` in one transaction: the
+        rows a summary counts are skipped exactly when the summary is recorded. None
+        (and nothing written) if another instance moved the cursor first."""
+        fields = dict(row)
+        if fields.get("details") is not None:
+            fields["details"] = canonical_json(redact_value(fields["details"]))
+        with self._writing(f"a summary of rows skipped by sink {sink}") as conn:
+            if not outbox.move_cursor(conn, sink, expected, last_id, self._now()):
+                return None
+            return self._write_rows(conn, [fields])[0]
 
     def query(
         self,

@@ -17,11 +17,13 @@ from daemon.cli import (
     change_command,
     check_config_command,
     demo_command,
+    notify_command,
     once_command,
     run_command,
     simulator_command,
 )
 from daemon.cli.errors import CliError
+from daemon.notify import SinkConfigError
 from daemon.secrets import redact_keys
 from daemon.stacks import StacksError
 
@@ -32,6 +34,7 @@ COMMANDS = (
     audit_command,
     backup_command,
     change_command,
+    notify_command,
     simulator_command,
     demo_command,
 )
@@ -60,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except CliError as error:
         return fail(str(error), error.exit_code)
+    except SinkConfigError as error:
+        return fail(str(error), 2)
     except StacksError as error:
         return fail(f"STACKS API: {error}", 1)
     except AuditError as error:

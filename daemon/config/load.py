@@ -94,19 +94,31 @@ def _parse(data: bytes, label: str) -> Config:
 
 
 def _resolve_files(config: Config, base: str) -> Config:
-    """Make relative `*_file` paths relative to the directory of the config file."""
+    """Make relative `*_file` paths (and `[[notify]]` paths and header files) relative to
+    the directory of the config file."""
     sections = {}
     for field in dataclasses.fields(config):
         section = getattr(config, field.name)
-        if not dataclasses.is_dataclass(section):
-            continue
-        files = {
-            name: os.path.join(base, value)
-            for name, value in vars(section).items()
-            if name.endswith("_file") and value and not os.path.isabs(value)
-        }
-        sections[field.name] = dataclasses.replace(section, **files)
+        if dataclasses.is_dataclass(section):
+            sections[field.name] = _resolve_section(section, base)
+        elif isinstance(section, tuple) and all(dataclasses.is_dataclass(s) for s in section):
+            sections[field.name] = tuple(_resolve_section(item, base) for item in section)
     return dataclasses.replace(config, **sections)
+
+
+def _resolve_section(section: Any, base: str) -> Any:
+    def resolved(path: str) -> str:
+        return os.path.join(base, path) if path and not os.path.isabs(path) else path
+
+    changes: dict[str, Any] = {}
+    for name, value in vars(section).items():
+        if name.endswith("_file") and value:
+            changes[name] = resolved(value)
+        elif name.endswith("_files") and isinstance(value, dict):
+            changes[name] = {key: resolved(path) for key, path in value.items()}
+        elif name == "path" and value and value != "-":
+            changes[name] = resolved(value)
+    return dataclasses.replace(section, **changes)
 
 
 def validate(
@@ -124,6 +136,12 @@ def validate(
             errors.append(f"{label}: {key_path(here)}: {_unknown(cls, keys)}")
             continue
         hint = hints[key]
+        item = _table_array_item(hint)
+        if item is not None:
+            values[key], nested_errors = _validate_tables(item, raw, label, here)
+            errors += nested_errors
+            invalid.update([key] if nested_errors else [])
+            continue
         if dataclasses.is_dataclass(hint):
             if isinstance(raw, dict):
                 values[key], nested_errors = validate(hint, raw, label, here)
@@ -154,6 +172,33 @@ def validate(
     return section, errors
 
 
+def _table_array_item(hint: object) -> type | None:
+    """The dataclass of a `tuple[Dataclass, ...]` field (a TOML array of tables), else None."""
+    if get_origin(hint) is tuple and len(get_args(hint)) == 2 and get_args(hint)[1] is Ellipsis:
+        item = get_args(hint)[0]
+        if dataclasses.is_dataclass(item):
+            return item
+    return None
+
+
+def _validate_tables(
+    cls: type, raw: object, label: str, path: tuple[str | int, ...]
+) -> tuple[tuple, list[str]]:
+    """An array of tables (`[[notify]]`): each validated as `cls`, errors at `key[i].field`."""
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        name = path[-1]
+        return (), [
+            f"{label}: {key_path(path)}: expected an array of tables ([[{name}]]), "
+            f"got {describe(raw)}"
+        ]
+    items, errors = [], []
+    for index, table in enumerate(raw):
+        item, item_errors = validate(cls, table, label, (*path, index))
+        items.append(item)
+        errors += item_errors
+    return tuple(items), errors
+
+
 def _unknown(cls: type, keys: list[str]) -> str:
     """What to say of a key `cls` lacks; the keys of `[policies]` are the policy names."""
     noun, plural = ("policy", "policies") if cls is PoliciesConfig else ("key", "keys")
@@ -182,7 +227,9 @@ def coerce(hint: object, value: object) -> object:
 
     Supported hints: bool, int, float, str, timedelta (a duration), datetime.time
     ("HH:MM" or a TOML local time), Literal[...] (one of the choices), tuple[X, ...]
-    (a TOML array; strings in arrays must be non-empty) and X | Y (the first that fits).
+    (a TOML array; strings in arrays must be non-empty), dict[str, X] (a TOML table
+    of X, e.g. header name -> file) and X | Y (the first that fits). A
+    tuple[Dataclass, ...] field is an array of tables, validated by `validate`.
     """
     if hint is bool:
         return _check(isinstance(value, bool), "true or false", value)
@@ -208,6 +255,8 @@ def coerce(hint: object, value: object) -> object:
         return value
     if get_origin(hint) is tuple and len(get_args(hint)) == 2 and get_args(hint)[1] is Ellipsis:
         return _sequence(get_args(hint)[0], value)
+    if get_origin(hint) is dict and get_args(hint)[0] is str:
+        return _mapping(get_args(hint)[1], value)
     if get_origin(hint) in (UnionType, Union):
         return _either(get_args(hint), value)
     raise TypeError(f"config fields of type {hint!r} are not supported by the validator")
@@ -255,6 +304,24 @@ def _sequence(item_hint: object, value: object) -> tuple:
     if problems:
         raise Mismatch(*problems)
     return tuple(items)
+
+
+def _mapping(value_hint: object, value: object) -> dict:
+    if not isinstance(value, dict):
+        raise Mismatch(Problem(f"a table of {_plural(value_hint)}", value))
+    items, problems = {}, []
+    for key, item in value.items():
+        try:
+            converted = coerce(value_hint, item)
+        except Mismatch as mismatch:
+            problems += [Problem(f"{p.expected} for {key!r}", p.value) for p in mismatch.problems]
+            continue
+        if converted == "":
+            problems.append(Problem(f"a non-empty string for {key!r}", item))
+        items[key] = converted
+    if problems:
+        raise Mismatch(*problems)
+    return items
 
 
 def _plural(hint: object) -> str:

@@ -14,6 +14,8 @@ STACKS API at scrape time. The modules, in the order a scrape meets them:
 - `ops_metrics`: the daemon's own `stacks_opsd_*` series, `OpsMetrics` (pushed:
   actions, restart backoff, weekly pins, leader, build, audit write errors) and
   `RefreshLagCollector` (the age of its data);
+- `notification_metrics`: `NotificationMetrics`, how delivery to each
+  notification sink is doing (counts by result, lag, last success);
 - `api_metrics`: `ApiMetrics` (the client's requests and errors) and
   `RateBudgetCollector` (the shared rate budget).
 """
@@ -29,6 +31,7 @@ from daemon.exporter.metrics_registry import (
     sample_snapshot,
 )
 from daemon.exporter.metrics_server import MetricsServer
+from daemon.exporter.notification_metrics import NotificationMetrics
 from daemon.exporter.ops_metrics import OpsMetrics, RefreshLagCollector
 
 __all__ = [
@@ -39,6 +42,7 @@ __all__ = [
     "FleetCollector",
     "Health",
     "MetricsServer",
+    "NotificationMetrics",
     "OpsMetrics",
     "RateBudgetCollector",
     "RefreshLagCollector",

@@ -24,6 +24,7 @@ from daemon.clock import Clock, ManualClock
 from daemon.exporter.api_metrics import SCOPE_STATUS, ApiMetrics, Budget, RateBudgetCollector
 from daemon.exporter.backup_collector import BackupCollector
 from daemon.exporter.fleet_collector import FleetCollector
+from daemon.exporter.notification_metrics import NotificationMetrics
 from daemon.exporter.ops_metrics import OpsMetrics, RefreshLagCollector
 from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks import Backup, BackupStats, Container, ContainerMetrics, MetricSample
@@ -31,11 +32,12 @@ from daemon.stacks import Backup, BackupStats, Container, ContainerMetrics, Metr
 
 @dataclass(frozen=True)
 class DaemonMetrics:
-    """The registry to serve, and the two sinks the daemon pushes events into."""
+    """The registry to serve, and what the daemon pushes events into."""
 
     registry: CollectorRegistry
     api: ApiMetrics
     ops: OpsMetrics
+    notifications: NotificationMetrics
 
 
 def build_daemon_metrics(
@@ -56,7 +58,10 @@ def build_daemon_metrics(
     ):
         registry.register(collector)
     return DaemonMetrics(
-        registry=registry, api=ApiMetrics(registry), ops=OpsMetrics(registry, version)
+        registry=registry,
+        api=ApiMetrics(registry),
+        ops=OpsMetrics(registry, version),
+        notifications=NotificationMetrics(registry),
     )
 
 
@@ -117,4 +122,6 @@ def exported_metric_names() -> set[str]:
         container_id, name = view.container.id, view.container.name
         metrics.ops.set_restart_state(container_id, name, 10.0, False)
         metrics.ops.set_weekly_pin(container_id, name, SAMPLE_TIME)
+    metrics.notifications.delivered("ops-webhook", SAMPLE_TIME)
+    metrics.notifications.set_lag("ops-webhook", 0)
     return {sample.name for family in metrics.registry.collect() for sample in family.samples}

@@ -7,7 +7,8 @@ from typing import get_type_hints
 
 import tomli
 
-from daemon.config import Config, PoliciesConfig, load_config
+from daemon.config import Config, PoliciesConfig, load_config, validate
+from daemon.notify import NotifyConfig
 from policies import POLICY_OPTIONS, POLICY_SPECS
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
@@ -71,6 +72,8 @@ def _keys(cls: type, prefix: str = "") -> set[str]:
         if not field.metadata.get("toml", True):
             continue
         hint = get_type_hints(cls)[field.name]
+        if field.name == "notify":
+            continue  # an array of tables, none by default: shown commented out
         if dataclasses.is_dataclass(hint):
             paths |= _keys(hint, f"{prefix}{field.name}.")
         else:
@@ -111,6 +114,26 @@ def test_example_shows_each_policy_table_as_its_spec_does():
         "the [policies.*] tables must be the ```toml blocks of the policy modules' docstrings, "
         "in POLICY_SPECS order"
     )
+
+
+def commented_notify_table() -> dict:
+    """The example's commented-out [[notify]] table, uncommented and parsed."""
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    start = lines.index("# [[notify]]")
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("# "):
+            break
+        block.append(line.removeprefix("# "))
+    return tomli.loads("\n".join(block))["notify"][0]
+
+
+def test_example_shows_every_notify_key_with_its_default():
+    table = commented_notify_table()
+    assert list(table) == [field.name for field in dataclasses.fields(NotifyConfig)]
+    sink, _ = validate(NotifyConfig, table, "config.example.toml")
+    assert sink == NotifyConfig()
+    assert Config().notify == ()
 
 
 def test_policies_config_has_one_attribute_per_registered_policy():

@@ -26,6 +26,9 @@ SPEC_SERIES = {
     "stacks_opsd_restart_gave_up", "stacks_opsd_weekly_pin_last_timestamp_seconds",
     "stacks_opsd_leader", "stacks_opsd_build_info", "stacks_opsd_audit_write_errors_total",
     "stacks_opsd_refresh_lag_seconds",
+    # SPEC section 11 (round 2): notifications
+    "stacks_opsd_notifications_total", "stacks_opsd_notification_lag_rows",
+    "stacks_opsd_notification_last_success_timestamp_seconds",
 }  # fmt: skip
 
 
@@ -45,4 +48,5 @@ def test_no_stacks_metric_outside_the_spec_except_created_timestamps():
         "stacks_api_request_duration_seconds",
         "stacks_opsd_actions",
         "stacks_opsd_audit_write_errors",
+        "stacks_opsd_notifications",
     }

@@ -1,0 +1,63 @@
+"""How the audit stream's delivery to each notification sink is doing: `stacks_opsd_notification*`.
+
+Pushed by the delivery workers (daemon/notify/delivery.py) as they go:
+
+    stacks_opsd_notifications_total{sink="ops",result="delivered"} 41.0
+    stacks_opsd_notifications_total{sink="ops",result="timeout"} 3.0
+    stacks_opsd_notification_lag_rows{sink="ops"} 0.0
+    stacks_opsd_notification_last_success_timestamp_seconds{sink="ops"} 1.7676e+09
+
+`result` is a DeliveryResult: delivered, timeout, unreachable, rejected,
+bad_answer, or summarized (rows too old to send, counted in a summary row). The
+lag is the number of audit rows after the sink's cursor, as of its last pass; it
+exists only while this instance leads (a standby delivers nothing and shows no lag).
+"""
+
+import threading
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+
+class NotificationMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._total = Counter(
+            "stacks_opsd_notifications",
+            "Audit rows handed to a notification sink, by sink and result (delivered, timeout, "
+            "unreachable, rejected, bad_answer; summarized: too old, counted in a summary).",
+            ("sink", "result"),
+            registry=registry,
+        )
+        self._lag = Gauge(
+            "stacks_opsd_notification_lag_rows",
+            "Audit rows not yet delivered to the sink (after its cursor), as of its last pass.",
+            ("sink",),
+            registry=registry,
+        )
+        self._last_success = Gauge(
+            "stacks_opsd_notification_last_success_timestamp_seconds",
+            "Unix time of the sink's last successful delivery.",
+            ("sink",),
+            registry=registry,
+        )
+        self._lock = threading.Lock()
+        self._lagging: set[str] = set()
+
+    def count(self, sink: str, result: str, rows: int = 1) -> None:
+        self._total.labels(sink, result).inc(rows)
+
+    def delivered(self, sink: str, at: datetime) -> None:
+        self.count(sink, "delivered")
+        self._last_success.labels(sink).set(at.timestamp())
+
+    def set_lag(self, sink: str, rows: int) -> None:
+        with self._lock:
+            self._lag.labels(sink).set(rows)
+            self._lagging.add(sink)
+
+    def forget_lag(self, sink: str) -> None:
+        """No lag series while this instance does not deliver (a standby)."""
+        with self._lock:
+            if sink in self._lagging:
+                self._lag.remove(sink)
+                self._lagging.discard(sink)

@@ -1,0 +1,305 @@
+"""Delivery: each sink's stream of audit rows, from its cursor, at least once and in order.
+
+    notifications = Notifications(config.notify, store, clock, metrics, may_deliver=leading)
+    notifications.start()          # one thread per sink (`run`); tests call deliver_pending()
+    notifications.stop()
+
+One `DeliveryWorker` per sink repeats a pass:
+
+1. Only while `may_deliver()` (this instance leads, its predecessor reconciled).
+   A standby reads nothing; the cursor lives in the database (`notify_cursor`),
+   so after a restart or a takeover the new leader resumes where delivery stopped.
+2. Read the rows after the cursor, oldest first. A row the sink's filters reject
+   is passed over; a wanted row is sent, and the cursor moves past it only once
+   the sink took it. So every wanted row arrives, in audit order, and a crash
+   between the send and the cursor's move means one repeat (receivers drop it by
+   `id`), never a gap.
+3. A failure (SinkError) stops the pass; the same row is retried after a backoff
+   (1 s doubling to 5 min, each wait drawn between half and all of it, so many
+   daemons do not hammer a receiver in step). Nothing else waits for it: actions
+   write the audit row and go on; the sink only lags, and the lag is exported.
+4. A wanted row older than the sink's `summarize_after` is not sent one by one:
+   every row that old after the cursor is counted, and one `notify.summary` row
+   (actor `notify`, outcome `skipped`, target the sink, details counting what was
+   skipped by action and outcome) is appended in the same transaction that moves
+   the cursor past them. That row is audited like any other and delivered to the
+   sink when it recovers; nothing is dropped silently.
+
+A pass sends at most `BATCH` rows, then the worker runs again at once. While a
+sink is caught up its worker looks for new rows every `POLL` and calls its `idle()`.
+"""
+
+import itertools
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from daemon.audit import AuditAction, AuditError, AuditLog, AuditStore, Outcome, new_action_id
+from daemon.clock import Clock
+from daemon.notify.message import notification_of
+from daemon.notify.settings import NotifyConfig
+from daemon.notify.sink import DeliveryResult, Sink, SinkError
+from daemon.notify.sinks import build_sinks
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+POLL = timedelta(seconds=0.5)
+RETRY_INITIAL = timedelta(seconds=1)
+RETRY_MAX = timedelta(minutes=5)
+NOTIFY_ACTOR = "notify"
+STOP_JOIN = 2.0  # seconds to wait for a worker at shutdown (it may be inside a send)
+
+
+class DeliveryMetrics(Protocol):
+    def count(self, sink: str, result: str, rows: int = 1) -> None: ...
+    def delivered(self, sink: str, at: datetime) -> None: ...
+    def set_lag(self, sink: str, rows: int) -> None: ...
+    def forget_lag(self, sink: str) -> None: ...
+
+
+def retry_delay(failures: int, rng: random.Random) -> float:
+    """Seconds before retry number `failures` (>= 1): exponential, capped, jittered."""
+    ceiling = min(
+        RETRY_MAX.total_seconds(), RETRY_INITIAL.total_seconds() * 2 ** min(failures - 1, 20)
+    )
+    return rng.uniform(ceiling / 2, ceiling)
+
+
+class DeliveryWorker:
+    """One sink's stream. `step()` is one pass; `run()` repeats it on a thread."""
+
+    def __init__(
+        self,
+        sink: Sink,
+        settings: NotifyConfig,
+        store: AuditStore,
+        clock: Clock,
+        metrics: DeliveryMetrics,
+        may_deliver: Callable[[], bool],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sink = sink
+        self.settings = settings
+        self._store = store
+        self._clock = clock
+        self._metrics = metrics
+        self._may_deliver = may_deliver
+        self._rng = rng or random.Random()
+        self.failures = 0
+        self.last_error: str | None = None
+        self._retry_at: float | None = None  # on the clock's monotonic seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def name(self) -> str:
+        return self.sink.name
+
+    # -- one pass ----------------------------------------------------------------------
+
+    def step(self) -> int:
+        """One pass; returns how many rows it sent. Never raises for a sink or database fault."""
+        if not self._may_deliver():
+            self._metrics.forget_lag(self.name)
+            return 0
+        if self._retry_at is not None and self._clock.monotonic() < self._retry_at:
+            return 0
+        try:
+            return self._pass()
+        except AuditError as error:
+            log.warning("notification sink %s: %s; retrying", self.name, error)
+            self._back_off(str(error))
+            return 0
+
+    def _pass(self) -> int:
+        cursor = self._store.notify_cursor(self.name)
+        position, sent = cursor, 0
+        rows = self._store.rows_after(cursor, BATCH)
+        for row in rows:
+            if not self.settings.wants(row):
+                position = row.id
+                continue
+            if position != cursor:  # passed-over rows: the cursor goes past them first
+                if not self._move(cursor, position):
+                    return sent
+                cursor = position
+            if self._too_old(row):
+                self._summarize_from(cursor)
+                return sent
+            try:
+                self.sink.send(notification_of(row))
+            except SinkError as error:
+                self._metrics.count(self.name, error.result)
+                self._back_off(str(error))
+                self._update_lag(cursor)
+                return sent
+            self._metrics.delivered(self.name, self._clock.now())
+            sent += 1
+            self._recovered()
+            if not self._move(cursor, row.id):
+                return sent
+            cursor = position = row.id
+        if position != cursor and self._move(cursor, position):
+            cursor = position
+        self._update_lag(cursor)
+        if not rows:
+            self.sink.idle()
+        return sent
+
+    def _move(self, expected: int, last_id: int) -> bool:
+        if self._store.move_notify_cursor(self.name, expected, last_id):
+            return True
+        log.warning(
+            "notification sink %s: its cursor was moved by another instance; re-reading it",
+            self.name,
+        )
+        return False
+
+    def _too_old(self, row: AuditLog) -> bool:
+        return row.at < self._clock.now() - self.settings.summarize_after
+
+    def _summarize_from(self, cursor: int) -> None:
+        """Count every row older than `summarize_after` after `cursor`, and record one
+        audited summary that moves the cursor past them."""
+        cutoff = self._clock.now() - self.settings.summarize_after
+        counts: Counter[str] = Counter()
+        first_id = last_id = None
+        position = cursor
+        while True:
+            rows = self._store.rows_after(position, BATCH)
+            old = list(itertools.takewhile(lambda row: row.at < cutoff, rows))
+            for row in old:
+                if self.settings.wants(row):
+                    counts[f"{row.action} {row.outcome}"] += 1
+                    first_id = first_id if first_id is not None else row.id
+                    last_id = row.id
+            if old:
+                position = old[-1].id
+            if len(old) < len(rows) or len(rows) < BATCH:
+                break
+        skipped = sum(counts.values())
+        what = ", ".join(f"{count} {kind}" for kind, count in sorted(counts.items()))
+        summary = self._store.append_summary(
+            self.name,
+            cursor,
+            position,
+            {
+                "actor": NOTIFY_ACTOR,
+                "action": AuditAction.NOTIFY_SUMMARY,
+                "outcome": Outcome.SKIPPED,
+                "action_id": new_action_id(),
+                "target": self.name,
+                "reason": (
+                    f"{skipped} audit rows older than the sink's summarize_after were not "
+                    f"delivered to {self.name} one by one: {what}"
+                ),
+                "error": self.last_error,
+                "details": {
+                    "sink": self.name,
+                    "skipped": skipped,
+                    "first_id": first_id,
+                    "last_id": last_id,
+                    "counts": dict(sorted(counts.items())),
+                },
+            },
+        )
+        if summary is not None:
+            self._metrics.count(self.name, DeliveryResult.SUMMARIZED, skipped)
+            log.warning("notification sink %s: %s", self.name, summary.reason)
+
+    def _update_lag(self, cursor: int) -> None:
+        self._metrics.set_lag(self.name, self._store.count_after(cursor))
+
+    def _back_off(self, error: str) -> None:
+        self.failures += 1
+        self.last_error = error
+        delay = retry_delay(self.failures, self._rng)
+        self._retry_at = self._clock.monotonic() + delay
+        log.warning(
+            "notification sink %s: %s (attempt %d; next in %.1f s)",
+            self.name,
+            error,
+            self.failures,
+            delay,
+        )
+
+    def _recovered(self) -> None:
+        if self.failures:
+            log.info("notification sink %s: delivering again", self.name)
+        self.failures = 0
+        self.last_error = None
+        self._retry_at = None
+
+    # -- the thread ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name=f"notify-{self.name}", daemon=True)
+        self._thread.start()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sent = self.step()
+            except Exception:  # a bug in a sink must not end its stream for good
+                log.exception("notification sink %s: delivery pass failed", self.name)
+                sent = 0
+            if sent < BATCH:
+                self._stop.wait(self._pause())
+
+    def _pause(self) -> float:
+        if self._retry_at is None:
+            return POLL.total_seconds()
+        return max(0.0, min(self._retry_at - self._clock.monotonic(), POLL.total_seconds()))
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def stop(self, timeout: float = STOP_JOIN) -> None:
+        """End the thread (waiting up to `timeout` s for a send in flight) and the sink."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.sink.close()
+
+
+class Notifications:
+    """Every configured sink's worker; nothing at all when no `[[notify]]` table exists."""
+
+    def __init__(
+        self,
+        settings: Iterable[NotifyConfig],
+        store: AuditStore,
+        clock: Clock,
+        metrics: DeliveryMetrics,
+        may_deliver: Callable[[], bool],
+    ) -> None:
+        """Builds every sink now: SinkConfigError (listing each) if one cannot be built."""
+        settings = tuple(settings)
+        sinks = build_sinks(settings)
+        self.workers = [
+            DeliveryWorker(sink, one, store, clock, metrics, may_deliver)
+            for sink, one in zip(sinks, settings, strict=True)
+        ]
+
+    def start(self) -> None:
+        for worker in self.workers:
+            worker.start()
+
+    def deliver_pending(self) -> int:
+        """One pass of every worker on the caller's thread (simulated time, tests)."""
+        return sum(worker.step() for worker in self.workers)
+
+    def stop(self) -> None:
+        """Stop every worker within `STOP_JOIN` seconds in all; a send still in flight
+        then ends with the process (its row is sent again by the next leader)."""
+        for worker in self.workers:
+            worker.request_stop()
+        deadline = time.monotonic() + STOP_JOIN
+        for worker in self.workers:
+            worker.stop(max(0.0, deadline - time.monotonic()))

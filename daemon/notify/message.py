@@ -1,0 +1,103 @@
+"""What a notification says: an audit row as a JSON document, and as one human sentence.
+
+Every sink builds on these two, so a row reads the same in a webhook body, a Slack
+message, a JSON-lines file and an Alertmanager annotation:
+
+    row_document(row)  {"id": 42, "at": "2026-01-05T03:00:00+00:00", "actor": ...,
+                        "details": {...}, "prev_hash": "...", "hash": "..."}
+    summarize(row)     "restart of web succeeded (policy:auto_restart): status error"
+
+`row_document` keeps every column (None included), in the table's column order,
+with `details` parsed back into JSON; its `hash` can be checked against the chain
+(`daemon.audit.row_hash` over the same fields). `sample_notification` is the row
+`stacks-opsd notify test` sends: marked `"test": true` in its details, id 0.
+"""
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from daemon.audit import AuditAction, AuditLog, Outcome
+from daemon.notify.sink import Notification
+
+COLUMNS = tuple(AuditLog.model_fields)
+REASON_SHOWN = 200
+
+
+def row_document(row: AuditLog) -> dict[str, Any]:
+    """The row as JSON-ready values, every column, `details` parsed."""
+    document: dict[str, Any] = {}
+    for column in COLUMNS:
+        value = getattr(row, column)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif column == "details" and value is not None:
+            value = json.loads(value)
+        document[column] = value
+    return document
+
+
+def summarize(row: Mapping[str, Any]) -> str:
+    """One sentence: what happened to what, with what outcome, by whom, and why."""
+    action = str(row["action"])
+    subject = row.get("container_name") or row.get("container_id")
+    if action == AuditAction.NOTIFY_SUMMARY:
+        sentence = f"notifications to {row.get('target')} skipped"
+    else:
+        verb = action.split(".", 1)[-1]
+        noun = action.split(".", 1)[0]
+        what = f"{verb} of {noun}" if noun != "container" else verb
+        if row.get("target"):
+            what += f" {row['target']}"
+        sentence = f"{what} of {subject}" if subject else what
+        sentence += f" {_outcome_words(str(row['outcome']))}"
+    sentence += f" ({row['actor']})"
+    reason = row.get("reason") or row.get("error")
+    if reason:
+        reason = str(reason)
+        shortened = reason if len(reason) <= REASON_SHOWN else reason[: REASON_SHOWN - 3] + "..."
+        sentence += f": {shortened}"
+    return sentence
+
+
+def _outcome_words(outcome: str) -> str:
+    return {
+        Outcome.STARTED: "started",
+        Outcome.SUCCEEDED: "succeeded",
+        Outcome.FAILED: "failed",
+        Outcome.SKIPPED: "skipped",
+        Outcome.DRY_RUN: "decided (dry run, nothing changed)",
+        Outcome.ABORTED: "aborted",
+        Outcome.INTERRUPTED: "interrupted",
+        Outcome.GAVE_UP: "given up",
+        Outcome.UNKNOWN: "has an unknown outcome",
+    }.get(outcome, outcome)
+
+
+def notification_of(row: AuditLog) -> Notification:
+    document = row_document(row)
+    return Notification(row=document, summary=summarize(document))
+
+
+def sample_notification(now: datetime, instance: str) -> Notification:
+    """The notification `notify test` sends: shaped like a real row, id 0, marked a test."""
+    document: dict[str, Any] = {column: None for column in COLUMNS}
+    document.update(
+        id=0,
+        at=now.isoformat(),
+        instance=instance,
+        actor="cli",
+        action=AuditAction.CONTAINER_RESTART.value,
+        container_id="usr-00000000-example",
+        container_name="example",
+        outcome=Outcome.SUCCEEDED.value,
+        reason="a test notification from `stacks-opsd notify test`",
+        action_id="0" * 32,
+        details={"test": True},
+        prev_hash="0" * 64,
+        hash="0" * 64,
+    )
+    return Notification(
+        row=document, summary="test notification from stacks-opsd: " + summarize(document)
+    )

@@ -1,0 +1,151 @@
+"""The `[[notify]]` tables: one NotifyConfig per sink, its defaults, rules and row filters.
+
+    [[notify]]
+    name = "ops-webhook"                  # the `sink` label of the metrics; unique
+    kind = "webhook"                      # webhook | slack | alertmanager | jsonl
+    url = "https://hooks.example.org/stacks-opsd"   # webhook, slack, alertmanager
+    path = ""                             # jsonl: a file, or "-" for stdout
+    secret_file = ""                      # webhook: HMAC secret for X-Stacks-Opsd-Signature
+    headers_files = {}                    # header name -> file holding its value
+    timeout = "10s"                       # per delivery attempt
+    actors = ["*"]                        # globs of the `actor` column, e.g. "policy:*"
+    actions = ["*"]                       # globs of the `action` column, e.g. "backup.*"
+    outcomes = ["*"]                      # outcome names, or "*"
+    match = ["*"]                         # container name globs
+    summarize_after = "24h"               # older undelivered rows: one audited summary
+
+A row reaches the sink when every filter matches it. A row about no container
+passes `match`. A summary of this sink's own skipped rows (`notify.summary` with
+this sink's name as target) always passes, so nothing is skipped unnoticed.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from fnmatch import fnmatchcase
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from daemon.audit import ACTIONS, OUTCOMES, AuditAction
+from policies import OptionRule, positive_duration
+
+SINK_KINDS = ("webhook", "slack", "alertmanager", "jsonl")
+URL_KINDS = ("webhook", "slack", "alertmanager")
+STDOUT = "-"
+SINK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
+
+
+def _known_globs(values: tuple[str, ...], known: tuple[str, ...]) -> bool:
+    return all(any(fnmatchcase(name, glob) for name in known) for glob in values)
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    name: str = ""
+    kind: str = ""
+    url: str = ""
+    path: str = ""
+    secret_file: str = ""
+    headers_files: dict[str, str] = field(default_factory=dict)
+    timeout: timedelta = timedelta(seconds=10)
+    actors: tuple[str, ...] = ("*",)
+    actions: tuple[str, ...] = ("*",)
+    outcomes: tuple[str, ...] = ("*",)
+    match: tuple[str, ...] = ("*",)
+    summarize_after: timedelta = timedelta(hours=24)
+
+    RULES: ClassVar[tuple[OptionRule, ...]] = (
+        OptionRule(
+            "name",
+            lambda s: bool(SINK_NAME.fullmatch(s.name)),
+            "a sink name of letters, digits, '_', '.' and '-' (it is a metric label)",
+        ),
+        OptionRule(
+            "kind",
+            lambda s: s.kind in SINK_KINDS,
+            "one of " + ", ".join(f'"{kind}"' for kind in SINK_KINDS),
+        ),
+        OptionRule(
+            "url",
+            lambda s: _is_http_url(s.url) if s.kind in URL_KINDS else not s.url,
+            lambda s: (
+                f'an http:// or https:// URL (kind "{s.kind}" posts to it)'
+                if s.kind in URL_KINDS
+                else f'no url (kind "{s.kind}" writes to `path`)'
+            ),
+            needs=("kind",),
+        ),
+        OptionRule(
+            "path",
+            lambda s: bool(s.path) if s.kind == "jsonl" else not s.path,
+            lambda s: (
+                'a file path, or "-" for standard output'
+                if s.kind == "jsonl"
+                else f'no path (kind "{s.kind}" posts to `url`)'
+            ),
+            needs=("kind",),
+        ),
+        OptionRule(
+            "secret_file",
+            lambda s: not s.secret_file or s.kind == "webhook",
+            "no secret_file (only a webhook signs its requests)",
+            needs=("kind",),
+        ),
+        OptionRule(
+            "headers_files",
+            lambda s: not s.headers_files or s.kind in URL_KINDS,
+            "no headers_files (a JSON-lines file has no headers)",
+            needs=("kind",),
+        ),
+        positive_duration("timeout"),
+        OptionRule(
+            "actions",
+            lambda s: _known_globs(s.actions, ACTIONS),
+            "action names or globs matching at least one of " + ", ".join(ACTIONS),
+        ),
+        OptionRule(
+            "outcomes",
+            lambda s: _known_globs(s.outcomes, OUTCOMES),
+            'outcome names or "*"; outcomes: ' + ", ".join(OUTCOMES),
+        ),
+        positive_duration("summarize_after"),
+    )
+
+    def wants(self, row: Any) -> bool:
+        """Whether this sink receives the audit row (anything with the audit columns)."""
+        if row.action == AuditAction.NOTIFY_SUMMARY and row.target == self.name:
+            return True
+        container = row.container_name or row.container_id
+        return (
+            _any_glob(row.actor, self.actors)
+            and _any_glob(row.action, self.actions)
+            and _any_glob(row.outcome, self.outcomes)
+            and (container is None or _any_glob(container, self.match))
+        )
+
+
+def _any_glob(value: str, globs: tuple[str, ...]) -> bool:
+    return any(fnmatchcase(value, glob) for glob in globs)
+
+
+def unique_names(sinks: tuple[NotifyConfig, ...]) -> bool:
+    names = [sink.name for sink in sinks]
+    return len(names) == len(set(names))
+
+
+NOTIFY_RULES: tuple[OptionRule, ...] = (
+    OptionRule(
+        "notify",
+        lambda config: unique_names(config.notify),
+        "[[notify]] tables with different names",
+        shown_as=lambda sinks: [sink.name for sink in sinks],
+    ),
+)

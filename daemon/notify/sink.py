@@ -1,0 +1,132 @@
+"""The Sink interface: what every notification receiver (webhook, Slack, file) implements.
+
+The audit table is the outbox. A delivery worker (delivery.py) reads the audit
+rows after its sink's cursor, in id order, and hands each row that passes the
+sink's filters to `Sink.send` as a `Notification`. When `send` returns, the row
+counts as delivered and the cursor moves past it; when it raises a `SinkError`,
+the same row is sent again after a backoff. So a sink sees every row at least
+once and in audit order, and must tolerate repeats (receivers drop duplicates by
+`row["id"]` or `row["action_id"]`).
+
+A sink kind is one class:
+
+    class WebhookSink(Sink):
+        kind = "webhook"
+
+        def __init__(self, settings: NotifyConfig) -> None: ...   # read secret files here
+        def send(self, notification: Notification) -> Receipt: ...
+        def idle(self) -> None: ...        # optional: called when the sink is caught up
+        def close(self) -> None: ...       # optional: release connections and files
+
+and one line in `SINK_CLASSES` (sinks.py). `send` is called from the sink's own
+worker thread only, never concurrently, and never on an action's path: a slow
+or dead receiver delays nothing but its own stream. It must bound its own waits
+(`settings.timeout`) and report failures as a `SinkError` subclass, translated
+once from the transport (`raise SinkTimeout(...) from exc`):
+
+    SinkError            the receiver did not take the notification; retried with backoff
+    ├── SinkTimeout      no answer within the sink's timeout          result "timeout"
+    ├── SinkUnreachable  no connection (refused, DNS, unwritable file) result "unreachable"
+    ├── SinkRejected     an answer that says no (HTTP 4xx/5xx)        result "rejected"
+    └── SinkBadAnswer    an answer that is not HTTP or not readable   result "bad_answer"
+
+Each error's `result` is the `result` label of `stacks_opsd_notifications_total`.
+Messages name the sink and what to check, never a secret (the store's redaction
+applies to them too, as they may end up in logs and audit rows).
+
+`idle()` lets a sink act on time rather than rows (Alertmanager re-sends firing
+alerts); it runs on the same thread, after every pass that found nothing to send.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from daemon.notify.settings import NotifyConfig
+
+
+class DeliveryResult(StrEnum):
+    """The `result` label of `stacks_opsd_notifications_total{sink,result}`."""
+
+    DELIVERED = "delivered"  # the receiver took it
+    TIMEOUT = "timeout"
+    UNREACHABLE = "unreachable"
+    REJECTED = "rejected"
+    BAD_ANSWER = "bad_answer"
+    SUMMARIZED = "summarized"  # too old to send one by one: counted in a summary row instead
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One audit row for a sink: `row` is its JSON document (every column, `details` parsed,
+    `at` in ISO 8601 UTC, with `hash` and `prev_hash`), `summary` one human sentence."""
+
+    row: Mapping[str, Any]
+    summary: str
+
+    @property
+    def id(self) -> int:
+        return int(self.row["id"])
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the receiver answered: an HTTP status (None for a file) and its answer, shortened."""
+
+    status: int | None
+    answer: str
+
+
+class SinkConfigError(Exception):
+    """A sink cannot be built from its settings (an unreadable secret file, ...)."""
+
+
+class SinkError(Exception):
+    """The sink did not take the notification; the worker retries it after a backoff."""
+
+    result: ClassVar[DeliveryResult] = DeliveryResult.UNREACHABLE
+
+    def __init__(self, message: str, *, status: int | None = None, answer: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.answer = answer
+
+
+class SinkTimeout(SinkError):
+    result = DeliveryResult.TIMEOUT
+
+
+class SinkUnreachable(SinkError):
+    result = DeliveryResult.UNREACHABLE
+
+
+class SinkRejected(SinkError):
+    result = DeliveryResult.REJECTED
+
+
+class SinkBadAnswer(SinkError):
+    result = DeliveryResult.BAD_ANSWER
+
+
+class Sink(ABC):
+    """A notification receiver; subclasses set `kind` and implement `send`."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, settings: NotifyConfig) -> None:
+        """Read what the sink needs (secret and header files) now: a missing file is a
+        SinkConfigError at start, not a failure at the first delivery."""
+        self.settings = settings
+        self.name = settings.name
+
+    @abstractmethod
+    def send(self, notification: Notification) -> Receipt:
+        """Deliver one notification or raise a SinkError; bounded by the sink's timeout."""
+
+    def idle(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
+        """Called after a pass that found nothing to send (time-based re-sends)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
+        """Release connections and files."""

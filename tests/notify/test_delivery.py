@@ -1,0 +1,309 @@
+"""Delivery from the audit outbox to a real webhook receiver on loopback, on a ManualClock:
+order, no gaps, retries, filters, summaries after `summarize_after`, metrics per fault."""
+
+import hashlib
+import hmac
+import json
+import random
+from datetime import timedelta
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from daemon.audit import AuditAction, AuditStore, Outcome, new_action_id, row_hash
+from daemon.clock import ManualClock
+from daemon.exporter import NotificationMetrics
+from daemon.notify import (
+    SIGNATURE_HEADER,
+    DeliveryWorker,
+    JsonLinesSink,
+    NotifyConfig,
+    WebhookSink,
+    retry_delay,
+)
+from tests.support.webhook_receiver import WebhookReceiver
+
+SECRET = "s3cret-for-hmac"
+
+
+@pytest.fixture
+def receiver():
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def clock():
+    return ManualClock()
+
+
+@pytest.fixture
+def store(tmp_path, clock):
+    store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", clock)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def registry():
+    return CollectorRegistry()
+
+
+class Leading:
+    def __init__(self) -> None:
+        self.value = True
+
+    def __call__(self) -> bool:
+        return self.value
+
+
+def webhook_settings(tmp_path, receiver, **options) -> NotifyConfig:
+    secret = tmp_path / "secret"
+    secret.write_text(SECRET + "\n")
+    auth = tmp_path / "auth"
+    auth.write_text("Bearer receiver-token\n")
+    return NotifyConfig(
+        name="ops",
+        kind="webhook",
+        url=receiver.url,
+        secret_file=str(secret),
+        headers_files={"Authorization": str(auth)},
+        timeout=timedelta(seconds=0.5),
+        **options,
+    )
+
+
+def worker_for(settings, store, clock, registry, leading=None, sink=None) -> DeliveryWorker:
+    sink = sink or WebhookSink(settings)
+    metrics = NotificationMetrics(registry)
+    return DeliveryWorker(sink, settings, store, clock, metrics, leading or Leading())
+
+
+def restart(store, container="web", outcome=Outcome.SUCCEEDED, actor="policy:auto_restart"):
+    return store.append(
+        actor,
+        AuditAction.CONTAINER_RESTART,
+        outcome,
+        action_id=new_action_id(),
+        container_id=f"usr-0000abcd-{container}",
+        container_name=container,
+        reason="status error",
+    )
+
+
+def metric(registry, name, **labels):
+    return registry.get_sample_value(name, labels) or 0.0
+
+
+def test_each_row_arrives_signed_with_its_chain_and_a_summary(
+    tmp_path, receiver, store, clock, registry
+):
+    worker = worker_for(webhook_settings(tmp_path, receiver), store, clock, registry)
+    worker.step()  # the sink's cursor starts at the newest row: only what happens from now
+    first, second = restart(store), restart(store, "db", Outcome.GAVE_UP)
+
+    assert worker.step() == 2
+
+    [(headers, body), _] = receiver.requests
+    expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert headers[SIGNATURE_HEADER] == expected
+    assert headers["Authorization"] == "Bearer receiver-token"
+    document = json.loads(body)
+    assert document["summary"] == "restart of web succeeded (policy:auto_restart): status error"
+    row = document["row"]
+    assert (row["id"], row["action_id"], row["hash"]) == (first.id, first.action_id, first.hash)
+    assert row_hash({**row, "at": first.at}) == row["hash"]  # the chain can be re-checked
+    assert receiver.ids() == [first.id, second.id]
+    assert metric(registry, "stacks_opsd_notifications_total", sink="ops", result="delivered") == 2
+    assert metric(registry, "stacks_opsd_notification_lag_rows", sink="ops") == 0
+    assert (
+        metric(registry, "stacks_opsd_notification_last_success_timestamp_seconds", sink="ops")
+        == clock.now().timestamp()
+    )
+
+
+def test_a_receiver_that_was_down_gets_every_row_in_order_without_gaps(
+    tmp_path, receiver, store, clock, registry
+):
+    worker = worker_for(webhook_settings(tmp_path, receiver), store, clock, registry)
+    worker.step()
+    receiver.stop()
+    written = [restart(store, f"c{index}").id for index in range(5)]
+
+    assert worker.step() == 0  # refused: the first row waits, nothing is skipped
+    assert (
+        metric(registry, "stacks_opsd_notifications_total", sink="ops", result="unreachable") == 1
+    )
+    assert metric(registry, "stacks_opsd_notification_lag_rows", sink="ops") == 5
+    clock.advance(0.4)
+    assert worker.step() == 0  # still backing off: no attempt before the delay
+    assert (
+        metric(registry, "stacks_opsd_notifications_total", sink="ops", result="unreachable") == 1
+    )
+
+    written += [restart(store, "late").id]
+    receiver.start()
+    clock.advance(1.0)  # the first retry comes after 0.5 to 1 s
+    assert worker.step() == 6
+    assert receiver.ids() == written
+    assert metric(registry, "stacks_opsd_notification_lag_rows", sink="ops") == 0
+
+
+def test_retries_back_off_exponentially_with_jitter_up_to_five_minutes():
+    rng = random.Random(7)
+    delays = [retry_delay(failures, rng) for failures in range(1, 12)]
+    assert 0.5 <= delays[0] <= 1
+    assert 4 <= delays[3] <= 8
+    assert all(150 <= delay <= 300 for delay in delays[9:])
+    assert len({round(delay, 6) for delay in delays}) == len(delays)  # jittered
+
+
+@pytest.mark.parametrize(
+    ("mode", "result"),
+    [
+        ("error", "rejected"),
+        ("slow", "timeout"),
+        ("garbage", "bad_answer"),
+        ("down", "unreachable"),
+    ],
+)
+def test_each_sink_fault_is_counted_by_its_result(
+    tmp_path, receiver, store, clock, registry, mode, result
+):
+    worker = worker_for(webhook_settings(tmp_path, receiver), store, clock, registry)
+    worker.step()
+    restart(store)
+    receiver.slow_seconds = 3
+    if mode == "down":
+        receiver.stop()
+    else:
+        receiver.mode = mode
+
+    assert worker.step() == 0
+
+    assert metric(registry, "stacks_opsd_notifications_total", sink="ops", result=result) == 1
+    assert metric(registry, "stacks_opsd_notification_lag_rows", sink="ops") == 1
+    assert worker.last_error and "notification sink ops" in worker.last_error
+
+
+def test_filters_choose_rows_and_passed_over_rows_do_not_block_the_cursor(
+    tmp_path, receiver, store, clock, registry
+):
+    settings = webhook_settings(
+        tmp_path, receiver, outcomes=("gave_up", "aborted"), match=("web*",)
+    )
+    worker = worker_for(settings, store, clock, registry)
+    worker.step()
+    restart(store, "web")  # succeeded: not wanted
+    wanted = restart(store, "web-2", Outcome.GAVE_UP)
+    restart(store, "db", Outcome.GAVE_UP)  # not matched
+
+    assert worker.step() == 1
+    assert receiver.ids() == [wanted.id]
+    assert metric(registry, "stacks_opsd_notification_lag_rows", sink="ops") == 0
+
+
+def test_rows_older_than_summarize_after_become_one_audited_summary(
+    tmp_path, receiver, store, clock, registry
+):
+    settings = webhook_settings(tmp_path, receiver, summarize_after=timedelta(hours=1))
+    worker = worker_for(settings, store, clock, registry)
+    worker.step()
+    receiver.stop()
+    old = [restart(store, "web").id, restart(store, "db", Outcome.GAVE_UP).id]
+    worker.step()
+    clock.advance(2 * 3600)
+    fresh = restart(store, "fresh").id
+
+    worker.step()  # the head row is 2 h old: summarized, not sent
+
+    [summary] = store.query(action=AuditAction.NOTIFY_SUMMARY)
+    assert (summary.actor, summary.outcome, summary.target) == ("notify", "skipped", "ops")
+    details = json.loads(summary.details)
+    assert details["skipped"] == 2
+    assert details["counts"] == {"container.restart gave_up": 1, "container.restart succeeded": 1}
+    assert (details["first_id"], details["last_id"]) == tuple(old)
+    assert "2 audit rows older than" in summary.reason
+    assert metric(registry, "stacks_opsd_notifications_total", sink="ops", result="summarized") == 2
+    assert store.verify().ok
+
+    receiver.start()
+    clock.advance(600)
+    worker.step()
+    assert receiver.ids() == [fresh, summary.id]  # nothing lost silently: the summary arrives
+
+
+def test_a_standby_delivers_nothing_and_the_leader_resumes_from_the_cursor(
+    tmp_path, receiver, store, clock, registry
+):
+    settings = webhook_settings(tmp_path, receiver)
+    leading = Leading()
+    first = worker_for(settings, store, clock, registry, leading)
+    first.step()
+    delivered = restart(store).id
+    first.step()
+    leading.value = False
+    pending = [restart(store, "a").id, restart(store, "b").id]
+    assert first.step() == 0
+    assert metric(registry, "stacks_opsd_notification_lag_rows", sink="ops") == 0  # no series
+
+    successor = worker_for(settings, store, clock, CollectorRegistry())  # another process
+    assert successor.step() == 2
+    assert receiver.ids() == [delivered, *pending]
+
+
+def test_the_json_lines_sink_appends_each_row_with_its_chain(tmp_path, store, clock, registry):
+    path = tmp_path / "audit.jsonl"
+    settings = NotifyConfig(name="lines", kind="jsonl", path=str(path))
+    worker = worker_for(settings, store, clock, registry, sink=JsonLinesSink(settings))
+    worker.step()
+    rows = [restart(store, name) for name in ("a", "b", "c")]
+
+    worker.step()
+
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [line["id"] for line in lines] == [row.id for row in rows]
+    assert [line["prev_hash"] for line in lines[1:]] == [line["hash"] for line in lines[:-1]]
+    assert lines[0]["details"] is None and lines[0]["container_name"] == "a"
+
+
+def test_a_sink_whose_file_cannot_be_written_lags_and_catches_up(tmp_path, store, clock, registry):
+    path = tmp_path / "missing-dir" / "audit.jsonl"
+    settings = NotifyConfig(name="lines", kind="jsonl", path=str(path))
+    worker = worker_for(settings, store, clock, registry, sink=JsonLinesSink(settings))
+    worker.step()
+    row = restart(store)
+    worker.step()
+    assert (
+        metric(registry, "stacks_opsd_notifications_total", sink="lines", result="unreachable") == 1
+    )
+
+    path.parent.mkdir()
+    clock.advance(2)
+    worker.step()
+    assert [json.loads(line)["id"] for line in path.read_text().splitlines()] == [row.id]
+
+
+def test_no_secret_of_a_failing_sink_reaches_logs_or_audit_rows(
+    tmp_path, receiver, store, clock, registry, caplog
+):
+    path_token = "T0KEN-in-the-url-path"
+    receiver.url = receiver.url + "/" + path_token
+    settings = webhook_settings(tmp_path, receiver, summarize_after=timedelta(hours=1))
+    worker = worker_for(settings, store, clock, registry)
+    worker.step()
+    restart(store)
+    receiver.mode = "error"
+    caplog.set_level("WARNING", logger="httpx")  # as daemon/log_setup.py sets it in production
+    with caplog.at_level("DEBUG", logger="daemon"):
+        worker.step()
+        clock.advance(2 * 3600)
+        worker.step()  # summarized: the last error goes into the audited summary row
+
+    [summary] = store.query(action=AuditAction.NOTIFY_SUMMARY)
+    shown = [caplog.text, worker.last_error or "", summary.reason, summary.error, summary.details]
+    assert "HTTP 500" in summary.error
+    assert "notification sink ops" in caplog.text  # the failures were logged
+    for secret in (SECRET, "receiver-token", path_token):
+        assert not any(secret in text for text in shown), secret
