@@ -11,6 +11,7 @@ Its modules (other packages and the tests import the names below, never a module
 - liveness.py: sessions, claims, and which unfinished actions of gone sessions to close.
 - engine.py: the database itself: URL, engine, transactions, UTC timestamps, the errors.
 - listing.py: `audit list`: the rows it selects, rendered as a table, JSON or CSV.
+- export.py: `audit export` as JSON lines with the chain, and `audit verify --file`.
 """
 
 from daemon.audit.chain import GENESIS_HASH, canonical_json, row_hash
@@ -29,6 +30,7 @@ from daemon.audit.engine import (
     psycopg_conninfo,
     sqlite_path,
 )
+from daemon.audit.export import ExportCheck, export_line, export_record, read_lines, verify_export
 from daemon.audit.history import Episode, HistoryQuery, HistoryRow, RowKind
 from daemon.audit.listing import COLUMNS, render_csv, render_json, render_table
 from daemon.audit.liveness import INTERRUPTED_REASON, LEASE, Holder, process_identity
@@ -65,6 +67,7 @@ __all__ = [
     "AuditStore",
     "AuditWriteError",
     "Episode",
+    "ExportCheck",
     "HistoryQuery",
     "HistoryRow",
     "Holder",
@@ -74,14 +77,18 @@ __all__ = [
     "create_audit_engine",
     "driver_message",
     "enable_wal",
+    "export_line",
+    "export_record",
     "new_action_id",
     "parse_url",
     "postgres_connect_params",
     "process_identity",
     "psycopg_conninfo",
+    "read_lines",
     "render_csv",
     "render_json",
     "render_table",
     "row_hash",
     "sqlite_path",
+    "verify_export",
 ]
