@@ -31,7 +31,7 @@ from daemon.audit.engine import (
     sqlite_path,
 )
 from daemon.audit.export import ExportCheck, export_line, export_record, read_lines, verify_export
-from daemon.audit.history import Episode, HistoryQuery, HistoryRow, RowKind
+from daemon.audit.history import EVENT_DETAIL, Episode, HistoryQuery, HistoryRow, RowKind
 from daemon.audit.listing import COLUMNS, render_csv, render_json, render_table
 from daemon.audit.liveness import INTERRUPTED_REASON, LEASE, Holder, process_identity
 from daemon.audit.schema import (
@@ -51,6 +51,7 @@ __all__ = [
     "ACTIONS",
     "COLUMNS",
     "CONNECT_TIMEOUT",
+    "EVENT_DETAIL",
     "GENESIS_HASH",
     "HEAD_ID",
     "INTERRUPTED_REASON",
