@@ -13,8 +13,8 @@ One new policy is one new module ending with its PolicySpec, plus its line in
 evaluation follow from the spec; a test holds config.example.toml to its example.
 """
 
-from policies.auto_restart import AutoRestartOptions, AutoRestartPolicy
-from policies.backup_freshness import BackupFreshnessOptions
+from policies.auto_restart import RUNNING_EVENT, AutoRestartOptions, AutoRestartPolicy
+from policies.backup_freshness import BackupFreshnessOptions, newest_completed_backup_age
 from policies.base import (
     OPERATOR,
     Action,
@@ -42,6 +42,7 @@ __all__ = [
     "OPERATOR",
     "POLICY_OPTIONS",
     "POLICY_SPECS",
+    "RUNNING_EVENT",
     "Action",
     "AutoRestartOptions",
     "AutoRestartPolicy",
@@ -59,6 +60,7 @@ __all__ = [
     "WeeklyPinOptions",
     "WeeklyPinPolicy",
     "build_policies",
+    "newest_completed_backup_age",
     "options_class",
     "positive_duration",
     "positive_integer",

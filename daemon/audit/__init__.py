@@ -12,6 +12,7 @@ Its modules (other packages and the tests import the names below, never a module
 - engine.py: the database itself: URL, engine, transactions, UTC timestamps, the errors.
 - listing.py: `audit list`: the rows it selects, rendered as a table, JSON or CSV.
 - outbox.py: the log as an outbox: each notification sink's cursor and the rows after it.
+- export.py: `audit export` as JSON lines with the chain, and `audit verify --file`.
 """
 
 from daemon.audit.chain import GENESIS_HASH, canonical_json, row_hash
@@ -30,7 +31,8 @@ from daemon.audit.engine import (
     psycopg_conninfo,
     sqlite_path,
 )
-from daemon.audit.history import Episode, HistoryQuery, HistoryRow, RowKind
+from daemon.audit.export import ExportCheck, export_line, export_record, read_lines, verify_export
+from daemon.audit.history import EVENT_DETAIL, Episode, HistoryQuery, HistoryRow, RowKind
 from daemon.audit.listing import COLUMNS, render_csv, render_json, render_table
 from daemon.audit.liveness import INTERRUPTED_REASON, LEASE, Holder, process_identity
 from daemon.audit.schema import (
@@ -50,6 +52,7 @@ __all__ = [
     "ACTIONS",
     "COLUMNS",
     "CONNECT_TIMEOUT",
+    "EVENT_DETAIL",
     "GENESIS_HASH",
     "HEAD_ID",
     "INTERRUPTED_REASON",
@@ -66,6 +69,7 @@ __all__ = [
     "AuditStore",
     "AuditWriteError",
     "Episode",
+    "ExportCheck",
     "HistoryQuery",
     "HistoryRow",
     "Holder",
@@ -75,14 +79,18 @@ __all__ = [
     "create_audit_engine",
     "driver_message",
     "enable_wal",
+    "export_line",
+    "export_record",
     "new_action_id",
     "parse_url",
     "postgres_connect_params",
     "process_identity",
     "psycopg_conninfo",
+    "read_lines",
     "render_csv",
     "render_json",
     "render_table",
     "row_hash",
     "sqlite_path",
+    "verify_export",
 ]

@@ -386,6 +386,20 @@ class AuditStore:
             _require_aware(since)
         return self._read(list_statement(since, container, action, outcome, limit))
 
+    def export_rows(self, since: datetime | None = None) -> Iterator[Mapping[str, Any]]:
+        """Every row from the oldest one written at or after `since` (aware; None: the
+        first), then all later ones by id, in one snapshot: a contiguous piece of the
+        chain for `audit export` (export.py). Read in batches, so memory stays flat."""
+        if since is not None:
+            _require_aware(since)
+        with self._reading("rows to export") as conn, begin_snapshot_read(conn):
+            first = None
+            if since is not None:
+                first = conn.execute(select(func.min(LOG.c.id)).where(LOG.c.at >= since)).scalar()
+                if first is None:
+                    return
+            yield from _all_rows(conn, from_id=first)
+
     def verify(self) -> VerifyResult:
         """Check the whole chain and the head record in one consistent snapshot."""
         with self._reading("rows to verify") as conn, begin_snapshot_read(conn):
@@ -473,13 +487,15 @@ class AuditStore:
             return [history_row(values) for values in conn.execute(statement)]
 
 
-def _all_rows(conn: Connection) -> Iterator[Mapping[str, Any]]:
-    """Every row ordered by id, fetched in batches so memory stays flat."""
+def _all_rows(conn: Connection, from_id: int | None = None) -> Iterator[Mapping[str, Any]]:
+    """Every row (from `from_id` on) ordered by id, fetched in batches so memory stays flat."""
     last_id = None
     while True:
         statement = select(LOG).order_by(LOG.c.id).limit(VERIFY_BATCH)
         if last_id is not None:
             statement = statement.where(LOG.c.id > last_id)
+        elif from_id is not None:
+            statement = statement.where(LOG.c.id >= from_id)
         batch = conn.execute(statement).mappings().all()
         if not batch:
             return

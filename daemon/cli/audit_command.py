@@ -1,9 +1,26 @@
-"""`stacks-opsd audit list|verify`: read and check the audit log."""
+"""`stacks-opsd audit list|export|verify`: read, export and check the audit log.
+
+`verify` checks the database; `verify --file FILE` checks an exported file offline
+(daemon/audit/export.py says what that proves and what it cannot).
+"""
 
 import argparse
-from datetime import timedelta
+import sys
+from datetime import datetime, timedelta
 
-from daemon.audit import ACTIONS, OUTCOMES, AuditStore, render_csv, render_json, render_table
+from daemon.audit import (
+    ACTIONS,
+    GENESIS_HASH,
+    OUTCOMES,
+    AuditStore,
+    ExportCheck,
+    export_line,
+    read_lines,
+    render_csv,
+    render_json,
+    render_table,
+    verify_export,
+)
 from daemon.cli.errors import CliError, UsageError
 from daemon.cli.startup import config_from_args, instance_name
 from daemon.clock import SystemClock
@@ -22,7 +39,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--outcome", choices=OUTCOMES, help="e.g. succeeded, gave_up")
     listing.add_argument("--format", choices=tuple(RENDERERS), default="table")
     listing.set_defaults(handler=audit_list)
+    export = commands.add_parser(
+        "export", help="write rows with their chain (hash, prev_hash) as JSON lines"
+    )
+    export.add_argument(
+        "--since", help='from the first row this far back, e.g. "7d" (default: every row)'
+    )
+    export.add_argument("--format", choices=("jsonl",), default="jsonl")
+    export.set_defaults(handler=audit_export)
     verify = commands.add_parser("verify", help="check the hash chain; exit 1 if tampered")
+    verify.add_argument(
+        "--file",
+        help="check an `audit export` file offline instead of the database ('-': stdin)",
+    )
     verify.set_defaults(handler=audit_verify)
 
 
@@ -31,16 +60,20 @@ def open_store(args: argparse.Namespace) -> AuditStore:
     return AuditStore.open(config.daemon.database_url, instance_name(config), SystemClock())
 
 
-def audit_list(args: argparse.Namespace) -> int:
+def since_option(text: str) -> datetime:
     try:
-        window: timedelta = parse_duration(args.since)
+        window: timedelta = parse_duration(text)
     except ValueError as error:
         raise UsageError(f"--since: {error}") from None
-    clock = SystemClock()
+    return SystemClock().now() - window
+
+
+def audit_list(args: argparse.Namespace) -> int:
+    since = since_option(args.since)
     store = open_store(args)
     try:
         rows = store.query(
-            since=clock.now() - window,
+            since=since,
             container=args.container,
             action=args.action,
             outcome=args.outcome,
@@ -51,7 +84,26 @@ def audit_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def audit_export(args: argparse.Namespace) -> int:
+    since = None if args.since is None else since_option(args.since)
+    store = open_store(args)
+    count, first, last = 0, None, None
+    try:
+        for row in store.export_rows(since):
+            sys.stdout.write(export_line(row))
+            count, last = count + 1, row["id"]
+            first = last if first is None else first
+    finally:
+        store.close()
+    sys.stdout.flush()
+    span = f" (ids {first}..{last})" if count else ""
+    print(f"exported {count} rows{span}", file=sys.stderr)
+    return 0
+
+
 def audit_verify(args: argparse.Namespace) -> int:
+    if args.file is not None:
+        return verify_file(args.file)
     store = open_store(args)
     try:
         result = store.verify()
@@ -64,3 +116,42 @@ def audit_verify(args: argparse.Namespace) -> int:
         )
     print(f"audit log OK: {result.checked} rows, hash chain intact")
     return 0
+
+
+def verify_file(path: str) -> int:
+    try:
+        check = verify_export(sys.stdin if path == "-" else read_lines(path))
+    except OSError as error:
+        raise UsageError(
+            f"cannot read export file {path}: {error.strerror or error}; "
+            "give the path of a file written by `stacks-opsd audit export`"
+        ) from None
+    if not check.ok:
+        where = f"line {check.broken_line}" if check.broken_line else "the file"
+        raise CliError(f"export {path} TAMPERED: {where}: {check.problem} ({check.rows} rows read)")
+    print(export_summary(path, check))
+    return 0
+
+
+def export_summary(path: str, check: ExportCheck) -> str:
+    if check.from_genesis:
+        start = f"  starts at the log's first row (prev_hash {GENESIS_HASH[:12]}..., genesis)"
+    else:
+        start = (
+            f"  starts after the row with hash {check.anchor}\n"
+            f"  (row {check.first_id}'s prev_hash; that row is not in the file)"
+        )
+    return "\n".join(
+        [
+            f"export {path} OK: {check.rows} rows, ids {check.first_id}..{check.last_id}, "
+            "hash chain intact",
+            start,
+            f"  ends with the row with hash {check.last_hash}",
+            "proven: no row between the first line and the last was edited, removed, "
+            "inserted or reordered.",
+            "not proven: that no rows were cut off before the first line or after the last, "
+            "or that the file was not rebuilt whole (the chain has no secret). Compare the "
+            "two hashes above with the database: `stacks-opsd audit verify` there, then "
+            "`stacks-opsd audit list --format json` shows each row's hash.",
+        ]
+    )

@@ -1,0 +1,209 @@
+"""The conditions that need a human, as Alertmanager alerts: opened and cleared by audit rows
+and by backup freshness.
+
+    conditions = Conditions()
+    conditions.observe(row)                     # an audit row as a JSON document
+    conditions.observe_backups(views, max_age, now)
+    conditions.alerts(now)                      # what is firing, and what cleared lately
+
+Each condition is one alert with stable labels, so Alertmanager's grouping,
+silences and inhibitions apply to it across re-sends, daemon restarts and leader
+changes (the daemon's instance is an annotation, never a label):
+
+    alertname                  severity  labels             opened by         cleared by
+    StacksOpsdRestartsGivenUp  critical  container          restart gave_up   it runs again (*)
+    StacksOpsdChangeAborted    warning   container, action  an aborted row    the same action
+    StacksOpsdOutcomeUnknown   critical  container, action  an unknown row    succeeding on it
+    StacksOpsdBackupStale      warning   container          a stale list (**) a fresh list read
+
+(*) a restart or start of it that succeeded, or auto_restart seeing it run
+(`skipped` with event "running"). (**) its newest completed backup was older than
+`backup_freshness.max_age` when its list was read; a list not read yet is no evidence.
+
+A deleted container (`container.delete` succeeded) clears all its conditions. A
+cleared condition stays in `alerts()` for `RESOLVED_KEPT` with its `ended_at`, so
+a lost push of the resolution is repeated. Observing a row twice changes nothing
+(delivery is at least once).
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from daemon.audit import EVENT_DETAIL, AuditAction, Outcome
+from daemon.snapshot import ContainerView
+from policies import RUNNING_EVENT, newest_completed_backup_age
+
+GAVE_UP = "StacksOpsdRestartsGivenUp"
+ABORTED = "StacksOpsdChangeAborted"
+UNKNOWN = "StacksOpsdOutcomeUnknown"
+BACKUP_STALE = "StacksOpsdBackupStale"
+SEVERITY = {GAVE_UP: "critical", ABORTED: "warning", UNKNOWN: "critical", BACKUP_STALE: "warning"}
+ALERTNAMES = tuple(SEVERITY)
+
+RESOLVED_KEPT = timedelta(minutes=15)  # as Prometheus keeps sending resolved alerts
+RESTARTED = (AuditAction.CONTAINER_RESTART, AuditAction.CONTAINER_START)
+
+Key = tuple[str, str, str]  # alertname, container, action ("" when not a label)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One alert: its labels, when it began, what it says, and when it ended (None: firing)."""
+
+    alertname: str
+    container: str
+    action: str
+    started_at: datetime
+    summary: str
+    description: str
+    container_id: str | None = None
+    audit_id: int | None = None
+    ended_at: datetime | None = None
+
+    @property
+    def key(self) -> Key:
+        return (self.alertname, self.container, self.action)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        labels = {
+            "alertname": self.alertname,
+            "container": self.container,
+            "severity": SEVERITY[self.alertname],
+        }
+        if self.action:
+            labels["action"] = self.action
+        return labels
+
+
+class Conditions:
+    """The open conditions and those cleared within `RESOLVED_KEPT`."""
+
+    def __init__(self) -> None:
+        self._open: dict[Key, Condition] = {}
+        self._cleared: dict[Key, Condition] = {}
+
+    def observe(self, row: Mapping[str, Any]) -> bool:
+        """Fold one audit row (a JSON document: columns, `details` parsed); True when an
+        alert opened or cleared."""
+        container = row.get("container_name") or row.get("container_id")
+        if not container:
+            return False
+        action, outcome = str(row["action"]), str(row["outcome"])
+        at = _moment(row["at"])
+        if action == AuditAction.CONTAINER_DELETE and outcome == Outcome.SUCCEEDED:
+            return self._clear([key for key in self._open if key[1] == container], at)
+        if outcome == Outcome.GAVE_UP:
+            return self._open_one(GAVE_UP, container, "", row, at)
+        if outcome in (Outcome.ABORTED, Outcome.UNKNOWN):
+            alertname = ABORTED if outcome == Outcome.ABORTED else UNKNOWN
+            return self._open_one(alertname, container, action, row, at)
+        changed = False
+        if outcome == Outcome.SUCCEEDED:
+            changed = self._clear([(ABORTED, container, action), (UNKNOWN, container, action)], at)
+        if _runs_again(action, outcome, row):
+            changed = self._clear([(GAVE_UP, container, "")], at) or changed
+        return changed
+
+    def observe_backups(
+        self, views: Iterable[ContainerView], max_age: timedelta, now: datetime
+    ) -> bool:
+        """Fold the backup lists as last read; True when an alert opened or cleared."""
+        changed = False
+        present = set()
+        for view in views:
+            name = view.container.name or view.container.id
+            present.add(name)
+            age = newest_completed_backup_age(view, now)
+            if view.backups_at is None or age is None:
+                continue  # not read yet, or nothing completed: no evidence either way
+            key = (BACKUP_STALE, name, "")
+            if age > max_age and key not in self._open:
+                newest = view.newest_completed_backup
+                assert newest is not None  # an age implies a completed backup
+                self._open[key] = Condition(
+                    BACKUP_STALE,
+                    name,
+                    "",
+                    started_at=newest.created_at + max_age,
+                    summary=f"the newest completed backup of {name} is older than {max_age}",
+                    description=(
+                        f"newest completed backup {newest.id} was made at "
+                        f"{newest.created_at.isoformat()}; the list was read at "
+                        f"{view.backups_at.isoformat()}. Check the container's backups at STACKS."
+                    ),
+                    container_id=view.container.id,
+                )
+                self._cleared.pop(key, None)
+                changed = True
+            elif age <= max_age:
+                changed = self._clear([key], view.backups_at) or changed
+        gone = [key for key in self._open if key[0] == BACKUP_STALE and key[1] not in present]
+        return self._clear(gone, now) or changed
+
+    def alerts(self, now: datetime) -> list[Condition]:
+        """Firing conditions, then those cleared within RESOLVED_KEPT of `now`."""
+        for key, condition in list(self._cleared.items()):
+            if condition.ended_at is not None and now - condition.ended_at > RESOLVED_KEPT:
+                del self._cleared[key]
+        return [*self._open.values(), *self._cleared.values()]
+
+    def firing(self) -> list[Condition]:
+        return list(self._open.values())
+
+    def _open_one(
+        self, alertname: str, container: str, action: str, row: Mapping[str, Any], at: datetime
+    ) -> bool:
+        key = (alertname, container, action)
+        if key in self._open:
+            return False
+        reason = row.get("reason") or row.get("error") or ""
+        self._open[key] = Condition(
+            alertname,
+            container,
+            action,
+            started_at=at,
+            summary=_summary(alertname, container, action),
+            description=(
+                f"audit row {row.get('id')} ({row.get('actor')}, action_id "
+                f"{row.get('action_id')}): {reason}".rstrip(": ")
+            ),
+            container_id=row.get("container_id"),
+            audit_id=row.get("id"),
+        )
+        self._cleared.pop(key, None)
+        return True
+
+    def _clear(self, keys: Iterable[Key], at: datetime) -> bool:
+        changed = False
+        for key in keys:
+            condition = self._open.pop(key, None)
+            if condition is not None:
+                self._cleared[key] = replace(condition, ended_at=max(at, condition.started_at))
+                changed = True
+        return changed
+
+
+def _summary(alertname: str, container: str, action: str) -> str:
+    if alertname == GAVE_UP:
+        return f"stacks-opsd gave up restarting {container}; it needs a human"
+    if alertname == ABORTED:
+        return f"{action} of {container} was aborted; nothing was changed"
+    return f"{action} of {container} has an unknown outcome; check the container at STACKS"
+
+
+def _runs_again(action: str, outcome: str, row: Mapping[str, Any]) -> bool:
+    if outcome == Outcome.SUCCEEDED and action in RESTARTED:
+        return True
+    details = row.get("details")
+    return (
+        outcome == Outcome.SKIPPED
+        and isinstance(details, Mapping)
+        and details.get(EVENT_DETAIL) == RUNNING_EVENT
+    )
+
+
+def _moment(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))

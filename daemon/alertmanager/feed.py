@@ -1,0 +1,124 @@
+"""The Alertmanager feed: conditions pushed to `POST /api/v2/alerts`, re-sent while they hold.
+
+    feed = AlertmanagerFeed("http://127.0.0.1:9093", "http://opsd:9847/status", clock, post)
+    feed.on_row(row)            # an audit row: push at once if an alert opened or cleared
+    feed.on_backups(views, max_age)
+    feed.tick()                 # no new rows: re-send every RESEND_INTERVAL while listed
+
+Alertmanager resolves an alert by itself at its `endsAt`. A firing alert is sent
+with `endsAt` = now + 4 x RESEND_INTERVAL and re-sent every RESEND_INTERVAL (as
+Prometheus does), so it holds while the daemon keeps sending it, and resolves
+within 4 minutes of the daemon stopping for good (the StacksOpsdDown alert covers
+that). A cleared condition is sent with `endsAt` = when it cleared, again on every
+re-send for 15 minutes, so a lost push of the resolution is repeated.
+
+`post(url, body)` sends the JSON bytes and raises on failure (the notification
+sink's poster: its SinkError tells the delivery worker to retry); the feed only
+records a push as done when `post` returns.
+"""
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from daemon.alertmanager.conditions import Condition, Conditions
+from daemon.clock import Clock
+from daemon.snapshot import ContainerView
+
+RESEND_INTERVAL = timedelta(minutes=1)
+FIRING_FOR = 4 * RESEND_INTERVAL
+ALERTS_PATH = "/api/v2/alerts"
+
+Post = Callable[[str, bytes], Any]
+
+
+def alerts_url(url: str) -> str:
+    """The alerts endpoint of an Alertmanager given by its base URL (or the endpoint itself)."""
+    url = url.rstrip("/")
+    return url if url.endswith(ALERTS_PATH) else url + ALERTS_PATH
+
+
+def alert_payload(condition: Condition, generator_url: str, instance: str, now: datetime) -> dict:
+    """One alert as Alertmanager's API v2 takes it."""
+    ends_at = condition.ended_at or now + FIRING_FOR
+    annotations = {
+        "summary": condition.summary,
+        "description": condition.description,
+        "instance": instance,
+    }
+    if condition.container_id:
+        annotations["container_id"] = condition.container_id
+    if condition.audit_id is not None:
+        annotations["audit_id"] = str(condition.audit_id)
+    return {
+        "labels": condition.labels,
+        "annotations": annotations,
+        "startsAt": _iso(condition.started_at),
+        "endsAt": _iso(ends_at),
+        "generatorURL": generator_url,
+    }
+
+
+class AlertmanagerFeed:
+    """Keeps Alertmanager's view of the conditions current (one thread calls it)."""
+
+    def __init__(
+        self,
+        url: str,
+        generator_url: str,
+        clock: Clock,
+        post: Post,
+        *,
+        instance: str = "",
+        conditions: Conditions | None = None,
+    ) -> None:
+        self.url = alerts_url(url)
+        self.generator_url = generator_url
+        self._clock = clock
+        self._post = post
+        self._instance = instance
+        self.conditions = conditions or Conditions()
+        self._last_push: datetime | None = None
+        self._dirty = False  # a change not yet pushed (a failed push)
+
+    def on_row(self, row: dict[str, Any]) -> int:
+        """Fold one audit row; push when an alert opened or cleared (or an earlier push
+        failed). Returns the number of alerts pushed (0: nothing to say)."""
+        if self.conditions.observe(row) or self._dirty:
+            return self.push()
+        return 0
+
+    def on_backups(self, views: Iterable[ContainerView], max_age: timedelta) -> int:
+        """Fold the backup lists as last read; push when an alert opened or cleared."""
+        if self.conditions.observe_backups(views, max_age, self._clock.now()) or self._dirty:
+            return self.push()
+        return 0
+
+    def tick(self) -> int:
+        """Re-send when RESEND_INTERVAL has passed since the last push and anything is listed."""
+        now = self._clock.now()
+        due = self._last_push is None or now - self._last_push >= RESEND_INTERVAL
+        if (due or self._dirty) and self.conditions.alerts(now):
+            return self.push()
+        return 0
+
+    def push(self) -> int:
+        """Send every listed alert now; raises what `post` raises (then retried later)."""
+        now = self._clock.now()
+        alerts = [
+            alert_payload(condition, self.generator_url, self._instance, now)
+            for condition in self.conditions.alerts(now)
+        ]
+        if not alerts:
+            self._dirty = False
+            return 0
+        self._dirty = True
+        self._post(self.url, json.dumps(alerts).encode())
+        self._dirty = False
+        self._last_push = now
+        return len(alerts)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,160 @@
+"""The audit export: rows as JSON lines with their chain, and the offline check of such a file.
+
+`audit export --since 7d --format jsonl` writes one JSON object per line, every
+column of `audit_log` in schema order, oldest first:
+
+    {"id": 41, "at": "2026-01-05T03:00:01Z", "instance": "host:12", "actor": "policy:auto_restart",
+     "action": "container.restart", ..., "details": "{\"session\":\"...\"}",
+     "prev_hash": "9f2c...", "hash": "03ab..."}
+
+`details` stays the JSON text the database holds (the exact bytes that were
+hashed), so a file can be checked without the database. An export is
+contiguous: it starts at the oldest row written at or after `--since` and then
+takes every later row by id, so a row whose clock was a little behind (another
+process) is never cut out of the middle.
+
+`verify_export` reads such a file and checks what the file alone can prove:
+
+- each row hashes to its own `hash` (nothing in a row was edited);
+- each row's `prev_hash` is the `hash` of the line before it (no row was
+  removed, inserted or reordered between the first line and the last);
+- ids grow line by line (`id` is not hashed; this catches edited ids).
+
+The first row's `prev_hash` is the anchor: the all-zero genesis hash when the
+export starts at the log's first row, else the hash of a row the file does not
+hold. What the file alone cannot prove: that rows were not cut off before the
+first line or after the last, or that the whole file was not rebuilt from
+scratch (the chain has no secret, anyone can compute it). Compare the first
+`prev_hash` and the last `hash` with the database (`audit verify` on it, or a
+copy of the anchors kept elsewhere) to close that gap.
+"""
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from daemon.audit.chain import GENESIS_HASH, row_hash
+from daemon.audit.listing import COLUMNS, format_time
+
+REQUIRED_FIELDS = ("id", "at", "prev_hash", "hash")
+
+
+def export_record(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One row as exported: every column in schema order, `at` as UTC ISO 8601."""
+    return {
+        column: format_time(value) if isinstance(value, datetime) else value
+        for column in COLUMNS
+        for value in (row.get(column),)
+    }
+
+
+def export_line(row: Mapping[str, Any]) -> str:
+    """One row as one JSON line (with its newline)."""
+    return json.dumps(export_record(row), ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+@dataclass(frozen=True)
+class ExportCheck:
+    """What `verify_export` found: the anchors on success, the first broken line otherwise."""
+
+    ok: bool
+    rows: int  # rows checked (including a broken one)
+    first_id: int | None = None
+    last_id: int | None = None
+    anchor: str | None = None  # the first row's prev_hash
+    last_hash: str | None = None
+    broken_line: int | None = None  # 1-based line number in the file
+    problem: str | None = None
+
+    @property
+    def from_genesis(self) -> bool:
+        """Whether the file starts at the log's very first row."""
+        return self.anchor == GENESIS_HASH
+
+
+def verify_export(lines: Iterable[str]) -> ExportCheck:
+    """Check an exported file's chain line by line; stop at the first broken line."""
+    checked = 0
+    first_id = last_id = anchor = last_hash = None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        checked += 1
+        row, problem = _parse(line)
+        if row is None:
+            return _broken(checked, number, problem)
+        row_id = row["id"]
+        if anchor is None:
+            anchor, first_id = row["prev_hash"], row_id
+        elif row["prev_hash"] != last_hash:
+            return _broken(
+                checked,
+                number,
+                f"row id {row_id} does not link to the line before it (prev_hash "
+                f"{_short(row['prev_hash'])}, expected {_short(last_hash)}): a row between them "
+                "was removed, or this row was inserted or moved",
+            )
+        elif last_id is not None and row_id <= last_id:
+            return _broken(
+                checked,
+                number,
+                f"row id {row_id} does not follow id {last_id}: the id was edited "
+                "(ids are not covered by the hash)",
+            )
+        if row_hash(row) != row["hash"]:
+            return _broken(
+                checked,
+                number,
+                f"row id {row_id} was altered: its hash does not match its contents",
+            )
+        last_id, last_hash = row_id, row["hash"]
+    if checked == 0:
+        return _broken(0, None, "the file holds no rows")
+    return ExportCheck(
+        ok=True,
+        rows=checked,
+        first_id=first_id,
+        last_id=last_id,
+        anchor=anchor,
+        last_hash=last_hash,
+    )
+
+
+def read_lines(path: str) -> Iterator[str]:
+    """The lines of an export file, read lazily (raises OSError as `open` does)."""
+    with open(path, encoding="utf-8", errors="replace") as file:
+        yield from file
+
+
+def _parse(line: str) -> tuple[dict[str, Any] | None, str]:
+    try:
+        value = json.loads(line)
+    except ValueError as error:
+        return None, f"not JSON ({error.msg} at column {error.colno})"
+    if not isinstance(value, dict):
+        return None, f"not a JSON object but {type(value).__name__}"
+    missing = [field for field in REQUIRED_FIELDS if field not in value]
+    if missing:
+        return None, f"not an exported audit row: no {', '.join(missing)}"
+    if not isinstance(value["id"], int) or isinstance(value["id"], bool):
+        return None, f"the id is {value['id']!r}, not an integer"
+    for field in ("prev_hash", "hash"):
+        if not isinstance(value[field], str):
+            return None, f"{field} is {value[field]!r}, not a hash"
+    try:
+        value["at"] = datetime.fromisoformat(value["at"])
+    except (TypeError, ValueError):
+        return None, f"the time {value['at']!r} is not ISO 8601"
+    if value["at"].tzinfo is None:
+        return None, f"the time {value['at'].isoformat()} has no time zone"
+    return value, ""
+
+
+def _short(value: str | None) -> str:
+    return f"{value[:12]}..." if value else "none"
+
+
+def _broken(rows: int, line: int | None, problem: str) -> ExportCheck:
+    return ExportCheck(ok=False, rows=rows, broken_line=line, problem=problem)

@@ -1,0 +1,153 @@
+"""Which audit rows and backup lists open and clear which alert, and how the feed re-sends."""
+
+import contextlib
+import json
+from datetime import UTC, datetime, timedelta
+
+from daemon.alertmanager import (
+    ABORTED,
+    BACKUP_STALE,
+    GAVE_UP,
+    UNKNOWN,
+    AlertmanagerFeed,
+    Conditions,
+)
+from daemon.clock import ManualClock
+from daemon.snapshot import ContainerView
+from daemon.stacks import Backup, Container
+
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+def row(action: str, outcome: str, name: str = "web", at=NOW, row_id=1, **extra) -> dict:
+    return {
+        "id": row_id,
+        "at": at.isoformat(),
+        "actor": extra.pop("actor", "policy:auto_restart"),
+        "action": action,
+        "outcome": outcome,
+        "container_id": f"usr-0000abcd-{name}",
+        "container_name": name,
+        "action_id": "a" * 32,
+        "reason": extra.pop("reason", None),
+        "details": extra.pop("details", None),
+    }
+
+
+def test_gave_up_fires_until_the_container_runs_again():
+    conditions = Conditions()
+    assert conditions.observe(row("container.restart", "gave_up", reason="5 restarts in 1h"))
+    (alert,) = conditions.firing()
+    assert alert.labels == {"alertname": GAVE_UP, "container": "web", "severity": "critical"}
+    assert "5 restarts in 1h" in alert.description
+    # Seen again (at-least-once delivery): nothing changes.
+    assert not conditions.observe(row("container.restart", "gave_up", at=NOW + timedelta(1)))
+    # Another container's recovery does not clear it.
+    assert not conditions.observe(row("container.start", "succeeded", name="db"))
+    later = NOW + timedelta(minutes=30)
+    running = row("container.restart", "skipped", at=later, details={"event": "running"})
+    assert conditions.observe(running)
+    assert conditions.firing() == []
+    (resolved,) = conditions.alerts(later)
+    assert resolved.ended_at == later
+    assert conditions.alerts(later + timedelta(minutes=16)) == []
+
+
+def test_an_operator_start_also_clears_gave_up():
+    conditions = Conditions()
+    conditions.observe(row("container.restart", "gave_up"))
+    assert conditions.observe(row("container.start", "succeeded", actor="cli"))
+    assert conditions.firing() == []
+
+
+def test_aborted_and_unknown_fire_per_action_until_that_action_succeeds():
+    conditions = Conditions()
+    conditions.observe(row("container.stop", "aborted", reason="status starting"))
+    conditions.observe(row("backup.pin", "unknown", name="db"))
+    labels = sorted((c.labels["alertname"], c.labels["action"]) for c in conditions.firing())
+    assert labels == [(ABORTED, "container.stop"), (UNKNOWN, "backup.pin")]
+    assert not conditions.observe(row("container.restart", "succeeded"))  # another action
+    assert conditions.observe(row("container.stop", "succeeded"))
+    assert [c.alertname for c in conditions.firing()] == [UNKNOWN]
+    assert conditions.observe(row("backup.pin", "succeeded", name="db"))
+    assert conditions.firing() == []
+
+
+def test_a_deleted_container_clears_everything_about_it():
+    conditions = Conditions()
+    conditions.observe(row("container.restart", "gave_up"))
+    conditions.observe(row("container.stop", "unknown"))
+    assert conditions.observe(row("container.delete", "succeeded", actor="cli"))
+    assert conditions.firing() == []
+
+
+def view(name: str, newest: datetime | None, read_at: datetime | None) -> ContainerView:
+    container = Container(id=f"usr-0000abcd-{name}", name=name, status="running")
+    backups = None
+    if newest is not None:
+        backups = (Backup(id=7, container_id=container.id, status="completed", created_at=newest),)
+    return ContainerView(container, seen_at=NOW, backups=backups, backups_at=read_at)
+
+
+def test_stale_backups_are_judged_as_of_the_list_read():
+    conditions = Conditions()
+    max_age = timedelta(hours=26)
+    old = NOW - timedelta(hours=30)
+    # Read when the backup was 20 h old: fresh then, whatever the time is now.
+    assert not conditions.observe_backups([view("web", old, old + timedelta(hours=20))],
+                                          max_age, NOW)  # fmt: skip
+    assert not conditions.observe_backups([view("web", None, None)], max_age, NOW)
+    assert conditions.observe_backups([view("web", old, NOW)], max_age, NOW)
+    (alert,) = conditions.firing()
+    assert alert.labels == {"alertname": BACKUP_STALE, "container": "web", "severity": "warning"}
+    assert alert.started_at == old + max_age
+    assert conditions.observe_backups([view("web", NOW, NOW)], max_age, NOW)
+    assert conditions.firing() == []
+    conditions.observe_backups([view("db", old, NOW)], max_age, NOW)
+    assert conditions.observe_backups([], max_age, NOW)  # db is gone
+    assert conditions.firing() == []
+
+
+def test_the_feed_pushes_changes_at_once_and_re_sends_every_minute():
+    clock = ManualClock(NOW)
+    pushed: list[tuple[str, list]] = []
+    feed = AlertmanagerFeed("http://127.0.0.1:9093/", "http://opsd:9847/status", clock,
+                            lambda url, body: pushed.append((url, json.loads(body))),
+                            instance="host:1")  # fmt: skip
+    assert feed.tick() == 0 and pushed == []  # nothing to say
+    assert feed.on_row(row("container.restart", "succeeded")) == 0
+    assert feed.on_row(row("container.restart", "gave_up")) == 1
+    url, (alert,) = pushed[-1]
+    assert url == "http://127.0.0.1:9093/api/v2/alerts"
+    assert alert["generatorURL"] == "http://opsd:9847/status"
+    assert alert["startsAt"] == "2026-03-02T08:00:00Z"
+    assert alert["endsAt"] == "2026-03-02T08:04:00Z"
+    assert alert["annotations"]["instance"] == "host:1"
+    clock.advance(30)
+    assert feed.tick() == 0
+    clock.advance(30)
+    assert feed.tick() == 1
+    assert pushed[-1][1][0]["endsAt"] == "2026-03-02T08:05:00Z"
+    feed.on_row(row("container.start", "succeeded", at=NOW + timedelta(minutes=1)))
+    assert pushed[-1][1][0]["endsAt"] == "2026-03-02T08:01:00Z"  # resolved when it cleared
+    clock.advance(16 * 60)
+    assert feed.tick() == 0  # the resolution was repeated long enough
+
+
+def test_a_failed_push_is_repeated_with_the_next_row_or_tick():
+    clock = ManualClock(NOW)
+    answers = [ConnectionError("refused"), None]
+    pushed = []
+
+    def post(url, body):
+        answer = answers.pop(0)
+        if answer is not None:
+            raise answer
+        pushed.append(json.loads(body))
+
+    feed = AlertmanagerFeed("http://127.0.0.1:9093", "http://opsd/status", clock, post)
+    with contextlib.suppress(ConnectionError):
+        feed.on_row(row("container.restart", "gave_up"))
+    assert pushed == []
+    assert feed.on_row(row("container.restart", "gave_up")) == 1  # the same row, retried
+    assert pushed[0][0]["labels"]["alertname"] == GAVE_UP
