@@ -110,7 +110,9 @@ class Daemon:
             config.daemon.database_url, api_key.fingerprint()
         )
         self.health = Health(self.clock, heartbeat_max_age=HEARTBEAT_MAX_AGE)
-        self.policies = build_policies(config.policies, dry_run=config.daemon.dry_run)
+        self.policies = build_policies(
+            config.policies, dry_run=config.daemon.dry_run, overrides=config.overrides
+        )
         self.history = PolicyHistory(self.store)
         self.executor = Executor(
             self.client,
