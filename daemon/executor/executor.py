@@ -71,6 +71,11 @@ class Executor:
         self._may_act = may_act or (lambda: True)
         self._on_backups_changed = on_backups_changed or (lambda container_id: None)
 
+    def set_gate_options(self, gate_options: PreChangeBackupOptions) -> None:
+        """New pre-change backup options (a config reload), for the changes that start next."""
+        self._gate_options = gate_options
+        self._gate = BackupGate(self._client, self._trail, self._clock, gate_options)
+
     def perform(self, decision: Decision) -> Report:
         """Perform `decision` now, on this thread."""
         report = self._record_note(decision) if isinstance(decision, Note) else self._act(decision)

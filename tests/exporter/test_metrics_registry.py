@@ -26,6 +26,9 @@ SPEC_SERIES = {
     "stacks_opsd_restart_gave_up", "stacks_opsd_weekly_pin_last_timestamp_seconds",
     "stacks_opsd_leader", "stacks_opsd_build_info", "stacks_opsd_audit_write_errors_total",
     "stacks_opsd_refresh_lag_seconds",
+    # SPEC section 11 (round 2), issue 12: reloading the config
+    "stacks_opsd_config_last_reload_successful",
+    "stacks_opsd_config_last_reload_success_timestamp_seconds",
 }  # fmt: skip
 
 
