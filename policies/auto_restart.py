@@ -307,6 +307,43 @@ class AutoRestartPolicy:
     def describe(self, state: RestartState, now: datetime) -> Mapping[str, Any]:
         return {"gave_up": state.gave_up, "restarts": state.restarts}
 
+    def explain(
+        self, view: ContainerView, state: RestartState | None, now: datetime
+    ) -> Mapping[str, Any]:
+        """The container's crash loop for `explain`: backoff and when a restart may happen."""
+        state = state or NO_STATE
+        container = view.container
+        options = self.options.of(container.name, container.type)
+        applies = options.enabled and name_matches(container.name, options.match, options.exclude)
+        backoff = state.backoff(options.backoff_initial, options.backoff_max)
+        next_at = state.next_restart_at(options.backoff_initial, options.backoff_max)
+        in_window = state.restarts_within(options.window, now)
+        if not applies:
+            next_restart = "never: the policy does not apply to this container"
+        elif state.gave_up:
+            next_restart = (
+                f"not until it has run {format_duration(options.reset_after)}, or after "
+                f"`stacks-opsd change {container.name} start` (gave up)"
+            )
+        elif in_window >= options.max_restarts:
+            next_restart = (
+                f"none: {in_window} restarts within {format_duration(options.window)} "
+                f"reached max_restarts; the next crash gives up"
+            )
+        elif next_at is None or now >= next_at:
+            next_restart = "at once, if it crashes"
+        else:
+            next_restart = f"not before {next_at.isoformat()}"
+        return {
+            "applies": applies,
+            "restarts_since_reset": state.restarts,
+            "restarts_within_window": in_window,
+            "gave_up_at": state.gave_up_at.isoformat() if state.gave_up_at else None,
+            "backoff": format_duration(backoff),
+            "next_restart_at": next_at.isoformat() if next_at else None,
+            "next_restart": next_restart,
+        }
+
 
 class _OneContainer:
     """auto_restart's decision for one container, with that container's options."""

@@ -26,10 +26,11 @@ the states to `decide(snapshot, states, now)` and hands the decisions to the
 executor. The executor turns each `Action` into audited API calls (through the
 pre-change backup gate when `gated`), and writes each `Note` as a single audit
 row with its outcome (`skipped`, `gave_up`, ...). A policy also shows its
-state: `export` sets its per-container gauges and `describe` gives a
-container's entry in `/status`, so the daemon needs to know nothing about any
-policy in particular. Which containers a policy touches is decided by
-`name_matches` on its `match` and `exclude` globs.
+state: `export` sets its per-container gauges, `describe` gives a
+container's entry in `/status` and `explain` its part of `stacks-opsd
+explain`, so the daemon needs to know nothing about any policy in particular.
+Which containers a policy touches is decided by `name_matches` on its
+`match` and `exclude` globs, with the container's options (policies/overrides.py).
 """
 
 import re
@@ -158,6 +159,9 @@ class Policy(Protocol[State]):
 
     def describe(self, state: State, now: datetime) -> Mapping[str, Any]:
         """One container's state for `/status` (JSON-able)."""
+
+    def explain(self, view: ContainerView, state: State | None, now: datetime) -> Mapping[str, Any]:
+        """What `stacks-opsd explain` shows of one container's state (JSON-able)."""
 
 
 @dataclass(frozen=True)

@@ -313,6 +313,44 @@ class WeeklyPinPolicy:
         last = state.last_pinned_at
         return {"pins": len(state.pins), "last_pinned_at": last.isoformat() if last else None}
 
+    def explain(
+        self, view: ContainerView, state: PinLedger | None, now: datetime
+    ) -> Mapping[str, Any]:
+        """For `explain`: when the next weekly pin is due and which backup it would pin."""
+        ledger = state or NO_PINS
+        options = self._options(view)
+        applies = options.enabled and name_matches(
+            view.container.name, options.match, options.exclude
+        )
+        week = IsoWeek.of(now)
+        due = _pin_moment(week, options.weekday, options.at)
+        backups = view.backups
+        this_week = [b for b in backups or () if b.created_at and IsoWeek.of(b.created_at) == week]
+        attempt = ledger.weeks.get(week)
+        done = any(b.pinned for b in this_week) or (
+            attempt is not None and attempt.outcome in DONE_OR_RUNNING
+        )
+        candidate = newest_completed(this_week)
+        if now >= due and done:
+            due, candidate = due + timedelta(weeks=1), None
+            would_pin = "the newest completed backup of next week"
+        elif backups is None:
+            would_pin = "unknown: the backup list was not read"
+        elif candidate is None:
+            would_pin = "none yet: no completed backup this week"
+        else:
+            would_pin = f"backup {candidate.id} (as of now: the newest completed of {week.label})"
+        last = ledger.last_pinned_at
+        return {
+            "applies": applies,
+            "next_pin_due": due.isoformat(),
+            "overdue": now >= due,
+            "would_pin": would_pin,
+            "would_pin_backup_id": candidate.id if candidate else None,
+            "daemon_pins": len(ledger.pins),
+            "last_pinned_at": last.isoformat() if last else None,
+        }
+
     def _options(self, view: ContainerView) -> WeeklyPinOptions:
         return self.options.of(view.container.name, view.container.type)
 

@@ -17,6 +17,7 @@ from daemon.cli import (
     change_command,
     check_config_command,
     demo_command,
+    explain_command,
     once_command,
     run_command,
     simulator_command,
@@ -32,6 +33,7 @@ COMMANDS = (
     audit_command,
     backup_command,
     change_command,
+    explain_command,
     simulator_command,
     demo_command,
 )

@@ -1,14 +1,17 @@
 """Reloading the config of a running `stacks-opsd run` over real HTTP: SIGHUP with a
-changed policy, SIGHUP with a broken file, and a rewritten (ConfigMap-style) file."""
+changed policy, SIGHUP with a broken file, and a rewritten (ConfigMap-style) file; and
+`explain` naming the override line that sets an option."""
 
+import json
 import os
 import re
 import signal
+import subprocess
 import time
 
 import httpx
 
-from tests.support.processes import metric_lines, wait_until
+from tests.support.processes import command, free_port, metric_lines, wait_until, write_config
 
 RELOAD_OK = "stacks_opsd_config_last_reload_successful"
 RELOAD_AT = "stacks_opsd_config_last_reload_success_timestamp_seconds"
@@ -154,3 +157,31 @@ def test_a_swapped_configmap_file_is_picked_up_within_one_status_interval(
     assert "changed policies" in output
     assert "daemon.listen changed in the file but cannot change while running" in output
     assert value(port, RELOAD_OK) == 1.0  # still served on the running listener
+
+
+def test_explain_over_http_names_the_override_line_in_both_formats(simulator, tmp_path):
+    simulator.seed("shop-db", "postgresql")
+    config = write_config(
+        tmp_path,
+        simulator.base_url,
+        free_port(),
+        "\n[[overrides]]\nmatch = ['shop-*']\nauto_restart.max_restarts = 2\n",
+    )
+    line = config.read_text().splitlines().index("auto_restart.max_restarts = 2") + 1
+    env = {"STACKS_API_KEY": simulator.key, "PATH": "/usr/bin:/bin"}
+    run = [*command("--config", str(config), "explain", "shop-db")]
+    as_json = subprocess.run([*run, "--format", "json"], capture_output=True, text=True,
+                             timeout=60, env=env)  # fmt: skip
+    assert as_json.returncode == 0, as_json.stderr
+    explained = json.loads(as_json.stdout)
+    assert explained["policies"]["auto_restart"]["options"]["max_restarts"] == {
+        "value": 2,
+        "origin": f"{config}:{line}",
+    }
+    assert explained["policies"]["auto_restart"]["state"]["next_restart"] == (
+        "at once, if it crashes"
+    )
+    as_text = subprocess.run(run, capture_output=True, text=True, timeout=60, env=env)
+    assert as_text.returncode == 0, as_text.stderr
+    assert f"max_restarts    = 2                     # {config}:{line}" in as_text.stdout
+    assert "newest completed backup:" in as_text.stdout
