@@ -29,7 +29,7 @@ from typing import Any
 
 from daemon.audit import AuditStore, HistoryRow
 from daemon.snapshot import Snapshot
-from policies import Decision, Policy
+from policies import Decision, Policy, Subject
 
 LOAD_SLICE = timedelta(days=1)
 NO_STATES: Mapping[str, Any] = MappingProxyType({})
@@ -41,18 +41,25 @@ class PolicyHistory:
         self._last_id: int | None = None  # every row up to this one has been folded
         self._states: dict[str, Mapping[str, Any]] = {}  # policy name -> container id -> state
 
-    def states(self, policies: Sequence[Policy], now: datetime) -> dict[str, Mapping[str, Any]]:
-        """Each policy's state of every container it has rows for, by policy name."""
+    def states(
+        self,
+        policies: Sequence[Policy],
+        now: datetime,
+        subjects: Mapping[str, Subject] = NO_STATES,
+    ) -> dict[str, Mapping[str, Any]]:
+        """Each policy's state of every container it has rows for, by policy name.
+        `subjects`: the snapshot's containers by id (their options may be overridden)."""
         if self._last_id is None:
             self._last_id = self._store.last_id()
         else:
-            self._catch_up([policy for policy in policies if policy.name in self._states], now)
+            known = [policy for policy in policies if policy.name in self._states]
+            self._catch_up(known, now, subjects)
         for policy in policies:
             if policy.name not in self._states:
-                self._load(policy, now)
+                self._load(policy, now, subjects)
         return {policy.name: self._states[policy.name] for policy in policies}
 
-    def _load(self, policy: Policy, now: datetime) -> None:
+    def _load(self, policy: Policy, now: datetime, subjects: Mapping[str, Subject]) -> None:
         """Fold the policy's history up to the last row read, at its first evaluation:
         its open episodes, then its window a `LOAD_SLICE` at a time, oldest first (so
         memory holds one slice of rows, never the whole window)."""
@@ -63,16 +70,18 @@ class PolicyHistory:
             older = self._store.history_from_latest(
                 query.episode, query.since, query.actors, query.actions, query.dry_run
             )
-            states = fold_rows(policy, states, (row for row in older if row.id <= last))
+            states = fold_rows(policy, states, (row for row in older if row.id <= last), subjects)
         start: datetime | None = query.since
         while start is not None:
             end = start + LOAD_SLICE if start + LOAD_SLICE < now else None  # the last: open
             rows = self._store.history(start, query.actors, query.actions, before=end)
-            states = fold_rows(policy, states, (row for row in rows if row.id <= last))
+            states = fold_rows(policy, states, (row for row in rows if row.id <= last), subjects)
             start = end
         self._states[policy.name] = states
 
-    def _catch_up(self, policies: Sequence[Policy], now: datetime) -> None:
+    def _catch_up(
+        self, policies: Sequence[Policy], now: datetime, subjects: Mapping[str, Subject]
+    ) -> None:
         """Fold the rows appended since the last evaluation into the states they change."""
         new = self._store.history(after_id=self._last_id)
         if not new:
@@ -82,11 +91,15 @@ class PolicyHistory:
             query = policy.history_query(now)
             mine = [row for row in new if query.matches(row)]
             if mine:
-                self._states[policy.name] = fold_rows(policy, self._states[policy.name], mine)
+                states = self._states[policy.name]
+                self._states[policy.name] = fold_rows(policy, states, mine, subjects)
 
 
 def fold_rows(
-    policy: Policy, states: Mapping[str, Any], rows: Iterable[HistoryRow]
+    policy: Policy,
+    states: Mapping[str, Any],
+    rows: Iterable[HistoryRow],
+    subjects: Mapping[str, Subject] = NO_STATES,
 ) -> Mapping[str, Any]:
     """`states` with `rows` (oldest first) folded into the states of their containers;
     containers without rows keep their state object as it was."""
@@ -98,7 +111,8 @@ def fold_rows(
         return states
     folded = dict(states)
     for container_id, group in grouped.items():
-        folded[container_id] = policy.fold(states.get(container_id), group)
+        subject = subjects.get(container_id)
+        folded[container_id] = policy.fold(states.get(container_id), group, subject)
     return MappingProxyType(folded)
 
 
@@ -116,7 +130,8 @@ def evaluate(
 ) -> Evaluation:
     if not snapshot.status_ok:
         return NOTHING
-    states = history.states(policies, now)
+    subjects = {cid: Subject.of(view) for cid, view in snapshot.containers.items()}
+    states = history.states(policies, now, subjects)
     decisions: list[Decision] = []
     for policy in policies:
         decisions.extend(policy.decide(snapshot, states[policy.name], now))

@@ -60,6 +60,18 @@ class Poller:
         self._pacer = RefreshPacer()
         self._polled_at: datetime | None = None  # the last status poll's start
 
+    def set_intervals(
+        self,
+        *,
+        status_interval: timedelta | None,
+        metrics_interval: timedelta,
+        backups_interval: timedelta,
+    ) -> None:
+        """New poll intervals (a config reload); they count from the last poll of each kind."""
+        self._status_interval = status_interval
+        self._metrics_interval = metrics_interval
+        self._backups_interval = backups_interval
+
     @property
     def snapshot(self) -> Snapshot:
         return self._latest.read()

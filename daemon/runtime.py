@@ -112,7 +112,9 @@ class Daemon:
             config.daemon.database_url, api_key.fingerprint()
         )
         self.health = Health(self.clock, heartbeat_max_age=HEARTBEAT_MAX_AGE)
-        self.policies = build_policies(config.policies, dry_run=config.daemon.dry_run)
+        self.policies = build_policies(
+            config.policies, dry_run=config.daemon.dry_run, overrides=config.overrides
+        )
         self.history = PolicyHistory(self.store)
         self.executor = Executor(
             self.client,
@@ -139,6 +141,8 @@ class Daemon:
             raise
         self.last_evaluation = NOTHING
         self.metrics.ops.set_leader(False)
+        self.metrics.ops.config_loaded(True, self.clock.now())
+        self._config_lock = threading.Lock()  # a reload waits for the evaluation in progress
         self._ready_sent = False
         self._lock = threading.Lock()
 
@@ -237,13 +241,32 @@ class Daemon:
             log.warning("audit database not writable: deciding nothing until it recovers")
             return NOTHING
         try:
-            evaluation = evaluate(self.policies, snapshot, self.history, self.clock.now())
+            with self._config_lock:
+                evaluation = evaluate(self.policies, snapshot, self.history, self.clock.now())
         except AuditError as error:
             self._audit_failed(error)
             return NOTHING
         self.last_evaluation = evaluation
         self._export_policy_state(snapshot, evaluation)
         return evaluation
+
+    def apply_config(self, config: Config) -> None:
+        """Run with `config` from the next evaluation on (a reload, daemon/config_reload.py,
+        which keeps the settings that cannot change live). The policies are rebuilt and
+        their states folded again from the audit history with the new options."""
+        policies = build_policies(
+            config.policies, dry_run=config.daemon.dry_run, overrides=config.overrides
+        )
+        with self._config_lock:
+            self.config = config
+            self.policies = policies
+            self.history = PolicyHistory(self.store)
+            self.executor.set_gate_options(config.policies.pre_change_backup)
+            self.poller.set_intervals(
+                status_interval=config.poll.fixed_status_interval,
+                metrics_interval=config.poll.metrics_interval,
+                backups_interval=config.poll.backups_interval,
+            )
 
     def refresh(self) -> int:
         if not self.acting:

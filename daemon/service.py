@@ -1,7 +1,8 @@
 """Serving a Daemon until told to stop: its job schedule, the metrics listener, graceful stop.
 
 Used by `run` (until SIGTERM/SIGINT) and `demo` (until Ctrl-C or its duration).
-The jobs run on APScheduler 3: poll, refresh, evaluate, heartbeat, leadership.
+The jobs run on APScheduler 3: poll, refresh, evaluate, heartbeat, leadership,
+and config (a reload asked for by SIGHUP or a changed file, daemon/config_reload.py).
 Every job is `coalesce=True, max_instances=1` with a misfire grace, so a slow
 API never piles jobs up. The heartbeat job is what `/healthz` and the systemd
 watchdog watch: if the scheduler's threads stall, the heartbeat goes stale.
@@ -19,6 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from daemon.clock import StopRequested
 from daemon.config import Config
+from daemon.config_reload import CONFIG_TICK, ConfigReloader
 from daemon.exporter import MetricsServer
 from daemon.runtime import Daemon
 
@@ -31,9 +33,24 @@ AUTO_STATUS_TICK = timedelta(seconds=0.25)  # "auto": the status job asks the po
 LEADERSHIP_TICK = timedelta(seconds=5)  # at most; a third of a fixed status interval if less
 
 
-def serve(daemon: Daemon, server: MetricsServer, config: Config, stop: threading.Event) -> None:
-    """Start everything, wait for `stop`, then shut down in order."""
+def serve(
+    daemon: Daemon,
+    server: MetricsServer,
+    config: Config,
+    stop: threading.Event,
+    reloader: ConfigReloader | None = None,
+) -> None:
+    """Start everything, wait for `stop`, then shut down in order. With a `reloader`, a
+    job checks every CONFIG_TICK whether to reload the config."""
     scheduler = build_scheduler(daemon, config.poll.fixed_status_interval)
+    if reloader is not None:
+        scheduler.add_job(
+            guarded("config", reloader.check),
+            "interval",
+            seconds=CONFIG_TICK.total_seconds(),
+            id="config",
+            name="config",
+        )
     try:
         server.start()
     except OSError:
@@ -65,8 +82,9 @@ def build_scheduler(daemon: Daemon, status_interval: timedelta | None) -> Backgr
     """The daemon's jobs; they start right away (the refresh one tick later, after the
     first status poll).
 
-    `status_interval` None is "auto": the status job ticks every `AUTO_STATUS_TICK`
-    and polls when the poller's current interval has passed. APScheduler runs on
+    The status job ticks every `AUTO_STATUS_TICK` and polls when the poller's
+    current interval has passed (`status_interval` None is "auto", from the budget),
+    so an interval changed by a config reload applies without rescheduling. APScheduler runs on
     wall-clock time, whatever Clock the daemon's logic uses (the demo's simulated
     clock runs days ahead of it).
     """
@@ -85,7 +103,7 @@ def build_scheduler(daemon: Daemon, status_interval: timedelta | None) -> Backgr
     jobs = (
         ("heartbeat", daemon.heartbeat, heartbeat_every, start_at),
         ("leadership", daemon.leadership, leadership_every, start_at),
-        ("status", daemon.status_cycle, status_interval or AUTO_STATUS_TICK, start_at),
+        ("status", daemon.status_cycle, AUTO_STATUS_TICK, start_at),
         ("refresh", daemon.refresh, REFRESH_TICK, start_at + REFRESH_TICK),
         ("database", daemon.check_database, DATABASE_TICK, start_at),
     )

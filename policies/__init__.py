@@ -7,6 +7,7 @@
     weekly_pin.py         one pinned backup per ISO week, its pin ledger folded from the audit
     pre_change_backup.py  options of the executor's backup gate (decides nothing)
     backup_freshness.py   the newest completed backup's age (decides nothing)
+    overrides.py          `[[overrides]]`: each container's effective options and their origin
 
 One new policy is one new module ending with its PolicySpec, plus its line in
 `POLICY_SPECS`: its config section, that section's validation and the daemon's
@@ -24,9 +25,11 @@ from policies.base import (
     OptionRule,
     Policy,
     PolicySpec,
+    Subject,
     positive_duration,
     positive_integer,
 )
+from policies.overrides import DEFAULT_ORIGIN, Effective, Override, PolicyOptions, explain_options
 from policies.pre_change_backup import PreChangeBackupOptions
 from policies.registry import (
     POLICY_OPTIONS,
@@ -35,10 +38,12 @@ from policies.registry import (
     UnknownPolicyError,
     build_policies,
     options_class,
+    policy_options,
 )
 from policies.weekly_pin import IsoWeek, WeeklyPinOptions, WeeklyPinPolicy
 
 __all__ = [
+    "DEFAULT_ORIGIN",
     "OPERATOR",
     "POLICY_OPTIONS",
     "POLICY_SPECS",
@@ -48,20 +53,26 @@ __all__ = [
     "AutoRestartPolicy",
     "BackupFreshnessOptions",
     "Decision",
+    "Effective",
     "HistoryRow",
     "IsoWeek",
     "Note",
     "OptionRule",
+    "Override",
     "PoliciesConfig",
     "Policy",
+    "PolicyOptions",
     "PolicySpec",
     "PreChangeBackupOptions",
+    "Subject",
     "UnknownPolicyError",
     "WeeklyPinOptions",
     "WeeklyPinPolicy",
     "build_policies",
+    "explain_options",
     "newest_completed_backup_age",
     "options_class",
+    "policy_options",
     "positive_duration",
     "positive_integer",
 ]

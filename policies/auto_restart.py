@@ -65,11 +65,13 @@ from policies.base import (
     OptionRule,
     PolicyGauges,
     PolicySpec,
+    Subject,
     actor_name,
     name_matches,
     positive_duration,
     positive_integer,
 )
+from policies.overrides import PolicyOptions
 
 POLICY = "auto_restart"
 ACTOR = actor_name(POLICY)
@@ -225,7 +227,10 @@ def gave_up_episode(dry_run: bool) -> Episode:
 class AutoRestartPolicy:
     name = POLICY
 
-    def __init__(self, options: AutoRestartOptions, dry_run: bool = False) -> None:
+    def __init__(self, options: AutoRestartOptions | PolicyOptions, dry_run: bool = False) -> None:
+        """`options`: per container (overrides applied), or one set for every container."""
+        if not isinstance(options, PolicyOptions):
+            options = PolicyOptions(POLICY, options)
         self.options = options
         self.dry_run = dry_run
 
@@ -243,16 +248,26 @@ class AutoRestartPolicy:
     def horizon(self) -> timedelta:
         """How far back restart attempts still matter: the `window`, and enough attempts
         for the backoff to reach `backoff_max` (each at most `backoff_max + reset_after`
-        after the one before, or the backoff would have reset)."""
-        options = self.options
-        ratio = max(options.backoff_max / max(options.backoff_initial, timedelta(seconds=1)), 1)
-        steps = math.ceil(math.log2(ratio)) + 2
-        return max(options.window, (options.backoff_max + options.reset_after) * steps)
+        after the one before, or the backoff would have reset). With overrides, the
+        longest any container can need."""
+        values = self.options.values
+        backoff_max, reset_after = max(values("backoff_max")), max(values("reset_after"))
+        initial = max(min(values("backoff_initial")), timedelta(seconds=1))
+        steps = math.ceil(math.log2(max(backoff_max / initial, 1))) + 2
+        return max(*values("window"), (backoff_max + reset_after) * steps)
 
-    def fold(self, state: RestartState | None, rows: Sequence[HistoryRow]) -> RestartState:
-        return restart_state(
-            rows, self.options.reset_after, self.options.window, self.dry_run, state
+    def fold(
+        self,
+        state: RestartState | None,
+        rows: Sequence[HistoryRow],
+        subject: Subject | None = None,
+    ) -> RestartState:
+        options = (
+            self.options.table
+            if subject is None
+            else self.options.of(subject.name, subject.container_type)
         )
+        return restart_state(rows, options.reset_after, options.window, self.dry_run, state)
 
     def decide(
         self, snapshot: Snapshot, states: Mapping[str, RestartState], now: datetime
@@ -262,9 +277,13 @@ class AutoRestartPolicy:
         decisions: list[Decision] = []
         for view in snapshot.containers.values():
             container = view.container
-            if not name_matches(container.name, self.options.match, self.options.exclude):
+            options = self.options.of(container.name, container.type)
+            if not options.enabled or not name_matches(
+                container.name, options.match, options.exclude
+            ):
                 continue
-            decision = self._decide_one(view, states.get(container.id, NO_STATE), now)
+            state = states.get(container.id, NO_STATE)
+            decision = _OneContainer(options).decide(view, state, now)
             if decision is not None:
                 decisions.append(decision)
         return decisions
@@ -277,15 +296,60 @@ class AutoRestartPolicy:
         gauges: PolicyGauges,
     ) -> None:
         """`stacks_opsd_restart_backoff_seconds` and `stacks_opsd_restart_gave_up`."""
-        initial, maximum = self.options.backoff_initial, self.options.backoff_max
         for container_id, state in states.items():
             view = snapshot.containers.get(container_id)
             if view is not None:
+                options = self.options.of(view.container.name, view.container.type)
+                initial, maximum = options.backoff_initial, options.backoff_max
                 backoff = state.backing_off(now, initial, maximum).total_seconds()
                 gauges.set_restart_state(container_id, view.container.name, backoff, state.gave_up)
 
     def describe(self, state: RestartState, now: datetime) -> Mapping[str, Any]:
         return {"gave_up": state.gave_up, "restarts": state.restarts}
+
+    def explain(
+        self, view: ContainerView, state: RestartState | None, now: datetime
+    ) -> Mapping[str, Any]:
+        """The container's crash loop for `explain`: backoff and when a restart may happen."""
+        state = state or NO_STATE
+        container = view.container
+        options = self.options.of(container.name, container.type)
+        applies = options.enabled and name_matches(container.name, options.match, options.exclude)
+        backoff = state.backoff(options.backoff_initial, options.backoff_max)
+        next_at = state.next_restart_at(options.backoff_initial, options.backoff_max)
+        in_window = state.restarts_within(options.window, now)
+        if not applies:
+            next_restart = "never: the policy does not apply to this container"
+        elif state.gave_up:
+            next_restart = (
+                f"not until it has run {format_duration(options.reset_after)}, or after "
+                f"`stacks-opsd change {container.name} start` (gave up)"
+            )
+        elif in_window >= options.max_restarts:
+            next_restart = (
+                f"none: {in_window} restarts within {format_duration(options.window)} "
+                f"reached max_restarts; the next crash gives up"
+            )
+        elif next_at is None or now >= next_at:
+            next_restart = "at once, if it crashes"
+        else:
+            next_restart = f"not before {next_at.isoformat()}"
+        return {
+            "applies": applies,
+            "restarts_since_reset": state.restarts,
+            "restarts_within_window": in_window,
+            "gave_up_at": state.gave_up_at.isoformat() if state.gave_up_at else None,
+            "backoff": format_duration(backoff),
+            "next_restart_at": next_at.isoformat() if next_at else None,
+            "next_restart": next_restart,
+        }
+
+
+class _OneContainer:
+    """auto_restart's decision for one container, with that container's options."""
+
+    def __init__(self, options: AutoRestartOptions) -> None:
+        self.options = options
 
     def _crashed(self, status: str) -> bool:
         return (
@@ -294,9 +358,7 @@ class AutoRestartPolicy:
             and status not in NEVER_RESTARTED
         )
 
-    def _decide_one(
-        self, view: ContainerView, state: RestartState, now: datetime
-    ) -> Decision | None:
+    def decide(self, view: ContainerView, state: RestartState, now: datetime) -> Decision | None:
         status = view.container.status
         if status == "running" and state.crash_seen_at is not None:
             return self._note(
@@ -384,5 +446,5 @@ def newest_backup_id(view: ContainerView) -> int | None:
 AUTO_RESTART = PolicySpec(
     name=POLICY,
     options=AutoRestartOptions,
-    build=lambda policies, dry_run: AutoRestartPolicy(policies.auto_restart, dry_run),
+    build=lambda options, dry_run: AutoRestartPolicy(options[POLICY], dry_run),
 )

@@ -26,10 +26,11 @@ the states to `decide(snapshot, states, now)` and hands the decisions to the
 executor. The executor turns each `Action` into audited API calls (through the
 pre-change backup gate when `gated`), and writes each `Note` as a single audit
 row with its outcome (`skipped`, `gave_up`, ...). A policy also shows its
-state: `export` sets its per-container gauges and `describe` gives a
-container's entry in `/status`, so the daemon needs to know nothing about any
-policy in particular. Which containers a policy touches is decided by
-`name_matches` on its `match` and `exclude` globs.
+state: `export` sets its per-container gauges, `describe` gives a
+container's entry in `/status` and `explain` its part of `stacks-opsd
+explain`, so the daemon needs to know nothing about any policy in particular.
+Which containers a policy touches is decided by `name_matches` on its
+`match` and `exclude` globs, with the container's options (policies/overrides.py).
 """
 
 import re
@@ -42,7 +43,7 @@ from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
 from daemon.audit import AuditAction, HistoryQuery, HistoryRow, Outcome
-from daemon.snapshot import Snapshot
+from daemon.snapshot import ContainerView, Snapshot
 
 OPERATOR = "cli"  # the actor of changes an operator makes with `stacks-opsd change`
 _TOML_BLOCK = re.compile(r"```toml\n(.*?)```", re.DOTALL)
@@ -118,14 +119,30 @@ class PolicyGauges(Protocol):
 State = TypeVar("State")
 
 
+@dataclass(frozen=True)
+class Subject:
+    """Which container a state belongs to, as far as its options are concerned."""
+
+    name: str
+    container_type: str | None = None
+
+    @classmethod
+    def of(cls, view: ContainerView) -> "Subject":
+        return cls(view.container.name, view.container.type)
+
+
 class Policy(Protocol[State]):
     name: str
 
     def history_query(self, now: datetime) -> HistoryQuery:
         """Which audit rows the state is folded from, as of `now`."""
 
-    def fold(self, state: State | None, rows: Sequence[HistoryRow]) -> State:
+    def fold(
+        self, state: State | None, rows: Sequence[HistoryRow], subject: "Subject | None" = None
+    ) -> State:
         """One container's state after its `rows` (new ones, oldest first); None: no state yet.
+        `subject` is the container's name and type as the snapshot shows them (its
+        options may differ from the table's); None: not in the snapshot, the table's options.
 
         Pure: the same state and rows give the same result, and `state` is not changed."""
 
@@ -143,6 +160,9 @@ class Policy(Protocol[State]):
     def describe(self, state: State, now: datetime) -> Mapping[str, Any]:
         """One container's state for `/status` (JSON-able)."""
 
+    def explain(self, view: ContainerView, state: State | None, now: datetime) -> Mapping[str, Any]:
+        """What `stacks-opsd explain` shows of one container's state (JSON-able)."""
+
 
 @dataclass(frozen=True)
 class PolicySpec:
@@ -150,7 +170,8 @@ class PolicySpec:
 
     name: str
     options: type
-    build: Callable[[Any, bool], Policy] | None = None  # (PoliciesConfig, dry_run) -> policy
+    # ({policy name: PolicyOptions}, dry_run) -> policy
+    build: Callable[[Any, bool], Policy] | None = None
 
     @property
     def example(self) -> str:

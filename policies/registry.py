@@ -9,7 +9,10 @@ here; nothing registers itself on import. From the list come:
   policy holding its options (their defaults when the table is absent); the
   config loader validates it like any section, with each options class's RULES;
 - `POLICY_OPTIONS`: policy name -> options dataclass;
-- `build_policies`: the enabled deciding policies (`auto_restart`, `weekly_pin`).
+- `build_policies`: the enabled deciding policies (`auto_restart`, `weekly_pin`),
+  each holding its PolicyOptions (policies/overrides.py: its table changed by
+  the `[[overrides]]` per container); a policy disabled in its table is built
+  when an override enables it for some containers.
   `pre_change_backup` configures the executor's backup gate and `backup_freshness`
   the exporter and weekly_pin's unpin guard, so neither decides;
 - `options_class(name)`: an unknown name is an UnknownPolicyError listing the valid ones.
@@ -20,6 +23,7 @@ from dataclasses import field, make_dataclass
 from policies.auto_restart import AUTO_RESTART
 from policies.backup_freshness import BACKUP_FRESHNESS
 from policies.base import Policy, PolicySpec
+from policies.overrides import Override, PolicyOptions
 from policies.pre_change_backup import PRE_CHANGE_BACKUP
 from policies.weekly_pin import WEEKLY_PIN
 
@@ -55,13 +59,28 @@ def options_class(name: str) -> type:
         raise UnknownPolicyError(f"unknown policy {name!r}; valid policies: {valid}") from None
 
 
-def build_policies(configured: PoliciesConfig, dry_run: bool = False) -> list[Policy]:
-    """The enabled deciding policies, built from the loaded `[policies]` options.
+def policy_options(
+    configured: PoliciesConfig, overrides: tuple[Override, ...] = ()
+) -> dict[str, PolicyOptions]:
+    """Every policy's options per container: its `[policies.NAME]` table and the overrides."""
+    return {
+        spec.name: PolicyOptions(spec.name, getattr(configured, spec.name), overrides)
+        for spec in POLICY_SPECS
+    }
+
+
+def build_policies(
+    configured: PoliciesConfig, dry_run: bool = False, overrides: tuple[Override, ...] = ()
+) -> list[Policy]:
+    """The enabled deciding policies, built from the loaded `[policies]` options and the
+    `[[overrides]]` (a policy decides for a container only where its effective
+    `enabled` is true).
 
     With `dry_run` the policies also count what a dry run decided (its rows are never
     attempts or completions of a real run)."""
+    options = policy_options(configured, overrides)
     return [
-        spec.build(configured, dry_run)
+        spec.build(options, dry_run)
         for spec in POLICY_SPECS
-        if spec.build is not None and getattr(configured, spec.name).enabled
+        if spec.build is not None and options[spec.name].ever_enabled
     ]

@@ -56,10 +56,12 @@ from policies.base import (
     OptionRule,
     PolicyGauges,
     PolicySpec,
+    Subject,
     actor_name,
     name_matches,
     positive_integer,
 )
+from policies.overrides import PolicyOptions
 
 POLICY = "weekly_pin"
 ACTOR = actor_name(POLICY)
@@ -213,6 +215,7 @@ class Known(NamedTuple):
     weeks: list[ListedWeek]
     pins: list[DaemonPin]  # each with its week
     kept_weeks: frozenset[IsoWeek] | None  # the newest keep_weeks of them; None: all are kept
+    keep_weeks: int  # the container's keep_weeks when this was derived
 
 
 def listed_weeks(backups: tuple[Backup, ...]) -> list[ListedWeek]:
@@ -231,8 +234,16 @@ class WeeklyPinPolicy:
     name = POLICY
 
     def __init__(
-        self, options: WeeklyPinOptions, freshness: BackupFreshnessOptions, dry_run: bool = False
+        self,
+        options: WeeklyPinOptions | PolicyOptions,
+        freshness: BackupFreshnessOptions | PolicyOptions,
+        dry_run: bool = False,
     ) -> None:
+        """`options`, `freshness`: per container (overrides applied), or one set for all."""
+        if not isinstance(options, PolicyOptions):
+            options = PolicyOptions(POLICY, options)
+        if not isinstance(freshness, PolicyOptions):
+            freshness = PolicyOptions("backup_freshness", freshness)
         self.options = options
         self.freshness = freshness
         self.dry_run = dry_run
@@ -255,10 +266,13 @@ class WeeklyPinPolicy:
         )
 
     def horizon(self) -> timedelta:
-        """How long the daemon remembers its pins and pin attempts."""
-        return timedelta(weeks=self.options.keep_weeks + HISTORY_EXTRA_WEEKS)
+        """How long the daemon remembers its pins and pin attempts (the longest any
+        container's `keep_weeks` needs)."""
+        return timedelta(weeks=max(self.options.values("keep_weeks")) + HISTORY_EXTRA_WEEKS)
 
-    def fold(self, state: PinLedger | None, rows: Sequence[HistoryRow]) -> PinLedger:
+    def fold(
+        self, state: PinLedger | None, rows: Sequence[HistoryRow], subject: Subject | None = None
+    ) -> PinLedger:
         return (state or NO_PINS).fold(rows, ACTOR, self.dry_run, self.horizon())
 
     def decide(
@@ -270,11 +284,14 @@ class WeeklyPinPolicy:
         for view in snapshot.containers.values():
             if view.backups is None:
                 continue
-            if not name_matches(view.container.name, self.options.match, self.options.exclude):
+            options = self._options(view)
+            if not options.enabled or not name_matches(
+                view.container.name, options.match, options.exclude
+            ):
                 continue
-            known = self._known_for(view, states.get(view.container.id, NO_PINS))
-            decisions += self._pins(view, known, now)
-            decisions += self._unpins(view, known, now)
+            known = self._known_for(view, states.get(view.container.id, NO_PINS), options)
+            decisions += self._pins(view, known, now, options)
+            decisions += self._unpins(view, known, now, options)
         if len(self._known) > 2 * len(snapshot.containers):
             self._known = {k: v for k, v in self._known.items() if k in snapshot.containers}
         return decisions
@@ -296,25 +313,75 @@ class WeeklyPinPolicy:
         last = state.last_pinned_at
         return {"pins": len(state.pins), "last_pinned_at": last.isoformat() if last else None}
 
-    def _known_for(self, view: ContainerView, ledger: PinLedger) -> Known:
+    def explain(
+        self, view: ContainerView, state: PinLedger | None, now: datetime
+    ) -> Mapping[str, Any]:
+        """For `explain`: when the next weekly pin is due and which backup it would pin."""
+        ledger = state or NO_PINS
+        options = self._options(view)
+        applies = options.enabled and name_matches(
+            view.container.name, options.match, options.exclude
+        )
+        week = IsoWeek.of(now)
+        due = _pin_moment(week, options.weekday, options.at)
+        backups = view.backups
+        this_week = [b for b in backups or () if b.created_at and IsoWeek.of(b.created_at) == week]
+        attempt = ledger.weeks.get(week)
+        done = any(b.pinned for b in this_week) or (
+            attempt is not None and attempt.outcome in DONE_OR_RUNNING
+        )
+        candidate = newest_completed(this_week)
+        if now >= due and done:
+            due, candidate = due + timedelta(weeks=1), None
+            would_pin = "the newest completed backup of next week"
+        elif backups is None:
+            would_pin = "unknown: the backup list was not read"
+        elif candidate is None:
+            would_pin = "none yet: no completed backup this week"
+        else:
+            would_pin = f"backup {candidate.id} (as of now: the newest completed of {week.label})"
+        last = ledger.last_pinned_at
+        return {
+            "applies": applies,
+            "next_pin_due": due.isoformat(),
+            "overdue": now >= due,
+            "would_pin": would_pin,
+            "would_pin_backup_id": candidate.id if candidate else None,
+            "daemon_pins": len(ledger.pins),
+            "last_pinned_at": last.isoformat() if last else None,
+        }
+
+    def _options(self, view: ContainerView) -> WeeklyPinOptions:
+        return self.options.of(view.container.name, view.container.type)
+
+    def _known_for(
+        self, view: ContainerView, ledger: PinLedger, options: WeeklyPinOptions
+    ) -> Known:
         backups = view.backups or ()
         known = self._known.get(view.container.id)
-        if known is None or known.ledger is not ledger or known.backups is not backups:
+        keep = options.keep_weeks
+        if (
+            known is None
+            or known.ledger is not ledger
+            or known.backups is not backups
+            or known.keep_weeks != keep
+        ):
             pins = _daemon_pins(ledger, backups)
             weeks = {pin.week for pin in pins}
-            keep = self.options.keep_weeks
             kept = None if len(weeks) <= keep else frozenset(sorted(weeks, reverse=True)[:keep])
-            known = Known(ledger, backups, listed_weeks(backups), pins, kept)
+            known = Known(ledger, backups, listed_weeks(backups), pins, kept, keep)
             self._known[view.container.id] = known
         return known
 
-    def _pins(self, view: ContainerView, known: Known, now: datetime) -> list[Decision]:
+    def _pins(
+        self, view: ContainerView, known: Known, now: datetime, options: WeeklyPinOptions
+    ) -> list[Decision]:
         this_week = IsoWeek.of(now)
         decisions: list[Decision] = []
         for week, backups, pinned in known.weeks:
             if pinned:
                 continue
-            due = _pin_moment(week, self.options.weekday, self.options.at)
+            due = _pin_moment(week, options.weekday, options.at)
             if now < due:
                 continue
             if this_week == week and (view.backups_at is None or view.backups_at < due):
@@ -338,21 +405,24 @@ class WeeklyPinPolicy:
             )
         return decisions
 
-    def _unpins(self, view: ContainerView, known: Known, now: datetime) -> list[Decision]:
+    def _unpins(
+        self, view: ContainerView, known: Known, now: datetime, options: WeeklyPinOptions
+    ) -> list[Decision]:
         kept_weeks = known.kept_weeks
         if kept_weeks is None:
             return []  # every pin is among the newest keep_weeks weeks
         listed = {str(b.id): b for b in view.backups or ()}
         age = newest_completed_backup_age(view, now)
+        max_age = self.freshness.of(view.container.name, view.container.type).max_age
         decisions: list[Decision] = []
         for pin in known.pins:
             backup = listed.get(pin.backup_id)
             if pin.week in kept_weeks or backup is None or not backup.pinned:
                 continue
-            fresh = age is not None and age <= self.freshness.max_age
+            fresh = age is not None and age <= max_age
             if not fresh:
                 if not pin.unpin_noted:
-                    decisions.append(self._kept_note(view, pin, age))
+                    decisions.append(self._kept_note(view, pin, age, max_age))
                 continue
             attempt = pin.unpin_attempt
             if attempt is not None and not attempt.allows_another(now):
@@ -362,14 +432,16 @@ class WeeklyPinPolicy:
                     view,
                     UNPIN,
                     f"weekly pin of {pin.week.label} is older than the newest "
-                    f"{self.options.keep_weeks} weekly pins",
+                    f"{options.keep_weeks} weekly pins",
                     pin.backup_id,
                     iso_week=pin.week.label,
                 )
             )
         return decisions
 
-    def _kept_note(self, view: ContainerView, pin: DaemonPin, age: timedelta | None) -> Note:
+    def _kept_note(
+        self, view: ContainerView, pin: DaemonPin, age: timedelta | None, max_age: timedelta
+    ) -> Note:
         newest = (
             "no completed backup"
             if age is None
@@ -383,7 +455,7 @@ class WeeklyPinPolicy:
             outcome=Outcome.SKIPPED,
             reason=(
                 f"kept the weekly pin of {pin.week.label}: {newest} "
-                f"(backup_freshness.max_age {format_duration(self.freshness.max_age)})"
+                f"(backup_freshness.max_age {format_duration(max_age)})"
             ),
             target=pin.backup_id,
             details={"iso_week": pin.week.label},
@@ -427,7 +499,7 @@ def _daemon_pins(ledger: PinLedger, backups: tuple[Backup, ...]) -> list[DaemonP
 WEEKLY_PIN = PolicySpec(
     name=POLICY,
     options=WeeklyPinOptions,
-    build=lambda policies, dry_run: WeeklyPinPolicy(
-        policies.weekly_pin, policies.backup_freshness, dry_run
+    build=lambda options, dry_run: WeeklyPinPolicy(
+        options[POLICY], options["backup_freshness"], dry_run
     ),
 )

@@ -8,6 +8,7 @@ import argparse
 
 from daemon.cli.errors import CliError, UsageError
 from daemon.cli.operator_session import OperatorSession
+from daemon.cli.progress import Progress, add_quiet_option
 from daemon.cli.startup import config_from_args
 
 
@@ -16,13 +17,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("container", metavar="CONTAINER", help="container id or name")
     parser.add_argument("--pin", action="store_true", help="pin the backup once it completes")
     parser.add_argument("--no-wait", action="store_true", help="trigger it and return")
+    add_quiet_option(parser)
     parser.set_defaults(handler=backup)
 
 
 def backup(args: argparse.Namespace) -> int:
     if args.pin and args.no_wait:
         raise UsageError("--pin needs the completed backup: it cannot be used with --no-wait")
-    session = OperatorSession(config_from_args(args))
+    session = OperatorSession(config_from_args(args), Progress.for_command(quiet=args.quiet))
     try:
         container = session.find(args.container)
         reason = f"operator: stacks-opsd backup {container.name}"

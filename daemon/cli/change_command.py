@@ -14,6 +14,7 @@ import argparse
 
 from daemon.cli.errors import CliError, UsageError
 from daemon.cli.operator_session import OperatorSession
+from daemon.cli.progress import Progress, add_quiet_option
 from daemon.cli.startup import config_from_args
 
 ACTIONS = {
@@ -34,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("container", metavar="CONTAINER", help="container id or name")
     parser.add_argument("verb", choices=tuple(ACTIONS), metavar="restart|stop|start|restore")
     parser.add_argument("backup_id", nargs="?", metavar="BACKUP_ID", help="for restore")
+    add_quiet_option(parser)
     parser.add_argument(
         "--force",
         action="store_true",
@@ -47,7 +49,7 @@ def change(args: argparse.Namespace) -> int:
         raise UsageError("restore needs the numeric BACKUP_ID to restore")
     if args.verb != "restore" and args.backup_id is not None:
         raise UsageError(f"{args.verb} takes no BACKUP_ID")
-    session = OperatorSession(config_from_args(args))
+    session = OperatorSession(config_from_args(args), Progress.for_command(quiet=args.quiet))
     try:
         container = session.find(args.container)
         if args.backup_id is not None:

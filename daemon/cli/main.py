@@ -17,6 +17,7 @@ from daemon.cli import (
     change_command,
     check_config_command,
     demo_command,
+    explain_command,
     notify_command,
     once_command,
     run_command,
@@ -35,6 +36,7 @@ COMMANDS = (
     backup_command,
     change_command,
     notify_command,
+    explain_command,
     simulator_command,
     demo_command,
 )

@@ -7,14 +7,11 @@ crashed process), and a container the daemon is acting on is waited for, up to
 `BUSY_WAIT`, before the command gives up and says who holds it.
 """
 
-import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from daemon.audit import AuditStore
 from daemon.cli.errors import CliError, UsageError
+from daemon.cli.progress import Progress
 from daemon.cli.startup import api_key_from, instance_name
 from daemon.clock import SystemClock
 from daemon.config import Config
@@ -27,7 +24,9 @@ BUSY_POLL = 1.0
 
 
 class OperatorSession:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, progress: Progress | None = None) -> None:
+        """`progress` shows the waits of `perform` (None: show nothing)."""
+        self.progress = progress or Progress.for_command(quiet=True)
         clock = SystemClock()
         budget = RateBudget(
             limit_per_minute=config.api.rate_limit_per_minute,
@@ -50,6 +49,7 @@ class OperatorSession:
             clock,
             config.policies.pre_change_backup,
             dry_run=config.daemon.dry_run,
+            on_backup_wait=self.progress.backup,
         )
 
     def close(self) -> None:
@@ -95,33 +95,14 @@ class OperatorSession:
             wait=wait,
             force=force,
         )
-        with progress(f"{action} {container.name}"), self.store.renewing():
+        with self.progress.waiting(f"{action} {container.name}"), self.store.renewing():
             deadline = time.monotonic() + BUSY_WAIT
             while True:
                 report = self.executor.perform(decision)
                 if report.outcome != NotAudited.BUSY or time.monotonic() >= deadline:
                     return report
+                self.progress.update(
+                    f"another action on {container.name} is in progress; waiting up to "
+                    f"{BUSY_WAIT:.0f}s for it to end"
+                )
                 time.sleep(BUSY_POLL)
-
-
-@contextmanager
-def progress(what: str) -> Iterator[None]:
-    """On a terminal, a line that counts the seconds while `what` runs."""
-    if not sys.stderr.isatty():
-        yield
-        return
-    done = threading.Event()
-    started = time.monotonic()
-
-    def tick() -> None:
-        while not done.wait(1):
-            print(f"\r{what}: {time.monotonic() - started:.0f}s ...", end="", file=sys.stderr)
-
-    thread = threading.Thread(target=tick, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join()
-        print("\r\033[K", end="", file=sys.stderr)

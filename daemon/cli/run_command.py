@@ -1,4 +1,5 @@
-"""`stacks-opsd run`: the daemon until SIGTERM/SIGINT, then a graceful exit 0."""
+"""`stacks-opsd run`: the daemon until SIGTERM/SIGINT, then a graceful exit 0; SIGHUP (or
+a change of the config file) reloads the config without a restart."""
 
 import argparse
 import signal
@@ -8,6 +9,7 @@ from daemon.cli.errors import UsageError
 from daemon.cli.startup import api_key_from, config_from_args, instance_name
 from daemon.clock import SystemClock
 from daemon.config import Config
+from daemon.config_reload import ConfigReloader
 from daemon.exporter import MetricsServer
 from daemon.log_setup import configure_logging
 from daemon.runtime import Daemon
@@ -55,8 +57,9 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    daemon = Daemon(
-        config, key, SystemClock(), instance=instance_name(config), notifier=SystemdNotifier()
-    )
-    serve(daemon, metrics_server(config, daemon), config, stop)
+    clock = SystemClock()
+    daemon = Daemon(config, key, clock, instance=instance_name(config), notifier=SystemdNotifier())
+    reloader = ConfigReloader(config, daemon.apply_config, daemon.metrics.ops, clock)
+    signal.signal(signal.SIGHUP, lambda *_: reloader.request())
+    serve(daemon, metrics_server(config, daemon), config, stop, reloader)
     exit_now(0)

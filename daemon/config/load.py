@@ -31,10 +31,11 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import tomli
 
 from daemon.config.api_key import KEY_IN_CONFIG, holds_key, lines_with_keys, without_keys
+from daemon.config.key_lines import key_lines
 from daemon.config.model import Config, ConfigError
 from daemon.durations import format_duration, parse_duration
 from daemon.secrets import redact_keys
-from policies import PoliciesConfig
+from policies import POLICY_OPTIONS, Override, PoliciesConfig
 
 DEFAULT_CONFIG_PATH = "/etc/stacks-opsd/config.toml"
 CONFIG_PATH_VARIABLE = "STACKS_OPSD_CONFIG"
@@ -90,7 +91,7 @@ def _parse(data: bytes, label: str) -> Config:
     errors += validation_errors
     if errors:
         raise ConfigError([redact_keys(error) for error in errors])
-    return config
+    return dataclasses.replace(config, key_lines=key_lines(text))
 
 
 def _resolve_files(config: Config, base: str) -> Config:
@@ -127,6 +128,11 @@ def validate(
     """Return an instance of `cls` built from `table` (defaults where invalid) and all errors."""
     keys = [field.name for field in dataclasses.fields(cls) if field.metadata.get("toml", True)]
     hints = get_type_hints(cls)
+    arrays = {
+        field.name: field.metadata["table_array"]
+        for field in dataclasses.fields(cls)
+        if "table_array" in field.metadata
+    }
     values: dict[str, Any] = {}
     invalid: set[str] = set()
     errors: list[str] = []
@@ -135,6 +141,8 @@ def validate(
         if key not in keys:
             errors.append(f"{label}: {key_path(here)}: {_unknown(cls, keys)}")
             continue
+        if key in arrays:
+            continue  # after the other keys: an array of tables may refine them
         hint = hints[key]
         item = _table_array_item(hint)
         if item is not None:
@@ -159,6 +167,10 @@ def validate(
                 f"expected {problem.expected}, got {describe(problem.value)}"
                 for problem in mismatch.problems
             ]
+    for key, kind in arrays.items():
+        if key in table:
+            values[key], array_errors = TABLE_ARRAYS[kind](table[key], label, (*path, key), values)
+            errors += array_errors
     section = cls(**values)
     for rule in getattr(cls, "RULES", ()):
         if invalid.isdisjoint((rule.key, *rule.needs)) and not rule.holds(section):
@@ -197,6 +209,113 @@ def _validate_tables(
         items.append(item)
         errors += item_errors
     return tuple(items), errors
+
+
+def validate_overrides(
+    raw: object, label: str, path: tuple[str, ...], sections: Mapping[str, Any]
+) -> tuple[tuple[Override, ...], list[str]]:
+    """`[[overrides]]` (policies/overrides.py): each table's `match` and `types`, and its
+    `POLICY.OPTION` keys converted by the option's type; then each policy's RULES on its
+    `[policies.POLICY]` table with this override's options applied."""
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        shown = describe(raw)
+        return (), [f"{label}: {key_path(path)}: expected [[overrides]] tables, got {shown}"]
+    tables = sections.get("policies", PoliciesConfig())
+    overrides, errors = [], []
+    for index, item in enumerate(raw):
+        override, item_errors = _override(item, label, (*path, index), tables)
+        errors += item_errors
+        if override is not None:
+            overrides.append(override)
+    return tuple(overrides), errors
+
+
+def _override(
+    item: Mapping[str, Any], label: str, path: tuple[str | int, ...], tables: Any
+) -> tuple[Override | None, list[str]]:
+    errors: list[str] = []
+    selectors: dict[str, tuple[str, ...]] = {}
+    options: dict[str, dict[str, Any]] = {}
+    for key, raw in item.items():
+        here = (*path, key)
+        if key in ("match", "types"):
+            try:
+                selectors[key] = coerce(tuple[str, ...], raw)
+            except Mismatch as mismatch:
+                errors += _mismatch_lines(label, here, mismatch)
+            continue
+        if key not in POLICY_OPTIONS:
+            valid = ", ".join(("match", "types", *POLICY_OPTIONS))
+            errors.append(f"{label}: {key_path(here)}: unknown policy or key; valid: {valid}")
+            continue
+        if not isinstance(raw, dict) or not raw:
+            errors.append(
+                f"{label}: {key_path(here)}: expected options of {key} as dotted keys, "
+                f"like {key}.{dataclasses.fields(POLICY_OPTIONS[key])[0].name} = ..., "
+                f"got {describe(raw)}"
+            )
+            continue
+        converted, option_errors = _override_options(key, raw, label, here, tables)
+        errors += option_errors
+        options[key] = converted
+    if not options and not errors:
+        valid = ", ".join(POLICY_OPTIONS)
+        errors.append(
+            f"{label}: {key_path(path)}: expected at least one policy option like "
+            f"auto_restart.max_restarts = 2 (policies: {valid}), got none"
+        )
+    if errors:
+        return None, errors
+    return Override(options=options, **selectors), []
+
+
+def _override_options(
+    policy: str, raw: Mapping[str, Any], label: str, path: tuple[str | int, ...], tables: Any
+) -> tuple[dict[str, Any], list[str]]:
+    cls = POLICY_OPTIONS[policy]
+    hints = get_type_hints(cls)
+    names = [field.name for field in dataclasses.fields(cls)]
+    converted: dict[str, Any] = {}
+    errors: list[str] = []
+    invalid: set[str] = set()
+    for option, value in raw.items():
+        here = (*path, option)
+        if option not in names:
+            errors.append(
+                f"{label}: {key_path(here)}: unknown option of {policy}; valid options: "
+                + ", ".join(names)
+            )
+            continue
+        try:
+            converted[option] = coerce(hints[option], value)
+        except Mismatch as mismatch:
+            invalid.add(option)
+            errors += _mismatch_lines(label, here, mismatch)
+    section = dataclasses.replace(getattr(tables, policy), **converted)
+    for rule in getattr(cls, "RULES", ()):
+        involved = {rule.key, *rule.needs}
+        if involved.isdisjoint(converted) or not invalid.isdisjoint(involved):
+            continue
+        if not rule.holds(section):
+            invalid.add(rule.key)
+            value = getattr(section, rule.key)
+            shown = describe(rule.shown_as(value) if rule.shown_as else value)
+            errors.append(
+                f"{label}: {key_path((*path, rule.key))}: expected {rule.expectation(section)}, "
+                f"got {shown}"
+            )
+    return converted, errors
+
+
+def _mismatch_lines(label: str, here: tuple[str | int, ...], mismatch: "Mismatch") -> list[str]:
+    return [
+        f"{label}: {key_path((*here, *problem.at))}: "
+        f"expected {problem.expected}, got {describe(problem.value)}"
+        for problem in mismatch.problems
+    ]
+
+
+TABLE_ARRAYS = {"overrides": validate_overrides}
 
 
 def _unknown(cls: type, keys: list[str]) -> str:

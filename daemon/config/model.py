@@ -9,6 +9,7 @@ a field here (plus its line in config.example.toml, which a test enforces); the
 A configuration that breaks any of this raises ConfigError, listing every problem.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import ClassVar, Literal
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 from daemon.notify import NOTIFY_RULES, NotifyConfig
 from daemon.secrets import mask_url_password
 from daemon.stacks import DEFAULT_BASE_URL
-from policies import OptionRule, PoliciesConfig, positive_duration, positive_integer
+from policies import OptionRule, Override, PoliciesConfig, positive_duration, positive_integer
 
 DATABASE_SCHEMES = ("sqlite:///", "postgresql+psycopg://")
 
@@ -156,8 +157,22 @@ class Config:
     poll: PollConfig = field(default_factory=PollConfig)
     policies: PoliciesConfig = field(default_factory=PoliciesConfig)
     notify: tuple[NotifyConfig, ...] = ()  # [[notify]] tables, one per sink (daemon/notify)
+    # `[[overrides]]`: policy options per container (policies/overrides.py), validated
+    # by daemon/config/load.py's `validate_overrides`.
+    overrides: tuple[Override, ...] = field(default=(), metadata={"table_array": "overrides"})
     # The file the config was read from, as given; "" when no file exists and the
     # defaults apply. Not a TOML key.
     source: str = field(default="", metadata={"toml": False})
+    # Rendered key path -> line of the file where it is set (daemon/config/key_lines.py),
+    # for `explain`. Not a TOML key, and not part of what the config means.
+    key_lines: Mapping[str, int] = field(
+        default_factory=dict, compare=False, repr=False, metadata={"toml": False}
+    )
+
+    def origin_of(self, key: str) -> str | None:
+        """Where `key` (`policies.auto_restart.window`) is set: "config.toml:12", or None
+        when the file does not set it."""
+        line = self.key_lines.get(key)
+        return None if line is None else f"{self.source}:{line}"
 
     RULES: ClassVar[tuple[OptionRule, ...]] = NOTIFY_RULES

@@ -21,6 +21,7 @@ proceeds and records why, with the newest completed backup. Reading the status
 that decides between the two is the executor's (see attempt.py).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -86,6 +87,18 @@ class GateResult:
     backup_id: int | None = None
 
 
+@dataclass(frozen=True)
+class BackupWait:
+    """How a wait for a backup stands, for whoever shows progress (`stacks-opsd backup`):
+    `status` is the new backup's as last listed ("triggered" before it is listed)."""
+
+    container_name: str
+    elapsed: timedelta
+    timeout: timedelta
+    status: str
+    backup_id: int | None = None
+
+
 class BackupGate:
     def __init__(
         self,
@@ -93,11 +106,14 @@ class BackupGate:
         trail: AuditTrail,
         clock: Clock,
         options: PreChangeBackupOptions,
+        on_wait: Callable[[BackupWait], None] | None = None,
     ) -> None:
+        """`on_wait` hears how each wait for a backup stands, after every listing."""
         self._client = client
         self._trail = trail
         self._clock = clock
         self._options = options
+        self._on_wait = on_wait or (lambda wait: None)
 
     def back_up_first(
         self, action: Action, correlation_id: str, *, forced: bool = False
@@ -170,7 +186,7 @@ class BackupGate:
         self._trail.write(policy, actor, backup, Outcome.STARTED, reason=reason, **row)
         started = self._clock.monotonic()
         try:
-            result = self._trigger_and_wait(container_id, {b.id for b in known})
+            result = self._trigger_and_wait(container_id, container_name, {b.id for b in known})
         except StopRequested:
             self._trail.write(
                 policy, actor, backup, Outcome.INTERRUPTED, reason=reason,
@@ -195,12 +211,22 @@ class BackupGate:
             )  # fmt: skip
         return result
 
-    def _trigger_and_wait(self, container_id: str, known_ids: set[int]) -> BackupResult:
+    def _trigger_and_wait(
+        self, container_id: str, container_name: str, known_ids: set[int]
+    ) -> BackupResult:
         triggered_at, unconfirmed = self._trigger(container_id, known_ids)
         if isinstance(triggered_at, BackupResult):
             return triggered_at
         deadline = triggered_at + self._options.timeout
         wait, last_error = FIRST_POLL, None
+
+        def report(status: str, backup_id: int | None = None) -> None:
+            elapsed = self._clock.now() - triggered_at
+            self._on_wait(
+                BackupWait(container_name, elapsed, self._options.timeout, status, backup_id)
+            )
+
+        report("triggered")
         while True:
             self._clock.sleep(min(wait, max((deadline - self._clock.now()).total_seconds(), 0)))
             wait = min(wait * 2, MAX_POLL)
@@ -208,10 +234,13 @@ class BackupGate:
                 listed = list_backups(self._client, container_id)
             except StacksError as exc:
                 last_error = str(exc)
+                report(f"listing failed ({exc.__class__.__name__}), retrying")
             else:
                 ended = _outcome(listed, known_ids, triggered_at - CLOCK_SKEW)
                 if ended is not None:
+                    report("completed" if ended.completed else "failed", ended.backup_id)
                     return ended
+                report(*_progress(listed, known_ids, triggered_at - CLOCK_SKEW))
             if self._clock.now() >= deadline:
                 why = f"timed out after {format_duration(self._options.timeout)}"
                 if unconfirmed:
@@ -285,6 +314,20 @@ class BackupGate:
         return GateResult(
             False, PreChangeBackup.FAILED, f"{reason}; change aborted (on_failure = abort)"
         )
+
+
+def _progress(
+    listed: tuple[Backup, ...], known_ids: set[int], since: datetime
+) -> tuple[str, int | None]:
+    """The new backup's status while it runs: ("in_progress", 42), or not listed yet."""
+    new = [
+        b for b in listed
+        if b.id not in known_ids and b.created_at is not None and b.created_at >= since
+    ]  # fmt: skip
+    if not new:
+        return "not listed yet", None
+    newest = max(new, key=lambda b: b.created_at)
+    return newest.status, newest.id
 
 
 def _outcome(

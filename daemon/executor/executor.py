@@ -38,7 +38,7 @@ from daemon.audit import AuditAction, AuditStore, AuditWriteError, Outcome, new_
 from daemon.clock import Clock, StopRequested
 from daemon.executor.attempt import ChangeAttempt, NotAudited, Report
 from daemon.executor.audit_trail import ActionMetrics, AuditTrail
-from daemon.executor.backup_gate import BackupGate, PreChangeBackup
+from daemon.executor.backup_gate import BackupGate, BackupWait, PreChangeBackup
 from daemon.executor.changes import BACKUP_CHANGES, CHANGES, GATED, list_backups
 from daemon.stacks import StacksClient, StacksError
 from policies import Action, Decision, Note, PreChangeBackupOptions
@@ -59,17 +59,26 @@ class Executor:
         metrics: ActionMetrics | None = None,
         may_act: Callable[[], bool] | None = None,
         on_backups_changed: Callable[[str], None] | None = None,
+        on_backup_wait: Callable[[BackupWait], None] | None = None,
     ) -> None:
         self._client = client
         self._clock = clock
         self._gate_options = gate_options
         self._dry_run = dry_run
         self._trail = AuditTrail(store, metrics)
-        self._gate = BackupGate(client, self._trail, clock, gate_options)
+        self._on_backup_wait = on_backup_wait
+        self._gate = BackupGate(client, self._trail, clock, gate_options, on_backup_wait)
         self._locks = ContainerLocks()
         self._workers = Workers(self.perform)
         self._may_act = may_act or (lambda: True)
         self._on_backups_changed = on_backups_changed or (lambda container_id: None)
+
+    def set_gate_options(self, gate_options: PreChangeBackupOptions) -> None:
+        """New pre-change backup options (a config reload), for the changes that start next."""
+        self._gate_options = gate_options
+        self._gate = BackupGate(
+            self._client, self._trail, self._clock, gate_options, self._on_backup_wait
+        )
 
     def perform(self, decision: Decision) -> Report:
         """Perform `decision` now, on this thread."""

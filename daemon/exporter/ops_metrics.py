@@ -1,8 +1,9 @@
 """What the daemon reports about itself: every `stacks_opsd_*` series.
 
 `OpsMetrics` holds what the executor, policies and leader election push as
-things happen: actions, audit write errors, leadership, the build, and per
-container the auto-restart backoff and the newest weekly pin. Label-less series
+things happen: actions, audit write errors, leadership, the build, whether the
+last config (re)load succeeded, and per container the auto-restart backoff and
+the newest weekly pin. Label-less series
 exist from the start (`stacks_opsd_leader 0`, `stacks_opsd_audit_write_errors_total 0`,
 build info) so alerts never wait for a first event. Per-container series are
 dropped by `retain()` when a container no longer exists (and all of them on
@@ -47,6 +48,8 @@ class OpsMetrics:
         stacks_opsd_audit_write_errors_total 0.0
         stacks_opsd_leader 1.0
         stacks_opsd_build_info{version="0.1.0"} 1.0
+        stacks_opsd_config_last_reload_successful 1.0
+        stacks_opsd_config_last_reload_success_timestamp_seconds 1.7789868e+09
         stacks_opsd_restart_backoff_seconds{container_id="usr-abc12345-app",name="app"} 40.0
         stacks_opsd_restart_gave_up{container_id="usr-abc12345-app",name="app"} 0.0
         stacks_opsd_weekly_pin_last_timestamp_seconds{container_id=...,name=...} 1.7789868e+09
@@ -76,6 +79,18 @@ class OpsMetrics:
             registry=registry,
         )
         build_info.labels(version).set(1)
+        self._reload_ok = Gauge(
+            "stacks_opsd_config_last_reload_successful",
+            "1 if the last attempt to (re)load the config file succeeded, 0 if it was refused "
+            "(the daemon keeps running with the config it had).",
+            registry=registry,
+        )
+        self._reload_ok.set(1)
+        self._reload_at = Gauge(
+            "stacks_opsd_config_last_reload_success_timestamp_seconds",
+            "When the running config was last loaded successfully (start or reload).",
+            registry=registry,
+        )
         self._backoff = Gauge(
             "stacks_opsd_restart_backoff_seconds",
             "Current auto-restart backoff of the container in seconds (0 when not backing off).",
@@ -105,6 +120,12 @@ class OpsMetrics:
 
     def audit_write_error(self) -> None:
         self._audit_write_errors.inc()
+
+    def config_loaded(self, successful: bool, at: datetime) -> None:
+        """A (re)load of the config file was applied (`at`) or refused."""
+        self._reload_ok.set(1 if successful else 0)
+        if successful:
+            self._reload_at.set(at.timestamp())
 
     def set_leader(self, leader: bool) -> None:
         self._leader.set(1 if leader else 0)

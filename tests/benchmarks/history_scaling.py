@@ -169,9 +169,9 @@ def _count_folded_rows(daemon) -> list[int]:
     for policy in daemon.policies:
         fold = policy.fold
 
-        def counted(state, rows, fold=fold):
+        def counted(state, rows, subject=None, fold=fold):
             counts.append(len(rows))
-            return fold(state, rows)
+            return fold(state, rows, subject)
 
         policy.fold = counted
     return counts

@@ -47,11 +47,12 @@ def test_verify_accepts_the_unit_unchanged(tmp_path: Path) -> None:
     shutil.copytree(host_unit_dir(), root / "usr/lib/systemd/system", symlinks=True)
     (root / "etc/systemd/system").mkdir(parents=True)
     shutil.copy(UNIT, root / "etc/systemd/system" / UNIT.name)
-    program = shlex.split(unit_settings()["ExecStart"][0])[0]
-    stub = root / program.lstrip("/")
-    stub.parent.mkdir(parents=True, exist_ok=True)
-    stub.write_text("#!/bin/sh\nexit 0\n")
-    stub.chmod(0o755)
+    for setting in ("ExecStart", "ExecReload"):  # verify wants each program to exist
+        program = shlex.split(unit_settings()[setting][0])[0]
+        stub = root / program.lstrip("/")
+        stub.parent.mkdir(parents=True, exist_ok=True)
+        stub.write_text("#!/bin/sh\nexit 0\n")
+        stub.chmod(0o755)
 
     result = subprocess.run(
         [analyze, "verify", f"--root={root}", UNIT.name],
@@ -102,3 +103,7 @@ def test_execstart_runs_the_daemon_with_the_config() -> None:
     argv = shlex.split(unit_settings()["ExecStart"][0])
     assert argv[0].endswith("/stacks-opsd")
     assert argv[1:] == ["--config", "/etc/stacks-opsd/config.toml", "run"]
+
+
+def test_systemctl_reload_sends_sighup_which_reloads_the_config() -> None:
+    assert unit_settings()["ExecReload"] == ["/bin/kill -HUP $MAINPID"]

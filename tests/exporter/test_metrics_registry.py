@@ -29,6 +29,9 @@ SPEC_SERIES = {
     # SPEC section 11 (round 2): notifications
     "stacks_opsd_notifications_total", "stacks_opsd_notification_lag_rows",
     "stacks_opsd_notification_last_success_timestamp_seconds",
+    # SPEC section 11 (round 2), issue 12: reloading the config
+    "stacks_opsd_config_last_reload_successful",
+    "stacks_opsd_config_last_reload_success_timestamp_seconds",
 }  # fmt: skip
 
 

@@ -35,9 +35,9 @@ class Recording:
     def __getattr__(self, name: str):
         return getattr(self.policy, name)
 
-    def fold(self, state, rows: Sequence[HistoryRow]):
+    def fold(self, state, rows: Sequence[HistoryRow], subject=None):
         self.folds.append((rows[0].container_id, list(rows)))
-        return self.policy.fold(state, rows)
+        return self.policy.fold(state, rows, subject)
 
     def folded_rows(self) -> list[tuple[str, str, str | None]]:
         return [

@@ -29,7 +29,7 @@ def test_enabled_policies_are_built_with_their_options():
     assert [p.name for p in policies] == ["auto_restart", "weekly_pin"]
     weekly = policies[1]
     assert isinstance(weekly, WeeklyPinPolicy)
-    assert weekly.freshness.max_age == timedelta(hours=50)
+    assert weekly.freshness.table.max_age == timedelta(hours=50)
 
 
 def test_disabled_policies_are_not_built():
