@@ -10,6 +10,7 @@ Its modules (other packages and the tests import the names below, never a module
 - history.py: what policies read: HistoryRow, HistoryQuery, Episode, and their SQL.
 - liveness.py: sessions, claims, and which unfinished actions of gone sessions to close.
 - engine.py: the database itself: URL, engine, transactions, UTC timestamps, the errors.
+- holds.py: Hold, the operators' "hands off" records beside the log, and their SQL.
 - listing.py: `audit list`: the rows it selects, rendered as a table, JSON or CSV.
 """
 
@@ -30,6 +31,8 @@ from daemon.audit.engine import (
     sqlite_path,
 )
 from daemon.audit.history import Episode, HistoryQuery, HistoryRow, RowKind
+from daemon.audit.holds import EXPIRY_ACTOR as HOLD_EXPIRY_ACTOR
+from daemon.audit.holds import Hold, is_glob
 from daemon.audit.listing import COLUMNS, render_csv, render_json, render_table
 from daemon.audit.liveness import INTERRUPTED_REASON, LEASE, Holder, process_identity
 from daemon.audit.schema import (
@@ -51,6 +54,7 @@ __all__ = [
     "CONNECT_TIMEOUT",
     "GENESIS_HASH",
     "HEAD_ID",
+    "HOLD_EXPIRY_ACTOR",
     "INTERRUPTED_REASON",
     "LEASE",
     "OUTCOMES",
@@ -67,6 +71,7 @@ __all__ = [
     "Episode",
     "HistoryQuery",
     "HistoryRow",
+    "Hold",
     "Holder",
     "Outcome",
     "RowKind",
@@ -74,6 +79,7 @@ __all__ = [
     "create_audit_engine",
     "driver_message",
     "enable_wal",
+    "is_glob",
     "new_action_id",
     "parse_url",
     "postgres_connect_params",
