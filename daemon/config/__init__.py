@@ -7,6 +7,7 @@
     model.py    the sections as frozen dataclasses, their defaults and rules; ConfigError
     load.py     finding, parsing, converting and validating the file; how values are shown
     api_key.py  where the API key comes from, and the guard that keeps it out of the file
+    windows.py  the `[[windows]]` tables: maintenance windows (WindowConfig, TimeRangeConfig)
 
 The `[policies]` table is PoliciesConfig, derived from the policy registry
 (policies/registry.py): each policy's options carry their own rules.
@@ -22,17 +23,21 @@ from daemon.config.model import (
     PollConfig,
     split_host_port,
 )
+from daemon.config.windows import PAUSABLE_ACTIONS, TimeRangeConfig, WindowConfig
 from policies import PoliciesConfig
 
 __all__ = [
     "CONFIG_PATH_VARIABLE",
     "DEFAULT_CONFIG_PATH",
+    "PAUSABLE_ACTIONS",
     "ApiConfig",
     "Config",
     "ConfigError",
     "DaemonConfig",
     "PoliciesConfig",
     "PollConfig",
+    "TimeRangeConfig",
+    "WindowConfig",
     "find_api_key",
     "load_config",
     "read_api_key",

@@ -124,6 +124,22 @@ def validate(
             errors.append(f"{label}: {key_path(here)}: {_unknown(cls, keys)}")
             continue
         hint = hints[key]
+        item_class = table_array_of(hint)
+        if item_class is not None:  # [[key]]: an array of tables, each validated like a section
+            if isinstance(raw, list) and all(isinstance(item, dict) for item in raw):
+                items = []
+                for index, item in enumerate(raw):
+                    value, nested_errors = validate(item_class, item, label, (*here, index))
+                    items.append(value)
+                    errors += nested_errors
+                values[key] = tuple(items)
+            else:
+                invalid.add(key)
+                errors.append(
+                    f"{label}: {key_path(here)}: expected an array of tables ([[{key}]]), "
+                    f"got {describe(raw)}"
+                )
+            continue
         if dataclasses.is_dataclass(hint):
             if isinstance(raw, dict):
                 values[key], nested_errors = validate(hint, raw, label, here)
@@ -152,6 +168,14 @@ def validate(
                 f"got {shown}"
             )
     return section, errors
+
+
+def table_array_of(hint: object) -> type | None:
+    """The dataclass of a `tuple[Dataclass, ...]` field (a TOML array of tables), else None."""
+    if get_origin(hint) is tuple and len(get_args(hint)) == 2 and get_args(hint)[1] is Ellipsis:
+        item = get_args(hint)[0]
+        return item if dataclasses.is_dataclass(item) else None
+    return None
 
 
 def _unknown(cls: type, keys: list[str]) -> str:

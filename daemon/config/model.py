@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
+from daemon.config.windows import WindowConfig, window_names_rule
 from daemon.secrets import mask_url_password
 from daemon.stacks import DEFAULT_BASE_URL
 from policies import OptionRule, PoliciesConfig, positive_duration, positive_integer
@@ -154,6 +155,9 @@ class Config:
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     poll: PollConfig = field(default_factory=PollConfig)
     policies: PoliciesConfig = field(default_factory=PoliciesConfig)
+    windows: tuple[WindowConfig, ...] = ()  # [[windows]]: daemon/config/windows.py
     # The file the config was read from, as given; "" when no file exists and the
     # defaults apply. Not a TOML key.
     source: str = field(default="", metadata={"toml": False})
+
+    RULES: ClassVar[tuple[OptionRule, ...]] = (window_names_rule(),)

@@ -204,11 +204,11 @@ BROKEN_CONFIGS: list[tuple[str, list[str]]] = [
     ),
     (
         '[deamon]\nlisten = "127.0.0.1:9847"\n',
-        ["config.toml: deamon: unknown key; valid keys: api, daemon, poll, policies"],
+        ["config.toml: deamon: unknown key; valid keys: api, daemon, poll, policies, windows"],
     ),
     (
         'source = "elsewhere.toml"\n',
-        ["config.toml: source: unknown key; valid keys: api, daemon, poll, policies"],
+        ["config.toml: source: unknown key; valid keys: api, daemon, poll, policies, windows"],
     ),
     (
         "[policies.auto_restrat]\nenabled = false\n",
