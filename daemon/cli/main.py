@@ -17,9 +17,11 @@ from daemon.cli import (
     change_command,
     check_config_command,
     demo_command,
+    hold_command,
     once_command,
     run_command,
     simulator_command,
+    windows_command,
 )
 from daemon.cli.errors import CliError
 from daemon.secrets import redact_keys
@@ -32,6 +34,8 @@ COMMANDS = (
     audit_command,
     backup_command,
     change_command,
+    hold_command,
+    windows_command,
     simulator_command,
     demo_command,
 )
