@@ -1,7 +1,8 @@
 """The running daemon: wires config to client, poller, policies, executor, audit and exporter.
 
     leadership()      take or keep the single-instance lock; reconcile the audit on taking it
-    status_cycle()    leader only: one status poll, then evaluate policies and act on them
+    status_cycle()    leader only: one status poll, then evaluate policies, screen their
+                      decisions through the pauses (holds, windows), and act on the rest
     refresh()         leader only: metrics and backup lists within the budget
     heartbeat()       liveness for /healthz and the systemd watchdog
     notifications     the audit stream's delivery to each [[notify]] sink (its own threads)
@@ -21,11 +22,11 @@ tells the poller of backups it changed through `on_backups_changed`.
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
-from daemon.audit import AuditError, AuditStore
+from daemon.audit import AuditError, AuditStore, Hold
 from daemon.clock import Clock, StoppableClock
 from daemon.config import Config
 from daemon.evaluation import NOTHING, Evaluation, PolicyHistory, evaluate
@@ -33,6 +34,7 @@ from daemon.executor import Executor, Report
 from daemon.exporter import Health, build_daemon_metrics
 from daemon.leader import LeaderLock, leader_lock_for
 from daemon.notify import Notifications
+from daemon.pauses import PauseGate, Screened, hold_expiries
 from daemon.poller import Poller
 from daemon.snapshot import LatestSnapshot, Snapshot
 from daemon.stacks import ApiKey, RateBudget, StacksClient
@@ -48,16 +50,19 @@ HEARTBEAT_MAX_AGE = timedelta(seconds=30)  # /healthz fails once the heartbeat i
 @dataclass(frozen=True)
 class Cycle:
     """What one status cycle did: its poll (None when none was due or this instance does
-    not lead), the evaluation, and each decision it performed itself with its report
-    (synchronous actions; otherwise they went to the executor's workers)."""
+    not lead), the evaluation, what passed the pauses (and what they held back), and each
+    decision it performed itself with its report (synchronous actions; otherwise they
+    went to the executor's workers)."""
 
     snapshot: Snapshot | None = None
     evaluation: Evaluation = NOTHING
     performed: tuple[tuple[Decision, Report], ...] = ()
+    screened: Screened | None = None
 
     @property
     def decisions(self) -> tuple[Decision, ...]:
-        return self.evaluation.decisions
+        """The decisions handed to the executor (the policies' own when nothing was paused)."""
+        return self.evaluation.decisions if self.screened is None else self.screened.passed
 
 
 class Daemon:
@@ -143,6 +148,10 @@ class Daemon:
         self.metrics.ops.set_leader(False)
         self.metrics.ops.config_loaded(True, self.clock.now())
         self._config_lock = threading.Lock()  # a reload waits for the evaluation in progress
+        self.pauses = PauseGate(config.windows)
+        self.holds: list[Hold] = []  # the active holds as of the last status cycle
+        self._pause_notes_read = False
+        self._export_windows()
         self._ready_sent = False
         self._lock = threading.Lock()
 
@@ -170,6 +179,7 @@ class Daemon:
             # This process's own actions outlive its leadership by moments: keep its session
             # alive and its late outcome rows flowing whether it leads or not.
             self._keep_session()
+            self._export_windows()
             if self.leader.held and not self.acting:
                 # Retried every tick until the audit database takes the `interrupted` rows.
                 if self._reconcile():
@@ -228,13 +238,37 @@ class Daemon:
             self.poller.refresh(everything=True)
             snapshot = self.poller.snapshot
         evaluation = self.evaluate(snapshot)
+        screened = self.screen(snapshot, evaluation)
         performed = []
-        for decision in evaluation.decisions:
+        for decision in screened.passed:
             if self._synchronous:
                 performed.append((decision, self.executor.perform(decision)))
             else:
                 self.executor.submit(decision)
-        return Cycle(snapshot, evaluation, tuple(performed))
+        return Cycle(snapshot, evaluation, tuple(performed), screened)
+
+    def screen(self, snapshot: Snapshot, evaluation: Evaluation) -> Screened:
+        """The decisions that may go to the executor now: expired holds are ended (audited
+        once, here, by the leader), then the active holds and windows hold back the
+        automatic actions they pause (daemon/pauses.py). Holds that cannot be read mean
+        nothing is done (fail closed)."""
+        now = self.clock.now()
+        try:
+            for hold in self.store.expire_holds():
+                log.info("hold expired: %s", hold.describe())
+            holds = self.store.active_holds()
+            if not self._pause_notes_read and holds:
+                self.pauses.remember(self.store.history(since=min(h.set_at for h in holds)))
+            self._pause_notes_read = True
+        except AuditError as error:
+            self._audit_failed(error)
+            return Screened(())
+        self.holds = holds
+        self.metrics.ops.set_hold_expiries(hold_expiries(snapshot, holds, now))
+        screened = self.pauses.screen(evaluation.decisions, snapshot, holds, now)
+        for action, pause in screened.paused:
+            log.debug("paused %s on %s: %s", action.action, action.container_name, pause.reason)
+        return screened
 
     def evaluate(self, snapshot: Snapshot) -> Evaluation:
         if not self.health.readiness()[0] and not self._database_writable():
@@ -298,6 +332,12 @@ class Daemon:
 
     # -- state -----------------------------------------------------------------------
 
+    def _export_windows(self) -> None:
+        now = self.clock.now()
+        self.metrics.ops.set_windows_active(
+            {window.name: window.active(now) for window in self.pauses.windows}
+        )
+
     def _export_policy_state(self, snapshot: Snapshot, evaluation: Evaluation) -> None:
         now = self.clock.now()
         for policy in self.policies:
@@ -307,7 +347,7 @@ class Daemon:
     def status(self) -> dict:
         now = self.clock.now()
         states = self.last_evaluation.states
-        return status_document(
+        document = status_document(
             self.poller.snapshot,
             leader=self.acting,
             instance=self.instance,
@@ -321,6 +361,35 @@ class Daemon:
             },
             now=now,
         )
+        return {**document, **self._pauses_status(now)}
+
+    def _pauses_status(self, now: datetime) -> dict:
+        """/status `holds` (each with its reason, who set it, and the containers it covers now)
+        and `windows` (each with whether it is active)."""
+        try:
+            holds = self.store.active_holds()
+        except AuditError:
+            holds = [hold for hold in self.holds if hold.active(now)]
+        containers = [view.container for view in self.poller.snapshot.containers.values()]
+        return {
+            "holds": [
+                {
+                    **hold.as_json(),
+                    "containers": sorted(c.name for c in containers if hold.covers(c.id, c.name)),
+                }
+                for hold in holds
+            ],
+            "windows": [
+                {
+                    "name": window.name,
+                    "active": window.active(now),
+                    "pause": list(window.pause),
+                    "match": list(window.match),
+                    "types": list(window.types),
+                }
+                for window in self.pauses.windows
+            ],
+        }
 
     def _audit_failed(self, error: AuditError) -> None:
         log.error("%s", error)

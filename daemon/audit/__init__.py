@@ -10,6 +10,7 @@ Its modules (other packages and the tests import the names below, never a module
 - history.py: what policies read: HistoryRow, HistoryQuery, Episode, and their SQL.
 - liveness.py: sessions, claims, and which unfinished actions of gone sessions to close.
 - engine.py: the database itself: URL, engine, transactions, UTC timestamps, the errors.
+- holds.py: Hold, the operators' "hands off" records beside the log, and their SQL.
 - listing.py: `audit list`: the rows it selects, rendered as a table, JSON or CSV.
 - outbox.py: the log as an outbox: each notification sink's cursor and the rows after it.
 - export.py: `audit export` as JSON lines with the chain, and `audit verify --file`.
@@ -33,6 +34,8 @@ from daemon.audit.engine import (
 )
 from daemon.audit.export import ExportCheck, export_line, export_record, read_lines, verify_export
 from daemon.audit.history import EVENT_DETAIL, Episode, HistoryQuery, HistoryRow, RowKind
+from daemon.audit.holds import EXPIRY_ACTOR as HOLD_EXPIRY_ACTOR
+from daemon.audit.holds import Hold, is_glob
 from daemon.audit.listing import COLUMNS, render_csv, render_json, render_table
 from daemon.audit.liveness import INTERRUPTED_REASON, LEASE, Holder, process_identity
 from daemon.audit.schema import (
@@ -55,6 +58,7 @@ __all__ = [
     "EVENT_DETAIL",
     "GENESIS_HASH",
     "HEAD_ID",
+    "HOLD_EXPIRY_ACTOR",
     "INTERRUPTED_REASON",
     "LEASE",
     "OUTCOMES",
@@ -72,6 +76,7 @@ __all__ = [
     "ExportCheck",
     "HistoryQuery",
     "HistoryRow",
+    "Hold",
     "Holder",
     "Outcome",
     "RowKind",
@@ -81,6 +86,7 @@ __all__ = [
     "enable_wal",
     "export_line",
     "export_record",
+    "is_glob",
     "new_action_id",
     "parse_url",
     "postgres_connect_params",

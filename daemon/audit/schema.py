@@ -18,6 +18,9 @@ Five tables, all defined here:
   They are state, not history: not hash-chained.
 - `notify_cursor`: per notification sink, the id of the last audit row it has
   delivered (daemon/notify/delivery.py). State, not history: not hash-chained.
+- `audit_hold`: the operators' holds (holds.py), one row per hold, ended by a
+  release or by its expiry. State shared by every instance and command; each
+  change to it is written together with its hash-chained `hold.*` audit row.
 
 `action` and `outcome` hold the values of `AuditAction` and `Outcome`; as
 `StrEnum`s they are the very strings stored.
@@ -55,6 +58,9 @@ class AuditAction(StrEnum):
     BACKUP_UNPIN = "backup.unpin"
     BACKUP_RESTORE = "backup.restore"
     NOTIFY_SUMMARY = "notify.summary"  # undelivered rows a sink skipped, counted (daemon/notify)
+    HOLD_SET = "hold.set"  # an operator paused automatic actions (holds.py)
+    HOLD_RELEASE = "hold.release"
+    HOLD_EXPIRE = "hold.expire"  # written once, by the leader, when a hold ran out
 
 
 class Outcome(StrEnum):
@@ -153,11 +159,26 @@ class NotifyCursor(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class AuditHold(SQLModel, table=True):
+    __tablename__ = "audit_hold"
+
+    id: int | None = Field(default=None, primary_key=True)
+    pattern: str  # a container id, a name, or a name glob
+    reason: str
+    set_by: str  # who placed it: user@host of the command
+    set_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    ended_by: str | None = None  # user@host of a release, or the instance that saw it expire
+    end: str | None = None  # "released" or "expired"
+
+
 LOG: Table = AuditLog.__table__
 HEAD: Table = AuditHead.__table__
 SESSIONS: Table = AuditSession.__table__
 CLAIMS: Table = AuditClaim.__table__
 CURSORS: Table = NotifyCursor.__table__
+HOLDS: Table = AuditHold.__table__
 HEAD_ROW = HEAD.c.id == HEAD_ID  # the condition that selects audit_head's one row
 
 
@@ -181,7 +202,7 @@ def ensure_schema(conn: Connection, database: str) -> None:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
     existing = set(inspect(conn).get_table_names())
-    SQLModel.metadata.create_all(conn, tables=[LOG, HEAD, SESSIONS, CLAIMS, CURSORS])
+    SQLModel.metadata.create_all(conn, tables=[LOG, HEAD, SESSIONS, CLAIMS, CURSORS, HOLDS])
     if LOG.name in existing:
         _add_missing_columns(conn, database, LOG)
         _add_missing_indexes(conn)

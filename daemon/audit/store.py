@@ -9,8 +9,9 @@
 
 The store is the one door to the audit database: it opens it (engine.py) and
 migrates its tables (schema.py), chains every row it appends (chain.py), reads
-what policies remember (history.py) and what `audit list` shows, and keeps this
-process's session and claims (liveness.py).
+what policies remember (history.py) and what `audit list` shows, keeps this
+process's session and claims (liveness.py), and the operators' holds (holds.py),
+each change to a hold written in one transaction with its audit row.
 
 Appends are serialised in-process by a lock and across processes by the
 database's write lock (see engine.py), so the chain never forks. Every string
@@ -33,7 +34,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from daemon.audit import liveness, outbox
+from daemon.audit import holds, liveness, outbox
 from daemon.audit.chain import VerifyResult, canonical_json, row_hash, verify_chain
 from daemon.audit.engine import (
     AuditError,
@@ -54,8 +55,19 @@ from daemon.audit.history import (
     history_row,
     history_statement,
 )
+from daemon.audit.holds import Hold
 from daemon.audit.listing import list_statement
-from daemon.audit.schema import HEAD, HEAD_ROW, LOG, OUTCOMES, AuditLog, Outcome, ensure_schema
+from daemon.audit.schema import (
+    HEAD,
+    HEAD_ROW,
+    LOG,
+    OUTCOMES,
+    AuditAction,
+    AuditLog,
+    Outcome,
+    ensure_schema,
+    new_action_id,
+)
 from daemon.clock import Clock
 from daemon.secrets import mask_url_password, redact_text, redact_value
 
@@ -235,21 +247,12 @@ class AuditStore:
             raise ValueError("an audit row needs an action_id (use new_action_id())")
         if outcome == Outcome.STARTED:
             details = {**(details or {}), liveness.SESSION_DETAIL: self.session}
-        fields = {
-            "actor": actor,
-            "action": action,
-            "outcome": outcome,
-            "action_id": action_id,
-            "container_id": container_id,
-            "container_name": container_name,
-            "target": target,
-            "reason": reason,
-            "correlation_id": correlation_id,
-            "http_status": None if http_status is None else int(http_status),
-            "error": error,
-            "details": canonical_json(redact_value(details)) if details else None,
-            "duration_ms": None if duration_ms is None else round(duration_ms),
-        }
+        fields = _entry(
+            actor, action, outcome, action_id=action_id, container_id=container_id,
+            container_name=container_name, target=target, reason=reason,
+            correlation_id=correlation_id, http_status=http_status, error=error,
+            details=details, duration_ms=duration_ms,
+        )  # fmt: skip
         with self._writing(f"`{action}` `{outcome}` for {container_name or container_id}") as conn:
             opening = outcome == Outcome.STARTED and not self._session_open
             if opening:
@@ -258,6 +261,59 @@ class AuditStore:
         if opening:
             self._session_open = True
         return row
+
+    # -- holds (holds.py) --------------------------------------------------------------
+
+    def place_hold(
+        self, pattern: str, reason: str, set_by: str, expires_at: datetime, actor: str
+    ) -> Hold:
+        """A new hold and its `hold.set` row, in one transaction."""
+        _require_aware(expires_at)
+        now = self._now()
+        with self._writing(f"a hold on {pattern}") as conn:
+            hold = holds.insert_hold(conn, pattern, reason, set_by, now, expires_at)
+            self._write_rows(conn, [_hold_entry(actor, AuditAction.HOLD_SET, hold, reason)])
+        return hold
+
+    def release_holds(self, wanted: str, released_by: str, actor: str) -> list[Hold]:
+        """End the active holds `release WANTED` names (holds.releasable), one
+        `hold.release` row each; the holds ended (none: nothing matched)."""
+        now = self._now()
+        with self._writing(f"the release of holds on {wanted}") as conn:
+            ended = holds.end_holds(
+                conn, holds.releasable(conn, wanted, now), now, released_by, holds.RELEASED
+            )
+            if ended:
+                reason = f"released by {released_by}"
+                entries = [_hold_entry(actor, AuditAction.HOLD_RELEASE, h, reason) for h in ended]
+                self._write_rows(conn, entries)
+        return ended
+
+    def expire_holds(self) -> list[Hold]:
+        """End every hold past its expiry that nobody ended yet, one `hold.expire` row each
+        (the leader calls this; a hold's expiry is audited once)."""
+        now = self._now()
+        with self._writing("the expiry of holds") as conn:
+            ended = holds.end_holds(
+                conn, holds.expired_unended(conn, now), now, self._instance, holds.EXPIRED
+            )
+            if ended:
+                entries = [
+                    _hold_entry(holds.EXPIRY_ACTOR, AuditAction.HOLD_EXPIRE, h, "the hold expired")
+                    for h in ended
+                ]
+                self._write_rows(conn, entries)
+        return ended
+
+    def active_holds(self) -> list[Hold]:
+        """The holds in force now, oldest first."""
+        with self._reading("holds") as conn:
+            return [holds.hold_from(r) for r in conn.execute(holds.active_statement(self._now()))]
+
+    def recent_holds(self, limit: int = 100) -> list[Hold]:
+        """The newest `limit` holds, ended or not, newest first."""
+        with self._reading("holds") as conn:
+            return [holds.hold_from(r) for r in conn.execute(holds.recent_statement(limit))]
 
     def reconcile_interrupted(self, *, including_own: bool = False) -> list[AuditLog]:
         """Give every action left at `started` by a session that is gone an `interrupted` row.
@@ -501,6 +557,61 @@ def _all_rows(conn: Connection, from_id: int | None = None) -> Iterator[Mapping[
             return
         yield from batch
         last_id = batch[-1]["id"]
+
+
+def _entry(
+    actor: str,
+    action: str,
+    outcome: str,
+    *,
+    action_id: str,
+    container_id: str | None = None,
+    container_name: str | None = None,
+    target: str | None = None,
+    reason: str | None = None,
+    correlation_id: str | None = None,
+    http_status: int | None = None,
+    error: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    duration_ms: float | None = None,
+) -> dict[str, Any]:
+    """One row's fields as given (redacted details), before `_complete` chains it."""
+    return {
+        "actor": actor,
+        "action": action,
+        "outcome": outcome,
+        "action_id": action_id,
+        "container_id": container_id,
+        "container_name": container_name,
+        "target": target,
+        "reason": reason,
+        "correlation_id": correlation_id,
+        "http_status": None if http_status is None else int(http_status),
+        "error": error,
+        "details": canonical_json(redact_value(details)) if details else None,
+        "duration_ms": None if duration_ms is None else round(duration_ms),
+    }
+
+
+def _hold_entry(actor: str, action: AuditAction, hold: Hold, reason: str) -> dict[str, Any]:
+    """The audit row of a change to `hold`: the pattern stands in the container_name column
+    (a glob may name many containers), the hold id in `target`."""
+    return _entry(
+        actor,
+        action,
+        Outcome.SUCCEEDED,
+        action_id=new_action_id(),
+        container_name=hold.pattern,
+        target=str(hold.id),
+        reason=reason,
+        details={
+            "hold_id": hold.id,
+            "pattern": hold.pattern,
+            "hold_reason": hold.reason,
+            "set_by": hold.set_by,
+            "expires_at": hold.expires_at.isoformat(),
+        },
+    )
 
 
 def _utc_now(clock: Clock) -> datetime:

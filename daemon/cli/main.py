@@ -18,10 +18,12 @@ from daemon.cli import (
     check_config_command,
     demo_command,
     explain_command,
+    hold_command,
     notify_command,
     once_command,
     run_command,
     simulator_command,
+    windows_command,
 )
 from daemon.cli.errors import CliError
 from daemon.notify import SinkConfigError
@@ -37,6 +39,8 @@ COMMANDS = (
     change_command,
     notify_command,
     explain_command,
+    hold_command,
+    windows_command,
     simulator_command,
     demo_command,
 )

@@ -10,6 +10,7 @@
     key_lines.py  the line of every key in the file (for `explain`: where a value is set)
 
 `describe(value)` shows a config value as it is written in TOML ("5m", ["a"], true).
+    windows.py  the `[[windows]]` tables: maintenance windows (WindowConfig, TimeRangeConfig)
 
 The `[policies]` table is PoliciesConfig, derived from the policy registry
 (policies/registry.py): each policy's options carry their own rules.
@@ -31,17 +32,21 @@ from daemon.config.model import (
     PollConfig,
     split_host_port,
 )
+from daemon.config.windows import PAUSABLE_ACTIONS, TimeRangeConfig, WindowConfig
 from policies import PoliciesConfig
 
 __all__ = [
     "CONFIG_PATH_VARIABLE",
     "DEFAULT_CONFIG_PATH",
+    "PAUSABLE_ACTIONS",
     "ApiConfig",
     "Config",
     "ConfigError",
     "DaemonConfig",
     "PoliciesConfig",
     "PollConfig",
+    "TimeRangeConfig",
+    "WindowConfig",
     "describe",
     "find_api_key",
     "load_config",

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
+from daemon.config.windows import WindowConfig, window_names_rule
 from daemon.notify import NOTIFY_RULES, NotifyConfig
 from daemon.secrets import mask_url_password
 from daemon.stacks import DEFAULT_BASE_URL
@@ -159,6 +160,7 @@ class Config:
     notify: tuple[NotifyConfig, ...] = ()  # [[notify]] tables, one per sink (daemon/notify)
     # `[[overrides]]`: policy options per container (policies/overrides.py), validated
     # by daemon/config/load.py's `validate_overrides`.
+    windows: tuple[WindowConfig, ...] = ()  # [[windows]]: daemon/config/windows.py
     overrides: tuple[Override, ...] = field(default=(), metadata={"table_array": "overrides"})
     # The file the config was read from, as given; "" when no file exists and the
     # defaults apply. Not a TOML key.
@@ -175,4 +177,4 @@ class Config:
         line = self.key_lines.get(key)
         return None if line is None else f"{self.source}:{line}"
 
-    RULES: ClassVar[tuple[OptionRule, ...]] = NOTIFY_RULES
+    RULES: ClassVar[tuple[OptionRule, ...]] = (*NOTIFY_RULES, window_names_rule())

@@ -122,6 +122,8 @@ def exported_metric_names() -> set[str]:
         container_id, name = view.container.id, view.container.name
         metrics.ops.set_restart_state(container_id, name, 10.0, False)
         metrics.ops.set_weekly_pin(container_id, name, SAMPLE_TIME)
+        metrics.ops.set_hold_expiries({container_id: (name, SAMPLE_TIME)})
+    metrics.ops.set_windows_active({"sunday-night": False})
     metrics.notifications.delivered("ops-webhook", SAMPLE_TIME)
     metrics.notifications.set_lag("ops-webhook", 0)
     return {sample.name for family in metrics.registry.collect() for sample in family.samples}

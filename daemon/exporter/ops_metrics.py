@@ -13,7 +13,7 @@ stand-by), so deleted containers vanish here too.
 """
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,6 +53,8 @@ class OpsMetrics:
         stacks_opsd_restart_backoff_seconds{container_id="usr-abc12345-app",name="app"} 40.0
         stacks_opsd_restart_gave_up{container_id="usr-abc12345-app",name="app"} 0.0
         stacks_opsd_weekly_pin_last_timestamp_seconds{container_id=...,name=...} 1.7789868e+09
+        stacks_opsd_hold_expiry_timestamp_seconds{container_id=...,name=...} 1.7789940e+09
+        stacks_opsd_window_active{window="sunday-night"} 0.0
     """
 
     def __init__(self, registry: CollectorRegistry, version: str = daemon.__version__) -> None:
@@ -109,10 +111,23 @@ class OpsMetrics:
             CONTAINER_LABELS,
             registry=registry,
         )
+        self._hold_expiry = Gauge(
+            "stacks_opsd_hold_expiry_timestamp_seconds",
+            "Unix time the latest active hold on the container expires (no series: not held).",
+            CONTAINER_LABELS,
+            registry=registry,
+        )
+        self._window_active = Gauge(
+            "stacks_opsd_window_active",
+            "1 while the maintenance window is active (its paused actions wait), else 0.",
+            ("window",),
+            registry=registry,
+        )
         self._lock = threading.Lock()
         # container_id -> the current series of each per-container gauge
         self._series: dict[Gauge, dict[str, ContainerSeries]] = {
-            gauge: {} for gauge in (self._backoff, self._gave_up, self._weekly_pin)
+            gauge: {}
+            for gauge in (self._backoff, self._gave_up, self._weekly_pin, self._hold_expiry)
         }
 
     def action(self, policy: str, action: str, outcome: str) -> None:
@@ -140,6 +155,20 @@ class OpsMetrics:
     def set_weekly_pin(self, container_id: str, name: str, timestamp: datetime) -> None:
         with self._lock:
             self._set(self._weekly_pin, container_id, name, timestamp.timestamp())
+
+    def set_hold_expiries(self, expiries: Mapping[str, tuple[str, datetime]]) -> None:
+        """The held containers (id -> (name, expiry)); every other container's series goes."""
+        with self._lock:
+            series = self._series[self._hold_expiry]
+            for container_id in [cid for cid in series if cid not in expiries]:
+                self._hold_expiry.remove(container_id, series.pop(container_id).name)
+            for container_id, (name, expiry) in expiries.items():
+                self._set(self._hold_expiry, container_id, name, expiry.timestamp())
+
+    def set_windows_active(self, windows: Mapping[str, bool]) -> None:
+        """Each configured window (name -> active now)."""
+        for name, active in windows.items():
+            self._window_active.labels(name).set(1 if active else 0)
 
     def retain(self, container_ids: Iterable[str]) -> None:
         """Drop the per-container series of every container not in `container_ids`."""

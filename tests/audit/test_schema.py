@@ -61,7 +61,7 @@ def _typed(row: dict) -> dict:
 
 
 # Tables added since the restructuring: migration creates them, and nothing else changes.
-NEW_TABLES = {"notify_cursor"}  # round 2: notification cursors (daemon/notify)
+NEW_TABLES = {"notify_cursor", "audit_hold"}  # round 2: notification cursors, holds
 
 
 def without_new_tables(schema: dict) -> dict:

@@ -206,14 +206,14 @@ BROKEN_CONFIGS: list[tuple[str, list[str]]] = [
         '[deamon]\nlisten = "127.0.0.1:9847"\n',
         [
             "config.toml: deamon: unknown key; valid keys: api, daemon, poll, policies, notify, "
-            "overrides"
+            "windows, overrides"
         ],
     ),
     (
         'source = "elsewhere.toml"\n',
         [
             "config.toml: source: unknown key; valid keys: api, daemon, poll, policies, notify, "
-            "overrides"
+            "windows, overrides"
         ],
     ),
     (

@@ -52,4 +52,6 @@ def test_no_stacks_metric_outside_the_spec_except_created_timestamps():
         "stacks_opsd_actions",
         "stacks_opsd_audit_write_errors",
         "stacks_opsd_notifications",
+        "stacks_opsd_hold_expiry_timestamp_seconds",  # SPEC section 11: holds
+        "stacks_opsd_window_active",  # SPEC section 11: maintenance windows
     }

@@ -1,0 +1,1 @@
+"""Holds and maintenance windows: time intervals, the pause gate, and its property test."""
