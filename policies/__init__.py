@@ -28,6 +28,7 @@ from policies.base import (
     Subject,
     positive_duration,
     positive_integer,
+    unique_names,
 )
 from policies.overrides import DEFAULT_ORIGIN, Effective, Override, PolicyOptions, explain_options
 from policies.pre_change_backup import PreChangeBackupOptions
@@ -75,4 +76,5 @@ __all__ = [
     "policy_options",
     "positive_duration",
     "positive_integer",
+    "unique_names",
 ]

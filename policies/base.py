@@ -215,6 +215,20 @@ def positive_integer(key: str) -> OptionRule:
     return OptionRule(key, lambda section: getattr(section, key) >= 1, "a positive integer")
 
 
+def unique_names(key: str, expected: str) -> OptionRule:
+    """An array of tables (`[[notify]]`, `[[windows]]`) whose `name`s must differ."""
+
+    def names(tables: Any) -> list[str]:
+        return [table.name for table in tables]
+
+    return OptionRule(
+        key,
+        lambda section: len(set(names(getattr(section, key)))) == len(getattr(section, key)),
+        expected,
+        shown_as=names,
+    )
+
+
 @lru_cache(maxsize=8192)  # every policy asks for every container at every evaluation
 def name_matches(name: str, match: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
     """True when `name` matches a `match` glob and no `exclude` glob (case-sensitive)."""

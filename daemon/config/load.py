@@ -146,9 +146,12 @@ def validate(
         hint = hints[key]
         item = _table_array_item(hint)
         if item is not None:
-            values[key], nested_errors = _validate_tables(item, raw, label, here)
+            tables, nested_errors = _validate_tables(item, raw, label, here)
             errors += nested_errors
-            invalid.update([key] if nested_errors else [])
+            if tables is None:
+                invalid.add(key)
+            else:  # its tables' own errors aside, rules over the array (unique names) apply
+                values[key] = tables
             continue
         if dataclasses.is_dataclass(hint):
             if isinstance(raw, dict):
@@ -195,11 +198,12 @@ def _table_array_item(hint: object) -> type | None:
 
 def _validate_tables(
     cls: type, raw: object, label: str, path: tuple[str | int, ...]
-) -> tuple[tuple, list[str]]:
-    """An array of tables (`[[notify]]`): each validated as `cls`, errors at `key[i].field`."""
+) -> tuple[tuple | None, list[str]]:
+    """An array of tables (`[[notify]]`): each validated as `cls`, errors at `key[i].field`;
+    None if `raw` is not an array of tables."""
     if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
         name = path[-1]
-        return (), [
+        return None, [
             f"{label}: {key_path(path)}: expected an array of tables ([[{name}]]), "
             f"got {describe(raw)}"
         ]

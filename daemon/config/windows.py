@@ -39,7 +39,7 @@ from daemon.time_intervals import (
     parse_weekday_range,
     parse_year_range,
 )
-from policies import OptionRule
+from policies import OptionRule, unique_names
 
 ALL_ACTIONS = "all"
 # What a window can pause: the actions policies take (never a hold's own rows).
@@ -179,16 +179,6 @@ class WindowConfig:
         return self.pause == (ALL_ACTIONS,) or action in self.pause
 
 
-def unique_names(windows: tuple[WindowConfig, ...]) -> bool:
-    names = [window.name for window in windows]
-    return len(names) == len(set(names))
-
-
 def window_names_rule() -> OptionRule:
     """For Config: window names must be unique (they label a metric and name an export)."""
-    return OptionRule(
-        "windows",
-        lambda config: unique_names(config.windows),
-        "windows with unique names",
-        shown_as=lambda windows: [window.name for window in windows],
-    )
+    return unique_names("windows", "windows with unique names")

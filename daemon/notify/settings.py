@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from daemon.audit import ACTIONS, OUTCOMES, AuditAction
-from policies import OptionRule, positive_duration
+from policies import OptionRule, positive_duration, unique_names
 
 SINK_KINDS = ("webhook", "slack", "alertmanager", "jsonl")
 URL_KINDS = ("webhook", "slack", "alertmanager")
@@ -136,16 +136,6 @@ def _any_glob(value: str, globs: tuple[str, ...]) -> bool:
     return any(fnmatchcase(value, glob) for glob in globs)
 
 
-def unique_names(sinks: tuple[NotifyConfig, ...]) -> bool:
-    names = [sink.name for sink in sinks]
-    return len(names) == len(set(names))
-
-
 NOTIFY_RULES: tuple[OptionRule, ...] = (
-    OptionRule(
-        "notify",
-        lambda config: unique_names(config.notify),
-        "[[notify]] tables with different names",
-        shown_as=lambda sinks: [sink.name for sink in sinks],
-    ),
+    unique_names("notify", "[[notify]] tables with different names"),
 )
