@@ -149,19 +149,7 @@ class ConfigReloader:
         try:
             loaded = self._load(self._path)
         except ConfigError as error:
-            self._metrics.config_loaded(False, self._clock.now())
-            log.error(
-                "config reload (%s) refused: %d error(s) in %s; still running the config "
-                "loaded before. Fix the file, check it with `stacks-opsd --config %s "
-                "check-config`, then reload again",
-                trigger,
-                len(error.errors),
-                shown,
-                shown,
-            )
-            for line in error.errors:
-                log.error("config reload refused: %s", line)
-            return Reload(trigger, applied=False, errors=tuple(error.errors))
+            return self._refuse(trigger, shown, error)
         kept = restart_only_changes(self.running, loaded)
         for key in kept:
             section, name = key.split(".")
@@ -177,7 +165,10 @@ class ConfigReloader:
             )
         applied = keep_restart_only(self.running, loaded)
         changed = live_changes(self.running, applied)
-        self._apply(applied)
+        try:
+            self._apply(applied)
+        except ConfigError as error:  # a part it cannot build (an unreadable sink secret)
+            return self._refuse(trigger, shown, error)
         self.running = applied
         self._metrics.config_loaded(True, self._clock.now())
         log.info(
@@ -187,3 +178,19 @@ class ConfigReloader:
             "changed " + ", ".join(changed) if changed else "no live setting changed",
         )
         return Reload(trigger, applied=True, kept=tuple(kept), changed=tuple(changed))
+
+    def _refuse(self, trigger: str, shown: str, error: ConfigError) -> Reload:
+        """Keep running the config loaded before; log every error."""
+        self._metrics.config_loaded(False, self._clock.now())
+        log.error(
+            "config reload (%s) refused: %d error(s) in %s; still running the config "
+            "loaded before. Fix the file, check it with `stacks-opsd --config %s "
+            "check-config`, then reload again",
+            trigger,
+            len(error.errors),
+            shown,
+            shown,
+        )
+        for line in error.errors:
+            log.error("config reload refused: %s", line)
+        return Reload(trigger, applied=False, errors=tuple(error.errors))

@@ -12,8 +12,8 @@ restart backoff and when the next restart may happen, the next weekly pin due
 and which backup it would pin). Then what pauses automatic actions on it
 (`pauses`: holds and maintenance windows) and its newest completed backup.
 
-`pauses` is a list of dicts with at least `kind` ("hold", "window"), `name`
-and `until`; `active_pauses` is the hook that finds them (see its docstring).
+`pauses` is what `daemon.pauses.pauses_in_force` finds: dicts with `kind`
+("hold", "window"), `name`, `until` and, where known, `reason`, `by` and `pauses`.
 """
 
 from collections.abc import Mapping, Sequence
@@ -24,16 +24,6 @@ from daemon.config import Config, describe
 from daemon.durations import format_duration
 from daemon.snapshot import ContainerView
 from policies import Policy, explain_options
-
-
-def active_pauses(config: Config, container_id: str, name: str, now: datetime) -> list[dict]:
-    """The holds and maintenance windows pausing automatic actions on this container now.
-
-    Hook for holds (audit database) and `[[windows]]` (config), which are built
-    separately (issue 12, items 1-2): each entry is a dict with `kind` ("hold" or
-    "window"), `name`, `until` (ISO 8601 or None), and optionally `reason`, `by`
-    and `pauses` (the actions it pauses). Until then there are none to show."""
-    return []
 
 
 def explanation(

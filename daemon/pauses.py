@@ -83,6 +83,37 @@ def pause_for(
     return None
 
 
+def pauses_in_force(
+    container_id: str,
+    name: str,
+    container_type: str | None,
+    holds: Sequence[Hold],
+    windows: Sequence[WindowConfig],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Every hold and window pausing automatic actions on this container at `now`, as
+    `explain` shows them: `kind`, `name`, `until` (ISO 8601; None for a window), `reason`,
+    `by` and the actions it `pauses`."""
+    found: list[dict[str, Any]] = [
+        {
+            "kind": "hold",
+            "name": f"{hold.id} on {hold.pattern}",
+            "until": hold.expires_at.isoformat(timespec="seconds"),
+            "reason": hold.reason,
+            "by": hold.set_by,
+            "pauses": ["all"],
+        }
+        for hold in holds
+        if hold.active(now) and hold.covers(container_id, name)
+    ]
+    found += [
+        {"kind": "window", "name": window.name, "until": None, "pauses": list(window.pause)}
+        for window in windows
+        if window.scopes(name, container_type) and window.active(now)
+    ]
+    return found
+
+
 @dataclass(frozen=True)
 class Screened:
     """What passes to the executor (policy notes and unpaused actions, in order, then the

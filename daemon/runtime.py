@@ -28,12 +28,12 @@ import httpx
 
 from daemon.audit import AuditError, AuditStore, Hold
 from daemon.clock import Clock, StoppableClock
-from daemon.config import Config
+from daemon.config import Config, ConfigError
 from daemon.evaluation import NOTHING, Evaluation, PolicyHistory, evaluate
 from daemon.executor import Executor, Report
 from daemon.exporter import Health, build_daemon_metrics
 from daemon.leader import LeaderLock, leader_lock_for
-from daemon.notify import Notifications
+from daemon.notify import Notifications, SinkConfigError
 from daemon.pauses import PauseGate, Screened, hold_expiries
 from daemon.poller import Poller
 from daemon.snapshot import LatestSnapshot, Snapshot
@@ -131,16 +131,9 @@ class Daemon:
             may_act=self._leading.is_set,
             on_backups_changed=self.poller.invalidate_backups,
         )
+        self._delivering = False  # the sinks' threads run (start_notifications)
         try:
-            # Delivery reads the audit log on its own threads (started by `serve`): a sink
-            # that is down or slow never touches an action's path.
-            self.notifications = Notifications(
-                config.notify,
-                self.store,
-                self.clock,
-                self.metrics.notifications,
-                may_deliver=self._leading.is_set,
-            )
+            self.notifications = self._notifications_for(config)
         except Exception:
             self.store.close()
             raise
@@ -284,23 +277,53 @@ class Daemon:
         self._export_policy_state(snapshot, evaluation)
         return evaluation
 
+    def _notifications_for(self, config: Config) -> Notifications:
+        """Delivery reads the audit log on its own threads (started by `serve`): a sink that
+        is down or slow never touches an action's path. SinkConfigError if one cannot be built."""
+        return Notifications(
+            config.notify,
+            self.store,
+            self.clock,
+            self.metrics.notifications,
+            may_deliver=self._leading.is_set,
+        )
+
+    def start_notifications(self) -> None:
+        self._delivering = True
+        self.notifications.start()
+
     def apply_config(self, config: Config) -> None:
         """Run with `config` from the next evaluation on (a reload, daemon/config_reload.py,
         which keeps the settings that cannot change live). The policies are rebuilt and
-        their states folded again from the audit history with the new options."""
+        their states folded again from the audit history with the new options; windows
+        apply at once; changed `[[notify]]` sinks are rebuilt (each resumes from its
+        cursor). ConfigError, with nothing applied, if a new sink cannot be built."""
         policies = build_policies(
             config.policies, dry_run=config.daemon.dry_run, overrides=config.overrides
         )
+        sinks = None
+        if config.notify != self.config.notify:
+            try:
+                sinks = self._notifications_for(config)
+            except SinkConfigError as error:
+                raise ConfigError([str(error)]) from error
         with self._config_lock:
             self.config = config
             self.policies = policies
             self.history = PolicyHistory(self.store)
+            self.pauses.windows = tuple(config.windows)
             self.executor.set_gate_options(config.policies.pre_change_backup)
             self.poller.set_intervals(
                 status_interval=config.poll.fixed_status_interval,
                 metrics_interval=config.poll.metrics_interval,
                 backups_interval=config.poll.backups_interval,
             )
+        self._export_windows()
+        if sinks is not None:
+            self.notifications.stop()
+            self.notifications = sinks
+            if self._delivering:
+                sinks.start()
 
     def refresh(self) -> int:
         if not self.acting:

@@ -67,7 +67,7 @@ def serve(
     # /readyz answers within about a second of a reachable API.
     guarded("leadership", daemon.leadership)()
     scheduler.start()
-    daemon.notifications.start()
+    daemon.start_notifications()
     try:
         stop.wait()
     finally:

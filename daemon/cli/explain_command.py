@@ -10,7 +10,8 @@ from daemon.cli.operator_session import OperatorSession
 from daemon.cli.startup import config_from_args
 from daemon.clock import SystemClock
 from daemon.evaluation import PolicyHistory
-from daemon.explanation import active_pauses, explanation, render_text
+from daemon.explanation import explanation, render_text
+from daemon.pauses import pauses_in_force
 from daemon.snapshot import ContainerView
 from daemon.stacks import MAX_BACKUPS, Priority
 from policies import Subject, build_policies
@@ -41,7 +42,10 @@ def explain(args: argparse.Namespace) -> int:
         states = PolicyHistory(session.store).states(
             policies, now, {container.id: Subject.of(view)}
         )
-        pauses = active_pauses(config, container.id, container.name, now)
+        holds = session.store.active_holds()
+        pauses = pauses_in_force(
+            container.id, container.name, container.type, holds, config.windows, now
+        )
         document = explanation(config, policies, view, states, now, pauses)
     finally:
         session.close()

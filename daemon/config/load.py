@@ -252,6 +252,12 @@ def _override(
             valid = ", ".join(("match", "types", *POLICY_OPTIONS))
             errors.append(f"{label}: {key_path(here)}: unknown policy or key; valid: {valid}")
             continue
+        if key in NOT_PER_CONTAINER:
+            errors.append(
+                f"{label}: {key_path(here)}: {key} applies one table to every change and "
+                f"cannot be overridden per container; set it in [policies.{key}]"
+            )
+            continue
         if not isinstance(raw, dict) or not raw:
             errors.append(
                 f"{label}: {key_path(here)}: expected options of {key} as dotted keys, "
@@ -320,6 +326,8 @@ def _mismatch_lines(label: str, here: tuple[str | int, ...], mismatch: "Mismatch
 
 
 TABLE_ARRAYS = {"overrides": validate_overrides}
+# The executor's backup gate reads one table for every change, not per container.
+NOT_PER_CONTAINER = ("pre_change_backup",)
 
 
 def _unknown(cls: type, keys: list[str]) -> str:

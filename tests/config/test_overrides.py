@@ -104,6 +104,7 @@ def test_every_override_mistake_is_reported_at_once(errors_of):
         "auto_restart.window = 'soon'\n"
         "auto_restart.backoff_initial = '1h'\n"
         "weekly_pin = 3\n"
+        "pre_change_backup.timeout = '1h'\n"
         "\n[[overrides]]\ntypes = ['postgres']\n"
     )
     policies = "auto_restart, pre_change_backup, weekly_pin, backup_freshness"
@@ -119,6 +120,9 @@ def test_every_override_mistake_is_reported_at_once(errors_of):
         '("1h"), got "5m"',
         "config.toml: overrides[0].weekly_pin: expected options of weekly_pin as dotted keys, "
         "like weekly_pin.enabled = ..., got 3",
+        "config.toml: overrides[0].pre_change_backup: pre_change_backup applies one table to "
+        "every change and cannot be overridden per container; set it in "
+        "[policies.pre_change_backup]",
         "config.toml: overrides[1]: expected at least one policy option like "
         f"auto_restart.max_restarts = 2 (policies: {policies}), got none",
     ]

@@ -159,7 +159,9 @@ def test_a_swapped_configmap_file_is_picked_up_within_one_status_interval(
     assert value(port, RELOAD_OK) == 1.0  # still served on the running listener
 
 
-def test_explain_over_http_names_the_override_line_in_both_formats(simulator, tmp_path):
+def test_explain_over_http_names_the_override_line_and_the_hold_in_both_formats(
+    simulator, tmp_path
+):
     simulator.seed("shop-db", "postgresql")
     config = write_config(
         tmp_path,
@@ -181,7 +183,12 @@ def test_explain_over_http_names_the_override_line_in_both_formats(simulator, tm
     assert explained["policies"]["auto_restart"]["state"]["next_restart"] == (
         "at once, if it crashes"
     )
+    assert explained["pauses"] == []
+    hold = [*command("--config", str(config), "hold", "shop-*", "--for", "2h", "--reason", "move")]
+    held = subprocess.run(hold, capture_output=True, text=True, timeout=60, env=env)
+    assert held.returncode == 0, held.stderr
     as_text = subprocess.run(run, capture_output=True, text=True, timeout=60, env=env)
     assert as_text.returncode == 0, as_text.stderr
     assert f"max_restarts    = 2                     # {config}:{line}" in as_text.stdout
     assert "newest completed backup:" in as_text.stdout
+    assert "  hold 1 on shop-* until " in as_text.stdout and ", reason move, by " in as_text.stdout

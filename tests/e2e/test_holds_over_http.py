@@ -3,10 +3,12 @@
 A hold placed with `stacks-opsd hold` keeps the running daemon from restarting a
 crashed container (one `skipped` note says why, however many cycles pass);
 `release`, or the hold's expiry, lets the restart happen, once. A maintenance
-window active now pauses restarts; a window that is not active lets them run.
+window active now pauses restarts; a window that is not active lets them run; a
+window that ends lets the paused restart happen then (wall clock, whole minutes).
 """
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -139,6 +141,52 @@ years = ["2001"]
     assert 'stacks_opsd_window_active{window="this-year"} 1.0' in active
     assert 'stacks_opsd_window_active{window="long-ago"} 0.0' in active
     assert daemon.terminate() == 0
+
+
+def test_a_restart_paused_by_a_window_happens_once_the_window_ends(
+    simulator, start_daemon, tmp_path
+):
+    # Windows are whole minutes of the wall clock: this one ends at the next minute
+    # boundary at least 15 s away, so the test waits 15 to 75 s.
+    now = datetime.now(UTC)
+    start = now.replace(second=0, microsecond=0)
+    end = start + timedelta(minutes=1 if now.second < 45 else 2)
+    minutes = [
+        start + timedelta(minutes=i) for i in range(int((end - start).total_seconds() // 60))
+    ]
+    times = ", ".join(
+        f'{{ start_time = "{m:%H:%M}", end_time = "{nxt}" }}'
+        for m, nxt in (
+            (m, "24:00" if (m + timedelta(minutes=1)).hour == 0 and m.hour == 23
+             else f"{m + timedelta(minutes=1):%H:%M}")
+            for m in minutes
+        )
+    )  # fmt: skip
+    web = simulator.seed("web")
+    daemon, port = start_daemon(
+        f'\n[[windows]]\nname = "deploy"\ntimes = [{times}]\npause = ["container.restart"]\n'
+    )
+    ready(port)
+    simulator.control("POST", f"containers/{web}/crash")
+    wait_until(lambda: _window_notes(tmp_path / "audit.db"), 15, "the paused-restart note")
+    assert restarts_of(simulator, web) == []
+    remaining = (end - datetime.now(UTC)).total_seconds()
+    restart = wait_until(lambda: restarts_of(simulator, web), remaining + 15, "the restart")
+    assert datetime.fromisoformat(str(restart[0].at)) >= end  # not before the window ended
+    wait_until(lambda: _cycles_passed(port, 3), 10, "a few status cycles")
+    assert len(restarts_of(simulator, web)) == 1
+    assert len(_window_notes(tmp_path / "audit.db")) == 1
+    assert 'stacks_opsd_window_active{window="deploy"} 0.0' in metric_lines(
+        port, "stacks_opsd_window_active"
+    )
+    assert daemon.terminate() == 0
+
+
+def _window_notes(database) -> list:
+    return [
+        row for row in audit_rows(database)
+        if row.outcome == "skipped" and "maintenance window 'deploy'" in (row.reason or "")
+    ]  # fmt: skip
 
 
 def _cycles_passed(port: int, cycles: int, _seen: dict = {}) -> bool:  # noqa: B006

@@ -24,7 +24,14 @@ from daemon.config import PoliciesConfig, TimeRangeConfig, WindowConfig
 from daemon.pauses import PauseGate
 from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks import Backup, Container
-from policies import Action, AutoRestartOptions, Note, WeeklyPinOptions, build_policies
+from policies import (
+    Action,
+    AutoRestartOptions,
+    Note,
+    Override,
+    WeeklyPinOptions,
+    build_policies,
+)
 from tests.policies.factories import folded, performed
 
 START = datetime(2026, 3, 1, 3, 30, tzinfo=UTC)  # a Sunday, after the weekly pin is due
@@ -94,9 +101,34 @@ def windows(draw) -> list[WindowConfig]:
 
 
 @st.composite
+def overrides(draw) -> list[Override]:
+    """`[[overrides]]` tables: per-container policy options, by name glob and type."""
+    result = []
+    for _ in range(draw(st.integers(0, 3))):
+        options: dict[str, dict] = {}
+        if draw(st.booleans()):
+            options["auto_restart"] = {
+                "max_restarts": draw(st.integers(1, 8)),
+                "backoff_initial": timedelta(seconds=draw(st.sampled_from([1, 30]))),
+                "enabled": draw(st.booleans()),
+            }
+        if draw(st.booleans()):
+            options["weekly_pin"] = {"keep_weeks": draw(st.integers(1, 4))}
+        result.append(
+            Override(
+                match=tuple(draw(st.lists(st.sampled_from(PATTERNS), min_size=1, max_size=2))),
+                types=tuple(
+                    draw(st.lists(st.sampled_from(sorted(set(FLEET.values()))), max_size=1))
+                ),
+                options=options,
+            )
+        )
+    return result
+
+
+@st.composite
 def policies_config(draw) -> PoliciesConfig:
-    """The policy options of a run: defaults, with a few drawn changes. Overrides of policy
-    options (`[[overrides]]`) are to be drawn here too."""
+    """The policy options of a run: defaults, with a few drawn changes."""
     config = PoliciesConfig()
     auto_restart = dataclasses.replace(
         AutoRestartOptions(),
@@ -159,11 +191,11 @@ def windowed(name: str, action: str, all_windows: list[WindowConfig], now: datet
 
 
 @settings(max_examples=150, deadline=None)
-@given(holds(), windows(), policies_config(), fleet_states())
+@given(holds(), windows(), policies_config(), overrides(), fleet_states())
 def test_no_automatic_action_reaches_a_held_or_windowed_container(
-    all_holds, all_windows, options, steps
+    all_holds, all_windows, options, per_container, steps
 ):
-    policies = build_policies(options)
+    policies = build_policies(options, overrides=tuple(per_container))
     gate = PauseGate(all_windows)
     history = []
     now = START

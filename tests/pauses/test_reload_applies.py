@@ -1,0 +1,71 @@
+"""A reloaded config reaches what holds it: new windows pause at once, changed `[[notify]]`
+sinks are rebuilt (resuming from their cursors), and a sink that cannot be built refuses
+the whole reload. The real Daemon in simulated time (tests/support/simulated_run.py)."""
+
+import dataclasses
+import json
+from datetime import timedelta
+
+import pytest
+
+from daemon.config import ConfigError, WindowConfig
+from daemon.notify import NotifyConfig
+from tests.support.simulated_run import SimulatedRun, config_with
+
+INTERVAL = timedelta(seconds=5)
+
+
+@pytest.fixture
+def run(tmp_path):
+    run = SimulatedRun(tmp_path, config_with(status_interval=INTERVAL))
+    yield run
+    run.close()
+
+
+def restarts(run: SimulatedRun, outcome: str) -> int:
+    return len(run.rows(action="container.restart", outcome=outcome))
+
+
+def test_a_window_added_by_a_reload_pauses_restarts_and_removing_it_lets_them_resume(run):
+    web = run.seed("web")
+    run.advance(timedelta(minutes=2))
+    run.simulator.crash(web)
+    run.advance(INTERVAL * 2)
+    assert restarts(run, "succeeded") == 1  # no window yet
+
+    window = WindowConfig(name="always", match=("web",), pause=("container.restart",))
+    run.daemon.apply_config(dataclasses.replace(run.daemon.config, windows=(window,)))
+    run.advance(timedelta(minutes=5))  # past the restart backoff
+    run.simulator.crash(web)
+    run.advance(timedelta(minutes=2))
+    assert restarts(run, "succeeded") == 1
+    paused = run.rows(action="container.restart", outcome="skipped")
+    assert [row.reason for row in paused][-1].startswith("maintenance window 'always'")
+
+    run.daemon.apply_config(dataclasses.replace(run.daemon.config, windows=()))
+    run.advance(INTERVAL * 2)
+    assert restarts(run, "succeeded") == 2  # the window is gone: the crash is healed
+
+
+def test_a_sink_added_by_a_reload_delivers_and_an_unbuildable_one_refuses_the_reload(run, tmp_path):
+    lines = tmp_path / "audit.jsonl"
+    sink = NotifyConfig(name="lines", kind="jsonl", path=str(lines))
+    run.daemon.apply_config(dataclasses.replace(run.daemon.config, notify=(sink,)))
+    web = run.seed("web")
+    run.advance(timedelta(minutes=2))
+    run.daemon.notifications.deliver_pending()  # a new sink starts at the newest row
+    run.simulator.crash(web)
+    run.advance(INTERVAL * 2)
+    assert run.daemon.notifications.deliver_pending() > 0
+    delivered = [json.loads(line) for line in lines.read_text().splitlines()]
+    assert "container.restart" in {row["action"] for row in delivered}
+
+    broken = NotifyConfig(
+        name="hook", kind="webhook", url="http://127.0.0.1:9/", secret_file=str(tmp_path / "nope")
+    )
+    running = run.daemon.config
+    with pytest.raises(ConfigError) as refused:
+        run.daemon.apply_config(dataclasses.replace(running, notify=(sink, broken)))
+    assert "nope" in str(refused.value)
+    assert run.daemon.config is running  # nothing of the refused reload applied
+    assert [worker.sink.kind for worker in run.daemon.notifications.workers] == ["jsonl"]
