@@ -132,7 +132,7 @@ class DaemonConfig:
         a wildcard address (0.0.0.0, ::) becomes this machine's name."""
         host, port = split_host_port(self.listen)
         if host in ("", "0.0.0.0", "::"):
-            host = socket.getfqdn()
+            host = socket.gethostname()
         if ":" in host:
             host = f"[{host}]"
         scheme = "https" if self.tls_cert_file and self.tls_key_file else "http"
