@@ -201,3 +201,28 @@ def test_notify_test_pushes_a_test_alert(receiver, clock):
     [alert] = receiver.bodies()[-1]
     assert alert["labels"]["alertname"] == TEST_ALERT
     assert alert["generatorURL"] == STATUS_URL
+
+
+def test_a_failed_re_send_while_idle_backs_off_and_is_counted(receiver, store, clock):
+    registry = CollectorRegistry()
+    settings = settings_for(receiver)
+    (sink,) = build_sinks([settings], SinkEnvironment(clock=clock))
+    worker = DeliveryWorker(
+        sink, settings, store, clock, NotificationMetrics(registry), lambda: True
+    )
+    worker.step()
+    append(store, "web", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    worker.step()
+    receiver.mode = "error"
+    clock.advance(61)  # a re-send is due, and Alertmanager answers 500
+
+    assert worker.step() == 0  # no exception out of the pass
+
+    labels = {"sink": "am", "result": "rejected"}
+    assert registry.get_sample_value("stacks_opsd_notifications_total", labels) == 1
+    assert worker.failures == 1
+    receiver.mode = "ok"
+    clock.advance(2)
+    worker.step()
+    assert last_push(receiver)[(GAVE_UP, "web")]["endsAt"] > clock.now().isoformat()
+    sink.close()
