@@ -3,7 +3,8 @@
     leadership()      take or keep the single-instance lock; reconcile the audit on taking it
     status_cycle()    leader only: one status poll, then evaluate policies, screen their
                       decisions through the pauses (holds, windows), and act on the rest
-    refresh()         leader only: metrics and backup lists within the budget
+    refresh()         leader only: metrics and backup lists within the budget; the lists
+                      then go to the notification sinks (stale-backup alerts)
     heartbeat()       liveness for /healthz and the systemd watchdog
     notifications     the audit stream's delivery to each [[notify]] sink (its own threads)
     check_database()  database writability for /readyz
@@ -33,7 +34,7 @@ from daemon.evaluation import NOTHING, Evaluation, PolicyHistory, evaluate
 from daemon.executor import Executor, Report
 from daemon.exporter import Health, build_daemon_metrics
 from daemon.leader import LeaderLock, leader_lock_for
-from daemon.notify import Notifications, SinkConfigError
+from daemon.notify import Notifications, SinkConfigError, SinkEnvironment
 from daemon.pauses import PauseGate, Screened, hold_expiries
 from daemon.poller import Poller
 from daemon.snapshot import LatestSnapshot, Snapshot
@@ -230,6 +231,7 @@ class Daemon:
         if complete:
             self.poller.refresh(everything=True)
             snapshot = self.poller.snapshot
+            self._backups_read(snapshot)
         evaluation = self.evaluate(snapshot)
         screened = self.screen(snapshot, evaluation)
         performed = []
@@ -286,6 +288,9 @@ class Daemon:
             self.clock,
             self.metrics.notifications,
             may_deliver=self._leading.is_set,
+            environment=SinkEnvironment(
+                instance=self.instance, status_url=config.daemon.status_url, clock=self.clock
+            ),
         )
 
     def start_notifications(self) -> None:
@@ -328,7 +333,15 @@ class Daemon:
     def refresh(self) -> int:
         if not self.acting:
             return 0
-        return self.poller.refresh()
+        fetched = self.poller.refresh()
+        if fetched:
+            self._backups_read(self.poller.snapshot)
+        return fetched
+
+    def _backups_read(self, snapshot: Snapshot) -> None:
+        """Hand the backup lists to the sinks that alert on stale ones (they only keep them)."""
+        max_age = self.config.policies.backup_freshness.max_age
+        self.notifications.observe_backups(snapshot.containers.values(), max_age)
 
     def heartbeat(self) -> None:
         """Liveness only: a slow database must not make a healthy daemon look hung."""

@@ -7,13 +7,18 @@ and routing then apply. The `alertmanager` notification sink feeds it audit rows
 - conditions.py: `Conditions`, which audit rows and backup lists open and clear
   which alert (`Condition`), and the alert names.
 - feed.py: `AlertmanagerFeed`, the push to `POST /api/v2/alerts`: at once on a
-  change, re-sent every minute while listed, `endsAt` once cleared.
+  change, re-sent every minute while listed, `endsAt` once cleared; `test_alert`.
+
+The `kind = "alertmanager"` notification sink that drives the feed from the audit
+stream, the backup refresh and a recall at start is daemon/notify/alertmanager.py
+(it belongs with the other sink kinds; this package knows nothing of delivery).
 """
 
 from daemon.alertmanager.conditions import (
     ABORTED,
     ALERTNAMES,
     BACKUP_STALE,
+    CONDITION_OUTCOMES,
     GAVE_UP,
     RESOLVED_KEPT,
     SEVERITY,
@@ -24,24 +29,29 @@ from daemon.alertmanager.conditions import (
 from daemon.alertmanager.feed import (
     FIRING_FOR,
     RESEND_INTERVAL,
+    TEST_ALERT,
     AlertmanagerFeed,
     alert_payload,
     alerts_url,
+    test_alert,
 )
 
 __all__ = [
     "ABORTED",
     "ALERTNAMES",
     "BACKUP_STALE",
+    "CONDITION_OUTCOMES",
     "FIRING_FOR",
     "GAVE_UP",
     "RESEND_INTERVAL",
     "RESOLVED_KEPT",
     "SEVERITY",
+    "TEST_ALERT",
     "UNKNOWN",
     "AlertmanagerFeed",
     "Condition",
     "Conditions",
     "alert_payload",
     "alerts_url",
+    "test_alert",
 ]

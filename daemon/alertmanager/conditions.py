@@ -41,6 +41,8 @@ UNKNOWN = "StacksOpsdOutcomeUnknown"
 BACKUP_STALE = "StacksOpsdBackupStale"
 SEVERITY = {GAVE_UP: "critical", ABORTED: "warning", UNKNOWN: "critical", BACKUP_STALE: "warning"}
 ALERTNAMES = tuple(SEVERITY)
+# The outcomes that open a condition: what a restart must look back for (the sink's recall).
+CONDITION_OUTCOMES = (Outcome.GAVE_UP, Outcome.ABORTED, Outcome.UNKNOWN)
 
 RESOLVED_KEPT = timedelta(minutes=15)  # as Prometheus keeps sending resolved alerts
 RESTARTED = (AuditAction.CONTAINER_RESTART, AuditAction.CONTAINER_START)

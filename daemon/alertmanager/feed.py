@@ -4,6 +4,7 @@
     feed.on_row(row)            # an audit row: push at once if an alert opened or cleared
     feed.on_backups(views, max_age)
     feed.tick()                 # no new rows: re-send every RESEND_INTERVAL while listed
+    feed.recall(rows)           # at start: fold rows already delivered, push at the next call
 
 Alertmanager resolves an alert by itself at its `endsAt`. A firing alert is sent
 with `endsAt` = now + 4 x RESEND_INTERVAL and re-sent every RESEND_INTERVAL (as
@@ -29,6 +30,8 @@ from daemon.snapshot import ContainerView
 RESEND_INTERVAL = timedelta(minutes=1)
 FIRING_FOR = 4 * RESEND_INTERVAL
 ALERTS_PATH = "/api/v2/alerts"
+TEST_ALERT = "StacksOpsdNotifyTest"
+TEST_FIRING_FOR = timedelta(minutes=5)
 
 Post = Callable[[str, bytes], Any]
 
@@ -77,7 +80,7 @@ class AlertmanagerFeed:
         self.generator_url = generator_url
         self._clock = clock
         self._post = post
-        self._instance = instance
+        self.instance = instance
         self.conditions = conditions or Conditions()
         self._last_push: datetime | None = None
         self._dirty = False  # a change not yet pushed (a failed push)
@@ -88,6 +91,16 @@ class AlertmanagerFeed:
         if self.conditions.observe(row) or self._dirty:
             return self.push()
         return 0
+
+    def recall(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Fold rows that were delivered before this feed existed (a restart, a takeover),
+        without pushing; the next `on_row`, `on_backups` or `tick` pushes what is listed.
+        Returns how many alerts are firing."""
+        for row in rows:
+            self.conditions.observe(row)
+        if self.conditions.alerts(self._clock.now()):
+            self._dirty = True
+        return len(self.conditions.firing())
 
     def on_backups(self, views: Iterable[ContainerView], max_age: timedelta) -> int:
         """Fold the backup lists as last read; push when an alert opened or cleared."""
@@ -107,7 +120,7 @@ class AlertmanagerFeed:
         """Send every listed alert now; raises what `post` raises (then retried later)."""
         now = self._clock.now()
         alerts = [
-            alert_payload(condition, self.generator_url, self._instance, now)
+            alert_payload(condition, self.generator_url, self.instance, now)
             for condition in self.conditions.alerts(now)
         ]
         if not alerts:
@@ -118,6 +131,21 @@ class AlertmanagerFeed:
         self._dirty = False
         self._last_push = now
         return len(alerts)
+
+
+def test_alert(generator_url: str, instance: str, now: datetime) -> bytes:
+    """The body `notify test` pushes: one TEST_ALERT, firing for TEST_FIRING_FOR."""
+    alert = {
+        "labels": {"alertname": TEST_ALERT, "container": "example", "severity": "none"},
+        "annotations": {
+            "summary": "a test alert from `stacks-opsd notify test`; it ends by itself",
+            "instance": instance,
+        },
+        "startsAt": _iso(now),
+        "endsAt": _iso(now + TEST_FIRING_FOR),
+        "generatorURL": generator_url,
+    }
+    return json.dumps([alert]).encode()
 
 
 def _iso(moment: datetime) -> str:

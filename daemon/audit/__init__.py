@@ -13,7 +13,8 @@ Its modules (other packages and the tests import the names below, never a module
 - holds.py: Hold, the operators' "hands off" records beside the log, and their SQL.
 - listing.py: `audit list`: the rows it selects, rendered as a table, JSON or CSV.
 - outbox.py: the log as an outbox: each notification sink's cursor and the rows after it.
-- export.py: `audit export` as JSON lines with the chain, and `audit verify --file`.
+- export.py: `row_document`, a row as the one JSON document every consumer gets (`audit
+  export`, the JSON-lines and webhook sinks), and `audit verify --file` of a file of them.
 """
 
 from daemon.audit.chain import GENESIS_HASH, canonical_json, row_hash
@@ -32,7 +33,14 @@ from daemon.audit.engine import (
     psycopg_conninfo,
     sqlite_path,
 )
-from daemon.audit.export import ExportCheck, export_line, export_record, read_lines, verify_export
+from daemon.audit.export import (
+    ExportCheck,
+    document_line,
+    export_line,
+    read_lines,
+    row_document,
+    verify_export,
+)
 from daemon.audit.history import EVENT_DETAIL, Episode, HistoryQuery, HistoryRow, RowKind
 from daemon.audit.holds import EXPIRY_ACTOR as HOLD_EXPIRY_ACTOR
 from daemon.audit.holds import Hold, is_glob
@@ -82,10 +90,10 @@ __all__ = [
     "RowKind",
     "canonical_json",
     "create_audit_engine",
+    "document_line",
     "driver_message",
     "enable_wal",
     "export_line",
-    "export_record",
     "is_glob",
     "new_action_id",
     "parse_url",
@@ -96,6 +104,7 @@ __all__ = [
     "render_csv",
     "render_json",
     "render_table",
+    "row_document",
     "row_hash",
     "sqlite_path",
     "verify_export",

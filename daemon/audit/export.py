@@ -1,17 +1,24 @@
-"""The audit export: rows as JSON lines with their chain, and the offline check of such a file.
+"""An audit row as a JSON document, the one format every consumer gets, and the offline check
+of a file of them.
 
-`audit export --since 7d --format jsonl` writes one JSON object per line, every
-column of `audit_log` in schema order, oldest first:
+`row_document(row)` is used by `audit export --format jsonl`, the JSON-lines
+notification sink (one document per line) and the webhook sink (its `row`):
 
     {"id": 41, "at": "2026-01-05T03:00:01Z", "instance": "host:12", "actor": "policy:auto_restart",
-     "action": "container.restart", ..., "details": "{\"session\":\"...\"}",
+     "action": "container.restart", ..., "details": {"event": "crash"},
      "prev_hash": "9f2c...", "hash": "03ab..."}
 
-`details` stays the JSON text the database holds (the exact bytes that were
-hashed), so a file can be checked without the database. An export is
-contiguous: it starts at the oldest row written at or after `--since` and then
-takes every later row by id, so a row whose clock was a little behind (another
-process) is never cut out of the middle.
+Every column of `audit_log` in schema order (None included), `at` in UTC ISO 8601,
+and `details` parsed back into JSON. The database holds `details` as canonical
+JSON text (chain.py's `canonical_json`, what was hashed), so the document's object
+turns back into exactly those bytes and a file of documents can be checked
+without the database; a `details` text that would not come back byte for byte
+(written by something else) stays a string, hashed as it is.
+
+An export is contiguous: it starts at the oldest row written at or after
+`--since` and then takes every later row by id, so a row whose clock was a little
+behind (another process) is never cut out of the middle. A JSON-lines sink with
+no filters writes a contiguous piece too, from the row its cursor started at.
 
 `verify_export` reads such a file and checks what the file alone can prove:
 
@@ -20,13 +27,17 @@ process) is never cut out of the middle.
   removed, inserted or reordered between the first line and the last);
 - ids grow line by line (`id` is not hashed; this catches edited ids).
 
+A line that repeats the line before it exactly (same id and hash: delivery is at
+least once, so a sink may write a row twice around a crash) is passed over.
+
 The first row's `prev_hash` is the anchor: the all-zero genesis hash when the
 export starts at the log's first row, else the hash of a row the file does not
 hold. What the file alone cannot prove: that rows were not cut off before the
 first line or after the last, or that the whole file was not rebuilt from
 scratch (the chain has no secret, anyone can compute it). Compare the first
 `prev_hash` and the last `hash` with the database (`audit verify` on it, or a
-copy of the anchors kept elsewhere) to close that gap.
+copy of the anchors kept elsewhere) to close that gap. Files written before
+`details` was parsed (a string) verify as well.
 """
 
 import json
@@ -35,24 +46,45 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from daemon.audit.chain import GENESIS_HASH, row_hash
+from daemon.audit.chain import GENESIS_HASH, canonical_json, row_hash
 from daemon.audit.listing import COLUMNS, format_time
+from daemon.audit.schema import AuditLog
 
 REQUIRED_FIELDS = ("id", "at", "prev_hash", "hash")
 
 
-def export_record(row: Mapping[str, Any]) -> dict[str, Any]:
-    """One row as exported: every column in schema order, `at` as UTC ISO 8601."""
-    return {
-        column: format_time(value) if isinstance(value, datetime) else value
-        for column in COLUMNS
-        for value in (row.get(column),)
-    }
+def row_document(row: AuditLog | Mapping[str, Any]) -> dict[str, Any]:
+    """The row as JSON-ready values: every column in schema order, `at` as UTC ISO 8601,
+    `details` parsed (see the module's docstring)."""
+    document: dict[str, Any] = {}
+    for column in COLUMNS:
+        value = row.get(column) if isinstance(row, Mapping) else getattr(row, column)
+        if isinstance(value, datetime):
+            value = format_time(value)
+        elif column == "details" and isinstance(value, str):
+            value = _parsed_details(value)
+        document[column] = value
+    return document
 
 
-def export_line(row: Mapping[str, Any]) -> str:
+def document_line(document: Mapping[str, Any]) -> str:
+    """A row document as one JSON line (with its newline)."""
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def export_line(row: AuditLog | Mapping[str, Any]) -> str:
     """One row as one JSON line (with its newline)."""
-    return json.dumps(export_record(row), ensure_ascii=False, separators=(",", ":")) + "\n"
+    return document_line(row_document(row))
+
+
+def _parsed_details(text: str) -> Any:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(value, dict) and canonical_json(value) == text:
+        return value
+    return text  # would not turn back into the hashed bytes: keep them
 
 
 @dataclass(frozen=True)
@@ -86,6 +118,9 @@ def verify_export(lines: Iterable[str]) -> ExportCheck:
         if row is None:
             return _broken(checked, number, problem)
         row_id = row["id"]
+        if row_id == last_id and row["hash"] == last_hash:
+            checked -= 1  # the same row again (at-least-once delivery): nothing to check
+            continue
         if anchor is None:
             anchor, first_id = row["prev_hash"], row_id
         elif row["prev_hash"] != last_hash:
@@ -149,6 +184,8 @@ def _parse(line: str) -> tuple[dict[str, Any] | None, str]:
         return None, f"the time {value['at']!r} is not ISO 8601"
     if value["at"].tzinfo is None:
         return None, f"the time {value['at'].isoformat()} has no time zone"
+    if isinstance(value.get("details"), dict):
+        value["details"] = canonical_json(value["details"])  # the text that was hashed
     return value, ""
 
 

@@ -409,6 +409,16 @@ class AuditStore:
         with self._reading("rows to notify") as conn:
             return outbox.rows_after(conn, after_id, limit)
 
+    def rows_of_containers_with(
+        self, outcomes: Iterable[str], since: datetime, *, through_id: int
+    ) -> list[AuditLog]:
+        """Every row of each container that has a row of `outcomes` at or after `since`
+        (aware), from its first such row through row `through_id`, oldest first: what a
+        sink that resumes delivery after `through_id` recalls (outbox.py)."""
+        _require_aware(since)
+        with self._reading("rows to recall for notifications") as conn:
+            return outbox.recall_rows(conn, outcomes, since, through_id)
+
     def count_after(self, after_id: int) -> int:
         """How many rows have an id above `after_id` (a sink's lag)."""
         with self._reading("the notification lag") as conn:

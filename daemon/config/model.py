@@ -9,6 +9,7 @@ a field here (plus its line in config.example.toml, which a test enforces); the
 A configuration that breaks any of this raises ConfigError, listing every problem.
 """
 
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -126,6 +127,18 @@ class DaemonConfig:
         _both_or_neither("basic_auth_user", "basic_auth_password_file", "a user name"),
         _both_or_neither("basic_auth_password_file", "basic_auth_user", "a password file"),
     )
+
+    @property
+    def status_url(self) -> str:
+        """This daemon's /status page as others reach it: `listen` with the scheme TLS gives;
+        a wildcard address (0.0.0.0, ::) becomes this machine's name."""
+        host, port = split_host_port(self.listen)
+        if host in ("", "0.0.0.0", "::"):
+            host = socket.gethostname()
+        if ":" in host:
+            host = f"[{host}]"
+        scheme = "https" if self.tls_cert_file and self.tls_key_file else "http"
+        return f"{scheme}://{host}:{port}/status"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Notifications: the audit log delivered, at least once and in order, to webhooks and files.
+"""Notifications: the audit log delivered, at least once and in order, to webhooks, files and
+Alertmanager.
 
 The audit table is the outbox: each sink keeps a cursor in the audit database
 (`notify_cursor`), and while this instance leads, one worker thread per sink
@@ -10,12 +11,15 @@ Its modules (other packages and the tests import the names below, never a module
 - sink.py: the `Sink` interface every kind implements, `Notification`, `Receipt`,
   `DeliveryResult` and the `SinkError` tree.
 - settings.py: `NotifyConfig`, one `[[notify]]` table, its rules and row filter.
-- message.py: an audit row as a JSON document and as one human sentence.
+- message.py: a Notification of an audit row (daemon.audit's `row_document`) and one
+  human sentence about it.
 - http_post.py: POSTing to an HTTP receiver, failures translated into SinkErrors.
-- webhook.py, slack.py, jsonl.py: the sink kinds; sinks.py: kind -> class.
+- webhook.py, slack.py, jsonl.py, alertmanager.py: the sink kinds (the last over
+  daemon.alertmanager's feed); sinks.py: kind -> class.
 - delivery.py: `DeliveryWorker` (one sink's stream) and `Notifications` (all of them).
 """
 
+from daemon.notify.alertmanager import RECALL, AlertmanagerSink
 from daemon.notify.delivery import (
     BATCH,
     NOTIFY_ACTOR,
@@ -27,7 +31,7 @@ from daemon.notify.delivery import (
 )
 from daemon.notify.http_post import HttpPoster, headers_from_files, read_setting_file
 from daemon.notify.jsonl import JsonLinesSink, json_line
-from daemon.notify.message import notification_of, row_document, sample_notification, summarize
+from daemon.notify.message import notification_of, sample_notification, summarize
 from daemon.notify.settings import NOTIFY_RULES, SINK_KINDS, STDOUT, NotifyConfig
 from daemon.notify.sink import (
     DeliveryResult,
@@ -36,6 +40,7 @@ from daemon.notify.sink import (
     Sink,
     SinkBadAnswer,
     SinkConfigError,
+    SinkEnvironment,
     SinkError,
     SinkRejected,
     SinkTimeout,
@@ -49,12 +54,14 @@ __all__ = [
     "BATCH",
     "NOTIFY_ACTOR",
     "NOTIFY_RULES",
+    "RECALL",
     "RETRY_INITIAL",
     "RETRY_MAX",
     "SIGNATURE_HEADER",
     "SINK_CLASSES",
     "SINK_KINDS",
     "STDOUT",
+    "AlertmanagerSink",
     "DeliveryResult",
     "DeliveryWorker",
     "HttpPoster",
@@ -66,6 +73,7 @@ __all__ = [
     "Sink",
     "SinkBadAnswer",
     "SinkConfigError",
+    "SinkEnvironment",
     "SinkError",
     "SinkRejected",
     "SinkTimeout",
@@ -79,7 +87,6 @@ __all__ = [
     "notification_of",
     "read_setting_file",
     "retry_delay",
-    "row_document",
     "sample_notification",
     "signature",
     "slack_payload",

@@ -9,6 +9,8 @@ One `DeliveryWorker` per sink repeats a pass:
 1. Only while `may_deliver()` (this instance leads, its predecessor reconciled).
    A standby reads nothing; the cursor lives in the database (`notify_cursor`),
    so after a restart or a takeover the new leader resumes where delivery stopped.
+   The first pass after delivery (re)starts calls the sink's `resume(store, cursor)`
+   first, so a sink with state (Alertmanager's open alerts) rebuilds it.
 2. Read the rows after the cursor, oldest first. A row the sink's filters reject
    is passed over; a wanted row is sent, and the cursor moves past it only once
    the sink took it. So every wanted row arrives, in audit order, and a crash
@@ -26,7 +28,12 @@ One `DeliveryWorker` per sink repeats a pass:
    sink when it recovers; nothing is dropped silently.
 
 A pass sends at most `BATCH` rows, then the worker runs again at once. While a
-sink is caught up its worker looks for new rows every `POLL` and calls its `idle()`.
+sink is caught up its worker looks for new rows every `POLL` and calls its `idle()`;
+a SinkError from `idle()` (a re-send that failed) backs off like a failed row.
+
+`Notifications.observe_backups(views, max_age)` hands the backup lists the leader
+just read to every sink (`Sink.observe_backups`, which only keeps them; the sink's
+own thread acts on them), so a refresh never waits for a receiver.
 """
 
 import itertools
@@ -43,8 +50,9 @@ from daemon.audit import AuditAction, AuditError, AuditLog, AuditStore, Outcome,
 from daemon.clock import Clock
 from daemon.notify.message import notification_of
 from daemon.notify.settings import NotifyConfig
-from daemon.notify.sink import DeliveryResult, Sink, SinkError
+from daemon.notify.sink import DeliveryResult, Sink, SinkEnvironment, SinkError
 from daemon.notify.sinks import build_sinks
+from daemon.snapshot import ContainerView
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +102,7 @@ class DeliveryWorker:
         self.failures = 0
         self.last_error: str | None = None
         self._retry_at: float | None = None  # on the clock's monotonic seconds
+        self._resumed = False  # the sink's resume() ran since this instance began delivering
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -107,6 +116,7 @@ class DeliveryWorker:
         """One pass; returns how many rows it sent. Never raises for a sink or database fault."""
         if not self._may_deliver():
             self._metrics.forget_lag(self.name)
+            self._resumed = False
             return 0
         if self._retry_at is not None and self._clock.monotonic() < self._retry_at:
             return 0
@@ -119,6 +129,9 @@ class DeliveryWorker:
 
     def _pass(self) -> int:
         cursor = self._store.notify_cursor(self.name)
+        if not self._resumed:
+            self.sink.resume(self._store, cursor)
+            self._resumed = True
         position, sent = cursor, 0
         rows = self._store.rows_after(cursor, BATCH)
         for row in rows:
@@ -149,7 +162,11 @@ class DeliveryWorker:
             cursor = position
         self._update_lag(cursor)
         if not rows:
-            self.sink.idle()
+            try:
+                self.sink.idle()
+            except SinkError as error:
+                self._metrics.count(self.name, error.result)
+                self._back_off(str(error))
         return sent
 
     def _move(self, expected: int, last_id: int) -> bool:
@@ -278,10 +295,11 @@ class Notifications:
         clock: Clock,
         metrics: DeliveryMetrics,
         may_deliver: Callable[[], bool],
+        environment: SinkEnvironment | None = None,
     ) -> None:
         """Builds every sink now: SinkConfigError (listing each) if one cannot be built."""
         settings = tuple(settings)
-        sinks = build_sinks(settings)
+        sinks = build_sinks(settings, environment)
         self.workers = [
             DeliveryWorker(sink, one, store, clock, metrics, may_deliver)
             for sink, one in zip(sinks, settings, strict=True)
@@ -290,6 +308,12 @@ class Notifications:
     def start(self) -> None:
         for worker in self.workers:
             worker.start()
+
+    def observe_backups(self, views: Iterable[ContainerView], max_age: timedelta) -> None:
+        """The backup lists as just read, for the sinks that act on them (never blocks)."""
+        views = tuple(views)
+        for worker in self.workers:
+            worker.sink.observe_backups(views, max_age)
 
     def deliver_pending(self) -> int:
         """One pass of every worker on the caller's thread (simulated time, tests)."""

@@ -4,31 +4,32 @@
      "action":"container.restart",...,"prev_hash":"5d1e...","hash":"a0c4..."}
 
 For log shippers (Vector, Fluent Bit, Promtail) tailing the file. Each line is
-the row's full document (daemon/notify/message.py: every column, `details`
-parsed), so the chain can be re-checked from the file alone: each line's
-`prev_hash` is the previous row's `hash`, unless a filter left rows out. Lines
+the row's full document (`daemon.audit.row_document`, the format of `audit
+export`), so the chain can be re-checked from the file alone: with no filters,
+`stacks-opsd audit verify --file FILE` checks it (each line's `prev_hash` is the
+previous row's `hash`; a filter that leaves rows out breaks that link). Lines
 are appended, flushed and fsynced before the cursor moves, so after a crash a
 row may appear twice, never not at all. `path = "-"` writes to standard output
 (a container's log). The file is opened per write, so log rotation by rename works.
 """
 
-import json
 import os
 import sys
 
+from daemon.audit import document_line
 from daemon.notify.settings import STDOUT, NotifyConfig
-from daemon.notify.sink import Notification, Receipt, Sink, SinkUnreachable
+from daemon.notify.sink import Notification, Receipt, Sink, SinkEnvironment, SinkUnreachable
 
 
 def json_line(notification: Notification) -> str:
-    return json.dumps(dict(notification.row), separators=(",", ":"), ensure_ascii=False) + "\n"
+    return document_line(notification.row)
 
 
 class JsonLinesSink(Sink):
     kind = "jsonl"
 
-    def __init__(self, settings: NotifyConfig) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: NotifyConfig, environment: SinkEnvironment | None = None) -> None:
+        super().__init__(settings, environment)
         self._path = settings.path
 
     def send(self, notification: Notification) -> Receipt:

@@ -3,39 +3,25 @@
 Every sink builds on these two, so a row reads the same in a webhook body, a Slack
 message, a JSON-lines file and an Alertmanager annotation:
 
-    row_document(row)  {"id": 42, "at": "2026-01-05T03:00:00+00:00", "actor": ...,
+    row_document(row)  {"id": 42, "at": "2026-01-05T03:00:00Z", "actor": ...,
                         "details": {...}, "prev_hash": "...", "hash": "..."}
     summarize(row)     "restart of web succeeded (policy:auto_restart): status error"
 
-`row_document` keeps every column (None included), in the table's column order,
-with `details` parsed back into JSON; its `hash` can be checked against the chain
-(`daemon.audit.row_hash` over the same fields). `sample_notification` is the row
-`stacks-opsd notify test` sends: marked `"test": true` in its details, id 0.
+`row_document` is the audit's own (daemon.audit: the format of `audit export`
+too): every column (None included) in schema order, `details` parsed, its `hash`
+checkable against the chain, so a JSON-lines file verifies with `audit verify
+--file`. `sample_notification` is the row `stacks-opsd notify test` sends: marked
+`"test": true` in its details, id 0.
 """
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from daemon.audit import AuditAction, AuditLog, Outcome
+from daemon.audit import COLUMNS, AuditAction, AuditLog, Outcome, row_document
 from daemon.notify.sink import Notification
 
-COLUMNS = tuple(AuditLog.model_fields)
 REASON_SHOWN = 200
-
-
-def row_document(row: AuditLog) -> dict[str, Any]:
-    """The row as JSON-ready values, every column, `details` parsed."""
-    document: dict[str, Any] = {}
-    for column in COLUMNS:
-        value = getattr(row, column)
-        if isinstance(value, datetime):
-            value = value.isoformat()
-        elif column == "details" and value is not None:
-            value = json.loads(value)
-        document[column] = value
-    return document
 
 
 def summarize(row: Mapping[str, Any]) -> str:
@@ -82,10 +68,10 @@ def notification_of(row: AuditLog) -> Notification:
 
 def sample_notification(now: datetime, instance: str) -> Notification:
     """The notification `notify test` sends: shaped like a real row, id 0, marked a test."""
-    document: dict[str, Any] = {column: None for column in COLUMNS}
-    document.update(
+    sample: dict[str, Any] = {column: None for column in COLUMNS}
+    sample.update(
         id=0,
-        at=now.isoformat(),
+        at=now,
         instance=instance,
         actor="cli",
         action=AuditAction.CONTAINER_RESTART.value,
@@ -98,6 +84,7 @@ def sample_notification(now: datetime, instance: str) -> Notification:
         prev_hash="0" * 64,
         hash="0" * 64,
     )
+    document = row_document(sample)
     return Notification(
         row=document, summary="test notification from stacks-opsd: " + summarize(document)
     )

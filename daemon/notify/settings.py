@@ -13,6 +13,8 @@
     outcomes = ["*"]                      # outcome names, or "*"
     match = ["*"]                         # container name globs
     summarize_after = "24h"               # older undelivered rows: one audited summary
+    generator_url = ""                    # alertmanager: the alerts' link; "" = this daemon's
+                                          # /status, from daemon.listen and its TLS setting
 
 A row reaches the sink when every filter matches it. A row about no container
 passes `match`. A summary of this sink's own skipped rows (`notify.summary` with
@@ -43,6 +45,12 @@ def _is_http_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
 
 
+def _generator_url_fits(settings: "NotifyConfig") -> bool:
+    if not settings.generator_url:
+        return True
+    return settings.kind == "alertmanager" and _is_http_url(settings.generator_url)
+
+
 def _known_globs(values: tuple[str, ...], known: tuple[str, ...]) -> bool:
     return all(any(fnmatchcase(name, glob) for name in known) for glob in values)
 
@@ -61,6 +69,7 @@ class NotifyConfig:
     outcomes: tuple[str, ...] = ("*",)
     match: tuple[str, ...] = ("*",)
     summarize_after: timedelta = timedelta(hours=24)
+    generator_url: str = ""
 
     RULES: ClassVar[tuple[OptionRule, ...]] = (
         OptionRule(
@@ -117,6 +126,16 @@ class NotifyConfig:
             'outcome names or "*"; outcomes: ' + ", ".join(OUTCOMES),
         ),
         positive_duration("summarize_after"),
+        OptionRule(
+            "generator_url",
+            _generator_url_fits,
+            lambda s: (
+                'an http:// or https:// URL, or "" for this daemon\'s /status'
+                if s.kind == "alertmanager"
+                else "no generator_url (only an alertmanager sink links its alerts)"
+            ),
+            needs=("kind",),
+        ),
     )
 
     def wants(self, row: Any) -> bool:

@@ -18,6 +18,10 @@ A sink kind is one class:
         def idle(self) -> None: ...        # optional: called when the sink is caught up
         def close(self) -> None: ...       # optional: release connections and files
 
+        # optional, for a sink that keeps state (Alertmanager's open alerts):
+        def resume(self, audit: AuditStore, cursor: int) -> None: ...
+        def observe_backups(self, views, max_age: timedelta) -> None: ...
+
 and one line in `SINK_CLASSES` (sinks.py). `send` is called from the sink's own
 worker thread only, never concurrently, and never on an action's path: a slow
 or dead receiver delays nothing but its own stream. It must bound its own waits
@@ -36,15 +40,31 @@ applies to them too, as they may end up in logs and audit rows).
 
 `idle()` lets a sink act on time rather than rows (Alertmanager re-sends firing
 alerts); it runs on the same thread, after every pass that found nothing to send.
+`resume(audit, cursor)` runs on that thread too, each time this instance starts
+delivering (at start and after a takeover), before the first row after `cursor`:
+a sink whose state depends on rows it was sent before (alerts still open) rebuilds
+it from the audit log there; an AuditError it raises is retried like a failed pass.
+`observe_backups(views, max_age)` is called by the leader after each backup-list
+refresh, on the refresh's thread: it must only hand the lists over (no I/O) and
+let its own thread act on them.
+
+`SinkEnvironment` is what the daemon tells every sink about itself: its instance
+name, the URL of its /status page, its clock.
 """
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from daemon.audit import AuditStore
+from daemon.clock import Clock, SystemClock
 from daemon.notify.settings import NotifyConfig
+from daemon.snapshot import ContainerView
+
+DEFAULT_STATUS_URL = "http://127.0.0.1:9847/status"  # the default `daemon.listen`, no TLS
 
 
 class DeliveryResult(StrEnum):
@@ -110,16 +130,26 @@ class SinkBadAnswer(SinkError):
     result = DeliveryResult.BAD_ANSWER
 
 
+@dataclass(frozen=True)
+class SinkEnvironment:
+    """What the daemon tells a sink about itself (`notify test` and tests use the defaults)."""
+
+    instance: str = ""  # this process, e.g. "host:1234": shown in alerts' annotations
+    status_url: str = DEFAULT_STATUS_URL  # this daemon's /status page (DaemonConfig.status_url)
+    clock: Clock = field(default_factory=SystemClock)
+
+
 class Sink(ABC):
     """A notification receiver; subclasses set `kind` and implement `send`."""
 
     kind: ClassVar[str]
 
-    def __init__(self, settings: NotifyConfig) -> None:
+    def __init__(self, settings: NotifyConfig, environment: SinkEnvironment | None = None) -> None:
         """Read what the sink needs (secret and header files) now: a missing file is a
         SinkConfigError at start, not a failure at the first delivery."""
         self.settings = settings
         self.name = settings.name
+        self.environment = environment or SinkEnvironment()
 
     @abstractmethod
     def send(self, notification: Notification) -> Receipt:
@@ -127,6 +157,15 @@ class Sink(ABC):
 
     def idle(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
         """Called after a pass that found nothing to send (time-based re-sends)."""
+
+    def resume(self, audit: AuditStore, cursor: int) -> None:  # noqa: B027 - optional hook
+        """This instance starts delivering after row `cursor`: rebuild any state earlier rows
+        gave the sink (a bounded read of `audit`)."""
+
+    def observe_backups(  # noqa: B027 - optional hook, nothing to do by default
+        self, views: Iterable[ContainerView], max_age: timedelta
+    ) -> None:
+        """The backup lists as just read (the leader's refresh thread): hand them over only."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
         """Release connections and files."""

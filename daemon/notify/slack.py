@@ -16,7 +16,7 @@ import json
 
 from daemon.notify.http_post import HttpPoster, headers_from_files
 from daemon.notify.settings import NotifyConfig
-from daemon.notify.sink import Notification, Receipt, Sink
+from daemon.notify.sink import Notification, Receipt, Sink, SinkEnvironment
 
 
 def escaped(text: str) -> str:
@@ -39,8 +39,8 @@ def slack_payload(notification: Notification) -> dict:
 class SlackSink(Sink):
     kind = "slack"
 
-    def __init__(self, settings: NotifyConfig) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: NotifyConfig, environment: SinkEnvironment | None = None) -> None:
+        super().__init__(settings, environment)
         self._poster = HttpPoster(
             settings.name,
             settings.url,

@@ -20,7 +20,7 @@ import json
 
 from daemon.notify.http_post import HttpPoster, headers_from_files, read_setting_file
 from daemon.notify.settings import NotifyConfig
-from daemon.notify.sink import Notification, Receipt, Sink
+from daemon.notify.sink import Notification, Receipt, Sink, SinkEnvironment
 
 SIGNATURE_HEADER = "X-Stacks-Opsd-Signature"
 ROW_HEADER = "X-Stacks-Opsd-Row"
@@ -39,8 +39,8 @@ def webhook_body(notification: Notification) -> bytes:
 class WebhookSink(Sink):
     kind = "webhook"
 
-    def __init__(self, settings: NotifyConfig) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: NotifyConfig, environment: SinkEnvironment | None = None) -> None:
+        super().__init__(settings, environment)
         self._secret = (
             read_setting_file(settings.name, "secret_file", settings.secret_file)
             if settings.secret_file

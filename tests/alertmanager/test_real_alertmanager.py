@@ -10,8 +10,8 @@ pushes on the wall clock, as it would in `stacks-opsd run`.
 from datetime import UTC, datetime, timedelta
 
 from daemon.alertmanager import GAVE_UP, AlertmanagerFeed
+from daemon.audit import row_document
 from daemon.clock import SystemClock
-from tests.alertmanager.rows import document
 from tests.support.alertmanager import AlertmanagerProcess
 from tests.support.processes import wait_until
 from tests.support.simulated_run import AMPLE_RATE_LIMIT, SimulatedRun, config_with
@@ -44,7 +44,7 @@ def test_a_given_up_container_fires_is_silenced_and_resolves(tmp_path):
         )
         seen = 0
         for row in run.rows():
-            feed.on_row(document(row))
+            feed.on_row(row_document(row))
             seen = row.id
 
         (alert,) = wait_until(lambda: alerts_named(alertmanager, GAVE_UP), 20, "the alert")
@@ -81,7 +81,7 @@ def test_a_given_up_container_fires_is_silenced_and_resolves(tmp_path):
         new_rows = [row for row in run.rows() if row.id > seen]
         assert any(row.outcome == "skipped" for row in new_rows)
         for row in new_rows:
-            feed.on_row(document(row))
+            feed.on_row(row_document(row))
         wait_until(lambda: alerts_named(alertmanager, GAVE_UP) == [], 20, "the alert to resolve")
     finally:
         run.close()

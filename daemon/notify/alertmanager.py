@@ -1,0 +1,106 @@
+"""The `kind = "alertmanager"` sink: audit rows and backup lists into the AlertmanagerFeed.
+
+    [[notify]]
+    name = "alertmanager"
+    kind = "alertmanager"
+    url = "http://127.0.0.1:9093"            # the Alertmanager (or its /api/v2/alerts)
+    generator_url = ""                        # "": this daemon's /status (daemon.listen, TLS)
+
+The sink is the state the feed needs, kept on the sink's own delivery thread:
+
+- `send` folds each audit row into the open conditions (daemon.alertmanager) and
+  pushes at once when an alert opened or cleared; `idle` re-sends every minute
+  while anything is listed, so Alertmanager's `endsAt` never runs out on a
+  condition that still holds.
+- `observe_backups` is called by the leader after each backup-list refresh: it
+  only keeps the newest lists (a reference, under a lock); the sink folds them on
+  its own thread at its next `send` or `idle`, so a slow Alertmanager never slows
+  a refresh.
+- `resume` runs each time this instance starts delivering (start, takeover): the
+  conditions opened by rows before the cursor are rebuilt from the audit log (the
+  rows of every container with a `gave_up`, `aborted` or `unknown` row within
+  `RECALL`, through the cursor), so a container given up before a restart is still
+  re-sent, not resolved by Alertmanager's timeout. Stale backups need no recall:
+  the new leader's first backup-list refresh reopens them with the same start.
+
+Posting goes through the notification package's HttpPoster, so a failed push is a
+SinkError: the worker retries the row, and the feed pushes again (observing a row
+twice changes nothing). `notify test` (a row with id 0 marked `"test": true`)
+pushes one `StacksOpsdNotifyTest` alert, so the route to a receiver can be seen.
+"""
+
+import threading
+from collections.abc import Iterable
+from datetime import timedelta
+
+from daemon.alertmanager import CONDITION_OUTCOMES, AlertmanagerFeed, alerts_url, test_alert
+from daemon.audit import AuditStore, row_document
+from daemon.notify.http_post import HttpPoster, headers_from_files
+from daemon.notify.settings import NotifyConfig
+from daemon.notify.sink import Notification, Receipt, Sink, SinkEnvironment
+from daemon.snapshot import ContainerView
+
+RECALL = timedelta(days=30)  # how far back `resume` looks for conditions still open
+
+
+class AlertmanagerSink(Sink):
+    kind = "alertmanager"
+
+    def __init__(self, settings: NotifyConfig, environment: SinkEnvironment | None = None) -> None:
+        super().__init__(settings, environment)
+        headers = headers_from_files(settings.name, settings.headers_files)
+        self._poster = HttpPoster(
+            settings.name, alerts_url(settings.url), settings.timeout.total_seconds(), headers
+        )
+        self._last_receipt: Receipt | None = None
+        self.feed = AlertmanagerFeed(
+            settings.url,
+            settings.generator_url or self.environment.status_url,
+            self.environment.clock,
+            self._post,
+            instance=self.environment.instance,
+        )
+        self._backups_lock = threading.Lock()
+        self._backups: tuple[tuple[ContainerView, ...], timedelta] | None = None
+
+    def _post(self, _url: str, body: bytes) -> Receipt:
+        self._last_receipt = self._poster.post(body)
+        return self._last_receipt
+
+    def send(self, notification: Notification) -> Receipt:
+        if _is_test(notification):
+            now = self.environment.clock.now()
+            self._post(self.feed.url, test_alert(self.feed.generator_url, self.feed.instance, now))
+            assert self._last_receipt is not None
+            return self._last_receipt
+        self._fold_backups()
+        pushed = self.feed.on_row(dict(notification.row))
+        return Receipt(status=None, answer=f"{pushed} alerts pushed" if pushed else "no change")
+
+    def idle(self) -> None:
+        self._fold_backups()
+        self.feed.tick()
+
+    def resume(self, audit: AuditStore, cursor: int) -> None:
+        since = self.environment.clock.now() - RECALL
+        rows = audit.rows_of_containers_with(CONDITION_OUTCOMES, since, through_id=cursor)
+        self.feed.recall(row_document(row) for row in rows)
+
+    def observe_backups(self, views: Iterable[ContainerView], max_age: timedelta) -> None:
+        with self._backups_lock:
+            self._backups = (tuple(views), max_age)
+
+    def _fold_backups(self) -> None:
+        with self._backups_lock:
+            backups, self._backups = self._backups, None
+        if backups is not None:
+            views, max_age = backups
+            self.feed.on_backups(views, max_age)
+
+    def close(self) -> None:
+        self._poster.close()
+
+
+def _is_test(notification: Notification) -> bool:
+    details = notification.row.get("details")
+    return notification.id == 0 and isinstance(details, dict) and details.get("test") is True

@@ -1,0 +1,228 @@
+"""The alertmanager sink on the normal delivery path: built from a `[[notify]]` table, fed by
+the delivery worker, handed the backup lists by the leader's refresh, its open alerts recalled
+after a restart. A recording HTTP receiver on loopback stands in for Alertmanager here (it
+records each POST's alerts); tests/alertmanager runs the real one."""
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from daemon.alertmanager import BACKUP_STALE, GAVE_UP, TEST_ALERT
+from daemon.audit import AuditAction, AuditStore, Outcome, new_action_id
+from daemon.clock import ManualClock
+from daemon.config import ConfigError, DaemonConfig, load_config
+from daemon.exporter import NotificationMetrics
+from daemon.notify import (
+    RECALL,
+    AlertmanagerSink,
+    DeliveryWorker,
+    NotifyConfig,
+    SinkEnvironment,
+    build_sinks,
+    sample_notification,
+)
+from tests.support.simulated_run import MONDAY, SimulatedRun, config_with
+from tests.support.webhook_receiver import WebhookReceiver
+
+STATUS_URL = "http://opsd.example:9847/status"
+
+
+@pytest.fixture
+def receiver():
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def clock():
+    return ManualClock(MONDAY)
+
+
+@pytest.fixture
+def store(tmp_path, clock):
+    store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", clock)
+    yield store
+    store.close()
+
+
+def settings_for(receiver, **options) -> NotifyConfig:
+    return NotifyConfig(name="am", kind="alertmanager", url=receiver.url, **options)
+
+
+def worker_for(receiver, store, clock, **options) -> DeliveryWorker:
+    settings = settings_for(receiver, **options)
+    environment = SinkEnvironment(instance="host-a:41", status_url=STATUS_URL, clock=clock)
+    (sink,) = build_sinks([settings], environment)
+    metrics = NotificationMetrics(CollectorRegistry())
+    return DeliveryWorker(sink, settings, store, clock, metrics, lambda: True)
+
+
+def append(store, name, action, outcome, **extra):
+    return store.append(
+        "policy:auto_restart" if action == AuditAction.CONTAINER_RESTART else "cli",
+        action,
+        outcome,
+        action_id=new_action_id(),
+        container_id=f"usr-0000abcd-{name}",
+        container_name=name,
+        reason="crash loop" if outcome == Outcome.GAVE_UP else "by hand",
+        **extra,
+    )
+
+
+def last_push(receiver) -> dict[tuple[str, str], dict]:
+    """The alerts of the newest POST, by (alertname, container)."""
+    alerts = receiver.bodies()[-1]
+    return {(a["labels"]["alertname"], a["labels"]["container"]): a for a in alerts}
+
+
+def test_a_kind_alertmanager_table_builds_the_sink_and_checks_generator_url(tmp_path):
+    def load(text: str):
+        path = tmp_path / "config.toml"
+        path.write_text(text)
+        return load_config(str(path), env={})
+
+    config = load('[[notify]]\nname = "am"\nkind = "alertmanager"\nurl = "http://127.0.0.1:9093"\n')
+    (sink,) = build_sinks(config.notify)
+    assert isinstance(sink, AlertmanagerSink)
+    assert sink.feed.url == "http://127.0.0.1:9093/api/v2/alerts"
+    assert sink.feed.generator_url == "http://127.0.0.1:9847/status"
+    sink.close()
+
+    with pytest.raises(ConfigError) as caught:
+        load(
+            '[[notify]]\nname = "am"\nkind = "alertmanager"\nurl = "http://127.0.0.1:9093"\n'
+            'generator_url = "opsd/status"\n'
+            '[[notify]]\nname = "hook"\nkind = "webhook"\nurl = "http://127.0.0.1:1/h"\n'
+            'generator_url = "http://opsd/status"\n'
+        )
+    assert caught.value.errors == [
+        'config.toml: notify[0].generator_url: expected an http:// or https:// URL, or "" '
+        'for this daemon\'s /status, got "opsd/status"',
+        "config.toml: notify[1].generator_url: expected no generator_url (only an "
+        'alertmanager sink links its alerts), got "http://opsd/status"',
+    ]
+
+
+def test_the_default_generator_url_is_this_daemons_status_page():
+    assert DaemonConfig(listen="127.0.0.1:9999").status_url == "http://127.0.0.1:9999/status"
+    assert DaemonConfig(listen="[::1]:9847").status_url == "http://[::1]:9847/status"
+    tls = DaemonConfig(listen="10.0.0.5:9847", tls_cert_file="c.pem", tls_key_file="k.pem")
+    assert tls.status_url == "https://10.0.0.5:9847/status"
+    wildcard = DaemonConfig(listen="0.0.0.0:9847").status_url
+    assert not wildcard.startswith("http://0.0.0.0") and wildcard.endswith(":9847/status")
+
+
+def test_rows_through_the_worker_fire_and_resolve_with_links_and_instance(receiver, store, clock):
+    worker = worker_for(receiver, store, clock)
+    worker.step()  # the cursor starts at the newest row
+    gave_up = append(store, "web", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+
+    worker.step()
+
+    alert = last_push(receiver)[(GAVE_UP, "web")]
+    assert alert["labels"] == {"alertname": GAVE_UP, "container": "web", "severity": "critical"}
+    assert alert["generatorURL"] == STATUS_URL
+    assert alert["annotations"]["instance"] == "host-a:41"
+    assert alert["annotations"]["audit_id"] == str(gave_up.id)
+    assert alert["endsAt"] > alert["startsAt"]  # firing
+
+    clock.advance(60)
+    started = append(store, "web", AuditAction.CONTAINER_START, Outcome.SUCCEEDED)
+    worker.step()
+
+    resolved = last_push(receiver)[(GAVE_UP, "web")]
+    assert resolved["endsAt"] == started.at.isoformat().replace("+00:00", "Z")
+
+
+def test_open_alerts_are_recalled_after_a_restart_and_sent_again(receiver, store, clock):
+    append(store, "ancient", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    clock.set(
+        clock.now() + RECALL + timedelta(days=1)
+    )  # that give-up is now past the recall window
+    first = worker_for(receiver, store, clock)
+    first.step()
+    gave_up = append(store, "web", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    append(store, "db", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    append(store, "db", AuditAction.CONTAINER_START, Outcome.SUCCEEDED)  # fixed before the stop
+    append(store, "api", AuditAction.CONTAINER_STOP, Outcome.ABORTED)
+    first.step()
+    first.stop()
+    receiver.requests.clear()
+
+    clock.advance(20 * 60)  # the daemon was down 20 minutes: past RESOLVED_KEPT for db
+    second = worker_for(receiver, store, clock)  # a new process on the same database
+    assert second.step() == 0  # nothing new to send...
+
+    pushed = last_push(receiver)  # ...yet what is still open is sent again
+    assert set(pushed) == {(GAVE_UP, "web"), ("StacksOpsdChangeAborted", "api")}
+    web = pushed[(GAVE_UP, "web")]
+    assert web["startsAt"] == gave_up.at.isoformat().replace("+00:00", "Z")
+    assert web["endsAt"] > clock.now().isoformat()  # firing, not left to time out
+    second.stop()
+
+
+def test_stale_backups_reach_the_sink_after_a_refresh_without_the_refresh_sending(
+    tmp_path, receiver
+):
+    config = config_with(
+        status_interval=timedelta(seconds=30),
+        backups_interval=timedelta(minutes=10),
+        backup_freshness={"max_age": timedelta(minutes=30)},
+    )
+    config = dataclasses.replace(config, notify=(settings_for(receiver),))
+    run = SimulatedRun(tmp_path, config, rate_limit=100_000)
+    try:
+        run.seed("web")
+        run.advance(timedelta(hours=3, minutes=30))  # the 02:00 backup is an hour and a half old
+        assert receiver.requests == []  # the refresh handed the lists over; it sent nothing
+
+        run.daemon.notifications.deliver_pending()  # the sink's own thread, one pass
+
+        alert = last_push(receiver)[(BACKUP_STALE, "web")]
+        assert alert["labels"]["severity"] == "warning"
+        assert alert["annotations"]["instance"] == "simulated"
+        assert alert["generatorURL"] == "http://127.0.0.1:9847/status"
+    finally:
+        run.close()
+
+
+def test_notify_test_pushes_a_test_alert(receiver, clock):
+    environment = SinkEnvironment(instance="host-a:41", status_url=STATUS_URL, clock=clock)
+    (sink,) = build_sinks([settings_for(receiver)], environment)
+    try:
+        receipt = sink.send(sample_notification(clock.now(), "host-a:41"))
+    finally:
+        sink.close()
+    assert receipt.status == 200
+    [alert] = receiver.bodies()[-1]
+    assert alert["labels"]["alertname"] == TEST_ALERT
+    assert alert["generatorURL"] == STATUS_URL
+
+
+def test_a_failed_re_send_while_idle_backs_off_and_is_counted(receiver, store, clock):
+    registry = CollectorRegistry()
+    settings = settings_for(receiver)
+    (sink,) = build_sinks([settings], SinkEnvironment(clock=clock))
+    worker = DeliveryWorker(
+        sink, settings, store, clock, NotificationMetrics(registry), lambda: True
+    )
+    worker.step()
+    append(store, "web", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    worker.step()
+    receiver.mode = "error"
+    clock.advance(61)  # a re-send is due, and Alertmanager answers 500
+
+    assert worker.step() == 0  # no exception out of the pass
+
+    labels = {"sink": "am", "result": "rejected"}
+    assert registry.get_sample_value("stacks_opsd_notifications_total", labels) == 1
+    assert worker.failures == 1
+    receiver.mode = "ok"
+    clock.advance(2)
+    worker.step()
+    assert last_push(receiver)[(GAVE_UP, "web")]["endsAt"] > clock.now().isoformat()
+    sink.close()

@@ -1,0 +1,107 @@
+"""One row format: what the JSON-lines sink writes, what the webhook sends and what `audit export`
+writes are the same document, so a file the sink wrote verifies with `audit verify --file`."""
+
+import json
+import subprocess
+from datetime import timedelta
+
+from prometheus_client import CollectorRegistry
+
+from daemon.audit import AuditAction, AuditStore, Outcome, export_line, new_action_id
+from daemon.clock import ManualClock
+from daemon.exporter import NotificationMetrics
+from daemon.notify import DeliveryWorker, JsonLinesSink, NotifyConfig, WebhookSink
+from tests.support.processes import command
+from tests.support.webhook_receiver import WebhookReceiver
+
+
+def append_some(store: AuditStore, count: int) -> None:
+    for index in range(count):
+        store.append(
+            "policy:auto_restart",
+            AuditAction.CONTAINER_RESTART,
+            Outcome.SUCCEEDED if index % 2 else Outcome.GAVE_UP,
+            action_id=new_action_id(),
+            container_id=f"usr-0000abcd-app{index}",
+            container_name=f"app{index}",
+            reason=f"status error, attempt {index} — ünïcode kept",
+            details={"event": "crash", "attempt": index, "backoff_seconds": 2.5, "nested": [1]},
+        )
+
+
+def verify_file(path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command("audit", "verify", "--file", str(path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_json_lines_file_written_by_the_sink_verifies_and_a_tampered_one_does_not(tmp_path):
+    clock = ManualClock()
+    store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", clock)
+    append_some(store, 2)  # before the sink's cursor: the file starts mid-chain
+    path = tmp_path / "audit.jsonl"
+    settings = NotifyConfig(name="lines", kind="jsonl", path=str(path))
+    worker = DeliveryWorker(
+        JsonLinesSink(settings),
+        settings,
+        store,
+        clock,
+        NotificationMetrics(CollectorRegistry()),
+        lambda: True,
+    )
+    worker.step()
+    append_some(store, 5)
+    clock.advance(1)
+    worker.step()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["id"] for line in lines] == list(range(3, 8))
+    assert json.loads(lines[0])["details"]["attempt"] == 0  # parsed, for log shippers
+    exported = [export_line(row) for row in store.export_rows()][2:]
+    assert [line + "\n" for line in lines] == exported  # the very same format as audit export
+    store.close()
+
+    result = verify_file(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK: 5 rows, ids 3..7, hash chain intact" in result.stdout
+
+    with path.open("a", encoding="utf-8") as file:  # at least once: a repeat after a crash
+        file.write(lines[-1] + "\n")
+    assert verify_file(path).returncode == 0
+
+    document = json.loads(lines[2])
+    document["details"]["attempt"] = 99
+    lines[2] = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tampered = verify_file(path)
+    assert tampered.returncode == 1
+    assert "TAMPERED: line 3: row id 5 was altered" in tampered.stderr
+
+
+def test_the_webhook_sends_the_same_row_document(tmp_path):
+    clock = ManualClock()
+    store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", clock)
+    receiver = WebhookReceiver()
+    try:
+        settings = NotifyConfig(
+            name="hook", kind="webhook", url=receiver.url, timeout=timedelta(seconds=2)
+        )
+        worker = DeliveryWorker(
+            WebhookSink(settings),
+            settings,
+            store,
+            clock,
+            NotificationMetrics(CollectorRegistry()),
+            lambda: True,
+        )
+        worker.step()
+        append_some(store, 2)
+        worker.step()
+        exported = [json.loads(export_line(row)) for row in store.export_rows()]
+        assert receiver.rows() == exported
+    finally:
+        receiver.stop()
+        store.close()
