@@ -29,8 +29,18 @@ killed during that wait. After every step:
    was given had passed;
 6. in dry run nothing but the human's changes reaches STACKS;
 7. `audit verify` passes.
+
+In the default suite it runs 20 examples of up to 30 steps (and 6 in dry run): about
+a minute on two shared cores. A longer soak raises the number of examples:
+
+    STACKS_OPSD_FSM_EXAMPLES=500 .venv/bin/pytest -p no:cacheprovider \
+        tests/reliability/test_state_machine.py --hypothesis-show-statistics
+
+(a third as many in dry run; the timeout grows with them). Add `--hypothesis-seed=N`
+to vary or repeat a run.
 """
 
+import os
 import shutil
 import tempfile
 from datetime import timedelta
@@ -501,8 +511,19 @@ class DryRunActionSafety(ActionSafety):
     DRY_RUN = True
 
 
+def examples() -> int:
+    """How many examples to run: 20, or `STACKS_OPSD_FSM_EXAMPLES` for a long soak."""
+    wanted = os.environ.get("STACKS_OPSD_FSM_EXAMPLES", "").strip()
+    if not wanted:
+        return 20
+    if not wanted.isdigit() or int(wanted) < 1:
+        raise ValueError(f"STACKS_OPSD_FSM_EXAMPLES must be a positive integer, got {wanted!r}")
+    return int(wanted)
+
+
+EXAMPLES = examples()
 SETTINGS = settings(
-    max_examples=50,
+    max_examples=EXAMPLES,
     stateful_step_count=30,
     deadline=None,
     database=None,
@@ -513,10 +534,11 @@ SETTINGS = settings(
 )
 
 ActionSafety.TestCase.settings = SETTINGS
-DryRunActionSafety.TestCase.settings = settings(SETTINGS, max_examples=15)
-# A passing run takes about a minute; a failing one also shrinks (up to 5 more minutes).
-TestActionSafety = pytest.mark.timeout(900)(ActionSafety.TestCase)
-TestDryRunActionSafety = pytest.mark.timeout(900)(DryRunActionSafety.TestCase)
+DryRunActionSafety.TestCase.settings = settings(SETTINGS, max_examples=max(EXAMPLES // 3, 1))
+# An example takes 1 to 3 s; a failing run also shrinks its example (up to 5 more minutes).
+TIMEOUT = 900 + 10 * EXAMPLES
+TestActionSafety = pytest.mark.timeout(TIMEOUT)(ActionSafety.TestCase)
+TestDryRunActionSafety = pytest.mark.timeout(TIMEOUT)(DryRunActionSafety.TestCase)
 
 
 def test_a_backup_begun_during_the_triggers_retry_after_is_not_the_pre_change_backup(tmp_path):
