@@ -599,3 +599,38 @@ def test_an_applied_change_whose_answer_a_sigterm_cut_short_is_not_audited_as_ne
         state.action_safety_holds()
     finally:
         state.teardown()
+
+
+def test_force_on_a_running_container_does_not_waive_its_pre_change_backup(tmp_path):
+    """Found by the machine (seed 8: `change app1 restore 5 --force` while the next three
+    changes met 429s). `--force` overrides the fail-closed abort on a status the guide does
+    not name, nothing else. Here the container is running; its backup trigger is refused
+    with 429 three times (nothing proves a backup impossible), and the change must not
+    reach STACKS without a completed backup: the gate failed, so it is aborted
+    (on_failure = abort)."""
+    world = World(
+        tmp_path,
+        dry_run=False,
+        start="before the weekly pin",
+        statuses=["running"],
+        fresh=None,
+        reuse_within=timedelta(0),
+        seed=0,
+    )
+    try:
+        app = world.ids[0]
+        world.sim.reject_mutations_429(3, retry_after=14)  # every send of the gate's trigger
+        outcome = world.as_operator("container.restart", app, force=True)
+
+        rows = world.run.daemon.store.query()
+        mutations = world.sim.mutations()
+        applied = world.recorder.applied
+        found = attribute(rows, mutations, applied)
+        problems = gate_before_change(
+            rows, mutations, applied, found, world.refresh_backups(), timedelta(0)
+        )
+        assert not problems, problems_message("pre-change backup", problems)
+        assert outcome.outcome == "aborted", outcome
+        assert [m.method for m in mutations] == [], mutations
+    finally:
+        world.close()
