@@ -214,8 +214,9 @@ def gate_before_change(
 ) -> list[str]:
     """A gated change applied to a running container had a backup of it, completed first
     (created by the same correlation, or reused); one to a container not running says so
-    (`not running`; `forced` when an operator forced it past a status the guide does not
-    name and STACKS refused the backup)."""
+    (`not running`). An operator's --force past a status the guide does not name says
+    `forced` when STACKS refused the backup, or names the backup it took or reused, which
+    is then held to the same rules as a running container's."""
     problems = []
     actions = by_action(rows)
     for m in mutations:
@@ -228,27 +229,28 @@ def gate_before_change(
         how, backup_id = details.get("pre_change_backup"), details.get("backup_id")
         status = applied[m.seq].status_before
         where = f"{describe_mutation(m, applied[m.seq])}\n      {action.describe()}"
+        # README: a status the guide does not name fails closed unless the operator forced
+        # the change; the gate then still tries (or reuses) a backup, and when STACKS
+        # refuses it the row says `forced`.
+        forced = (
+            details.get("forced") is True
+            and start.actor == "cli"
+            and status not in KNOWN_CONTAINER_STATUSES
+        )
         if status != "running":
-            # README: a status the guide does not name fails closed unless the operator
-            # forced the change; then the gate still tries the backup, and when STACKS
-            # refuses it the row says `forced`.
-            forced = (
-                how == "forced"
-                and details.get("forced") is True
-                and start.actor == "cli"
-                and status not in KNOWN_CONTAINER_STATUSES
-            )
-            if how != "not running" and not forced:
+            if how == "not running" or (forced and how == "forced"):
+                continue
+            if not (forced and how in ("created", "reused")):
                 problems.append(
                     f"{start.container_name} was {status}, but the change's started row says "
-                    f"pre_change_backup={how!r} (want 'not running', or 'forced' when an "
-                    f"operator forced a change to a status the guide does not name):\n"
-                    f"    {where}"
+                    f"pre_change_backup={how!r} (want 'not running'; or when an operator "
+                    f"forced a change past a status the guide does not name, 'forced', "
+                    f"'created' or 'reused'):\n    {where}"
                 )
-            continue
+                continue
         if how not in ("created", "reused") or backup_id is None:
             problems.append(
-                f"{start.container_name} was running and changed without a pre-change backup "
+                f"{start.container_name} was {status} and changed without a pre-change backup "
                 f"(pre_change_backup={how!r}, backup_id={backup_id}):\n    {where}"
             )
             continue

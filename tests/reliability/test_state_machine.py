@@ -17,8 +17,9 @@ killed during that wait. After every step:
    that was not applied, and no row says "nothing sent" of one that was;
 2. no gated change reached a running container without a completed backup of it,
    taken after its action's trigger (or reused), first; one to a container that
-   was not running records `not running` (or `forced`: an operator's --force past a
-   status the guide does not name, whose backup STACKS refused);
+   was not running records `not running` (an operator's --force past a status the
+   guide does not name: `forced` when STACKS refused the backup, else the backup it
+   took or reused, held to the same rules);
 3. no daemon restart reached a container someone stopped (with no crash or start
    since), nor any container that was not crashed; the daemon never changes a
    container an operator has claimed;
