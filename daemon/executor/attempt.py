@@ -103,6 +103,7 @@ class ChangeAttempt:
         self._expected = action.expect_status  # the status the change still needs
         self._gate_pending = gated  # the pre-change backup is still to be decided
         self._back_up = False  # leave the reservation: the gate backs the container up
+        self._forced = False  # --force let the change past a status the guide does not name
         self._started: float | None = None  # when the `started` row was written
         self._sent = False
 
@@ -190,6 +191,9 @@ class ChangeAttempt:
         self._expected = status
         if status == "running" or not known:
             self._back_up = True
+            # --force waives the backup only where STACKS may refuse it for the status; a
+            # running container is backed up first, forced or not.
+            self._forced = not known
             return
         self._gate_pending = False
         self._apply_gate(self._gate.not_running(self._action, status))
@@ -197,7 +201,7 @@ class ChangeAttempt:
     def _take_backup(self) -> None:
         """Outside any reservation: the pre-change backup of a running container."""
         check = self._gate.back_up_first(
-            self._action, self._row["correlation_id"], forced=self._action.force
+            self._action, self._row["correlation_id"], forced=self._forced
         )
         self._gate_pending = False
         self._apply_gate(check)
