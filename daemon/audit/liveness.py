@@ -13,7 +13,8 @@ rows carry the session in `details.session`. Two rules follow:
   session *claims* it (`audit_claim`, one row per container). A claim held by
   another live session means "busy": the daemon decides again next cycle, the
   command line waits a little and then says who holds it. A dead holder's claim
-  is taken over.
+  is taken over. `in_flight` lists the live claims whose action is unfinished
+  (what `stacks-opsd hold` waits for).
 
 A session is alive while it keeps renewing: each renewal bumps its `renewals`
 counter, and a reader that sees the counter unchanged for `LEASE` of its own

@@ -7,8 +7,9 @@ An action is in flight while a live session holds its claim in the audit
 database and its outcome row is not written (`AuditStore.actions_in_flight`, the
 same notion of "alive" as reconciliation and claims). The wait covers the actions
 in flight on a held container (by id, name or name glob) when the hold is placed,
-an operator's `change` among them (the message says whose it is), and any automatic
-action the daemon begins later on one: it decided before it saw the hold. An
+an operator's `change` among them (the message says whose it is), and, while it
+waits, any automatic action the daemon begins on one: it decided before it saw the
+hold. An
 operator command started after the hold is not waited for (holds pause only the
 daemon). Progress goes through `Progress`; the caller prints the result.
 """

@@ -1,12 +1,13 @@
 """`stacks-opsd hold` over real processes: placed while a `change` waits for its pre-change
 backup (a slow backup in the simulator), it waits until that action is done, showing on a
 pipe what it waits for and whose it is; with --quiet it shows nothing; either way, when it
-returns nothing is in flight on the held container any more."""
+returns nothing is in flight on the held container any more. An action that outlasts
+--wait-timeout: exit 1 naming it, and the hold stays placed."""
 
 import subprocess
 from pathlib import Path
 
-from daemon.audit import AuditStore
+from daemon.audit import AuditStore, new_action_id
 from daemon.clock import SystemClock
 from tests.support.processes import command, free_port, wait_until, write_config
 
@@ -77,3 +78,31 @@ def test_hold_quiet_shows_nothing_while_it_waits(simulator, tmp_path):
     assert hold.returncode == 0, hold.stderr
     assert hold.stderr == ""
     assert hold.stdout.startswith("held web until ")
+
+
+def test_hold_times_out_naming_the_action_and_stays_placed(tmp_path):
+    config = write_config(tmp_path, "http://127.0.0.1:9", free_port())  # hold calls no API
+    daemon = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "opsd-1", SystemClock())
+    try:
+        action_id = new_action_id()
+        assert daemon.claim("c-1", "container.restart", action_id) is None  # a restart that
+        daemon.append(  # outlasts the wait: this live process never writes its outcome
+            "policy:auto_restart", "container.restart", "started",
+            action_id=action_id, container_id="c-1", container_name="web",
+        )  # fmt: skip
+        hold = subprocess.run(
+            command(
+                *("--config", str(config), "hold", "web", "--for", "10m", "--reason", "deploy"),
+                *("--wait-timeout", "1s"),
+            ),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"PATH": "/usr/bin:/bin"},
+        )
+        assert hold.returncode == 1
+        assert "container.restart of web by the daemon (opsd-1)" in hold.stderr
+        assert "is in place" in hold.stderr and "may still finish" in hold.stderr
+        assert [h.pattern for h in daemon.active_holds()] == ["web"]  # the hold stays
+    finally:
+        daemon.close()
