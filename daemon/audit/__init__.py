@@ -45,7 +45,13 @@ from daemon.audit.history import EVENT_DETAIL, Episode, HistoryQuery, HistoryRow
 from daemon.audit.holds import EXPIRY_ACTOR as HOLD_EXPIRY_ACTOR
 from daemon.audit.holds import Hold, is_glob
 from daemon.audit.listing import COLUMNS, render_csv, render_json, render_table
-from daemon.audit.liveness import INTERRUPTED_REASON, LEASE, Holder, process_identity
+from daemon.audit.liveness import (
+    INTERRUPTED_REASON,
+    LEASE,
+    Holder,
+    InFlight,
+    process_identity,
+)
 from daemon.audit.schema import (
     ACTIONS,
     HEAD_ID,
@@ -86,6 +92,7 @@ __all__ = [
     "HistoryRow",
     "Hold",
     "Holder",
+    "InFlight",
     "Outcome",
     "RowKind",
     "canonical_json",

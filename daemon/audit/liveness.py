@@ -13,7 +13,8 @@ rows carry the session in `details.session`. Two rules follow:
   session *claims* it (`audit_claim`, one row per container). A claim held by
   another live session means "busy": the daemon decides again next cycle, the
   command line waits a little and then says who holds it. A dead holder's claim
-  is taken over.
+  is taken over. `in_flight` lists the live claims whose action is unfinished
+  (what `stacks-opsd hold` waits for).
 
 A session is alive while it keeps renewing: each renewal bumps its `renewals`
 counter, and a reader that sees the counter unchanged for `LEASE` of its own
@@ -60,6 +61,35 @@ class Holder:
     def describe(self) -> str:
         who = "the daemon" if self.role == DAEMON_ROLE else "a `stacks-opsd` command"
         return f"{who} ({self.instance}) is doing {self.action} since {self.since:%H:%M:%S} UTC"
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """An action in flight: a live session's claim on a container, its outcome not yet written.
+
+    `name` is the container's name in the action's `started` row, or in the newest row of
+    the log about that container while the action has none yet (a change waiting for its
+    pre-change backup); None when the log never named it. `claimed_at` is on the
+    claimant's clock."""
+
+    container_id: str
+    name: str | None
+    action: str
+    action_id: str
+    instance: str
+    role: str
+    claimed_at: datetime
+
+    @property
+    def automatic(self) -> bool:
+        """Whether the daemon is doing it (not an operator's command)."""
+        return self.role == DAEMON_ROLE
+
+    def whose(self) -> str:
+        """Who is doing it, for people: the daemon or an operator's command, and where."""
+        if self.automatic:
+            return f"the daemon ({self.instance})"
+        return f"a `stacks-opsd` command ({self.instance})"
 
 
 def new_session_id() -> str:
@@ -207,6 +237,52 @@ def claim(
         )
     )
     return None
+
+
+def in_flight(
+    conn: Connection, now: datetime, here: str | None, observed: Observations
+) -> list[InFlight]:
+    """Every claim whose session is alive and whose action has no outcome row yet, oldest
+    claim first (the claims `claim` would refuse to take over)."""
+    rows = conn.execute(
+        select(CLAIMS, SESSIONS.c.instance, SESSIONS.c.role, *[SESSIONS.c[c] for c in _LIVE])
+        .join(SESSIONS, SESSIONS.c.session == CLAIMS.c.session)
+        .where(~has_outcome(CLAIMS.c.action_id))
+        .order_by(CLAIMS.c.claimed_at, CLAIMS.c.container_id)
+    ).mappings()
+    return [
+        InFlight(
+            container_id=row["container_id"],
+            name=_container_name(conn, row["action_id"], row["container_id"]),
+            action=row["action"],
+            action_id=row["action_id"],
+            instance=row["instance"],
+            role=row["role"],
+            claimed_at=row["claimed_at"],
+        )
+        for row in rows.all()
+        if session_alive(row, now, here, observed)
+    ]
+
+
+_LIVE = ("process", "renewals")  # the session columns `session_alive` reads, besides `session`
+
+
+def _container_name(conn: Connection, action_id: str, container_id: str) -> str | None:
+    """The name in the action's `started` row, else in the newest row naming the container."""
+    started = select(LOG.c.container_name).where(
+        LOG.c.action_id == action_id, LOG.c.outcome == Outcome.STARTED
+    )
+    name = conn.execute(started).scalar()
+    if name is None:
+        newest = (
+            select(LOG.c.container_name)
+            .where(LOG.c.container_id == container_id, LOG.c.container_name.is_not(None))
+            .order_by(LOG.c.id.desc())
+            .limit(1)
+        )
+        name = conn.execute(newest).scalar()
+    return name
 
 
 def holds(conn: Connection, session: str, container_id: str) -> bool:

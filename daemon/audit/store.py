@@ -214,6 +214,12 @@ class AuditStore:
         with self._writing(f"the release of {container_id}") as conn:
             liveness.release(conn, self.session, container_id)
 
+    def actions_in_flight(self) -> list[liveness.InFlight]:
+        """The actions other live sessions (and this one) hold claims for and have not
+        finished: what a new hold waits for before the daemon is hands-off."""
+        with self._reading("the claims in flight") as conn:
+            return liveness.in_flight(conn, self._now(), self._here, self._observed)
+
     def _open_session(self, conn: Connection) -> None:
         liveness.open_session(
             conn, self.session, self._instance, self._role, self._now(), self._here

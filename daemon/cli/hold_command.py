@@ -1,6 +1,6 @@
 """`stacks-opsd hold|release|holds`: tell the daemon "hands off these containers until then".
 
-    stacks-opsd hold shop-db --for 2h --reason "migration"
+    stacks-opsd hold shop-db --for 2h --reason "migration" [--wait-timeout 2m | --no-wait] [-q]
     stacks-opsd hold 'shop-*' --for 30m --reason "deploy"
     stacks-opsd holds [--all] [--format table|json]
     stacks-opsd release shop-db          # or a glob: release 'shop-*', release '*'
@@ -12,6 +12,13 @@ the running daemon (and its standbys) see them at the next status cycle without
 a restart; placing and releasing one are audited (actor `cli`), and the daemon
 audits each expiry once. The daemon does not need to be running, and no API
 key is needed: only the audit database.
+
+Once the hold is placed, `hold` waits until no action already in flight on a
+held container is still running (a restart, or a change waiting for its
+pre-change backup, of the daemon or of an operator's `change`), showing what it
+waits for and for how long (--quiet: nothing), so that when it returns the
+daemon is hands-off. After --wait-timeout (default 2m) it exits 1 saying what is
+still in flight; the hold stays in place. --no-wait returns at once.
 """
 
 import argparse
@@ -22,11 +29,14 @@ from datetime import timedelta
 
 from daemon.audit import AuditStore, Hold
 from daemon.cli.errors import CliError, UsageError
+from daemon.cli.hold_wait import describe, wait_for_hands_off
+from daemon.cli.progress import Progress, add_quiet_option
 from daemon.cli.startup import config_from_args, instance_name
 from daemon.clock import SystemClock
-from daemon.durations import EXAMPLES, parse_duration
+from daemon.durations import EXAMPLES, format_duration, parse_duration
 from policies import OPERATOR
 
+WAIT_TIMEOUT = "2m"  # --wait-timeout's default
 COLUMNS = ("ID", "PATTERN", "UNTIL (UTC)", "SET BY", "REASON", "ENDED")
 
 
@@ -40,6 +50,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     hold.add_argument("pattern", metavar="CONTAINER|GLOB", help="container id, name or name glob")
     hold.add_argument("--for", dest="duration", required=True, help='how long, e.g. "2h"')
     hold.add_argument("--reason", required=True, help="why (shown in /status and the audit log)")
+    waiting = hold.add_mutually_exclusive_group()
+    waiting.add_argument(
+        "--wait-timeout",
+        default=WAIT_TIMEOUT,
+        help="how long to wait for actions already in flight on the held containers "
+        f"(default {WAIT_TIMEOUT}); the hold stays placed either way",
+    )
+    waiting.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="return once the hold is placed, without waiting for actions in flight",
+    )
+    add_quiet_option(hold)
     hold.set_defaults(handler=place)
     release = subparsers.add_parser(
         "release",
@@ -82,18 +105,46 @@ def place(args: argparse.Namespace) -> int:
         raise UsageError("--reason: say why the containers are held (it is shown to others)")
     if not args.pattern.strip():
         raise UsageError("CONTAINER|GLOB: expected a container id, name or name glob")
+    wait_timeout = _wait_timeout(args)
+    clock = SystemClock()
     store = open_store(args)
     try:
         hold = store.place_hold(
-            args.pattern, args.reason.strip(), who(), SystemClock().now() + duration, OPERATOR
+            args.pattern, args.reason.strip(), who(), clock.now() + duration, OPERATOR
         )
+        print(
+            f"held {hold.pattern} until {until(hold)} (hold {hold.id}): automatic actions "
+            f"paused; `stacks-opsd release {hold.pattern}` ends it sooner",
+            flush=True,
+        )
+        if wait_timeout is None:
+            return 0
+        progress = Progress.for_command(quiet=args.quiet)
+        remaining = wait_for_hands_off(store, hold, progress, clock, wait_timeout)
     finally:
         store.close()
-    print(
-        f"held {hold.pattern} until {until(hold)} (hold {hold.id}): automatic actions paused; "
-        f"`stacks-opsd release {hold.pattern}` ends it sooner"
-    )
+    if remaining:
+        now = clock.now().timestamp()
+        still = "; ".join(describe(action, now) for action in remaining)
+        waited = format_duration(wait_timeout)
+        raise CliError(
+            f"hold {hold.id} on {hold.pattern} is in place, but after {waited} "
+            f"an action that began before it is still in flight: {still}. It may still finish "
+            "(a pre-change backup can take much longer); nothing new starts on these containers "
+            "automatically. Check with `stacks-opsd audit list`, or wait longer with --wait-timeout"
+        )
     return 0
+
+
+def _wait_timeout(args: argparse.Namespace) -> timedelta | None:
+    """--wait-timeout as a duration; None with --no-wait."""
+    if args.no_wait:
+        return None
+    try:
+        timeout = parse_duration(args.wait_timeout)
+    except ValueError as error:
+        raise UsageError(f"--wait-timeout: {error}") from None
+    return timeout
 
 
 def release_holds(args: argparse.Namespace) -> int:
