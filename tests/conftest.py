@@ -1,7 +1,10 @@
 """Fixtures shared by every test area."""
 
+from collections.abc import Callable
+
 import pytest
 
+from daemon.config import Config, ConfigError, load_config
 from tests.support.processes import SimulatorProcess
 
 
@@ -11,3 +14,27 @@ def simulator(tmp_path):
     process = SimulatorProcess(tmp_path / "simulator.log")
     yield process
     process.stop()
+
+
+@pytest.fixture
+def load_text(tmp_path) -> Callable[[str], Config]:
+    """Write TOML text to a temporary config.toml and load it (no environment)."""
+
+    def load(text: str) -> Config:
+        path = tmp_path / "config.toml"
+        path.write_text(text, encoding="utf-8")
+        return load_config(str(path), env={})
+
+    return load
+
+
+@pytest.fixture
+def errors_of(load_text) -> Callable[[str], list[str]]:
+    """Every error loading this TOML text reports."""
+
+    def errors(text: str) -> list[str]:
+        with pytest.raises(ConfigError) as caught:
+            load_text(text)
+        return caught.value.errors
+
+    return errors

@@ -35,7 +35,7 @@ from daemon.config.key_lines import key_lines
 from daemon.config.model import Config, ConfigError
 from daemon.durations import format_duration, parse_duration
 from daemon.secrets import redact_keys
-from policies import POLICY_OPTIONS, Override, PoliciesConfig
+from policies import POLICY_OPTIONS, OptionRule, Override, PoliciesConfig
 
 DEFAULT_CONFIG_PATH = "/etc/stacks-opsd/config.toml"
 CONFIG_PATH_VARIABLE = "STACKS_OPSD_CONFIG"
@@ -178,13 +178,17 @@ def validate(
     for rule in getattr(cls, "RULES", ()):
         if invalid.isdisjoint((rule.key, *rule.needs)) and not rule.holds(section):
             invalid.add(rule.key)
-            value = getattr(section, rule.key)
-            shown = describe(rule.shown_as(value) if rule.shown_as else value)
-            errors.append(
-                f"{label}: {key_path((*path, rule.key))}: expected {rule.expectation(section)}, "
-                f"got {shown}"
-            )
+            errors.append(_broken_rule(label, path, rule, section))
     return section, errors
+
+
+def _broken_rule(label: str, path: tuple[str | int, ...], rule: OptionRule, section: Any) -> str:
+    """What a section's value that breaks `rule` is reported as."""
+    value = getattr(section, rule.key)
+    shown = describe(rule.shown_as(value) if rule.shown_as else value)
+    return (
+        f"{label}: {key_path((*path, rule.key))}: expected {rule.expectation(section)}, got {shown}"
+    )
 
 
 def _table_array_item(hint: object) -> type | None:
@@ -308,12 +312,7 @@ def _override_options(
             continue
         if not rule.holds(section):
             invalid.add(rule.key)
-            value = getattr(section, rule.key)
-            shown = describe(rule.shown_as(value) if rule.shown_as else value)
-            errors.append(
-                f"{label}: {key_path((*path, rule.key))}: expected {rule.expectation(section)}, "
-                f"got {shown}"
-            )
+            errors.append(_broken_rule(label, path, rule, section))
     return converted, errors
 
 
