@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from daemon.alertmanager import BACKUP_STALE, GAVE_UP, TEST_ALERT
-from daemon.audit import AuditAction, AuditStore, Outcome, new_action_id
+from daemon.audit import AuditAction, Outcome, new_action_id
 from daemon.clock import ManualClock
 from daemon.config import ConfigError, DaemonConfig, load_config
 from daemon.exporter import NotificationMetrics
@@ -24,28 +24,13 @@ from daemon.notify import (
     sample_notification,
 )
 from tests.support.simulated_run import MONDAY, SimulatedRun, config_with
-from tests.support.webhook_receiver import WebhookReceiver
 
 STATUS_URL = "http://opsd.example:9847/status"
 
 
 @pytest.fixture
-def receiver():
-    receiver = WebhookReceiver()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
 def clock():
     return ManualClock(MONDAY)
-
-
-@pytest.fixture
-def store(tmp_path, clock):
-    store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", clock)
-    yield store
-    store.close()
 
 
 def settings_for(receiver, **options) -> NotifyConfig:

@@ -10,8 +10,7 @@ from datetime import timedelta
 import pytest
 from prometheus_client import CollectorRegistry
 
-from daemon.audit import AuditAction, AuditStore, Outcome, new_action_id, row_hash
-from daemon.clock import ManualClock
+from daemon.audit import AuditAction, Outcome, new_action_id, row_hash
 from daemon.exporter import NotificationMetrics
 from daemon.notify import (
     SIGNATURE_HEADER,
@@ -21,28 +20,8 @@ from daemon.notify import (
     WebhookSink,
     retry_delay,
 )
-from tests.support.webhook_receiver import WebhookReceiver
 
 SECRET = "s3cret-for-hmac"
-
-
-@pytest.fixture
-def receiver():
-    receiver = WebhookReceiver()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
-def clock():
-    return ManualClock()
-
-
-@pytest.fixture
-def store(tmp_path, clock):
-    store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", clock)
-    yield store
-    store.close()
 
 
 @pytest.fixture
