@@ -261,9 +261,12 @@ def error_from_response(
     if status == 400:
         field = safe_text(body.get("field"))
         about = f", field {field!r}" if field else ""
+        # The guide's name rule is advice only where a name was sent; a refused backup of a
+        # stopped container, say, is about the container's state, as STACKS' text says.
+        rule = " (names: 3-32 letters, digits, single hyphens)" if field == "name" else ""
         return ValidationError(
-            f"STACKS refused {request} as invalid ({said}{about}): fix the request "
-            "(names: 3-32 letters, digits, single hyphens) and send it again",
+            f"STACKS refused {request} as invalid ({said}{about}): fix the request{rule} "
+            "and send it again",
             field=field,
             **common,
         )

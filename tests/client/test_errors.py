@@ -53,6 +53,16 @@ def test_400_carries_the_field(make_client):
     assert (error.field, error.http_status, error.method) == ("name", 400, "POST")
     assert error.route == "/containers"
     assert "no more than 32 characters" in str(error) and "'name'" in str(error)
+    assert "names: 3-32 letters" in str(error)
+
+
+def test_a_400_about_something_else_gives_no_advice_about_names(make_client):
+    body = {"success": False, "error": "Container must be running to create a backup"}
+    client, _ = make_client(reply(400, body))
+    with pytest.raises(ValidationError) as caught:
+        client.trigger_backup("usr-0000abcd-web")
+    assert "must be running to create a backup" in str(caught.value)
+    assert "names:" not in str(caught.value)
 
 
 def test_401_says_to_check_or_recreate_the_key(make_client):
