@@ -53,6 +53,7 @@ from daemon.notify.settings import NotifyConfig
 from daemon.notify.sink import DeliveryResult, Sink, SinkEnvironment, SinkError
 from daemon.notify.sinks import build_sinks
 from daemon.snapshot import ContainerView
+from daemon.stacks import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +73,10 @@ class DeliveryMetrics(Protocol):
 
 
 def retry_delay(failures: int, rng: random.Random) -> float:
-    """Seconds before retry number `failures` (>= 1): exponential, capped, jittered."""
-    ceiling = min(
-        RETRY_MAX.total_seconds(), RETRY_INITIAL.total_seconds() * 2 ** min(failures - 1, 20)
-    )
-    return rng.uniform(ceiling / 2, ceiling)
+    """Seconds before retry number `failures` (>= 1): exponential, capped, jittered
+    between half and all of it (the client's `Backoff`)."""
+    backoff = Backoff(RETRY_INITIAL.total_seconds(), RETRY_MAX.total_seconds(), rng, least=0.5)
+    return backoff.delay(failures - 1)
 
 
 class DeliveryWorker:

@@ -100,13 +100,18 @@ class ApiObserver(Protocol):
 
 @dataclass
 class Backoff:
+    """Exponential backoff with jitter: the client's read retries, and the notification
+    sinks' (daemon/notify) retries after a failed delivery."""
+
     base: float = 0.5
     cap: float = 8.0
     rng: random.Random = field(default_factory=random.Random)
+    least: float = 0.0  # the share of the ceiling always waited (0: full jitter)
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait before retry number `attempt` (0 for the first retry)."""
-        return self.rng.uniform(0.0, min(self.cap, self.base * 2**attempt))
+        ceiling = min(self.cap, self.base * 2 ** min(attempt, 40))
+        return self.rng.uniform(ceiling * self.least, ceiling)
 
 
 def proves_not_applied(error: StacksError) -> bool:
