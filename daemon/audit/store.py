@@ -575,37 +575,38 @@ def _all_rows(conn: Connection, from_id: int | None = None) -> Iterator[Mapping[
         last_id = batch[-1]["id"]
 
 
+NULLABLE_COLUMNS = (
+    "container_id", "container_name", "target", "reason", "correlation_id", "http_status",
+    "error", "duration_ms",
+)  # fmt: skip
+
+
 def _entry(
     actor: str,
     action: str,
     outcome: str,
     *,
     action_id: str,
-    container_id: str | None = None,
-    container_name: str | None = None,
-    target: str | None = None,
-    reason: str | None = None,
-    correlation_id: str | None = None,
-    http_status: int | None = None,
-    error: str | None = None,
     details: Mapping[str, Any] | None = None,
-    duration_ms: float | None = None,
+    **columns: Any,
 ) -> dict[str, Any]:
-    """One row's fields as given (redacted details), before `_complete` chains it."""
+    """One row's fields as given (redacted details), before `_complete` chains it; `columns`
+    are any of NULLABLE_COLUMNS (the rest stay None)."""
+    unknown = set(columns) - set(NULLABLE_COLUMNS)
+    if unknown:
+        raise TypeError(f"not audit columns: {', '.join(sorted(unknown))}")
+    row = {name: columns.get(name) for name in NULLABLE_COLUMNS}
+    if row["http_status"] is not None:
+        row["http_status"] = int(row["http_status"])
+    if row["duration_ms"] is not None:
+        row["duration_ms"] = round(row["duration_ms"])
     return {
         "actor": actor,
         "action": action,
         "outcome": outcome,
         "action_id": action_id,
-        "container_id": container_id,
-        "container_name": container_name,
-        "target": target,
-        "reason": reason,
-        "correlation_id": correlation_id,
-        "http_status": None if http_status is None else int(http_status),
-        "error": error,
+        **row,
         "details": canonical_json(redact_value(details)) if details else None,
-        "duration_ms": None if duration_ms is None else round(duration_ms),
     }
 
 
