@@ -23,8 +23,10 @@ from daemon.refresh_plan import (
     SHARES,
     DueRefresh,
     Kind,
+    Reason,
     RefreshPacer,
     RefreshPlan,
+    confirmation_rate,
     due_refreshes,
     plan_refresh,
 )
@@ -59,6 +61,7 @@ class Poller:
         self._backup_changes: dict[str, int] = {}  # container_id -> invalidate_backups calls
         self._pacer = RefreshPacer()
         self._polled_at: datetime | None = None  # the last status poll's start
+        self._confirmations = 0  # backup lists due for the morning's confirmation, last seen
 
     def set_intervals(
         self,
@@ -83,6 +86,7 @@ class Poller:
             metrics_interval=self._metrics_interval,
             backups_interval=self._backups_interval,
             polling_capacity=self._budget.polling_capacity,
+            confirmations_per_minute=confirmation_rate(self._confirmations, self._clock.now()),
         )
 
     @property
@@ -126,10 +130,11 @@ class Poller:
     def refresh(self, *, everything: bool = False) -> int:
         """Fetch what is due within the budget, paced; returns requests made.
 
-        Data never fetched comes first, paid from whatever the pacer holds, so a
-        fresh start knows the whole fleet as soon as the capacity allows; so do
-        backup lists read before today's scheduled backups, so each new backup is
-        confirmed before metrics are refreshed again. Then each
+        Data never fetched (and backup lists the daemon changed) comes first, paid
+        from whatever the pacer holds, so a fresh start knows the whole fleet as
+        soon as the capacity allows. Then the backup lists read before today's
+        scheduled backups, paid from the slack or what the metrics share lends
+        them, so every new backup is confirmed by the deadline. Then each
         share (backup lists, then metrics) spends what it has accrued on its own
         oldest due data, and the slack goes to the most overdue data whatever its
         kind (see `RefreshPacer`). Every request must also be one the budget allows
@@ -144,8 +149,12 @@ class Poller:
                 self._fetch(refresh)
             return len(due)
         due = due_refreshes(snapshot, plan, now)
-        busy = {refresh.kind.share for refresh in due}
+        busy = {refresh.kind.share for refresh in due if refresh.reason is not Reason.CONFIRM}
         idle = [share for share in SHARES if share not in busy]
+        confirmations = sum(refresh.reason is Reason.CONFIRM for refresh in due)
+        if confirmations != self._confirmations:  # their pace is part of the plan
+            self._confirmations = confirmations
+            plan = self.plan()
         self._pacer.earn(plan, len(snapshot.containers), now, idle)
         status_room = self._budget.status_room(self._next_status_poll(), self.status_interval)
         fetched: set[DueRefresh] = set()
@@ -163,9 +172,11 @@ class Poller:
 
         pacer = self._pacer
         fetch((r for r in due if r.any_share), lambda r: pacer.spend_any(r.kind.share))
+        fetch((r for r in due if r.reason is Reason.CONFIRM), lambda r: pacer.spend_confirmation())
+        rotation = [r for r in due if r.reason is not Reason.CONFIRM]  # paced at their deadline
         for share in SHARES:
-            fetch((r for r in due if r.kind.share is share), lambda r, s=share: pacer.spend(s))
-        fetch(due, lambda r: pacer.spend_slack())
+            fetch((r for r in rotation if r.kind.share is share), lambda r, s=share: pacer.spend(s))
+        fetch(rotation, lambda r: pacer.spend_slack())
         return len(fetched)
 
     def _next_status_poll(self) -> datetime | None:
@@ -181,7 +192,7 @@ class Poller:
                 )
                 self._update_view(container_id, metrics=metrics, metrics_at=self._clock.now())
             elif refresh.kind is Kind.BACKUPS:
-                self._fetch_backups(container_id)
+                self._fetch_backups(container_id, refresh.moves_rotation)
             else:
                 stats = self._client.backup_stats(priority=Priority.REFRESH)
                 at = self._clock.now()
@@ -196,15 +207,17 @@ class Poller:
                 error,
             )
 
-    def _fetch_backups(self, container_id: str) -> None:
+    def _fetch_backups(self, container_id: str, moves_rotation: bool) -> None:
         changes = self._backup_changes.get(container_id, 0)
         backups = tuple(
             self._client.backups(container_id, limit=MAX_BACKUPS, priority=Priority.REFRESH)
         )
         # A change the daemon made while the list was on its way is not in it: read again.
         changed = self._backup_changes.get(container_id, 0) != changes
+        at = self._clock.now()
+        rotation = {"backups_rotation_at": at} if moves_rotation else {}
         self._update_view(
-            container_id, backups=backups, backups_at=self._clock.now(), backups_changed=changed
+            container_id, backups=backups, backups_at=at, backups_changed=changed, **rotation
         )
 
     def forget(self) -> None:

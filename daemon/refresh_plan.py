@@ -14,24 +14,34 @@ one every 15 s as before.
 `due_refreshes` lists what is due, earliest deadline first (the moment each
 piece of data reached its interval): round-robin over the fleet by age;
 never-fetched data and backup lists the daemon just changed come first, paid
-from whatever the pacer holds. After the daily scheduled backups (02:00 UTC,
-the guide), every backup list read before them is due at once in the same way,
-ahead of metrics: the new backups are confirmed
-within about the time the budget needs to read every list once, and a backup
-is never reported stale merely because its list was not read since.
+from whatever the pacer holds.
+
+After the daily scheduled backups (02:00 UTC, the guide), every backup list read
+before them is due for a confirmation, ahead of metrics: the new backups are
+confirmed within `CONFIRM_WITHIN`, paid from the slack and, only as far as the
+slack cannot make that deadline, from the metrics share (`RefreshPacer`), so the
+metrics of a fleet with room to spare never wait for them. A confirmation does
+not move the list's place in its rotation (`ContainerView.backups_rotation_at`):
+the lists confirmed together in the morning do not all fall due together one
+interval later, so no list waits longer than its interval for the rotation.
+A backup is never reported stale merely because its list was not read since
+(the list's own age is exported beside it).
+
 `RefreshPacer` spreads the refreshes evenly over time and keeps each kind's
 share, so a crowd of one kind falling due together never starves the other;
-only data never fetched may use any share.
+only data never fetched (or just changed by the daemon) may use any share.
 
 Who may spend a request, and the room status polls keep, is the rate budget's
 to say (daemon/stacks/ratebudget.py): this module says only what is due and how
 fast.
 """
 
+import zlib
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import Enum
+from functools import lru_cache
 
 from daemon.snapshot import Snapshot
 
@@ -43,6 +53,7 @@ AUTO_CEILING = timedelta(seconds=15)  # ... and never less often
 AUTO_SHARE = 0.9  # of what is left: the rest absorbs the refreshes' timing and retries
 SCHEDULED_BACKUPS = time(2, 0)  # UTC, daily (the guide)
 SCHEDULE_SETTLED = timedelta(minutes=5)  # scheduled backups take seconds; confirm after this
+CONFIRM_WITHIN = timedelta(minutes=30)  # every list confirmed this long after the mark
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,7 @@ class RefreshPlan:
     backups_interval: timedelta
     refresh_capacity_per_minute: float  # what metrics and backup lists may spend
     status_interval: timedelta = AUTO_CEILING
+    confirmations_per_minute: float = 0.0  # the morning's, at the pace of their deadline
 
 
 def plan_refresh(
@@ -60,17 +72,20 @@ def plan_refresh(
     metrics_interval: timedelta,
     backups_interval: timedelta,
     polling_capacity: int,
+    confirmations_per_minute: float = 0.0,
 ) -> RefreshPlan:
     """The status interval (None: auto) and per-container refresh intervals that fit the
     `polling_capacity` of every minute (what the budget leaves besides the reserve for
-    actions)."""
+    actions). An auto status interval also leaves room for the morning's confirmations
+    (`confirmation_rate`); the intervals never stretch for them."""
     # /backups/stats costs one request per backups interval on top of the per-container lists.
     stats_per_minute = MINUTE / backups_interval.total_seconds()
     metrics_demand = containers * MINUTE / metrics_interval.total_seconds()
     backups_demand = containers * MINUTE / backups_interval.total_seconds()
     demand = metrics_demand + backups_demand
     if status_interval is None:
-        spare = (polling_capacity - stats_per_minute - demand) * AUTO_SHARE
+        spare = polling_capacity - stats_per_minute - demand - confirmations_per_minute
+        spare *= AUTO_SHARE
         fastest, slowest = (
             MINUTE / AUTO_FLOOR.total_seconds(),
             MINUTE / AUTO_CEILING.total_seconds(),
@@ -84,6 +99,7 @@ def plan_refresh(
         backups_interval=backups_interval * stretch,
         refresh_capacity_per_minute=capacity,
         status_interval=status_interval,
+        confirmations_per_minute=confirmations_per_minute,
     )
 
 
@@ -91,6 +107,12 @@ def schedule_mark(now: datetime) -> datetime:
     """The latest moment by which the daily scheduled backups have run, as of `now`."""
     today = datetime.combine(now.date(), SCHEDULED_BACKUPS, UTC) + SCHEDULE_SETTLED
     return today if now >= today else today - timedelta(days=1)
+
+
+def confirmation_rate(confirmations: int, now: datetime) -> float:
+    """Reads per minute that confirm `confirmations` lists by the deadline (at once, after it)."""
+    left = (schedule_mark(now) + CONFIRM_WITHIN - now).total_seconds()
+    return confirmations * MINUTE / max(left, PACING_WINDOW_SECONDS)
 
 
 class Kind(Enum):
@@ -106,47 +128,92 @@ class Kind(Enum):
 SHARES = (Kind.BACKUPS, Kind.METRICS)
 
 
+class Reason(Enum):
+    """Why a piece of data is due."""
+
+    FIRST = "first"  # never fetched yet
+    CHANGED = "changed"  # a backup list the daemon changed since it was read
+    CONFIRM = "confirm"  # a backup list read before today's scheduled backups
+    ROTATION = "rotation"  # its interval has passed since its last read in the rotation
+
+
 @dataclass(frozen=True)
 class DueRefresh:
     due: datetime
     position: int  # ties (never fetched) go container by container, metrics then backups
     kind: Kind
     container_id: str | None  # None for STATS
-    first: bool = False  # never fetched yet
-    urgent: bool = False  # a backup list the daemon changed, or read before today's schedule
+    reason: Reason = Reason.ROTATION
 
     @property
     def any_share(self) -> bool:
-        """Paid from whatever the pacer holds: data never fetched, or backups to confirm."""
-        return self.first or self.urgent
+        """Paid from whatever the pacer holds: data never fetched, or just changed."""
+        return self.reason in (Reason.FIRST, Reason.CHANGED)
+
+    @property
+    def moves_rotation(self) -> bool:
+        """Whether this read is the data's place in its rotation (the next one is due an
+        interval after it); a confirmation or a re-read after a change is extra."""
+        return self.reason in (Reason.FIRST, Reason.ROTATION)
+
+
+@lru_cache(maxsize=2**16)
+def phase_of(container_id: str, kind: Kind) -> float:
+    """Where in each interval the turn of a container's data of `kind` falls, as a fraction
+    of the interval: the same on every start, so a fleet's reads spread evenly over the
+    interval however they began (all at once, at a start; together, in the morning)."""
+    return zlib.crc32(f"{kind.value}:{container_id}".encode()) / 2**32
+
+
+def next_turn(last: datetime, interval: float, phase: float) -> datetime:
+    """The data's next turn in its rotation of `interval` seconds after its read in it at
+    `last`: the first moment at `phase` of an interval more than half an interval after
+    `last`. Data read on time is read again one interval later; a late read never makes the
+    next one late too."""
+    offset = interval * phase
+    turns = (last.timestamp() + interval / 2 - offset) // interval + 1
+    return datetime.fromtimestamp(offset + interval * turns, UTC)
 
 
 def due_refreshes(
     snapshot: Snapshot, plan: RefreshPlan, now: datetime, *, everything: bool = False
 ) -> list[DueRefresh]:
     """What is due at `now` (everything, if asked), earliest deadline first."""
-    metrics_cutoff = now - plan.metrics_interval
-    backups_cutoff = now - plan.backups_interval
+    metrics_seconds = plan.metrics_interval.total_seconds()
+    backups_seconds = plan.backups_interval.total_seconds()
+    metrics_soonest = now - plan.metrics_interval / 2  # no turn before half an interval
+    backups_soonest = now - plan.backups_interval / 2
     mark = schedule_mark(now)
     due = []
     stats_at = snapshot.backup_stats_at
-    if everything or stats_at is None or stats_at <= backups_cutoff:
-        stats_due = EPOCH if stats_at is None else stats_at + plan.backups_interval
-        due.append(DueRefresh(stats_due, 0, Kind.STATS, None, first=stats_at is None))
+    if stats_at is None:
+        due.append(DueRefresh(EPOCH, 0, Kind.STATS, None, Reason.FIRST))
+    elif everything or stats_at + plan.backups_interval <= now:
+        due.append(DueRefresh(stats_at + plan.backups_interval, 0, Kind.STATS, None))
     for position, (cid, view) in enumerate(snapshot.containers.items(), start=1):
         fetched = view.metrics_at
         if fetched is None:
-            due.append(DueRefresh(EPOCH, position, Kind.METRICS, cid, first=True))
-        elif everything or fetched <= metrics_cutoff:
-            due.append(DueRefresh(fetched + plan.metrics_interval, position, Kind.METRICS, cid))
+            due.append(DueRefresh(EPOCH, position, Kind.METRICS, cid, Reason.FIRST))
+        elif everything or fetched < metrics_soonest:
+            turn = next_turn(fetched, metrics_seconds, phase_of(cid, Kind.METRICS))
+            if everything or turn <= now:
+                due.append(DueRefresh(turn, position, Kind.METRICS, cid))
         fetched = view.backups_at
-        if fetched is None or view.backups_changed:
-            first = fetched is None
-            due.append(DueRefresh(EPOCH, position, Kind.BACKUPS, cid, first, urgent=not first))
+        if fetched is None:
+            due.append(DueRefresh(EPOCH, position, Kind.BACKUPS, cid, Reason.FIRST))
+            continue
+        rotated = view.backups_rotation_at or fetched
+        turn = None
+        if everything or rotated < backups_soonest:
+            turn = next_turn(rotated, backups_seconds, phase_of(cid, Kind.BACKUPS))
+        if view.backups_changed:
+            due.append(DueRefresh(EPOCH, position, Kind.BACKUPS, cid, Reason.CHANGED))
+        elif turn is not None and turn <= now:  # its read in the rotation confirms it too
+            due.append(DueRefresh(turn, position, Kind.BACKUPS, cid))
         elif fetched < mark:
-            due.append(DueRefresh(mark, position, Kind.BACKUPS, cid, urgent=True))
-        elif everything or fetched <= backups_cutoff:
-            due.append(DueRefresh(fetched + plan.backups_interval, position, Kind.BACKUPS, cid))
+            due.append(DueRefresh(mark, position, Kind.BACKUPS, cid, Reason.CONFIRM))
+        elif everything:
+            due.append(DueRefresh(turn, position, Kind.BACKUPS, cid))
     due.sort(key=lambda refresh: (refresh.due, refresh.position))
     return due
 
@@ -157,17 +224,22 @@ class RefreshPacer:
     Each share (metrics; backup lists with the account's stats) accrues what its
     stretched interval asks for the fleet and spends it on its own due data, so a
     crowd of one kind falling due together is served at that kind's pace and never
-    starves the other. The slack (capacity the shares do not need, plus what a
-    share with nothing due cannot hold) goes to whatever is most overdue, such as
-    a backlog after an outage; data never fetched may be paid from any balance
-    (`spend_any`). Every balance holds at most `PACING_WINDOW_SECONDS` of accrual,
-    so refreshes are spread over the minute and their next due times stay spread.
+    starves the other. The morning's confirmations accrue at the pace that confirms
+    every list by the deadline (`confirmation_rate`), taken from the slack first
+    and from the metrics share only for what the slack cannot give, never from the
+    backup lists' own rotation. The slack (capacity the shares do not need, plus
+    what a share with nothing due cannot hold) goes to whatever is most overdue,
+    such as a backlog after an outage; data never fetched or just changed may be
+    paid from any balance (`spend_any`). Every balance holds at most
+    `PACING_WINDOW_SECONDS` of accrual, so refreshes are spread over the minute and
+    their next due times stay spread.
     """
 
     def __init__(self) -> None:
         self._at: datetime | None = None
         self._shares: dict[Kind, float] = dict.fromkeys(SHARES, 0.0)
         self._slack = 0.0  # what any kind may spend
+        self._confirmations = 0.0  # what the morning's confirmations may spend
 
     def earn(
         self, plan: RefreshPlan, containers: int, now: datetime, idle: Collection[Kind]
@@ -188,6 +260,11 @@ class RefreshPacer:
             Kind.METRICS: containers / plan.metrics_interval.total_seconds(),
             Kind.BACKUPS: (containers + 1) / plan.backups_interval.total_seconds(),
         }
+        slack_rate = max(0.0, capacity - sum(rates.values()))
+        confirm_rate = plan.confirmations_per_minute / MINUTE
+        lent = max(0.0, min(rates[Kind.METRICS], confirm_rate - slack_rate))
+        rates[Kind.METRICS] -= lent
+        slack_rate = max(0.0, slack_rate - confirm_rate)
         overflow = 0.0
         for share, rate in rates.items():
             balance = self._shares[share] + rate * elapsed
@@ -195,9 +272,13 @@ class RefreshPacer:
             if share in idle:
                 overflow += max(0.0, balance - most)
             self._shares[share] = min(balance, most)
-        slack = max(0.0, capacity - sum(rates.values())) * elapsed + overflow
+        if confirm_rate:
+            most = max(1.0, confirm_rate * PACING_WINDOW_SECONDS)
+            self._confirmations = min(self._confirmations + confirm_rate * elapsed, most)
+        else:
+            self._confirmations = 0.0
         most = max(1.0, capacity * PACING_WINDOW_SECONDS)
-        self._slack = min(self._slack + slack, most)
+        self._slack = min(self._slack + slack_rate * elapsed + overflow, most)
 
     def spend(self, share: Kind) -> bool:
         """Spend one refresh from `share` if it holds one."""
@@ -216,3 +297,10 @@ class RefreshPacer:
     def spend_any(self, share: Kind) -> bool:
         """Spend one refresh from `share`, else the slack, else the other shares."""
         return self.spend(share) or self.spend_slack() or any(self.spend(other) for other in SHARES)
+
+    def spend_confirmation(self) -> bool:
+        """Spend one confirmation of a backup list if their balance holds one."""
+        if self._confirmations < 1:
+            return False
+        self._confirmations -= 1
+        return True

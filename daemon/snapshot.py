@@ -26,6 +26,9 @@ class ContainerView:
     backups: tuple[Backup, ...] | None = None
     backups_at: datetime | None = None
     backups_changed: bool = False  # the daemon changed them since `backups_at`: re-read first
+    # The list's last read in the refresh rotation (None: `backups_at`); reads besides it
+    # (confirming the scheduled backups, after a change) leave its next turn where it was.
+    backups_rotation_at: datetime | None = None
 
     @property
     def newest_completed_backup(self) -> Backup | None:
