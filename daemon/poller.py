@@ -171,7 +171,7 @@ class Poller:
                 self._fetch(refresh)
 
         pacer = self._pacer
-        fetch((r for r in due if r.any_share), lambda r: pacer.spend_any(r.kind.share))
+        fetch((r for r in due if r.any_share), lambda r: pacer.spend_any())
         fetch((r for r in due if r.reason is Reason.CONFIRM), lambda r: pacer.spend_confirmation())
         rotation = [r for r in due if r.reason is not Reason.CONFIRM]  # paced at their deadline
         for share in SHARES:

@@ -12,24 +12,26 @@ metrics and backups leave over (the reserve kept), between `AUTO_FLOOR` and
 one every 15 s as before.
 
 `due_refreshes` lists what is due, earliest deadline first (the moment each
-piece of data reached its interval): round-robin over the fleet by age;
-never-fetched data and backup lists the daemon just changed come first, paid
-from whatever the pacer holds.
+piece of data reached its turn). Each container's metrics and backup list have
+a fixed place in their interval (`phase_of`, from the container id), so the
+reads of a fleet spread evenly over the interval however they began, and a
+late read does not push the next one (`next_turn`). Never-fetched data and
+backup lists the daemon just changed come first, paid from whatever the pacer
+holds (the backup lists' own share last).
 
 After the daily scheduled backups (02:00 UTC, the guide), every backup list read
-before them is due for a confirmation, ahead of metrics: the new backups are
-confirmed within `CONFIRM_WITHIN`, paid from the slack and, only as far as the
-slack cannot make that deadline, from the metrics share (`RefreshPacer`), so the
-metrics of a fleet with room to spare never wait for them. A confirmation does
-not move the list's place in its rotation (`ContainerView.backups_rotation_at`):
-the lists confirmed together in the morning do not all fall due together one
-interval later, so no list waits longer than its interval for the rotation.
+before them is due for a confirmation, before any metrics are lent to anything:
+the confirmations are paced so that every list is confirmed `CONFIRM_WITHIN`
+after `schedule_mark` (`confirmation_rate`). An auto status interval makes room
+for them; what it cannot, the metrics share lends (`RefreshPacer`), never the
+backup lists' rotation. A confirmation is a read besides the rotation: it leaves
+the list's next turn where it was (`ContainerView.backups_rotation_at`), so the
+lists confirmed in the morning do not all fall due together one interval later.
 A backup is never reported stale merely because its list was not read since
 (the list's own age is exported beside it).
 
 `RefreshPacer` spreads the refreshes evenly over time and keeps each kind's
-share, so a crowd of one kind falling due together never starves the other;
-only data never fetched (or just changed by the daemon) may use any share.
+share, so a crowd of one kind falling due together never starves the other.
 
 Who may spend a request, and the room status polls keep, is the rate budget's
 to say (daemon/stacks/ratebudget.py): this module says only what is due and how
@@ -294,9 +296,10 @@ class RefreshPacer:
         self._slack -= 1
         return True
 
-    def spend_any(self, share: Kind) -> bool:
-        """Spend one refresh from `share`, else the slack, else the other shares."""
-        return self.spend(share) or self.spend_slack() or any(self.spend(other) for other in SHARES)
+    def spend_any(self) -> bool:
+        """Spend one refresh from the slack, else the metrics share, else the backup lists'
+        (last: their long rotation is the slowest to catch up on what it lends)."""
+        return self.spend_slack() or self.spend(Kind.METRICS) or self.spend(Kind.BACKUPS)
 
     def spend_confirmation(self) -> bool:
         """Spend one confirmation of a backup list if their balance holds one."""

@@ -7,7 +7,7 @@ evaluates `alerts.yml` over exactly those series. With a 60-request budget each
 backup list is read only every ~2.5 hours, so a rule on `time() - last success`
 would see yesterday's backup turn 26 h old before some lists are read again; the
 rule judges staleness as of each list's read instead, and the daemon confirms
-every container's new backup within about half an hour of the schedule.
+every container's new backup within half an hour of the schedule settling.
 """
 
 import subprocess
@@ -18,7 +18,7 @@ import yaml
 
 from daemon.config import Config
 from daemon.exporter import BackupCollector, FleetCollector
-from daemon.refresh_plan import SCHEDULE_SETTLED
+from daemon.refresh_plan import CONFIRM_WITHIN, SCHEDULE_SETTLED
 from tests.benchmarks.counting_transport import CountedSimulator
 from tests.benchmarks.fleet_day import WaitRecordingClock
 from tests.support.integration import require_tool
@@ -27,9 +27,9 @@ from tests.support.simulated_run import MONDAY, SimulatedRun
 CONTAINERS = 1000
 START, END = timedelta(minutes=40), timedelta(hours=3, minutes=20)  # after Monday 00:00
 SCHEDULE = MONDAY + timedelta(hours=2)
-# 1,000 lists at the ~46 requests a minute left for refreshes take ~22 min; a margin for
-# the status polls and the rest of the budget's rhythm.
-CONFIRMED_BY = SCHEDULE + SCHEDULE_SETTLED + timedelta(minutes=35)
+# The confirmations are paced to end CONFIRM_WITHIN after the schedule settled; a margin
+# for the budget's rhythm.
+CONFIRMED_BY = SCHEDULE + SCHEDULE_SETTLED + CONFIRM_WITHIN + timedelta(minutes=5)
 SERIES = (
     "stacks_backup_list_timestamp_seconds",
     "stacks_backup_last_success_timestamp_seconds",

@@ -1,0 +1,153 @@
+"""The refresh rotation and the morning's confirmations (daemon/refresh_plan.py).
+
+Each container's data has a fixed place in its interval, so reads that began
+together (a start, the morning's confirmations) spread over the interval; a
+confirmation is a read besides the rotation and leaves the list's next turn where
+it was; the confirmations are paced to their deadline, paid from what metrics and
+the rotation do not need before anything is lent by the metrics share.
+"""
+
+from datetime import timedelta
+
+from daemon.refresh_plan import (
+    CONFIRM_WITHIN,
+    Kind,
+    Reason,
+    RefreshPacer,
+    confirmation_rate,
+    due_refreshes,
+    plan_refresh,
+    schedule_mark,
+)
+from daemon.snapshot import ContainerView, Snapshot
+from daemon.stacks import Container
+from tests.benchmarks.fleet_day import run_fleet
+from tests.support.simulated_run import MONDAY
+
+MINUTES_5, MINUTES_30 = timedelta(minutes=5), timedelta(minutes=30)
+MORNING = schedule_mark(MONDAY + timedelta(hours=3))  # Monday 02:05
+
+
+def fleet(count: int, **read) -> Snapshot:
+    views = {}
+    for index in range(count):
+        cid = f"usr-0000abcd-app-{index:04d}"
+        container = Container(cid, f"app-{index:04d}", "running")
+        views[cid] = ContainerView(container, seen_at=MONDAY, **read)
+    return Snapshot(taken_at=MONDAY, status_ok=True, containers=views)
+
+
+def plan(containers: int, capacity: int = 50, confirmations: float = 0.0):
+    return plan_refresh(
+        containers,
+        status_interval=None,
+        metrics_interval=MINUTES_5,
+        backups_interval=MINUTES_30,
+        polling_capacity=capacity,
+        confirmations_per_minute=confirmations,
+    )
+
+
+def backup_turns(snapshot: Snapshot, at) -> list:
+    due = due_refreshes(snapshot, plan(len(snapshot.containers)), at, everything=True)
+    return sorted(r.due for r in due if r.kind is Kind.BACKUPS)
+
+
+def test_lists_read_all_at_once_take_their_turns_spread_over_the_interval():
+    read_at = MONDAY + timedelta(hours=1)
+    turns = backup_turns(fleet(100, backups_at=read_at, metrics_at=read_at), read_at)
+
+    assert len(turns) == 100
+    assert all(read_at + MINUTES_30 / 2 < turn <= read_at + MINUTES_30 * 1.5 for turn in turns)
+    # Spread: no ten-minute stretch holds more than half the fleet (together, all would).
+    for first in range(len(turns)):
+        window = [t for t in turns[first:] if t < turns[first] + timedelta(minutes=10)]
+        assert len(window) <= 50
+    # ... and from then on one interval apart: the place is the container's own.
+    turn = backup_turns(fleet(1, backups_at=read_at, metrics_at=read_at), read_at)[0]
+    later = backup_turns(fleet(1, backups_at=turn, metrics_at=read_at), turn)[0]
+    assert abs(later - (turn + MINUTES_30)) < timedelta(milliseconds=1)
+
+
+def test_a_confirmation_leaves_the_lists_next_turn_where_it_was():
+    rotated = MORNING - timedelta(minutes=1)
+    confirmed = MORNING + timedelta(minutes=1)
+    unconfirmed = fleet(20, backups_at=rotated, backups_rotation_at=rotated, metrics_at=MORNING)
+    confirmed = fleet(20, backups_at=confirmed, backups_rotation_at=rotated, metrics_at=MORNING)
+    later = rotated + MINUTES_30 * 1.5  # every turn has come
+
+    def due(snapshot):
+        refreshes = due_refreshes(snapshot, plan(20), later)
+        return [(r.container_id, r.due, r.reason) for r in refreshes if r.kind is Kind.BACKUPS]
+
+    assert len(due(confirmed)) == 20
+    assert due(confirmed) == due(unconfirmed)
+    assert {reason for _, _, reason in due(confirmed)} == {Reason.ROTATION}
+
+
+def test_a_list_read_before_the_schedule_is_due_once_for_its_confirmation():
+    read_before = MORNING - timedelta(minutes=1)
+    snapshot = fleet(50, backups_at=read_before, metrics_at=MORNING)
+
+    due = [r for r in due_refreshes(snapshot, plan(50), MORNING) if r.kind is Kind.BACKUPS]
+
+    assert len(due) == 50 and len({r.container_id for r in due}) == 50
+    assert {r.reason for r in due} == {Reason.CONFIRM}
+    # Where the list's turn has come, that read confirms it too.
+    later = read_before + MINUTES_30 * 1.5
+    turned = [r for r in due_refreshes(snapshot, plan(50), later) if r.kind is Kind.BACKUPS]
+    assert len(turned) == 50 and {r.reason for r in turned} == {Reason.ROTATION}
+
+
+def test_a_late_read_skips_a_turn_instead_of_reading_twice():
+    late_read = MONDAY + timedelta(hours=1)
+    turn = backup_turns(fleet(1, backups_at=late_read, metrics_at=late_read), late_read)[0]
+    # Read again 20 minutes after its turn (more than half an interval late) ...
+    read = turn + timedelta(minutes=20)
+    next_turn = backup_turns(fleet(1, backups_at=read, metrics_at=read), read)[0]
+
+    assert next_turn == turn + 2 * MINUTES_30  # ... the next turn is the one after
+
+
+def spent_in_an_hour(pacer: RefreshPacer, the_plan, containers: int) -> dict[str, int]:
+    spent = {"confirmations": 0, "metrics": 0}
+    moment = MORNING
+    for _ in range(720):  # every 5 s, with confirmations and metrics always due
+        pacer.earn(the_plan, containers, moment, idle=())
+        while pacer.spend_confirmation():
+            spent["confirmations"] += 1
+        while pacer.spend(Kind.METRICS):
+            spent["metrics"] += 1
+        moment += timedelta(seconds=5)
+    return spent
+
+
+def test_confirmations_are_paced_to_their_deadline_and_leave_metrics_alone_with_room():
+    # 100 containers, 100 lists to confirm in 30 minutes: the room an auto status interval
+    # leaves pays them, and metrics keep their 20 a minute.
+    pace = confirmation_rate(100, MORNING)
+    spent = spent_in_an_hour(RefreshPacer(), plan(100, confirmations=pace), 100)
+
+    assert pace == 100 / (CONFIRM_WITHIN / timedelta(minutes=1))
+    assert abs(spent["confirmations"] - 60.5 * pace) <= 2  # the first half minute comes at once
+    assert abs(spent["metrics"] - 60.5 * 20) <= 2
+
+
+def test_a_fleet_without_room_lends_its_metrics_share_to_the_confirmations():
+    # 1,000 containers: the budget is stretched, so only the metrics share can pay.
+    pace = confirmation_rate(1000, MORNING)
+    the_plan = plan(1000, confirmations=pace)
+    metrics_per_minute = 1000 / (the_plan.metrics_interval / timedelta(minutes=1))
+    spent = spent_in_an_hour(RefreshPacer(), the_plan, 1000)
+
+    assert abs(spent["confirmations"] - 60.5 * pace) <= 5
+    assert abs(spent["metrics"] - 60.5 * (metrics_per_minute - pace)) <= 5
+
+
+def test_a_small_fleet_crossing_the_schedule_stays_as_fresh_as_the_budget_allows(tmp_path):
+    # Monday 00:00 to 02:45: the 02:05 confirmations fall inside the measured window.
+    result = run_fleet(tmp_path, 10, timedelta(hours=2, minutes=45), history=timedelta(days=7))
+
+    assert result.throttled == 0
+    for kind in ("metrics", "backups"):
+        assert result.freshness(kind) >= 0.9, (kind, result.worst[kind], result.best[kind])
