@@ -169,11 +169,11 @@ def phase_of(container_id: str, kind: Kind) -> float:
 
 def next_turn(last: datetime, interval: float, phase: float) -> datetime:
     """The data's next turn in its rotation of `interval` seconds after its read in it at
-    `last`: the first moment at `phase` of an interval more than half an interval after
-    `last`. Data read on time is read again one interval later; a late read never makes the
-    next one late too."""
+    `last`: the first moment after `last` at `phase` of an interval. So data is read at most
+    once per turn, never more than an interval apart when read on time, and a late read
+    never makes the next one late too."""
     offset = interval * phase
-    turns = (last.timestamp() + interval / 2 - offset) // interval + 1
+    turns = (last.timestamp() - offset) // interval + 1
     return datetime.fromtimestamp(offset + interval * turns, UTC)
 
 
@@ -183,8 +183,6 @@ def due_refreshes(
     """What is due at `now` (everything, if asked), earliest deadline first."""
     metrics_seconds = plan.metrics_interval.total_seconds()
     backups_seconds = plan.backups_interval.total_seconds()
-    metrics_soonest = now - plan.metrics_interval / 2  # no turn before half an interval
-    backups_soonest = now - plan.backups_interval / 2
     mark = schedule_mark(now)
     due = []
     stats_at = snapshot.backup_stats_at
@@ -196,7 +194,7 @@ def due_refreshes(
         fetched = view.metrics_at
         if fetched is None:
             due.append(DueRefresh(EPOCH, position, Kind.METRICS, cid, Reason.FIRST))
-        elif everything or fetched < metrics_soonest:
+        else:
             turn = next_turn(fetched, metrics_seconds, phase_of(cid, Kind.METRICS))
             if everything or turn <= now:
                 due.append(DueRefresh(turn, position, Kind.METRICS, cid))
@@ -205,12 +203,10 @@ def due_refreshes(
             due.append(DueRefresh(EPOCH, position, Kind.BACKUPS, cid, Reason.FIRST))
             continue
         rotated = view.backups_rotation_at or fetched
-        turn = None
-        if everything or rotated < backups_soonest:
-            turn = next_turn(rotated, backups_seconds, phase_of(cid, Kind.BACKUPS))
+        turn = next_turn(rotated, backups_seconds, phase_of(cid, Kind.BACKUPS))
         if view.backups_changed:
             due.append(DueRefresh(EPOCH, position, Kind.BACKUPS, cid, Reason.CHANGED))
-        elif turn is not None and turn <= now:  # its read in the rotation confirms it too
+        elif turn <= now:  # its read in the rotation confirms it too
             due.append(DueRefresh(turn, position, Kind.BACKUPS, cid))
         elif fetched < mark:
             due.append(DueRefresh(mark, position, Kind.BACKUPS, cid, Reason.CONFIRM))
