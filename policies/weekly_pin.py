@@ -71,6 +71,7 @@ RETRY_AFTER = timedelta(hours=1)
 DONE_OR_RUNNING = (Outcome.STARTED, Outcome.SUCCEEDED, Outcome.DRY_RUN)
 ATTEMPTS_MATTER = timedelta(weeks=3)  # a week's pin attempts, while its backups may be listed
 HISTORY_EXTRA_WEEKS = 52  # daemon pins this much older than keep_weeks are forgotten (kept)
+DAYS_REMEMBERED = 1024  # days whose ISO week is cached: pinned backups listed for ~2 years
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAYS: tuple[str, ...] = get_args(Weekday)
@@ -97,7 +98,7 @@ class IsoWeek:
 
     @classmethod
     def of(cls, moment: datetime) -> "IsoWeek":
-        return _week_of(moment)
+        return _week_of_day(moment.astimezone(UTC).date())
 
     @classmethod
     def parse(cls, label: object) -> "IsoWeek | None":
@@ -119,10 +120,12 @@ class IsoWeek:
         return datetime.combine(day, at.replace(tzinfo=None), UTC)
 
 
-@lru_cache(maxsize=16384)
-def _week_of(moment: datetime) -> IsoWeek:
-    # weekly_pin asks for the week of every listed backup at every evaluation.
-    year, week, _ = moment.astimezone(UTC).isocalendar()
+# weekly_pin asks for the week of every listed backup at every evaluation. Keyed by the
+# UTC day, not the moment: every new backup brings a new moment, but only each new day
+# a new entry, so the cache stays a few hundred bytes per day of backups listed.
+@lru_cache(maxsize=DAYS_REMEMBERED)
+def _week_of_day(day: date) -> IsoWeek:
+    year, week, _ = day.isocalendar()
     return IsoWeek(year, week)
 
 

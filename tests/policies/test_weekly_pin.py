@@ -1,9 +1,17 @@
 """weekly_pin decisions: ISO week math, catch-up, ownership of pins, keep_weeks, freshness guard."""
 
+import gc
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
-from policies import Action, BackupFreshnessOptions, Note, WeeklyPinOptions, WeeklyPinPolicy
+from policies import (
+    Action,
+    BackupFreshnessOptions,
+    IsoWeek,
+    Note,
+    WeeklyPinOptions,
+    WeeklyPinPolicy,
+)
 from tests.policies.factories import backup, container, folded, performed, row, snapshot
 
 MONDAY = datetime(2026, 1, 5, tzinfo=UTC)  # ISO week 2026-W02 runs Jan 5 to Jan 11
@@ -40,6 +48,18 @@ def test_this_weeks_pin_waits_for_a_backup_list_read_after_the_due_time():
         )
         == []
     )
+
+
+def test_memory_of_backup_weeks_stays_bounded_as_new_backups_keep_coming():
+    # A long-lived daemon lists new backups every day, each made at a new moment: what
+    # the policy keeps to place them in their weeks must not grow with every backup seen.
+    p = policy()
+    for day in range(30):
+        moment = MONDAY + timedelta(days=day)
+        backups = [backup(day * 1000 + k, moment + timedelta(seconds=k)) for k in range(1000)]
+        decide(p, moment + timedelta(hours=23), backups)
+    alive = sum(isinstance(thing, IsoWeek) for thing in gc.get_objects())
+    assert alive < 1000, f"{alive} IsoWeek objects kept after 30,000 backups listed"
 
 
 def test_a_failed_newest_backup_is_not_pinned():
