@@ -3,7 +3,7 @@
 `poll_status` costs exactly one `GET /containers` for the whole fleet.
 `refresh` (every few seconds) fetches the per-container metrics and backup
 lists that are due at the intervals of the current RefreshPlan (stretched to
-fit the budget), oldest first, at the pace and in the shares a RefreshPacer
+fit the budget), earliest turn first, at the pace and in the shares a RefreshPacer
 allows (see daemon/refresh_plan.py), so the load is spread evenly over time, and
 only as far as the rate budget allows refreshes (daemon/stacks/ratebudget.py), so
 actions, the backup gate and status polls keep their part of every window. Only
@@ -173,7 +173,8 @@ class Poller:
         pacer = self._pacer
         fetch((r for r in due if r.any_share), lambda r: pacer.spend_any())
         fetch((r for r in due if r.reason is Reason.CONFIRM), lambda r: pacer.spend_confirmation())
-        rotation = [r for r in due if r.reason is not Reason.CONFIRM]  # paced at their deadline
+        # The rest of the confirmations wait for their pace, unless their turn came.
+        rotation = [r for r in due if r.reason is not Reason.CONFIRM or r.in_turn]
         for share in SHARES:
             fetch((r for r in rotation if r.kind.share is share), lambda r, s=share: pacer.spend(s))
         fetch(rotation, lambda r: pacer.spend_slack())
@@ -192,7 +193,7 @@ class Poller:
                 )
                 self._update_view(container_id, metrics=metrics, metrics_at=self._clock.now())
             elif refresh.kind is Kind.BACKUPS:
-                self._fetch_backups(container_id, refresh.moves_rotation)
+                self._fetch_backups(container_id, refresh.in_turn)
             else:
                 stats = self._client.backup_stats(priority=Priority.REFRESH)
                 at = self._clock.now()
@@ -207,7 +208,7 @@ class Poller:
                 error,
             )
 
-    def _fetch_backups(self, container_id: str, moves_rotation: bool) -> None:
+    def _fetch_backups(self, container_id: str, in_turn: bool) -> None:
         changes = self._backup_changes.get(container_id, 0)
         backups = tuple(
             self._client.backups(container_id, limit=MAX_BACKUPS, priority=Priority.REFRESH)
@@ -215,13 +216,14 @@ class Poller:
         # A change the daemon made while the list was on its way is not in it: read again.
         changed = self._backup_changes.get(container_id, 0) != changes
         at = self._clock.now()
-        rotation = {"backups_rotation_at": at} if moves_rotation else {}
+        rotation = {"backups_rotation_at": at} if in_turn else {}
         self._update_view(
             container_id, backups=backups, backups_at=at, backups_changed=changed, **rotation
         )
 
     def forget(self) -> None:
         """Drop everything known (leadership lost: this instance no longer watches)."""
+        self._confirmations = 0
         self._latest.publish(lambda old: Snapshot())
 
     def invalidate_backups(self, container_id: str) -> None:

@@ -43,7 +43,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import Enum
-from functools import lru_cache
 
 from daemon.snapshot import Snapshot
 
@@ -146,20 +145,14 @@ class DueRefresh:
     kind: Kind
     container_id: str | None  # None for STATS
     reason: Reason = Reason.ROTATION
+    in_turn: bool = True  # the read is also the data's turn in its rotation
 
     @property
     def any_share(self) -> bool:
         """Paid from whatever the pacer holds: data never fetched, or just changed."""
         return self.reason in (Reason.FIRST, Reason.CHANGED)
 
-    @property
-    def moves_rotation(self) -> bool:
-        """Whether this read is the data's place in its rotation (the next one is due an
-        interval after it); a confirmation or a re-read after a change is extra."""
-        return self.reason in (Reason.FIRST, Reason.ROTATION)
 
-
-@lru_cache(maxsize=2**16)
 def phase_of(container_id: str, kind: Kind) -> float:
     """Where in each interval the turn of a container's data of `kind` falls, as a fraction
     of the interval: the same on every start, so a fleet's reads spread evenly over the
@@ -167,22 +160,21 @@ def phase_of(container_id: str, kind: Kind) -> float:
     return zlib.crc32(f"{kind.value}:{container_id}".encode()) / 2**32
 
 
-def next_turn(last: datetime, interval: float, phase: float) -> datetime:
-    """The data's next turn in its rotation of `interval` seconds after its read in it at
-    `last`: the first moment after `last` at `phase` of an interval. So data is read at most
-    once per turn, never more than an interval apart when read on time, and a late read
-    never makes the next one late too."""
+def next_turn(last: datetime, interval: timedelta, phase: float) -> datetime:
+    """The data's next turn in its rotation after its read in it at `last`: the first moment
+    after `last` at `phase` of an interval, counted from the start of `last`'s day (UTC), so
+    an interval stretched a little for one more container moves the turns a little. Data is
+    read at most once per turn, never more than an interval apart when read on time, and a
+    late read never makes the next one late too."""
+    day = datetime.combine(last.astimezone(UTC).date(), time(0), UTC)
     offset = interval * phase
-    turns = (last.timestamp() - offset) // interval + 1
-    return datetime.fromtimestamp(offset + interval * turns, UTC)
+    return day + offset + interval * ((last - day - offset) // interval + 1)
 
 
 def due_refreshes(
     snapshot: Snapshot, plan: RefreshPlan, now: datetime, *, everything: bool = False
 ) -> list[DueRefresh]:
     """What is due at `now` (everything, if asked), earliest deadline first."""
-    metrics_seconds = plan.metrics_interval.total_seconds()
-    backups_seconds = plan.backups_interval.total_seconds()
     mark = schedule_mark(now)
     due = []
     stats_at = snapshot.backup_stats_at
@@ -195,7 +187,7 @@ def due_refreshes(
         if fetched is None:
             due.append(DueRefresh(EPOCH, position, Kind.METRICS, cid, Reason.FIRST))
         else:
-            turn = next_turn(fetched, metrics_seconds, phase_of(cid, Kind.METRICS))
+            turn = next_turn(fetched, plan.metrics_interval, phase_of(cid, Kind.METRICS))
             if everything or turn <= now:
                 due.append(DueRefresh(turn, position, Kind.METRICS, cid))
         fetched = view.backups_at
@@ -203,14 +195,13 @@ def due_refreshes(
             due.append(DueRefresh(EPOCH, position, Kind.BACKUPS, cid, Reason.FIRST))
             continue
         rotated = view.backups_rotation_at or fetched
-        turn = next_turn(rotated, backups_seconds, phase_of(cid, Kind.BACKUPS))
+        turn = next_turn(rotated, plan.backups_interval, phase_of(cid, Kind.BACKUPS))
+        turned = turn <= now
         if view.backups_changed:
-            due.append(DueRefresh(EPOCH, position, Kind.BACKUPS, cid, Reason.CHANGED))
-        elif turn <= now:  # its read in the rotation confirms it too
-            due.append(DueRefresh(turn, position, Kind.BACKUPS, cid))
-        elif fetched < mark:
-            due.append(DueRefresh(mark, position, Kind.BACKUPS, cid, Reason.CONFIRM))
-        elif everything:
+            due.append(DueRefresh(EPOCH, position, Kind.BACKUPS, cid, Reason.CHANGED, turned))
+        elif fetched < mark:  # counted in the confirmations' pace even when its turn came
+            due.append(DueRefresh(mark, position, Kind.BACKUPS, cid, Reason.CONFIRM, turned))
+        elif everything or turned:
             due.append(DueRefresh(turn, position, Kind.BACKUPS, cid))
     due.sort(key=lambda refresh: (refresh.due, refresh.position))
     return due
@@ -259,7 +250,9 @@ class RefreshPacer:
             Kind.BACKUPS: (containers + 1) / plan.backups_interval.total_seconds(),
         }
         slack_rate = max(0.0, capacity - sum(rates.values()))
-        confirm_rate = plan.confirmations_per_minute / MINUTE
+        # Never more than the slack and the metrics share can give: a fleet too large to
+        # confirm by the deadline confirms later, and its rotation keeps its pace.
+        confirm_rate = min(plan.confirmations_per_minute / MINUTE, slack_rate + rates[Kind.METRICS])
         lent = max(0.0, min(rates[Kind.METRICS], confirm_rate - slack_rate))
         rates[Kind.METRICS] -= lent
         slack_rate = max(0.0, slack_rate - confirm_rate)
