@@ -5,7 +5,8 @@ its size. What remains of the budget's `polling_capacity` (the per-minute limit
 less `reserve_for_actions`) is shared by metrics and backup refreshes in
 proportion to what their configured intervals ask for; when the fleet asks for
 more than the budget holds, both intervals are stretched by the same factor so
-the daemon stays under the limit.
+the daemon stays under the limit, with a little room left (`STRETCH_FILL`) so that
+data read late (a start, a burst of actions) catches up instead of staying late.
 With `status_interval = "auto"` the status polls get most (`AUTO_SHARE`) of what
 metrics and backups leave over (the reserve kept), between `AUTO_FLOOR` and
 `AUTO_CEILING`: a small fleet notices a crash within a second or two, a large
@@ -52,6 +53,7 @@ PACING_WINDOW_SECONDS = 30.0  # how much accrued capacity may be spent at once
 AUTO_FLOOR = timedelta(seconds=1)  # `status_interval = "auto"`: never more often than this
 AUTO_CEILING = timedelta(seconds=15)  # ... and never less often
 AUTO_SHARE = 0.9  # of what is left: the rest absorbs the refreshes' timing and retries
+STRETCH_FILL = 0.97  # a stretched plan fills this much: the rest lets a backlog drain
 SCHEDULED_BACKUPS = time(2, 0)  # UTC, daily (the guide)
 SCHEDULE_SETTLED = timedelta(minutes=5)  # scheduled backups take seconds; confirm after this
 CONFIRM_WITHIN = timedelta(minutes=30)  # every list confirmed this long after the mark
@@ -94,7 +96,7 @@ def plan_refresh(
         status_interval = timedelta(seconds=MINUTE / min(fastest, max(slowest, spare)))
     status_per_minute = MINUTE / status_interval.total_seconds()
     capacity = max(polling_capacity - status_per_minute - stats_per_minute, 1)
-    stretch = max(1.0, demand / capacity)
+    stretch = max(1.0, demand / (capacity * STRETCH_FILL))
     return RefreshPlan(
         metrics_interval=metrics_interval * stretch,
         backups_interval=backups_interval * stretch,
