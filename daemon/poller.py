@@ -149,7 +149,8 @@ class Poller:
                 self._fetch(refresh)
             return len(due)
         due = due_refreshes(snapshot, plan, now)
-        busy = {refresh.kind.share for refresh in due if refresh.reason is not Reason.CONFIRM}
+        rotation = [refresh for refresh in due if not refresh.waits_for_its_pace]
+        busy = {refresh.kind.share for refresh in rotation}
         idle = [share for share in SHARES if share not in busy]
         confirmations = sum(refresh.reason is Reason.CONFIRM for refresh in due)
         if confirmations != self._confirmations:  # their pace is part of the plan
@@ -173,8 +174,6 @@ class Poller:
         pacer = self._pacer
         fetch((r for r in due if r.any_share), lambda r: pacer.spend_any())
         fetch((r for r in due if r.reason is Reason.CONFIRM), lambda r: pacer.spend_confirmation())
-        # The rest of the confirmations wait for their pace, unless their turn came.
-        rotation = [r for r in due if r.reason is not Reason.CONFIRM or r.in_turn]
         for share in SHARES:
             fetch((r for r in rotation if r.kind.share is share), lambda r, s=share: pacer.spend(s))
         fetch(rotation, lambda r: pacer.spend_slack())

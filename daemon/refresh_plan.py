@@ -154,6 +154,12 @@ class DueRefresh:
         """Paid from whatever the pacer holds: data never fetched, or just changed."""
         return self.reason in (Reason.FIRST, Reason.CHANGED)
 
+    @property
+    def waits_for_its_pace(self) -> bool:
+        """A confirmation whose turn in the rotation has not come: only the confirmations'
+        pace pays it (`RefreshPacer.spend_confirmation`)."""
+        return self.reason is Reason.CONFIRM and not self.in_turn
+
 
 def phase_of(container_id: str, kind: Kind) -> float:
     """Where in each interval the turn of a container's data of `kind` falls, as a fraction
