@@ -26,6 +26,7 @@ from daemon.refresh_plan import (
     Reason,
     RefreshPacer,
     RefreshPlan,
+    Turns,
     confirmation_rate,
     due_refreshes,
     plan_refresh,
@@ -58,6 +59,7 @@ class Poller:
         self._backups_interval = backups_interval
         self._latest = latest or LatestSnapshot()
         self._lock = threading.Lock()  # guards _backup_changes
+        self._turns = Turns()
         self._backup_changes: dict[str, int] = {}  # container_id -> invalidate_backups calls
         self._pacer = RefreshPacer()
         self._polled_at: datetime | None = None  # the last status poll's start
@@ -123,6 +125,7 @@ class Poller:
                 self._backup_changes = {
                     cid: count for cid, count in self._backup_changes.items() if cid in views
                 }
+            self._turns.keep_only(views)
             return replace(old, taken_at=now, status_ok=True, containers=views, last_error=None)
 
         return self._latest.publish(merge)
@@ -142,13 +145,13 @@ class Poller:
         still due in the window). `everything` fetches all of it regardless of age (for `once`),
         waiting for the budget.
         """
-        snapshot, plan, now = self.snapshot, self.plan(), self._clock.now()
         if everything:
-            due = due_refreshes(snapshot, plan, now, everything=True)
+            due = self.due(everything=True)
             for refresh in due:
                 self._fetch(refresh)
             return len(due)
-        due = due_refreshes(snapshot, plan, now)
+        snapshot, plan, now = self.snapshot, self.plan(), self._clock.now()
+        due = due_refreshes(snapshot, plan, now, turns=self._turns)
         rotation = [refresh for refresh in due if not refresh.waits_for_its_pace]
         busy = {refresh.kind.share for refresh in rotation}
         idle = [share for share in SHARES if share not in busy]
@@ -178,6 +181,12 @@ class Poller:
             fetch((r for r in rotation if r.kind.share is share), lambda r, s=share: pacer.spend(s))
         fetch(rotation, lambda r: pacer.spend_slack())
         return len(fetched)
+
+    def due(self, *, everything: bool = False) -> list[DueRefresh]:
+        """What is due now (everything, if asked), earliest deadline first."""
+        return due_refreshes(
+            self.snapshot, self.plan(), self._clock.now(), everything=everything, turns=self._turns
+        )
 
     def _next_status_poll(self) -> datetime | None:
         """When the next status poll is due (None: never polled, so now)."""
@@ -223,6 +232,7 @@ class Poller:
     def forget(self) -> None:
         """Drop everything known (leadership lost: this instance no longer watches)."""
         self._confirmations = 0
+        self._turns = Turns()
         self._latest.publish(lambda old: Snapshot())
 
     def invalidate_backups(self, container_id: str) -> None:

@@ -179,10 +179,49 @@ def next_turn(last: datetime, interval: timedelta, phase: float) -> datetime:
     return day + offset + interval * ((last - day - offset) // interval + 1)
 
 
+class Turns:
+    """Each container's next turns, worked out once per read and interval.
+
+    `due_refreshes` asks for every container's turns on every refresh tick; the answer
+    changes only when the data is read again or the interval is stretched, so it is
+    kept here, keyed by container and kind. `keep_only` drops the containers that are
+    gone, so what is kept is bounded by the fleet. An entry lost to a race between
+    threads is merely worked out again.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, Kind], tuple[datetime, timedelta, datetime]] = {}
+
+    def next(self, container_id: str, kind: Kind, last: datetime, interval: timedelta) -> datetime:
+        """`next_turn` of this container's data of `kind`, read in its rotation at `last`."""
+        key = (container_id, kind)
+        known = self._known.get(key)
+        if known is not None and known[0] == last and known[1] == interval:
+            return known[2]
+        turn = next_turn(last, interval, phase_of(container_id, kind))
+        self._known[key] = (last, interval, turn)
+        return turn
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def keep_only(self, container_ids: Collection[str]) -> None:
+        """Forget the turns of every container not in `container_ids`."""
+        self._known = {key: turn for key, turn in self._known.items() if key[0] in container_ids}
+
+
 def due_refreshes(
-    snapshot: Snapshot, plan: RefreshPlan, now: datetime, *, everything: bool = False
+    snapshot: Snapshot,
+    plan: RefreshPlan,
+    now: datetime,
+    *,
+    everything: bool = False,
+    turns: Turns | None = None,
 ) -> list[DueRefresh]:
-    """What is due at `now` (everything, if asked), earliest deadline first."""
+    """What is due at `now` (everything, if asked), earliest deadline first.
+
+    `turns` keeps the containers' turns between calls (a caller that asks often)."""
+    turns = Turns() if turns is None else turns
     mark = schedule_mark(now)
     due = []
     stats_at = snapshot.backup_stats_at
@@ -195,7 +234,7 @@ def due_refreshes(
         if fetched is None:
             due.append(DueRefresh(EPOCH, position, Kind.METRICS, cid, Reason.FIRST))
         else:
-            turn = next_turn(fetched, plan.metrics_interval, phase_of(cid, Kind.METRICS))
+            turn = turns.next(cid, Kind.METRICS, fetched, plan.metrics_interval)
             if everything or turn <= now:
                 due.append(DueRefresh(turn, position, Kind.METRICS, cid))
         fetched = view.backups_at
@@ -203,7 +242,7 @@ def due_refreshes(
             due.append(DueRefresh(EPOCH, position, Kind.BACKUPS, cid, Reason.FIRST))
             continue
         rotated = view.backups_rotation_at or fetched
-        turn = next_turn(rotated, plan.backups_interval, phase_of(cid, Kind.BACKUPS))
+        turn = turns.next(cid, Kind.BACKUPS, rotated, plan.backups_interval)
         turned = turn <= now
         if view.backups_changed:
             due.append(DueRefresh(EPOCH, position, Kind.BACKUPS, cid, Reason.CHANGED, turned))

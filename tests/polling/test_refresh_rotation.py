@@ -14,6 +14,7 @@ from daemon.refresh_plan import (
     Kind,
     Reason,
     RefreshPacer,
+    Turns,
     confirmation_rate,
     due_refreshes,
     next_turn,
@@ -118,6 +119,30 @@ def test_one_more_container_moves_the_turns_only_a_little():
         cid for cid in before if abs(after[cid] - before[cid]) > stretched[0].backups_interval / 100
     ]
     assert len(far) <= 10
+
+
+def test_remembered_turns_follow_every_read_and_stretch_and_forget_departed_containers():
+    read_at = MONDAY + timedelta(hours=3)
+    turns = Turns()
+
+    def due(snapshot, the_plan, at):
+        found = due_refreshes(snapshot, the_plan, at, everything=True, turns=turns)
+        fresh = due_refreshes(snapshot, the_plan, at, everything=True)
+        assert found == fresh  # the same answers as working every turn out again
+        return {(r.container_id, r.kind): r.due for r in found}
+
+    snapshot = fleet(200, backups_at=read_at, metrics_at=read_at)
+    first = due(snapshot, plan(200), read_at)
+    assert due(snapshot, plan(200), read_at) == first
+    stretched = due(snapshot, plan(200, capacity=5), read_at)  # a stretched interval
+    assert stretched != first
+    reread = read_at + timedelta(minutes=7)  # every container read again
+    assert due(fleet(200, backups_at=reread, metrics_at=reread), plan(200), reread) != first
+
+    few = fleet(3, backups_at=reread, metrics_at=reread)
+    turns.keep_only(few.containers)
+    due(few, plan(3), reread)
+    assert len(turns) == 6  # metrics and backups of the three that are left
 
 
 def test_a_late_read_does_not_make_the_next_one_late():

@@ -26,7 +26,7 @@ from daemon.audit import AuditLog
 from daemon.clock import ManualClock
 from daemon.config import Config
 from daemon.leader import LocalLeaderLock
-from daemon.refresh_plan import due_refreshes, schedule_mark
+from daemon.refresh_plan import schedule_mark
 from daemon.runtime import Daemon
 from daemon.service import REFRESH_TICK
 from daemon.simulator import Simulator
@@ -165,8 +165,8 @@ class SimulatedRun:
         """When the next metrics, backup list or stats fall due (now: already due)."""
         if not self.daemon.acting:
             return self._next_status
-        poller, now = self.daemon.poller, self.clock.now()
-        pending = due_refreshes(poller.snapshot, poller.plan(), now, everything=True)
+        now = self.clock.now()
+        pending = self.daemon.poller.due(everything=True)
         next_schedule = schedule_mark(now) + DAY  # every backup list falls due after it
         return min([*(refresh.due for refresh in pending), next_schedule])
 
