@@ -13,8 +13,9 @@ pins last until it unpins them).
 
 The statements select only the columns of a HistoryRow and are served by the
 history indexes of schema.py: a window by (`actor`, `action`, `at`), the rows of
-one container by (`container_id`, `at`), and the rows appended since the last
-evaluation by the primary key.
+one container by (`container_id`, `at`), each container's latest opening of an
+episode by (`actor`, `action`, `outcome`, `container_id`), and the rows appended
+since the last evaluation by the primary key.
 
 What a dry run decided (its `dry_run` rows, the `gave_up` it marked) never counts
 for a reader that acts for real; what it observed always does. That one rule is
@@ -194,9 +195,10 @@ def from_latest_statement(
     The episodes still open are found as the indexes make it cheap:
 
     - an episode of a container (auto_restart's `gave_up`: rare openings, frequent
-      closings anywhere after them) by its latest opening row and whether any
-      closing row follows it, in that container's rows (the container index,
-      stopping at the first); its rows are read from the opening on, there too;
+      closings anywhere after them) by its latest opening row (the outcome index:
+      only the openings are read) and whether any closing row follows it, in that
+      container's rows (the container index, stopping at the first); its rows are
+      read from the opening on, there too;
     - an episode of a finer key (weekly_pin's pin of a backup: one closing per
       opening) in one scan of the policy's rows (the history index): per key its
       latest opening or closing row, and its latest row before `before`. Where the

@@ -6,9 +6,12 @@ Five tables, all defined here:
   hash-chained (chain.py). An action writes a `started` row before its API call
   and one outcome row after it; both share `action_id`. A pre-change backup and
   the change it guards share `correlation_id`. `at` is always UTC. Besides the
-  single-column indexes, two serve the policies' history (history.py): a
-  policy's rows since a moment (`actor`, `action`, `at`) and one container's
-  rows (`container_id`, `at`), so start-up reads only what the windows need.
+  single-column indexes, three serve the policies' history (history.py): a
+  policy's rows since a moment (`actor`, `action`, `at`), one container's
+  rows (`container_id`, `at`), and each container's rows of one outcome
+  (`actor`, `action`, `outcome`, `container_id`: the rare openings of an episode,
+  such as auto_restart's `gave_up`, without reading every restart), so start-up
+  reads only what the windows need.
 - `audit_head`: one row holding the newest hash and the row count, updated in
   the same transaction as every append, so `verify` notices rows deleted from
   the end of the log and rows added after it by something other than the store.
@@ -91,6 +94,13 @@ class AuditLog(SQLModel, table=True):
     __table_args__ = (
         Index("ix_audit_log_actor_action_at", "actor", "action", "at"),
         Index("ix_audit_log_container_id_at", "container_id", "at"),
+        Index(
+            "ix_audit_log_actor_action_outcome_container_id",
+            "actor",
+            "action",
+            "outcome",
+            "container_id",
+        ),
         {"sqlite_autoincrement": True},  # never reuse the id of a deleted row
     )
 
