@@ -60,7 +60,8 @@ def _typed(row: dict) -> dict:
     }
 
 
-# Tables added since the restructuring: migration creates them, and nothing else changes.
+# Tables and the index added since the restructuring: migration creates them, nothing else
+# changes.
 NEW_TABLES = {"notify_cursor", "audit_hold"}  # round 2: notification cursors, holds
 # added since: read at start, each container's latest opening of an episode (gave_up)
 NEW_INDEX = (
