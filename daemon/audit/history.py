@@ -23,9 +23,10 @@ written twice here, for rows in memory (`HistoryRow.counts`) and in SQL
 (`_counting`): change both together.
 """
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, replace
 from datetime import datetime
 from sys import intern
 from typing import Any
@@ -132,12 +133,41 @@ class Episode:
     """Rows older than a window that still matter: for each `key` (the columns that name
     what the episode is about, e.g. the container), the rows from its latest `opens` row
     on, unless a `closes` row came after it. Episodes opened before `not_before` are
-    forgotten. `opens` rows a dry run marked count only for a reader that dry-runs."""
+    forgotten (and stay so: the episode's mark moves past them, episode_marks.py).
+    `opens` rows a dry run marked count only for a reader that dry-runs."""
 
     key: tuple[str, ...]
     opens: tuple[RowKind, ...]
     closes: tuple[RowKind, ...]
     not_before: datetime | None = None
+
+    def mark_name(self, dry_run: bool) -> str:
+        """The name of this episode's mark (episode_marks.py): its declaration (not the
+        moving `not_before`) and whether the reader dry-runs, which counts other openings."""
+        declared = canonical_json(
+            {
+                "key": list(self.key),
+                "opens": [astuple(kind) for kind in self.opens],
+                "closes": [astuple(kind) for kind in self.closes],
+                "dry_run": dry_run,
+            }
+        )
+        first = self.opens[0]
+        digest = hashlib.sha256(declared.encode()).hexdigest()[:16]
+        return f"{first.actor} {first.action} {first.outcome} {digest}"
+
+    def opened_by(self, row: HistoryRow, dry_run: bool) -> bool:
+        """Whether `row` opens this episode, for a reader in this mode."""
+        return row.counts(dry_run) and any(
+            (row.actor, row.action, row.outcome) == (kind.actor, kind.action, kind.outcome)
+            for kind in self.opens
+        )
+
+    def from_mark(self, closed_before: datetime) -> "Episode":
+        """The same episode, read from its mark: every one opened before it is closed."""
+        if self.not_before is not None and self.not_before >= closed_before:
+            return self
+        return replace(self, not_before=closed_before)
 
 
 @dataclass(frozen=True)

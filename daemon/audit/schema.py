@@ -1,6 +1,6 @@
 """The audit schema: its tables, the names stored in them, and its migration at start.
 
-Five tables, all defined here:
+Seven tables, all defined here:
 
 - `audit_log` (SPEC section 8): one row per step of an action, append-only and
   hash-chained (chain.py). An action writes a `started` row before its API call
@@ -24,6 +24,10 @@ Five tables, all defined here:
 - `audit_hold`: the operators' holds (holds.py), one row per hold, ended by a
   release or by its expiry. State shared by every instance and command; each
   change to it is written together with its hash-chained `hold.*` audit row.
+- `audit_episode_mark`: per episode a policy declares (history.py), the moment
+  before which every such episode is closed, so a start reads its open episodes
+  from there instead of from the policy's whole horizon (episode_marks.py).
+  State, not history: not hash-chained.
 
 `action` and `outcome` hold the values of `AuditAction` and `Outcome`; as
 `StrEnum`s they are the very strings stored.
@@ -183,12 +187,21 @@ class AuditHold(SQLModel, table=True):
     end: str | None = None  # "released" or "expired"
 
 
+class AuditEpisodeMark(SQLModel, table=True):
+    __tablename__ = "audit_episode_mark"
+
+    episode: str = Field(primary_key=True)  # Episode.mark_name: a declaration, read in a mode
+    closed_before: datetime = Field(sa_type=UTCDateTime)  # every episode opened before is closed
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
 LOG: Table = AuditLog.__table__
 HEAD: Table = AuditHead.__table__
 SESSIONS: Table = AuditSession.__table__
 CLAIMS: Table = AuditClaim.__table__
 CURSORS: Table = NotifyCursor.__table__
 HOLDS: Table = AuditHold.__table__
+MARKS: Table = AuditEpisodeMark.__table__
 HEAD_ROW = HEAD.c.id == HEAD_ID  # the condition that selects audit_head's one row
 
 
@@ -212,7 +225,7 @@ def ensure_schema(conn: Connection, database: str) -> None:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
     existing = set(inspect(conn).get_table_names())
-    SQLModel.metadata.create_all(conn, tables=[LOG, HEAD, SESSIONS, CLAIMS, CURSORS, HOLDS])
+    SQLModel.metadata.create_all(conn, tables=[LOG, HEAD, SESSIONS, CLAIMS, CURSORS, HOLDS, MARKS])
     if LOG.name in existing:
         _add_missing_columns(conn, database, LOG)
         _add_missing_indexes(conn)

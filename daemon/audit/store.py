@@ -9,9 +9,10 @@
 
 The store is the one door to the audit database: it opens it (engine.py) and
 migrates its tables (schema.py), chains every row it appends (chain.py), reads
-what policies remember (history.py) and what `audit list` shows, keeps this
-process's session and claims (liveness.py), and the operators' holds (holds.py),
-each change to a hold written in one transaction with its audit row.
+what policies remember (history.py; where a start reads their open episodes
+from: episode_marks.py) and what `audit list` shows, keeps this process's
+session and claims (liveness.py), and the operators' holds (holds.py), each
+change to a hold written in one transaction with its audit row.
 
 Appends are serialised in-process by a lock and across processes by the
 database's write lock (see engine.py), so the chain never forks. Every string
@@ -25,6 +26,7 @@ of sessions that are gone.
 """
 
 import contextlib
+import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -48,6 +50,7 @@ from daemon.audit.engine import (
     open_engine,
     sqlite_path,
 )
+from daemon.audit.episode_marks import advance_mark, read_mark
 from daemon.audit.history import (
     Episode,
     HistoryRow,
@@ -70,6 +73,8 @@ from daemon.audit.schema import (
 )
 from daemon.clock import Clock
 from daemon.secrets import mask_url_password, redact_text, redact_value
+
+log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000
 VERIFY_BATCH = 1000
@@ -384,9 +389,27 @@ class AuditStore:
     ) -> list[HistoryRow]:
         """Rows before `before` of every episode still open (see `Episode`), ordered by id:
         what a policy needs of a state older than its window. `dry_run`: what a dry run
-        wrote counts too."""
+        wrote counts too.
+
+        The read starts at the episode's mark, if it has one, and the mark is moved to
+        the earliest opening found, or to `before` (episode_marks.py): the next start
+        reads the episodes still open, not the whole horizon. A mark that cannot be
+        saved is logged, and that start reads from the older mark."""
         _require_aware(before)
-        return self._read_history(from_latest_statement(episode, before, actors, actions, dry_run))
+        name = episode.mark_name(dry_run)
+        with self._reading(f"the mark of episode {name}") as conn:
+            closed_before = read_mark(conn, name)
+        scanned = episode if closed_before is None else episode.from_mark(closed_before)
+        rows = self._read_history(from_latest_statement(scanned, before, actors, actions, dry_run))
+        openings = (row.at for row in rows if episode.opened_by(row, dry_run))
+        opened_first = min(openings, default=before)
+        if closed_before is None or opened_first > closed_before:
+            try:
+                with self._writing(f"the mark of episode {name}") as conn:
+                    advance_mark(conn, name, opened_first, self._now())
+            except AuditWriteError as error:
+                log.warning("%s; the next start reads the episode from its older mark", error)
+        return rows
 
     def last_id(self) -> int:
         """The id of the newest row (0 when there is none): where reading new rows starts."""

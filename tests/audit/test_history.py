@@ -1,11 +1,16 @@
 """What policies read from the store: rows since a moment, filtered and in order, typed with
 the details policies use parsed, and the open episodes older than a window."""
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.exc import OperationalError
 
 from daemon.audit import AuditStore, Episode, HistoryRow, RowKind, new_action_id
+from daemon.audit import store as store_module
+from daemon.audit.schema import MARKS
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # the ManualClock's default start
 RESTARTER, OPERATOR, PINNER = "policy:auto_restart", "cli", "policy:weekly_pin"
@@ -153,3 +158,98 @@ def test_pins_still_held_are_read_with_what_followed_them(store: AuditStore, clo
         (UNPIN, "skipped", "2"),
     ]
     assert store.history_from_latest(forgotten, window, (PINNER,), (PIN, UNPIN)) == []
+
+
+def marks(database_url: str) -> dict[str, datetime]:
+    """The episode marks as the store reads them (aware UTC)."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return dict(conn.execute(select(MARKS.c.episode, MARKS.c.closed_before)).all())
+    finally:
+        engine.dispose()
+
+
+def open_episodes(store: AuditStore, window: datetime) -> list[list[HistoryRow]]:
+    """What a start reads of both episodes, for a live reader and a dry-running one."""
+    return [
+        store.history_from_latest(
+            GAVE_UP, window, (RESTARTER, OPERATOR), (RESTART, START_ACTION), dry_run
+        )
+        for dry_run in (False, True)
+    ] + [
+        store.history_from_latest(PINS, window, (PINNER,), (PIN, UNPIN), dry_run)
+        for dry_run in (False, True)
+    ]
+
+
+def test_a_start_from_the_marks_finds_what_a_read_of_the_whole_horizon_finds(
+    open_store, database_url, raw_sql, clock
+) -> None:
+    store = open_store()
+    chance = random.Random(7)
+    held: dict[str, list[str]] = {name: [] for name in ("a", "b", "c", "d")}
+    for week in range(16):
+        for name, pins in held.items():
+            pins.append(f"{name}-{week}")
+            append(store, PINNER, PIN, "started", name, target=pins[-1])
+            append(store, PINNER, PIN, "succeeded", name, target=pins[-1])
+            if len(pins) > 3:  # unpinned, or kept (stale backups) for a while
+                outcome = "succeeded" if chance.random() < 0.7 else "skipped"
+                append(store, PINNER, UNPIN, outcome, name, target=pins[0])
+                if outcome == "succeeded":
+                    pins.pop(0)
+            clock.advance(3600)
+            if name == "a" and week >= 5:  # given up in week 5, never reset since
+                if week == 5:
+                    append(store, RESTARTER, RESTART, "gave_up", name)
+            elif chance.random() < 0.3:  # given up (a dry run's, now and then), reset later
+                dry_run = {"dry_run": True} if chance.random() < 0.3 else None
+                append(store, RESTARTER, RESTART, "gave_up", name, details=dry_run)
+            elif chance.random() < 0.3:
+                append(store, OPERATOR, START_ACTION, "succeeded", name)
+            elif chance.random() < 0.3:
+                append(store, RESTARTER, RESTART, "started", name)
+        clock.advance(7 * 86400 - 4 * 3600)
+        window = clock.now() - timedelta(weeks=3)
+
+        from_marks = open_episodes(store, window)
+        raw_sql("DELETE FROM audit_episode_mark")
+        assert from_marks == open_episodes(store, window)  # read from the start of the log
+
+    live_pins = {row.target for row in from_marks[2] if row.outcome == "succeeded"}
+    assert live_pins and live_pins == {pin for pins in held.values() for pin in pins[:-3]}
+    given_up = {row.container_id for row in from_marks[0] if row.outcome == "gave_up"}
+    assert "usr-0000abcd-a" in given_up  # however long ago, until a reset
+    # The marks moved on: a start reads weeks, not the whole log.
+    assert min(marks(database_url).values()) > START + timedelta(weeks=4)
+
+
+def test_a_mark_only_moves_forward(open_store, database_url, clock) -> None:
+    store = open_store()
+    append(store, PINNER, PIN, "succeeded", "db", target="1")
+    append(store, PINNER, UNPIN, "succeeded", "db", target="1")
+    clock.advance(30 * 86400)
+    later, earlier = clock.now(), clock.now() - timedelta(days=10)
+
+    store.history_from_latest(PINS, later, (PINNER,), (PIN, UNPIN))
+    store.history_from_latest(PINS, earlier, (PINNER,), (PIN, UNPIN))
+
+    assert list(marks(database_url).values()) == [later]
+
+
+def test_a_mark_that_cannot_be_saved_is_logged_and_the_rows_are_read(
+    store: AuditStore, clock, monkeypatch, caplog
+) -> None:
+    append(store, PINNER, PIN, "succeeded", "db", target="1")
+    clock.advance(30 * 86400)
+
+    def locked(*_args) -> None:
+        raise OperationalError("UPDATE audit_episode_mark", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(store_module, "advance_mark", locked)
+    rows = store.history_from_latest(PINS, clock.now(), (PINNER,), (PIN, UNPIN))
+
+    assert [(row.action, row.target) for row in rows] == [(PIN, "1")]
+    assert "could not record the mark of episode policy:weekly_pin backup.pin" in caplog.text
+    assert "database is locked" in caplog.text

@@ -62,7 +62,7 @@ def _typed(row: dict) -> dict:
 
 # Tables and the index added since the restructuring: migration creates them, nothing else
 # changes.
-NEW_TABLES = {"notify_cursor", "audit_hold"}  # round 2: notification cursors, holds
+NEW_TABLES = {"notify_cursor", "audit_hold", "audit_episode_mark"}  # cursors, holds, marks
 # added since: read at start, each container's latest opening of an episode (gave_up)
 NEW_INDEX = (
     "ix_audit_log_actor_action_outcome_container_id",

@@ -172,6 +172,7 @@ def rows(jobs: dict[str, Job], postgres_url: str) -> list[Row]:
         baseline, *sizes = reversed(history)
         table += figures.history_rows(baseline, sizes)
         table += figures.history_length_rows(same_fleet, sizes[-1])
+        table.append(figures.first_read_row(sizes[-1]))
         table.append(figures.reconcile_row(baseline, sizes[-1]))
     else:
         table += [
@@ -259,7 +260,10 @@ Notes:
   denser than the 10k one and pins all 1,000 containers (the 10k one 250), so its
   windows hold more rows. The {same_fleet_days}-day history is the year's fleet and
   daily activity over the shortest span that holds the same state (8 weeks of pins,
-  3 of pin attempts): against it, only the history is longer. Reconciliation starts
+  3 of pin attempts): against it, only the history is longer. Each database is
+  started on as the daemon that wrote it left it: its last start reconciled it and
+  read the policies' history, which leaves where each policy's open episodes begin
+  (the episode marks); that first read, with no mark yet, is shown apart. Reconciliation starts
   from the watermark the database's last run left; the first time it reads every
   `started` row once."""
 

@@ -293,6 +293,21 @@ def history_length_rows(short: HistoryResult, long: HistoryResult) -> list[Row]:
     return rows
 
 
+def first_read_row(largest: HistoryResult) -> Row:
+    """The first read of the policies' history on the largest database, no episode marked
+    yet: the first start of this version on a year of history (once per database)."""
+    return Row(
+        "6",
+        f"first read of the policies' history, no episode marked yet (once per database), "
+        f"{largest.rows:,} audit rows",
+        _history_value("first_read_seconds", largest.first_read_seconds),
+        "—",
+        "—",
+        f"<= {_history_value('first_read_seconds', FIRST_EVALUATION_TARGET)}",
+        largest.first_read_seconds <= FIRST_EVALUATION_TARGET,
+    )
+
+
 def reconcile_row(baseline: HistoryResult, largest: HistoryResult) -> Row:
     """Reconciliation at start on the largest history, from the watermark its last run left."""
     return Row(

@@ -2,8 +2,11 @@
 
 `run_history` measures one size in this (fresh) process:
 
-1. the audit database is built in a child process (`history_database.py`, then
-   `audit verify`), so the building's memory is not counted here;
+1. the audit database is built in a child process (`history_database.py`), and
+   there a store does once what the daemon that wrote it did at its last start
+   (reconciliation, the first read of the policies' history, which leaves the
+   episode marks: both timed, as the first time on this database), then
+   `audit verify`; the building's memory is not counted here;
 2. the simulator runs 5 days for N containers (Monday to Saturday 00:00: five
    daily backups each, no weekly pin due yet), and the real Daemon
    (`SimulatedRun`) starts on the database: taking leadership (reconciliation
@@ -31,7 +34,9 @@ from pathlib import Path
 from daemon.audit import AuditStore
 from daemon.clock import ManualClock
 from daemon.config import Config
+from daemon.evaluation import PolicyHistory
 from daemon.simulator import Simulator
+from policies import build_policies
 from tests.benchmarks.freshness import best_intervals
 from tests.benchmarks.history_database import ACCOUNT, build_history
 from tests.benchmarks.job_runner import ROOT
@@ -54,6 +59,7 @@ class HistoryResult:
     verified: bool  # `audit verify` passed on the built database
     reconcile_seconds: float  # taking leadership: the `interrupted` rows of dead sessions
     first_reconcile_seconds: float  # the same on the database new to reconciliation (once)
+    first_read_seconds: float  # reading the policies' history on it with no episode marked (once)
     first_evaluation_seconds: float  # after the first poll: read the windows, fold, decide
     rss_bytes: int  # right after the first status cycle
     quiet_evaluation_seconds: list[float] = field(default_factory=list)
@@ -74,7 +80,13 @@ def run_history(
     directory: Path, containers: int, rows: int, span: timedelta, seed: int = 1
 ) -> HistoryResult:
     database = f"sqlite:///{directory / 'audit.db'}"
-    built = {"rows": 0, "seconds": 0.0, "verified": True, "first_reconcile_seconds": 0.0}
+    built = {
+        "rows": 0,
+        "seconds": 0.0,
+        "verified": True,
+        "first_reconcile_seconds": 0.0,
+        "first_read_seconds": 0.0,
+    }
     if rows:
         built = _build_elsewhere(database, containers, rows, span, seed)
     clock = ManualClock(MONDAY)
@@ -112,6 +124,7 @@ def run_history(
             verified=built["verified"],
             reconcile_seconds=reconcile,
             first_reconcile_seconds=built["first_reconcile_seconds"],
+            first_read_seconds=built["first_read_seconds"],
             first_evaluation_seconds=first,
             rss_bytes=rss,
             quiet_evaluation_seconds=list(evaluations),
@@ -135,6 +148,11 @@ def build_and_verify(url: str, containers: int, rows: int, span: timedelta, seed
         started = time.perf_counter()
         interrupted = len(store.reconcile_interrupted(including_own=True))
         first_reconcile = time.perf_counter() - started
+        # The previous daemon's first evaluation: it reads the open episodes over the
+        # policies' whole horizons (nothing marked yet) and leaves their marks.
+        started = time.perf_counter()
+        PolicyHistory(store).states(build_policies(Config().policies), SATURDAY)
+        first_read = time.perf_counter() - started
         verified = store.verify().ok
     finally:
         store.close()
@@ -143,6 +161,7 @@ def build_and_verify(url: str, containers: int, rows: int, span: timedelta, seed
         "rows": built.rows + interrupted,
         "seconds": seconds,
         "first_reconcile_seconds": first_reconcile,
+        "first_read_seconds": first_read,
         "verified": verified,
     }
 
