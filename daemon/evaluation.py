@@ -36,8 +36,12 @@ NO_STATES: Mapping[str, Any] = MappingProxyType({})
 
 
 class PolicyHistory:
-    def __init__(self, store: AuditStore) -> None:
+    """Each policy's state, folded from its audit history. `read_only`: leave the database
+    as it was (`explain`): where the open episodes begin is not saved for the next start."""
+
+    def __init__(self, store: AuditStore, *, read_only: bool = False) -> None:
         self._store = store
+        self._read_only = read_only
         self._last_id: int | None = None  # every row up to this one has been folded
         self._states: dict[str, Mapping[str, Any]] = {}  # policy name -> container id -> state
 
@@ -68,7 +72,12 @@ class PolicyHistory:
         states: Mapping[str, Any] = NO_STATES
         if query.episode is not None:
             older = self._store.history_from_latest(
-                query.episode, query.since, query.actors, query.actions, query.dry_run
+                query.episode,
+                query.since,
+                query.actors,
+                query.actions,
+                query.dry_run,
+                save_mark=not self._read_only,
             )
             states = fold_rows(policy, states, (row for row in older if row.id <= last), subjects)
         start: datetime | None = query.since

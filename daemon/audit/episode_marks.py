@@ -4,39 +4,73 @@ An `Episode` (history.py) is rows older than a policy's window that still
 matter, from an opening row until a closing row. To find the open ones, a start
 reads the policy's openings and closings over its whole horizon (weekly_pin's is
 60 weeks): that read grows with the history, not with what it finds. But the log
-is append-only and every row is written at the writer's present, so once every
-episode opened before a moment is closed, it stays so. The store keeps that
-moment per episode (`audit_episode_mark.closed_before`): the earliest opening of
-the episodes it found open, or the start of the window if none was. The next
-start reads from there, so its read holds the episodes still open and what came
-after them, however long the history.
+is append-only and every row is written at its writer's present, so once every
+episode opened in a stretch of time is closed, it stays so. The store keeps that
+stretch per episode (`Mark`): from `read_from` (the `not_before` of the read that
+found it; None: the first row) to `closed_before`, the earliest opening of the
+episodes the read found open (or the start of its window, if none was), less
+`SKEW_ALLOWANCE` for rows written later by an instance whose clock is behind.
+The next start reads from there, so its read holds the episodes still open and
+what came after them, however long the history.
 
-A mark only moves forward (two instances may race: the later moment wins). It
-is named by the episode's declaration and whether the reader dry-runs
-(`Episode.mark_name`), so a policy whose declaration changes starts without one.
-Episodes a policy forgets (opened before its horizon) stay forgotten.
+A mark holds only for a read that forgets at least as much (`Mark.covers`): a
+policy whose horizon grew (a larger `keep_weeks`) reads its whole horizon again.
+It is named by the episode's declaration and whether the reader dry-runs
+(`Episode.mark_name`). Any mark found this way stays true, so two instances may
+overwrite each other's. Marks move only when a policy reads its history at
+start (or a config reload): after a long run the next start reads from the mark
+of the last one.
 """
 
-from datetime import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from daemon.audit.schema import MARKS
 
-
-def read_mark(conn: Connection, episode: str) -> datetime | None:
-    """The moment before which every such episode is closed (None: not known yet)."""
-    return conn.execute(select(MARKS.c.closed_before).where(MARKS.c.episode == episode)).scalar()
+SKEW_ALLOWANCE = timedelta(days=1)  # how far behind another writer's clock may run
 
 
-def advance_mark(conn: Connection, episode: str, closed_before: datetime, now: datetime) -> None:
-    """Move the mark to `closed_before`, if that is later than where it is."""
-    moved = conn.execute(
-        update(MARKS)
-        .where(MARKS.c.episode == episode, MARKS.c.closed_before < closed_before)
-        .values(closed_before=closed_before, updated_at=now)
-    )
-    if moved.rowcount == 0 and read_mark(conn, episode) is None:
-        conn.execute(
-            insert(MARKS).values(episode=episode, closed_before=closed_before, updated_at=now)
-        )
+@dataclass(frozen=True)
+class Mark:
+    """Every episode opened from `read_from` (None: the first row) until `closed_before`
+    is closed."""
+
+    closed_before: datetime
+    read_from: datetime | None
+
+    def covers(self, not_before: datetime | None) -> bool:
+        """Whether the mark holds for a read that forgets what opened before `not_before`."""
+        return self.read_from is None or (not_before is not None and not_before >= self.read_from)
+
+    def after(
+        self, not_before: datetime | None, openings: Iterable[datetime], before: datetime
+    ) -> "Mark":
+        """The mark after a read from this one: `openings` are those of the episodes it found
+        open before `before`."""
+        closed_before = min(openings, default=before) - SKEW_ALLOWANCE
+        if not_before is not None and not_before > self.closed_before:
+            return Mark(closed_before, not_before)  # nothing read from here to `not_before`
+        return Mark(closed_before, self.read_from)
+
+
+def first_mark(not_before: datetime | None, openings: Iterable[datetime], before: datetime) -> Mark:
+    """The mark after a read of the whole horizon (from `not_before`)."""
+    return Mark(min(openings, default=before) - SKEW_ALLOWANCE, not_before)
+
+
+def read_mark(conn: Connection, episode: str) -> Mark | None:
+    found = conn.execute(
+        select(MARKS.c.closed_before, MARKS.c.read_from).where(MARKS.c.episode == episode)
+    ).first()
+    return None if found is None else Mark(*found)
+
+
+def save_mark(conn: Connection, episode: str, mark: Mark, now: datetime) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    values = {"closed_before": mark.closed_before, "read_from": mark.read_from, "updated_at": now}
+    statement = dialect.insert(MARKS).values(episode=episode, **values)
+    conn.execute(statement.on_conflict_do_update(index_elements=[MARKS.c.episode], set_=values))

@@ -24,9 +24,10 @@ Seven tables, all defined here:
 - `audit_hold`: the operators' holds (holds.py), one row per hold, ended by a
   release or by its expiry. State shared by every instance and command; each
   change to it is written together with its hash-chained `hold.*` audit row.
-- `audit_episode_mark`: per episode a policy declares (history.py), the moment
-  before which every such episode is closed, so a start reads its open episodes
-  from there instead of from the policy's whole horizon (episode_marks.py).
+- `audit_episode_mark`: per episode a policy declares (history.py), the stretch
+  of time in which every such episode is closed, so a start reads its open
+  episodes from its end instead of from the policy's whole horizon
+  (episode_marks.py).
   State, not history: not hash-chained.
 
 `action` and `outcome` hold the values of `AuditAction` and `Outcome`; as
@@ -191,7 +192,8 @@ class AuditEpisodeMark(SQLModel, table=True):
     __tablename__ = "audit_episode_mark"
 
     episode: str = Field(primary_key=True)  # Episode.mark_name: a declaration, read in a mode
-    closed_before: datetime = Field(sa_type=UTCDateTime)  # every episode opened before is closed
+    closed_before: datetime = Field(sa_type=UTCDateTime)  # every episode opened before is closed,
+    read_from: datetime | None = Field(default=None, sa_type=UTCDateTime)  # from here (None: all)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 

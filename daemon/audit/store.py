@@ -50,7 +50,7 @@ from daemon.audit.engine import (
     open_engine,
     sqlite_path,
 )
-from daemon.audit.episode_marks import advance_mark, read_mark
+from daemon.audit.episode_marks import Mark, first_mark, read_mark, save_mark
 from daemon.audit.history import (
     Episode,
     HistoryRow,
@@ -386,30 +386,48 @@ class AuditStore:
         actors: Iterable[str],
         actions: Iterable[str],
         dry_run: bool = False,
+        *,
+        save_mark: bool = True,
     ) -> list[HistoryRow]:
         """Rows before `before` of every episode still open (see `Episode`), ordered by id:
         what a policy needs of a state older than its window. `dry_run`: what a dry run
         wrote counts too.
 
-        The read starts at the episode's mark, if it has one, and the mark is moved to
-        the earliest opening found, or to `before` (episode_marks.py): the next start
-        reads the episodes still open, not the whole horizon. A mark that cannot be
-        saved is logged, and that start reads from the older mark."""
+        The read starts at the episode's mark where it holds, and (with `save_mark`) a
+        new mark is saved after it (episode_marks.py): the next start reads the episodes
+        still open, not the whole horizon. A mark that cannot be saved is logged, and
+        the next start reads from the older one."""
         _require_aware(before)
         name = episode.mark_name(dry_run)
         with self._reading(f"the mark of episode {name}") as conn:
-            closed_before = read_mark(conn, name)
-        scanned = episode if closed_before is None else episode.from_mark(closed_before)
+            saved = read_mark(conn, name)
+        mark = saved if saved is not None and saved.covers(episode.not_before) else None
+        scanned = episode if mark is None else episode.from_mark(mark.closed_before)
         rows = self._read_history(from_latest_statement(scanned, before, actors, actions, dry_run))
-        openings = (row.at for row in rows if episode.opened_by(row, dry_run))
-        opened_first = min(openings, default=before)
-        if closed_before is None or opened_first > closed_before:
-            try:
-                with self._writing(f"the mark of episode {name}") as conn:
-                    advance_mark(conn, name, opened_first, self._now())
-            except AuditWriteError as error:
-                log.warning("%s; the next start reads the episode from its older mark", error)
+        openings = [row.at for row in rows if episode.opened_by(row, dry_run)]
+        if mark is None:
+            found = first_mark(episode.not_before, openings, before)
+        else:
+            found = mark.after(episode.not_before, openings, before)
+        if save_mark and found != saved:
+            self._save_mark(name, found)
         return rows
+
+    def _save_mark(self, name: str, mark: Mark) -> None:
+        """Save an episode's mark, if the database lets us now (nothing depends on it)."""
+        if self._closed:
+            return
+        try:
+            with self._lock, self._engine.connect() as conn, begin_write(conn, self._busy_timeout):
+                save_mark(conn, name, mark, self._now())
+        except SQLAlchemyError as exc:
+            log.warning(
+                "audit database %s: could not save where the open episodes of %s begin: %s; "
+                "the next start reads them from further back",
+                self._database,
+                name,
+                redact_text(driver_message(exc)),
+            )
 
     def last_id(self) -> int:
         """The id of the newest row (0 when there is none): where reading new rows starts."""

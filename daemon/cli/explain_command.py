@@ -39,7 +39,7 @@ def explain(args: argparse.Namespace) -> int:
         policies = build_policies(
             config.policies, dry_run=config.daemon.dry_run, overrides=config.overrides
         )
-        states = PolicyHistory(session.store).states(
+        states = PolicyHistory(session.store, read_only=True).states(
             policies, now, {container.id: Subject.of(view)}
         )
         holds = session.store.active_holds()

@@ -2,6 +2,7 @@
 the details policies use parsed, and the open episodes older than a window."""
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from daemon.audit import AuditStore, Episode, HistoryRow, RowKind, new_action_id
 from daemon.audit import store as store_module
 from daemon.audit.schema import MARKS
+from daemon.clock import ManualClock
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # the ManualClock's default start
 RESTARTER, OPERATOR, PINNER = "policy:auto_restart", "cli", "policy:weekly_pin"
@@ -160,30 +162,50 @@ def test_pins_still_held_are_read_with_what_followed_them(store: AuditStore, clo
     assert store.history_from_latest(forgotten, window, (PINNER,), (PIN, UNPIN)) == []
 
 
-def marks(database_url: str) -> dict[str, datetime]:
-    """The episode marks as the store reads them (aware UTC)."""
+def marks(database_url: str) -> dict[str, tuple]:
+    """The episode marks as the store reads them (aware UTC): (closed_before, read_from)."""
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            return dict(conn.execute(select(MARKS.c.episode, MARKS.c.closed_before)).all())
+            found = conn.execute(select(MARKS.c.episode, MARKS.c.closed_before, MARKS.c.read_from))
+            return {
+                episode: (closed_before, read_from) for episode, closed_before, read_from in found
+            }
     finally:
         engine.dispose()
 
 
-def open_episodes(store: AuditStore, window: datetime) -> list[list[HistoryRow]]:
+def open_episodes(store: AuditStore, window: datetime, **read) -> list[list[HistoryRow]]:
     """What a start reads of both episodes, for a live reader and a dry-running one."""
     return [
         store.history_from_latest(
-            GAVE_UP, window, (RESTARTER, OPERATOR), (RESTART, START_ACTION), dry_run
+            GAVE_UP, window, (RESTARTER, OPERATOR), (RESTART, START_ACTION), dry_run, **read
         )
         for dry_run in (False, True)
     ] + [
-        store.history_from_latest(PINS, window, (PINNER,), (PIN, UNPIN), dry_run)
+        store.history_from_latest(PINS, window, (PINNER,), (PIN, UNPIN), dry_run, **read)
         for dry_run in (False, True)
     ]
 
 
-def test_a_start_from_the_marks_finds_what_a_read_of_the_whole_horizon_finds(
+def without_marks(store: AuditStore, raw_sql, window: datetime) -> list[list[HistoryRow]]:
+    """What a start reads with no mark (the whole log), the marks left as they were."""
+    saved = raw_sql("SELECT episode, closed_before, read_from, updated_at FROM audit_episode_mark")
+    raw_sql("DELETE FROM audit_episode_mark")
+    try:
+        return open_episodes(store, window, save_mark=False)
+    finally:
+        for episode, closed_before, read_from, updated_at in saved:
+            raw_sql(
+                "INSERT INTO audit_episode_mark VALUES (:episode, :closed, :read_from, :updated)",
+                episode=episode,
+                closed=closed_before,
+                read_from=read_from,
+                updated=updated_at,
+            )
+
+
+def test_starts_from_the_marks_find_what_reads_of_the_whole_log_find(
     open_store, database_url, raw_sql, clock
 ) -> None:
     store = open_store()
@@ -213,29 +235,83 @@ def test_a_start_from_the_marks_finds_what_a_read_of_the_whole_horizon_finds(
         clock.advance(7 * 86400 - 4 * 3600)
         window = clock.now() - timedelta(weeks=3)
 
-        from_marks = open_episodes(store, window)
-        raw_sql("DELETE FROM audit_episode_mark")
-        assert from_marks == open_episodes(store, window)  # read from the start of the log
+        from_marks = open_episodes(store, window)  # from the marks the last week's start left
+        assert from_marks == without_marks(store, raw_sql, window)
 
     live_pins = {row.target for row in from_marks[2] if row.outcome == "succeeded"}
     assert live_pins and live_pins == {pin for pins in held.values() for pin in pins[:-3]}
     given_up = {row.container_id for row in from_marks[0] if row.outcome == "gave_up"}
     assert "usr-0000abcd-a" in given_up  # however long ago, until a reset
     # The marks moved on: a start reads weeks, not the whole log.
-    assert min(marks(database_url).values()) > START + timedelta(weeks=4)
+    assert min(closed for closed, _ in marks(database_url).values()) > START + timedelta(weeks=4)
 
 
-def test_a_mark_only_moves_forward(open_store, database_url, clock) -> None:
-    store = open_store()
-    append(store, PINNER, PIN, "succeeded", "db", target="1")
-    append(store, PINNER, UNPIN, "succeeded", "db", target="1")
+def test_a_start_reads_from_the_mark_not_the_whole_log(store: AuditStore, raw_sql, clock) -> None:
+    append(store, RESTARTER, RESTART, "gave_up", "web")
+    append(store, RESTARTER, RESTART, "started", "web")  # reset
     clock.advance(30 * 86400)
-    later, earlier = clock.now(), clock.now() - timedelta(days=10)
+    window = clock.now() - timedelta(hours=2)
+    assert store.history_from_latest(GAVE_UP, window, (RESTARTER,), (RESTART,)) == []
+    # A give-up written long before the mark (only by hand: the store writes the present)
+    # is not read: the start read from the mark.
+    raw_sql(
+        "UPDATE audit_log SET outcome = 'gave_up' WHERE outcome = 'started'",
+    )
 
-    store.history_from_latest(PINS, later, (PINNER,), (PIN, UNPIN))
-    store.history_from_latest(PINS, earlier, (PINNER,), (PIN, UNPIN))
+    assert store.history_from_latest(GAVE_UP, window, (RESTARTER,), (RESTART,)) == []
+    assert (
+        store.history_from_latest(GAVE_UP, window, (RESTARTER,), (RESTART,), dry_run=True) != []
+    )  # another mark: a dry-running reader has read nothing yet
 
-    assert list(marks(database_url).values()) == [later]
+
+def test_a_longer_horizon_is_read_whole_again(store: AuditStore, clock) -> None:
+    append(store, PINNER, PIN, "succeeded", "db", target="old")  # kept: backups were stale
+    clock.advance(70 * 7 * 86400)
+    append(store, PINNER, PIN, "succeeded", "db", target="new")
+    clock.advance(4 * 7 * 86400)
+    window = clock.now() - timedelta(weeks=3)
+
+    def held(horizon_weeks: int) -> list[str | None]:
+        episode = replace(PINS, not_before=clock.now() - timedelta(weeks=horizon_weeks))
+        rows = store.history_from_latest(episode, window, (PINNER,), (PIN, UNPIN))
+        return [row.target for row in rows]
+
+    assert held(82) == ["old", "new"]  # keep_weeks 30
+    assert held(60) == ["new"]  # keep_weeks 8: the old pin is forgotten
+    assert held(82) == ["old", "new"]  # keep_weeks 30 again: remembered
+
+
+def test_a_give_up_written_on_a_clock_behind_is_read(open_store, database_url, clock) -> None:
+    ahead = ManualClock(clock.now() + timedelta(hours=3))
+    fast = AuditStore.open(database_url, "fast:1", ahead)  # another instance's clock
+    try:
+        fast.history_from_latest(
+            GAVE_UP, ahead.now() - timedelta(hours=2), (RESTARTER,), (RESTART,)
+        )
+    finally:
+        fast.close()
+    store = open_store()
+    clock.advance(600)
+    append(store, RESTARTER, RESTART, "gave_up", "web")  # 2 h 50 min before the fast clock
+    clock.advance(86400)
+
+    rows = store.history_from_latest(
+        GAVE_UP, clock.now() - timedelta(hours=2), (RESTARTER,), (RESTART,)
+    )
+
+    assert [(row.container_id, row.outcome) for row in rows] == [("usr-0000abcd-web", "gave_up")]
+
+
+def test_a_read_that_saves_no_mark_leaves_the_database_as_it_was(
+    store: AuditStore, database_url, clock
+) -> None:
+    append(store, PINNER, PIN, "succeeded", "db", target="1")
+    clock.advance(30 * 86400)
+
+    rows = store.history_from_latest(PINS, clock.now(), (PINNER,), (PIN, UNPIN), save_mark=False)
+
+    assert [row.target for row in rows] == ["1"]
+    assert marks(database_url) == {}
 
 
 def test_a_mark_that_cannot_be_saved_is_logged_and_the_rows_are_read(
@@ -247,9 +323,10 @@ def test_a_mark_that_cannot_be_saved_is_logged_and_the_rows_are_read(
     def locked(*_args) -> None:
         raise OperationalError("UPDATE audit_episode_mark", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(store_module, "advance_mark", locked)
+    monkeypatch.setattr(store_module, "save_mark", locked)
     rows = store.history_from_latest(PINS, clock.now(), (PINNER,), (PIN, UNPIN))
 
     assert [(row.action, row.target) for row in rows] == [(PIN, "1")]
-    assert "could not record the mark of episode policy:weekly_pin backup.pin" in caplog.text
+    assert "could not save where the open episodes of policy:weekly_pin backup.pin" in caplog.text
     assert "database is locked" in caplog.text
+    assert "blocked" not in caplog.text  # nothing waits for it
