@@ -276,9 +276,10 @@ def test_a_longer_horizon_is_read_whole_again(store: AuditStore, clock) -> None:
         rows = store.history_from_latest(episode, window, (PINNER,), (PIN, UNPIN))
         return [row.target for row in rows]
 
-    assert held(82) == ["old", "new"]  # keep_weeks 30
     assert held(60) == ["new"]  # keep_weeks 8: the old pin is forgotten
-    assert held(82) == ["old", "new"]  # keep_weeks 30 again: remembered
+    assert held(82) == ["old", "new"]  # keep_weeks 30: remembered
+    assert held(60) == ["new"]  # keep_weeks 8 again
+    assert held(82) == ["old", "new"]  # and 30 again
 
 
 def test_a_give_up_written_on_a_clock_behind_is_read(open_store, database_url, clock) -> None:

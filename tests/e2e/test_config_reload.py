@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import time
 
@@ -184,6 +185,10 @@ def test_explain_over_http_names_the_override_line_and_the_hold_in_both_formats(
         "at once, if it crashes"
     )
     assert explained["pauses"] == []
+    with sqlite3.connect(tmp_path / "audit.db") as audit:  # explain changes nothing
+        assert audit.execute("SELECT count(*) FROM audit_episode_mark").fetchone() == (0,)
+        assert audit.execute("SELECT count(*) FROM audit_log").fetchone() == (0,)
+    audit.close()
     hold = [*command("--config", str(config), "hold", "shop-*", "--for", "2h", "--reason", "move")]
     held = subprocess.run(hold, capture_output=True, text=True, timeout=60, env=env)
     assert held.returncode == 0, held.stderr
