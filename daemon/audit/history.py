@@ -133,8 +133,8 @@ class Episode:
     """Rows older than a window that still matter: for each `key` (the columns that name
     what the episode is about, e.g. the container), the rows from its latest `opens` row
     on, unless a `closes` row came after it. Episodes opened before `not_before` are
-    forgotten (and stay so: the episode's mark moves past them, episode_marks.py).
-    `opens` rows a dry run marked count only for a reader that dry-runs."""
+    forgotten. `opens` rows a dry run marked count only for a reader that dry-runs.
+    Where a start reads them from is the episode's mark (episode_marks.py)."""
 
     key: tuple[str, ...]
     opens: tuple[RowKind, ...]
@@ -164,7 +164,8 @@ class Episode:
         )
 
     def from_mark(self, closed_before: datetime) -> "Episode":
-        """The same episode, read from its mark: every one opened before it is closed."""
+        """The same episode, read from a mark that holds for it (`Mark.covers`): every one
+        opened before `closed_before`, and not forgotten, is closed."""
         if self.not_before is not None and self.not_before >= closed_before:
             return self
         return replace(self, not_before=closed_before)
