@@ -302,13 +302,8 @@ class AuditStore:
 
     def expire_holds(self) -> list[Hold]:
         """End every hold past its expiry that nobody ended yet, one `hold.expire` row each
-        (the leader calls this; a hold's expiry is audited once). Without any, it only
-        reads: the leader calls it every status cycle, and must not take the write lock
-        from the operators' commands each time."""
+        (the leader calls this; a hold's expiry is audited once)."""
         now = self._now()
-        with self._reading("holds") as conn:
-            if not holds.expired_unended(conn, now):
-                return []
         with self._writing("the expiry of holds") as conn:
             ended = holds.end_holds(
                 conn, holds.expired_unended(conn, now), now, self._instance, holds.EXPIRED

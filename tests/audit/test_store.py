@@ -6,7 +6,6 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -92,20 +91,6 @@ def test_locked_database_fails_loudly_then_recovers(
     store.append("cli", "container.stop", "started", action_id=new_action_id())
     assert store.verify().ok
     assert store.verify().checked == 2
-
-
-def test_looking_for_expired_holds_takes_no_write_lock_when_none_expired(
-    open_store: Callable, database_url: str, clock
-) -> None:
-    store = open_store(busy_timeout=0.2)
-    store.place_hold("web", "debug", "ann@laptop", clock.now() + timedelta(hours=1), "cli")
-
-    with write_lock_held(database_url):  # an operator's command writing meanwhile
-        assert store.expire_holds() == []  # every status cycle asks
-    assert store.healthy()
-
-    clock.advance(2 * 3600)
-    assert [hold.end for hold in store.expire_holds()] == ["expired"]
 
 
 def test_read_only_sqlite_database_is_not_healthy(tmp_path, clock) -> None:
