@@ -250,16 +250,12 @@ def history_rows(baseline: HistoryResult, sizes: list[HistoryResult]) -> list[Ro
             rows.append(Row("6", f"audit verify, {where}", "FAILED", met=False))
     smallest, largest = sizes[0], sizes[-1]
     for figure, name, _ in figures:
-        value, base = getattr(largest, name), getattr(smallest, name)
         rows.append(
-            Row(
-                "6",
+            _flat_row(
                 f"{figure}: {largest.rows:,} rows against {smallest.rows:,}",
-                _history_value(name, value),
-                f"{smallest.rows:,} rows: {_history_value(name, base)}",
-                f"{value / base:.2f}",
-                f"flat: <= {HISTORY_FLAT:g}x",
-                value / base <= HISTORY_FLAT,
+                name,
+                (largest, smallest),
+                f"{smallest.rows:,} rows",
             )
         )
     return rows
@@ -273,24 +269,34 @@ def history_length_rows(short: HistoryResult, long: HistoryResult) -> list[Row]:
         ("first evaluation after the first poll", "first_evaluation_seconds"),
         ("RSS after the first evaluation", "rss_bytes"),
     )
-    rows = []
-    for figure, name in figures:
-        value, base = getattr(long, name), getattr(short, name)
-        rows.append(
-            Row(
-                "6",
-                f"{figure}: {long.span_days:g} days ({long.rows:,} rows, "
-                f"{long.rows_folded:,} read at start) against {short.span_days:g} days of the "
-                f"same fleet and daily activity ({short.rows:,} rows, "
-                f"{short.rows_folded:,} read at start)",
-                _history_value(name, value),
-                f"{short.span_days:g} days: {_history_value(name, base)}",
-                f"{value / base:.2f}",
-                f"flat: <= {HISTORY_FLAT:g}x",
-                value / base <= HISTORY_FLAT,
-            )
+    return [
+        _flat_row(
+            f"{figure}: {long.span_days:g} days ({long.rows:,} rows, "
+            f"{long.rows_folded:,} read at start) against {short.span_days:g} days of the "
+            f"same fleet and daily activity ({short.rows:,} rows, "
+            f"{short.rows_folded:,} read at start)",
+            name,
+            (long, short),
+            f"{short.span_days:g} days",
         )
-    return rows
+        for figure, name in figures
+    ]
+
+
+def _flat_row(
+    figure: str, name: str, compared: tuple[HistoryResult, HistoryResult], baseline: str
+) -> Row:
+    """One figure of the larger history against the smaller: flat if at most HISTORY_FLAT."""
+    value, base = (getattr(result, name) for result in compared)
+    return Row(
+        "6",
+        figure,
+        _history_value(name, value),
+        f"{baseline}: {_history_value(name, base)}",
+        f"{value / base:.2f}",
+        f"flat: <= {HISTORY_FLAT:g}x",
+        value / base <= HISTORY_FLAT,
+    )
 
 
 def first_read_row(largest: HistoryResult) -> Row:
