@@ -41,7 +41,7 @@ from daemon.snapshot import LatestSnapshot, Snapshot
 from daemon.stacks import ApiKey, RateBudget, StacksClient
 from daemon.status_report import status_document
 from daemon.systemd_notify import SystemdNotifier
-from policies import Decision, build_policies
+from policies import Decision, build_policies, max_age_of, policy_options
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,12 @@ class Daemon:
             reserve_for_actions=config.api.reserve_for_actions,
             clock=self.clock,
         )
-        self.metrics = build_daemon_metrics(latest.read, self.clock, budget)
+        # Every policy's options per container, from the running config (the exporter and
+        # the stale-backup alerts resolve them as the policies do).
+        self.policy_options = policy_options(config.policies, config.overrides)
+        self.metrics = build_daemon_metrics(
+            latest.read, self.clock, budget, lambda: self.policy_options
+        )
         self.client = StacksClient(
             api_key,
             config.api.base_url,
@@ -315,6 +320,7 @@ class Daemon:
         with self._config_lock:
             self.config = config
             self.policies = policies
+            self.policy_options = policy_options(config.policies, config.overrides)
             self.history = PolicyHistory(self.store)
             self.pauses.windows = tuple(config.windows)
             self.executor.set_gate_options(config.policies.pre_change_backup)
@@ -340,7 +346,7 @@ class Daemon:
 
     def _backups_read(self, snapshot: Snapshot) -> None:
         """Hand the backup lists to the sinks that alert on stale ones (they only keep them)."""
-        max_age = self.config.policies.backup_freshness.max_age
+        max_age = max_age_of(self.policy_options["backup_freshness"])
         self.notifications.observe_backups(snapshot.containers.values(), max_age)
 
     def heartbeat(self) -> None:

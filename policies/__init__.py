@@ -15,7 +15,12 @@ evaluation follow from the spec; a test holds config.example.toml to its example
 """
 
 from policies.auto_restart import RUNNING_EVENT, AutoRestartOptions, AutoRestartPolicy
-from policies.backup_freshness import BackupFreshnessOptions, newest_completed_backup_age
+from policies.backup_freshness import (
+    BackupFreshnessOptions,
+    MaxAge,
+    max_age_of,
+    newest_completed_backup_age,
+)
 from policies.base import (
     OPERATOR,
     Action,
@@ -26,6 +31,7 @@ from policies.base import (
     Policy,
     PolicySpec,
     Subject,
+    applies_to,
     positive_duration,
     positive_integer,
     unique_names,
@@ -57,6 +63,7 @@ __all__ = [
     "Effective",
     "HistoryRow",
     "IsoWeek",
+    "MaxAge",
     "Note",
     "OptionRule",
     "Override",
@@ -69,8 +76,10 @@ __all__ = [
     "UnknownPolicyError",
     "WeeklyPinOptions",
     "WeeklyPinPolicy",
+    "applies_to",
     "build_policies",
     "explain_options",
+    "max_age_of",
     "newest_completed_backup_age",
     "options_class",
     "policy_options",

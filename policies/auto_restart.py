@@ -67,7 +67,7 @@ from policies.base import (
     PolicySpec,
     Subject,
     actor_name,
-    name_matches,
+    applies_to,
     positive_duration,
     positive_integer,
 )
@@ -278,9 +278,7 @@ class AutoRestartPolicy:
         for view in snapshot.containers.values():
             container = view.container
             options = self.options.of(container.name, container.type)
-            if not options.enabled or not name_matches(
-                container.name, options.match, options.exclude
-            ):
+            if not applies_to(options, container.name):
                 continue
             state = states.get(container.id, NO_STATE)
             decision = _OneContainer(options).decide(view, state, now)
@@ -314,7 +312,7 @@ class AutoRestartPolicy:
         state = state or NO_STATE
         container = view.container
         options = self.options.of(container.name, container.type)
-        applies = options.enabled and name_matches(container.name, options.match, options.exclude)
+        applies = applies_to(options, container.name)
         backoff = state.backoff(options.backoff_initial, options.backoff_max)
         next_at = state.next_restart_at(options.backoff_initial, options.backoff_max)
         in_window = state.restarts_within(options.window, now)

@@ -29,8 +29,9 @@ row with its outcome (`skipped`, `gave_up`, ...). A policy also shows its
 state: `export` sets its per-container gauges, `describe` gives a
 container's entry in `/status` and `explain` its part of `stacks-opsd
 explain`, so the daemon needs to know nothing about any policy in particular.
-Which containers a policy touches is decided by `name_matches` on its
-`match` and `exclude` globs, with the container's options (policies/overrides.py).
+Which containers a policy touches is decided by `applies_to`: the container's
+options (policies/overrides.py) enable it, and its `match` and `exclude` globs
+select the container's name.
 """
 
 import re
@@ -229,8 +230,22 @@ def unique_names(key: str, expected: str) -> OptionRule:
     )
 
 
+class Scope(Protocol):
+    """The options that say which containers a policy acts on."""
+
+    enabled: bool
+    match: tuple[str, ...]
+    exclude: tuple[str, ...]
+
+
+def applies_to(options: Scope, name: str) -> bool:
+    """Whether a policy with these (the container's) options acts on the container `name`:
+    it is enabled, a `match` glob matches the name and no `exclude` glob does."""
+    return options.enabled and _name_matches(name, options.match, options.exclude)
+
+
 @lru_cache(maxsize=8192)  # every policy asks for every container at every evaluation
-def name_matches(name: str, match: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
+def _name_matches(name: str, match: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
     """True when `name` matches a `match` glob and no `exclude` glob (case-sensitive)."""
     if not any(fnmatchcase(name, pattern) for pattern in match):
         return False

@@ -48,7 +48,11 @@ from daemon.audit import AuditAction, Episode, HistoryQuery, HistoryRow, Outcome
 from daemon.durations import format_duration
 from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks import Backup, newest_completed
-from policies.backup_freshness import BackupFreshnessOptions, newest_completed_backup_age
+from policies.backup_freshness import (
+    BackupFreshnessOptions,
+    max_age_of,
+    newest_completed_backup_age,
+)
 from policies.base import (
     Action,
     Decision,
@@ -58,7 +62,7 @@ from policies.base import (
     PolicySpec,
     Subject,
     actor_name,
-    name_matches,
+    applies_to,
     positive_integer,
 )
 from policies.overrides import PolicyOptions
@@ -248,7 +252,7 @@ class WeeklyPinPolicy:
         if not isinstance(freshness, PolicyOptions):
             freshness = PolicyOptions("backup_freshness", freshness)
         self.options = options
-        self.freshness = freshness
+        self.max_age = max_age_of(freshness)
         self.dry_run = dry_run
         # What each container's ledger and backup list say, kept while both stay the same
         # objects (the ledger between its rows, the list between two refreshes).
@@ -288,9 +292,7 @@ class WeeklyPinPolicy:
             if view.backups is None:
                 continue
             options = self._options(view)
-            if not options.enabled or not name_matches(
-                view.container.name, options.match, options.exclude
-            ):
+            if not applies_to(options, view.container.name):
                 continue
             known = self._known_for(view, states.get(view.container.id, NO_PINS), options)
             decisions += self._pins(view, known, now, options)
@@ -322,9 +324,7 @@ class WeeklyPinPolicy:
         """For `explain`: when the next weekly pin is due and which backup it would pin."""
         ledger = state or NO_PINS
         options = self._options(view)
-        applies = options.enabled and name_matches(
-            view.container.name, options.match, options.exclude
-        )
+        applies = applies_to(options, view.container.name)
         week = IsoWeek.of(now)
         due = _pin_moment(week, options.weekday, options.at)
         backups = view.backups
@@ -416,7 +416,7 @@ class WeeklyPinPolicy:
             return []  # every pin is among the newest keep_weeks weeks
         listed = {str(b.id): b for b in view.backups or ()}
         age = newest_completed_backup_age(view, now)
-        max_age = self.freshness.of(view.container.name, view.container.type).max_age
+        max_age = self.max_age(view)
         decisions: list[Decision] = []
         for pin in known.pins:
             backup = listed.get(pin.backup_id)

@@ -32,8 +32,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from daemon.audit import EVENT_DETAIL, AuditAction, Outcome
+from daemon.durations import format_duration
 from daemon.snapshot import ContainerView
-from policies import RUNNING_EVENT, newest_completed_backup_age
+from policies import RUNNING_EVENT, MaxAge, newest_completed_backup_age
 
 GAVE_UP = "StacksOpsdRestartsGivenUp"
 ABORTED = "StacksOpsdChangeAborted"
@@ -110,9 +111,10 @@ class Conditions:
         return changed
 
     def observe_backups(
-        self, views: Iterable[ContainerView], max_age: timedelta, now: datetime
+        self, views: Iterable[ContainerView], max_age_of: MaxAge, now: datetime
     ) -> bool:
-        """Fold the backup lists as last read; True when an alert opened or cleared."""
+        """Fold the backup lists as last read, each container's age against its own
+        `max_age` (`max_age_of`); True when an alert opened or cleared."""
         changed = False
         present = set()
         for view in views:
@@ -122,6 +124,7 @@ class Conditions:
             if view.backups_at is None or age is None:
                 continue  # not read yet, or nothing completed: no evidence either way
             key = (BACKUP_STALE, name, "")
+            max_age = max_age_of(view)
             if age > max_age and key not in self._open:
                 newest = view.newest_completed_backup
                 assert newest is not None  # an age implies a completed backup
@@ -130,7 +133,10 @@ class Conditions:
                     name,
                     "",
                     started_at=newest.created_at + max_age,
-                    summary=f"the newest completed backup of {name} is older than {max_age}",
+                    summary=(
+                        f"the newest completed backup of {name} is older than "
+                        f"{format_duration(max_age)} (backup_freshness.max_age)"
+                    ),
                     description=(
                         f"newest completed backup {newest.id} was made at "
                         f"{newest.created_at.isoformat()}; the list was read at "

@@ -26,6 +26,7 @@ from typing import Any
 from daemon.alertmanager.conditions import Condition, Conditions
 from daemon.clock import Clock
 from daemon.snapshot import ContainerView
+from policies import MaxAge
 
 RESEND_INTERVAL = timedelta(minutes=1)
 FIRING_FOR = 4 * RESEND_INTERVAL
@@ -102,7 +103,7 @@ class AlertmanagerFeed:
             self._dirty = True
         return len(self.conditions.firing())
 
-    def on_backups(self, views: Iterable[ContainerView], max_age: timedelta) -> int:
+    def on_backups(self, views: Iterable[ContainerView], max_age: MaxAge) -> int:
         """Fold the backup lists as last read; push when an alert opened or cleared."""
         if self.conditions.observe_backups(views, max_age, self._clock.now()) or self._dirty:
             return self.push()

@@ -11,6 +11,8 @@ STACKS API at scrape time. The modules, in the order a scrape meets them:
 - `fleet_collector`: `FleetCollector` (API up, container info, status,
   allocation, usage) and what every per-container series shares;
 - `backup_collector`: `BackupCollector` (backup freshness, counts, account totals);
+- `policy_scope_collector`: `PolicyScopeCollector` (what the policies expect of
+  each container: its backup `max_age`, whether weekly_pin pins it);
 - `ops_metrics`: the daemon's own `stacks_opsd_*` series, `OpsMetrics` (pushed:
   actions, restart backoff, weekly pins, leader, build, audit write errors) and
   `RefreshLagCollector` (the age of its data);
@@ -33,6 +35,7 @@ from daemon.exporter.metrics_registry import (
 from daemon.exporter.metrics_server import MetricsServer
 from daemon.exporter.notification_metrics import NotificationMetrics
 from daemon.exporter.ops_metrics import OpsMetrics, RefreshLagCollector
+from daemon.exporter.policy_scope_collector import PolicyScopeCollector
 
 __all__ = [
     "DATABASE_CHECK_MAX_AGE",
@@ -44,6 +47,7 @@ __all__ = [
     "MetricsServer",
     "NotificationMetrics",
     "OpsMetrics",
+    "PolicyScopeCollector",
     "RateBudgetCollector",
     "RefreshLagCollector",
     "SampleBudget",

@@ -12,7 +12,7 @@ as `_total`, `_bucket`, `_count`, `_sum` and `_created` exactly as emitted), so
 the list cannot drift from what the daemon serves.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -26,8 +26,10 @@ from daemon.exporter.backup_collector import BackupCollector
 from daemon.exporter.fleet_collector import FleetCollector
 from daemon.exporter.notification_metrics import NotificationMetrics
 from daemon.exporter.ops_metrics import OpsMetrics, RefreshLagCollector
+from daemon.exporter.policy_scope_collector import PolicyScopeCollector
 from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks import Backup, BackupStats, Container, ContainerMetrics, MetricSample
+from policies import PoliciesConfig, PolicyOptions, policy_options
 
 
 @dataclass(frozen=True)
@@ -44,15 +46,18 @@ def build_daemon_metrics(
     snapshot_source: Callable[[], Snapshot],
     clock: Clock,
     budget: Budget,
+    options_source: Callable[[], Mapping[str, PolicyOptions]],
     version: str = daemon.__version__,
 ) -> DaemonMetrics:
-    """A fresh registry (not the global one) with every collector and the process metrics."""
+    """A fresh registry (not the global one) with every collector and the process metrics.
+    `options_source`: the running config's options of every policy, per container."""
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     for collector in (
         FleetCollector(snapshot_source),
         BackupCollector(snapshot_source),
+        PolicyScopeCollector(snapshot_source, options_source),
         RefreshLagCollector(snapshot_source, clock),
         RateBudgetCollector(budget),
     ):
@@ -114,7 +119,10 @@ def sample_snapshot() -> Snapshot:
 def exported_metric_names() -> set[str]:
     """Every sample name the daemon's registry emits once each kind of data and event is present."""
     snapshot = sample_snapshot()
-    metrics = build_daemon_metrics(lambda: snapshot, ManualClock(SAMPLE_TIME), SampleBudget())
+    options = policy_options(PoliciesConfig())
+    metrics = build_daemon_metrics(
+        lambda: snapshot, ManualClock(SAMPLE_TIME), SampleBudget(), lambda: options
+    )
     metrics.api.on_request("GET", "/containers", 200, 0.1)
     metrics.api.on_error(SampleScopeError())
     metrics.ops.action("auto_restart", AuditAction.CONTAINER_RESTART, Outcome.SUCCEEDED)

@@ -39,6 +39,7 @@ from daemon.notify.http_post import HttpPoster, headers_from_files
 from daemon.notify.settings import NotifyConfig
 from daemon.notify.sink import Notification, Receipt, Sink, SinkEnvironment
 from daemon.snapshot import ContainerView
+from policies import MaxAge
 
 RECALL = timedelta(days=30)  # how far back `resume` looks for conditions still open
 
@@ -61,7 +62,7 @@ class AlertmanagerSink(Sink):
             instance=self.environment.instance,
         )
         self._backups_lock = threading.Lock()
-        self._backups: tuple[tuple[ContainerView, ...], timedelta] | None = None
+        self._backups: tuple[tuple[ContainerView, ...], MaxAge] | None = None
 
     def _post(self, _url: str, body: bytes) -> Receipt:
         self._last_receipt = self._poster.post(body)
@@ -86,7 +87,7 @@ class AlertmanagerSink(Sink):
         rows = audit.rows_of_containers_with(CONDITION_OUTCOMES, since, through_id=cursor)
         self.feed.recall(row_document(row) for row in rows)
 
-    def observe_backups(self, views: Iterable[ContainerView], max_age: timedelta) -> None:
+    def observe_backups(self, views: Iterable[ContainerView], max_age: MaxAge) -> None:
         with self._backups_lock:
             self._backups = (tuple(views), max_age)
 

@@ -54,6 +54,7 @@ from daemon.notify.sink import DeliveryResult, Sink, SinkEnvironment, SinkError
 from daemon.notify.sinks import build_sinks
 from daemon.snapshot import ContainerView
 from daemon.stacks import Backoff
+from policies import MaxAge
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +310,7 @@ class Notifications:
         for worker in self.workers:
             worker.start()
 
-    def observe_backups(self, views: Iterable[ContainerView], max_age: timedelta) -> None:
+    def observe_backups(self, views: Iterable[ContainerView], max_age: MaxAge) -> None:
         """The backup lists as just read, for the sinks that act on them (never blocks)."""
         views = tuple(views)
         for worker in self.workers:

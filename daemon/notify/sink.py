@@ -20,7 +20,7 @@ A sink kind is one class:
 
         # optional, for a sink that keeps state (Alertmanager's open alerts):
         def resume(self, audit: AuditStore, cursor: int) -> None: ...
-        def observe_backups(self, views, max_age: timedelta) -> None: ...
+        def observe_backups(self, views, max_age: MaxAge) -> None: ...
 
 and one line in `SINK_CLASSES` (sinks.py). `send` is called from the sink's own
 worker thread only, never concurrently, and never on an action's path: a slow
@@ -45,7 +45,8 @@ delivering (at start and after a takeover), before the first row after `cursor`:
 a sink whose state depends on rows it was sent before (alerts still open) rebuilds
 it from the audit log there; an AuditError it raises is retried like a failed pass.
 `observe_backups(views, max_age)` is called by the leader after each backup-list
-refresh, on the refresh's thread: it must only hand the lists over (no I/O) and
+refresh (`max_age(view)`: that container's `backup_freshness.max_age`, its
+overrides applied), on the refresh's thread: it must only hand the lists over (no I/O) and
 let its own thread act on them.
 
 `SinkEnvironment` is what the daemon tells every sink about itself: its instance
@@ -55,7 +56,6 @@ name, the URL of its /status page, its clock.
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -63,6 +63,7 @@ from daemon.audit import AuditStore
 from daemon.clock import Clock, SystemClock
 from daemon.notify.settings import NotifyConfig
 from daemon.snapshot import ContainerView
+from policies import MaxAge
 
 DEFAULT_STATUS_URL = "http://127.0.0.1:9847/status"  # the default `daemon.listen`, no TLS
 
@@ -163,7 +164,7 @@ class Sink(ABC):
         gave the sink (a bounded read of `audit`)."""
 
     def observe_backups(  # noqa: B027 - optional hook, nothing to do by default
-        self, views: Iterable[ContainerView], max_age: timedelta
+        self, views: Iterable[ContainerView], max_age: MaxAge
     ) -> None:
         """The backup lists as just read (the leader's refresh thread): hand them over only."""
 

@@ -91,7 +91,11 @@ def view(name: str, newest: datetime | None, read_at: datetime | None) -> Contai
 
 def test_stale_backups_are_judged_as_of_the_list_read():
     conditions = Conditions()
-    max_age = timedelta(hours=26)
+    hours_26 = timedelta(hours=26)
+
+    def max_age(view: ContainerView) -> timedelta:
+        return hours_26
+
     old = NOW - timedelta(hours=30)
     # Read when the backup was 20 h old: fresh then, whatever the time is now.
     assert not conditions.observe_backups([view("web", old, old + timedelta(hours=20))],
@@ -100,12 +104,29 @@ def test_stale_backups_are_judged_as_of_the_list_read():
     assert conditions.observe_backups([view("web", old, NOW)], max_age, NOW)
     (alert,) = conditions.firing()
     assert alert.labels == {"alertname": BACKUP_STALE, "container": "web", "severity": "warning"}
-    assert alert.started_at == old + max_age
+    assert alert.started_at == old + hours_26
     assert conditions.observe_backups([view("web", NOW, NOW)], max_age, NOW)
     assert conditions.firing() == []
     conditions.observe_backups([view("db", old, NOW)], max_age, NOW)
     assert conditions.observe_backups([], max_age, NOW)  # db is gone
     assert conditions.firing() == []
+
+
+def test_each_container_is_judged_by_its_own_max_age():
+    """An override gives db 48 h: its 30-hour-old backup is no alert, web's is."""
+    conditions = Conditions()
+
+    def max_age(view: ContainerView) -> timedelta:
+        return timedelta(hours=48 if view.container.name == "db" else 26)
+
+    old = NOW - timedelta(hours=30)
+    assert conditions.observe_backups([view("web", old, NOW), view("db", old, NOW)], max_age, NOW)
+    assert [alert.labels["container"] for alert in conditions.firing()] == ["web"]
+    older = NOW - timedelta(hours=50)
+    assert conditions.observe_backups([view("db", older, NOW)], max_age, NOW)
+    (alert,) = [alert for alert in conditions.firing() if alert.labels["container"] == "db"]
+    assert alert.started_at == older + timedelta(hours=48)
+    assert "older than 2d (backup_freshness.max_age)" in alert.summary
 
 
 def test_the_feed_pushes_changes_at_once_and_re_sends_every_minute():

@@ -21,6 +21,7 @@ from daemon.clock import ManualClock
 from daemon.exporter import build_daemon_metrics
 from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks import Backup, BackupStats, Container, ContainerMetrics, MetricSample, RateBudget
+from policies import PoliciesConfig, policy_options
 
 NOW = datetime(2026, 1, 11, 12, 0, tzinfo=UTC)
 STATUSES = ("running", "running", "running", "stopped", "error")
@@ -85,7 +86,10 @@ def fleet_snapshot(containers: int) -> Snapshot:
 def daemon_registry(containers: int) -> CollectorRegistry:
     snapshot = fleet_snapshot(containers)
     clock = ManualClock(NOW)
-    metrics = build_daemon_metrics(lambda: snapshot, clock, RateBudget(clock=clock))
+    options = policy_options(PoliciesConfig())
+    metrics = build_daemon_metrics(
+        lambda: snapshot, clock, RateBudget(clock=clock), lambda: options
+    )
     routes = (
         "/containers",
         "/containers/{container_id}/metrics",

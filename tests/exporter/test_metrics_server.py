@@ -20,9 +20,11 @@ from daemon.exporter import (
     sample_snapshot,
 )
 from daemon.snapshot import Snapshot
+from policies import PoliciesConfig, policy_options
 from tests.exporter.samples import T0
 from tests.support.integration import require_tool
 
+OPTIONS = policy_options(PoliciesConfig())  # the default config's, per container
 PASSWORD = "s3cret-scrape-password"
 STATUS = {"containers": [{"name": "myapp", "status": "running"}], "taken_at": T0}
 
@@ -39,7 +41,7 @@ def health(clock) -> Health:
 
 def make_server(clock, health, **options) -> MetricsServer:
     snapshot = sample_snapshot()
-    metrics = build_daemon_metrics(lambda: snapshot, clock, SampleBudget())
+    metrics = build_daemon_metrics(lambda: snapshot, clock, SampleBudget(), lambda: OPTIONS)
     metrics.api.on_request("GET", "/containers", 200, 0.1)
     return MetricsServer("127.0.0.1:0", metrics.registry, health, lambda: STATUS, **options)
 
@@ -141,7 +143,7 @@ def test_stop_closes_the_port_and_its_thread(clock, health):
 @pytest.mark.parametrize("current", [sample_snapshot(), Snapshot()], ids=["populated", "unpolled"])
 def test_rendered_metrics_pass_promtool_check_metrics(clock, health, current):
     promtool = require_tool("promtool")
-    metrics = build_daemon_metrics(lambda: current, clock, SampleBudget())
+    metrics = build_daemon_metrics(lambda: current, clock, SampleBudget(), lambda: OPTIONS)
     with MetricsServer("127.0.0.1:0", metrics.registry, health, dict) as server:
         text = httpx.get(f"{server.url}/metrics", timeout=5).text
 
@@ -210,7 +212,7 @@ def test_status_source_failure_is_a_500_not_a_dropped_connection(clock, health):
         raise RuntimeError("snapshot unavailable")
 
     snapshot = sample_snapshot()
-    metrics = build_daemon_metrics(lambda: snapshot, clock, SampleBudget())
+    metrics = build_daemon_metrics(lambda: snapshot, clock, SampleBudget(), lambda: OPTIONS)
     with MetricsServer("127.0.0.1:0", metrics.registry, health, broken) as server:
         response = httpx.get(f"{server.url}/status", timeout=5)
 

@@ -23,6 +23,7 @@ from daemon.notify import (
     build_sinks,
     sample_notification,
 )
+from policies import Override
 from tests.support.simulated_run import MONDAY, SimulatedRun, config_with
 
 STATUS_URL = "http://opsd.example:9847/status"
@@ -158,16 +159,23 @@ def test_stale_backups_reach_the_sink_after_a_refresh_without_the_refresh_sendin
         backups_interval=timedelta(minutes=10),
         backup_freshness={"max_age": timedelta(minutes=30)},
     )
-    config = dataclasses.replace(config, notify=(settings_for(receiver),))
+    # shop-db's own max_age (an override) is a day: its backup is fresh, web's is stale.
+    lenient = Override(
+        match=("shop-db",), options={"backup_freshness": {"max_age": timedelta(days=1)}}
+    )
+    config = dataclasses.replace(config, notify=(settings_for(receiver),), overrides=(lenient,))
     run = SimulatedRun(tmp_path, config, rate_limit=100_000)
     try:
         run.seed("web")
+        run.seed("shop-db")
         run.advance(timedelta(hours=3, minutes=30))  # the 02:00 backup is an hour and a half old
         assert receiver.requests == []  # the refresh handed the lists over; it sent nothing
 
         run.daemon.notifications.deliver_pending()  # the sink's own thread, one pass
 
-        alert = last_push(receiver)[(BACKUP_STALE, "web")]
+        pushed = last_push(receiver)
+        assert (BACKUP_STALE, "shop-db") not in pushed
+        alert = pushed[(BACKUP_STALE, "web")]
         assert alert["labels"]["severity"] == "warning"
         assert alert["annotations"]["instance"] == "simulated"
         assert alert["generatorURL"] == "http://127.0.0.1:9847/status"

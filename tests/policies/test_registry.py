@@ -17,6 +17,7 @@ from policies import (
     build_policies,
     options_class,
 )
+from tests.exporter.samples import view
 
 
 def test_enabled_policies_are_built_with_their_options():
@@ -29,7 +30,7 @@ def test_enabled_policies_are_built_with_their_options():
     assert [p.name for p in policies] == ["auto_restart", "weekly_pin"]
     weekly = policies[1]
     assert isinstance(weekly, WeeklyPinPolicy)
-    assert weekly.freshness.table.max_age == timedelta(hours=50)
+    assert weekly.max_age(view("db")) == timedelta(hours=50)
 
 
 def test_disabled_policies_are_not_built():
