@@ -2,8 +2,9 @@
 
 The real daemon (default config) runs from 00:40 to 03:20 against the in-process
 simulator, whose 1,000 containers have a week of daily backups. Every simulated
-minute the exporter's backup and fleet series are recorded; promtool then
-evaluates `alerts.yml` over exactly those series. With a 60-request budget each
+minute the series the rule reads are recorded from the daemon's own registry
+(backups, fleet, each container's `max_age`); promtool then evaluates
+`alerts.yml` over exactly those series. With a 60-request budget each
 backup list is read only every ~2.5 hours, so a rule on `time() - last success`
 would see yesterday's backup turn 26 h old before some lists are read again; the
 rule judges staleness as of each list's read instead, and the daemon confirms
@@ -17,7 +18,6 @@ from pathlib import Path
 import yaml
 
 from daemon.config import Config
-from daemon.exporter import BackupCollector, FleetCollector
 from daemon.refresh_plan import CONFIRM_WITHIN, SCHEDULE_SETTLED
 from tests.benchmarks.counting_transport import CountedSimulator
 from tests.benchmarks.fleet_day import WaitRecordingClock
@@ -34,6 +34,7 @@ SERIES = (
     "stacks_backup_list_timestamp_seconds",
     "stacks_backup_last_success_timestamp_seconds",
     "stacks_container_created_timestamp_seconds",
+    "stacks_opsd_backup_max_age_seconds",
 )
 ALERTS = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml"
 
@@ -58,24 +59,19 @@ def record_the_morning(directory: Path) -> tuple[dict[tuple[str, str, str], list
     ids = [simulator.seed_container(key, f"app-{i:04d}") for i in range(CONTAINERS)]
     simulator.advance((timedelta(days=7) + START).total_seconds())
     run = SimulatedRun(directory, Config(), simulator=simulator, clock=clock, key=key)
-    collectors = (
-        BackupCollector(lambda: run.daemon.poller.snapshot),
-        FleetCollector(lambda: run.daemon.poller.snapshot),
-    )
     series: dict[tuple[str, str, str], list[float]] = {}
     minutes = int((END - START).total_seconds() // 60)
     try:
         for minute in range(minutes):
             run.advance(timedelta(minutes=1))
-            for collector in collectors:
-                for family in collector.collect():
-                    if family.name not in SERIES:
-                        continue
-                    for sample in family.samples:
-                        labels = (family.name, sample.labels["container_id"], sample.labels["name"])
-                        values = series.setdefault(labels, [])
-                        values.extend([values[-1] if values else 0.0] * (minute - len(values)))
-                        values.append(sample.value)
+            for family in run.daemon.metrics.registry.collect():
+                if family.name not in SERIES:
+                    continue
+                for sample in family.samples:
+                    labels = (family.name, sample.labels["container_id"], sample.labels["name"])
+                    values = series.setdefault(labels, [])
+                    values.extend([values[-1] if values else 0.0] * (minute - len(values)))
+                    values.append(sample.value)
         snapshot = run.daemon.poller.snapshot
     finally:
         run.close()
@@ -101,6 +97,9 @@ def test_the_schedule_is_confirmed_and_no_stale_alert_fires(tmp_path):
     for view in containers.values():
         assert view.newest_completed_backup.created_at >= SCHEDULE, view.container.name
 
+    # Every series the rule reads is there for every container: it could fire.
+    for name in SERIES:
+        assert sum(key[0] == name for key in series) == CONTAINERS, name
     minutes = max(len(values) for values in series.values())
     cases = {
         "rule_files": [str(ALERTS)],

@@ -54,7 +54,7 @@ def test_no_stacks_metric_outside_the_spec_except_created_timestamps():
         "stacks_opsd_notifications",
         "stacks_opsd_hold_expiry_timestamp_seconds",  # SPEC section 11: holds
         "stacks_opsd_window_active",  # SPEC section 11: maintenance windows
-        # `max_age = "26h"  # exported for alerting` (SPEC section 6), per container
+        # `max_age = "26h"  # exported for alerting` (SPEC section 4), per container
         "stacks_opsd_backup_max_age_seconds",
         "stacks_opsd_weekly_pin_enabled",  # which containers StacksNoWeeklyPin expects pins of
     }
