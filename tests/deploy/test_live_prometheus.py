@@ -24,7 +24,18 @@ pytestmark = pytest.mark.integration
 
 # Names at both ends of the API's 3..32 character rule, and one in between.
 NAMES = ("web", "billing-db", "a-name-of-exactly-32-characters0")
-NO_RESTARTS = "[policies.auto_restart]\nenabled = false\n"
+# No restarts; weekly_pin leaves web alone, and billing-db's backups may be two days old.
+POLICIES = """
+[policies.auto_restart]
+enabled = false
+
+[policies.weekly_pin]
+exclude = ["web"]
+
+[[overrides]]
+match = ["billing-db"]
+backup_freshness.max_age = "2d"
+"""
 
 SCRAPE_CONFIG = """
 global:
@@ -47,7 +58,8 @@ def seeded(simulator) -> dict[str, str]:
 @pytest.fixture
 def daemon_port(tmp_path, simulator, seeded):
     port = free_port()
-    config = write_config(tmp_path, simulator.base_url, port, NO_RESTARTS)
+    # Status every 5 s leaves budget for the backup lists (every 1 s would spend it all).
+    config = write_config(tmp_path, simulator.base_url, port, POLICIES, status_interval="5s")
     daemon = DaemonProcess(config, simulator.key, tmp_path / "daemon.log")
     try:
         wait_until(lambda: ready(daemon, port), 20, "the daemon's /readyz to answer 200")
@@ -157,3 +169,37 @@ def test_promtool_finds_no_problem_in_the_live_metrics(promtool_binary, daemon_p
         timeout=30,
     )
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def by_name(series: list[dict]) -> dict[str, str]:
+    return {one["metric"]["name"]: one["value"][1] for one in series}
+
+
+def test_the_alert_rules_join_each_container_with_its_own_policy_scope(prometheus, seeded):
+    """The series the stale and weekly-pin rules join come from three collectors; as
+    Prometheus stores them (with `instance` and `job`) they match one to one."""
+    wait_until(
+        lambda: len(query(prometheus, "stacks_backup_list_timestamp_seconds")) == len(NAMES),
+        60,
+        "Prometheus to hold every container's backup list time",
+        step=0.5,
+    )
+    max_age = by_name(query(prometheus, "stacks_opsd_backup_max_age_seconds"))
+    assert max_age == {name: "172800" if name == "billing-db" else "93600" for name in NAMES}
+    pinned = by_name(query(prometheus, "stacks_opsd_weekly_pin_enabled"))
+    assert pinned == {name: "0" if name == "web" else "1" for name in NAMES}
+    # The stale rule's second arm, the other way round: every container just created is
+    # within its max_age, so each one answers (none is lost to a label mismatch).
+    young = query(
+        prometheus,
+        "stacks_backup_list_timestamp_seconds - stacks_container_created_timestamp_seconds"
+        " < stacks_opsd_backup_max_age_seconds",
+    )
+    assert set(by_name(young)) == set(NAMES)
+    # The weekly-pin rule's scope: of the containers it pins, web is not one.
+    scoped = query(
+        prometheus,
+        "stacks_container_created_timestamp_seconds"
+        " and on (container_id) (stacks_opsd_weekly_pin_enabled == 1)",
+    )
+    assert set(by_name(scoped)) == set(NAMES) - {"web"}
