@@ -13,6 +13,7 @@ from daemon.config_reload import ConfigReloader
 from daemon.exporter import MetricsServer
 from daemon.log_setup import configure_logging
 from daemon.runtime import Daemon
+from daemon.secret_file import SecretFileError, read_secret_file
 from daemon.service import exit_now, serve
 from daemon.systemd_notify import SystemdNotifier
 
@@ -27,15 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def basic_auth(config: Config) -> tuple[str, str] | None:
     if not config.daemon.basic_auth_user:
         return None
-    path = config.daemon.basic_auth_password_file
     try:
-        with open(path, encoding="utf-8") as file:
-            password = file.read().strip()
-    except OSError as error:
+        password = read_secret_file(config.daemon.basic_auth_password_file)
+    except SecretFileError as error:
         raise UsageError(
-            f"daemon.basic_auth_password_file: cannot read {path}: {error.strerror}"
+            f"daemon.basic_auth_password_file: {error}; it must hold the password alone"
         ) from None
-    return config.daemon.basic_auth_user, password
+    return config.daemon.basic_auth_user, password.text
 
 
 def metrics_server(config: Config, daemon: Daemon) -> MetricsServer:

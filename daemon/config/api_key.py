@@ -14,12 +14,12 @@ KEY_IN_CONFIG and drops it before validation, so no later message can echo it.
 
 import logging
 import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from daemon.config.model import Config, ConfigError
+from daemon.secret_file import SecretFileError, read_secret_file
 from daemon.secrets import WHOLE_KEY
 
 CREDENTIAL_NAME = "stacks_api_key"
@@ -73,29 +73,21 @@ def read_api_key(config: Config, env: Mapping[str, str] = os.environ) -> str:
 
 def _from_file(path: str, origin: str) -> FoundKey:
     try:
-        with open(path, encoding="utf-8") as file:
-            mode = stat.S_IMODE(os.fstat(file.fileno()).st_mode)
-            secret = file.read().strip()
-    except OSError as exc:
+        secret = read_secret_file(path)
+    except SecretFileError as error:
         raise ConfigError(
             [
-                f"{origin}: cannot read the API key from {path}: {exc.strerror}; "
-                "check the path and that the daemon's user may read it"
+                f"{origin}: {error}; it must be readable by the daemon's user and hold the "
+                "STACKS API key alone"
             ]
         ) from None
-    except UnicodeDecodeError:
-        raise ConfigError(
-            [f"{origin}: {path} is not text; it must hold only the API key"]
-        ) from None
-    if not secret:
-        raise ConfigError([f"{origin}: {path} is empty; write the STACKS API key into it"])
     warnings = ()
-    if mode & 0o077:
+    if secret.shared:
         warnings = (
-            f"API key file {path} is accessible to group or others (mode {mode:04o}); "
+            f"API key file {path} is accessible to group or others (mode {secret.mode:04o}); "
             f"restrict it with: chmod 600 {path}",
         )
-    return FoundKey(secret, f"{origin} ({path})", warnings)
+    return FoundKey(secret.text, f"{origin} ({path})", warnings)
 
 
 def lines_with_keys(text: str) -> list[int]:

@@ -26,6 +26,7 @@ from daemon.notify.sink import (
     SinkTimeout,
     SinkUnreachable,
 )
+from daemon.secret_file import SecretFileError, read_secret_file
 from daemon.secrets import redact_text
 
 ANSWER_SHOWN = 500
@@ -98,24 +99,13 @@ class HttpPoster:
 
 
 def read_setting_file(sink: str, key: str, path: str) -> str:
-    """The stripped text of a file named by a sink setting (a secret, a header value)."""
+    """The text of a file named by a sink setting (a secret, a header value)."""
     try:
-        with open(path, encoding="utf-8") as file:
-            value = file.read().strip()
-    except OSError as exc:
+        return read_secret_file(path).text
+    except SecretFileError as error:
         raise SinkConfigError(
-            f"notification sink {sink}: {key}: cannot read {path}: {exc.strerror}; "
-            "create the file or fix the path (relative paths start at the config file)"
+            f"notification sink {sink}: {key}: {error} (relative paths start at the config file)"
         ) from None
-    except UnicodeDecodeError:
-        raise SinkConfigError(
-            f"notification sink {sink}: {key}: {path} is not UTF-8 text"
-        ) from None
-    if not value or "\n" in value:
-        raise SinkConfigError(
-            f"notification sink {sink}: {key}: {path} must hold one non-empty line"
-        )
-    return value
 
 
 def headers_from_files(sink: str, headers_files: Mapping[str, str]) -> dict[str, str]:

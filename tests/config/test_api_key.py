@@ -64,14 +64,14 @@ def test_configured_key_file_that_is_missing_is_an_error_not_a_fallback(tmp_path
     with pytest.raises(ConfigError) as caught:
         read_api_key(_with_key_file(missing), {"STACKS_API_KEY": ENV_KEY})
     assert caught.value.errors == [
-        f"api.api_key_file: cannot read the API key from {missing}: No such file or directory; "
-        "check the path and that the daemon's user may read it"
+        f"api.api_key_file: cannot read {missing}: No such file or directory; it must be "
+        "readable by the daemon's user and hold the STACKS API key alone"
     ]
 
 
 def test_empty_key_file_is_an_error(tmp_path):
     path = _write(tmp_path / "key", "\n")
-    with pytest.raises(ConfigError, match="is empty; write the STACKS API key into it"):
+    with pytest.raises(ConfigError, match="is empty; it must be readable by the daemon's user"):
         read_api_key(_with_key_file(path), {})
 
 

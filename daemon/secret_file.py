@@ -1,0 +1,46 @@
+"""Secrets kept in files, read one way: the STACKS API key, the metrics listener's
+basic-auth password, a webhook's signing secret and the sinks' header values.
+
+A secret file holds one non-empty line of UTF-8 text (surrounding whitespace and a
+final newline are dropped). Anything else is a `SecretFileError` that names the
+file and what is wrong with it, never its content; each caller adds which setting
+named the file and raises its own error (a config error, a sink's, a usage error).
+"""
+
+import os
+import stat
+from dataclasses import dataclass, field
+
+
+class SecretFileError(Exception):
+    """The file cannot serve as a secret: unreadable, not text, empty, several lines."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret's text (never shown by repr) and the permission bits of its file."""
+
+    text: str = field(repr=False)
+    mode: int
+
+    @property
+    def shared(self) -> bool:
+        """Group or others may read or change the file."""
+        return bool(self.mode & 0o077)
+
+
+def read_secret_file(path: str) -> Secret:
+    """The one line of text in the file at `path`; SecretFileError if it has none."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            mode = stat.S_IMODE(os.fstat(file.fileno()).st_mode)
+            text = file.read().strip()
+    except OSError as exc:
+        raise SecretFileError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise SecretFileError(f"{path} is not UTF-8 text") from None
+    if not text:
+        raise SecretFileError(f"{path} is empty")
+    if "\n" in text:
+        raise SecretFileError(f"{path} holds several lines; it must hold one")
+    return Secret(text, mode)
