@@ -252,6 +252,8 @@ class WeeklyPinPolicy:
         if not isinstance(freshness, PolicyOptions):
             freshness = PolicyOptions("backup_freshness", freshness)
         self.options = options
+        # Worked out once: every fold asks for it (options never change; a reload rebuilds).
+        self._horizon = timedelta(weeks=max(options.values("keep_weeks")) + HISTORY_EXTRA_WEEKS)
         self.max_age = max_age_of(freshness)
         self.dry_run = dry_run
         # What each container's ledger and backup list say, kept while both stay the same
@@ -275,7 +277,7 @@ class WeeklyPinPolicy:
     def horizon(self) -> timedelta:
         """How long the daemon remembers its pins and pin attempts (the longest any
         container's `keep_weeks` needs)."""
-        return timedelta(weeks=max(self.options.values("keep_weeks")) + HISTORY_EXTRA_WEEKS)
+        return self._horizon
 
     def fold(
         self, state: PinLedger | None, rows: Sequence[HistoryRow], subject: Subject | None = None

@@ -14,7 +14,7 @@ pins last until it unpins them).
 The statements select only the columns of a HistoryRow and are served by the
 history indexes of schema.py: a window by (`actor`, `action`, `at`), the rows of
 one container by (`container_id`, `at`), each container's latest opening of an
-episode by (`actor`, `action`, `outcome`, `container_id`), and the rows appended
+episode by (`actor`, `action`, `outcome`, `at`), and the rows appended
 since the last evaluation by the primary key.
 
 What a dry run decided (its `dry_run` rows, the `gave_up` it marked) never counts

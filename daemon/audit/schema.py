@@ -8,10 +8,12 @@ Seven tables, all defined here:
   the change it guards share `correlation_id`. `at` is always UTC. Besides the
   single-column indexes, three serve the policies' history (history.py): a
   policy's rows since a moment (`actor`, `action`, `at`), one container's
-  rows (`container_id`, `at`), and each container's rows of one outcome
-  (`actor`, `action`, `outcome`, `container_id`: the rare openings of an episode,
-  such as auto_restart's `gave_up`, without reading every restart), so start-up
-  reads only what the windows need.
+  rows (`container_id`, `at`), and the rows of one outcome since a moment
+  (`actor`, `action`, `outcome`, `at`: the rare openings of an episode, such as
+  auto_restart's `gave_up`, from where its mark says they may be open, without
+  reading every restart), so start-up reads only what the windows need. An index
+  an earlier version made and this one replaced (`RETIRED_INDEXES`) is dropped at
+  start.
 - `audit_head`: one row holding the newest hash and the row count, updated in
   the same transaction as every append, so `verify` notices rows deleted from
   the end of the log and rows added after it by something other than the store.
@@ -99,13 +101,7 @@ class AuditLog(SQLModel, table=True):
     __table_args__ = (
         Index("ix_audit_log_actor_action_at", "actor", "action", "at"),
         Index("ix_audit_log_container_id_at", "container_id", "at"),
-        Index(
-            "ix_audit_log_actor_action_outcome_container_id",
-            "actor",
-            "action",
-            "outcome",
-            "container_id",
-        ),
+        Index("ix_audit_log_actor_action_outcome_at", "actor", "action", "outcome", "at"),
         {"sqlite_autoincrement": True},  # never reuse the id of a deleted row
     )
 
@@ -218,6 +214,11 @@ def has_outcome(action_id: str | ColumnElement[str]) -> Exists:
     )
 
 
+# Indexes of `audit_log` an earlier version made and this one replaced: dropped at start.
+# (actor, action, outcome, container_id) served the openings of an episode read in full;
+# read from a mark (`at` >= it), (actor, action, outcome, at) serves them.
+RETIRED_INDEXES = frozenset({"ix_audit_log_actor_action_outcome_container_id"})
+
 # pg_advisory_xact_lock key for schema changes: sha256("stacks-opsd audit schema")[:8], signed.
 SCHEMA_LOCK_KEY = -0x0EE2_BE9A_05EE_EC06
 
@@ -256,10 +257,14 @@ def _add_missing_columns(conn: Connection, database: str, table: Table) -> None:
 
 
 def _add_missing_indexes(conn: Connection) -> None:
+    """Create the indexes of `audit_log` it lacks, and drop those RETIRED_INDEXES names."""
     present = {index["name"] for index in inspect(conn).get_indexes(LOG.name)}
     for index in LOG.indexes:
         if index.name not in present:
             index.create(conn)
+    quote = conn.dialect.identifier_preparer.quote
+    for name in present & RETIRED_INDEXES:
+        conn.exec_driver_sql(f"DROP INDEX {quote(name)}")
 
 
 def _seed_head(conn: Connection) -> None:

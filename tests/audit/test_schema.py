@@ -63,12 +63,8 @@ def _typed(row: dict) -> dict:
 # Tables and the index added since the restructuring: migration creates them, nothing else
 # changes.
 NEW_TABLES = {"notify_cursor", "audit_hold", "audit_episode_mark"}  # cursors, holds, marks
-# added since: read at start, each container's latest opening of an episode (gave_up)
-NEW_INDEX = (
-    "ix_audit_log_actor_action_outcome_container_id",
-    ("actor", "action", "outcome", "container_id"),
-    False,
-)
+# added since: read at start from a mark, the openings of an episode (gave_up)
+NEW_INDEX = ("ix_audit_log_actor_action_outcome_at", ("actor", "action", "outcome", "at"), False)
 
 
 def without_new_tables(schema: dict) -> dict:
@@ -198,6 +194,7 @@ def test_the_history_indexes_exist_and_serve_the_reads(store: AuditStore, databa
         }
         assert indexes["ix_audit_log_actor_action_at"] == ["actor", "action", "at"]
         assert indexes["ix_audit_log_container_id_at"] == ["container_id", "at"]
+        assert indexes[NEW_INDEX[0]] == list(NEW_INDEX[1])
         if database_url.startswith("sqlite"):
             with engine.connect() as conn:
                 window = _plan(
@@ -206,8 +203,18 @@ def test_the_history_indexes_exist_and_serve_the_reads(store: AuditStore, databa
                     "AND at >= '2026-01-01'",
                 )
                 appended = _plan(conn, "id > 1000")
+                # auto_restart's give-ups since its mark: the give-ups alone, not every restart
+                openings = _plan(
+                    conn,
+                    "actor = 'policy:auto_restart' AND action = 'container.restart' "
+                    "AND outcome = 'gave_up' AND at >= '2026-01-01'",
+                )
             assert "ix_audit_log_actor_action_at" in window
             assert "INTEGER PRIMARY KEY" in appended
+            assert (
+                "ix_audit_log_actor_action_outcome_at (actor=? AND action=? AND outcome=? AND at>?)"
+                in openings
+            )
     finally:
         engine.dispose()
 
@@ -235,5 +242,21 @@ def test_a_database_without_the_history_indexes_gets_them(open_store, database_u
         assert {"ix_audit_log_actor_action_at", "ix_audit_log_container_id_at"} <= names
         assert [row.outcome for row in reopened.history(START)] == ["started"]
         assert reopened.verify().ok
+    finally:
+        engine.dispose()
+
+
+def test_an_index_this_version_replaced_is_dropped_at_start(open_store, database_url) -> None:
+    retired = "ix_audit_log_actor_action_outcome_container_id"  # made by the version before
+    open_store().close()
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                f"CREATE INDEX {retired} ON audit_log (actor, action, outcome, container_id)"
+            )
+        open_store()
+        names = {index["name"] for index in inspect(engine).get_indexes("audit_log")}
+        assert retired not in names and NEW_INDEX[0] in names
     finally:
         engine.dispose()
