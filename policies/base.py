@@ -244,7 +244,7 @@ def applies_to(options: Scope, name: str) -> bool:
     return options.enabled and _name_matches(name, options.match, options.exclude)
 
 
-@lru_cache(maxsize=8192)  # every policy asks for every container at every evaluation
+@lru_cache(maxsize=32_768)  # each policy (and each scrape) asks for every container
 def _name_matches(name: str, match: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
     """True when `name` matches a `match` glob and no `exclude` glob (case-sensitive)."""
     if not any(fnmatchcase(name, pattern) for pattern in match):

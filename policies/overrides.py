@@ -54,7 +54,8 @@ class PolicyOptions:
         self.table = table
         self.overrides = overrides
         self._setting = tuple(o for o in overrides if policy in o.options)
-        self.of = lru_cache(maxsize=4096)(self._of)
+        # Every evaluation and scrape asks for every container: room for a 16,384-container fleet.
+        self.of = lru_cache(maxsize=16_384)(self._of)
 
     def _of(self, name: str, container_type: str | None = None) -> Any:
         """The effective options of the container named `name` of type `container_type`."""

@@ -3,6 +3,7 @@ and its audit annotations and table query only columns the audit log has."""
 
 import json
 import re
+import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from daemon.audit import COLUMNS, AuditStore, new_action_id
 from daemon.clock import ManualClock
 from daemon.exporter import exported_metric_names
 from tests.deploy.promql_names import metric_names
-from tests.support.integration import postgres_url
+from tests.support.integration import postgres_url, require_tool
 
 GRAFANA = Path(__file__).resolve().parents[2] / "deploy" / "grafana"
 DASHBOARD = GRAFANA / "dashboards" / "stacks-opsd.json"
@@ -135,6 +136,48 @@ def test_alert_rules_mirror_the_prometheus_alerts() -> None:
         assert rule["labels"] == prometheus[title]["labels"], title
         assert rule["annotations"] == prometheus[title]["annotations"], title
         assert rule["for"] == prometheus[title].get("for", "0s"), title
+
+
+THRESHOLDS = {"gt": ">", "lt": "<"}
+
+
+def as_prometheus_rule(rule: dict) -> dict:
+    """What a provisioned rule decides, as a Prometheus alerting rule: its query (A)
+    compared with its threshold (B), or absent with `noDataState: Alerting`, with its
+    `for`, labels and annotations."""
+    queries = {query["refId"]: query["model"] for query in rule["data"]}
+    (condition,) = queries["B"]["conditions"]
+    evaluator = condition["evaluator"]
+    (threshold,) = evaluator["params"]
+    query = queries["A"]["expr"].strip()
+    expr = f"({query}) {THRESHOLDS[evaluator['type']]} {threshold}"
+    if rule["noDataState"] == "Alerting":
+        expr += f" or absent({query})"
+    return {
+        "alert": rule["title"],
+        "expr": expr,
+        "for": rule["for"],
+        "labels": rule["labels"],
+        "annotations": rule["annotations"],
+    }
+
+
+@pytest.mark.parametrize("cases", ["alerts_days_test.yml", "alerts_test.yml"])
+def test_alert_rules_fire_where_the_prometheus_alerts_do(tmp_path, cases: str) -> None:
+    """promtool runs the Prometheus alerts' unit tests over the Grafana rules' queries and
+    thresholds: each case fires and stays silent as it does for alerts.yml."""
+    promtool = require_tool("promtool")
+    rules = tmp_path / "grafana_rules.yml"
+    converted = [as_prometheus_rule(rule) for rule in grafana_rules()]
+    rules.write_text(yaml.safe_dump({"groups": [{"name": "grafana", "rules": converted}]}))
+    tests = yaml.safe_load((PROMETHEUS_ALERTS.parent / cases).read_text())
+    tests["rule_files"] = [str(rules)]
+    test_file = tmp_path / cases
+    test_file.write_text(yaml.safe_dump(tests, width=1 << 20))
+    result = subprocess.run(
+        [promtool, "test", "rules", str(test_file)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
 def test_alert_rules_are_well_formed_for_provisioning() -> None:
