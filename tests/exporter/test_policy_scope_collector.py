@@ -7,16 +7,7 @@ from datetime import timedelta
 from daemon.exporter import PolicyScopeCollector
 from daemon.snapshot import ContainerView
 from policies import Override, PoliciesConfig, policy_options
-from tests.exporter.samples import (
-    T0,
-    container,
-    ids,
-    labels,
-    registry_with,
-    series,
-    snapshot,
-    view,
-)
+from tests.exporter.samples import T0, container, ids, labels, registry_with, series, snapshot, view
 from tests.support.simulated_run import SimulatedRun, config_with
 
 MAX_AGE, PINNED = "stacks_opsd_backup_max_age_seconds", "stacks_opsd_weekly_pin_enabled"
