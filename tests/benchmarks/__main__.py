@@ -1,5 +1,8 @@
 """`make bench`: run every benchmark, side by side on all cores, and print the table.
 
+The history sizes run last, one at a time: their figures are compared with each other,
+so none may share the machine with another job.
+
     .venv/bin/python -m tests.benchmarks [--hours 24] [--big-fleet-hours 24] [--workers N]
 
 Each figure is measured in the same run as its baseline. The fleet runs drive
@@ -212,7 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     postgres_url = os.environ.get(POSTGRES_ENV, "")
     started = time.perf_counter()
     jobs = build_jobs(args.hours, args.big_fleet_hours, postgres_url)
-    run_jobs(list(jobs.values()), args.workers, lambda line: print(line, file=sys.stderr))
+    # The history sizes are compared with one another across processes (flat from 10k to
+    # 1M rows): they run last, one at a time, so no other job shares the machine with them.
+    history = [job for job in jobs.values() if job.spec["job"] == "history"]
+    others = [job for job in jobs.values() if job.spec["job"] != "history"]
+    progress = lambda line: print(line, file=sys.stderr)  # noqa: E731
+    run_jobs(others, args.workers, progress)
+    run_jobs(history, 1, progress)
     table = rows(jobs, postgres_url)
     print(f"\nstacks-opsd benchmarks on {machine()}\n")
     print(markdown(table))
@@ -248,24 +257,23 @@ Notes:
   simulator's Monday 02:00 backups land; the growth from hour {settled}, once every
   container's data was read and the pins caught up, is the one with a target.
 - Audit: no target was set; the ratio is the hash chain's cost over plain inserts.
-- History: audit databases of a year's mix for 1000 containers (weekly pins and
-  unpins, restarts, crash loops with their backoff notes, gave_up episodes, some
-  still given up, operator changes, interrupted actions), chained with the
-  project's hashing and `audit verify`ed, built in a child process. In a fresh
-  process per size the real Daemon starts on it on a Saturday (no pin due) against
-  the in-process simulator: the first evaluation after the first poll is timed,
-  VmRSS read after it, then the quiet evaluations once every backup list was read
-  (metrics refreshed daily there, so that takes 30 simulated minutes). "Read at
-  start" counts the rows folded into the policies' state; the 1M year is 16 times
-  denser than the 10k one and pins all 1,000 containers (the 10k one 250), so its
-  windows hold more rows. The {same_fleet_days}-day history is the year's fleet and
-  daily activity over the shortest span that holds the same state (8 weeks of pins,
-  3 of pin attempts): against it, only the history is longer. Each database is
-  started on as the daemon that wrote it left it: its last start reconciled it and
-  read the policies' history, which leaves where each policy's open episodes begin
-  (the episode marks); that first read, with no mark yet, is shown apart. Reconciliation starts
-  from the watermark the database's last run left; the first time it reads every
-  `started` row once."""
+- History: audit databases of a year's mix for 1000 containers (weekly pins and unpins,
+  restarts, crash loops with their backoff notes, gave_up episodes, some still given up,
+  operator changes, interrupted actions), chained with the project's hashing and `audit
+  verify`ed, built in a child process. In a fresh process per size (one size at a time,
+  after every other job) the real Daemon starts on it on a Saturday (no pin due) against
+  the in-process simulator: the first evaluation after the first poll is timed, VmRSS
+  read after it, then the quiet evaluations once every backup list was read (metrics
+  refreshed daily there, so that takes 30 simulated minutes). "Read at start" counts the
+  rows folded into the policies' state; the 1M year is 16 times denser than the 10k one
+  and pins all 1,000 containers (the 10k one 250), so its windows hold more rows. The
+  {same_fleet_days}-day history is the year's fleet and daily activity over the shortest
+  span that holds the same state (8 weeks of pins, 3 of pin attempts): against it, only
+  the history is longer. Each database is started on as the daemon that wrote it left
+  it: its last start reconciled it and read the policies' history, which leaves where
+  each policy's open episodes begin (the episode marks); that first read, with no mark
+  yet, is shown apart. Reconciliation starts from the watermark the database's last run
+  left; the first time it reads every `started` row once."""
 
 
 if __name__ == "__main__":
