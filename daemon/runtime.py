@@ -41,7 +41,7 @@ from daemon.snapshot import LatestSnapshot, Snapshot
 from daemon.stacks import ApiKey, RateBudget, StacksClient
 from daemon.status_report import status_document
 from daemon.systemd_notify import SystemdNotifier
-from policies import Decision, build_policies, max_age_of, policy_options
+from policies import Decision, deciding_policies, max_age_of, policy_options
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +95,8 @@ class Daemon:
             reserve_for_actions=config.api.reserve_for_actions,
             clock=self.clock,
         )
-        # Every policy's options per container, from the running config (the exporter and
-        # the stale-backup alerts resolve them as the policies do).
+        # Every policy's options per container, from the running config: the policies hold
+        # them, and the exporter and the stale-backup alerts read the same objects.
         self.policy_options = policy_options(config.policies, config.overrides)
         self.metrics = build_daemon_metrics(
             latest.read, self.clock, budget, lambda: self.policy_options
@@ -123,9 +123,7 @@ class Daemon:
             config.daemon.database_url, api_key.fingerprint()
         )
         self.health = Health(self.clock, heartbeat_max_age=HEARTBEAT_MAX_AGE)
-        self.policies = build_policies(
-            config.policies, dry_run=config.daemon.dry_run, overrides=config.overrides
-        )
+        self.policies = deciding_policies(self.policy_options, dry_run=config.daemon.dry_run)
         self.history = PolicyHistory(self.store)
         self.executor = Executor(
             self.client,
@@ -308,9 +306,8 @@ class Daemon:
         their states folded again from the audit history with the new options; windows
         apply at once; changed `[[notify]]` sinks are rebuilt (each resumes from its
         cursor). ConfigError, with nothing applied, if a new sink cannot be built."""
-        policies = build_policies(
-            config.policies, dry_run=config.daemon.dry_run, overrides=config.overrides
-        )
+        options = policy_options(config.policies, config.overrides)
+        policies = deciding_policies(options, dry_run=config.daemon.dry_run)
         sinks = None
         if config.notify != self.config.notify:
             try:
@@ -320,7 +317,7 @@ class Daemon:
         with self._config_lock:
             self.config = config
             self.policies = policies
-            self.policy_options = policy_options(config.policies, config.overrides)
+            self.policy_options = options
             self.history = PolicyHistory(self.store)
             self.pauses.windows = tuple(config.windows)
             self.executor.set_gate_options(config.policies.pre_change_backup)

@@ -44,6 +44,7 @@ from policies.registry import (
     PoliciesConfig,
     UnknownPolicyError,
     build_policies,
+    deciding_policies,
     options_class,
     policy_options,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "WeeklyPinPolicy",
     "applies_to",
     "build_policies",
+    "deciding_policies",
     "explain_options",
     "max_age_of",
     "newest_completed_backup_age",

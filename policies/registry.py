@@ -9,15 +9,18 @@ here; nothing registers itself on import. From the list come:
   policy holding its options (their defaults when the table is absent); the
   config loader validates it like any section, with each options class's RULES;
 - `POLICY_OPTIONS`: policy name -> options dataclass;
-- `build_policies`: the enabled deciding policies (`auto_restart`, `weekly_pin`),
-  each holding its PolicyOptions (policies/overrides.py: its table changed by
-  the `[[overrides]]` per container); a policy disabled in its table is built
-  when an override enables it for some containers.
+- `policy_options`: every policy's PolicyOptions (policies/overrides.py: its
+  table changed by the `[[overrides]]` per container);
+- `build_policies` (or `deciding_policies`, from options already resolved): the
+  enabled deciding policies (`auto_restart`, `weekly_pin`), each holding its
+  PolicyOptions; a policy disabled in its table is built when an override
+  enables it for some containers.
   `pre_change_backup` configures the executor's backup gate and `backup_freshness`
   the exporter and weekly_pin's unpin guard, so neither decides;
 - `options_class(name)`: an unknown name is an UnknownPolicyError listing the valid ones.
 """
 
+from collections.abc import Mapping
 from dataclasses import field, make_dataclass
 
 from policies.auto_restart import AUTO_RESTART
@@ -78,7 +81,12 @@ def build_policies(
 
     With `dry_run` the policies also count what a dry run decided (its rows are never
     attempts or completions of a real run)."""
-    options = policy_options(configured, overrides)
+    return deciding_policies(policy_options(configured, overrides), dry_run)
+
+
+def deciding_policies(options: Mapping[str, PolicyOptions], dry_run: bool = False) -> list[Policy]:
+    """The enabled deciding policies, each holding its options from `options` (what
+    `policy_options` resolved): whoever else reads them (the exporter) sees the same."""
     return [
         spec.build(options, dry_run)
         for spec in POLICY_SPECS

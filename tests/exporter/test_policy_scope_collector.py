@@ -110,6 +110,9 @@ def test_a_config_reload_reaches_the_scrape_and_the_stale_backup_alerts(tmp_path
             },
         )
         run.daemon.apply_config(replace(run.daemon.config, overrides=(relaxed,)))
+        # The policies decide with the very options the scrape shows.
+        held = {policy.name: policy.options for policy in run.daemon.policies}
+        assert all(held[name] is run.daemon.policy_options[name] for name in held)
         assert scraped(run, PINNED) == {"web": 0.0}
         assert scraped(run, MAX_AGE) == {"web": 3 * 86400.0}
         handed.clear()
