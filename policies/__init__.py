@@ -45,6 +45,7 @@ from policies.registry import (
     UnknownPolicyError,
     build_policies,
     deciding_policies,
+    declared_history,
     options_class,
     policy_options,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "applies_to",
     "build_policies",
     "deciding_policies",
+    "declared_history",
     "explain_options",
     "max_age_of",
     "newest_completed_backup_age",

@@ -17,12 +17,16 @@ here; nothing registers itself on import. From the list come:
   enables it for some containers.
   `pre_change_backup` configures the executor's backup gate and `backup_freshness`
   the exporter and weekly_pin's unpin guard, so neither decides;
+- `declared_history(now)`: every deciding policy's history query, as a live and
+  as a dry-running reader (`audit verify` checks the episode marks they declare);
 - `options_class(name)`: an unknown name is an UnknownPolicyError listing the valid ones.
 """
 
 from collections.abc import Mapping
 from dataclasses import field, make_dataclass
+from datetime import datetime
 
+from daemon.audit import HistoryQuery
 from policies.auto_restart import AUTO_RESTART
 from policies.backup_freshness import BACKUP_FRESHNESS
 from policies.base import Policy, PolicySpec
@@ -91,4 +95,17 @@ def deciding_policies(options: Mapping[str, PolicyOptions], dry_run: bool = Fals
         spec.build(options, dry_run)
         for spec in POLICY_SPECS
         if spec.build is not None and options[spec.name].ever_enabled
+    ]
+
+
+def declared_history(now: datetime) -> list[HistoryQuery]:
+    """Every deciding policy's history query, enabled or not, as a live and as a
+    dry-running reader: the episodes whose marks a start may have saved. An episode's
+    declaration does not depend on the options, so the defaults serve."""
+    options = policy_options(PoliciesConfig())
+    return [
+        spec.build(options, dry_run).history_query(now)
+        for spec in POLICY_SPECS
+        if spec.build is not None
+        for dry_run in (False, True)
     ]

@@ -8,6 +8,8 @@ Its modules (other packages and the tests import the names below, never a module
   at start.
 - chain.py: how rows are hashed and linked, and how a log is verified against its head.
 - history.py: what policies read: HistoryRow, HistoryQuery, Episode, and their SQL.
+- episode_marks.py: where a start reads each policy's open episodes from, and
+  MarkCheck, what `audit verify` finds of a mark.
 - liveness.py: sessions, claims, and which unfinished actions of gone sessions to close.
 - engine.py: the database itself: URL, engine, transactions, UTC timestamps, the errors.
 - holds.py: Hold, the operators' "hands off" records beside the log, and their SQL.
@@ -33,6 +35,7 @@ from daemon.audit.engine import (
     psycopg_conninfo,
     sqlite_path,
 )
+from daemon.audit.episode_marks import SKEW_ALLOWANCE, MarkCheck
 from daemon.audit.export import (
     ExportCheck,
     document_line,
@@ -78,6 +81,7 @@ __all__ = [
     "OUTCOMES",
     "POSTGRES_EXTRA",
     "SESSIONS",
+    "SKEW_ALLOWANCE",
     "TCP_USER_TIMEOUT",
     "AuditAction",
     "AuditError",
@@ -93,6 +97,7 @@ __all__ = [
     "Hold",
     "Holder",
     "InFlight",
+    "MarkCheck",
     "Outcome",
     "RowKind",
     "canonical_json",

@@ -20,6 +20,11 @@ It is named by the episode's declaration and whether the reader dry-runs
 overwrite each other's. Marks move only when a policy reads its history at
 start (or a config reload): after a long run the next start reads from the mark
 of the last one.
+
+Marks are state, not history: the hash chain does not cover them. A mark that
+says an episode is closed while it is open (edited by hand, or rows written on a
+clock more than `SKEW_ALLOWANCE` behind) would make a start miss that episode, so
+`audit verify` checks every saved mark against the rows (`MarkCheck`).
 """
 
 from collections.abc import Iterable
@@ -29,6 +34,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from daemon.audit.history import HistoryRow
 from daemon.audit.schema import MARKS
 
 SKEW_ALLOWANCE = timedelta(days=1)  # how far behind another writer's clock may run
@@ -57,9 +63,27 @@ class Mark:
         return Mark(closed_before, self.read_from)
 
 
+@dataclass(frozen=True)
+class MarkCheck:
+    """What `audit verify` found of one saved mark."""
+
+    episode: str  # the mark's name (Episode.mark_name)
+    mark: Mark
+    declared: bool  # a policy of this version declares it; False: not checked
+    still_open: HistoryRow | None = None  # the opening of an episode the mark says is closed
+
+
 def first_mark(not_before: datetime | None, openings: Iterable[datetime], before: datetime) -> Mark:
     """The mark after a read of the whole horizon (from `not_before`)."""
     return Mark(min(openings, default=before) - SKEW_ALLOWANCE, not_before)
+
+
+def read_marks(conn: Connection) -> dict[str, Mark]:
+    """Every saved mark, by episode name."""
+    found = conn.execute(
+        select(MARKS.c.episode, MARKS.c.closed_before, MARKS.c.read_from).order_by(MARKS.c.episode)
+    )
+    return {episode: Mark(closed_before, read_from) for episode, closed_before, read_from in found}
 
 
 def read_mark(conn: Connection, episode: str) -> Mark | None:

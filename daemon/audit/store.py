@@ -30,6 +30,7 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,9 +51,17 @@ from daemon.audit.engine import (
     open_engine,
     sqlite_path,
 )
-from daemon.audit.episode_marks import Mark, first_mark, read_mark, save_mark
+from daemon.audit.episode_marks import (
+    Mark,
+    MarkCheck,
+    first_mark,
+    read_mark,
+    read_marks,
+    save_mark,
+)
 from daemon.audit.history import (
     Episode,
+    HistoryQuery,
     HistoryRow,
     from_latest_statement,
     history_row,
@@ -412,6 +421,37 @@ class AuditStore:
         if save_mark and found != saved:
             self._save_mark(name, found)
         return rows
+
+    def check_marks(self, declared: Iterable[HistoryQuery]) -> list[MarkCheck]:
+        """Whether each saved mark holds (episode_marks.py): no episode it says is closed is
+        open. `declared`: the policies' history queries, as live and as dry-running readers
+        (the episodes whose marks a start reads). Marks no query declares are not checked.
+
+        The marks are read before the rows: a mark is true of every later state of the log
+        (an episode, once closed, stays closed), so a daemon saving marks meanwhile cannot
+        make a true one look false."""
+        queries = {
+            query.episode.mark_name(query.dry_run): query
+            for query in declared
+            if query.episode is not None
+        }
+        with self._reading("the episode marks") as conn:
+            saved = read_marks(conn)
+        checks = []
+        for name, mark in saved.items():
+            query = queries.get(name)
+            if query is None or query.episode is None:
+                checks.append(MarkCheck(name, mark, declared=False))
+                continue
+            claimed = replace(query.episode, not_before=mark.read_from)
+            rows = self._read_history(
+                from_latest_statement(
+                    claimed, mark.closed_before, query.actors, query.actions, query.dry_run
+                )
+            )
+            opened = next((row for row in rows if claimed.opened_by(row, query.dry_run)), None)
+            checks.append(MarkCheck(name, mark, declared=True, still_open=opened))
+        return checks
 
     def _save_mark(self, name: str, mark: Mark) -> None:
         """Save an episode's mark, if the database lets us now (nothing depends on it)."""

@@ -1,7 +1,9 @@
 """`stacks-opsd audit list|export|verify`: read, export and check the audit log.
 
-`verify` checks the database; `verify --file FILE` checks an exported file offline
-(daemon/audit/export.py says what that proves and what it cannot).
+`verify` checks the database: the hash chain, then the episode marks a start reads
+from (state beside the chain, daemon/audit/episode_marks.py); `verify --file FILE`
+checks an exported file offline (daemon/audit/export.py says what that proves and
+what it cannot).
 """
 
 import argparse
@@ -12,8 +14,11 @@ from daemon.audit import (
     ACTIONS,
     GENESIS_HASH,
     OUTCOMES,
+    SKEW_ALLOWANCE,
     AuditStore,
     ExportCheck,
+    HistoryRow,
+    MarkCheck,
     export_line,
     read_lines,
     render_csv,
@@ -24,7 +29,8 @@ from daemon.audit import (
 from daemon.cli.errors import CliError, UsageError
 from daemon.cli.startup import config_from_args, instance_name
 from daemon.clock import SystemClock
-from daemon.durations import parse_duration
+from daemon.durations import format_duration, parse_duration
+from policies import declared_history
 
 RENDERERS = {"table": render_table, "json": render_json, "csv": render_csv}
 
@@ -47,7 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     export.add_argument("--format", choices=("jsonl",), default="jsonl")
     export.set_defaults(handler=audit_export)
-    verify = commands.add_parser("verify", help="check the hash chain; exit 1 if tampered")
+    verify = commands.add_parser(
+        "verify", help="check the hash chain and the episode marks; exit 1 if tampered"
+    )
     verify.add_argument(
         "--file",
         help="check an `audit export` file offline instead of the database ('-': stdin)",
@@ -107,15 +115,42 @@ def audit_verify(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
         result = store.verify()
+        if not result.ok:
+            raise CliError(
+                f"audit log TAMPERED: first broken row id {result.first_broken_id}: "
+                f"{result.problem} ({result.checked} rows checked)"
+            )
+        marks = store.check_marks(declared_history(SystemClock().now()))
     finally:
         store.close()
-    if not result.ok:
-        raise CliError(
-            f"audit log TAMPERED: first broken row id {result.first_broken_id}: {result.problem} "
-            f"({result.checked} rows checked)"
-        )
-    print(f"audit log OK: {result.checked} rows, hash chain intact")
+    broken = [(check, check.still_open) for check in marks if check.still_open is not None]
+    if broken:
+        raise CliError("\n".join(_mark_problem(check, row) for check, row in broken))
+    print(f"audit log OK: {result.checked} rows, hash chain intact; {_marks_summary(marks)}")
     return 0
+
+
+def _marks_summary(marks: list[MarkCheck]) -> str:
+    checked = sum(check.declared for check in marks)
+    summary = f"episode marks: {checked} hold"
+    if len(marks) > checked:
+        summary += f", {len(marks) - checked} not checked (no policy of this version reads them)"
+    return summary
+
+
+def _mark_problem(check: MarkCheck, row: HistoryRow) -> str:
+    subject = row.container_id if row.target is None else f"{row.container_id}, {row.target}"
+    since = "" if check.mark.read_from is None else f" from {check.mark.read_from.isoformat()}"
+    return (
+        f"episode mark {check.episode!r} does NOT hold: row {row.id} ({row.action} "
+        f"{row.outcome} of {subject}, at {row.at.isoformat()}) opened an episode that is "
+        f"still open, but the mark says every one opened{since} before "
+        f"{check.mark.closed_before.isoformat()} is closed, so a start would not read it. "
+        "The mark was edited, or that row was written on a clock more than "
+        f"{format_duration(SKEW_ALLOWANCE)} behind. Marks only speed up a start: delete this "
+        f"one (DELETE FROM audit_episode_mark WHERE episode = '{check.episode}') and the "
+        "next start reads the policy's whole history again"
+    )
 
 
 def verify_file(path: str) -> int:

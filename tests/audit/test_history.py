@@ -9,7 +9,15 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.exc import OperationalError
 
-from daemon.audit import AuditStore, Episode, HistoryRow, RowKind, new_action_id
+from daemon.audit import (
+    AuditStore,
+    Episode,
+    HistoryQuery,
+    HistoryRow,
+    MarkCheck,
+    RowKind,
+    new_action_id,
+)
 from daemon.audit import store as store_module
 from daemon.audit.schema import MARKS
 from daemon.clock import ManualClock
@@ -162,6 +170,17 @@ def test_pins_still_held_are_read_with_what_followed_them(store: AuditStore, clo
     assert store.history_from_latest(forgotten, window, (PINNER,), (PIN, UNPIN)) == []
 
 
+# The queries of both episodes, for a live reader and a dry-running one (as open_episodes).
+DECLARED = [
+    HistoryQuery(START, actors, actions, episode, dry_run)
+    for episode, actors, actions in (
+        (GAVE_UP, (RESTARTER, OPERATOR), (RESTART, START_ACTION)),
+        (PINS, (PINNER,), (PIN, UNPIN)),
+    )
+    for dry_run in (False, True)
+]
+
+
 def marks(database_url: str) -> dict[str, tuple]:
     """The episode marks as the store reads them (aware UTC): (closed_before, read_from)."""
     engine = create_engine(database_url)
@@ -237,6 +256,9 @@ def test_starts_from_the_marks_find_what_reads_of_the_whole_log_find(
 
         from_marks = open_episodes(store, window)  # from the marks the last week's start left
         assert from_marks == without_marks(store, raw_sql, window)
+        checks = store.check_marks(DECLARED)
+        assert len(checks) == 4 and all(check.declared for check in checks)
+        assert [check.still_open for check in checks] == [None] * 4  # `audit verify`: they hold
 
     live_pins = {row.target for row in from_marks[2] if row.outcome == "succeeded"}
     assert live_pins and live_pins == {pin for pins in held.values() for pin in pins[:-3]}
@@ -331,3 +353,84 @@ def test_a_mark_that_cannot_be_saved_is_logged_and_the_rows_are_read(
     assert "could not save where the open episodes of policy:weekly_pin backup.pin" in caplog.text
     assert "database is locked" in caplog.text
     assert "blocked" not in caplog.text  # nothing waits for it
+
+
+def still_open(checks: list[MarkCheck]) -> dict[str, tuple | None]:
+    """Each checked mark's name -> the episode it wrongly says is closed (None: it holds)."""
+    return {
+        check.episode: None
+        if check.still_open is None
+        else (check.still_open.container_id, check.still_open.target, check.still_open.outcome)
+        for check in checks
+        if check.declared
+    }
+
+
+def test_a_mark_edited_by_hand_is_found_out(store: AuditStore, raw_sql, clock) -> None:
+    append(store, RESTARTER, RESTART, "gave_up", "web")  # open: never reset
+    append(store, PINNER, PIN, "succeeded", "db", target="7")  # open: never unpinned
+    clock.advance(30 * 86400)
+    window = clock.now() - timedelta(hours=2)
+    open_episodes(store, window)  # a start: the marks end before the open episodes
+    assert set(still_open(store.check_marks(DECLARED)).values()) == {None}
+
+    # Someone moves the live reader's marks past the open episodes: a start would forget them.
+    raw_sql(
+        "UPDATE audit_episode_mark SET closed_before = :later WHERE episode IN (:gave_up, :pins)",
+        later=clock.now(),
+        gave_up=GAVE_UP.mark_name(False),
+        pins=PINS.mark_name(False),
+    )
+
+    assert still_open(store.check_marks(DECLARED)) == {
+        GAVE_UP.mark_name(False): ("usr-0000abcd-web", None, "gave_up"),
+        GAVE_UP.mark_name(True): None,  # the dry-running reader's marks were left alone
+        PINS.mark_name(False): ("usr-0000abcd-db", "7", "succeeded"),
+        PINS.mark_name(True): None,
+    }
+    assert store.history_from_latest(GAVE_UP, window, (RESTARTER,), (RESTART,)) == []  # why
+
+
+def test_a_give_up_written_on_a_clock_days_behind_makes_the_mark_false(
+    store: AuditStore, database_url, clock
+) -> None:
+    store.history_from_latest(GAVE_UP, clock.now(), (RESTARTER,), (RESTART,))  # marks now - 1d
+    late = AuditStore.open(database_url, "slow:1", ManualClock(clock.now() - timedelta(days=2)))
+    try:
+        append(late, RESTARTER, RESTART, "gave_up", "web")  # written now, dated 2 days ago
+    finally:
+        late.close()
+
+    found = still_open(store.check_marks(DECLARED))
+
+    assert found[GAVE_UP.mark_name(False)] == ("usr-0000abcd-web", None, "gave_up")
+    # The next start would indeed miss it: what the check is for.
+    window = clock.now() - timedelta(hours=2)
+    assert store.history_from_latest(GAVE_UP, window, (RESTARTER,), (RESTART,)) == []
+
+
+def test_marks_no_query_declares_are_not_checked(store: AuditStore, raw_sql, clock) -> None:
+    store.history_from_latest(GAVE_UP, clock.now(), (RESTARTER,), (RESTART,))
+    raw_sql(
+        "INSERT INTO audit_episode_mark VALUES (:episode, :closed, NULL, :closed)",
+        episode="policy:old backup.pin succeeded 0123456789abcdef",
+        closed=clock.now(),
+    )
+
+    checks = {check.episode: check.declared for check in store.check_marks(DECLARED)}
+
+    assert checks == {
+        "policy:old backup.pin succeeded 0123456789abcdef": False,
+        GAVE_UP.mark_name(False): True,
+    }
+
+
+def test_a_mark_says_nothing_of_episodes_opened_before_it_was_read_from(
+    store: AuditStore, clock
+) -> None:
+    append(store, PINNER, PIN, "succeeded", "db", target="old")  # never unpinned
+    clock.advance(20 * 7 * 86400)
+    horizon = replace(PINS, not_before=clock.now() - timedelta(weeks=10))  # forgets "old"
+    assert store.history_from_latest(horizon, clock.now(), (PINNER,), (PIN, UNPIN)) == []
+
+    assert still_open(store.check_marks(DECLARED))[PINS.mark_name(False)] is None

@@ -6,6 +6,8 @@ import time
 
 import httpx
 
+from daemon.audit import AuditStore, new_action_id
+from daemon.clock import SystemClock
 from tests.support.processes import (
     DaemonProcess,
     command,
@@ -202,6 +204,44 @@ def test_audit_verify_fails_after_a_row_is_altered_or_removed(simulator, tmp_pat
     removed = subprocess.run(verify, capture_output=True, text=True, timeout=60)
     assert removed.returncode == 1
     assert "TAMPERED" in removed.stderr
+
+
+def test_audit_verify_fails_when_an_episode_mark_hides_an_open_give_up(simulator, tmp_path):
+    """The marks a start reads from are beside the chain: `audit verify` checks them too."""
+    web = simulator.seed("web")
+    simulator.control("POST", f"containers/{web}/crash")
+    config = write_config(tmp_path, simulator.base_url, free_port())
+    assert run_once(config, simulator.key).returncode == 0  # its start saved the marks
+    database = tmp_path / "audit.db"
+    store = AuditStore.open(f"sqlite:///{database}", "test:1", SystemClock())
+    try:  # a give-up of web, chained as the daemon writes it: the next start must read it
+        store.append(
+            "policy:auto_restart",
+            "container.restart",
+            "gave_up",
+            action_id=new_action_id(),
+            container_id=web,
+            container_name="web",
+        )
+    finally:
+        store.close()
+    verify = command("--config", str(config), "audit", "verify")
+
+    ok = subprocess.run(verify, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    assert "hash chain intact; episode marks: 2 hold" in ok.stdout  # auto_restart, weekly_pin
+
+    with sqlite3.connect(database) as connection:  # the mark moved past the give-up
+        moved = connection.execute(
+            "UPDATE audit_episode_mark SET closed_before = '2999-01-01 00:00:00.000000' "
+            "WHERE episode LIKE 'policy:auto_restart container.restart gave_up %'"
+        ).rowcount
+    assert moved == 1
+    edited = subprocess.run(verify, capture_output=True, text=True, timeout=60)
+
+    assert edited.returncode == 1
+    assert "does NOT hold" in edited.stderr and f"gave_up of {web}" in edited.stderr
+    assert "DELETE FROM audit_episode_mark WHERE episode = 'policy:auto_restart" in edited.stderr
 
 
 def test_ready_within_about_a_second_of_a_reachable_api_and_a_crash_restarted_in_seconds(
