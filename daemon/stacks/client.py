@@ -175,14 +175,17 @@ class StacksClient:
         self,
         name: str,
         template: str,
-        plan: str = "basic",
+        plan: str | None = None,
         discount_code: str | None = None,
         additional_storage_tier: int | None = None,
         *,
         priority: Priority | None = None,
     ) -> ContainerCreated:
-        """Start creating a container; it is `pending` until STACKS reports `running`."""
-        body: dict[str, Any] = {"name": name, "template": template, "plan": plan}
+        """Start creating a container; it is `pending` until STACKS reports `running`.
+        Without a `plan` none is sent, so STACKS applies its default."""
+        body: dict[str, Any] = {"name": name, "template": template}
+        if plan is not None:
+            body["plan"] = plan
         if discount_code is not None:
             body["discount_code"] = discount_code
         if additional_storage_tier is not None:

@@ -25,7 +25,7 @@ CALLS = [
         "POST",
         "/containers",
         {},
-        {"name": "my-api", "template": "nodejs", "plan": "basic"},
+        {"name": "my-api", "template": "nodejs"},  # no plan: STACKS's default (basic) applies
     ),
     (
         lambda c: c.create_container("my-web", "php-apache", "standard", "SAVE10", 3),
