@@ -37,9 +37,13 @@ from daemon.audit.engine import (
 )
 from daemon.audit.episode_marks import SKEW_ALLOWANCE, MarkCheck
 from daemon.audit.export import (
+    SAMPLE_DETAILS,
+    SAMPLE_HASH,
+    SAMPLE_ID,
     ExportCheck,
     document_line,
     export_line,
+    is_sample,
     read_lines,
     row_document,
     verify_export,
@@ -80,6 +84,9 @@ __all__ = [
     "LEASE",
     "OUTCOMES",
     "POSTGRES_EXTRA",
+    "SAMPLE_DETAILS",
+    "SAMPLE_HASH",
+    "SAMPLE_ID",
     "SESSIONS",
     "SKEW_ALLOWANCE",
     "TCP_USER_TIMEOUT",
@@ -107,6 +114,7 @@ __all__ = [
     "enable_wal",
     "export_line",
     "is_glob",
+    "is_sample",
     "new_action_id",
     "parse_url",
     "postgres_connect_params",

@@ -28,7 +28,10 @@ no filters writes a contiguous piece too, from the row its cursor started at.
 - ids grow line by line (`id` is not hashed; this catches edited ids).
 
 A line that repeats the line before it exactly (same id and hash: delivery is at
-least once, so a sink may write a row twice around a crash) is passed over.
+least once, so a sink may write a row twice around a crash) is passed over, and
+so is `notify test`'s sample (`is_sample`: id 0, all-zero hashes, `"test": true`),
+which a JSON-lines sink writes into the same file; it belongs to no chain. A real
+row made to look like one breaks the link of the line after it.
 
 The first row's `prev_hash` is the anchor: the all-zero genesis hash when the
 export starts at the log's first row, else the hash of a row the file does not
@@ -51,6 +54,22 @@ from daemon.audit.listing import COLUMNS, format_time
 from daemon.audit.schema import AuditLog
 
 REQUIRED_FIELDS = ("id", "at", "prev_hash", "hash")
+# `notify test`'s sample row: shaped like a real one, but id 0, all-zero hashes, and marked.
+SAMPLE_ID = 0
+SAMPLE_HASH = "0" * 64
+SAMPLE_DETAILS = {"test": True}
+
+
+def is_sample(document: Mapping[str, Any]) -> bool:
+    """Whether a row document is `notify test`'s sample (its `details` parsed or as text)."""
+    details = document.get("details")
+    if isinstance(details, str):
+        details = _parsed_details(details)
+    return (
+        document.get("id") == SAMPLE_ID
+        and document.get("hash") == document.get("prev_hash") == SAMPLE_HASH
+        and details == SAMPLE_DETAILS
+    )
 
 
 def row_document(row: AuditLog | Mapping[str, Any]) -> dict[str, Any]:
@@ -97,6 +116,7 @@ class ExportCheck:
     last_id: int | None = None
     anchor: str | None = None  # the first row's prev_hash
     last_hash: str | None = None
+    samples: int = 0  # `notify test` lines passed over
     broken_line: int | None = None  # 1-based line number in the file
     problem: str | None = None
 
@@ -108,7 +128,7 @@ class ExportCheck:
 
 def verify_export(lines: Iterable[str]) -> ExportCheck:
     """Check an exported file's chain line by line; stop at the first broken line."""
-    checked = 0
+    checked = samples = 0
     first_id = last_id = anchor = last_hash = None
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -117,6 +137,9 @@ def verify_export(lines: Iterable[str]) -> ExportCheck:
         row, problem = _parse(line)
         if row is None:
             return _broken(checked, number, problem)
+        if is_sample(row):
+            checked, samples = checked - 1, samples + 1
+            continue
         row_id = row["id"]
         if row_id == last_id and row["hash"] == last_hash:
             checked -= 1  # the same row again (at-least-once delivery): nothing to check
@@ -154,6 +177,7 @@ def verify_export(lines: Iterable[str]) -> ExportCheck:
         last_id=last_id,
         anchor=anchor,
         last_hash=last_hash,
+        samples=samples,
     )
 
 

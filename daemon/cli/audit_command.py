@@ -179,7 +179,8 @@ def export_summary(path: str, check: ExportCheck) -> str:
     return "\n".join(
         [
             f"export {path} OK: {check.rows} rows, ids {check.first_id}..{check.last_id}, "
-            "hash chain intact",
+            "hash chain intact"
+            + (f" ({check.samples} `notify test` line(s) passed over)" if check.samples else ""),
             start,
             f"  ends with the row with hash {check.last_hash}",
             "proven: no row between the first line and the last was edited, removed, "

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from daemon.alertmanager import CONDITION_OUTCOMES, AlertmanagerFeed, alerts_url, test_alert
-from daemon.audit import AuditStore, row_document
+from daemon.audit import AuditStore, is_sample, row_document
 from daemon.notify.http_post import HttpPoster, headers_from_files
 from daemon.notify.settings import NotifyConfig
 from daemon.notify.sink import Notification, Receipt, Sink, SinkEnvironment
@@ -69,7 +69,7 @@ class AlertmanagerSink(Sink):
         return self._last_receipt
 
     def send(self, notification: Notification) -> Receipt:
-        if _is_test(notification):
+        if is_sample(notification.row):
             now = self.environment.clock.now()
             self._post(self.feed.url, test_alert(self.feed.generator_url, self.feed.instance, now))
             assert self._last_receipt is not None
@@ -100,8 +100,3 @@ class AlertmanagerSink(Sink):
 
     def close(self) -> None:
         self._poster.close()
-
-
-def _is_test(notification: Notification) -> bool:
-    details = notification.row.get("details")
-    return notification.id == 0 and isinstance(details, dict) and details.get("test") is True

@@ -18,7 +18,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from daemon.audit import COLUMNS, AuditAction, AuditLog, Outcome, row_document
+from daemon.audit import (
+    COLUMNS,
+    SAMPLE_DETAILS,
+    SAMPLE_HASH,
+    SAMPLE_ID,
+    AuditAction,
+    AuditLog,
+    Outcome,
+    row_document,
+)
 from daemon.notify.sink import Notification
 
 REASON_SHOWN = 200
@@ -70,7 +79,7 @@ def sample_notification(now: datetime, instance: str) -> Notification:
     """The notification `notify test` sends: shaped like a real row, id 0, marked a test."""
     sample: dict[str, Any] = {column: None for column in COLUMNS}
     sample.update(
-        id=0,
+        id=SAMPLE_ID,
         at=now,
         instance=instance,
         actor="cli",
@@ -80,9 +89,9 @@ def sample_notification(now: datetime, instance: str) -> Notification:
         outcome=Outcome.SUCCEEDED.value,
         reason="a test notification from `stacks-opsd notify test`",
         action_id="0" * 32,
-        details={"test": True},
-        prev_hash="0" * 64,
-        hash="0" * 64,
+        details=dict(SAMPLE_DETAILS),
+        prev_hash=SAMPLE_HASH,
+        hash=SAMPLE_HASH,
     )
     document = row_document(sample)
     return Notification(

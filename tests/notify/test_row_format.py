@@ -2,6 +2,7 @@
 writes are the same document, so a file the sink wrote verifies with `audit verify --file`."""
 
 import json
+import os
 import subprocess
 from datetime import timedelta
 
@@ -105,3 +106,52 @@ def test_the_webhook_sends_the_same_row_document(tmp_path):
     finally:
         receiver.stop()
         store.close()
+
+
+def test_notify_test_in_the_sinks_file_does_not_break_its_verification(tmp_path):
+    """An operator tries the sink first (README), then the daemon appends real rows."""
+    path = tmp_path / "audit.jsonl"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[api]\nbase_url = "http://127.0.0.1:9"\n\n[daemon]\n'
+        f'database_url = "sqlite:///{tmp_path / "audit.db"}"\n\n'
+        f'[[notify]]\nname = "lines"\nkind = "jsonl"\npath = "{path}"\n'
+    )
+    tried = subprocess.run(
+        command("--config", str(config), "notify", "test", "lines"),
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "STACKS_API_KEY": "sk_stacks_" + "a" * 32},
+    )  # fmt: skip
+    assert tried.returncode == 0, tried.stderr
+    assert json.loads(path.read_text(encoding="utf-8"))["details"] == {"test": True}
+    store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", ManualClock())
+    settings = NotifyConfig(name="lines", kind="jsonl", path=str(path))
+    worker = DeliveryWorker(
+        JsonLinesSink(settings),
+        settings,
+        store,
+        ManualClock(),
+        NotificationMetrics(CollectorRegistry()),
+        lambda: True,
+    )
+    worker.step()
+    append_some(store, 3)
+    worker.step()
+    store.close()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 4
+
+    result = verify_file(path)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK: 3 rows, ids 1..3, hash chain intact (1 `notify test` line(s) passed over)" in (
+        result.stdout
+    )
+    # A real row dressed as the sample is not passed over: the next line no longer links.
+    middle = json.loads(lines[2])
+    middle.update(id=0, hash="0" * 64, prev_hash="0" * 64, details={"test": True})
+    lines[2] = json.dumps(middle)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    hidden = verify_file(path)
+    assert hidden.returncode == 1
+    assert "line 4: row id 3 does not link to the line before it" in hidden.stderr
