@@ -4,7 +4,7 @@ effective value and where it came from. The one place options are resolved.
 ```toml
 [[overrides]]
 match = ["shop-db*"]             # container name globs (default ["*"])
-types = ["postgres", "mysql"]    # container types (the API's `type`); empty: any type
+types = ["postgresql", "mysql"]  # container types (the API's `type`); empty: any type
 auto_restart.max_restarts = 2    # any policy option, as POLICY.OPTION
 auto_restart.backoff_initial = "1m"
 ```

@@ -36,4 +36,9 @@ def check_config(args: argparse.Namespace) -> int:
         except StacksError as error:
             raise CliError(f"online check failed: {error}") from None
     print(f"API OK: {config.api.base_url} answered with {len(containers)} containers")
+    print(
+        "not checked: containers:manage (restart, start, stop, backups, pins), which the "
+        "API shows only by refusing a change; a missing scope is logged at the first action "
+        "and exported as stacks_api_scope_missing{scope}"
+    )
     return 0

@@ -1,5 +1,6 @@
 """`stacks-opsd run` against `stacks-opsd simulator`, both real processes on loopback sockets."""
 
+import os
 import sqlite3
 import subprocess
 import time
@@ -283,3 +284,27 @@ def test_ready_within_about_a_second_of_a_reachable_api_and_a_crash_restarted_in
 def restarted(simulator) -> bool:
     mutations = simulator.control("GET", "mutations").json()["mutations"]
     return any(m["method"] == "PUT" and m["body"] == {"status": "restart"} for m in mutations)
+
+
+def test_check_config_online_reports_the_api_and_what_it_did_not_check(simulator, tmp_path):
+    config = write_config(tmp_path, simulator.base_url, free_port())
+    reader = simulator.control("POST", "keys", scopes=["containers:read"]).json()["key"]
+    simulator.control("POST", "containers", key=reader, name="web", template="nodejs")
+
+    def check(key: str, path=config) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            command("--config", str(path), "check-config", "--online"),
+            capture_output=True, text=True, timeout=60,
+            env={**os.environ, "STACKS_API_KEY": key},
+        )  # fmt: skip
+
+    ok = check(reader)
+    assert ok.returncode == 0, ok.stderr
+    assert f"API OK: {simulator.base_url} answered with 1 containers" in ok.stdout
+    assert "not checked: containers:manage" in ok.stdout  # a read-only key passes this check
+    refused = check("sk_stacks_" + "0" * 64)
+    assert refused.returncode == 1
+    assert "online check failed" in refused.stderr and "0" * 64 not in refused.stderr
+    unreachable = write_config(tmp_path, f"http://127.0.0.1:{free_port()}/api/v1", free_port())
+    down = check(reader, unreachable)
+    assert down.returncode == 1 and "online check failed" in down.stderr
