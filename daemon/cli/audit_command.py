@@ -41,7 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = commands.add_parser("list", help="show audit rows, newest last")
     listing.add_argument("--since", default="24h", help='how far back, e.g. "7d" (default 24h)')
     listing.add_argument("--container", help="container id or name")
-    listing.add_argument("--action", help=f"e.g. {', '.join(ACTIONS[:3])}")
+    listing.add_argument(
+        "--action",
+        choices=[action.value for action in ACTIONS],
+        metavar="ACTION",
+        help=f"e.g. {', '.join(ACTIONS[:3])}",
+    )
     listing.add_argument("--outcome", choices=OUTCOMES, help="e.g. succeeded, gave_up")
     listing.add_argument("--format", choices=tuple(RENDERERS), default="table")
     listing.set_defaults(handler=audit_list)

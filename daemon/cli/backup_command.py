@@ -30,11 +30,16 @@ def backup(args: argparse.Namespace) -> int:
         reason = f"operator: stacks-opsd backup {container.name}"
         if args.no_wait:
             outcome = session.perform(container, "backup.create", f"{reason} --no-wait", wait=False)
-            if outcome.outcome not in ("succeeded", "dry_run"):
-                raise CliError(f"backup of {container.name} {outcome.outcome}: {outcome.error}")
-            print(f"backup of {container.name} triggered: {outcome.outcome} (not waiting)")
+        else:
+            outcome = session.perform(container, "backup.create", reason)
+        if outcome.outcome == "dry_run":
+            print(f"backup of {container.name}: dry_run (daemon.dry_run: nothing was sent)")
             return 0
-        outcome = session.perform(container, "backup.create", reason)
+        if args.no_wait:
+            if outcome.outcome != "succeeded":
+                raise CliError(f"backup of {container.name} {outcome.outcome}: {outcome.error}")
+            print(f"backup of {container.name} triggered (not waiting)")
+            return 0
         if outcome.outcome != "succeeded":
             raise CliError(f"backup of {container.name} {outcome.outcome}: {outcome.error}")
         print(f"backup {outcome.backup_id} of {container.name} completed")

@@ -62,6 +62,9 @@ def test_a_crash_is_restarted_and_shows_in_mutations_audit_and_metrics(
     assert listed.returncode == 0, listed.stderr
     outcomes = [row["outcome"] for row in json.loads(listed.stdout)]
     assert outcomes[:2] == ["started", "succeeded"]
+    mistyped = cli(tmp_path / "config.toml", simulator.key, "audit", "list", "--action", "restart")
+    assert mistyped.returncode == 2  # not an empty table that looks like "nothing happened"
+    assert "invalid choice: 'restart' (choose from 'container.restart'" in mistyped.stderr
 
     def counted():
         return any(
@@ -118,3 +121,22 @@ def test_a_change_whose_backup_fails_is_aborted_and_changes_nothing(simulator, t
                        headers={"Authorization": f"Bearer {simulator.key}"}).json()  # fmt: skip
     assert status["status"] == "running"
     assert_audit_matches(audit_rows(tmp_path / "audit.db"), mutations(simulator))
+
+
+def test_backup_says_what_it_did_in_dry_run_and_without_waiting(simulator, tmp_path):
+    web = simulator.seed("web")
+    config = write_config(tmp_path, simulator.base_url, free_port())
+    (tmp_path / "dry").mkdir()
+    dry = write_config(tmp_path / "dry", simulator.base_url, free_port())
+    dry.write_text(dry.read_text().replace("[daemon]\n", "[daemon]\ndry_run = true\n", 1))
+
+    for flags in ((), ("--no-wait",)):
+        rehearsed = cli(dry, simulator.key, "backup", "web", *flags)
+        assert rehearsed.returncode == 0, rehearsed.stderr
+        assert rehearsed.stdout == "backup of web: dry_run (daemon.dry_run: nothing was sent)\n"
+    assert mutations(simulator) == []
+
+    triggered = cli(config, simulator.key, "backup", "web", "--no-wait")
+    assert triggered.returncode == 0, triggered.stderr
+    assert triggered.stdout == "backup of web triggered (not waiting)\n"
+    assert [m.path for m in mutations(simulator)] == [f"/api/v1/containers/{web}/backup"]
