@@ -18,22 +18,34 @@ class SecretFileError(Exception):
 
 @dataclass(frozen=True)
 class Secret:
-    """A secret's text (never shown by repr) and the permission bits of its file."""
+    """A secret's text (never shown by repr), and the permission bits and group of its file."""
 
     text: str = field(repr=False)
     mode: int
+    group: int  # the file's group id
 
     @property
     def shared(self) -> bool:
-        """Group or others may read or change the file."""
-        return bool(self.mode & 0o077)
+        """Someone besides this process's user and groups may read or change the file:
+        others have any permission, the group may write, or the group may read and is
+        not one of this process's groups. A file readable by the daemon's own group (owner
+        root, mode 0440 or 0640) is how a Kubernetes Secret with `fsGroup`, or a key in
+        /etc for a service group, is handed to the daemon: not shared."""
+        if self.mode & 0o007 or self.mode & 0o020:  # others: anything; the group: writing
+            return True
+        return bool(self.mode & 0o050) and self.group not in own_groups()
+
+
+def own_groups() -> set[int]:
+    """This process's effective group and its supplementary groups."""
+    return {os.getegid(), *os.getgroups()}
 
 
 def read_secret_file(path: str) -> Secret:
     """The one line of text in the file at `path`; SecretFileError if it has none."""
     try:
         with open(path, encoding="utf-8") as file:
-            mode = stat.S_IMODE(os.fstat(file.fileno()).st_mode)
+            status = os.fstat(file.fileno())
             text = file.read().strip()
     except OSError as exc:
         raise SecretFileError(f"cannot read {path}: {exc.strerror}") from None
@@ -43,4 +55,4 @@ def read_secret_file(path: str) -> Secret:
         raise SecretFileError(f"{path} is empty")
     if "\n" in text:
         raise SecretFileError(f"{path} holds several lines; it must hold one")
-    return Secret(text, mode)
+    return Secret(text, stat.S_IMODE(status.st_mode), status.st_gid)

@@ -84,8 +84,9 @@ def _from_file(path: str, origin: str) -> FoundKey:
     warnings = ()
     if secret.shared:
         warnings = (
-            f"API key file {path} is accessible to group or others (mode {secret.mode:04o}); "
-            f"restrict it with: chmod 600 {path}",
+            f"API key file {path} is accessible to others than the daemon's user and groups "
+            f"(mode {secret.mode:04o}, group {secret.group}); restrict it with: chmod 600 "
+            f"{path} (or chmod 640 and a group of the daemon's own)",
         )
     return FoundKey(secret.text, f"{origin} ({path})", warnings)
 

@@ -80,8 +80,9 @@ def test_group_readable_key_file_draws_a_warning(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="daemon.config.api_key"):
         assert read_api_key(_with_key_file(path), {}) == FILE_KEY
     assert caplog.messages == [
-        f"API key file {path} is accessible to group or others (mode 0644); "
-        f"restrict it with: chmod 600 {path}"
+        f"API key file {path} is accessible to others than the daemon's user and groups "
+        f"(mode 0644, group {os.stat(path).st_gid}); restrict it with: chmod 600 {path} "
+        "(or chmod 640 and a group of the daemon's own)"
     ]
     assert FILE_KEY not in caplog.text
 

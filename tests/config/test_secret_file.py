@@ -8,7 +8,7 @@ import pytest
 from daemon.cli.errors import UsageError
 from daemon.cli.run_command import basic_auth
 from daemon.config import Config
-from daemon.secret_file import SecretFileError, read_secret_file
+from daemon.secret_file import SecretFileError, own_groups, read_secret_file
 
 SECRET = "hunter2-correct-horse"
 
@@ -26,9 +26,20 @@ def test_the_line_is_read_without_surrounding_whitespace(tmp_path):
     assert SECRET not in repr(secret)
 
 
-def test_a_file_group_or_others_may_read_is_flagged(tmp_path):
-    secret = read_secret_file(write(tmp_path, SECRET.encode(), mode=0o640))
-    assert (secret.mode, secret.shared) == (0o640, True)
+def test_a_file_others_may_read_or_the_group_may_change_is_flagged(tmp_path):
+    for mode in (0o644, 0o604, 0o660, 0o620):
+        secret = read_secret_file(write(tmp_path, SECRET.encode(), mode=mode))
+        assert (secret.mode, secret.shared) == (mode, True)
+
+
+def test_a_file_only_the_daemons_own_group_may_read_is_not_flagged(tmp_path):
+    """Owner root, group fsGroup, 0440: how Kubernetes mounts a Secret for the daemon."""
+    secret = read_secret_file(write(tmp_path, SECRET.encode(), mode=0o440))
+    assert secret.group in own_groups()  # a new file takes this process's group
+    assert (secret.mode, secret.shared) == (0o440, False)
+    foreign = max(own_groups()) + 1000  # a group this process is not in
+    assert dataclasses.replace(secret, group=foreign).shared
+    assert not dataclasses.replace(secret, mode=0o400, group=foreign).shared
 
 
 @pytest.mark.parametrize(
