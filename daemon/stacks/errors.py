@@ -181,9 +181,12 @@ class MalformedResponse(StacksError):
     False for well-formed JSON of the wrong shape (asking again returns the same).
     """
 
-    def __init__(self, message: str, *, retryable: bool = False, **where) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool = False, detail: str | None = None, **where
+    ) -> None:
         super().__init__(message, **where)
         self.retryable = retryable
+        self.detail = detail  # what the answer said that cannot be right, if it said anything
 
 
 class BudgetExhausted(StacksError):

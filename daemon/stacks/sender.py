@@ -296,7 +296,10 @@ def _unconfirmed(error: StacksError, where: Where) -> UnconfirmedChange:
     """The ambiguous end of a change: what STACKS answered, and that it must be read back."""
     status = error.http_status
     if status is not None and 200 <= status < 300:
-        answer = f"{status} with a body that could not be read"
+        detail = getattr(error, "detail", None)
+        answer = (
+            f"{status} but {detail}" if detail else f"{status} with a body that could not be read"
+        )
     elif status is not None:
         detail = getattr(error, "detail", None)
         answer = f"{status}: {detail}" if detail else str(status)
@@ -333,6 +336,18 @@ def _json_object(response: httpx.Response, where: Where) -> Mapping[str, Any]:
         raise MalformedResponse(
             f"STACKS answered {describe_request(where)} with JSON "
             f"{type(body).__name__} where an object was documented",
+            http_status=response.status_code,
+            **where,
+        )
+    if "success" in body and body["success"] is not True:
+        # The guide's envelope says `"success": false` only with an error status; a 2xx
+        # that says it contradicts itself. For a change that is no proof either way.
+        said = safe_text(body.get("error") or body.get("message")) or "no reason given"
+        detail = f'"success": {safe_text(repr(body["success"]).lower())} ({said})'
+        raise MalformedResponse(
+            f"STACKS answered {describe_request(where)} with {response.status_code} but "
+            f"{detail}: the answer contradicts itself",
+            detail=detail,
             http_status=response.status_code,
             **where,
         )

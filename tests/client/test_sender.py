@@ -77,8 +77,19 @@ def test_changes_that_are_not_idempotent_are_never_retried_on_500(make_client, c
         httpx.Response(200, content=b'{"success": true, "da'),
         httpx.Response(204),
         reply(502, {"error": "Bad gateway"}),
+        reply(200, {"success": False, "error": "Restart failed"}),
+        reply(200, {"success": "false", "message": "Container restarted"}),
     ],
-    ids=["read-timeout", "dropped", "html-200", "truncated-200", "empty-204", "502"],
+    ids=[
+        "read-timeout",
+        "dropped",
+        "html-200",
+        "truncated-200",
+        "empty-204",
+        "502",
+        "success-false-200",
+        "success-string-200",
+    ],
 )
 def test_a_restart_with_an_ambiguous_answer_is_sent_once(make_client, answer):
     client, fake = make_client(answer, reply(200, STATUS))
@@ -160,6 +171,20 @@ def test_a_pin_with_an_ambiguous_answer_is_read_back_not_resent(make_client):
     with pytest.raises(UnconfirmedChange):
         client.pin_backup(178)  # the 500 may have pinned it: one read tells, not a resend
     assert len(fake.requests) == 1
+
+
+def test_a_pin_answered_200_with_success_false_is_read_back_not_taken_as_done(make_client):
+    client, fake = make_client(reply(200, {"success": False, "error": "Backup is locked"}))
+    with pytest.raises(UnconfirmedChange) as caught:
+        client.pin_backup(178)
+    assert 'it answered 200 but "success": false (Backup is locked)' in str(caught.value)
+    assert len(fake.requests) == 1
+
+
+def test_a_read_answered_200_with_success_false_is_an_error_not_data(make_client):
+    client, _ = make_client(reply(200, {"success": False, "data": []}), retries=0)
+    with pytest.raises(StacksError, match='"success": false'):
+        client.list_containers()
 
 
 def test_a_truncated_body_of_a_get_is_fetched_again(make_client):
