@@ -151,20 +151,10 @@ class PauseGate:
         notes: list[Note] = []
         paused: list[tuple[Action, Pause]] = []
         for decision in decisions:
-            if isinstance(decision, Note) or decision.policy == OPERATOR:
+            if isinstance(decision, Note):
                 passed.append(decision)
                 continue
-            view = snapshot.containers.get(decision.container_id)
-            container_type = view.container.type if view is not None else None
-            pause = pause_for(
-                decision.action,
-                decision.container_id,
-                decision.container_name,
-                container_type,
-                holds,
-                self.windows,
-                now,
-            )
+            pause = self.pause_of(decision, snapshot, holds, now)
             if pause is None:
                 passed.append(decision)
                 continue
@@ -174,6 +164,25 @@ class PauseGate:
                 notes.append(pause_note(decision, pause))
         self._forget_ended(holds, now)
         return Screened((*passed, *notes), tuple(paused))
+
+    def pause_of(
+        self, action: Action, snapshot: Snapshot, holds: Sequence[Hold], now: datetime
+    ) -> Pause | None:
+        """The pause that keeps `action` from its container at `now`; None for an operator's
+        change (never paused). `screen` asks it of each decision, and the executor again
+        right before the request (a hold or window may begin while a change waits)."""
+        if action.policy == OPERATOR:
+            return None
+        view = snapshot.containers.get(action.container_id)
+        return pause_for(
+            action.action,
+            action.container_id,
+            action.container_name,
+            view.container.type if view is not None else None,
+            holds,
+            self.windows,
+            now,
+        )
 
     def _forget_ended(self, holds: Sequence[Hold], now: datetime) -> None:
         """Drop what was noted for pauses no longer in force (a window notes again when it

@@ -41,7 +41,7 @@ from daemon.snapshot import LatestSnapshot, Snapshot
 from daemon.stacks import ApiKey, RateBudget, StacksClient
 from daemon.status_report import status_document
 from daemon.systemd_notify import SystemdNotifier
-from policies import Decision, deciding_policies, max_age_of, policy_options
+from policies import Action, Decision, deciding_policies, max_age_of, policy_options
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,7 @@ class Daemon:
             dry_run=config.daemon.dry_run,
             metrics=self.metrics.ops,
             may_act=self._leading.is_set,
+            paused=self._paused_since_decided,
             on_backups_changed=self.poller.invalidate_backups,
         )
         self._delivering = False  # the sinks' threads run (start_notifications)
@@ -267,6 +268,17 @@ class Daemon:
         for action, pause in screened.paused:
             log.debug("paused %s on %s: %s", action.action, action.container_name, pause.reason)
         return screened
+
+    def _paused_since_decided(self, action: Action) -> str | None:
+        """Why a change the pauses let through may not be sent now: a hold placed or a
+        window begun since it was decided (the executor asks right before each request).
+        Holds that cannot be read keep it back (fail closed)."""
+        try:
+            holds = self.store.active_holds()
+        except AuditError as error:
+            return f"the holds could not be read ({error})"
+        pause = self.pauses.pause_of(action, self.poller.snapshot, holds, self.clock.now())
+        return None if pause is None else pause.reason
 
     def evaluate(self, snapshot: Snapshot) -> Evaluation:
         if not self.health.readiness()[0] and not self._database_writable():

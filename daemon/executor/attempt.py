@@ -16,8 +16,10 @@ sends the change at once, so nothing waits between the check and the request.
    status the guide does not name aborts (fail closed) unless the operator forced
    it. If the state moved on since the decision (`Change.unwanted`), the change
    is `skipped` with what was seen.
-2. Right before the request, the leadership (`may_act`) and this process's claim
-   on the container are confirmed, and the `started` row is written.
+2. Right before the request, the leadership (`may_act`), this process's claim on
+   the container and, for an automatic change, that no hold or maintenance window
+   has paused it since it was decided (`paused`: a round may start after a wait of
+   minutes) are confirmed, and the `started` row is written.
 3. The request is sent once. An answer that proves it was not applied and may
    pass (429, no connection, a Retry-After meanwhile) starts another round after
    the wait, with a fresh check; at most `MAX_ROUNDS`. Other refusals are
@@ -66,7 +68,7 @@ class Report:
     outcome: Outcome | NotAudited
     action_id: str | None = None
     backup_id: int | None = None
-    error: str | None = None
+    error: str | None = None  # unless succeeded: the error, or why it was skipped or aborted
 
 
 class _Ended(Exception):
@@ -89,6 +91,7 @@ class ChangeAttempt:
         trail: AuditTrail,
         clock: Clock,
         may_act: Callable[[], bool],
+        paused: Callable[[Action], str | None],
     ) -> None:
         self._action = action
         self._change = CHANGES[action.action]
@@ -99,6 +102,7 @@ class ChangeAttempt:
         self._trail = trail
         self._clock = clock
         self._may_act = may_act
+        self._paused = paused
         self._reason = action.reason
         self._expected = action.expect_status  # the status the change still needs
         self._gate_pending = gated  # the pre-change backup is still to be decided
@@ -218,11 +222,15 @@ class ChangeAttempt:
             raise _Ended(report)
 
     def _confirm_and_start(self) -> None:
-        """Right before the request: still the leader, still holding the container."""
+        """Right before the request: still the leader, still holding the container, not
+        paused meanwhile."""
         if not self._may_act():
             self._finish(Outcome.SKIPPED, "this instance is no longer the leader: nothing sent")
         if not self._trail.holds(self._action.container_id):
             self._finish(Outcome.SKIPPED, "another process took over the container: nothing sent")
+        pause = self._paused(self._action)
+        if pause is not None:
+            self._finish(Outcome.SKIPPED, f"{pause} since it was decided: nothing sent")
         if self._started is None:
             self._write(Outcome.STARTED, self._reason)
             self._started = self._clock.monotonic()
@@ -288,7 +296,7 @@ class ChangeAttempt:
                 self._action.action, self._action.container_name, outcome, exc,
             )  # fmt: skip
             return Report(NotAudited.UNAUDITED, self._row["action_id"], backup_id, str(exc))
-        return Report(outcome, self._row["action_id"], backup_id, fields.get("error"))
+        return Report(outcome, self._row["action_id"], backup_id, fields.get("error") or why)
 
     def _write(self, outcome: Outcome, reason: str, **fields: Any) -> None:
         action = self._action

@@ -22,7 +22,9 @@ changes); the error is counted in the metrics and the report says `unaudited`.
 An outcome row that cannot be written after the change is kept by the
 AuditTrail and written as soon as the database takes it (`flush`).
 
-`may_act` is asked right before each change (False: leadership lost, skipped);
+`may_act` is asked right before each change (False: leadership lost, skipped), and
+so is `paused(action)` (a reason: a hold or window paused it since it was decided,
+skipped; the runtime answers None for the operator's changes);
 `on_backups_changed(container_id)` is told of every action that changed a
 container's backups, so the poller reads the list again first.
 """
@@ -58,6 +60,7 @@ class Executor:
         dry_run: bool = False,
         metrics: ActionMetrics | None = None,
         may_act: Callable[[], bool] | None = None,
+        paused: Callable[[Action], str | None] | None = None,
         on_backups_changed: Callable[[str], None] | None = None,
         on_backup_wait: Callable[[BackupWait], None] | None = None,
     ) -> None:
@@ -71,6 +74,7 @@ class Executor:
         self._locks = ContainerLocks()
         self._workers = Workers(self.perform)
         self._may_act = may_act or (lambda: True)
+        self._paused = paused or (lambda action: None)
         self._on_backups_changed = on_backups_changed or (lambda container_id: None)
 
     def set_gate_options(self, gate_options: PreChangeBackupOptions) -> None:
@@ -179,9 +183,9 @@ class Executor:
         self, action: Action, gated: bool, row: dict[str, Any], details: dict[str, Any]
     ) -> Report:
         if not self._may_act():
-            reason = f"{action.reason}; this instance is no longer the leader: nothing done"
-            self._write(action, Outcome.SKIPPED, row, reason, details)
-            return Report(Outcome.SKIPPED, row["action_id"])
+            why = "this instance is no longer the leader: nothing done"
+            self._write(action, Outcome.SKIPPED, row, f"{action.reason}; {why}", details)
+            return Report(Outcome.SKIPPED, row["action_id"], error=why)
         if self._dry_run:
             if gated:
                 details["pre_change_backup"] = PreChangeBackup.DRY_RUN
@@ -193,7 +197,7 @@ class Executor:
         attempt = ChangeAttempt(
             action, gated, row, details,
             client=self._client, gate=self._gate, trail=self._trail, clock=self._clock,
-            may_act=self._may_act,
+            may_act=self._may_act, paused=self._paused,
         )  # fmt: skip
         return attempt.run()
 
