@@ -30,8 +30,9 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, func, insert, select, update
@@ -119,6 +120,7 @@ class AuditStore:
         self._observed = liveness.Observations()
         self._unfinished_from: int | None = None  # reconcile: every earlier action is finished
         self._closed = False
+        self._file = DatabaseFile.of(engine)  # SQLite: the file this store opened
 
     @classmethod
     def open(
@@ -129,11 +131,21 @@ class AuditStore:
         *,
         busy_timeout: float = 5.0,
         role: str = liveness.DAEMON_ROLE,
+        create: bool = True,
     ) -> "AuditStore":
         """Connect, create or migrate the schema; `busy_timeout` bounds waits for locks (s).
-        `role`: the daemon's, or "cli" for a command's session (`Holder.describe` says which)."""
+        `role`: the daemon's, or "cli" for a command's session (`Holder.describe` says which).
+        `create`: a SQLite file that does not exist is created; else AuditOpenError (a
+        command that only reads the log must not answer from a new, empty one)."""
         database = mask_url_password(database_url)
         engine = open_engine(database_url, busy_timeout)
+        path = sqlite_path(engine.url)
+        if not create and path is not None and not path.exists():
+            engine.dispose()
+            raise AuditOpenError(
+                f"audit database {database} does not exist: check daemon.database_url "
+                "(the daemon creates it; this command only reads it)"
+            )
         try:
             if sqlite_path(engine.url) is not None:
                 enable_wal(engine)
@@ -561,6 +573,8 @@ class AuditStore:
 
     def healthy(self) -> bool:
         """Whether a write would succeed now (takes the write lock, changes nothing)."""
+        if self._file is not None and self._file.replaced() is not None:
+            return False
         try:
             with self._lock, self._engine.connect() as conn:
                 transaction = begin_write(conn, self._busy_timeout)
@@ -576,6 +590,14 @@ class AuditStore:
             raise AuditWriteError(
                 f"audit database {self._database}: could not record {redact_text(what)}: "
                 "this process closed its audit store (it is stopping)"
+            )
+        replaced = None if self._file is None else self._file.replaced()
+        if replaced is not None:
+            raise AuditWriteError(
+                f"audit database {self._database}: could not record {redact_text(what)}: "
+                f"the file {replaced}, so rows written now would go where nobody reads them; "
+                "actions stay blocked: put the file back from a backup, or restart stacks-opsd "
+                "to open a new one"
             )
         try:
             with self._lock, self._engine.connect() as conn, begin_write(conn, self._busy_timeout):
@@ -638,6 +660,36 @@ class AuditStore:
     def _read_history(self, statement: Select) -> list[HistoryRow]:
         with self._reading() as conn:
             return [history_row(values) for values in conn.execute(statement)]
+
+
+@dataclass(frozen=True)
+class DatabaseFile:
+    """The SQLite file a store opened, by device and inode: removing or replacing the file
+    under a running process leaves it writing into the unlinked one, which nobody reads."""
+
+    path: Path
+    device: int
+    inode: int
+
+    @classmethod
+    def of(cls, engine: Engine) -> "DatabaseFile | None":
+        path = sqlite_path(engine.url)
+        if path is None:
+            return None
+        status = path.stat()
+        return cls(path, status.st_dev, status.st_ino)
+
+    def replaced(self) -> str | None:
+        """What became of the file, or None while the path still names it."""
+        try:
+            status = self.path.stat()
+        except FileNotFoundError:
+            return f"{self.path} was removed while this process had it open"
+        except OSError as exc:
+            return f"{self.path} cannot be checked ({exc.strerror})"
+        if (status.st_dev, status.st_ino) != (self.device, self.inode):
+            return f"{self.path} was replaced by another file while this process had it open"
+        return None
 
 
 def _all_rows(conn: Connection, from_id: int | None = None) -> Iterator[Mapping[str, Any]]:

@@ -276,3 +276,36 @@ def test_postgres_that_stops_answering_turns_readyz_red_within_the_bound(simulat
         rows = audit_rows(url)
         assert_every_mutation_audited(applied, rows)
         assert not unfinished(rows)
+
+
+def test_a_sqlite_file_removed_under_the_daemon_blocks_actions_until_a_restart(simulator, tmp_path):
+    """Rows written into an unlinked file are lost to every reader: the daemon must notice
+    that the path no longer names its file, act on nothing, say so, and be unready."""
+    account = Account.create(simulator)
+    web = account.seed("web")
+    config, port, url = daemon_config(tmp_path, simulator)
+    database = tmp_path / "audit.db"
+    daemon = DaemonProcess(config, account.key, tmp_path / "daemon.log")
+    try:
+        wait_until(lambda: readyz(port)[0] == 200, 20, "the daemon to become ready")
+        for suffix in ("", "-wal", "-shm"):
+            database.with_name(database.name + suffix).unlink(missing_ok=True)
+        account.crash("web")
+        wait_until(lambda: shows_status(port, web, "error"), 15, "the crash to be polled")
+        wait_until(lambda: readyz(port)[0] == 503, 15, "/readyz to turn 503")
+        wait_until(lambda: "was removed while this process had it open" in daemon.output(), 15,
+                   "the daemon to say why it holds back")  # fmt: skip
+        assert mutations(simulator) == [], "a change was made whose rows nobody can read"
+        assert daemon.terminate() == 0, daemon.output()
+    finally:
+        daemon.stop()
+
+    again = DaemonProcess(config, account.key, tmp_path / "again.log")  # opens a new file
+    try:
+        wait_until(lambda: restarts_per_container(mutations(simulator))[web], 20,
+                   "the crashed container to be restarted")  # fmt: skip
+        assert again.terminate() == 0, again.output()
+    finally:
+        again.stop()
+    assert_every_mutation_audited(mutations(simulator), audit_rows(url))
+    assert_verify_ok(config)
