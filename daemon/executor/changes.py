@@ -12,7 +12,10 @@ says three things:
   happened (True), or cannot tell (False: the row says `unknown`).
 
 `GATED` names the changes to a running container that need a backup first (SPEC 7),
-and `BACKUP_CHANGES` those after which the container's backup list is stale.
+and `BACKUP_CHANGES` those after which the container's backup list is stale. A
+start is gated too: the guide does not say what starting a running container
+does (it may restart it), so one sent to a running container is backed up first;
+a stopped one needs no backup.
 """
 
 from collections.abc import Callable
@@ -30,6 +33,7 @@ GATED = frozenset(
     (
         AuditAction.CONTAINER_RESTART,
         AuditAction.CONTAINER_STOP,
+        AuditAction.CONTAINER_START,
         AuditAction.CONTAINER_DELETE,
         AuditAction.BACKUP_RESTORE,
     )

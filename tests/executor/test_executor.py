@@ -185,3 +185,24 @@ def test_one_action_per_container_at_a_time(store):
         stacks.release.set()
         first.join(timeout=10)
     assert stacks.calls.count("trigger") == 1
+
+
+def test_a_start_sent_to_a_running_container_is_backed_up_first(world):
+    """The guide does not say what starting a running container does; it may restart it."""
+    h = world()
+    h.simulator.amend_assumptions(start_when_running="restart")  # a reading the guide allows
+    running, stopped = h.seed("web"), h.seed("cache", status="stopped")
+
+    for cid, name in ((running, "web"), (stopped, "cache")):
+        start = Action("cli", "container.start", cid, name, "operator: start")
+        assert h.daemon.executor.perform(start).outcome == "succeeded"
+
+    sent = [(m.method, m.path.rsplit("/", 2)[-2:]) for m in h.simulator.mutations()]
+    assert sent == [
+        ("POST", [running, "backup"]),  # web: backed up, then started
+        ("PUT", [running, "status"]),
+        ("PUT", [stopped, "status"]),  # cache was stopped: nothing to back up
+    ]
+    web_rows = [(r.action, r.outcome) for r in h.rows() if r.container_id == running]
+    assert ("backup.create", "succeeded") in web_rows
+    assert_audit_matches(h.rows(), h.simulator.mutations())
