@@ -38,6 +38,7 @@ from daemon.stacks import (
     StacksError,
     UnconfirmedChange,
     newest_completed,
+    safe_text,
     worth_resending,
 )
 from policies import Action, PreChangeBackupOptions
@@ -227,6 +228,7 @@ class BackupGate:
             )
 
         report("triggered")
+        seen: tuple[str, int | None] = ("not listed yet", None)  # the new backup, as last listed
         while True:
             self._clock.sleep(min(wait, max((deadline - self._clock.now()).total_seconds(), 0)))
             wait = min(wait * 2, MAX_POLL)
@@ -240,16 +242,24 @@ class BackupGate:
                 if ended is not None:
                     report("completed" if ended.completed else "failed", ended.backup_id)
                     return ended
-                report(*_progress(listed, known_ids, triggered_at - CLOCK_SKEW))
+                seen = _progress(listed, known_ids, triggered_at - CLOCK_SKEW)
+                report(*seen)
             if self._clock.now() >= deadline:
-                why = f"timed out after {format_duration(self._options.timeout)}"
-                if unconfirmed:
-                    why = (
-                        f"STACKS answered the trigger with {unconfirmed} and no new backup "
-                        f"appeared: {why}"
-                    )
-                error = f"{why}; last error: {last_error}" if last_error else why
-                return BackupResult(False, error=error, unconfirmed=unconfirmed)
+                return self._timed_out(seen, unconfirmed, last_error)
+
+    def _timed_out(
+        self, seen: tuple[str, int | None], unconfirmed: str | None, last_error: str | None
+    ) -> BackupResult:
+        """The wait ended without an end of the backup: the one seen running, if any."""
+        status, backup_id = seen
+        why = f"timed out after {format_duration(self._options.timeout)}"
+        if backup_id is not None:
+            why = f"backup {backup_id} was still {status}: {why}"
+        if unconfirmed:
+            started = "" if backup_id is not None else " and no new backup appeared"
+            why = f"STACKS answered the trigger with {unconfirmed}{started}: {why}"
+        error = f"{why}; last error: {last_error}" if last_error else why
+        return BackupResult(False, backup_id, error=error, unconfirmed=unconfirmed)
 
     def _trigger(
         self, container_id: str, known_ids: set[int]
@@ -344,6 +354,6 @@ def _outcome(
     failed = [b for b in new if b.status == "failed"]
     if new and len(failed) == len(new):
         newest = max(failed, key=lambda b: b.created_at)
-        why = newest.error_message or "no reason given"
+        why = safe_text(newest.error_message) or "no reason given"
         return BackupResult(False, newest.id, f"backup {newest.id} failed: {why}")
     return None

@@ -37,6 +37,7 @@ from daemon.stacks.errors import (
     TransportError,
     UnconfirmedChange,
     ValidationError,
+    safe_text,
 )
 from daemon.stacks.models import (
     KNOWN_BACKUP_STATUSES,
@@ -99,5 +100,6 @@ __all__ = [
     "newest_completed",
     "proves_not_applied",
     "rate_limit_headers",
+    "safe_text",
     "worth_resending",
 ]

@@ -206,3 +206,22 @@ def test_a_start_sent_to_a_running_container_is_backed_up_first(world):
     web_rows = [(r.action, r.outcome) for r in h.rows() if r.container_id == running]
     assert ("backup.create", "succeeded") in web_rows
     assert_audit_matches(h.rows(), h.simulator.mutations())
+
+
+def test_a_pre_change_backup_seen_running_at_the_timeout_is_named_in_its_row(world):
+    """The trigger's answer was unreadable, but the new backup was listed in progress: the
+    row names it (STACKS took the trigger) instead of saying none appeared."""
+    h = world(pre_change_backup={"timeout": timedelta(minutes=1)})
+    h.simulator.amend_assumptions(manual_backup_seconds=[600, 600])
+    cid = h.seed("web")
+    h.simulator.answer_after_apply("garbage", match=r"^POST /api/v1/containers/[^/]+/backup$")
+
+    report = h.daemon.executor.perform(restart(cid, policy="cli"))
+
+    assert report.outcome == "aborted"
+    [backup] = [b for b in h.simulator.backups_of(cid)]
+    assert backup.status == "in_progress"
+    [row] = h.rows(action="backup.create", outcome="failed")
+    assert row.target == str(backup.id)
+    assert f"backup {backup.id} was still in_progress: timed out after 1m" in row.error
+    assert "no new backup appeared" not in row.error
