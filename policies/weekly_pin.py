@@ -15,9 +15,12 @@ has passed, the newest completed backup of the week is pinned unless one of
 the week's backups is pinned already or the daemon pinned that week before (an
 operator who unpins it is not overruled). Past weeks catch up as long as their
 backups are listed. The daemon's own pins are its `succeeded` backup.pin rows
-(not followed by its own unpin): of those it keeps the newest `keep_weeks` weeks
-and unpins the older ones, never a pin it did not make, and nothing at all while
-the container's newest completed backup is older than `backup_freshness.max_age`.
+(not followed by its own unpin), and those whose answer was lost (`unknown`,
+`interrupted`: they may be pinned; one that is not is never listed pinned, so
+never unpinned): of those it keeps the newest `keep_weeks` weeks and unpins the
+older ones that are listed pinned, never a pin it did not make, and nothing at
+all while the container's newest completed backup is older than
+`backup_freshness.max_age`.
 A failed pin or unpin is retried after `RETRY_AFTER`.
 
 What the daemon did is folded from its own rows, oldest first, into a
@@ -25,7 +28,8 @@ What the daemon did is folded from its own rows, oldest first, into a
 the last one:
 
     backup.pin, week W     the week's latest attempt (`started`, `succeeded`, `failed`, ...);
-                           `succeeded` also makes the backup one of the daemon's pins
+                           `succeeded` also makes the backup one of the daemon's pins,
+                           and so do `unknown` and `interrupted` (it may be pinned)
     backup.unpin, week W   for a pin the daemon holds: the latest unpin attempt (a
                            `skipped` note only says the pin was kept); `succeeded` ends
                            the pin, and the week stays done (never pinned again)
@@ -73,6 +77,8 @@ PIN, UNPIN = AuditAction.BACKUP_PIN, AuditAction.BACKUP_UNPIN
 RETRY_AFTER = timedelta(hours=1)
 # No new attempt after these (a `dry_run` row counts only while the daemon itself dry-runs).
 DONE_OR_RUNNING = (Outcome.STARTED, Outcome.SUCCEEDED, Outcome.DRY_RUN)
+# A pin that ended so may have been applied: the daemon counts it as its own.
+MAYBE_PINNED = (Outcome.SUCCEEDED, Outcome.UNKNOWN, Outcome.INTERRUPTED)
 ATTEMPTS_MATTER = timedelta(weeks=3)  # a week's pin attempts, while its backups may be listed
 HISTORY_EXTRA_WEEKS = 52  # daemon pins this much older than keep_weeks are forgotten (kept)
 DAYS_REMEMBERED = 1024  # days whose ISO week is cached: pinned backups listed for ~2 years
@@ -151,11 +157,13 @@ class Attempt:
 
 @dataclass(frozen=True, slots=True)
 class DaemonPin:
-    """A backup the daemon pinned (`succeeded`) and has not unpinned since."""
+    """A backup the daemon pinned (`succeeded`, or `unknown`/`interrupted`: `maybe`) and
+    has not unpinned since."""
 
     backup_id: str
     week: IsoWeek | None  # None: its row named no week (then the backup's own week counts)
     pinned_at: datetime
+    maybe: bool = False  # the pin's answer was lost: it counts only while listed pinned
     unpin_noted: bool = False  # an unpin row since the pin (a `skipped` note counts)
     unpin_attempt: Attempt | None = None  # the latest unpin attempt since the pin
 
@@ -183,8 +191,10 @@ class PinLedger:
             if row.action == PIN:
                 if week is not None:
                     weeks[week] = Attempt(row.outcome, row.at)
-                if row.outcome == Outcome.SUCCEEDED and row.target is not None:
-                    pins[row.target] = DaemonPin(row.target, week, row.at)
+                if row.outcome in MAYBE_PINNED and row.target is not None:
+                    maybe = row.outcome != Outcome.SUCCEEDED
+                    pins[row.target] = DaemonPin(row.target, week, row.at, maybe=maybe)
+                if row.outcome == Outcome.SUCCEEDED:
                     last_pinned_at = row.at
             elif row.action == UNPIN and row.target in pins:
                 pin = pins[row.target]
@@ -267,7 +277,7 @@ class WeeklyPinPolicy:
             actions=(PIN, UNPIN),
             episode=Episode(
                 key=("container_id", "target"),
-                opens=(RowKind(ACTOR, PIN, Outcome.SUCCEEDED),),
+                opens=tuple(RowKind(ACTOR, PIN, outcome) for outcome in MAYBE_PINNED),
                 closes=(RowKind(ACTOR, UNPIN, Outcome.SUCCEEDED),),
                 not_before=now - self.horizon(),
             ),
@@ -489,10 +499,14 @@ def _pin_moment(week: IsoWeek, weekday: Weekday, at: time) -> datetime:
 
 
 def _daemon_pins(ledger: PinLedger, backups: tuple[Backup, ...]) -> list[DaemonPin]:
-    """The ledger's pins, each with its week: the one its row named, else its backup's."""
+    """The ledger's pins, each with its week: the one its row named, else its backup's. A
+    pin whose answer was lost counts only while its backup is listed pinned."""
     created: dict[str, datetime] | None = None
+    listed_pinned = {str(b.id) for b in backups if b.pinned}
     pins = []
     for pin in ledger.pins.values():
+        if pin.maybe and pin.backup_id not in listed_pinned:
+            continue
         if pin.week is None:
             if created is None:
                 created = {str(b.id): b.created_at for b in backups if b.created_at is not None}

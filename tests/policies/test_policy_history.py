@@ -251,3 +251,20 @@ def test_gave_up_lasts_months_of_other_history_and_a_restart_until_a_reset(tmp_p
     )  # fmt: skip
     run.advance(timedelta(minutes=2))
     assert len(run.rows(container="web", action="container.restart", outcome="started")) > restarts
+
+
+def test_a_pin_whose_answer_was_lost_is_still_held_after_a_restart_months_later(tmp_path):
+    """An `unknown` or `interrupted` pin may be pinned: a start reads it as the daemon's,
+    however old (within the horizon), so it is unpinned in turn."""
+    clock = ManualClock(NOW - timedelta(weeks=12))
+    store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", clock)
+    for target, outcome in (("4", "unknown"), ("5", "interrupted")):
+        append(store, clock, NOW - timedelta(weeks=10), PINNER, "backup.pin", outcome, "db",
+               target=target, details={"iso_week": "2026-W01"})  # fmt: skip
+    _, pins = policies()
+
+    states = PolicyHistory(store).states([pins], NOW)  # a start: the window is 3 weeks
+
+    held = states["weekly_pin"]["usr-abc12345-db"].pins
+    assert {(pin.backup_id, pin.maybe) for pin in held.values()} == {("4", True), ("5", True)}
+    store.close()

@@ -4,6 +4,8 @@ import gc
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
+import pytest
+
 from policies import (
     Action,
     BackupFreshnessOptions,
@@ -159,6 +161,29 @@ def test_keeps_keep_weeks_daemon_pins_and_never_unpins_a_manual_pin():
     assert all(isinstance(d, Action) for d in decisions)
     assert sorted((d.action, d.target) for d in decisions) == [
         ("backup.unpin", "1000"),
+        ("backup.unpin", "1001"),
+    ]
+
+
+@pytest.mark.parametrize("lost", ["unknown", "interrupted"])
+def test_a_pin_whose_answer_was_lost_is_unpinned_in_turn_if_it_is_pinned(lost):
+    """The first week's pin was applied, but its answer was lost (and the read-back
+    failed, or the daemon stopped): it still falls out of keep_weeks like the others."""
+    pins, history = weekly_pins(10)
+    history[0] = replace(history[0], outcome=lost)
+    now = SUNDAY + timedelta(weeks=9, hours=4)
+    decisions = decide(policy(keep_weeks=8), now, pins, history)
+    assert sorted((d.action, d.target) for d in decisions) == [
+        ("backup.unpin", "1000"),
+        ("backup.unpin", "1001"),
+    ]
+    # Not applied after all (not listed pinned): nothing to unpin, its week does not count
+    # among the kept ones (only the oldest real pin falls out), and the week is pinned
+    # again while its backup is listed.
+    pins[0] = replace(pins[0], pinned=False)
+    decisions = decide(policy(keep_weeks=8), now, pins, history)
+    assert sorted((d.action, d.target) for d in decisions) == [
+        ("backup.pin", "1000"),
         ("backup.unpin", "1001"),
     ]
 
