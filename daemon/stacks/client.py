@@ -350,7 +350,7 @@ class StacksClient:
     ) -> tuple[Backup, ...]:
         return self._call(
             routes.BACKUPS,
-            parse_backups,
+            lambda body: parse_backups(body, container_id),
             priority,
             params={"limit": in_range("limit", limit, 1, MAX_BACKUPS)},
             container_id=container_id,

@@ -101,8 +101,13 @@ class Container:
 
 
 def parse_containers(body: Mapping[str, Any]) -> tuple[Container, ...]:
-    """`GET /containers`: every container of the account."""
-    return tuple(Container.from_api(item) for item in require_list(unwrap(body), "containers"))
+    """`GET /containers`: every container of the account. A `count` that disagrees with the
+    list is a partial answer, not a smaller fleet."""
+    items = require_list(unwrap(body), "containers")
+    count = body.get("count")
+    if count is not None and as_int(count, "count") != len(items):
+        raise MalformedData(f"count is {count!r} but the list holds {len(items)} containers")
+    return tuple(Container.from_api(item) for item in items)
 
 
 def parse_container_status(body: Mapping[str, Any]) -> Container:
@@ -135,9 +140,10 @@ class Backup:
     @classmethod
     def from_api(cls, raw: Any) -> "Backup":
         data = require_mapping(raw, "backup")
-        backup_id = as_int(data.get("id"), "backup id")
-        if backup_id is None:
-            raise MalformedData("missing backup id")
+        number = as_float(data.get("id"), "backup id")
+        if number is None or not number.is_integer():
+            raise MalformedData(f"backup id: expected a whole number, got {data.get('id')!r}")
+        backup_id = int(number)
         return cls(
             id=backup_id,
             container_id=as_str(data.get("container_id"), "backup container_id", required=True),
@@ -160,9 +166,14 @@ def newest_completed(backups: Iterable[Backup]) -> Backup | None:
     return max(done, key=lambda b: b.created_at, default=None)
 
 
-def parse_backups(body: Mapping[str, Any]) -> tuple[Backup, ...]:
-    """`GET /containers/{id}/backups`."""
-    return tuple(Backup.from_api(item) for item in require_list(unwrap(body), "backups"))
+def parse_backups(body: Mapping[str, Any], container_id: str) -> tuple[Backup, ...]:
+    """`GET /containers/{id}/backups` of `container_id`: a backup of another container in
+    the answer is a misrouted answer, never a backup to act on."""
+    backups = tuple(Backup.from_api(item) for item in require_list(unwrap(body), "backups"))
+    strays = sorted({b.container_id for b in backups if b.container_id != container_id})
+    if strays:
+        raise MalformedData(f"the backups of {container_id} include backups of {strays[0]}")
+    return backups
 
 
 @dataclass(frozen=True)
@@ -178,11 +189,18 @@ class BackupStats:
     @classmethod
     def from_api(cls, raw: Any) -> "BackupStats":
         data = require_mapping(raw, "backup stats")
+
+        def count(name: str) -> int:
+            value = as_int(data.get(name), name)
+            if value is None:  # not 0: a missing count is no count
+                raise MalformedData(f"backup stats: no {name}")
+            return value
+
         return cls(
-            total_backups=as_int(data.get("total_backups"), "total_backups") or 0,
-            completed_backups=as_int(data.get("completed_backups"), "completed_backups") or 0,
-            failed_backups=as_int(data.get("failed_backups"), "failed_backups") or 0,
-            total_size_bytes=as_int(data.get("total_size_bytes"), "total_size_bytes") or 0,
+            total_backups=count("total_backups"),
+            completed_backups=count("completed_backups"),
+            failed_backups=count("failed_backups"),
+            total_size_bytes=count("total_size_bytes"),
             last_backup_at=as_time(data.get("last_backup_at"), "last_backup_at"),
         )
 

@@ -144,6 +144,9 @@ def _shape_free_answer(request):
         return reply(200, {"success": True, "data": {"id": "conn-1"}})
     if path.endswith("/templates") or (path.endswith("/vpn-clients") and request.method == "GET"):
         return reply(200, {"success": True, "data": []})
+    if path.endswith("/backups/stats"):
+        counts = ("total_backups", "completed_backups", "failed_backups", "total_size_bytes")
+        return reply(200, {"success": True, "data": dict.fromkeys(counts, 0)})
     if path.endswith("/vpn-config"):
         return reply(200, text="[Interface]\n", headers={"content-type": "text/plain"})
     if path.endswith("/certificate"):

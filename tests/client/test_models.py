@@ -1,11 +1,12 @@
 """Typed results of the everyday calls: containers in both spellings, backups, metrics, changes."""
 
+import re
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 
-from daemon.stacks import UnconfirmedChange
+from daemon.stacks import StacksError, UnconfirmedChange
 from tests.client.conftest import reply
 
 C = "usr-abc12345-myapp"
@@ -129,3 +130,32 @@ def test_an_empty_acknowledgement_does_not_say_what_happened(make_client):
         client.delete_backup(178)
     assert caught.value.http_status == 204 and "204" in caught.value.answer
     assert len(fake.requests) == 1  # never sent again
+
+
+GUIDE_BACKUP = {
+    "id": 178, "container_id": "usr-abc12345-mydb", "status": "completed",
+    "created_at": "2026-05-17T02:00:14.000Z", "pinned": 0,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("call", "body", "problem"),
+    [
+        (lambda c: c.list_containers(), {"success": True, "count": 3, "data": []},
+         "count is 3 but the list holds 0 containers"),
+        (lambda c: c.backups("usr-abc12345-other"), {"success": True, "data": [GUIDE_BACKUP]},
+         "the backups of usr-abc12345-other include backups of usr-abc12345-mydb"),
+        (lambda c: c.backups("usr-abc12345-mydb"),
+         {"success": True, "data": [{**GUIDE_BACKUP, "id": 178.9}]},
+         "backup id: expected a whole number, got 178.9"),
+        (lambda c: c.backup_stats(), {"success": True, "data": {"totalBackups": 32}},
+         "backup stats: no total_backups"),
+    ],
+    ids=["partial-list", "misrouted-backups", "fractional-id", "stats-missing"],
+)  # fmt: skip
+def test_answers_that_cannot_be_right_are_errors_not_data(make_client, call, body, problem):
+    """A smaller fleet, another container's backups, a rounded id or zero backups would
+    each be acted on or exported as if true."""
+    client, _ = make_client(reply(200, body), retries=0)
+    with pytest.raises(StacksError, match=re.escape(problem)):
+        call(client)
