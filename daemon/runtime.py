@@ -462,6 +462,13 @@ class Daemon:
         self.notifications.stop()
         drained = self.executor.drain(grace)
         self.executor.flush()  # outcome rows the database refused earlier, if it takes them now
+        for lost in self.executor.unrecorded():
+            log.error(
+                "NOT RECORDED in the audit log (the database refused it; this process is "
+                "stopping and cannot keep it): %s; the next leader marks the action "
+                "`interrupted`",
+                lost,
+            )
         if drained:
             self.client.close()  # closing under a request in flight would wait for it
         else:

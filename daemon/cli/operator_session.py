@@ -5,11 +5,20 @@ daemon's own, audited with actor `cli`. The command's audit session is renewed
 in the background while it waits (a running daemon never mistakes it for a
 crashed process), and a container the daemon is acting on is waited for, up to
 `BUSY_WAIT`, before the command gives up and says who holds it.
+
+A change whose outcome row the audit database refused (it was down for a moment)
+is not reported `unaudited` at once: the row is written as soon as the database
+takes it again, trying for `RECORD_PATIENCE`. A row still refused when the
+command ends cannot be kept by anyone: it is printed on stderr, so the operator
+can record what happened (the next leader marks the action `interrupted`).
 """
 
+import dataclasses
+import logging
+import sys
 import time
 
-from daemon.audit import AuditStore
+from daemon.audit import AuditStore, Outcome
 from daemon.cli.errors import CliError, UsageError
 from daemon.cli.progress import Progress
 from daemon.cli.startup import api_key_from, instance_name
@@ -21,6 +30,10 @@ from policies import OPERATOR, Action
 
 BUSY_WAIT = 30.0  # seconds to wait for another actor's action on the same container
 BUSY_POLL = 1.0
+RECORD_PATIENCE = 30.0  # seconds to keep offering a refused outcome row to the database
+RECORD_POLL_MAX = 8.0
+
+log = logging.getLogger(__name__)
 
 
 class OperatorSession:
@@ -54,6 +67,12 @@ class OperatorSession:
 
     def close(self) -> None:
         self.executor.flush()  # an outcome the database refused a moment ago
+        for lost in self.executor.unrecorded():
+            print(
+                f"stacks-opsd: NOT RECORDED in the audit log (the database refused it): {lost}; "
+                "the next leader marks the action `interrupted`",
+                file=sys.stderr,
+            )
         self.client.close()
         self.store.close()
 
@@ -99,6 +118,8 @@ class OperatorSession:
             deadline = time.monotonic() + BUSY_WAIT
             while True:
                 report = self.executor.perform(decision)
+                if report.outcome == NotAudited.UNAUDITED and report.action_id is not None:
+                    return self._recorded_late(report)
                 if report.outcome != NotAudited.BUSY or time.monotonic() >= deadline:
                     return report
                 self.progress.update(
@@ -106,3 +127,20 @@ class OperatorSession:
                     f"{BUSY_WAIT:.0f}s for it to end"
                 )
                 time.sleep(BUSY_POLL)
+
+    def _recorded_late(self, report: Report) -> Report:
+        """The change ended but its outcome row was refused: offer it to the database again
+        for up to RECORD_PATIENCE; the report as recorded, or as it was if never."""
+        log.warning("the audit database refused the outcome row; trying again for %.0fs",
+                    RECORD_PATIENCE)  # fmt: skip
+        deadline = time.monotonic() + RECORD_PATIENCE
+        wait = 1.0
+        while True:
+            outcome = self.executor.flush().get(report.action_id or "")
+            if outcome is not None:
+                return dataclasses.replace(report, outcome=Outcome(outcome))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return report
+            time.sleep(min(wait, remaining))
+            wait = min(wait * 2, RECORD_POLL_MAX)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from daemon.audit import AuditError, AuditLog, AuditStore, AuditWriteError, Holder, Outcome
+from daemon.secrets import redact_text
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,11 @@ class AuditTrail:
         self._recorded(policy, entry)
         return row
 
-    def flush(self) -> None:
+    def flush(self) -> dict[str, str]:
         """Write the kept outcome rows and release the kept claims, while the database takes
-        them (the first failure leaves the rest for the next call)."""
+        them (the first failure leaves the rest for the next call). Returns the outcome of
+        each action whose row it wrote, by action id."""
+        written: dict[str, str] = {}
         while True:
             with self._lock:
                 if not self._kept:
@@ -73,15 +76,31 @@ class AuditTrail:
                 self._store.append(**entry)
             except AuditWriteError:
                 self._count_write_error()
-                return
+                return written
             with self._lock:
                 self._kept.pop(0)
             log.info("audit: the late outcome of %s is recorded now", entry["action"])
             self._recorded(policy, entry)
+            written[entry["action_id"]] = entry["outcome"]
         with self._lock:
             unreleased = sorted(self._unreleased)
         for container_id in unreleased:
             self.release(container_id)
+        return written
+
+    def unrecorded(self) -> list[str]:
+        """The kept outcome rows not written yet, each described in one line (what an
+        operator needs to record by hand if this process ends before the database
+        takes them)."""
+        with self._lock:
+            kept = [entry for _, entry in self._kept]
+        return [
+            redact_text(
+                f"{entry['action']} {entry['outcome']} of {entry.get('container_name')} "
+                f"(action {entry['action_id']}): {entry.get('reason') or ''}"
+            )
+            for entry in kept
+        ]
 
     def claim(self, container_id: str, action: str, action_id: str) -> Holder | None:
         """Claim the container across processes (`AuditStore.claim`)."""

@@ -108,9 +108,14 @@ class Executor:
         when none is left."""
         return self._workers.drain(timeout)
 
-    def flush(self) -> None:
-        """Write outcome rows the database refused earlier, release claims it kept."""
-        self._trail.flush()
+    def flush(self) -> dict[str, str]:
+        """Write outcome rows the database refused earlier, release claims it kept; the
+        outcome of each action whose row is written now, by action id."""
+        return self._trail.flush()
+
+    def unrecorded(self) -> list[str]:
+        """Outcome rows still waiting for the database, one line each."""
+        return self._trail.unrecorded()
 
     def _act(self, action: Action) -> Report:
         if action.action not in CHANGES:

@@ -13,7 +13,9 @@ TCP connections stay open, no RST): no client timeout notices, yet /readyz turns
 503 within the database check's bound and /healthz stays 200 throughout.
 """
 
+import os
 import sqlite3
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,7 +42,7 @@ from tests.reliability.crash_setup import (
 )
 from tests.reliability.tcp_proxy import FreezableProxy
 from tests.support.integration import postgres_url
-from tests.support.processes import DaemonProcess, metric_lines, wait_until
+from tests.support.processes import DaemonProcess, command, metric_lines, wait_until
 
 # A check starts at most one database tick after the freeze, then runs into its bound;
 # 5 s more for a busy runner. Measured: 14 s (the freeze fell between two checks).
@@ -308,4 +310,40 @@ def test_a_sqlite_file_removed_under_the_daemon_blocks_actions_until_a_restart(s
     finally:
         again.stop()
     assert_every_mutation_audited(mutations(simulator), audit_rows(url))
+    assert_verify_ok(config)
+
+
+def test_a_change_whose_outcome_row_meets_a_locked_database_is_recorded_once_it_is_free(
+    simulator, tmp_path
+):
+    """`change web stop` is applied while another process holds the write lock: the
+    command offers the outcome row again until the database takes it, and reports the
+    change as it happened, not `unaudited`."""
+    account = Account.create(simulator)
+    account.seed("web")
+    config, _, url = daemon_config(tmp_path, simulator)
+    simulator.control("POST", "faults", after_apply="slow", slow_seconds=3.0,
+                      after_apply_match=r"^PUT /api/v1/containers/[^/]+/status$")  # fmt: skip
+    change = subprocess.Popen(
+        command("--config", str(config), "change", "web", "stop", "--quiet"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "STACKS_API_KEY": account.key},
+    )  # fmt: skip
+    try:
+        wait_until(lambda: any(m["path"].endswith("/status") for m in mutations(simulator)),
+                   60, "the stop to be applied", step=0.05)  # fmt: skip
+        with sqlite_write_lock(url):
+            time.sleep(8)  # past the 5 s busy timeout of the outcome row's write
+        out, err = change.communicate(timeout=60)
+    finally:
+        if change.poll() is None:
+            change.kill()
+    assert change.returncode == 0, err
+    assert out.startswith("stop web: succeeded")
+    assert "trying again" in err and "NOT RECORDED" not in err
+    assert account.statuses()["web"] == "stopped"
+    rows = audit_rows(url)
+    stops = [r for r in rows if r["action"] == "container.stop"]
+    assert [r["outcome"] for r in stops] == ["started", "succeeded"]
+    assert_every_mutation_audited(mutations(simulator), rows)
     assert_verify_ok(config)
