@@ -1,11 +1,17 @@
-"""`stacks-opsd check-config [--online]`: validate the config and the key; exit 2 on problems."""
+"""`stacks-opsd check-config [--online]`: validate the config and the key; exit 2 on problems.
+
+Beyond the file itself, it checks what `run` would refuse at start, without changing
+anything or connecting anywhere: the key, and the audit database as far as it can be
+checked in place (daemon/audit/engine.py's `probe_database`). Every problem is printed.
+"""
 
 import argparse
 
-from daemon.cli.errors import CliError
+from daemon.audit import AuditOpenError, probe_database
+from daemon.cli.errors import CliError, UsageError
 from daemon.cli.startup import api_key_from, config_from_args
-from daemon.config import DEFAULT_CONFIG_PATH
-from daemon.stacks import StacksClient, StacksError
+from daemon.config import DEFAULT_CONFIG_PATH, Config
+from daemon.stacks import ApiKey, StacksClient, StacksError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def check_config(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    key = api_key_from(config)
+    key, problems = checked(config)
+    if key is None or problems:
+        raise UsageError("\n".join(problems))
     where = config.source or f"no file at {DEFAULT_CONFIG_PATH}, defaults"
     print(f"config OK ({where}); API key format OK (fingerprint {key.fingerprint()})")
     if not args.online:
@@ -42,3 +50,17 @@ def check_config(args: argparse.Namespace) -> int:
         "and exported as stacks_api_scope_missing{scope}"
     )
     return 0
+
+
+def checked(config: Config) -> tuple[ApiKey | None, list[str]]:
+    """The key (None if it cannot be used) and every problem `run` would stop at."""
+    key, problems = None, []
+    try:
+        key = api_key_from(config)
+    except UsageError as error:
+        problems.append(str(error))
+    try:
+        probe_database(config.daemon.database_url)
+    except AuditOpenError as error:
+        problems.append(str(error))
+    return key, problems
