@@ -21,7 +21,7 @@ from pathlib import Path
 from daemon.audit import AuditAction, AuditError, Outcome
 from daemon.clock import OffsetClock
 from daemon.config import Config
-from daemon.exporter import MetricsServer
+from daemon.exporter import Listener, MetricsServer
 from daemon.runtime import Daemon
 from daemon.service import serve
 from daemon.simulator import Simulator
@@ -171,7 +171,9 @@ def run_demo(
         weekday = WEEKDAYS[clock.now().weekday()]
         config = demo_config(f"{api.url}/api/v1", f"sqlite:///{database}", listen, weekday)
         daemon = Daemon(config, ApiKey(key), clock, instance="demo")
-        server = MetricsServer(listen, daemon.metrics.registry, daemon.health, daemon.status)
+        server = MetricsServer(
+            Listener.of(listen), daemon.metrics.registry, daemon.health, daemon.status
+        )
         out(f"STACKS simulator: {api.url}/api/v1 with {len(ids)} containers (key for curl: {key})")
         out(f"metrics: {server_url(listen)}/metrics   status: {server_url(listen)}/status")
         out(f"audit database: {database} (gone when the demo ends)")

@@ -2,7 +2,11 @@
 
 Used by the config loader and by CLI options such as `audit list --since 24h`.
 Units are d, h, m, s and ms, each at most once and largest first; a bare number
-string ("30") is refused so that nobody has to guess its unit.
+string ("30") is refused so that nobody has to guess its unit. No duration is longer
+than `MAX_DURATION` (3650d, about ten years): every moment the daemon derives from
+durations (`now - window`, the reach back of several `backoff_max + reset_after`, a
+hold's end) stays within the dates it can represent, and a slip such as "1000000d" is
+refused where it is written rather than failing every evaluation later.
 """
 
 import re
@@ -17,6 +21,8 @@ _UNITS = (
 )
 _PATTERN = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?")
 EXAMPLES = '"15s", "5m", "1h30m", "26h", "7d" or integer seconds'
+MAX_DURATION = timedelta(days=3650)
+_MILLISECOND = timedelta(milliseconds=1)
 
 
 def parse_duration(value: object) -> timedelta:
@@ -27,10 +33,7 @@ def parse_duration(value: object) -> timedelta:
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
             raise ValueError(f"invalid duration {value}: must not be negative")
-        try:
-            return timedelta(seconds=value)
-        except OverflowError:
-            raise ValueError(f"invalid duration {value}: too long") from None
+        return _at_most_the_limit(str(value), value * 1000)
     if not isinstance(value, str):
         raise ValueError(f"invalid duration {value!r}: expected {EXAMPLES}")
     text = value.strip()
@@ -39,21 +42,29 @@ def parse_duration(value: object) -> timedelta:
     match = _PATTERN.fullmatch(text)
     if not text or match is None:
         raise ValueError(f'invalid duration "{value}": expected {EXAMPLES}')
-    total = timedelta(0)
-    try:
-        for amount, (_, unit) in zip(match.groups(), _UNITS, strict=True):
-            if amount is not None:
-                total += int(amount) * unit
-    except OverflowError:
-        raise ValueError(f'invalid duration "{value}": too long') from None
-    return total
+    millis = sum(
+        int(amount) * (unit // _MILLISECOND)
+        for amount, (_, unit) in zip(match.groups(), _UNITS, strict=True)
+        if amount is not None
+    )
+    return _at_most_the_limit(f'"{value}"', millis)
+
+
+def _at_most_the_limit(shown: str, millis: int) -> timedelta:
+    """`millis` milliseconds; ValueError naming the limit if that is longer than it."""
+    if millis > MAX_DURATION // _MILLISECOND:
+        raise ValueError(
+            f"invalid duration {shown}: longer than the limit of "
+            f"{format_duration(MAX_DURATION)} (about ten years)"
+        )
+    return timedelta(milliseconds=millis)
 
 
 def format_duration(duration: timedelta) -> str:
     """Return the string parse_duration reads back: "7d" for whole days, else "26h", "1h30m"."""
     if duration < timedelta(0):
         raise ValueError(f"cannot format a negative duration ({duration})")
-    millis = round(duration / timedelta(milliseconds=1))
+    millis = round(duration / _MILLISECOND)
     if millis == 0:
         return "0s"
     day_ms = 86_400_000
@@ -61,7 +72,7 @@ def format_duration(duration: timedelta) -> str:
         return f"{millis // day_ms}d"
     parts = []
     for name, unit in _UNITS[1:]:
-        unit_ms = round(unit / timedelta(milliseconds=1))
+        unit_ms = unit // _MILLISECOND
         amount, millis = divmod(millis, unit_ms)
         if amount:
             parts.append(f"{amount}{name}")

@@ -32,6 +32,7 @@ from daemon.audit.engine import (
     enable_wal,
     parse_url,
     postgres_connect_params,
+    probe_database,
     psycopg_conninfo,
     sqlite_path,
 )
@@ -118,6 +119,7 @@ __all__ = [
     "new_action_id",
     "parse_url",
     "postgres_connect_params",
+    "probe_database",
     "process_identity",
     "psycopg_conninfo",
     "read_lines",

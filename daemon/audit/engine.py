@@ -3,9 +3,12 @@
 The store (store.py) reaches SQLite or PostgreSQL only through this module:
 
     open_engine(database_url, busy)  the engine, or AuditOpenError saying what to fix
+    probe_database(database_url)     what `check-config` can check without changing anything
     parse_url(database_url)          which backend; ValueError naming the URL, password hidden
     sqlite_path(url)                 the SQLite file (None in memory and for PostgreSQL)
     create_audit_engine(url, busy)   an engine whose every wait is bounded
+    enable_wal(engine)               the SQLite file in WAL, or AuditOpenError saying what to
+                                     check (not a database, a directory, locked by another)
     begin_write / begin_snapshot_read   the two kinds of transaction the store runs
     UTCDateTime                      the column type every timestamp is stored in
     AuditError and its subclasses    what the store raises, translated once from the driver
@@ -55,13 +58,15 @@ contents beyond what was already redacted:
     └── AuditReadError          rows could not be read (history, query, verify)
 """
 
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, Dialect, RootTransaction, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -77,6 +82,28 @@ KEEPALIVES_IDLE, KEEPALIVES_INTERVAL, KEEPALIVES_COUNT = 10, 5, 3  # seconds, se
 TCP_USER_TIMEOUT = KEEPALIVES_IDLE + KEEPALIVES_INTERVAL * KEEPALIVES_COUNT  # seconds
 
 _WRITE_OPTION = "stacks_opsd_audit_write"
+
+# What to check when SQLite cannot open the audit file, by its (primary) result code.
+_SQLITE_ADVICE = {
+    sqlite3.SQLITE_NOTADB: (
+        "point daemon.database_url at the audit database, or at a file that does not exist "
+        "yet (the daemon creates it)"
+    ),
+    sqlite3.SQLITE_CANTOPEN: (
+        "check that it is a file, not a directory, and that this user may read and write it "
+        "and its directory"
+    ),
+    sqlite3.SQLITE_BUSY: (
+        "end the process that holds the lock (no other program should use the audit "
+        "database) or try again"
+    ),
+    sqlite3.SQLITE_READONLY: (
+        "this user may not write it; check the owner and permissions of the file and its directory"
+    ),
+}
+_SQLITE_DEFAULT_ADVICE = (
+    "check daemon.database_url and that this user may read and write the file and its directory"
+)
 
 
 class AuditError(Exception):
@@ -147,10 +174,7 @@ def open_engine(database_url: str, busy_timeout: float) -> Engine:
     """The engine of the audit database at `database_url` (not connected yet), or an
     AuditOpenError saying what to fix: the URL, the SQLite file's directory, the driver."""
     database = mask_url_password(database_url)
-    try:
-        url = parse_url(database_url)
-    except ValueError as exc:
-        raise AuditOpenError(str(exc)) from None
+    url = _url_to_open(database_url)
     path = sqlite_path(url)
     if path is not None and not path.parent.is_dir():
         raise AuditOpenError(
@@ -164,6 +188,47 @@ def open_engine(database_url: str, busy_timeout: float) -> Engine:
             f"audit database {database}: the driver {exc.name!r} is not installed; "
             f"install the PostgreSQL extra: {POSTGRES_EXTRA}"
         ) from None
+
+
+def probe_database(database_url: str) -> None:
+    """Check what can be checked of the audit database without creating, changing or
+    locking anything, or connecting to a server (`check-config`): the URL, PostgreSQL's
+    driver, and that an existing SQLite file is a database. AuditOpenError saying what to
+    fix. A SQLite file or directory that does not exist yet passes: the daemon creates the
+    file, and systemd's StateDirectory= the directory when the service starts."""
+    database = mask_url_password(database_url)
+    path = sqlite_path(_url_to_open(database_url))
+    if path is None:
+        open_engine(database_url, busy_timeout=0).dispose()  # never connected
+        return
+    if path.is_dir():
+        raise AuditOpenError(
+            f"audit database {database}: it is a directory; point daemon.database_url at a "
+            f"file, such as {path / 'audit.db'}"
+        )
+    if not path.exists():
+        return
+    # Immutable: SQLite takes no lock and creates no -wal or -shm file beside it.
+    uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as connection:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        raise _sqlite_open_error(database, exc) from None
+
+
+def _url_to_open(database_url: str) -> URL:
+    try:
+        return parse_url(database_url)
+    except ValueError as exc:
+        raise AuditOpenError(str(exc)) from None
+
+
+def _sqlite_open_error(database: str, exc: Exception) -> AuditOpenError:
+    """What SQLite said when opening the audit file, and what to check."""
+    code = getattr(getattr(exc, "orig", None) or exc, "sqlite_errorcode", None)
+    advice = _SQLITE_ADVICE.get((code or 0) & 0xFF, _SQLITE_DEFAULT_ADVICE)
+    return AuditOpenError(f"audit database {database}: {driver_message(exc)}; {advice}")
 
 
 def postgres_connect_params(
@@ -230,12 +295,19 @@ def create_audit_engine(url: URL, busy_timeout: float) -> Engine:
 
 
 def enable_wal(engine: Engine) -> str:
-    """Switch the SQLite file to WAL (persistent in the file); return the journal mode now set."""
-    connection = engine.raw_connection()  # PRAGMA journal_mode must run outside a transaction
+    """Switch the SQLite file to WAL (persistent in the file); return the journal mode now set.
+
+    This is the first time the file is opened: AuditOpenError saying what to check if SQLite
+    cannot (not a database, a directory, locked by another process past the busy timeout)."""
     try:
-        mode = connection.cursor().execute("PRAGMA journal_mode=WAL").fetchone()[0]
-    finally:
-        connection.close()
+        connection = engine.raw_connection()  # PRAGMA journal_mode runs outside a transaction
+        try:
+            mode = connection.cursor().execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        finally:
+            connection.close()
+    except (sqlite3.Error, DBAPIError) as exc:
+        database = mask_url_password(engine.url.render_as_string(hide_password=False))
+        raise _sqlite_open_error(database, exc) from None
     return str(mode).lower()
 
 

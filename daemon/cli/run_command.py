@@ -10,7 +10,7 @@ from daemon.cli.startup import api_key_from, config_from_args, instance_name
 from daemon.clock import SystemClock
 from daemon.config import Config
 from daemon.config_reload import ConfigReloader
-from daemon.exporter import MetricsServer
+from daemon.exporter import Listener, ListenerError, MetricsServer
 from daemon.log_setup import configure_logging
 from daemon.runtime import Daemon
 from daemon.secret_file import SecretFileError, read_secret_file
@@ -37,22 +37,34 @@ def basic_auth(config: Config) -> tuple[str, str] | None:
     return config.daemon.basic_auth_user, password.text
 
 
-def metrics_server(config: Config, daemon: Daemon) -> MetricsServer:
-    return MetricsServer(
-        config.daemon.listen,
-        daemon.metrics.registry,
-        daemon.health,
-        daemon.status,
-        tls_cert_file=config.daemon.tls_cert_file or None,
-        tls_key_file=config.daemon.tls_key_file or None,
-        basic_auth=basic_auth(config),
-    )
+def listener(config: Config) -> Listener:
+    """The metrics listener as `[daemon]` sets it up, its certificate, key and password read:
+    what `run` needs before it opens anything, and what `check-config` checks. UsageError
+    naming every problem, one a line."""
+    problems, auth = [], None
+    try:
+        auth = basic_auth(config)
+    except UsageError as error:
+        problems.append(str(error))
+    try:
+        built = Listener.of(
+            config.daemon.listen,
+            tls_cert_file=config.daemon.tls_cert_file or None,
+            tls_key_file=config.daemon.tls_key_file or None,
+            basic_auth=auth,
+        )
+    except ListenerError as error:
+        problems.append(str(error))
+    if problems:
+        raise UsageError("\n".join(problems))
+    return built
 
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     configure_logging(config.daemon.log_format)
     key = api_key_from(config)
+    serving = listener(config)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -60,5 +72,6 @@ def run(args: argparse.Namespace) -> int:
     daemon = Daemon(config, key, clock, instance=instance_name(config), notifier=SystemdNotifier())
     reloader = ConfigReloader(config, daemon.apply_config, daemon.metrics.ops, clock)
     signal.signal(signal.SIGHUP, lambda *_: reloader.request())
-    serve(daemon, metrics_server(config, daemon), config, stop, reloader)
+    server = MetricsServer(serving, daemon.metrics.registry, daemon.health, daemon.status)
+    serve(daemon, server, config, stop, reloader)
     exit_now(0)

@@ -4,7 +4,8 @@ Collectors read whatever Snapshot the poller published last and never call the
 STACKS API at scrape time. The modules, in the order a scrape meets them:
 
 - `metrics_server`: `MetricsServer`, the HTTP(S) listener on `daemon.listen`
-  with basic auth, serving /metrics, /healthz, /readyz and /status;
+  with basic auth, serving /metrics, /healthz, /readyz and /status, on a
+  `Listener` checked and loaded before anything binds (`ListenerError` if not);
 - `health`: `Health`, the liveness and readiness behind /healthz and /readyz;
 - `metrics_registry`: `build_daemon_metrics`, the one registry with every
   collector, and `exported_metric_names`, the names it exports;
@@ -32,7 +33,7 @@ from daemon.exporter.metrics_registry import (
     exported_metric_names,
     sample_snapshot,
 )
-from daemon.exporter.metrics_server import MetricsServer
+from daemon.exporter.metrics_server import Listener, ListenerError, MetricsServer
 from daemon.exporter.notification_metrics import NotificationMetrics
 from daemon.exporter.ops_metrics import OpsMetrics, RefreshLagCollector
 from daemon.exporter.policy_scope_collector import PolicyScopeCollector
@@ -44,6 +45,8 @@ __all__ = [
     "BackupCollector",
     "FleetCollector",
     "Health",
+    "Listener",
+    "ListenerError",
     "MetricsServer",
     "NotificationMetrics",
     "OpsMetrics",

@@ -8,6 +8,11 @@ the listener. With basic auth, /metrics, /status and everything else except the
 probes need `Authorization: Basic`; /healthz and /readyz stay open so
 Kubernetes and systemd probes need no password (they reveal only ok/not ok).
 The password is compared in constant time and never logged or shown in repr.
+
+A `Listener` is the address, TLS and basic auth, checked and loaded (the certificate
+and key read) before anything binds: `run` builds it before it opens the audit
+database, and `check-config` builds it to report what `run` would refuse.
+`ListenerError` names every problem, one a line, each with its `daemon.*` setting.
 """
 
 import base64
@@ -20,6 +25,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -38,14 +44,24 @@ ENDPOINTS = "/metrics /healthz /readyz /status"
 TEXT = "text/plain; charset=utf-8"
 
 
+class ListenerError(ValueError):
+    """The listener cannot be set up as configured; one line per problem."""
+
+
 class BasicAuth:
     """The one user allowed in; repr and str never show the password."""
 
     def __init__(self, user: str, password: str) -> None:
         if not user or ":" in user:
-            raise ValueError("basic auth user must be non-empty and must not contain ':'")
+            raise ValueError(
+                "daemon.basic_auth_user: must be non-empty and must not contain ':' (basic "
+                f"auth puts one between the user and the password), got {user!r}"
+            )
         if not password:
-            raise ValueError(f"basic auth for user {user!r} needs a non-empty password")
+            raise ValueError(
+                f"daemon.basic_auth_password_file: basic auth for user {user!r} needs a "
+                "non-empty password"
+            )
         self._user = user.encode()
         self._password = password.encode()
 
@@ -74,10 +90,59 @@ def tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
         context.load_cert_chain(certfile=cert_file, keyfile=key_file)
     except (OSError, ssl.SSLError) as error:
         raise ValueError(
-            f"cannot load the TLS certificate {cert_file!r} with key {key_file!r}: {error}; "
-            "check both paths are readable PEM files and that the key matches the certificate"
+            f"daemon.tls_cert_file, daemon.tls_key_file: cannot load the TLS certificate "
+            f"{cert_file!r} with key {key_file!r}: {error}; check both paths are readable PEM "
+            "files and that the key matches the certificate"
         ) from error
     return context
+
+
+@dataclass(frozen=True)
+class Listener:
+    """Where and how the endpoints are served; build it with `Listener.of`."""
+
+    host: str
+    port: int  # 0: a free one, picked when the server starts
+    ssl_context: ssl.SSLContext | None = None
+    basic_auth: BasicAuth | None = None
+
+    @classmethod
+    def of(
+        cls,
+        listen: str,
+        *,
+        tls_cert_file: str | None = None,
+        tls_key_file: str | None = None,
+        basic_auth: tuple[str, str] | None = None,
+    ) -> "Listener":
+        """The listener on `listen` ("host:port"), with TLS when both files are given (read
+        now) and basic auth for (user, password); ListenerError naming every problem."""
+        problems = []
+        host, port = "", 0
+        try:
+            host, port = split_host_port(listen)
+        except ValueError as error:
+            problems.append(f"daemon.listen: {error}")
+        context = None
+        if bool(tls_cert_file) != bool(tls_key_file):
+            problems.append(
+                "daemon.tls_cert_file, daemon.tls_key_file: TLS needs both a certificate file "
+                "and a key file; set both or neither"
+            )
+        elif tls_cert_file and tls_key_file:
+            try:
+                context = tls_context(tls_cert_file, tls_key_file)
+            except ValueError as error:
+                problems.append(str(error))
+        auth = None
+        if basic_auth is not None:
+            try:
+                auth = BasicAuth(*basic_auth)
+            except ValueError as error:
+                problems.append(str(error))
+        if problems:
+            raise ListenerError("\n".join(problems))
+        return cls(host, port, context, auth)
 
 
 def json_default(value: Any) -> Any:
@@ -97,7 +162,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, handler)
 
     def finish_request(self, request, client_address) -> None:
-        context = self.exporter.ssl_context
+        context = self.exporter.listener.ssl_context
         if context is None:
             super().finish_request(request, client_address)
             return
@@ -132,6 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _respond(self, send_body: bool) -> None:
         exporter = self.server.exporter
+        basic_auth = exporter.listener.basic_auth
         path = self.path.split("?", 1)[0]
         if path == "/healthz":
             ok, reason = exporter.health.liveness()
@@ -139,9 +205,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/readyz":
             ok, reason = exporter.health.readiness()
             self._text(200 if ok else 503, reason, send_body)
-        elif exporter.basic_auth is not None and not exporter.basic_auth.allows(
-            self.headers.get("Authorization")
-        ):
+        elif basic_auth is not None and not basic_auth.allows(self.headers.get("Authorization")):
             self._text(
                 401,
                 "authentication required",
@@ -206,7 +270,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class MetricsServer:
-    """Serves the exporter's endpoints on `listen` from a background thread.
+    """Serves the exporter's endpoints on a `Listener` from a background thread.
 
     `start()` binds (port 0 picks a free port, see `.port` and `.url`) and
     serves; `stop()` stops serving and closes the socket. Also a context manager.
@@ -214,39 +278,25 @@ class MetricsServer:
 
     def __init__(
         self,
-        listen: str,
+        listener: Listener,
         registry: Collector,
         health: Health,
         status_source: Callable[[], Mapping[str, Any]],
-        *,
-        tls_cert_file: str | None = None,
-        tls_key_file: str | None = None,
-        basic_auth: tuple[str, str] | None = None,
     ) -> None:
-        try:
-            self._host, self._requested_port = split_host_port(listen)  # port 0: a free one
-        except ValueError as error:
-            raise ValueError(f"daemon.listen: {error}") from None
+        self.listener = listener
         self.registry = registry
         self.health = health
         self.status_source = status_source
-        if bool(tls_cert_file) != bool(tls_key_file):
-            raise ValueError(
-                "TLS needs both a certificate file and a key file; set both or neither"
-            )
-        self.ssl_context = (
-            tls_context(tls_cert_file, tls_key_file) if tls_cert_file and tls_key_file else None
-        )
-        self.basic_auth = BasicAuth(*basic_auth) if basic_auth is not None else None
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
-        return f"MetricsServer(listen={self._host}:{self._requested_port}, tls={self.tls})"
+        listener = self.listener
+        return f"MetricsServer(listen={listener.host}:{listener.port}, tls={self.tls})"
 
     @property
     def tls(self) -> bool:
-        return self.ssl_context is not None
+        return self.listener.ssl_context is not None
 
     @property
     def port(self) -> int:
@@ -257,7 +307,8 @@ class MetricsServer:
     @property
     def url(self) -> str:
         """Base URL to reach the server, e.g. `http://127.0.0.1:9847`."""
-        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self._host, self._host)
+        host = self.listener.host
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
         if ":" in host:
             host = f"[{host}]"
         return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
@@ -265,13 +316,14 @@ class MetricsServer:
     def start(self) -> None:
         if self._httpd is not None:
             return
-        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        host, port = self.listener.host, self.listener.port
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
         try:
-            httpd = _Server((self._host, self._requested_port), family, _Handler, self)
+            httpd = _Server((host, port), family, _Handler, self)
         except OSError as error:
             raise OSError(
                 error.errno,
-                f"cannot listen on {self._host}:{self._requested_port}: {error.strerror}; "
+                f"cannot listen on {host}:{port}: {error.strerror}; "
                 "free the port or change daemon.listen",
             ) from error
         self._httpd = httpd

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 
 import pytest
 from sqlalchemy import text
@@ -22,10 +23,12 @@ from sqlalchemy.exc import OperationalError
 from daemon.audit import (
     CONNECT_TIMEOUT,
     TCP_USER_TIMEOUT,
+    AuditOpenError,
     AuditStore,
     create_audit_engine,
     new_action_id,
     postgres_connect_params,
+    probe_database,
 )
 from daemon.clock import ManualClock
 from daemon.leader import LeaderLockError, PostgresLeaderLock, advisory_key
@@ -37,6 +40,80 @@ def test_sqlite_database_uses_wal(tmp_path) -> None:
     AuditStore.open(f"sqlite:///{path}", "host:1", ManualClock()).close()
 
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+NOT_A_DATABASE = (
+    "file is not a database; point daemon.database_url at the audit database, or at a file "
+    "that does not exist yet (the daemon creates it)"
+)
+CANNOT_OPEN = (
+    "check that it is a file, not a directory, and that this user may read and write it "
+    "and its directory"
+)
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_left_as_it_was(tmp_path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("not an audit database\n")
+    with pytest.raises(AuditOpenError) as caught:
+        AuditStore.open(f"sqlite:///{path}", "host:1", ManualClock())
+    assert str(caught.value) == f"audit database sqlite:///{path}: {NOT_A_DATABASE}"
+    assert path.read_text() == "not an audit database\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_a_directory_is_refused_saying_what_to_check(tmp_path) -> None:
+    with pytest.raises(AuditOpenError) as caught:
+        AuditStore.open(f"sqlite:///{tmp_path}", "host:1", ManualClock())
+    assert str(caught.value) == (
+        f"audit database sqlite:///{tmp_path}: unable to open database file; {CANNOT_OPEN}"
+    )
+
+
+def test_a_database_another_process_keeps_locked_is_refused_after_the_busy_wait(
+    tmp_path,
+) -> None:
+    """Not yet in WAL (switching needs the lock): another program holds it in a transaction."""
+    path = tmp_path / "audit.db"
+    with closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("CREATE TABLE theirs (x)")
+        other.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(AuditOpenError) as caught:
+            AuditStore.open(f"sqlite:///{path}", "host:1", ManualClock(), busy_timeout=0.2)
+        other.execute("ROLLBACK")
+    assert str(caught.value) == (
+        f"audit database sqlite:///{path}: database is locked; end the process that holds "
+        "the lock (no other program should use the audit database) or try again"
+    )
+
+
+def test_probing_refuses_what_the_daemon_could_not_open(tmp_path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("not an audit database\n")
+    with pytest.raises(AuditOpenError) as caught:
+        probe_database(f"sqlite:///{path}")
+    assert str(caught.value) == f"audit database sqlite:///{path}: {NOT_A_DATABASE}"
+    with pytest.raises(AuditOpenError) as caught:
+        probe_database(f"sqlite:///{tmp_path}")
+    assert str(caught.value) == (
+        f"audit database sqlite:///{tmp_path}: it is a directory; point daemon.database_url "
+        f"at a file, such as {tmp_path / 'audit.db'}"
+    )
+    with pytest.raises(AuditOpenError, match="cannot parse database URL"):
+        probe_database("sqlite:/nowhere")
+
+
+def test_probing_changes_nothing_and_passes_what_the_daemon_creates(tmp_path) -> None:
+    path = tmp_path / "audit.db"
+    probe_database(f"sqlite:///{path}")  # created by the daemon's first start
+    probe_database(f"sqlite:///{tmp_path / 'state' / 'audit.db'}")  # by systemd, then the daemon
+    assert list(tmp_path.iterdir()) == []
+    AuditStore.open(f"sqlite:///{path}", "host:1", ManualClock()).close()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN EXCLUSIVE")  # a lock does not hold the probe up
+        probe_database(f"sqlite:///{path}")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no -wal, no -shm
 
 
 def test_an_in_memory_database_works_across_threads() -> None:

@@ -33,6 +33,10 @@ BROKEN_CONFIGS: list[tuple[str, list[str]]] = [
         '[api]\ntimeout = "0s"\n',
         ['config.toml: api.timeout: expected a positive duration, got "0s"'],
     ),
+    (  # longer than durations' limit (3650d): every timeout would overflow the socket's
+        '[api]\ntimeout = "300000d"\n',
+        [f'config.toml: api.timeout: {DURATION}, got "300000d"'],
+    ),
     (
         '[api]\nbase_url = "api.stackshosting.cloud"\n',
         [
@@ -275,6 +279,17 @@ BROKEN_CONFIGS: list[tuple[str, list[str]]] = [
             f'config.toml: policies.auto_restart.reset_after: {DURATION}, got "1w"',
             'config.toml: policies.auto_restart.window: expected a positive duration, got "0s"',
         ],
+    ),
+    (  # longer than durations' limit (3650d): every evaluation would overflow the date
+        '[policies.auto_restart]\nwindow = "1000000d"\nreset_after = "3651d"\n',
+        [
+            f'config.toml: policies.auto_restart.window: {DURATION}, got "1000000d"',
+            f'config.toml: policies.auto_restart.reset_after: {DURATION}, got "3651d"',
+        ],
+    ),
+    (
+        '[[overrides]]\nmatch = ["shop-*"]\nauto_restart.window = "1000000d"\n',
+        [f'config.toml: overrides[0].auto_restart.window: {DURATION}, got "1000000d"'],
     ),
     # --- [policies.pre_change_backup]
     (

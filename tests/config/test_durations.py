@@ -1,13 +1,14 @@
 """Durations as written in config files and CLI options, and their shortest spelling."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.durations import format_duration, parse_duration
+from daemon.durations import MAX_DURATION, format_duration, parse_duration
+from policies import AutoRestartOptions, AutoRestartPolicy
 
 
 @pytest.mark.parametrize(
@@ -53,9 +54,41 @@ def test_error_names_the_value_and_the_accepted_forms():
     )
 
 
-def test_absurdly_long_duration_is_a_value_error():
-    with pytest.raises(ValueError, match="too long"):
-        parse_duration("99999999999d")
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("99999999999d", '"99999999999d"'),
+        ("1000000d", '"1000000d"'),
+        ("3650d1ms", '"3650d1ms"'),
+        ("87601h", '"87601h"'),
+        (315_360_001, "315360001"),
+        (10**30, str(10**30)),
+    ],
+)
+def test_a_duration_longer_than_the_limit_is_refused_naming_the_limit(value, shown):
+    with pytest.raises(ValueError) as caught:
+        parse_duration(value)
+    assert str(caught.value) == (
+        f"invalid duration {shown}: longer than the limit of 3650d (about ten years)"
+    )
+
+
+@pytest.mark.parametrize("value", ["3650d", "87600h", 315_360_000])
+def test_the_limit_itself_is_accepted(value):
+    assert parse_duration(value) == MAX_DURATION == timedelta(days=3650)
+
+
+def test_the_longest_durations_keep_every_auto_restart_date_representable():
+    """The policy reaches back several `backoff_max + reset_after`; at the limit that is
+    centuries, not beyond year 1 (each evaluation would fail with OverflowError)."""
+    longest = AutoRestartOptions(
+        backoff_initial=timedelta(0),
+        backoff_max=MAX_DURATION,
+        reset_after=MAX_DURATION,
+        window=MAX_DURATION,
+    )
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    assert AutoRestartPolicy(longest).history_query(now).since.year > 1000
 
 
 @pytest.mark.parametrize(
@@ -81,7 +114,7 @@ def test_format_refuses_negative_durations():
         format_duration(timedelta(seconds=-1))
 
 
-@given(st.integers(min_value=0, max_value=10**12))
+@given(st.integers(min_value=0, max_value=MAX_DURATION // timedelta(milliseconds=1)))
 def test_format_then_parse_round_trips(milliseconds):
     duration = timedelta(milliseconds=milliseconds)
     assert parse_duration(format_duration(duration)) == duration

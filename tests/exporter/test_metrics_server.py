@@ -14,6 +14,8 @@ import pytest
 from daemon.clock import ManualClock
 from daemon.exporter import (
     Health,
+    Listener,
+    ListenerError,
     MetricsServer,
     SampleBudget,
     build_daemon_metrics,
@@ -43,7 +45,8 @@ def make_server(clock, health, **options) -> MetricsServer:
     snapshot = sample_snapshot()
     metrics = build_daemon_metrics(lambda: snapshot, clock, SampleBudget(), lambda: OPTIONS)
     metrics.api.on_request("GET", "/containers", 200, 0.1)
-    return MetricsServer("127.0.0.1:0", metrics.registry, health, lambda: STATUS, **options)
+    listener = Listener.of("127.0.0.1:0", **options)
+    return MetricsServer(listener, metrics.registry, health, lambda: STATUS)
 
 
 @pytest.fixture
@@ -144,7 +147,7 @@ def test_stop_closes_the_port_and_its_thread(clock, health):
 def test_rendered_metrics_pass_promtool_check_metrics(clock, health, current):
     promtool = require_tool("promtool")
     metrics = build_daemon_metrics(lambda: current, clock, SampleBudget(), lambda: OPTIONS)
-    with MetricsServer("127.0.0.1:0", metrics.registry, health, dict) as server:
+    with MetricsServer(Listener.of("127.0.0.1:0"), metrics.registry, health, dict) as server:
         text = httpx.get(f"{server.url}/metrics", timeout=5).text
 
     checked = subprocess.run(
@@ -197,14 +200,40 @@ def test_a_silent_client_does_not_block_tls_scrapes(clock, health, certificate):
         assert client.get(f"{server.url}/metrics").status_code == 200
 
 
-def test_bad_settings_are_refused_before_listening(clock, health, certificate):
+def test_bad_settings_are_refused_before_listening(certificate):
     cert, _ = certificate
-    with pytest.raises(ValueError, match="HOST:PORT"):
-        MetricsServer("localhost", None, health, dict)
-    with pytest.raises(ValueError, match="both a certificate file and a key file"):
-        MetricsServer("127.0.0.1:0", None, health, dict, tls_cert_file=cert)
-    with pytest.raises(ValueError, match="cannot load the TLS certificate"):
-        MetricsServer("127.0.0.1:0", None, health, dict, tls_cert_file=cert, tls_key_file=cert)
+    with pytest.raises(ListenerError, match="HOST:PORT"):
+        Listener.of("localhost")
+    with pytest.raises(ListenerError, match="both a certificate file and a key file"):
+        Listener.of("127.0.0.1:0", tls_cert_file=cert)
+    with pytest.raises(ListenerError, match="cannot load the TLS certificate"):
+        Listener.of("127.0.0.1:0", tls_cert_file=cert, tls_key_file=cert)
+
+
+def test_every_problem_is_named_with_its_setting_one_a_line(tmp_path):
+    missing = str(tmp_path / "missing.pem")
+    with pytest.raises(ListenerError) as caught:
+        Listener.of(
+            "localhost",
+            tls_cert_file=missing,
+            tls_key_file=missing,
+            basic_auth=("prometheus:scraper", PASSWORD),
+        )
+    lines = str(caught.value).splitlines()
+    assert [line.split(":", 1)[0] for line in lines] == [
+        "daemon.listen",
+        "daemon.tls_cert_file, daemon.tls_key_file",
+        "daemon.basic_auth_user",
+    ]
+    assert lines[1].startswith(
+        f"daemon.tls_cert_file, daemon.tls_key_file: cannot load the TLS certificate "
+        f"{missing!r} with key {missing!r}: [Errno 2] No such file or directory; "
+    )
+    assert lines[2] == (
+        "daemon.basic_auth_user: must be non-empty and must not contain ':' (basic auth puts "
+        "one between the user and the password), got 'prometheus:scraper'"
+    )
+    assert PASSWORD not in str(caught.value)
 
 
 def test_status_source_failure_is_a_500_not_a_dropped_connection(clock, health):
@@ -213,7 +242,7 @@ def test_status_source_failure_is_a_500_not_a_dropped_connection(clock, health):
 
     snapshot = sample_snapshot()
     metrics = build_daemon_metrics(lambda: snapshot, clock, SampleBudget(), lambda: OPTIONS)
-    with MetricsServer("127.0.0.1:0", metrics.registry, health, broken) as server:
+    with MetricsServer(Listener.of("127.0.0.1:0"), metrics.registry, health, broken) as server:
         response = httpx.get(f"{server.url}/status", timeout=5)
 
     assert response.status_code == 500
