@@ -69,8 +69,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def open_store(args: argparse.Namespace) -> AuditStore:
+    """The audit database the config names; it must exist (a new one has no log to show)."""
     config = config_from_args(args)
-    return AuditStore.open(config.daemon.database_url, instance_name(config), SystemClock())
+    return AuditStore.open(
+        config.daemon.database_url, instance_name(config), SystemClock(), create=False
+    )
 
 
 def since_option(text: str) -> datetime:

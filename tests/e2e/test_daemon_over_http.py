@@ -207,6 +207,18 @@ def test_audit_verify_fails_after_a_row_is_altered_or_removed(simulator, tmp_pat
     assert "TAMPERED" in removed.stderr
 
 
+def test_audit_commands_refuse_a_database_that_does_not_exist(tmp_path):
+    """A mistyped database_url must not be answered from a new, empty log ("0 rows, intact")."""
+    config = write_config(tmp_path, "http://127.0.0.1:9/api/v1", free_port())
+    for args in (("audit", "verify"), ("audit", "list")):
+        result = subprocess.run(
+            command("--config", str(config), *args), capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 1, result.stdout
+        assert "audit.db does not exist: check daemon.database_url" in result.stderr
+    assert not (tmp_path / "audit.db").exists()
+
+
 def test_audit_verify_fails_when_an_episode_mark_hides_an_open_give_up(simulator, tmp_path):
     """The marks a start reads from are beside the chain: `audit verify` checks them too."""
     web = simulator.seed("web")
