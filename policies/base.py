@@ -212,8 +212,14 @@ def positive_duration(key: str) -> OptionRule:
     )
 
 
-def positive_integer(key: str) -> OptionRule:
-    return OptionRule(key, lambda section: getattr(section, key) >= 1, "a positive integer")
+def positive_integer(key: str, at_most: int | None = None) -> OptionRule:
+    if at_most is None:
+        return OptionRule(key, lambda section: getattr(section, key) >= 1, "a positive integer")
+    return OptionRule(
+        key,
+        lambda section: 1 <= getattr(section, key) <= at_most,
+        f"an integer from 1 to {at_most}",
+    )
 
 
 def unique_names(key: str, expected: str) -> OptionRule:

@@ -96,7 +96,9 @@ class WeeklyPinOptions:
     at: time = time(3, 0)
     keep_weeks: int = 8
 
-    RULES: ClassVar[tuple[OptionRule, ...]] = (positive_integer("keep_weeks"),)
+    # At most ten years of weekly pins (the longest duration, daemon/durations.py): the
+    # history it reads reaches back that far, and a date further back does not exist.
+    RULES: ClassVar[tuple[OptionRule, ...]] = (positive_integer("keep_weeks", at_most=520),)
 
 
 @dataclass(frozen=True, order=True)

@@ -328,7 +328,14 @@ BROKEN_CONFIGS: list[tuple[str, list[str]]] = [
     ),
     (
         "[policies.weekly_pin]\nkeep_weeks = 0\n",
-        ["config.toml: policies.weekly_pin.keep_weeks: expected a positive integer, got 0"],
+        ["config.toml: policies.weekly_pin.keep_weeks: expected an integer from 1 to 520, got 0"],
+    ),
+    (
+        "[policies.weekly_pin]\nkeep_weeks = 9999999999\n",  # its history would start before 1 AD
+        [
+            "config.toml: policies.weekly_pin.keep_weeks: "
+            "expected an integer from 1 to 520, got 9999999999"
+        ],
     ),
     (
         "[policies.weekly_pin]\nkeep_weeks = 8.0\n",
