@@ -7,7 +7,7 @@ match = ["*"]                # container name globs
 exclude = []
 weekday = "sunday"           # UTC
 at = "03:00"                 # UTC, after the 02:00 scheduled backup
-keep_weeks = 8               # older weekly pins made by the daemon are unpinned
+keep_weeks = 8               # 1 to 520; older weekly pins made by the daemon are unpinned
 ```
 
 For every ISO week (UTC) that has backups in the list and whose `weekday at`
