@@ -16,9 +16,10 @@ line errors, exception text built from server answers.
   be read for sure (an `@` left unencoded in a password) is shown with no
   credentials at all.
 - `redact_text` scrubs a string of keys, URL passwords, PEM private keys,
-  WireGuard `PrivateKey =` lines and `password=`-style pairs; `redact_value`
-  does it through mappings and sequences, blanking whole values under
-  secret-looking keys (`password`, `privateKey`, `vpn_config`, ...).
+  WireGuard `PrivateKey =` lines, `Authorization:` values and `password=`-style
+  pairs (`PGPASSWORD=...`, `{"client_secret": "..."}`); `redact_value` does it
+  through mappings and sequences, blanking whole values under secret-looking
+  keys (`password`, `privateKey`, `vpn_config`, ...).
 """
 
 import math
@@ -66,6 +67,36 @@ _SECRET_WORDS = frozenset(
 _SECRET_LAST_WORDS = frozenset({"key", "config", "conf", "dsn"})
 _WORD_BOUNDARY = re.compile(r"[^0-9A-Za-z]+|(?<=[a-z0-9])(?=[A-Z])")
 
+# A secret's value in text: quoted ("...", '...'), an auth scheme and its credentials
+# (`Bearer abc`, whose scheme stays shown), or one word.
+_AUTH_SCHEME = r"(?:bearer|basic|digest|token|negotiate|apikey)\s+"
+_QUOTED = r""""(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'"""
+_SECRET_VALUE = rf"{_QUOTED}|{_AUTH_SCHEME}\S+|\S+"
+# A name ending in a secret word (`password`, `POSTGRES_PASSWORD`, `PGPASSWORD`,
+# `client_secret`, `X-Auth-Token`), maybe closed by a quote (JSON, a repr), then = or :.
+_SECRET_PAIR = re.compile(
+    r"""(?i)(\b[\w-]*?(?:password|passwd|passphrase|secret|token|api[_-]?key)"""
+    rf"""(?:\\?["'])?\s*[=:]\s*)({_SECRET_VALUE})"""
+)
+# An Authorization header's value: only when quoted or led by its scheme, so that a
+# message about the header (`headers_files.Authorization: cannot read ...`) stays whole.
+_AUTHORIZATION = re.compile(
+    r"""(?i)(\b(?:proxy-)?authorization(?:\\?["'])?\s*[=:]\s*)"""
+    rf"({_QUOTED}|{_AUTH_SCHEME}\S+)"
+)
+_LEADING_SCHEME = re.compile(rf"(?i){_AUTH_SCHEME}")
+
+
+def _hidden_value(match: re.Match[str]) -> str:
+    """A secret pair with its value redacted: quotes and an auth scheme kept."""
+    value = match.group(2)
+    quote = value[0] if value[0] in "\"'" and len(value) > 1 and value[-1] == value[0] else ""
+    inner = value[1:-1] if quote else value
+    scheme = _LEADING_SCHEME.match(inner)
+    shown = (scheme.group() if scheme else "") + REDACTED
+    return f"{match.group(1)}{quote}{shown}{quote}"
+
+
 _TEXT_PATTERNS = (
     (KEY_SHAPED, KEY_PREFIX + REDACTED),
     (
@@ -77,7 +108,8 @@ _TEXT_PATTERNS = (
     ),
     (re.compile(r"(?im)^(\s*(?:PrivateKey|PresharedKey)\s*=\s*).*$"), r"\1" + REDACTED),
     (_USERINFO_PASSWORD, rf"\1{HIDDEN}@"),
-    (re.compile(r"(?i)\b(password|passwd|token|secret)(\s*[=:]\s*)\S+"), r"\1\2" + REDACTED),
+    (_SECRET_PAIR, _hidden_value),
+    (_AUTHORIZATION, _hidden_value),
 )
 
 
