@@ -36,6 +36,8 @@ SINK_KINDS = ("webhook", "slack", "alertmanager", "jsonl")
 URL_KINDS = ("webhook", "slack", "alertmanager")
 STDOUT = "-"
 SINK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+# An HTTP header name (RFC 9110's token): what a `headers_files` key must be.
+HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 
 
 def _url_problem(value: str) -> str | None:
@@ -124,6 +126,12 @@ class NotifyConfig:
             lambda s: not s.headers_files or s.kind in URL_KINDS,
             "no headers_files (a JSON-lines file has no headers)",
             needs=("kind",),
+        ),
+        OptionRule(
+            "headers_files",
+            lambda s: all(HEADER_NAME.fullmatch(name) for name in s.headers_files),
+            "HTTP header names (letters, digits and !#$%&'*+-.^_`|~, no spaces) as its keys",
+            shown_as=lambda files: list(files),
         ),
         positive_duration("timeout"),
         OptionRule(
