@@ -1,8 +1,9 @@
 """Logging for the daemon: text or one JSON object per line, with secrets scrubbed.
 
-Every record passes a filter that replaces anything shaped like a STACKS API key
-(`sk_stacks_` + 64 hex) before it is formatted, so a key that slipped into an
-exception message still never reaches the log.
+Every record passes a filter that applies `redact_text` (daemon/secrets.py) to its
+message and traceback before it is formatted: anything shaped like a STACKS API key,
+a URL's password, a PEM private key, an `Authorization:` value or a `password=`-style
+pair, so a secret that slipped into an exception message still never reaches the log.
 """
 
 import json
@@ -10,16 +11,16 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from daemon.secrets import redact_keys
+from daemon.secrets import redact_text
 
 
 class ScrubSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = redact_keys(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
-        record.msg, record.args = redact_keys(message), ()
+        record.msg, record.args = redact_text(message), ()
         return True
 
 

@@ -16,6 +16,8 @@ Nothing stops at the first error; ConfigError lists every one, each line reading
 with VALUE shown as it would be written in TOML ("soon", 5, true, ["a", "b"]) so it
 can be found in the file. No line ever shows an API key: entries holding one are
 reported and dropped first (daemon/config/api_key.py), and every line is redacted.
+Nor a password: every VALUE passes `redact_text`, and URL-valued keys are shown
+masked by their rules (`shown_as`: credentials hidden; a webhook's path reduced).
 """
 
 import dataclasses
@@ -34,7 +36,7 @@ from daemon.config.api_key import KEY_IN_CONFIG, holds_key, lines_with_keys, wit
 from daemon.config.key_lines import key_lines
 from daemon.config.model import Config, ConfigError
 from daemon.durations import format_duration, parse_duration
-from daemon.secrets import redact_keys
+from daemon.secrets import redact_keys, redact_text
 from policies import POLICY_OPTIONS, OptionRule, Override, PoliciesConfig
 
 DEFAULT_CONFIG_PATH = "/etc/stacks-opsd/config.toml"
@@ -459,12 +461,14 @@ def _plural(hint: object) -> str:
 
 
 def describe(value: object) -> str:
-    """Render a parsed TOML value for "got ..." in an error message, API keys blanked out;
-    tables and long lists are named, not dumped."""
+    """Render a parsed TOML value for "got ..." in an error message, with every secret
+    `redact_text` finds (API keys, URL passwords, `password=...`) blanked out; tables and
+    long lists are named, not dumped. A rule on a URL-valued key shows its value masked
+    (`OptionRule.shown_as`) before it gets here."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        shown = json.dumps(redact_keys(value), ensure_ascii=False)
+        shown = json.dumps(redact_text(value), ensure_ascii=False)
         return shown if len(shown) <= _MAX_SHOWN else shown[: _MAX_SHOWN - 4] + '..."'
     if isinstance(value, int | float):
         return repr(value)

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
+from daemon.audit import parse_url
 from daemon.config.windows import WindowConfig, window_names_rule
 from daemon.notify import NOTIFY_RULES, NotifyConfig
 from daemon.secrets import mask_url_password
@@ -63,8 +64,29 @@ def _is_host_port(value: str) -> bool:
         return False
 
 
-def _is_database_url(value: str) -> bool:
+def _has_database_scheme(value: str) -> bool:
     return any(value.startswith(scheme) and value != scheme for scheme in DATABASE_SCHEMES)
+
+
+def _is_database_url(value: str) -> bool:
+    """A URL the audit store can open as written: an `@` left unencoded in the password
+    makes the host or the port wrong (or unreadable), and is refused here."""
+    if not _has_database_scheme(value):
+        return False
+    try:
+        url = parse_url(value)
+    except ValueError:
+        return False
+    return "@" not in (url.host or "")
+
+
+def _database_url_expected(section: "DaemonConfig") -> str:
+    if _has_database_scheme(section.database_url):
+        return (
+            "a URL that reads as user, password, host, port and database: percent-encode "
+            '"@", ":" and "/" in the user name and password (as %40, %3A and %2F)'
+        )
+    return "a URL starting with " + " or ".join(f'"{scheme}"' for scheme in DATABASE_SCHEMES)
 
 
 def _both_or_neither(key: str, other: str, expected: str) -> OptionRule:
@@ -86,7 +108,12 @@ class ApiConfig:
     reserve_for_actions: int = 10
 
     RULES: ClassVar[tuple[OptionRule, ...]] = (
-        OptionRule("base_url", lambda s: _is_http_url(s.base_url), "an http:// or https:// URL"),
+        OptionRule(
+            "base_url",
+            lambda s: _is_http_url(s.base_url),
+            "an http:// or https:// URL",
+            shown_as=mask_url_password,
+        ),
         positive_duration("timeout"),
         positive_integer("rate_limit_per_minute"),
         OptionRule(
@@ -119,7 +146,7 @@ class DaemonConfig:
         OptionRule(
             "database_url",
             lambda s: _is_database_url(s.database_url),
-            "a URL starting with " + " or ".join(f'"{scheme}"' for scheme in DATABASE_SCHEMES),
+            _database_url_expected,
             shown_as=mask_url_password,
         ),
         _both_or_neither("tls_cert_file", "tls_key_file", "a certificate file"),

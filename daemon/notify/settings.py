@@ -29,26 +29,38 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from daemon.audit import ACTIONS, OUTCOMES, AuditAction
+from daemon.secrets import mask_url_password, mask_url_path
 from policies import OptionRule, positive_duration, unique_names
 
 SINK_KINDS = ("webhook", "slack", "alertmanager", "jsonl")
 URL_KINDS = ("webhook", "slack", "alertmanager")
 STDOUT = "-"
 SINK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+# An HTTP header name (RFC 9110's token): what a `headers_files` key must be.
+HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 
 
-def _is_http_url(value: str) -> bool:
+def _url_problem(value: str) -> str | None:
+    """What a URL to post to lacks, as the "expected ..." of a config error; None if usable."""
+    bad_port = "an http:// or https:// URL with a host and, if any, a port from 1 to 65535"
     try:
         parts = urlsplit(value)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
+        port = parts.port
+    except ValueError:  # a port that is no number from 0 to 65535, an unclosed [IPv6
+        return bad_port
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "an http:// or https:// URL"
+    if port == 0:
+        return bad_port
+    if " " in value or not value.isprintable():
+        return "an http:// or https:// URL with any space percent-encoded as %20"
+    return None
 
 
 def _generator_url_fits(settings: "NotifyConfig") -> bool:
     if not settings.generator_url:
         return True
-    return settings.kind == "alertmanager" and _is_http_url(settings.generator_url)
+    return settings.kind == "alertmanager" and _url_problem(settings.generator_url) is None
 
 
 def _known_globs(values: tuple[str, ...], known: tuple[str, ...]) -> bool:
@@ -84,13 +96,14 @@ class NotifyConfig:
         ),
         OptionRule(
             "url",
-            lambda s: _is_http_url(s.url) if s.kind in URL_KINDS else not s.url,
+            lambda s: _url_problem(s.url) is None if s.kind in URL_KINDS else not s.url,
             lambda s: (
-                f'an http:// or https:// URL (kind "{s.kind}" posts to it)'
+                f'{_url_problem(s.url)} (kind "{s.kind}" posts to it)'
                 if s.kind in URL_KINDS
                 else f'no url (kind "{s.kind}" writes to `path`)'
             ),
             needs=("kind",),
+            shown_as=mask_url_path,  # an incoming webhook's path is its secret
         ),
         OptionRule(
             "path",
@@ -114,6 +127,12 @@ class NotifyConfig:
             "no headers_files (a JSON-lines file has no headers)",
             needs=("kind",),
         ),
+        OptionRule(
+            "headers_files",
+            lambda s: all(HEADER_NAME.fullmatch(name) for name in s.headers_files),
+            "HTTP header names (letters, digits and !#$%&'*+-.^_`|~, no spaces) as its keys",
+            shown_as=lambda files: list(files),
+        ),
         positive_duration("timeout"),
         OptionRule(
             "actions",
@@ -130,11 +149,12 @@ class NotifyConfig:
             "generator_url",
             _generator_url_fits,
             lambda s: (
-                'an http:// or https:// URL, or "" for this daemon\'s /status'
+                f'{_url_problem(s.generator_url)}, or "" for this daemon\'s /status'
                 if s.kind == "alertmanager"
                 else "no generator_url (only an alertmanager sink links its alerts)"
             ),
             needs=("kind",),
+            shown_as=mask_url_password,
         ),
     )
 

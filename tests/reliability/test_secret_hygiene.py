@@ -16,12 +16,14 @@ import logging
 import re
 import sqlite3
 import subprocess
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client import generate_latest
+from sqlalchemy.engine import make_url
 
 from daemon.simulator import Faults
 from daemon.stacks import (
@@ -34,6 +36,7 @@ from daemon.stacks import (
     StacksClient,
     StacksError,
 )
+from tests.support.integration import postgres_url
 from tests.support.processes import (
     DaemonProcess,
     SimulatorProcess,
@@ -41,6 +44,7 @@ from tests.support.processes import (
     free_port,
     wait_until,
 )
+from tests.support.processes import write_config as daemon_config
 from tests.support.simulated_run import SimulatedRun
 
 WIREGUARD_KEY = re.compile(r"PrivateKey = (\S+)")
@@ -290,3 +294,92 @@ def test_no_secret_in_what_daemon_processes_print_serve_or_store(simulator, tmp_
 
     keys = key_forms(simulator.key) | key_forms(second_key) | key_forms(cli_key)
     assert leaks(texts, keys | secrets) == []
+
+
+# -- credentials in the daemon's own settings: the audit database URL, reloaded URLs ----
+
+
+def test_a_database_password_in_the_url_query_stays_out_of_logs_and_errors(tmp_path):
+    import psycopg
+
+    server = make_url(postgres_url())
+    password = server.password
+    if not password:
+        pytest.skip("the test server's URL holds no password to hide")
+    schema = f"hygiene_{uuid.uuid4().hex[:12]}"
+    admin = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    without = server.set(password=None).render_as_string(hide_password=False)
+    search_path = ("&" if "?" in without else "?") + f"options=-csearch_path%3D{schema}"
+    right = f"{without}{search_path}&password={password}"
+    wrong = f"{without}{search_path}&password=TopSecretPw2"
+    port = free_port()
+    config = daemon_config(
+        tmp_path, f"http://127.0.0.1:{free_port()}/api/v1", port, database_url=right
+    )
+    process = DaemonProcess(config, "sk_stacks_" + "ab" * 32, tmp_path / "daemon.log")
+    try:
+        wait_until(lambda: " audit in " in process.output(), 20, "the daemon to start")
+        process.terminate()
+        output = process.output()
+        config.write_text(config.read_text().replace(right, wrong))
+        done = subprocess.run(
+            command("--config", str(config), "audit", "list"),
+            capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"},
+        )  # fmt: skip
+    finally:
+        process.stop()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    [started] = [line for line in output.splitlines() if " audit in " in line]
+    assert f"{search_path}&password=" in started
+    assert f"password={password}" not in output
+    assert done.returncode == 1
+    assert "password authentication failed" in done.stderr
+    assert f"{search_path}&password=***" in done.stderr
+    assert "TopSecretPw2" not in done.stdout + done.stderr
+
+
+def test_a_refused_reload_logs_no_url_credentials_and_no_traceback(tmp_path):
+    port = free_port()
+    config = daemon_config(tmp_path, f"http://127.0.0.1:{free_port()}/api/v1", port)
+    good = config.read_text()
+    process = DaemonProcess(config, "sk_stacks_" + "ab" * 32, tmp_path / "daemon.log")
+
+    def refusals() -> int:
+        return process.output().count("config reload (file changed) refused")
+
+    try:
+        wait_until(lambda: " audit in " in process.output(), 20, "the daemon to start")
+        config.write_text(
+            good
+            + """
+[[notify]]
+name = "hook"
+kind = "webhook"
+url = "https://hookuser:Hook-Passw0rd-777@hooks.example.org/services/T0AAAAAAA/a b"
+"""
+        )
+        wait_until(lambda: refusals() == 1, 20, "the broken url to be refused")
+        (tmp_path / "auth").write_text("Bearer hdr-Secret-Tökén-9876\n", encoding="utf-8")
+        config.write_text(
+            good
+            + f"""
+[[notify]]
+name = "hook"
+kind = "webhook"
+url = "http://127.0.0.1:{free_port()}/hook"
+headers_files = {{ Authorization = "auth" }}
+"""
+        )
+        wait_until(lambda: refusals() == 2, 20, "the unusable header file to be refused")
+        assert process.process.poll() is None  # still running the config loaded before
+        output = process.output()
+    finally:
+        process.stop()
+    assert "notify[0].url: expected an http:// or https:// URL with any space" in output
+    assert "headers_files.Authorization:" in output and "not printable ASCII" in output
+    assert "Traceback" not in output
+    for secret in ("Hook-Passw0rd-777", "T0AAAAAAA", "Tökén", "hdr-Secret"):
+        assert secret not in output
