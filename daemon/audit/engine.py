@@ -136,12 +136,14 @@ def parse_url(database_url: str) -> URL:
     """The SQLAlchemy URL, or ValueError naming the (redacted) URL and the expected forms."""
     try:
         url = make_url(database_url)
-    except ArgumentError as exc:
+        url.port  # noqa: B018 - an unencoded "@" in a password leaves a port int() cannot read
+    except (ArgumentError, ValueError):
         raise ValueError(
             f"cannot parse database URL {mask_url_password(database_url)!r}: expected "
             "sqlite:///relative/path.db, sqlite:////absolute/path.db or "
-            "postgresql+psycopg://user:password@host:5432/dbname"
-        ) from exc
+            "postgresql+psycopg://user:password@host:5432/dbname (percent-encode @ : / in "
+            "the user name and password)"
+        ) from None
     if url.get_backend_name() not in ("sqlite", "postgresql"):
         raise ValueError(
             f"unsupported database {mask_url_password(database_url)!r}: use sqlite:///... "

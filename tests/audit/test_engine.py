@@ -252,3 +252,13 @@ def test_timeouts_are_whole_libpq_units():
                                      connect_timeout=0.4, statement_timeout=0.25)  # fmt: skip
     assert params["connect_timeout"] == 2  # libpq's minimum
     assert "-c statement_timeout=250 " in params["options"]
+
+
+def test_a_password_with_an_unencoded_at_sign_is_a_clear_error_that_hides_it():
+    """SQLAlchemy reads `u:Pr0d@Secret:Pa55word@host` with a port it cannot parse; the store
+    says what to fix and never shows the password (it raised ValueError with it before)."""
+    url = "postgresql+psycopg://u:Pr0d@Secret:Pa55word@127.0.0.1:1/db"
+    with pytest.raises(AuditOpenError) as caught:
+        AuditStore.open(url, "test:1", ManualClock())
+    assert "percent-encode @ : /" in str(caught.value)
+    assert "Pa55word" not in str(caught.value) and "Secret" not in str(caught.value)
