@@ -27,7 +27,7 @@ from daemon.cli import (
 )
 from daemon.cli.errors import CliError
 from daemon.notify import SinkConfigError
-from daemon.secrets import redact_text
+from daemon.secrets import redact_keys
 from daemon.stacks import StacksError
 
 COMMANDS = (
@@ -82,6 +82,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def fail(message: str, code: int) -> int:
-    for line in redact_text(message).splitlines() or [""]:
+    for line in redact_keys(message).splitlines() or [""]:
         print(f"stacks-opsd: {line}", file=sys.stderr)
     return code
