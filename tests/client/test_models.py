@@ -141,21 +141,36 @@ GUIDE_BACKUP = {
 @pytest.mark.parametrize(
     ("call", "body", "problem"),
     [
-        (lambda c: c.list_containers(), {"success": True, "count": 3, "data": []},
-         "count is 3 but the list holds 0 containers"),
         (lambda c: c.backups("usr-abc12345-other"), {"success": True, "data": [GUIDE_BACKUP]},
          "the backups of usr-abc12345-other include backups of usr-abc12345-mydb"),
         (lambda c: c.backups("usr-abc12345-mydb"),
          {"success": True, "data": [{**GUIDE_BACKUP, "id": 178.9}]},
          "backup id: expected a whole number, got 178.9"),
+        (lambda c: c.backups("usr-abc12345-mydb"),
+         {"success": True, "data": [{**GUIDE_BACKUP, "id": 9007199254740993.0}]},
+         "backup id: expected a whole number, got 9007199254740992.0"),
         (lambda c: c.backup_stats(), {"success": True, "data": {"totalBackups": 32}},
          "backup stats: no total_backups"),
     ],
-    ids=["partial-list", "misrouted-backups", "fractional-id", "stats-missing"],
+    ids=["misrouted-backups", "fractional-id", "float-id", "stats-missing"],
 )  # fmt: skip
 def test_answers_that_cannot_be_right_are_errors_not_data(make_client, call, body, problem):
-    """A smaller fleet, another container's backups, a rounded id or zero backups would
-    each be acted on or exported as if true."""
+    """Another container's backups, a rounded id or zero backups would each be acted on or
+    exported as if true."""
     client, _ = make_client(reply(200, body), retries=0)
     with pytest.raises(StacksError, match=re.escape(problem)):
         call(client)
+
+
+def test_the_guides_container_list_example_parses_though_its_count_is_the_fleets(make_client):
+    """The guide answers `"count": 3` and shows one container: count is not the list's length."""
+    body = {"success": True, "count": 3, "data": [{"id": "usr-abc12345-myapp", "name": "myapp",
+            "type": "nodejs", "status": "running"}]}  # fmt: skip
+    client, _ = make_client(reply(200, body))
+    assert [c.name for c in client.list_containers()] == ["myapp"]
+
+
+def test_a_backup_id_given_as_digits_is_read_exactly(make_client):
+    body = {"success": True, "data": [{**GUIDE_BACKUP, "id": "9007199254740993"}]}
+    client, _ = make_client(reply(200, body))
+    assert [b.id for b in client.backups("usr-abc12345-mydb")] == [9007199254740993]
