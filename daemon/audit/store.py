@@ -79,6 +79,7 @@ from daemon.audit.schema import (
     AuditLog,
     Outcome,
     ensure_schema,
+    has_outcome,
     new_action_id,
 )
 from daemon.clock import Clock
@@ -293,6 +294,21 @@ class AuditStore:
         if opening:
             self._session_open = True
         return row
+
+    def append_late_outcome(self, **row: Any) -> AuditLog | None:
+        """An outcome row (append()'s keyword fields) written after the database refused it,
+        unless its action has an outcome by now, checked in the same transaction: another
+        process that thought this one gone closed it `interrupted`, and one action never
+        gets two outcomes. None when not written; raises AuditWriteError as append does."""
+        outcome = row["outcome"]
+        if outcome == Outcome.STARTED or outcome not in OUTCOMES:
+            raise ValueError(f"not an outcome: {outcome!r}")
+        fields = _entry(**row)
+        what = f"the late `{row['action']}` `{outcome}` for {row.get('container_name')}"
+        with self._writing(what) as conn:
+            if conn.execute(select(has_outcome(row["action_id"]))).scalar():
+                return None
+            return self._write_rows(conn, [fields])[0]
 
     # -- holds (holds.py) --------------------------------------------------------------
 

@@ -73,6 +73,12 @@ class OperatorSession:
                 "the next leader marks the action `interrupted`",
                 file=sys.stderr,
             )
+        for lost in self.executor.superseded():
+            print(
+                f"stacks-opsd: NOT RECORDED in the audit log: {lost}; another process recorded "
+                "an outcome of this action while the database refused this one",
+                file=sys.stderr,
+            )
         self.client.close()
         self.store.close()
 
@@ -136,9 +142,16 @@ class OperatorSession:
         deadline = time.monotonic() + RECORD_PATIENCE
         wait = 1.0
         while True:
-            outcome = self.executor.flush().get(report.action_id or "")
-            if outcome is not None:
-                return dataclasses.replace(report, outcome=Outcome(outcome))
+            action_id = report.action_id or ""
+            row = self.executor.flush().get(action_id)
+            if row is not None:
+                outcome = Outcome(row["outcome"])
+                error = row.get("error") or (
+                    None if outcome == Outcome.SUCCEEDED else row["reason"]
+                )
+                return dataclasses.replace(report, outcome=outcome, error=error)
+            if not self.executor.awaits_record(action_id):
+                return report  # another process recorded an outcome: close() says what happened
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return report

@@ -36,6 +36,7 @@ class AuditTrail:
         self._started: set[str] = set()  # action ids with a `started` row and no outcome yet
         self._kept: list[tuple[str, dict[str, Any]]] = []  # outcome rows to write, oldest first
         self._unreleased: set[str] = set()  # containers whose claim could not be released
+        self.superseded: list[str] = []  # kept rows not written: their action had an outcome
 
     def write(
         self,
@@ -62,31 +63,47 @@ class AuditTrail:
         self._recorded(policy, entry)
         return row
 
-    def flush(self) -> dict[str, str]:
+    def flush(self) -> dict[str, Mapping[str, Any]]:
         """Write the kept outcome rows and release the kept claims, while the database takes
-        them (the first failure leaves the rest for the next call). Returns the outcome of
-        each action whose row it wrote, by action id."""
-        written: dict[str, str] = {}
+        them (the first failure leaves the rest for the next call). Returns each kept row
+        written now, by action id. A row whose action got an outcome meanwhile (another
+        process closed it `interrupted`) is not written: it is logged, and `superseded`
+        names it."""
+        written: dict[str, Mapping[str, Any]] = {}
         while True:
             with self._lock:
                 if not self._kept:
                     break
                 policy, entry = self._kept[0]
             try:
-                self._store.append(**entry)
+                row = self._store.append_late_outcome(**entry)
             except AuditWriteError:
                 self._count_write_error()
                 return written
             with self._lock:
                 self._kept.pop(0)
+            if row is None:
+                line = _described(entry)
+                log.error(
+                    "NOT RECORDED in the audit log: %s; another process recorded an outcome "
+                    "of this action meanwhile (it thought this one gone)",
+                    line,
+                )
+                with self._lock:
+                    self.superseded.append(line)
+                continue
             log.info("audit: the late outcome of %s is recorded now", entry["action"])
             self._recorded(policy, entry)
-            written[entry["action_id"]] = entry["outcome"]
+            written[entry["action_id"]] = entry
         with self._lock:
             unreleased = sorted(self._unreleased)
         for container_id in unreleased:
             self.release(container_id)
         return written
+
+    def awaits_record(self, action_id: str) -> bool:
+        with self._lock:
+            return any(entry["action_id"] == action_id for _, entry in self._kept)
 
     def unrecorded(self) -> list[str]:
         """The kept outcome rows not written yet, each described in one line (what an
@@ -94,13 +111,7 @@ class AuditTrail:
         takes them)."""
         with self._lock:
             kept = [entry for _, entry in self._kept]
-        return [
-            redact_text(
-                f"{entry['action']} {entry['outcome']} of {entry.get('container_name')} "
-                f"(action {entry['action_id']}): {entry.get('reason') or ''}"
-            )
-            for entry in kept
-        ]
+        return [_described(entry) for entry in kept]
 
     def claim(self, container_id: str, action: str, action_id: str) -> Holder | None:
         """Claim the container across processes (`AuditStore.claim`)."""
@@ -143,3 +154,12 @@ class AuditTrail:
     def _count_write_error(self) -> None:
         if self._metrics is not None:
             self._metrics.audit_write_error()
+
+
+def _described(entry: Mapping[str, Any]) -> str:
+    """A kept outcome row in one redacted line: what an operator needs to record it by hand."""
+    error = f"; error: {entry['error']}" if entry.get("error") else ""
+    return redact_text(
+        f"{entry['action']} {entry['outcome']} of {entry.get('container_name')} "
+        f"(action {entry['action_id']}): {entry.get('reason') or ''}{error}"
+    )

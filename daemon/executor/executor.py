@@ -31,7 +31,7 @@ container's backups, so the poller reads the list again first.
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any
@@ -108,14 +108,23 @@ class Executor:
         when none is left."""
         return self._workers.drain(timeout)
 
-    def flush(self) -> dict[str, str]:
-        """Write outcome rows the database refused earlier, release claims it kept; the
-        outcome of each action whose row is written now, by action id."""
+    def flush(self) -> dict[str, Mapping[str, Any]]:
+        """Write outcome rows the database refused earlier, release claims it kept; each
+        row written now, by action id."""
         return self._trail.flush()
+
+    def awaits_record(self, action_id: str) -> bool:
+        """Whether the outcome row of this action is kept, waiting for the database."""
+        return self._trail.awaits_record(action_id)
 
     def unrecorded(self) -> list[str]:
         """Outcome rows still waiting for the database, one line each."""
         return self._trail.unrecorded()
+
+    def superseded(self) -> list[str]:
+        """Outcome rows never to be written, one line each: their action got an outcome from
+        another process while the database refused them (logged when found)."""
+        return list(self._trail.superseded)
 
     def _act(self, action: Action) -> Report:
         if action.action not in CHANGES:
