@@ -70,12 +70,17 @@ class BackupResult:
     http_status: int | None = None
     triggered: bool = True  # False: STACKS refused the trigger, nothing was started
     unconfirmed: str | None = None  # the trigger's ambiguous answer, when no backup showed up
+    timed_out: bool = False  # the wait ended before STACKS said how the backup ended
 
     @property
     def outcome(self) -> Outcome:
+        """`failed` only when STACKS said so (a refused trigger, a `failed` backup); a wait
+        that ended first does not know how the backup ends: `unknown`."""
         if self.completed:
             return Outcome.SUCCEEDED
-        return Outcome.UNKNOWN if self.unconfirmed and self.backup_id is None else Outcome.FAILED
+        if self.timed_out or (self.unconfirmed and self.backup_id is None):
+            return Outcome.UNKNOWN
+        return Outcome.FAILED
 
 
 @dataclass(frozen=True)
@@ -259,7 +264,7 @@ class BackupGate:
             started = "" if backup_id is not None else " and no new backup appeared"
             why = f"STACKS answered the trigger with {unconfirmed}{started}: {why}"
         error = f"{why}; last error: {last_error}" if last_error else why
-        return BackupResult(False, backup_id, error=error, unconfirmed=unconfirmed)
+        return BackupResult(False, backup_id, error=error, unconfirmed=unconfirmed, timed_out=True)
 
     def _trigger(
         self, container_id: str, known_ids: set[int]
