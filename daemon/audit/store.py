@@ -145,7 +145,7 @@ class AuditStore:
             engine.dispose()
             raise AuditOpenError(
                 f"audit database {database} does not exist: check daemon.database_url "
-                "(the daemon creates it; this command only reads it)"
+                "(the daemon creates it when it first starts)"
             )
         try:
             if sqlite_path(engine.url) is not None:

@@ -88,9 +88,11 @@ def who() -> str:
 
 
 def open_store(args: argparse.Namespace) -> AuditStore:
+    """The audit database the daemon reads holds from: it must exist, or a hold placed in a
+    new one (a mistyped database_url) would be in force for nobody."""
     config = config_from_args(args)
     return AuditStore.open(
-        config.daemon.database_url, instance_name(config), SystemClock(), role="cli"
+        config.daemon.database_url, instance_name(config), SystemClock(), role="cli", create=False
     )
 
 

@@ -208,9 +208,15 @@ def test_audit_verify_fails_after_a_row_is_altered_or_removed(simulator, tmp_pat
 
 
 def test_audit_commands_refuse_a_database_that_does_not_exist(tmp_path):
-    """A mistyped database_url must not be answered from a new, empty log ("0 rows, intact")."""
+    """A mistyped database_url must not be answered from a new, empty log ("0 rows, intact"),
+    nor take a hold the daemon, reading the real database, would never see."""
     config = write_config(tmp_path, "http://127.0.0.1:9/api/v1", free_port())
-    for args in (("audit", "verify"), ("audit", "list")):
+    for args in (
+        ("audit", "verify"),
+        ("audit", "list"),
+        ("hold", "web", "--for", "1h", "--reason", "migration", "--no-wait"),
+        ("holds",),
+    ):
         result = subprocess.run(
             command("--config", str(config), *args), capture_output=True, text=True, timeout=60
         )
