@@ -169,7 +169,8 @@ def verify_export(lines: Iterable[str]) -> ExportCheck:
             )
         last_id, last_hash = row_id, row["hash"]
     if checked == 0:
-        return _broken(0, None, "the file holds no rows")
+        tests = f", only {samples} `notify test` line(s)" if samples else ""
+        return _broken(0, None, f"the file holds no audit rows yet{tests}: nothing to verify")
     return ExportCheck(
         ok=True,
         rows=checked,

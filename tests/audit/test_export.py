@@ -53,7 +53,18 @@ def test_a_row_written_with_an_earlier_clock_is_not_cut_out_of_the_middle(filled
 def test_nothing_in_the_window_exports_nothing(filled, clock):
     assert exported(filled, since=clock.now()) == []
     check = verify_export([])
-    assert not check.ok and check.problem == "the file holds no rows"
+    assert not check.ok and check.problem == "the file holds no audit rows yet: nothing to verify"
+
+
+def test_a_file_with_only_notify_tests_sample_says_so():
+    """The README's "try the sink first": the sink's file holds only the test line yet."""
+    sample = {"id": 0, "at": "2026-01-05T00:00:00Z", "details": {"test": True},
+              "prev_hash": "0" * 64, "hash": "0" * 64}  # fmt: skip
+    check = verify_export([json.dumps(sample)])
+    assert not check.ok
+    assert check.problem == (
+        "the file holds no audit rows yet, only 1 `notify test` line(s): nothing to verify"
+    )
 
 
 def tamper(lines: list[str], index: int, **changes) -> list[str]:
