@@ -169,6 +169,8 @@ def verify_file(path: str) -> int:
             f"cannot read export file {path}: {error.strerror or error}; "
             "give the path of a file written by `stacks-opsd audit export`"
         ) from None
+    if not check.ok and check.rows == 0 and check.broken_line is None:
+        raise CliError(f"export {path}: {check.problem}")  # empty: nothing to call tampered
     if not check.ok:
         where = f"line {check.broken_line}" if check.broken_line else "the file"
         raise CliError(f"export {path} TAMPERED: {where}: {check.problem} ({check.rows} rows read)")

@@ -124,6 +124,9 @@ def test_notify_test_in_the_sinks_file_does_not_break_its_verification(tmp_path)
     )  # fmt: skip
     assert tried.returncode == 0, tried.stderr
     assert json.loads(path.read_text(encoding="utf-8"))["details"] == {"test": True}
+    alone = verify_file(path)  # before the daemon wrote anything: nothing to verify yet
+    assert alone.returncode == 1 and "TAMPERED" not in alone.stderr
+    assert "no audit rows yet, only 1 `notify test` line(s)" in alone.stderr
     store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", ManualClock())
     settings = NotifyConfig(name="lines", kind="jsonl", path=str(path))
     worker = DeliveryWorker(
