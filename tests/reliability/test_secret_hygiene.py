@@ -36,7 +36,7 @@ from daemon.stacks import (
     StacksClient,
     StacksError,
 )
-from tests.support.integration import postgres_url
+from tests.support.integration import postgres_url, require
 from tests.support.processes import (
     DaemonProcess,
     SimulatorProcess,
@@ -304,8 +304,7 @@ def test_a_database_password_in_the_url_query_stays_out_of_logs_and_errors(tmp_p
 
     server = make_url(postgres_url())
     password = server.password
-    if not password:
-        pytest.skip("the test server's URL holds no password to hide")
+    require(bool(password), "a PostgreSQL test URL with a password (to show it stays hidden)")
     schema = f"hygiene_{uuid.uuid4().hex[:12]}"
     admin = server.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as conn:
