@@ -122,6 +122,7 @@ class ChangeAttempt:
         for round_number in range(1, MAX_ROUNDS + 1):
             if self._back_up:
                 self._back_up = False
+                self._unless_paused()  # the backup is a change too
                 self._take_backup()  # outside any reservation: it waits for minutes
             seen = Seen()
             # The check and the change; on the first round of a gated change also the
@@ -228,12 +229,16 @@ class ChangeAttempt:
             self._finish(Outcome.SKIPPED, "this instance is no longer the leader: nothing sent")
         if not self._trail.holds(self._action.container_id):
             self._finish(Outcome.SKIPPED, "another process took over the container: nothing sent")
-        pause = self._paused(self._action)
-        if pause is not None:
-            self._finish(Outcome.SKIPPED, f"{pause} since it was decided: nothing sent")
+        self._unless_paused()
         if self._started is None:
             self._write(Outcome.STARTED, self._reason)
             self._started = self._clock.monotonic()
+
+    def _unless_paused(self) -> None:
+        """End the attempt `skipped` if a hold or window began since the decision."""
+        pause = self._paused(self._action)
+        if pause is not None:
+            self._finish(Outcome.SKIPPED, f"{pause} since it was decided: nothing sent")
 
     # -- the answer ----------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from daemon.clock import ManualClock
 from daemon.config import TimeRangeConfig, WindowConfig
+from policies import Action
 from tests.support.simulated_run import AMPLE_RATE_LIMIT, SimulatedRun, config_with
 
 NOON = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # a Wednesday
@@ -79,5 +80,25 @@ def test_a_window_that_opens_while_a_restart_waits_out_a_429_keeps_it_from_being
         assert [outcome for outcome, _ in restarts(run)] == ["started", "skipped"]
         assert "maintenance window 'wednesday-noon' is active" in restarts(run)[-1][1]
         assert [m.method for m in run.simulator.mutations()] == []
+    finally:
+        run.close()
+
+
+def test_no_pre_change_backup_is_taken_for_a_change_a_window_now_pauses(tmp_path):
+    """A gated automatic change reaching the executor while a window pauses all actions:
+    neither the backup nor the change is sent (the backup is a change too)."""
+    window = WindowConfig(name="always", match=("web",))  # all actions, all the time
+    config = dataclasses.replace(config_with(status_interval=INTERVAL), windows=(window,))
+    run = SimulatedRun(tmp_path, config, start=NOON, rate_limit=AMPLE_RATE_LIMIT)
+    try:
+        run.daemon.leadership()
+        web = run.seed("web")  # running: a restart of it needs a backup first
+        decided = Action("auto_restart", "container.restart", web, "web", "status error")
+
+        report = run.daemon.executor.perform(decided)  # decided before the window began
+
+        assert report.outcome == "skipped"
+        assert "maintenance window 'always' is active" in (report.error or "")
+        assert run.simulator.mutations() == []
     finally:
         run.close()
