@@ -7,7 +7,10 @@ file and what is wrong with it, never its content; each caller adds which settin
 named the file and raises its own error (a config error, a sink's, a usage error).
 """
 
+import contextlib
+import grp
 import os
+import pwd
 import stat
 from dataclasses import dataclass, field
 
@@ -26,19 +29,38 @@ class Secret:
 
     @property
     def shared(self) -> bool:
-        """Someone besides this process's user and groups may read or change the file:
-        others have any permission, the group may write, or the group may read and is
-        not one of this process's groups. A file readable by the daemon's own group (owner
-        root, mode 0440 or 0640) is how a Kubernetes Secret with `fsGroup`, or a key in
-        /etc for a service group, is handed to the daemon: not shared."""
+        """Someone besides this process's user may read or change the file: others have
+        any permission, the group may write, or the group may read and holds another
+        account. A file readable only by a group of the daemon's own (owner root, mode
+        0440 or 0640) is how a Kubernetes Secret with `fsGroup`, or a key in /etc for a
+        dedicated service group, is handed to the daemon: not shared. A group such as
+        `users` or `adm`, with other members, is."""
         if self.mode & 0o007 or self.mode & 0o020:  # others: anything; the group: writing
             return True
-        return bool(self.mode & 0o050) and self.group not in own_groups()
+        return bool(self.mode & 0o050) and not private_group(self.group)
 
 
 def own_groups() -> set[int]:
     """This process's effective group and its supplementary groups."""
     return {os.getegid(), *os.getgroups()}
+
+
+def private_group(group: int) -> bool:
+    """One of this process's groups that no other account belongs to, as a listed member
+    or as its primary group (a group the system does not list, such as a Kubernetes
+    `fsGroup`, has no other members)."""
+    if group not in own_groups():
+        return False
+    me = os.geteuid()
+    try:
+        members = set(grp.getgrgid(group).gr_mem)
+    except KeyError:
+        members = set()
+    with contextlib.suppress(KeyError):  # a user the system does not list has no name
+        members.discard(pwd.getpwuid(me).pw_name)
+    return not members and not any(
+        account.pw_gid == group and account.pw_uid != me for account in pwd.getpwall()
+    )
 
 
 def read_secret_file(path: str) -> Secret:

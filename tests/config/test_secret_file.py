@@ -2,9 +2,12 @@
 names the file and never shows its content."""
 
 import dataclasses
+import os
+from types import SimpleNamespace
 
 import pytest
 
+from daemon import secret_file
 from daemon.cli.errors import UsageError
 from daemon.cli.run_command import basic_auth
 from daemon.config import Config
@@ -32,14 +35,35 @@ def test_a_file_others_may_read_or_the_group_may_change_is_flagged(tmp_path):
         assert (secret.mode, secret.shared) == (mode, True)
 
 
-def test_a_file_only_the_daemons_own_group_may_read_is_not_flagged(tmp_path):
-    """Owner root, group fsGroup, 0440: how Kubernetes mounts a Secret for the daemon."""
+def test_a_file_only_the_daemons_own_group_may_read_is_not_flagged(tmp_path, monkeypatch):
+    """Owner root, group fsGroup, 0440: how Kubernetes mounts a Secret for the daemon; the
+    group is the daemon's alone (the system does not even list it)."""
     secret = read_secret_file(write(tmp_path, SECRET.encode(), mode=0o440))
     assert secret.group in own_groups()  # a new file takes this process's group
+    monkeypatch.setattr(secret_file.grp, "getgrgid", unlisted)
+    monkeypatch.setattr(secret_file.pwd, "getpwall", lambda: [])
     assert (secret.mode, secret.shared) == (0o440, False)
     foreign = max(own_groups()) + 1000  # a group this process is not in
     assert dataclasses.replace(secret, group=foreign).shared
     assert not dataclasses.replace(secret, mode=0o400, group=foreign).shared
+
+
+def test_a_file_a_group_with_other_accounts_may_read_is_flagged(tmp_path, monkeypatch):
+    """`users`, `adm`, `wheel`: the daemon is in the group, and so are others."""
+    secret = read_secret_file(write(tmp_path, SECRET.encode(), mode=0o640))
+    listed = SimpleNamespace(gr_mem=["alice"])
+    monkeypatch.setattr(secret_file.grp, "getgrgid", lambda gid: listed)
+    assert secret.shared
+    listed.gr_mem = []  # nobody listed, but bob's primary group it is
+    bob = SimpleNamespace(pw_name="bob", pw_uid=os.geteuid() + 1, pw_gid=secret.group)
+    monkeypatch.setattr(secret_file.pwd, "getpwall", lambda: [bob])
+    assert secret.shared
+    monkeypatch.setattr(secret_file.pwd, "getpwall", lambda: [])
+    assert not secret.shared
+
+
+def unlisted(gid: int):
+    raise KeyError(gid)
 
 
 @pytest.mark.parametrize(
