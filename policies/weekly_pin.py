@@ -16,11 +16,13 @@ the week's backups is pinned already or the daemon pinned that week before (an
 operator who unpins it is not overruled). Past weeks catch up as long as their
 backups are listed. The daemon's own pins are its `succeeded` backup.pin rows
 (not followed by its own unpin), and those whose answer was lost (`unknown`,
-`interrupted`: they may be pinned; one that is not is never listed pinned, so
-never unpinned): of those it keeps the newest `keep_weeks` weeks and unpins the
-older ones that are listed pinned, never a pin it did not make, and nothing at
-all while the container's newest completed backup is older than
-`backup_freshness.max_age`.
+`interrupted`) once the first backup list read after them shows the backup
+pinned: that read settles each such pin with a `skipped` note (`details.event`
+`lost_pin_pinned`, or `lost_pin_absent`, and then it is not the daemon's, so an
+operator who pins that backup later keeps the pin). Of its pins it keeps the
+newest `keep_weeks` weeks and unpins the older ones that are listed pinned,
+never a pin it did not make, and nothing at all while the container's newest
+completed backup is older than `backup_freshness.max_age`.
 A failed pin or unpin is retried after `RETRY_AFTER`.
 
 What the daemon did is folded from its own rows, oldest first, into a
@@ -30,6 +32,7 @@ the last one:
     backup.pin, week W     the week's latest attempt (`started`, `succeeded`, `failed`, ...);
                            `succeeded` also makes the backup one of the daemon's pins,
                            and so do `unknown` and `interrupted` (it may be pinned)
+                           until a `lost_pin_*` note settles them
     backup.unpin, week W   for a pin the daemon holds: the latest unpin attempt (a
                            `skipped` note only says the pin was kept); `succeeded` ends
                            the pin, and the week stays done (never pinned again)
@@ -79,6 +82,8 @@ RETRY_AFTER = timedelta(hours=1)
 DONE_OR_RUNNING = (Outcome.STARTED, Outcome.SUCCEEDED, Outcome.DRY_RUN)
 # A pin that ended so may have been applied: the daemon counts it as its own.
 MAYBE_PINNED = (Outcome.SUCCEEDED, Outcome.UNKNOWN, Outcome.INTERRUPTED)
+# The notes that settle a pin whose answer was lost, from the first list read after it.
+LOST_PIN_PINNED, LOST_PIN_ABSENT = "lost_pin_pinned", "lost_pin_absent"
 ATTEMPTS_MATTER = timedelta(weeks=3)  # a week's pin attempts, while its backups may be listed
 HISTORY_EXTRA_WEEKS = 52  # daemon pins this much older than keep_weeks are forgotten (kept)
 DAYS_REMEMBERED = 1024  # days whose ISO week is cached: pinned backups listed for ~2 years
@@ -190,7 +195,14 @@ class PinLedger:
                 continue
             newest = row.at
             week = parse_week(row.iso_week)
-            if row.action == PIN:
+            if row.action == PIN and row.event in (LOST_PIN_PINNED, LOST_PIN_ABSENT):
+                pin = pins.get(row.target or "")
+                if pin is not None and pin.maybe:  # an observation, not an attempt
+                    if row.event == LOST_PIN_PINNED:
+                        pins[pin.backup_id] = replace(pin, maybe=False)
+                    else:
+                        del pins[pin.backup_id]
+            elif row.action == PIN:
                 if week is not None:
                     weeks[week] = Attempt(row.outcome, row.at)
                 if row.outcome in MAYBE_PINNED and row.target is not None:
@@ -308,7 +320,9 @@ class WeeklyPinPolicy:
             options = self._options(view)
             if not applies_to(options, view.container.name):
                 continue
-            known = self._known_for(view, states.get(view.container.id, NO_PINS), options)
+            ledger = states.get(view.container.id, NO_PINS)
+            decisions += _settled_lost_pins(view, ledger)
+            known = self._known_for(view, ledger, options)
             decisions += self._pins(view, known, now, options)
             decisions += self._unpins(view, known, now, options)
         if len(self._known) > 2 * len(snapshot.containers):
@@ -477,6 +491,35 @@ class WeeklyPinPolicy:
             target=pin.backup_id,
             details={"iso_week": pin.week.label},
         )
+
+
+def _settled_lost_pins(view: ContainerView, ledger: PinLedger) -> list[Note]:
+    """For each pin whose answer was lost, once a backup list was read after it: a note
+    saying whether that list shows the backup pinned (the daemon's pin, then) or not."""
+    notes: list[Note] = []
+    listed = {str(b.id): b for b in view.backups or ()}
+    for pin in ledger.pins.values():
+        if not pin.maybe or view.backups_at is None or view.backups_at <= pin.pinned_at:
+            continue
+        backup = listed.get(pin.backup_id)
+        pinned = backup is not None and backup.pinned
+        seen = "shows it pinned: the daemon's pin" if pinned else "does not show it pinned"
+        notes.append(
+            Note(
+                policy=POLICY,
+                action=PIN,
+                container_id=view.container.id,
+                container_name=view.container.name,
+                outcome=Outcome.SKIPPED,
+                reason=(
+                    f"the pin of backup {pin.backup_id}, whose answer was lost: the backup "
+                    f"list read at {view.backups_at.isoformat(timespec='seconds')} {seen}"
+                ),
+                target=pin.backup_id,
+                details={"event": LOST_PIN_PINNED if pinned else LOST_PIN_ABSENT},
+            )
+        )
+    return notes
 
 
 def _change(

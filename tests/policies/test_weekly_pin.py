@@ -166,26 +166,44 @@ def test_keeps_keep_weeks_daemon_pins_and_never_unpins_a_manual_pin():
 
 
 @pytest.mark.parametrize("lost", ["unknown", "interrupted"])
-def test_a_pin_whose_answer_was_lost_is_unpinned_in_turn_if_it_is_pinned(lost):
-    """The first week's pin was applied, but its answer was lost (and the read-back
-    failed, or the daemon stopped): it still falls out of keep_weeks like the others."""
+def test_a_lost_pin_a_later_list_shows_pinned_is_the_daemons_and_unpinned_in_turn(lost):
+    """The first week's pin was applied, but its answer was lost (the read-back failed,
+    or the daemon stopped): the next list settles it, and it falls out of keep_weeks."""
     pins, history = weekly_pins(10)
     history[0] = replace(history[0], outcome=lost)
     now = SUNDAY + timedelta(weeks=9, hours=4)
     decisions = decide(policy(keep_weeks=8), now, pins, history)
-    assert sorted((d.action, d.target) for d in decisions) == [
+    [note] = [d for d in decisions if isinstance(d, Note)]
+    assert (note.action, note.target, note.outcome) == ("backup.pin", "1000", "skipped")
+    assert note.details["event"] == "lost_pin_pinned" and "shows it pinned" in note.reason
+    assert sorted((d.action, d.target) for d in decisions if isinstance(d, Action)) == [
         ("backup.unpin", "1000"),
         ("backup.unpin", "1001"),
     ]
-    # Not applied after all (not listed pinned): nothing to unpin, its week does not count
-    # among the kept ones (only the oldest real pin falls out), and the week is pinned
-    # again while its backup is listed.
-    pins[0] = replace(pins[0], pinned=False)
-    decisions = decide(policy(keep_weeks=8), now, pins, history)
-    assert sorted((d.action, d.target) for d in decisions) == [
-        ("backup.pin", "1000"),
+    # Once the note is recorded, the pin is settled: no second note, the same unpins.
+    history += performed([note], now)
+    later = decide(policy(keep_weeks=8), now + timedelta(minutes=5), pins, history)
+    assert sorted((d.action, d.target) for d in later) == [
+        ("backup.unpin", "1000"),
         ("backup.unpin", "1001"),
     ]
+
+
+def test_a_lost_pin_a_later_list_shows_unpinned_is_never_the_daemons():
+    """Not applied after all: the next list settles that, so an operator who pins that
+    backup by hand later keeps the pin (the daemon never unpins a pin it did not make)."""
+    pins, history = weekly_pins(10)
+    history[0] = replace(history[0], outcome="interrupted")  # stopped before sending
+    first = SUNDAY + timedelta(hours=3)
+    unpinned = [replace(pins[0], pinned=False)]
+    [note] = decide(policy(keep_weeks=8), first, unpinned, history[:1])[:1]
+    assert note.details["event"] == "lost_pin_absent"
+    history[1:1] = performed([note], first)
+
+    pins[0] = replace(pins[0], pinned=True)  # the operator pins it by hand
+    now = SUNDAY + timedelta(weeks=9, hours=4)
+    decisions = decide(policy(keep_weeks=8), now, pins, history)
+    assert [(d.action, d.target) for d in decisions] == [("backup.unpin", "1001")]
 
 
 def test_a_pin_unpinned_by_the_daemon_is_not_its_pin_anymore():
