@@ -478,18 +478,13 @@ class WeeklyPinPolicy:
             if age is None
             else f"the newest completed backup is {format_duration(max(age, timedelta(0)))} old"
         )
-        return Note(
-            policy=POLICY,
-            action=UNPIN,
-            container_id=view.container.id,
-            container_name=view.container.name,
-            outcome=Outcome.SKIPPED,
-            reason=(
-                f"kept the weekly pin of {pin.week.label}: {newest} "
-                f"(backup_freshness.max_age {format_duration(max_age)})"
-            ),
-            target=pin.backup_id,
-            details={"iso_week": pin.week.label},
+        return _note(
+            view,
+            UNPIN,
+            f"kept the weekly pin of {pin.week.label}: {newest} "
+            f"(backup_freshness.max_age {format_duration(max_age)})",
+            pin.backup_id,
+            iso_week=pin.week.label,
         )
 
 
@@ -505,21 +500,32 @@ def _settled_lost_pins(view: ContainerView, ledger: PinLedger) -> list[Note]:
         pinned = backup is not None and backup.pinned
         seen = "shows it pinned: the daemon's pin" if pinned else "does not show it pinned"
         notes.append(
-            Note(
-                policy=POLICY,
-                action=PIN,
-                container_id=view.container.id,
-                container_name=view.container.name,
-                outcome=Outcome.SKIPPED,
-                reason=(
-                    f"the pin of backup {pin.backup_id}, whose answer was lost: the backup "
-                    f"list read at {view.backups_at.isoformat(timespec='seconds')} {seen}"
-                ),
-                target=pin.backup_id,
-                details={"event": LOST_PIN_PINNED if pinned else LOST_PIN_ABSENT},
+            _note(
+                view,
+                PIN,
+                f"the pin of backup {pin.backup_id}, whose answer was lost: the backup list "
+                f"read at {view.backups_at.isoformat(timespec='seconds')} {seen}",
+                pin.backup_id,
+                event=LOST_PIN_PINNED if pinned else LOST_PIN_ABSENT,
             )
         )
     return notes
+
+
+def _note(
+    view: ContainerView, action: AuditAction, reason: str, backup_id: str, **details: str
+) -> Note:
+    """A note about one backup (`skipped`: it changes nothing)."""
+    return Note(
+        policy=POLICY,
+        action=action,
+        container_id=view.container.id,
+        container_name=view.container.name,
+        outcome=Outcome.SKIPPED,
+        reason=reason,
+        target=backup_id,
+        details=details,
+    )
 
 
 def _change(
