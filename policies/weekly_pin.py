@@ -182,6 +182,7 @@ class PinLedger:
     weeks: Mapping[IsoWeek, Attempt] = field(default_factory=dict)  # each week's latest try
     pins: Mapping[str, DaemonPin] = field(default_factory=dict)  # by backup id, oldest first
     last_pinned_at: datetime | None = None  # the newest pin the daemon made (gauge)
+    unsettled: bool = False  # a pin whose answer was lost waits for a list read to settle it
 
     def fold(
         self, rows: Sequence[HistoryRow], actor: str, dry_run: bool, forget_after: timedelta
@@ -226,7 +227,8 @@ class PinLedger:
             oldest = newest - forget_after
             weeks = {week: a for week, a in weeks.items() if a.at >= oldest}
             pins = {key: pin for key, pin in pins.items() if pin.pinned_at >= oldest}
-        return PinLedger(MappingProxyType(weeks), MappingProxyType(pins), last_pinned_at)
+        unsettled = any(pin.maybe for pin in pins.values())
+        return PinLedger(MappingProxyType(weeks), MappingProxyType(pins), last_pinned_at, unsettled)
 
 
 NO_PINS = PinLedger()
@@ -491,6 +493,8 @@ class WeeklyPinPolicy:
 def _settled_lost_pins(view: ContainerView, ledger: PinLedger) -> list[Note]:
     """For each pin whose answer was lost, once a backup list was read after it: a note
     saying whether that list shows the backup pinned (the daemon's pin, then) or not."""
+    if not ledger.unsettled:  # nearly always: nothing to look at in this hot path
+        return []
     notes: list[Note] = []
     listed = {str(b.id): b for b in view.backups or ()}
     for pin in ledger.pins.values():
