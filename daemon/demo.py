@@ -21,6 +21,7 @@ from pathlib import Path
 from daemon.audit import AuditAction, AuditError, Outcome
 from daemon.clock import OffsetClock
 from daemon.config import Config
+from daemon.durations import format_duration
 from daemon.exporter import Listener, MetricsServer
 from daemon.runtime import Daemon
 from daemon.service import serve
@@ -77,6 +78,19 @@ def demo_config(base_url: str, database_url: str, listen: str, weekday: str) -> 
             ),
             weekly_pin=WeeklyPinOptions(weekday=weekday, at=WeeklyPinOptions().at.replace(hour=0)),
         ),
+    )
+
+
+def settings_line(config: Config) -> str:
+    """What the demo sets livelier than the defaults, read from its config."""
+    restart, pin = config.policies.auto_restart, config.policies.weekly_pin
+    return (
+        f"Livelier than the defaults: status every {format_duration(config.poll.status_interval)}"
+        f", backoff from {format_duration(restart.backoff_initial)}, at most "
+        f"{restart.max_restarts} restarts in {format_duration(restart.window)}, weekly pin due "
+        f"{pin.weekday} {pin.at:%H:%M} UTC (today: past weeks catch up at once). The API allows "
+        f"{config.api.rate_limit_per_minute} requests a minute: once the start has spent them, "
+        "lines pause until the budget refills."
     )
 
 
@@ -179,6 +193,7 @@ def run_demo(
         out(f"audit database: {database} (gone when the demo ends)")
         out(f"{CRASH_LOOPING} crash-loops; others crash now and then; after 20 s an operator")
         out(f"restarts {OPERATOR_TARGET} through the pre-change backup gate. Ctrl-C ends the demo.")
+        out(settings_line(config))
         out("")
         if duration is not None:
             timer = threading.Timer(duration.total_seconds(), stop.set)
