@@ -73,12 +73,6 @@ class OperatorSession:
                 "the next leader marks the action `interrupted`",
                 file=sys.stderr,
             )
-        for lost in self.executor.superseded():
-            print(
-                f"stacks-opsd: NOT RECORDED in the audit log: {lost}; another process recorded "
-                "an outcome of this action while the database refused this one",
-                file=sys.stderr,
-            )
         self.client.close()
         self.store.close()
 
@@ -141,8 +135,8 @@ class OperatorSession:
                     RECORD_PATIENCE)  # fmt: skip
         deadline = time.monotonic() + RECORD_PATIENCE
         wait = 1.0
+        action_id = report.action_id or ""
         while True:
-            action_id = report.action_id or ""
             row = self.executor.flush().get(action_id)
             if row is not None:
                 outcome = Outcome(row["outcome"])
@@ -151,7 +145,7 @@ class OperatorSession:
                 )
                 return dataclasses.replace(report, outcome=outcome, error=error)
             if not self.executor.awaits_record(action_id):
-                return report  # another process recorded an outcome: close() says what happened
+                return report  # another process recorded an outcome: the trail logged it
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return report

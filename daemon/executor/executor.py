@@ -121,11 +121,6 @@ class Executor:
         """Outcome rows still waiting for the database, one line each."""
         return self._trail.unrecorded()
 
-    def superseded(self) -> list[str]:
-        """Outcome rows never to be written, one line each: their action got an outcome from
-        another process while the database refused them (logged when found)."""
-        return list(self._trail.superseded)
-
     def _act(self, action: Action) -> Report:
         if action.action not in CHANGES:
             known = ", ".join(sorted(CHANGES))
