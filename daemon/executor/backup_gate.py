@@ -69,7 +69,7 @@ class BackupResult:
     error: str | None = None
     http_status: int | None = None
     triggered: bool = True  # False: STACKS refused the trigger, nothing was started
-    unconfirmed: str | None = None  # the trigger's ambiguous answer, when no backup showed up
+    unconfirmed: str | None = None  # the trigger's ambiguous answer (only after a timeout)
     timed_out: bool = False  # the wait ended before STACKS said how the backup ended
 
     @property
@@ -78,9 +78,7 @@ class BackupResult:
         that ended first does not know how the backup ends: `unknown`."""
         if self.completed:
             return Outcome.SUCCEEDED
-        if self.timed_out or (self.unconfirmed and self.backup_id is None):
-            return Outcome.UNKNOWN
-        return Outcome.FAILED
+        return Outcome.UNKNOWN if self.timed_out else Outcome.FAILED
 
 
 @dataclass(frozen=True)
