@@ -46,6 +46,17 @@ from policies import Action, Decision, deciding_policies, max_age_of, policy_opt
 log = logging.getLogger(__name__)
 
 HEARTBEAT_MAX_AGE = timedelta(seconds=30)  # /healthz fails once the heartbeat is this old
+# A stop waits this long at most for actions in flight: under the shipped systemd unit's
+# TimeoutStopSec (30 s; the Kubernetes grace period is longer), so the process is never
+# killed before it has audited what it could not finish.
+STOP_WAIT_LIMIT = timedelta(seconds=25)
+
+
+def stop_wait(api_timeout: timedelta) -> float:
+    """Seconds a stop gives a change in flight: its answer and, after an ambiguous one,
+    the read-back (each at most `api.timeout`), and a moment to write the row; at most
+    `STOP_WAIT_LIMIT`. A change still in flight then is audited `interrupted`."""
+    return min(2 * api_timeout + timedelta(seconds=2), STOP_WAIT_LIMIT).total_seconds()
 
 
 @dataclass(frozen=True)
@@ -454,13 +465,16 @@ class Daemon:
 
     # -- shutdown --------------------------------------------------------------------
 
-    def close(self, grace: float = 3.0) -> None:
-        """Stop within seconds: end every wait, let in-flight actions finish or audit
-        themselves as interrupted, then close the store and release the lock last."""
+    def close(self, grace: float | None = None) -> None:
+        """Stop: end every wait, give a request in flight `grace` seconds (`stop_wait`) to
+        be answered and audited, audit what is still in flight as interrupted, then close
+        the store and release the lock last."""
         self.notifier.stopping()
         self.clock.stop()
         self.notifications.stop()
-        drained = self.executor.drain(grace)
+        drained = self.executor.drain(
+            stop_wait(self.config.api.timeout) if grace is None else grace
+        )
         self.executor.flush()  # outcome rows the database refused earlier, if it takes them now
         for lost in self.executor.unrecorded():
             log.error(
