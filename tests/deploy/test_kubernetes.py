@@ -125,15 +125,17 @@ def test_probes_use_health_endpoints_on_the_listen_port() -> None:
     container = sidecar()
     probes = {
         kind: (container[kind]["httpGet"]["path"], container[kind]["httpGet"]["port"])
-        for kind in ("startupProbe", "livenessProbe", "readinessProbe")
+        for kind in ("startupProbe", "livenessProbe")
     }
-    assert probes == {
-        "startupProbe": ("/healthz", 9847),
-        "livenessProbe": ("/healthz", 9847),
-        "readinessProbe": ("/readyz", 9847),
-    }
+    assert probes == {"startupProbe": ("/healthz", 9847), "livenessProbe": ("/healthz", 9847)}
     listen = config_toml(base_resource("ConfigMap"))["daemon"]["listen"]
     assert listen == "0.0.0.0:9847", "the kubelet's probes come from outside the Pod"
+
+
+def test_an_audit_database_outage_does_not_take_the_application_out_of_its_service() -> None:
+    """A native sidecar's readiness counts for the Pod, and /readyz fails while the audit
+    database is down: the sidecar carries no readinessProbe."""
+    assert "readinessProbe" not in sidecar()
 
 
 def test_sidecar_runs_unprivileged_on_a_read_only_root() -> None:
