@@ -16,7 +16,8 @@ standby instance polls nothing and exports `stacks_opsd_leader 0`.
 The collaborators are built in dependency order and nothing points back: the
 snapshot holder and the budget, the metrics that read them, the client that
 reports to the metrics, the poller that publishes into the holder, the audit
-store, then the executor, which asks the `leading` flag before every change and
+store, then the executor, which asks whether this instance still leads (the flag, and
+the lock confirmed held) right before every change, and
 tells the poller of backups it changed through `on_backups_changed`.
 """
 
@@ -143,7 +144,7 @@ class Daemon:
             config.policies.pre_change_backup,
             dry_run=config.daemon.dry_run,
             metrics=self.metrics.ops,
-            may_act=self._leading.is_set,
+            may_act=self._still_leading,
             paused=self._paused_since_decided,
             on_backups_changed=self.poller.invalidate_backups,
         )
@@ -197,6 +198,20 @@ class Daemon:
             elif self.acting:
                 self._reconcile()  # actions of processes that died since (`change`, kill -9)
             return self.acting
+
+    def _still_leading(self) -> bool:
+        """Asked right before each change: leading, and the lock confirmed held now (one
+        query on the lock's connection). A lock lost since the last leadership tick (its
+        connection dropped, another instance took it) stops the change."""
+        if not self._leading.is_set():
+            return False
+        with self._lock:
+            if self.leader.held and self.leader.check_alive():
+                return True
+            if self._leading.is_set():
+                log.error("lost leadership (the lock's connection died); standing by")
+                self._stand_by()
+            return False
 
     def _stand_by(self) -> None:
         """Stop acting and forget the fleet: what the new leader sees is what counts."""
