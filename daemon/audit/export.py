@@ -142,6 +142,13 @@ def verify_export(lines: Iterable[str]) -> ExportCheck:
             continue
         row_id = row["id"]
         if row_id == last_id and row["hash"] == last_hash:
+            if row_hash(row) != row["hash"]:
+                return _broken(
+                    checked,
+                    number,
+                    f"row id {row_id} is repeated with other contents: its hash does not "
+                    "match them (a forged copy of the line before)",
+                )
             checked -= 1  # the same row again (at-least-once delivery): nothing to check
             continue
         if anchor is None:

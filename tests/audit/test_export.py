@@ -81,6 +81,18 @@ def test_an_edited_row_is_the_first_broken_line(filled):
     assert "was altered" in check.problem
 
 
+def test_a_row_delivered_twice_verifies_but_an_edited_copy_of_it_does_not(filled):
+    """A sink delivers at least once, so a line may repeat; a copy with other contents
+    under the same id and hash is a forgery, not a repeat."""
+    lines = exported(filled)
+    assert verify_export([*lines[:3], lines[2], *lines[3:]]).ok
+    forged = tamper([*lines[:3], lines[2], *lines[3:]], 3, outcome="succeeded", reason="all good")
+    check = verify_export(forged)
+    assert not check.ok
+    assert check.broken_line == 4
+    assert "repeated with other contents" in check.problem
+
+
 def test_a_removed_row_breaks_the_line_after_it(filled):
     lines = exported(filled)
     check = verify_export(lines[:2] + lines[3:])
