@@ -342,16 +342,15 @@ class Daemon:
         """Run with `config` from the next evaluation on (a reload, daemon/config_reload.py,
         which keeps the settings that cannot change live). The policies are rebuilt and
         their states folded again from the audit history with the new options; windows
-        apply at once; changed `[[notify]]` sinks are rebuilt (each resumes from its
-        cursor). ConfigError, with nothing applied, if a new sink cannot be built."""
+        apply at once; the `[[notify]]` sinks are rebuilt, reading their secret and
+        header files again (a rotated token applies on reload; each sink resumes from
+        its cursor). ConfigError, with nothing applied, if a sink cannot be built."""
         options = policy_options(config.policies, config.overrides)
         policies = deciding_policies(options, dry_run=config.daemon.dry_run)
-        sinks = None
-        if config.notify != self.config.notify:
-            try:
-                sinks = self._notifications_for(config)
-            except SinkConfigError as error:
-                raise ConfigError([str(error)]) from error
+        try:
+            sinks = self._notifications_for(config)
+        except SinkConfigError as error:
+            raise ConfigError([str(error)]) from error
         with self._config_lock:
             self.config = config
             self.policies = policies
@@ -365,11 +364,10 @@ class Daemon:
                 backups_interval=config.poll.backups_interval,
             )
         self._export_windows()
-        if sinks is not None:
-            self.notifications.stop()
-            self.notifications = sinks
-            if self._delivering:
-                sinks.start()
+        self.notifications.stop()
+        self.notifications = sinks
+        if self._delivering:
+            sinks.start()
 
     def refresh(self) -> int:
         if not self.acting:

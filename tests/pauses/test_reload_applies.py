@@ -1,6 +1,7 @@
-"""A reloaded config reaches what holds it: new windows pause at once, changed `[[notify]]`
-sinks are rebuilt (resuming from their cursors), and a sink that cannot be built refuses
-the whole reload. The real Daemon in simulated time (tests/support/simulated_run.py)."""
+"""A reloaded config reaches what holds it: new windows pause at once, the `[[notify]]`
+sinks are rebuilt (resuming from their cursors, with their secret files read again), and
+a sink that cannot be built refuses the whole reload. The real Daemon in simulated time
+(tests/support/simulated_run.py)."""
 
 import dataclasses
 import json
@@ -11,6 +12,7 @@ import pytest
 from daemon.config import ConfigError, WindowConfig
 from daemon.notify import NotifyConfig
 from tests.support.simulated_run import SimulatedRun, config_with
+from tests.support.webhook_receiver import WebhookReceiver
 
 INTERVAL = timedelta(seconds=5)
 
@@ -69,3 +71,29 @@ def test_a_sink_added_by_a_reload_delivers_and_an_unbuildable_one_refuses_the_re
     assert "nope" in str(refused.value)
     assert run.daemon.config is running  # nothing of the refused reload applied
     assert [worker.sink.kind for worker in run.daemon.notifications.workers] == ["jsonl"]
+
+
+def test_a_reload_reads_a_rotated_header_file_though_the_config_is_unchanged(run, tmp_path):
+    """`systemctl reload` after rotating a webhook token: the next delivery carries the new
+    one (the config file itself did not change)."""
+    receiver = WebhookReceiver()
+    try:
+        token = tmp_path / "token"
+        token.write_text("Bearer old-token\n")
+        sink = NotifyConfig(
+            name="hook", kind="webhook", url=receiver.url,
+            headers_files={"Authorization": str(token)},
+        )  # fmt: skip
+        run.daemon.apply_config(dataclasses.replace(run.daemon.config, notify=(sink,)))
+        web = run.seed("web")
+        run.advance(timedelta(minutes=2))
+        run.daemon.notifications.deliver_pending()  # a new sink starts at the newest row
+        token.write_text("Bearer new-token\n")
+        run.daemon.apply_config(run.daemon.config)  # SIGHUP: the same file
+        run.simulator.crash(web)
+        run.advance(INTERVAL * 2)
+        assert run.daemon.notifications.deliver_pending() > 0
+        sent = {headers["Authorization"] for headers, _ in receiver.requests}
+        assert sent == {"Bearer new-token"}
+    finally:
+        receiver.stop()
