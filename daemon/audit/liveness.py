@@ -17,7 +17,7 @@ rows carry the session in `details.session`. Two rules follow:
   (what `stacks-opsd hold` waits for).
 
 A session is alive while it keeps renewing: each renewal bumps its `renewals`
-counter, and a reader that sees the counter unchanged for `LEASE` of its own
+counter, and a reader that sees the counter unchanged for `LEASE` of its own monotonic
 clock counts the session gone. No two clocks are ever compared, so a host whose
 clock is minutes off is neither declared dead early nor kept alive late. When a
 session was opened on this very machine (same boot, same PID namespace) the
@@ -32,7 +32,7 @@ import json
 import os
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -114,18 +114,22 @@ def _machine(identity: str) -> str:
 
 
 class Observations:
-    """What one reader saw of other sessions' renewals, on its own clock."""
+    """What one reader saw of other sessions' renewals, on its own monotonic clock: a step
+    of its wall clock (NTP, a VM resumed) neither ends a live session's lease early nor
+    keeps a dead one alive."""
 
-    def __init__(self) -> None:
-        self._seen: dict[str, tuple[int, datetime]] = {}
+    def __init__(self, monotonic: Callable[[], float]) -> None:
+        self._monotonic = monotonic
+        self._seen: dict[str, tuple[int, float]] = {}
 
-    def still_renewing(self, session: str, renewals: int, now: datetime) -> bool:
+    def still_renewing(self, session: str, renewals: int) -> bool:
         """False once `renewals` has not moved for `LEASE` of this reader's clock."""
+        now = self._monotonic()
         seen = self._seen.get(session)
         if seen is None or seen[0] != renewals:
             self._seen[session] = (renewals, now)
             return True
-        return now - seen[1] < LEASE
+        return now - seen[1] < LEASE.total_seconds()
 
 
 def _local_process(identity: str) -> bool | None:
@@ -143,16 +147,14 @@ def _local_process(identity: str) -> bool | None:
     return None
 
 
-def session_alive(
-    row: Mapping[str, Any], now: datetime, here: str | None, observed: Observations
-) -> bool:
+def session_alive(row: Mapping[str, Any], here: str | None, observed: Observations) -> bool:
     """Whether the session in `row` (an `audit_session` row) still acts."""
     theirs = row["process"]
     if theirs and here and _machine(theirs) == _machine(here):
         local = _local_process(theirs)
         if local is not None:
             return local
-    return observed.still_renewing(row["session"], row["renewals"], now)
+    return observed.still_renewing(row["session"], row["renewals"])
 
 
 def open_session(
@@ -190,13 +192,13 @@ def close_session(conn: Connection, session: str) -> None:
 
 
 def _live_sessions(
-    conn: Connection, sessions: set[str], now: datetime, here: str | None, observed: Observations
+    conn: Connection, sessions: set[str], here: str | None, observed: Observations
 ) -> set[str]:
     """Which of `sessions` are alive."""
     if not sessions:
         return set()
     rows = conn.execute(select(SESSIONS).where(SESSIONS.c.session.in_(sorted(sessions))))
-    return {row["session"] for row in rows.mappings() if session_alive(row, now, here, observed)}
+    return {row["session"] for row in rows.mappings() if session_alive(row, here, observed)}
 
 
 def claim(
@@ -220,7 +222,7 @@ def claim(
         owner_row = owner.mappings().first()
         if (
             owner_row is not None
-            and session_alive(owner_row, now, here, observed)
+            and session_alive(owner_row, here, observed)
             and not conn.execute(select(has_outcome(current["action_id"]))).scalar()
         ):
             return Holder(
@@ -239,9 +241,7 @@ def claim(
     return None
 
 
-def in_flight(
-    conn: Connection, now: datetime, here: str | None, observed: Observations
-) -> list[InFlight]:
+def in_flight(conn: Connection, here: str | None, observed: Observations) -> list[InFlight]:
     """Every claim whose session is alive and whose action has no outcome row yet, oldest
     claim first (the claims `claim` would refuse to take over)."""
     rows = conn.execute(
@@ -261,7 +261,7 @@ def in_flight(
             claimed_at=row["claimed_at"],
         )
         for row in rows.all()
-        if session_alive(row, now, here, observed)
+        if session_alive(row, here, observed)
     ]
 
 
@@ -305,7 +305,6 @@ def unfinished_actions(
     from_id: int | None,
     session: str,
     including_own: bool,
-    now: datetime,
     here: str | None,
     observed: Observations,
 ) -> tuple[list[Mapping[str, Any]], list[int]]:
@@ -314,7 +313,7 @@ def unfinished_actions(
     own count as in flight unless `including_own` (its process is about to exit)."""
     rows = conn.execute(_unfinished_statement(from_id)).mappings().all()
     sessions = {_session_of(row) for row in rows} - {None, session}
-    alive = _live_sessions(conn, sessions, now, here, observed)
+    alive = _live_sessions(conn, sessions, here, observed)
     if not including_own:
         alive.add(session)
     gone = [row for row in rows if _session_of(row) not in alive]

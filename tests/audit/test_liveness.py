@@ -217,6 +217,33 @@ def test_a_remote_clock_minutes_off_neither_kills_nor_keeps_a_session(open_store
         laptop.close()
 
 
+class WallStepClock(ManualClock):
+    """A manual clock whose wall time can step (NTP, a resumed VM) while no time passes."""
+
+    def step(self, seconds: float) -> None:
+        moved = self.now() + timedelta(seconds=seconds)
+        with self._lock:
+            self._now = moved
+
+
+def test_a_step_of_the_readers_wall_clock_does_not_end_a_live_lease(open_store, database_url):
+    remote = open_store(instance="elsewhere:1")
+    action = start_action(remote)
+    set_session(remote, process="another-boot:4026531836:77:12345")
+    leader_clock = WallStepClock()
+    leader = AuditStore.open(database_url, "host:leader", leader_clock)
+    try:
+        assert leader.reconcile_interrupted() == []
+        leader_clock.step((LEASE + timedelta(seconds=10)).total_seconds())  # and back
+        assert leader.reconcile_interrupted() == []
+        leader_clock.step(-2 * (LEASE + timedelta(seconds=10)).total_seconds())
+        assert leader.reconcile_interrupted() == []
+        leader_clock.advance((LEASE + timedelta(seconds=1)).total_seconds())  # time passes
+        assert [row.action_id for row in leader.reconcile_interrupted()] == [action]
+    finally:
+        leader.close()
+
+
 def test_a_claim_whose_action_has_its_outcome_is_free(open_store) -> None:
     cli, daemon = open_store(instance="host:cli"), open_store(instance="host:daemon")
     action = new_action_id()
