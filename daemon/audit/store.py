@@ -118,7 +118,7 @@ class AuditStore:
         self.session = liveness.new_session_id()
         self._session_open = False
         self._here = liveness.process_identity()
-        self._observed = liveness.Observations()
+        self._observed = liveness.Observations(clock.monotonic)
         self._unfinished_from: int | None = None  # reconcile: every earlier action is finished
         self._closed = False
         self._file = DatabaseFile.of(engine)  # SQLite: the file this store opened
@@ -245,7 +245,7 @@ class AuditStore:
         """The actions other live sessions (and this one) hold claims for and have not
         finished: what a new hold waits for before the daemon is hands-off."""
         with self._reading("the claims in flight") as conn:
-            return liveness.in_flight(conn, self._now(), self._here, self._observed)
+            return liveness.in_flight(conn, self._here, self._observed)
 
     def _open_session(self, conn: Connection) -> None:
         liveness.open_session(
@@ -295,16 +295,17 @@ class AuditStore:
             self._session_open = True
         return row
 
-    def append_late_outcome(self, **row: Any) -> AuditLog | None:
-        """An outcome row (append()'s keyword fields) written after the database refused it,
-        unless its action has an outcome by now, checked in the same transaction: another
-        process that thought this one gone closed it `interrupted`, and one action never
-        gets two outcomes. None when not written; raises AuditWriteError as append does."""
+    def append_outcome(self, **row: Any) -> AuditLog | None:
+        """The outcome row (append()'s keyword fields) of an action this process started,
+        unless the action has an outcome by now, checked in the same transaction: another
+        process that thought this one gone (a freeze past the lease, a row the database
+        refused for a while) closed it `interrupted`, and one action never gets two
+        outcomes. None when not written; raises AuditWriteError as append does."""
         outcome = row["outcome"]
         if outcome == Outcome.STARTED or outcome not in OUTCOMES:
             raise ValueError(f"not an outcome: {outcome!r}")
         fields = _entry(**row)
-        what = f"the late `{row['action']}` `{outcome}` for {row.get('container_name')}"
+        what = f"`{row['action']}` `{outcome}` for {row.get('container_name')}"
         with self._writing(what) as conn:
             if conn.execute(select(has_outcome(row["action_id"]))).scalar():
                 return None
@@ -380,7 +381,7 @@ class AuditStore:
                 start = head.open_from
             # Every row up to head.last_id is committed, so the query below sees it.
             gone, in_flight = liveness.unfinished_actions(
-                conn, start, self.session, including_own, self._now(), self._here, self._observed
+                conn, start, self.session, including_own, self._here, self._observed
             )
             entries = [liveness.interrupted_row(row) for row in gone]
             written = self._write_rows(conn, entries) if entries else []

@@ -7,6 +7,11 @@ lost: the change happened (or did not) whatever the database says, so the row is
 kept and written by `flush()` (the daemon calls it every leadership tick, and
 before it stops) once the database takes it again. A claim that could not be
 released is released by `flush()` too.
+
+An action gets one outcome row: the outcome of an action this trail started is
+written only if no other process closed it meanwhile (it took this one for gone:
+a freeze past the lease, a database that refused the row for a while). A row not
+written is logged as NOT RECORDED and named in `superseded`.
 """
 
 import logging
@@ -36,7 +41,7 @@ class AuditTrail:
         self._started: set[str] = set()  # action ids with a `started` row and no outcome yet
         self._kept: list[tuple[str, dict[str, Any]]] = []  # outcome rows to write, oldest first
         self._unreleased: set[str] = set()  # containers whose claim could not be released
-        self.superseded: list[str] = []  # kept rows not written: their action had an outcome
+        self.superseded: list[str] = []  # outcome rows not written: their action had one
 
     def write(
         self,
@@ -48,18 +53,26 @@ class AuditTrail:
         action_id: str,
         details: Mapping[str, Any] | None = None,
         **fields: Any,
-    ) -> AuditLog:
-        """Append one row; outcomes other than `started` also count in the action metrics."""
+    ) -> AuditLog | None:
+        """Append one row; outcomes other than `started` also count in the action metrics.
+        The outcome of an action this trail started is written only if the action has
+        none yet (another process that thought this one gone may have closed it
+        `interrupted`: one action never gets two outcomes); None when it was not."""
         entry = {"actor": actor, "action": action, "outcome": outcome, "action_id": action_id}
         entry |= {"details": dict(details) if details else None, **fields}
+        with self._lock:
+            closes = outcome != Outcome.STARTED and action_id in self._started
         try:
-            row = self._store.append(**entry)
+            row = self._store.append_outcome(**entry) if closes else self._store.append(**entry)
         except AuditWriteError:
             self._count_write_error()
-            with self._lock:
-                if outcome != Outcome.STARTED and action_id in self._started:
+            if closes:
+                with self._lock:
                     self._kept.append((policy, entry))
             raise
+        if row is None:
+            self._superseded(entry)
+            return None
         self._recorded(policy, entry)
         return row
 
@@ -76,21 +89,14 @@ class AuditTrail:
                     break
                 policy, entry = self._kept[0]
             try:
-                row = self._store.append_late_outcome(**entry)
+                row = self._store.append_outcome(**entry)
             except AuditWriteError:
                 self._count_write_error()
                 return written
             with self._lock:
                 self._kept.pop(0)
             if row is None:
-                line = _described(entry)
-                log.error(
-                    "NOT RECORDED in the audit log: %s; another process recorded an outcome "
-                    "of this action meanwhile (it thought this one gone)",
-                    line,
-                )
-                with self._lock:
-                    self.superseded.append(line)
+                self._superseded(entry)
                 continue
             log.info("audit: the late outcome of %s is recorded now", entry["action"])
             self._recorded(policy, entry)
@@ -141,6 +147,18 @@ class AuditTrail:
             return
         with self._lock:
             self._unreleased.discard(container_id)
+
+    def _superseded(self, entry: dict[str, Any]) -> None:
+        """An outcome row not written: its action got an outcome from another process."""
+        line = _described(entry)
+        log.error(
+            "NOT RECORDED in the audit log: %s; another process recorded an outcome of this "
+            "action meanwhile (it thought this one gone)",
+            line,
+        )
+        with self._lock:
+            self._started.discard(entry["action_id"])
+            self.superseded.append(line)
 
     def _recorded(self, policy: str, entry: dict[str, Any]) -> None:
         with self._lock:

@@ -79,16 +79,16 @@ def test_an_outcome_the_database_refuses_is_written_later_not_lost(world):
     h = world()
     cid = h.seed("web")
     h.simulator.crash(cid)
-    append = h.daemon.store.append
+    append_outcome = h.daemon.store.append_outcome
     refusals = [1]
 
-    def refuse_the_outcome_once(actor, action, outcome, **fields):
-        if outcome == "succeeded" and refusals:
+    def refuse_the_outcome_once(**row):
+        if row["outcome"] == "succeeded" and refusals:
             refusals.pop()
             raise AuditWriteError("audit database sqlite:///x: database is locked")
-        return append(actor, action, outcome, **fields)
+        return append_outcome(**row)
 
-    h.daemon.store.append = refuse_the_outcome_once
+    h.daemon.store.append_outcome = refuse_the_outcome_once
     assert h.daemon.executor.perform(operator(cid)).outcome == "unaudited"
     assert outcomes(h) == [("container.restart", "started")]
     assert h.daemon.store.reconcile_interrupted() == []  # this process lives and knows the outcome

@@ -23,10 +23,10 @@ class FlakyStore:
             raise AuditWriteError("audit database sqlite:///x: could not record: locked")
         return self.store.append(**entry)
 
-    def append_late_outcome(self, **entry):
+    def append_outcome(self, **entry):
         if self.down:
             raise AuditWriteError("audit database sqlite:///x: could not record: locked")
-        return self.store.append_late_outcome(**entry)
+        return self.store.append_outcome(**entry)
 
 
 @pytest.fixture
@@ -72,6 +72,24 @@ def test_a_kept_outcome_is_not_written_once_another_process_recorded_one(stores)
 
     flaky.down = False
     assert trail.flush() == {}
+
+    assert [r.outcome for r in store.query()] == ["started", "interrupted"]  # never two
+    [line] = trail.superseded
+    assert line.startswith(f"container.stop succeeded of web (action {action_id})")
+    assert trail.unrecorded() == []
+
+
+def test_an_outcome_is_not_written_once_another_process_closed_the_action(stores) -> None:
+    """This process froze past its lease (SIGSTOP, a VM paused): the leader closed its
+    action `interrupted`. When it resumes, its answer is logged, not made a second outcome."""
+    store, _ = stores
+    trail = AuditTrail(store)
+    action_id = new_action_id()
+    row = {"action_id": action_id, "container_name": "web", "container_id": "usr-x-web"}
+    trail.write("cli", "cli", "container.stop", "started", reason="operator: stop", **row)
+    store.append("daemon", "container.stop", "interrupted", **row)
+
+    assert trail.write("cli", "cli", "container.stop", "succeeded", reason="stopped", **row) is None
 
     assert [r.outcome for r in store.query()] == ["started", "interrupted"]  # never two
     [line] = trail.superseded
