@@ -22,17 +22,23 @@ gives them:
   "1:3", "may:august";
 - `years`: numbers, inclusive ranges "2020:2022";
 - `location`: an IANA zone ("Europe/Berlin") the other fields are read in,
-  "Local" for the machine's zone, default "UTC".
+  "Local" for the machine's zone, default "UTC". "Local" is the IANA zone the `TZ`
+  environment variable names, else the one /etc/localtime links to, so its
+  daylight saving time applies; where neither names one, "Local" is refused:
+  write the IANA name instead.
 
 Entries may be TOML integers where they are numbers (`days_of_month = [1, -1]`).
 Each `parse_*` raises ValueError with what was expected; `TimeInterval.contains`
 answers for one moment.
 """
 
+import os
 import re
 from calendar import monthrange
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, tzinfo
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
@@ -42,6 +48,8 @@ MONTHS = (
 )  # fmt: skip
 _HH_MM = re.compile(r"(?:([01]\d|2[0-3]):([0-5]\d))|(24):(00)")
 LOCAL = "Local"
+LOCALTIME = Path("/etc/localtime")
+IANA_EXAMPLE = 'an IANA zone name, like "Europe/Berlin"'
 
 Range = tuple[int, int]  # inclusive on both ends
 
@@ -176,16 +184,48 @@ def parse_year_range(item: object) -> Range:
 
 
 def parse_location(name: str) -> tzinfo:
-    """An IANA zone; "Local" is this machine's zone, "UTC" (or "") UTC."""
+    """An IANA zone; "Local" is this machine's zone (`local_zone`), "UTC" (or "") UTC."""
     if name in ("", "UTC"):
         return UTC
     if name == LOCAL:
-        local = datetime.now().astimezone().tzinfo
-        return local or UTC
+        return local_zone()
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError('an IANA time zone like "Europe/Berlin", "UTC" or "Local"') from None
+
+
+def local_zone(environ: Mapping[str, str] = os.environ, localtime: Path = LOCALTIME) -> tzinfo:
+    """This machine's zone with its daylight saving time: the IANA zone `TZ` names
+    ("Europe/Berlin", ":Europe/Berlin" or a path into a zoneinfo directory), else the
+    one `localtime` links to. A fixed offset would be an hour off for half the year, so
+    a zone found neither way is refused (ValueError)."""
+    named = environ.get("TZ", "")
+    if named:
+        zone = _zone_named(named.removeprefix(":"))
+        if zone is None:
+            raise ValueError(
+                f'"{LOCAL}" is the zone TZ names, and TZ="{named}" is not an IANA zone; '
+                f"write location as {IANA_EXAMPLE}"
+            )
+        return zone
+    zone = _zone_named(str(localtime))
+    if zone is None:
+        raise ValueError(
+            f'"{LOCAL}" is the zone {localtime} links to, and it links to no IANA zone; '
+            f"write location as {IANA_EXAMPLE}"
+        )
+    return zone
+
+
+def _zone_named(name: str) -> ZoneInfo | None:
+    """The IANA zone of a name, or of a path into a zoneinfo directory (links followed)."""
+    if name.startswith("/"):
+        name = os.path.realpath(name).partition("/zoneinfo/")[2]
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def _number(text: str, what: str) -> int:

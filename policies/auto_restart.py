@@ -35,8 +35,10 @@ each crash it waits out (`skipped`, with the next restart time), `gave_up`, and 
 container seen running again without the daemon's help. So the time from the
 last (re)start to the first crash row after it is how long the container ran; if
 that is at least `reset_after`, the backoff resets (restart count and `gave_up`
-cleared). When no crash row follows the last start, the crash is first seen now:
-a daemon that was down longer than `reset_after` treats the unobserved gap as
+cleared). When no crash row follows the last start, the container has been running
+since: once that is `reset_after`, the state is reset as of now (`as_of`), with no
+row to say so, and decisions, gauges, `/status` and `explain` all start from that.
+So a daemon that was down longer than `reset_after` treats the unobserved gap as
 running, like kubelet forgetting a backoff entry not touched for a while.
 
 The state is folded incrementally (`restart_state(rows, ..., state)` applies a
@@ -123,30 +125,40 @@ class RestartState:
     restarts: int = 0  # attempts since the last reset
     last_attempt: str | None = None  # the newest attempt's action_id: an action counts once
     gave_up_at: datetime | None = None
-    started_at: datetime | None = None  # last (re)start, or first seen running again
-    crash_seen_at: datetime | None = None  # first crash row after `started_at`
+    resets_at: datetime | None = None  # the last (re)start, or first seen running, + reset_after
+    crash_seen_at: datetime | None = None  # first crash row after the last (re)start
 
     @property
     def gave_up(self) -> bool:
         return self.gave_up_at is not None
 
-    def crash_seen(self, at: datetime, reset_after: timedelta) -> "RestartState":
+    def as_of(self, now: datetime) -> "RestartState":
+        """The state at `now`: reset if no crash has been seen since the last (re)start and
+        `resets_at` has come (the container has run `reset_after`, or was not seen crashing
+        for that long). What decides, exports, describes and explains starts from this."""
+        if self.crash_seen_at is None and self.resets_at is not None and now >= self.resets_at:
+            return RestartState(resets_at=self.resets_at)
+        return self
+
+    def crash_seen(self, at: datetime) -> "RestartState":
         """The state once a crash is seen at `at`: reset if it ran `reset_after` before it."""
         if self.crash_seen_at is not None:
             return self
-        if self.started_at is not None and at - self.started_at >= reset_after:
-            return RestartState(started_at=self.started_at, crash_seen_at=at)
-        return replace(self, crash_seen_at=at)
+        return replace(self.as_of(at), crash_seen_at=at)
 
-    def restarted(self, at: datetime, action_id: str, window: timedelta) -> "RestartState":
+    def running_since(self, at: datetime, reset_after: timedelta) -> "RestartState":
+        """The state once the container is (re)started or seen running again at `at`."""
+        return replace(self, resets_at=at + reset_after, crash_seen_at=None)
+
+    def restarted(
+        self, at: datetime, action_id: str, window: timedelta, reset_after: timedelta
+    ) -> "RestartState":
         recent = (*(moment for moment in self.recent if moment > at - window), at)
         return replace(
-            self,
+            self.running_since(at, reset_after),
             recent=recent,
             restarts=self.restarts + 1,
             last_attempt=action_id,
-            started_at=at,
-            crash_seen_at=None,
         )
 
     def restarts_within(self, window: timedelta, now: datetime) -> int:
@@ -191,21 +203,21 @@ def restart_state(
             continue
         if row.actor == OPERATOR and row.action in OPERATOR_STARTS:
             if row.outcome == Outcome.SUCCEEDED:
-                state = RestartState(started_at=row.at)
+                state = NO_STATE.running_since(row.at, reset_after)
             continue
         if row.actor != ACTOR or row.action != RESTART:
             continue
         if row.outcome in ATTEMPT_OUTCOMES:
             if row.action_id != state.last_attempt:
-                state = state.crash_seen(row.at, reset_after).restarted(
-                    row.at, row.action_id, window
+                state = state.crash_seen(row.at).restarted(
+                    row.at, row.action_id, window, reset_after
                 )
         elif row.outcome == Outcome.SKIPPED and row.event == RUNNING_EVENT:
-            state = replace(state, started_at=row.at, crash_seen_at=None)
+            state = state.running_since(row.at, reset_after)
         elif row.outcome == Outcome.SKIPPED:
-            state = state.crash_seen(row.at, reset_after)
+            state = state.crash_seen(row.at)
         elif row.outcome == Outcome.GAVE_UP:
-            state = replace(state.crash_seen(row.at, reset_after), gave_up_at=row.at)
+            state = replace(state.crash_seen(row.at), gave_up_at=row.at)
     return state
 
 
@@ -280,7 +292,7 @@ class AutoRestartPolicy:
             options = self.options.of(container.name, container.type)
             if not applies_to(options, container.name):
                 continue
-            state = states.get(container.id, NO_STATE)
+            state = states.get(container.id, NO_STATE).as_of(now)
             decision = _OneContainer(options).decide(view, state, now)
             if decision is not None:
                 decisions.append(decision)
@@ -294,22 +306,25 @@ class AutoRestartPolicy:
         gauges: PolicyGauges,
     ) -> None:
         """`stacks_opsd_restart_backoff_seconds` and `stacks_opsd_restart_gave_up`."""
-        for container_id, state in states.items():
+        for container_id, folded in states.items():
             view = snapshot.containers.get(container_id)
             if view is not None:
+                state = folded.as_of(now)
                 options = self.options.of(view.container.name, view.container.type)
                 initial, maximum = options.backoff_initial, options.backoff_max
                 backoff = state.backing_off(now, initial, maximum).total_seconds()
                 gauges.set_restart_state(container_id, view.container.name, backoff, state.gave_up)
 
     def describe(self, state: RestartState, now: datetime) -> Mapping[str, Any]:
+        state = state.as_of(now)
         return {"gave_up": state.gave_up, "restarts": state.restarts}
 
     def explain(
         self, view: ContainerView, state: RestartState | None, now: datetime
     ) -> Mapping[str, Any]:
-        """The container's crash loop for `explain`: backoff and when a restart may happen."""
-        state = state or NO_STATE
+        """The container's crash loop for `explain`: backoff and when a restart may happen,
+        were it to crash now."""
+        state = (state or NO_STATE).as_of(now)
         container = view.container
         options = self.options.of(container.name, container.type)
         applies = applies_to(options, container.name)
@@ -365,7 +380,7 @@ class _OneContainer:
         if not self._crashed(status):
             return None
         first_sight = state.crash_seen_at is None
-        state = state.crash_seen(now, self.options.reset_after)
+        state = state.crash_seen(now)
         if state.gave_up:
             if not first_sight:
                 return None
