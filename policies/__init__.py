@@ -14,7 +14,12 @@ One new policy is one new module ending with its PolicySpec, plus its line in
 evaluation follow from the spec; a test holds config.example.toml to its example.
 """
 
-from policies.auto_restart import RUNNING_EVENT, AutoRestartOptions, AutoRestartPolicy
+from policies.auto_restart import (
+    GIVEN_UP_EVENT,
+    RUNNING_EVENT,
+    AutoRestartOptions,
+    AutoRestartPolicy,
+)
 from policies.backup_freshness import (
     BackupFreshnessOptions,
     MaxAge,
@@ -53,6 +58,7 @@ from policies.weekly_pin import IsoWeek, WeeklyPinOptions, WeeklyPinPolicy
 
 __all__ = [
     "DEFAULT_ORIGIN",
+    "GIVEN_UP_EVENT",
     "OPERATOR",
     "POLICY_OPTIONS",
     "POLICY_SPECS",

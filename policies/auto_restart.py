@@ -81,6 +81,7 @@ RESTART = AuditAction.CONTAINER_RESTART
 OPERATOR_STARTS = (AuditAction.CONTAINER_START, AuditAction.CONTAINER_RESTART)
 ATTEMPT_OUTCOMES = (Outcome.STARTED, Outcome.ABORTED, Outcome.DRY_RUN)  # a restart was tried
 RUNNING_EVENT = "running"
+GIVEN_UP_EVENT = "given_up"  # a crash of a container still given up: it needs a human again
 NEVER_RESTARTED = ("running", "stopped")  # statuses that are never a crash
 
 
@@ -388,7 +389,7 @@ class _OneContainer:
                 view,
                 Outcome.SKIPPED,
                 f"crashed again ({status}); still given up. {self._how_to_resume(view)}",
-                event="given_up",
+                event=GIVEN_UP_EVENT,
             )
         restarts = state.restarts_within(self.options.window, now)
         if restarts >= self.options.max_restarts:

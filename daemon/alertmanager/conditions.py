@@ -11,7 +11,7 @@ silences and inhibitions apply to it across re-sends, daemon restarts and leader
 changes (the daemon's instance is an annotation, never a label):
 
     alertname                  severity  labels             opened by         cleared by
-    StacksOpsdRestartsGivenUp  critical  container          restart gave_up   it runs again (*)
+    StacksOpsdRestartsGivenUp  critical  container          gave_up (***)     it runs again (*)
     StacksOpsdChangeAborted    warning   container, action  an aborted row    the same action
     StacksOpsdOutcomeUnknown   critical  container, action  an unknown row    succeeding on it
     StacksOpsdBackupStale      warning   container          a stale list (**) a fresh list read
@@ -19,6 +19,8 @@ changes (the daemon's instance is an annotation, never a label):
 (*) a restart or start of it that succeeded, or auto_restart seeing it run
 (`skipped` with event "running"). (**) its newest completed backup was older than
 `backup_freshness.max_age` when its list was read; a list not read yet is no evidence.
+(***) a restart `gave_up` row, or a crash of a container still given up (`skipped`
+with event "given_up": it ran less than `reset_after` since the alert cleared).
 
 A deleted container (`container.delete` succeeded) clears all its conditions. A
 cleared condition stays in `alerts()` for `RESOLVED_KEPT` with its `ended_at`, so
@@ -34,7 +36,7 @@ from typing import Any
 from daemon.audit import EVENT_DETAIL, AuditAction, Outcome
 from daemon.durations import format_duration
 from daemon.snapshot import ContainerView
-from policies import RUNNING_EVENT, MaxAge, newest_completed_backup_age
+from policies import GIVEN_UP_EVENT, RUNNING_EVENT, MaxAge, newest_completed_backup_age
 
 GAVE_UP = "StacksOpsdRestartsGivenUp"
 ABORTED = "StacksOpsdChangeAborted"
@@ -98,7 +100,7 @@ class Conditions:
         at = _moment(row["at"])
         if action == AuditAction.CONTAINER_DELETE and outcome == Outcome.SUCCEEDED:
             return self._clear([key for key in self._open if key[1] == container], at)
-        if outcome == Outcome.GAVE_UP:
+        if outcome == Outcome.GAVE_UP or _event(row, outcome) == GIVEN_UP_EVENT:
             return self._open_one(GAVE_UP, container, "", row, at)
         if outcome in (Outcome.ABORTED, Outcome.UNKNOWN):
             alertname = ABORTED if outcome == Outcome.ABORTED else UNKNOWN
@@ -205,12 +207,15 @@ def _summary(alertname: str, container: str, action: str) -> str:
 def _runs_again(action: str, outcome: str, row: Mapping[str, Any]) -> bool:
     if outcome == Outcome.SUCCEEDED and action in RESTARTED:
         return True
+    return _event(row, outcome) == RUNNING_EVENT
+
+
+def _event(row: Mapping[str, Any], outcome: str) -> str | None:
+    """The event a `skipped` note names (auto_restart's "running", "given_up")."""
     details = row.get("details")
-    return (
-        outcome == Outcome.SKIPPED
-        and isinstance(details, Mapping)
-        and details.get(EVENT_DETAIL) == RUNNING_EVENT
-    )
+    if outcome != Outcome.SKIPPED or not isinstance(details, Mapping):
+        return None
+    return details.get(EVENT_DETAIL)
 
 
 def _moment(value: Any) -> datetime:

@@ -53,6 +53,23 @@ def test_gave_up_fires_until_the_container_runs_again():
     assert conditions.alerts(later + timedelta(minutes=16)) == []
 
 
+def test_a_crash_of_a_container_still_given_up_fires_again():
+    """It ran a while (the alert cleared) but less than reset_after, then crashed: the
+    daemon still gives up (its `skipped` note, event "given_up"), so a human is needed."""
+    conditions = Conditions()
+    conditions.observe(row("container.restart", "gave_up"))
+    running = NOW + timedelta(minutes=2)
+    conditions.observe(
+        row("container.restart", "skipped", at=running, details={"event": "running"})
+    )
+    assert conditions.firing() == []
+    crashed = NOW + timedelta(minutes=5)
+    given_up = {"event": "given_up"}
+    assert conditions.observe(row("container.restart", "skipped", at=crashed, details=given_up))
+    (alert,) = conditions.firing()
+    assert alert.labels == {"alertname": GAVE_UP, "container": "web", "severity": "critical"}
+
+
 def test_an_operator_start_also_clears_gave_up():
     conditions = Conditions()
     conditions.observe(row("container.restart", "gave_up"))
