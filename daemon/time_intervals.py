@@ -198,8 +198,9 @@ def parse_location(name: str) -> tzinfo:
 def local_zone(environ: Mapping[str, str] = os.environ, localtime: Path = LOCALTIME) -> tzinfo:
     """This machine's zone with its daylight saving time: the IANA zone `TZ` names
     ("Europe/Berlin", ":Europe/Berlin" or a path into a zoneinfo directory), else the
-    one `localtime` links to. A fixed offset would be an hour off for half the year, so
-    a zone found neither way is refused (ValueError)."""
+    one `localtime` links to, or UTC without that file (as the C library does). A fixed
+    offset would be an hour off for half the year, so a zone found neither way is
+    refused (ValueError)."""
     named = environ.get("TZ", "")
     if named:
         zone = _zone_named(named.removeprefix(":"))
@@ -209,6 +210,8 @@ def local_zone(environ: Mapping[str, str] = os.environ, localtime: Path = LOCALT
                 f"write location as {IANA_EXAMPLE}"
             )
         return zone
+    if not localtime.exists():
+        return UTC  # what the C library reads then (a container without the file)
     zone = _zone_named(str(localtime))
     if zone is None:
         raise ValueError(

@@ -65,9 +65,16 @@ def test_local_is_the_zone_etc_localtime_links_to_when_tz_is_unset(tmp_path):
     assert local_zone({}, localtime) == ZoneInfo("Europe/Berlin")
 
 
+def test_local_without_etc_localtime_is_utc_as_the_c_library_reads_it(tmp_path):
+    """A container image without /etc/localtime and no TZ runs on UTC."""
+    assert local_zone({}, tmp_path / "no-localtime") == UTC
+
+
 def test_local_without_a_zone_to_find_is_refused_asking_for_an_iana_name(tmp_path):
+    copied = tmp_path / "localtime"
+    copied.write_bytes(b"TZif2 not a link")  # a copied file names no zone
     with pytest.raises(ValueError, match="IANA zone"):
-        local_zone({}, tmp_path / "no-localtime")
+        local_zone({}, copied)
     with pytest.raises(ValueError, match="IANA zone"):
         local_zone({"TZ": "CET-1CEST,M3.5.0,M10.5.0/3"}, tmp_path / "no-localtime")
 
