@@ -22,6 +22,7 @@ from daemon.clock import StopRequested
 from daemon.config import Config
 from daemon.config_reload import CONFIG_TICK, ConfigReloader
 from daemon.exporter import MetricsServer
+from daemon.job_clock import ClockStepWatch, Paced
 from daemon.runtime import Daemon
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ def serve(
 ) -> None:
     """Start everything, wait for `stop`, then shut down in order. With a `reloader`, a
     job checks every CONFIG_TICK whether to reload the config."""
-    scheduler = build_scheduler(daemon, config.poll.fixed_status_interval)
+    scheduler = build_scheduler(daemon)
+    clock_steps = ClockStepWatch(scheduler)
     if reloader is not None:
         scheduler.add_job(
             guarded("config", reloader.check),
@@ -67,34 +69,38 @@ def serve(
     # /readyz answers within about a second of a reachable API.
     guarded("leadership", daemon.leadership)()
     scheduler.start()
+    clock_steps.start()
     daemon.start_notifications()
     try:
         stop.wait()
     finally:
         log.info("stopping: finishing or auditing in-flight actions")
+        clock_steps.stop()
         scheduler.shutdown(wait=False)
         daemon.close()
         server.stop()
         log.info("stopped")
 
 
-def build_scheduler(daemon: Daemon, status_interval: timedelta | None) -> BackgroundScheduler:
+def build_scheduler(daemon: Daemon) -> BackgroundScheduler:
     """The daemon's jobs; they start right away (the refresh one tick later, after the
     first status poll).
 
     The status job ticks every `AUTO_STATUS_TICK` and polls when the poller's
-    current interval has passed (`status_interval` None is "auto", from the budget),
-    so an interval changed by a config reload applies without rescheduling. APScheduler runs on
-    wall-clock time, whatever Clock the daemon's logic uses (the demo's simulated
-    clock runs days ahead of it).
+    current interval has passed ("auto" is from the budget); the leadership job ticks
+    as often and runs every `leadership_interval` of the running config. So intervals
+    a config reload changed apply without rescheduling. APScheduler runs on wall-clock
+    time, whatever Clock the daemon's logic uses (the demo's simulated clock runs days
+    ahead of it); `ClockStepWatch` (job_clock.py) keeps it going after a backward step.
     """
     heartbeat_every = HEARTBEAT_TICK
     watchdog = daemon.notifier.watchdog_interval()
     if watchdog is not None:
         heartbeat_every = min(heartbeat_every, timedelta(seconds=watchdog))
-    leadership_every = LEADERSHIP_TICK
-    if status_interval is not None:
-        leadership_every = min(status_interval / 3, LEADERSHIP_TICK)
+    leadership = Paced(
+        daemon.leadership,
+        lambda: leadership_interval(daemon.config.poll.fixed_status_interval),
+    )
     start_at = datetime.now(UTC)
     scheduler = BackgroundScheduler(
         timezone="UTC",
@@ -102,7 +108,7 @@ def build_scheduler(daemon: Daemon, status_interval: timedelta | None) -> Backgr
     )
     jobs = (
         ("heartbeat", daemon.heartbeat, heartbeat_every, start_at),
-        ("leadership", daemon.leadership, leadership_every, start_at),
+        ("leadership", leadership, AUTO_STATUS_TICK, start_at),
         ("status", daemon.status_cycle, AUTO_STATUS_TICK, start_at),
         ("refresh", daemon.refresh, REFRESH_TICK, start_at + REFRESH_TICK),
         ("database", daemon.check_database, DATABASE_TICK, start_at),
@@ -117,6 +123,14 @@ def build_scheduler(daemon: Daemon, status_interval: timedelta | None) -> Backgr
             next_run_time=first,
         )
     return scheduler
+
+
+def leadership_interval(status_interval: timedelta | None) -> timedelta:
+    """How often leadership is checked: a standby takes over within one status interval
+    (SPEC 6), a third of a fixed one, at most `LEADERSHIP_TICK` ("auto": None)."""
+    if status_interval is None:
+        return LEADERSHIP_TICK
+    return min(status_interval / 3, LEADERSHIP_TICK)
 
 
 def guarded(name: str, function: Callable[[], object]) -> Callable[[], None]:

@@ -1,0 +1,89 @@
+"""The job schedule keeps going when the wall clock steps back, and follows intervals a
+reload changed: a real APScheduler, fake clocks only where a step must be made."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from daemon.job_clock import ClockStepWatch, Paced
+from daemon.service import LEADERSHIP_TICK, leadership_interval
+
+
+class Clocks:
+    """A wall clock that can step while the monotonic one runs on."""
+
+    def __init__(self) -> None:
+        self.monotonic_now = 1000.0
+        self.wall_now = 1_780_000_000.0
+
+    def wall(self) -> float:
+        return self.wall_now
+
+    def monotonic(self) -> float:
+        return self.monotonic_now
+
+
+def scheduler_waiting_out_a_step(ran: threading.Event) -> BackgroundScheduler:
+    """A started scheduler whose heartbeat job next runs two minutes from now: what a
+    backward step of two minutes leaves behind."""
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(
+        ran.set, "interval", seconds=1, id="heartbeat",
+        next_run_time=datetime.now(UTC) + timedelta(minutes=2),
+    )  # fmt: skip
+    scheduler.start()
+    return scheduler
+
+
+def test_after_the_wall_clock_steps_back_every_job_runs_at_once():
+    ran = threading.Event()
+    scheduler = scheduler_waiting_out_a_step(ran)
+    clocks = Clocks()
+    try:
+        watch = ClockStepWatch(scheduler, clocks.wall, clocks.monotonic)
+        clocks.monotonic_now += 1
+        clocks.wall_now -= 119  # one second passed; the wall clock says two minutes less
+        assert watch.check() == 120
+        assert ran.wait(5), "the heartbeat still waits out the step"
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_clocks_that_run_together_or_step_forward_change_nothing():
+    ran = threading.Event()
+    scheduler = scheduler_waiting_out_a_step(ran)
+    clocks = Clocks()
+    try:
+        watch = ClockStepWatch(scheduler, clocks.wall, clocks.monotonic)
+        for _ in range(3):
+            clocks.monotonic_now += 1
+            clocks.wall_now += 1.5  # NTP slewing, then a forward step below
+            assert watch.check() == 0
+        clocks.wall_now += 3600
+        assert watch.check() == 0
+        assert not ran.wait(1.5)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_a_paced_job_follows_the_interval_as_it_is_now():
+    clocks = Clocks()
+    runs = []
+    interval = [timedelta(seconds=5)]
+    paced = Paced(lambda: runs.append(clocks.monotonic_now), lambda: interval[0], clocks.monotonic)
+    for _ in range(20):  # ticks every 0.5 s for 10 s
+        paced()
+        clocks.monotonic_now += 0.5
+    assert runs == [1000.0, 1005.0]
+    interval[0] = timedelta(seconds=1)  # a reload lowered the status interval
+    for _ in range(8):
+        paced()
+        clocks.monotonic_now += 0.5
+    assert runs[2:] == [1010.0, 1011.0, 1012.0, 1013.0]
+
+
+def test_a_standby_checks_leadership_within_a_third_of_the_status_interval():
+    assert leadership_interval(None) == LEADERSHIP_TICK  # "auto"
+    assert leadership_interval(timedelta(seconds=15)) == LEADERSHIP_TICK
+    assert leadership_interval(timedelta(seconds=3)) == timedelta(seconds=1)
