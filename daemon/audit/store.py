@@ -307,6 +307,7 @@ class AuditStore:
         fields = _entry(**row)
         what = f"`{row['action']}` `{outcome}` for {row.get('container_name')}"
         with self._writing(what) as conn:
+            _lock_head(conn)
             if conn.execute(select(has_outcome(row["action_id"]))).scalar():
                 return None
             return self._write_rows(conn, [fields])[0]
@@ -375,7 +376,7 @@ class AuditStore:
         reads from there too, not the whole log.
         """
         with self._writing("`interrupted` rows for unfinished actions") as conn:
-            head = conn.execute(select(HEAD.c.last_id, HEAD.c.open_from).where(HEAD_ROW)).first()
+            head = _lock_head(conn)
             start = self._unfinished_from
             if start is None and head is not None:
                 start = head.open_from
@@ -707,6 +708,16 @@ class DatabaseFile:
         if (status.st_dev, status.st_ino) != (self.device, self.inode):
             return f"{self.path} was replaced by another file while this process had it open"
         return None
+
+
+def _lock_head(conn: Connection) -> Any:
+    """The audit head (`last_id`, `open_from`), locked for this write transaction first:
+    no row is appended meanwhile, so what the transaction checks before it writes (an
+    action's outcome) still holds when it writes. SQLite's write transaction holds the
+    whole file already; PostgreSQL (read committed) needs the row lock."""
+    return conn.execute(
+        select(HEAD.c.last_id, HEAD.c.open_from).where(HEAD_ROW).with_for_update()
+    ).first()
 
 
 def _all_rows(conn: Connection, from_id: int | None = None) -> Iterator[Mapping[str, Any]]:

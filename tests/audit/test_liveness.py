@@ -4,6 +4,7 @@ reconciliation starts where the last one left off."""
 
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -242,6 +243,35 @@ def test_a_step_of_the_readers_wall_clock_does_not_end_a_live_lease(open_store, 
         assert [row.action_id for row in leader.reconcile_interrupted()] == [action]
     finally:
         leader.close()
+
+
+def test_an_outcome_and_a_reconciliation_at_the_same_moment_leave_one_outcome(open_store):
+    """The process taken for gone writes its outcome while the leader reconciles: whichever
+    locks the log first, the action ends with one outcome (PostgreSQL reads committed
+    rows, so each checks only once it holds the head)."""
+    frozen = open_store(instance="host:frozen")
+    action = start_action(frozen)
+    set_session(frozen, process=dead_process_identity())
+    leader = open_store(instance="host:leader")
+    write_rows = frozen._write_rows
+    reconciled: list = []
+    racing = threading.Thread(target=lambda: reconciled.extend(leader.reconcile_interrupted()))
+
+    def reconcile_meanwhile(conn, entries):
+        frozen._write_rows = write_rows
+        racing.start()
+        racing.join(2)  # it waits for this transaction (or, checking too early, finishes)
+        return write_rows(conn, entries)
+
+    frozen._write_rows = reconcile_meanwhile
+    frozen.append_outcome(
+        actor="cli", action="container.stop", outcome="succeeded", action_id=action,
+        container_id="c-1",
+    )  # fmt: skip
+    racing.join(10)
+    outcomes = [row.outcome for row in leader.query() if row.action_id == action]
+    assert outcomes == ["started", "succeeded"]
+    assert reconciled == []
 
 
 def test_a_claim_whose_action_has_its_outcome_is_free(open_store) -> None:
