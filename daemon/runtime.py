@@ -47,17 +47,19 @@ from policies import Action, Decision, deciding_policies, max_age_of, policy_opt
 log = logging.getLogger(__name__)
 
 HEARTBEAT_MAX_AGE = timedelta(seconds=30)  # /healthz fails once the heartbeat is this old
-# A stop waits this long at most for actions in flight: under the shipped systemd unit's
-# TimeoutStopSec (30 s; the Kubernetes grace period is longer), so the process is never
-# killed before it has audited what it could not finish.
-STOP_WAIT_LIMIT = timedelta(seconds=25)
+# A stop waits this long at most for actions in flight. With the sinks' stop before it
+# (2 s) and the audit writes after it (a few seconds on a busy database), the process
+# exits within the shipped systemd unit's TimeoutStopSec (30 s; the Kubernetes grace
+# period is longer), never killed before it has audited what it could not finish.
+STOP_WAIT_LIMIT = timedelta(seconds=15)
 
 
 def stop_wait(api_timeout: timedelta) -> float:
-    """Seconds a stop gives a change in flight: its answer and, after an ambiguous one,
-    the read-back (each at most `api.timeout`), and a moment to write the row; at most
-    `STOP_WAIT_LIMIT`. A change still in flight then is audited `interrupted`."""
-    return min(2 * api_timeout + timedelta(seconds=2), STOP_WAIT_LIMIT).total_seconds()
+    """Seconds a stop gives a change in flight: its answer (at most `api.timeout`; no
+    read-back is sent once stopping, an ambiguous answer is audited `interrupted` with
+    it) and a moment to write the row; at most `STOP_WAIT_LIMIT`. A change still in
+    flight then is audited `interrupted`."""
+    return min(api_timeout + timedelta(seconds=2), STOP_WAIT_LIMIT).total_seconds()
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,8 @@ class Daemon:
         self._pause_notes_read = False
         self._export_windows()
         self._ready_sent = False
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one leadership tick at a time
+        self._lock_use = threading.Lock()  # the leader lock's connection, one user at a time
 
     @property
     def acting(self) -> bool:
@@ -175,10 +178,14 @@ class Daemon:
     def leadership(self) -> bool:
         """Take the lock if free, notice if it was lost; True while this instance leads."""
         with self._lock:
-            if self.leader.held and not self.leader.check_alive():
+            with self._lock_use:
+                lost = self.leader.held and not self.leader.check_alive()
+            if lost or (self._leading.is_set() and not self.leader.held):
                 log.error("lost leadership (the lock's connection died); standing by")
                 self._stand_by()
-            if not self.leader.held and self.leader.try_acquire():
+            with self._lock_use:
+                acquired = not self.leader.held and self.leader.try_acquire()
+            if acquired:
                 log.info("this instance (%s) is now the leader", self.instance)
             elif not self.leader.held and not self._ready_sent:
                 # A standby is doing its job: ready, so a Kubernetes Pod carrying it as a
@@ -201,17 +208,21 @@ class Daemon:
 
     def _still_leading(self) -> bool:
         """Asked right before each change: leading, and the lock confirmed held now (one
-        query on the lock's connection). A lock lost since the last leadership tick (its
-        connection dropped, another instance took it) stops the change."""
+        query on the lock's connection, not waiting for a leadership tick's audit writes).
+        A lock lost since the last tick (its connection dropped, another instance took
+        it), or one that cannot be checked, stops the change."""
         if not self._leading.is_set():
             return False
-        with self._lock:
-            if self.leader.held and self.leader.check_alive():
-                return True
-            if self._leading.is_set():
-                log.error("lost leadership (the lock's connection died); standing by")
-                self._stand_by()
-            return False
+        try:
+            with self._lock_use:
+                if self.leader.held and self.leader.check_alive():
+                    return True
+        except Exception:
+            log.exception("cannot confirm the leader lock; standing by")
+        if self._leading.is_set():
+            log.error("lost leadership (the lock's connection died); standing by")
+            self._stand_by()
+        return False
 
     def _stand_by(self) -> None:
         """Stop acting and forget the fleet: what the new leader sees is what counts."""
