@@ -7,8 +7,9 @@ Pushed by the delivery workers (daemon/notify/delivery.py) as they go:
     stacks_opsd_notification_lag_rows{sink="ops"} 0.0
     stacks_opsd_notification_last_success_timestamp_seconds{sink="ops"} 1.7676e+09
 
-`result` is a DeliveryResult: delivered, timeout, unreachable, rejected,
-bad_answer, or summarized (rows too old to send, counted in a summary row). The
+`result` is a DeliveryResult: delivered, timeout, unreachable, rejected (an HTTP
+error status, retried, or a row refused for good and passed over), bad_answer, or
+summarized (rows too old to send, counted in a summary row). The
 lag is the number of audit rows after the sink's cursor, as of its last pass; it
 exists only while this instance leads (a standby delivers nothing and shows no lag).
 """

@@ -20,6 +20,9 @@ One `DeliveryWorker` per sink repeats a pass:
    (1 s doubling to 5 min, each wait drawn between half and all of it, so many
    daemons do not hammer a receiver in step). Nothing else waits for it: actions
    write the audit row and go on; the sink only lags, and the lag is exported.
+   A row the receiver refuses for good (SinkDeadLetter: HTTP 400, 422, ...) is a
+   dead letter: logged once with its id and the receiver's answer, counted
+   (result `rejected`), and the cursor moves past it; the stream goes on.
 4. A wanted row older than the sink's `summarize_after` is not sent one by one:
    every row that old after the cursor is counted, and one `notify.summary` row
    (actor `notify`, outcome `skipped`, target the sink, details counting what was
@@ -50,7 +53,13 @@ from daemon.audit import AuditAction, AuditError, AuditLog, AuditStore, Outcome,
 from daemon.clock import Clock
 from daemon.notify.message import notification_of
 from daemon.notify.settings import NotifyConfig
-from daemon.notify.sink import DeliveryResult, Sink, SinkEnvironment, SinkError
+from daemon.notify.sink import (
+    DeliveryResult,
+    Sink,
+    SinkDeadLetter,
+    SinkEnvironment,
+    SinkError,
+)
 from daemon.notify.sinks import build_sinks
 from daemon.snapshot import ContainerView
 from daemon.stacks import Backoff
@@ -148,14 +157,18 @@ class DeliveryWorker:
                 return sent
             try:
                 self.sink.send(notification_of(row))
+            except SinkDeadLetter as error:
+                self._metrics.count(self.name, error.result)
+                log.warning("%s; audit row %d is passed over (a dead letter)", error, row.id)
             except SinkError as error:
                 self._metrics.count(self.name, error.result)
                 self._back_off(str(error))
                 self._update_lag(cursor)
                 return sent
-            self._metrics.delivered(self.name, self._clock.now())
-            sent += 1
-            self._recovered()
+            else:
+                self._metrics.delivered(self.name, self._clock.now())
+                sent += 1
+                self._recovered()
             if not self._move(cursor, row.id):
                 return sent
             cursor = position = row.id

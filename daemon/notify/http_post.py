@@ -4,8 +4,10 @@
     receipt = poster.post(body_bytes, extra_headers)   # Receipt, or a SinkError subclass
 
 Any 2xx is success: receivers answer "ok", `{"success": true}` or nothing, and
-their body is returned shortened in the Receipt (`notify test` prints it). Other
-statuses are SinkRejected; no connection is SinkUnreachable; no answer in time
+their body is returned shortened in the Receipt (`notify test` prints it). A 4xx
+other than 408 and 429 refuses this notification for good (SinkDeadLetter: sending
+it again would get the same answer); other statuses (5xx, 408, 429, 3xx) are
+SinkRejected, retried; no connection is SinkUnreachable; no answer in time
 is SinkTimeout; an answer that is not HTTP is SinkBadAnswer. Redirects are not
 followed (a receiver that moved should be reconfigured, not guessed). The URL is
 shown without its query string or password: incoming-webhook URLs carry secrets
@@ -30,6 +32,7 @@ from daemon.notify.sink import (
     Receipt,
     SinkBadAnswer,
     SinkConfigError,
+    SinkDeadLetter,
     SinkRejected,
     SinkTimeout,
     SinkUnreachable,
@@ -38,6 +41,8 @@ from daemon.secret_file import SecretFileError, read_secret_file
 from daemon.secrets import REDACTED, mask_url_path, redact_text
 
 ANSWER_SHOWN = 500
+# 4xx answers that say "not now" rather than "never": Request Timeout, Too Many Requests.
+RETRYABLE_4XX = frozenset({408, 429})
 USER_AGENT = f"stacks-opsd/{__version__}"
 # A secret shorter than this is not hidden on its own (it would blank common words), nor
 # a part of one shorter than SECRET_PART (a token is long; `Bearer` and `services` are not).
@@ -111,14 +116,22 @@ class HttpPoster:
                 f"({self._shown(str(exc)) or type(exc).__name__}); check the url's port and scheme"
             ) from exc
         answer = self._shown(response.text)
-        if not response.is_success:
-            raise SinkRejected(
-                f"{what} answered HTTP {response.status_code}: {answer or '(no body)'}; "
-                "the notification is retried with backoff",
-                status=response.status_code,
+        status = response.status_code
+        if response.is_client_error and status not in RETRYABLE_4XX:
+            raise SinkDeadLetter(
+                f"{what} answered HTTP {status}: {answer or '(no body)'}; it refuses this "
+                "notification for good, so it is not sent again",
+                status=status,
                 answer=answer,
             )
-        return Receipt(status=response.status_code, answer=answer)
+        if not response.is_success:
+            raise SinkRejected(
+                f"{what} answered HTTP {status}: {answer or '(no body)'}; "
+                "the notification is retried with backoff",
+                status=status,
+                answer=answer,
+            )
+        return Receipt(status=status, answer=answer)
 
     def close(self) -> None:
         self._client.close()

@@ -4,9 +4,10 @@ The audit table is the outbox. A delivery worker (delivery.py) reads the audit
 rows after its sink's cursor, in id order, and hands each row that passes the
 sink's filters to `Sink.send` as a `Notification`. When `send` returns, the row
 counts as delivered and the cursor moves past it; when it raises a `SinkError`,
-the same row is sent again after a backoff. So a sink sees every row at least
-once and in audit order, and must tolerate repeats (receivers drop duplicates by
-`row["id"]` or `row["action_id"]`).
+the same row is sent again after a backoff, unless the receiver refused that row
+for good (`SinkDeadLetter`): then it is logged, counted and passed over. So a sink
+sees every row at least once and in audit order, and must tolerate repeats
+(receivers drop duplicates by `row["id"]` or `row["action_id"]`).
 
 A sink kind is one class:
 
@@ -31,7 +32,10 @@ once from the transport (`raise SinkTimeout(...) from exc`):
     SinkError            the receiver did not take the notification; retried with backoff
     ├── SinkTimeout      no answer within the sink's timeout          result "timeout"
     ├── SinkUnreachable  no connection (refused, DNS, unwritable file) result "unreachable"
-    ├── SinkRejected     an answer that says no (HTTP 4xx/5xx)        result "rejected"
+    ├── SinkRejected     an answer that says no (HTTP 5xx, 408, 429)  result "rejected"
+    │   └── SinkDeadLetter  a refusal of this notification for good   result "rejected"
+    │                    (any other HTTP 4xx): not retried; the worker logs it and
+    │                    goes on with the next row
     └── SinkBadAnswer    an answer that is not HTTP or not readable   result "bad_answer"
 
 Each error's `result` is the `result` label of `stacks_opsd_notifications_total`.
@@ -125,6 +129,11 @@ class SinkUnreachable(SinkError):
 
 class SinkRejected(SinkError):
     result = DeliveryResult.REJECTED
+
+
+class SinkDeadLetter(SinkRejected):
+    """The receiver refuses this notification for good (HTTP 400, 404, 410, 413, 422, ...):
+    sending it again would get the same answer, so the worker passes over it."""
 
 
 class SinkBadAnswer(SinkError):

@@ -20,6 +20,7 @@ from daemon.notify import (
     WebhookSink,
     retry_delay,
 )
+from tests.notify.scripted_receiver import ScriptedReceiver, http_answer
 
 SECRET = "s3cret-for-hmac"
 
@@ -286,3 +287,58 @@ def test_no_secret_of_a_failing_sink_reaches_logs_or_audit_rows(
     assert "notification sink ops" in caplog.text  # the failures were logged
     for secret in (SECRET, "receiver-token", path_token):
         assert not any(secret in text for text in shown), secret
+
+
+def test_a_row_the_receiver_refuses_for_good_is_a_dead_letter_and_the_stream_goes_on(
+    tmp_path, store, clock, registry, caplog
+):
+    refused: list[int] = []
+
+    def answer(body: dict) -> list[bytes]:
+        if body["row"]["id"] in refused:  # echoes the request, bearer token and all
+            return http_answer(422, b"unknown field: Authorization: Bearer receiver-token")
+        return http_answer(200, b"ok")
+
+    receiver = ScriptedReceiver(answer)
+    try:
+        worker = worker_for(webhook_settings(tmp_path, receiver), store, clock, registry)
+        worker.step()
+        refused.append(restart(store, "web").id)
+        later = [restart(store, "db").id, restart(store, "api").id]
+        with caplog.at_level("WARNING", logger="daemon"):
+            assert worker.step() == 2
+            clock.advance(600)
+            worker.step()
+    finally:
+        receiver.stop()
+
+    assert [body["row"]["id"] for body in receiver.bodies] == [*refused, *later]  # sent once
+    assert metric(registry, "stacks_opsd_notifications_total", sink="ops", result="rejected") == 1
+    assert metric(registry, "stacks_opsd_notifications_total", sink="ops", result="delivered") == 2
+    assert metric(registry, "stacks_opsd_notification_lag_rows", sink="ops") == 0
+    assert worker.failures == 0
+    [logged] = [record.getMessage() for record in caplog.records if "dead letter" in record.message]
+    assert f"audit row {refused[0]}" in logged and "HTTP 422: unknown field" in logged
+    assert "receiver-token" not in caplog.text
+
+
+@pytest.mark.parametrize("status", [500, 503, 408, 429])
+def test_a_refusal_that_may_pass_is_retried_and_holds_the_stream(
+    tmp_path, store, clock, registry, status
+):
+    receiver = ScriptedReceiver(lambda body: http_answer(status, b"try later"))
+    try:
+        worker = worker_for(webhook_settings(tmp_path, receiver), store, clock, registry)
+        worker.step()
+        restart(store, "web")
+        restart(store, "db")
+        worker.step()
+        clock.advance(2)
+        worker.step()
+    finally:
+        receiver.stop()
+
+    assert [body["row"]["container_name"] for body in receiver.bodies] == ["web", "web"]
+    assert metric(registry, "stacks_opsd_notifications_total", sink="ops", result="rejected") == 2
+    assert metric(registry, "stacks_opsd_notification_lag_rows", sink="ops") == 2
+    assert worker.failures == 2
