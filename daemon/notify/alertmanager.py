@@ -22,6 +22,10 @@ The sink is the state the feed needs, kept on the sink's own delivery thread:
   `RECALL`, through the cursor), so a container given up before a restart is still
   re-sent, not resolved by Alertmanager's timeout. Stale backups need no recall:
   the new leader's first backup-list refresh reopens them with the same start.
+- `passed_over` folds the rows the stream summarized instead of sending (Alertmanager
+  was down longer than `summarize_after`) the same way, without pushing each: a
+  container fixed during the outage is not pushed as firing afterwards, and one given
+  up during it is.
 
 Posting goes through the notification package's HttpPoster, so a failed push is a
 SinkError: the worker retries the row, and the feed pushes again (observing a row
@@ -86,6 +90,9 @@ class AlertmanagerSink(Sink):
         since = self.environment.clock.now() - RECALL
         rows = audit.rows_of_containers_with(CONDITION_OUTCOMES, since, through_id=cursor)
         self.feed.recall(row_document(row) for row in rows)
+
+    def passed_over(self, notifications: Iterable[Notification]) -> None:
+        self.feed.recall(dict(notification.row) for notification in notifications)
 
     def observe_backups(self, views: Iterable[ContainerView], max_age: MaxAge) -> None:
         with self._backups_lock:

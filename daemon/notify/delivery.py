@@ -28,7 +28,9 @@ One `DeliveryWorker` per sink repeats a pass:
    (actor `notify`, outcome `skipped`, target the sink, details counting what was
    skipped by action and outcome) is appended in the same transaction that moves
    the cursor past them. That row is audited like any other and delivered to the
-   sink when it recovers; nothing is dropped silently.
+   sink when it recovers; nothing is dropped silently. The summarized rows are
+   handed to the sink's `passed_over()` first, so a sink with state (Alertmanager's
+   open alerts) still folds them in.
 
 A pass sends at most `BATCH` rows, then the worker runs again at once. While a
 sink is caught up its worker looks for new rows every `POLL` and calls its `idle()`;
@@ -196,8 +198,9 @@ class DeliveryWorker:
         return row.at < self._clock.now() - self.settings.summarize_after
 
     def _summarize_from(self, cursor: int) -> None:
-        """Count every row older than `summarize_after` after `cursor`, and record one
-        audited summary that moves the cursor past them."""
+        """Count every row older than `summarize_after` after `cursor`, hand the wanted ones
+        to the sink's `passed_over`, and record one audited summary that moves the cursor
+        past them."""
         cutoff = self._clock.now() - self.settings.summarize_after
         counts: Counter[str] = Counter()
         first_id = last_id = None
@@ -205,11 +208,12 @@ class DeliveryWorker:
         while True:
             rows = self._store.rows_after(position, BATCH)
             old = list(itertools.takewhile(lambda row: row.at < cutoff, rows))
-            for row in old:
-                if self.settings.wants(row):
-                    counts[f"{row.action} {row.outcome}"] += 1
-                    first_id = first_id if first_id is not None else row.id
-                    last_id = row.id
+            wanted = [row for row in old if self.settings.wants(row)]
+            for row in wanted:
+                counts[f"{row.action} {row.outcome}"] += 1
+                first_id = first_id if first_id is not None else row.id
+                last_id = row.id
+            self.sink.passed_over(notification_of(row) for row in wanted)
             if old:
                 position = old[-1].id
             if len(old) < len(rows) or len(rows) < BATCH:

@@ -21,6 +21,7 @@ A sink kind is one class:
 
         # optional, for a sink that keeps state (Alertmanager's open alerts):
         def resume(self, audit: AuditStore, cursor: int) -> None: ...
+        def passed_over(self, notifications: Iterable[Notification]) -> None: ...
         def observe_backups(self, views, max_age: MaxAge) -> None: ...
 
 and one line in `SINK_CLASSES` (sinks.py). `send` is called from the sink's own
@@ -48,6 +49,11 @@ alerts); it runs on the same thread, after every pass that found nothing to send
 delivering (at start and after a takeover), before the first row after `cursor`:
 a sink whose state depends on rows it was sent before (alerts still open) rebuilds
 it from the audit log there; an AuditError it raises is retried like a failed pass.
+`passed_over(notifications)` runs on that thread too, with the rows the stream summarized
+instead of sending (older than `summarize_after`; the ones the sink's filters want,
+oldest first, a batch at a time, just before the summary moves the cursor past them):
+a sink whose state depends on the rows folds them in as it would sent rows, without
+sending each (no I/O; it may see a row again, as `send` may).
 `observe_backups(views, max_age)` is called by the leader after each backup-list
 refresh (`max_age(view)`: that container's `backup_freshness.max_age`, its
 overrides applied), on the refresh's thread: it must only hand the lists over (no I/O) and
@@ -171,6 +177,11 @@ class Sink(ABC):
     def resume(self, audit: AuditStore, cursor: int) -> None:  # noqa: B027 - optional hook
         """This instance starts delivering after row `cursor`: rebuild any state earlier rows
         gave the sink (a bounded read of `audit`)."""
+
+    def passed_over(  # noqa: B027 - optional hook, nothing to do by default
+        self, notifications: Iterable[Notification]
+    ) -> None:
+        """Rows summarized instead of sent, oldest first: fold them into any state (no I/O)."""
 
     def observe_backups(  # noqa: B027 - optional hook, nothing to do by default
         self, views: Iterable[ContainerView], max_age: MaxAge

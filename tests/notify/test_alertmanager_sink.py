@@ -219,3 +219,31 @@ def test_a_failed_re_send_while_idle_backs_off_and_is_counted(receiver, store, c
     worker.step()
     assert last_push(receiver)[(GAVE_UP, "web")]["endsAt"] > clock.now().isoformat()
     sink.close()
+
+
+def test_rows_summarized_while_alertmanager_was_down_still_change_what_is_pushed(
+    receiver, store, clock
+):
+    worker = worker_for(receiver, store, clock, summarize_after=timedelta(hours=1))
+    worker.step()
+    append(store, "web", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    worker.step()
+    assert last_push(receiver)[(GAVE_UP, "web")]["endsAt"] > clock.now().isoformat()
+
+    receiver.stop()  # Alertmanager is down for longer than summarize_after
+    append(store, "api", AuditAction.CONTAINER_STOP, Outcome.ABORTED)
+    worker.step()  # its push fails: the row waits, and the rows after it
+    clock.advance(10 * 60)
+    append(store, "db", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    append(store, "web", AuditAction.CONTAINER_START, Outcome.SUCCEEDED)  # fixed by hand
+    clock.advance(2 * 3600)
+    receiver.start()
+    worker.step()  # every row is over an hour old: summarized, not sent one by one
+    worker.step()  # the summary row is sent, and pushes what the rows left open
+
+    pushed = last_push(receiver)
+    now = clock.now().isoformat()
+    assert pushed[("StacksOpsdChangeAborted", "api")]["endsAt"] > now
+    assert pushed[(GAVE_UP, "db")]["endsAt"] > now  # given up during the outage: firing
+    assert (GAVE_UP, "web") not in pushed or pushed[(GAVE_UP, "web")]["endsAt"] <= now
+    assert len(store.query(action=AuditAction.NOTIFY_SUMMARY)) == 1
