@@ -5,19 +5,22 @@ import hashlib
 import hmac
 import json
 import random
+import resource
 from datetime import timedelta
 
 import pytest
 from prometheus_client import CollectorRegistry
 
-from daemon.audit import AuditAction, Outcome, new_action_id, row_hash
+from daemon.audit import AuditAction, Outcome, new_action_id, row_hash, verify_export
 from daemon.exporter import NotificationMetrics
 from daemon.notify import (
     SIGNATURE_HEADER,
     DeliveryWorker,
     JsonLinesSink,
     NotifyConfig,
+    SinkUnreachable,
     WebhookSink,
+    notification_of,
     retry_delay,
 )
 from tests.notify.scripted_receiver import ScriptedReceiver, http_answer
@@ -342,3 +345,32 @@ def test_a_refusal_that_may_pass_is_retried_and_holds_the_stream(
     assert metric(registry, "stacks_opsd_notifications_total", sink="ops", result="rejected") == 2
     assert metric(registry, "stacks_opsd_notification_lag_rows", sink="ops") == 2
     assert worker.failures == 2
+
+
+def test_a_line_cut_short_by_a_full_disk_is_undone_and_the_file_still_verifies(
+    tmp_path, store, clock, registry
+):
+    path = tmp_path / "audit.jsonl"
+    settings = NotifyConfig(name="lines", kind="jsonl", path=str(path))
+    sink = JsonLinesSink(settings)
+    worker = worker_for(settings, store, clock, registry, sink=sink)
+    worker.step()
+    rows = [restart(store, "web")]
+    worker.step()
+    rows.append(restart(store, "db"))
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (path.stat().st_size + 100, hard))  # "disk full"
+    try:  # the sink alone, so that nothing else this process writes meets the limit
+        with pytest.raises(SinkUnreachable, match="File too large"):
+            sink.send(notification_of(rows[1]))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    rows.append(restart(store, "api"))
+    worker.step()  # space again: the row is sent again, and the one after it
+
+    assert [json.loads(line)["id"] for line in path.read_text().splitlines()] == [
+        row.id for row in rows
+    ]
+    check = verify_export(path.read_text().splitlines(keepends=True))
+    assert check.ok, check.problem
