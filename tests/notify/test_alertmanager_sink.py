@@ -59,10 +59,14 @@ def append(store, name, action, outcome, **extra):
     )
 
 
+def by_container(alerts: list[dict]) -> dict[tuple[str, str], dict]:
+    """The alerts of one POST, by (alertname, container)."""
+    return {(a["labels"]["alertname"], a["labels"]["container"]): a for a in alerts}
+
+
 def last_push(receiver) -> dict[tuple[str, str], dict]:
     """The alerts of the newest POST, by (alertname, container)."""
-    alerts = receiver.bodies()[-1]
-    return {(a["labels"]["alertname"], a["labels"]["container"]): a for a in alerts}
+    return by_container(receiver.bodies()[-1])
 
 
 def test_a_kind_alertmanager_table_builds_the_sink_and_checks_generator_url(tmp_path):
@@ -247,3 +251,43 @@ def test_rows_summarized_while_alertmanager_was_down_still_change_what_is_pushed
     assert pushed[(GAVE_UP, "db")]["endsAt"] > now  # given up during the outage: firing
     assert (GAVE_UP, "web") not in pushed or pushed[(GAVE_UP, "web")]["endsAt"] <= now
     assert len(store.query(action=AuditAction.NOTIFY_SUMMARY)) == 1
+
+
+def test_after_a_restart_only_the_containers_the_sink_matches_are_recalled(receiver, store, clock):
+    first = worker_for(receiver, store, clock, match=("team-a-*",))
+    first.step()
+    append(store, "team-a-web", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    append(store, "team-b-db", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    first.step()
+    first.stop()
+    receiver.requests.clear()
+
+    clock.advance(61)
+    second = worker_for(receiver, store, clock, match=("team-a-*",))  # a new process
+    second.step()
+
+    assert [set(push) for push in map(by_container, receiver.bodies())] == [
+        {(GAVE_UP, "team-a-web")}
+    ]
+    second.stop()
+
+
+def test_stale_backups_of_containers_the_sink_does_not_match_are_not_pushed(tmp_path, receiver):
+    config = config_with(
+        status_interval=timedelta(seconds=30),
+        backups_interval=timedelta(minutes=10),
+        backup_freshness={"max_age": timedelta(minutes=30)},
+    )
+    settings = settings_for(receiver, match=("web",))
+    config = dataclasses.replace(config, notify=(settings,))
+    run = SimulatedRun(tmp_path, config, rate_limit=100_000)
+    try:
+        run.seed("web")
+        run.seed("shop-db")
+        run.advance(timedelta(hours=3, minutes=30))  # both newest backups are stale
+
+        run.daemon.notifications.deliver_pending()
+
+        assert set(last_push(receiver)) == {(BACKUP_STALE, "web")}
+    finally:
+        run.close()
