@@ -3,7 +3,7 @@
     feed = AlertmanagerFeed("http://127.0.0.1:9093", "http://opsd:9847/status", clock, post)
     feed.on_row(row)            # an audit row: push at once if an alert opened or cleared
     feed.on_backups(views, max_age)
-    feed.tick()                 # no new rows: re-send every RESEND_INTERVAL while listed
+    feed.tick()                 # after each delivery pass: re-send every RESEND_INTERVAL
     feed.recall(rows)           # fold rows not sent through on_row, push at the next call
 
 Alertmanager resolves an alert by itself at its `endsAt`. A firing alert is sent

@@ -9,12 +9,12 @@
 The sink is the state the feed needs, kept on the sink's own delivery thread:
 
 - `send` folds each audit row into the open conditions (daemon.alertmanager) and
-  pushes at once when an alert opened or cleared; `idle` re-sends every minute
+  pushes at once when an alert opened or cleared; `tick` re-sends every minute
   while anything is listed, so Alertmanager's `endsAt` never runs out on a
   condition that still holds.
 - `observe_backups` is called by the leader after each backup-list refresh: it
   only keeps the newest lists (a reference, under a lock); the sink folds them on
-  its own thread at its next `send` or `idle`, so a slow Alertmanager never slows
+  its own thread at its next `send` or `tick`, so a slow Alertmanager never slows
   a refresh.
 - `resume` runs each time this instance starts delivering (start, takeover): the
   conditions opened by rows before the cursor are rebuilt from the audit log (the
@@ -85,7 +85,7 @@ class AlertmanagerSink(Sink):
         pushed = self.feed.on_row(dict(notification.row))
         return Receipt(status=None, answer=f"{pushed} alerts pushed" if pushed else "no change")
 
-    def idle(self) -> None:
+    def tick(self) -> None:
         self._fold_backups()
         self.feed.tick()
 

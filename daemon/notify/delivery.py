@@ -33,8 +33,11 @@ One `DeliveryWorker` per sink repeats a pass:
    open alerts) still folds them in.
 
 A pass sends at most `BATCH` rows, then the worker runs again at once. While a
-sink is caught up its worker looks for new rows every `POLL` and calls its `idle()`;
-a SinkError from `idle()` (a re-send that failed) backs off like a failed row.
+sink is caught up its worker looks for new rows every `POLL`. Every pass that ends
+without a failure, with rows or without, calls the sink's `tick()` (Alertmanager's
+re-sends: a steady stream of rows must not hold them back); a SinkError from
+`tick()` (a re-send that failed) backs off like a failed row, and a `tick()` that
+raises nothing clears the failures, as a sent row does.
 
 `Notifications.observe_backups(views, max_age)` hands the backup lists the leader
 just read to every sink (`Sink.observe_backups`, which only keeps them; the sink's
@@ -177,12 +180,13 @@ class DeliveryWorker:
         if position != cursor and self._move(cursor, position):
             cursor = position
         self._update_lag(cursor)
-        if not rows:
-            try:
-                self.sink.idle()
-            except SinkError as error:
-                self._metrics.count(self.name, error.result)
-                self._back_off(str(error))
+        try:
+            self.sink.tick()
+        except SinkError as error:
+            self._metrics.count(self.name, error.result)
+            self._back_off(str(error))
+        else:
+            self._recovered()
         return sent
 
     def _move(self, expected: int, last_id: int) -> bool:

@@ -16,7 +16,7 @@ A sink kind is one class:
 
         def __init__(self, settings: NotifyConfig) -> None: ...   # read secret files here
         def send(self, notification: Notification) -> Receipt: ...
-        def idle(self) -> None: ...        # optional: called when the sink is caught up
+        def tick(self) -> None: ...        # optional: called after every pass
         def close(self) -> None: ...       # optional: release connections and files
 
         # optional, for a sink that keeps state (Alertmanager's open alerts):
@@ -43,8 +43,9 @@ Each error's `result` is the `result` label of `stacks_opsd_notifications_total`
 Messages name the sink and what to check, never a secret (the store's redaction
 applies to them too, as they may end up in logs and audit rows).
 
-`idle()` lets a sink act on time rather than rows (Alertmanager re-sends firing
-alerts); it runs on the same thread, after every pass that found nothing to send.
+`tick()` lets a sink act on time rather than rows (Alertmanager re-sends firing
+alerts); it runs on the same thread, after every pass that ended without a failure,
+whether it sent rows or not.
 `resume(audit, cursor)` runs on that thread too, each time this instance starts
 delivering (at start and after a takeover), before the first row after `cursor`:
 a sink whose state depends on rows it was sent before (alerts still open) rebuilds
@@ -171,8 +172,8 @@ class Sink(ABC):
     def send(self, notification: Notification) -> Receipt:
         """Deliver one notification or raise a SinkError; bounded by the sink's timeout."""
 
-    def idle(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
-        """Called after a pass that found nothing to send (time-based re-sends)."""
+    def tick(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
+        """Called after every pass that ended without a failure (time-based re-sends)."""
 
     def resume(self, audit: AuditStore, cursor: int) -> None:  # noqa: B027 - optional hook
         """This instance starts delivering after row `cursor`: rebuild any state earlier rows

@@ -291,3 +291,44 @@ def test_stale_backups_of_containers_the_sink_does_not_match_are_not_pushed(tmp_
         assert set(last_push(receiver)) == {(BACKUP_STALE, "web")}
     finally:
         run.close()
+
+
+def test_firing_alerts_are_re_sent_every_minute_while_rows_keep_coming(receiver, store, clock):
+    worker = worker_for(receiver, store, clock)
+    worker.step()
+    append(store, "web", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    worker.step()
+
+    for index in range(6 * 12):  # six minutes, a row about another container every 5 s
+        append(store, f"other-{index % 5}", AuditAction.CONTAINER_RESTART, Outcome.SUCCEEDED)
+        clock.advance(5)
+        assert worker.step() == 1
+
+    assert len(receiver.requests) >= 6
+    assert last_push(receiver)[(GAVE_UP, "web")]["endsAt"] > clock.now().isoformat()
+
+
+def test_a_re_send_that_gets_through_clears_the_failures(receiver, store, clock, caplog):
+    worker = worker_for(receiver, store, clock)
+    worker.step()
+    append(store, "web", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    worker.step()
+    receiver.stop()
+    for _ in range(8):  # re-sends fail for a while: the backoff grows to minutes
+        clock.advance(301)
+        worker.step()
+    receiver.start()
+    clock.advance(301)
+    worker.step()  # a re-send gets through
+    assert worker.last_error is None
+
+    receiver.stop()  # a later blip is retried after the first backoff again, not minutes
+    clock.advance(61)
+    with caplog.at_level("WARNING", logger="daemon"):
+        worker.step()
+    assert "(attempt 1;" in caplog.text
+    receiver.start()
+    pushes = len(receiver.requests)
+    clock.advance(1.01)
+    worker.step()
+    assert len(receiver.requests) == pushes + 1
