@@ -16,9 +16,10 @@ One `DeliveryWorker` per sink repeats a pass:
    the sink took it. So every wanted row arrives, in audit order, and a crash
    between the send and the cursor's move means one repeat (receivers drop it by
    `id`), never a gap.
-3. A failure (SinkError) stops the pass; the same row is retried after a backoff
-   (1 s doubling to 5 min, each wait drawn between half and all of it, so many
-   daemons do not hammer a receiver in step). Nothing else waits for it: actions
+3. A failure (SinkError; or any other exception, a bug, logged with its traceback)
+   stops the pass; the same row is retried after a backoff (1 s doubling to 5 min,
+   each wait drawn between half and all of it, so many daemons do not hammer a
+   receiver in step). Nothing else waits for it: actions
    write the audit row and go on; the sink only lags, and the lag is exported.
    A row the receiver refuses for good (SinkDeadLetter: HTTP 400, 422, ...) is a
    dead letter: logged once with its id and the receiver's answer, counted
@@ -255,7 +256,7 @@ class DeliveryWorker:
     def _update_lag(self, cursor: int) -> None:
         self._metrics.set_lag(self.name, self._store.count_after(cursor))
 
-    def _back_off(self, error: str) -> None:
+    def _back_off(self, error: str, traceback: bool = False) -> None:
         self.failures += 1
         self.last_error = error
         delay = retry_delay(self.failures, self._rng)
@@ -266,6 +267,7 @@ class DeliveryWorker:
             error,
             self.failures,
             delay,
+            exc_info=traceback,
         )
 
     def _recovered(self) -> None:
@@ -285,8 +287,8 @@ class DeliveryWorker:
         while not self._stop.is_set():
             try:
                 sent = self.step()
-            except Exception:  # a bug in a sink must not end its stream for good
-                log.exception("notification sink %s: delivery pass failed", self.name)
+            except Exception as error:  # a bug in a sink must not end its stream for good
+                self._back_off(f"delivery pass failed: {error!r}", traceback=True)
                 sent = 0
             if sent < BATCH:
                 self._stop.wait(self._pause())

@@ -39,8 +39,15 @@ class JsonLinesSink(Sink):
     def send(self, notification: Notification) -> Receipt:
         line = json_line(notification)
         if self._path == STDOUT:
-            sys.stdout.write(line)
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+            except OSError as exc:  # its reader is gone (a broken pipe), ...
+                raise SinkUnreachable(
+                    f"notification sink {self.name}: cannot write to standard output: "
+                    f"{exc.strerror}; check that what reads it (a log shipper, the "
+                    "container runtime) is running"
+                ) from None
             return Receipt(status=None, answer="written to standard output")
         try:
             self._append(line.encode())

@@ -1,11 +1,15 @@
 """Delivery from the audit outbox to a real webhook receiver on loopback, on a ManualClock:
 order, no gaps, retries, filters, summaries after `summarize_after`, metrics per fault."""
 
+import contextlib
 import hashlib
 import hmac
 import json
+import os
 import random
 import resource
+import sys
+import time
 from datetime import timedelta
 
 import pytest
@@ -18,6 +22,7 @@ from daemon.notify import (
     DeliveryWorker,
     JsonLinesSink,
     NotifyConfig,
+    Sink,
     SinkUnreachable,
     WebhookSink,
     notification_of,
@@ -374,3 +379,62 @@ def test_a_line_cut_short_by_a_full_disk_is_undone_and_the_file_still_verifies(
     ]
     check = verify_export(path.read_text().splitlines(keepends=True))
     assert check.ok, check.problem
+
+
+def test_standard_output_with_no_reader_is_an_unreachable_sink_that_lags(
+    store, clock, registry, monkeypatch
+):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the log shipper reading the daemon's output is gone
+    with open(write_end, "w", encoding="utf-8") as broken:
+        monkeypatch.setattr(sys, "stdout", broken)
+        settings = NotifyConfig(name="out", kind="jsonl", path="-")
+        worker = worker_for(settings, store, clock, registry, sink=JsonLinesSink(settings))
+        worker.step()
+        restart(store, "web")
+        restart(store, "db")
+
+        assert worker.step() == 0
+        monkeypatch.undo()
+        with contextlib.suppress(BrokenPipeError):  # its buffer still holds the line
+            broken.close()
+
+    assert (
+        metric(registry, "stacks_opsd_notifications_total", sink="out", result="unreachable") == 1
+    )
+    assert metric(registry, "stacks_opsd_notification_lag_rows", sink="out") == 2
+    assert "cannot write to standard output: Broken pipe" in worker.last_error
+
+
+class FaultySink(Sink):
+    """A sink with a bug: every send raises something that is no SinkError."""
+
+    kind = "faulty"
+
+    def __init__(self, settings) -> None:
+        super().__init__(settings)
+        self.sends = 0
+
+    def send(self, notification):
+        self.sends += 1
+        raise KeyError("a bug")
+
+
+def test_a_sink_that_raises_something_unexpected_backs_off_instead_of_flooding_the_log(
+    tmp_path, receiver, store, clock, registry, caplog
+):
+    settings = webhook_settings(tmp_path, receiver)
+    sink = FaultySink(settings)
+    worker = worker_for(settings, store, clock, registry, sink=sink)
+    worker.step()
+    restart(store)
+
+    with caplog.at_level("WARNING", logger="daemon"):
+        worker.start()  # its thread waits on the real clock; the backoff on the manual one
+        time.sleep(2.0)  # four of the worker's 0.5 s polls
+        worker.stop()
+
+    assert sink.sends == 1
+    [logged] = [record for record in caplog.records if "delivery pass failed" in record.message]
+    assert "KeyError('a bug')" in logged.getMessage() and "(attempt 1;" in logged.getMessage()
+    assert logged.exc_info is not None  # the traceback, once
