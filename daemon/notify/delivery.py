@@ -82,6 +82,7 @@ STOP_JOIN = 2.0  # seconds to wait for a worker at shutdown (it may be inside a 
 
 
 class DeliveryMetrics(Protocol):
+    def add_sink(self, sink: str) -> None: ...
     def count(self, sink: str, result: str, rows: int = 1) -> None: ...
     def delivered(self, sink: str, at: datetime) -> None: ...
     def set_lag(self, sink: str, rows: int) -> None: ...
@@ -113,6 +114,7 @@ class DeliveryWorker:
         self._store = store
         self._clock = clock
         self._metrics = metrics
+        self._metrics.add_sink(sink.name)
         self._may_deliver = may_deliver
         self._rng = rng or random.Random()
         self.failures = 0

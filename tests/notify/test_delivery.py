@@ -19,6 +19,7 @@ from daemon.audit import AuditAction, Outcome, new_action_id, row_hash, verify_e
 from daemon.exporter import NotificationMetrics
 from daemon.notify import (
     SIGNATURE_HEADER,
+    DeliveryResult,
     DeliveryWorker,
     JsonLinesSink,
     NotifyConfig,
@@ -438,3 +439,17 @@ def test_a_sink_that_raises_something_unexpected_backs_off_instead_of_flooding_t
     [logged] = [record for record in caplog.records if "delivery pass failed" in record.message]
     assert "KeyError('a bug')" in logged.getMessage() and "(attempt 1;" in logged.getMessage()
     assert logged.exc_info is not None  # the traceback, once
+
+
+def test_each_sinks_results_are_exported_at_zero_before_anything_is_counted(
+    tmp_path, receiver, store, clock, registry
+):
+    worker_for(webhook_settings(tmp_path, receiver), store, clock, registry)
+
+    exported = {
+        result: registry.get_sample_value(
+            "stacks_opsd_notifications_total", {"sink": "ops", "result": result}
+        )
+        for result in DeliveryResult
+    }
+    assert exported == dict.fromkeys(DeliveryResult, 0.0)  # so a first summary is an increase
