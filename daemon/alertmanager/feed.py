@@ -3,8 +3,8 @@
     feed = AlertmanagerFeed("http://127.0.0.1:9093", "http://opsd:9847/status", clock, post)
     feed.on_row(row)            # an audit row: push at once if an alert opened or cleared
     feed.on_backups(views, max_age)
-    feed.tick()                 # no new rows: re-send every RESEND_INTERVAL while listed
-    feed.recall(rows)           # at start: fold rows already delivered, push at the next call
+    feed.tick()                 # after each delivery pass: re-send every RESEND_INTERVAL
+    feed.recall(rows)           # fold rows not sent through on_row, push at the next call
 
 Alertmanager resolves an alert by itself at its `endsAt`. A firing alert is sent
 with `endsAt` = now + 4 x RESEND_INTERVAL and re-sent every RESEND_INTERVAL (as
@@ -94,9 +94,9 @@ class AlertmanagerFeed:
         return 0
 
     def recall(self, rows: Iterable[dict[str, Any]]) -> int:
-        """Fold rows that were delivered before this feed existed (a restart, a takeover),
-        without pushing; the next `on_row`, `on_backups` or `tick` pushes what is listed.
-        Returns how many alerts are firing."""
+        """Fold rows without pushing: rows delivered before this feed existed (a restart, a
+        takeover), or rows the stream summarized instead of sending; the next `on_row`,
+        `on_backups` or `tick` pushes what is listed. Returns how many alerts are firing."""
         for row in rows:
             self.conditions.observe(row)
         if self.conditions.alerts(self._clock.now()):

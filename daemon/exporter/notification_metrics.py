@@ -7,8 +7,12 @@ Pushed by the delivery workers (daemon/notify/delivery.py) as they go:
     stacks_opsd_notification_lag_rows{sink="ops"} 0.0
     stacks_opsd_notification_last_success_timestamp_seconds{sink="ops"} 1.7676e+09
 
-`result` is a DeliveryResult: delivered, timeout, unreachable, rejected,
-bad_answer, or summarized (rows too old to send, counted in a summary row). The
+`result` is a DeliveryResult: delivered, timeout, unreachable, rejected (an HTTP
+error status, retried, or a row refused for good and passed over), bad_answer, or
+summarized (rows too old to send, counted in a summary row). Each sink's series
+of every result exist from when its delivery worker is built, at 0, so that the
+first summary (or failure) of a process is an increase, which `increase()` and so
+StacksOpsdNotificationsSummarized see (a series' first sample is not). The
 lag is the number of audit rows after the sink's cursor, as of its last pass; it
 exists only while this instance leads (a standby delivers nothing and shows no lag).
 """
@@ -17,6 +21,8 @@ import threading
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from daemon.notify import DeliveryResult
 
 
 class NotificationMetrics:
@@ -42,6 +48,11 @@ class NotificationMetrics:
         )
         self._lock = threading.Lock()
         self._lagging: set[str] = set()
+
+    def add_sink(self, sink: str) -> None:
+        """The sink's counter of every result, at 0 until something is counted."""
+        for result in DeliveryResult:
+            self._total.labels(sink, result)
 
     def count(self, sink: str, result: str, rows: int = 1) -> None:
         self._total.labels(sink, result).inc(rows)

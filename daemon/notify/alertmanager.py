@@ -9,19 +9,26 @@
 The sink is the state the feed needs, kept on the sink's own delivery thread:
 
 - `send` folds each audit row into the open conditions (daemon.alertmanager) and
-  pushes at once when an alert opened or cleared; `idle` re-sends every minute
+  pushes at once when an alert opened or cleared; `tick` re-sends every minute
   while anything is listed, so Alertmanager's `endsAt` never runs out on a
   condition that still holds.
 - `observe_backups` is called by the leader after each backup-list refresh: it
   only keeps the newest lists (a reference, under a lock); the sink folds them on
-  its own thread at its next `send` or `idle`, so a slow Alertmanager never slows
+  its own thread at its next `send` or `tick`, so a slow Alertmanager never slows
   a refresh.
 - `resume` runs each time this instance starts delivering (start, takeover): the
   conditions opened by rows before the cursor are rebuilt from the audit log (the
   rows of every container with a `gave_up`, `aborted` or `unknown` row within
   `RECALL`, through the cursor), so a container given up before a restart is still
-  re-sent, not resolved by Alertmanager's timeout. Stale backups need no recall:
-  the new leader's first backup-list refresh reopens them with the same start.
+  re-sent, not resolved by Alertmanager's timeout. Only the rows the sink's filters
+  want are recalled, as only those were sent. Stale backups need no recall: the new
+  leader's first backup-list refresh reopens them with the same start.
+- The sink's `match` applies to the backup lists too: a container it does not match
+  never gets a stale-backup alert from this sink.
+- `passed_over` folds the rows the stream summarized instead of sending (Alertmanager
+  was down longer than `summarize_after`) the same way, without pushing each: a
+  container fixed during the outage is not pushed as firing afterwards, and one given
+  up during it is.
 
 Posting goes through the notification package's HttpPoster, so a failed push is a
 SinkError: the worker retries the row, and the feed pushes again (observing a row
@@ -78,14 +85,17 @@ class AlertmanagerSink(Sink):
         pushed = self.feed.on_row(dict(notification.row))
         return Receipt(status=None, answer=f"{pushed} alerts pushed" if pushed else "no change")
 
-    def idle(self) -> None:
+    def tick(self) -> None:
         self._fold_backups()
         self.feed.tick()
 
     def resume(self, audit: AuditStore, cursor: int) -> None:
         since = self.environment.clock.now() - RECALL
         rows = audit.rows_of_containers_with(CONDITION_OUTCOMES, since, through_id=cursor)
-        self.feed.recall(row_document(row) for row in rows)
+        self.feed.recall(row_document(row) for row in rows if self.settings.wants(row))
+
+    def passed_over(self, notifications: Iterable[Notification]) -> None:
+        self.feed.recall(dict(notification.row) for notification in notifications)
 
     def observe_backups(self, views: Iterable[ContainerView], max_age: MaxAge) -> None:
         with self._backups_lock:
@@ -96,7 +106,12 @@ class AlertmanagerSink(Sink):
             backups, self._backups = self._backups, None
         if backups is not None:
             views, max_age = backups
-            self.feed.on_backups(views, max_age)
+            wanted = [
+                view
+                for view in views
+                if self.settings.wants_container(view.container.name or view.container.id)
+            ]
+            self.feed.on_backups(wanted, max_age)
 
     def close(self) -> None:
         self._poster.close()

@@ -16,20 +16,29 @@ One `DeliveryWorker` per sink repeats a pass:
    the sink took it. So every wanted row arrives, in audit order, and a crash
    between the send and the cursor's move means one repeat (receivers drop it by
    `id`), never a gap.
-3. A failure (SinkError) stops the pass; the same row is retried after a backoff
-   (1 s doubling to 5 min, each wait drawn between half and all of it, so many
-   daemons do not hammer a receiver in step). Nothing else waits for it: actions
+3. A failure (SinkError; or any other exception, a bug, logged with its traceback)
+   stops the pass; the same row is retried after a backoff (1 s doubling to 5 min,
+   each wait drawn between half and all of it, so many daemons do not hammer a
+   receiver in step). Nothing else waits for it: actions
    write the audit row and go on; the sink only lags, and the lag is exported.
+   A row the receiver refuses for good (SinkDeadLetter: HTTP 400, 422, ...) is a
+   dead letter: logged once with its id and the receiver's answer, counted
+   (result `rejected`), and the cursor moves past it; the stream goes on.
 4. A wanted row older than the sink's `summarize_after` is not sent one by one:
    every row that old after the cursor is counted, and one `notify.summary` row
    (actor `notify`, outcome `skipped`, target the sink, details counting what was
    skipped by action and outcome) is appended in the same transaction that moves
    the cursor past them. That row is audited like any other and delivered to the
-   sink when it recovers; nothing is dropped silently.
+   sink when it recovers; nothing is dropped silently. The summarized rows are
+   handed to the sink's `passed_over()` first, so a sink with state (Alertmanager's
+   open alerts) still folds them in.
 
 A pass sends at most `BATCH` rows, then the worker runs again at once. While a
-sink is caught up its worker looks for new rows every `POLL` and calls its `idle()`;
-a SinkError from `idle()` (a re-send that failed) backs off like a failed row.
+sink is caught up its worker looks for new rows every `POLL`. Every pass that ends
+without a failure, with rows or without, calls the sink's `tick()` (Alertmanager's
+re-sends: a steady stream of rows must not hold them back); a SinkError from
+`tick()` (a re-send that failed) backs off like a failed row, and a `tick()` that
+raises nothing clears the failures, as a sent row does.
 
 `Notifications.observe_backups(views, max_age)` hands the backup lists the leader
 just read to every sink (`Sink.observe_backups`, which only keeps them; the sink's
@@ -50,7 +59,13 @@ from daemon.audit import AuditAction, AuditError, AuditLog, AuditStore, Outcome,
 from daemon.clock import Clock
 from daemon.notify.message import notification_of
 from daemon.notify.settings import NotifyConfig
-from daemon.notify.sink import DeliveryResult, Sink, SinkEnvironment, SinkError
+from daemon.notify.sink import (
+    DeliveryResult,
+    Sink,
+    SinkDeadLetter,
+    SinkEnvironment,
+    SinkError,
+)
 from daemon.notify.sinks import build_sinks
 from daemon.snapshot import ContainerView
 from daemon.stacks import Backoff
@@ -67,6 +82,7 @@ STOP_JOIN = 2.0  # seconds to wait for a worker at shutdown (it may be inside a 
 
 
 class DeliveryMetrics(Protocol):
+    def add_sink(self, sink: str) -> None: ...
     def count(self, sink: str, result: str, rows: int = 1) -> None: ...
     def delivered(self, sink: str, at: datetime) -> None: ...
     def set_lag(self, sink: str, rows: int) -> None: ...
@@ -98,6 +114,7 @@ class DeliveryWorker:
         self._store = store
         self._clock = clock
         self._metrics = metrics
+        self._metrics.add_sink(sink.name)
         self._may_deliver = may_deliver
         self._rng = rng or random.Random()
         self.failures = 0
@@ -148,26 +165,31 @@ class DeliveryWorker:
                 return sent
             try:
                 self.sink.send(notification_of(row))
+            except SinkDeadLetter as error:
+                self._metrics.count(self.name, error.result)
+                log.warning("%s; audit row %d is passed over (a dead letter)", error, row.id)
             except SinkError as error:
                 self._metrics.count(self.name, error.result)
                 self._back_off(str(error))
                 self._update_lag(cursor)
                 return sent
-            self._metrics.delivered(self.name, self._clock.now())
-            sent += 1
-            self._recovered()
+            else:
+                self._metrics.delivered(self.name, self._clock.now())
+                sent += 1
+                self._recovered()
             if not self._move(cursor, row.id):
                 return sent
             cursor = position = row.id
         if position != cursor and self._move(cursor, position):
             cursor = position
         self._update_lag(cursor)
-        if not rows:
-            try:
-                self.sink.idle()
-            except SinkError as error:
-                self._metrics.count(self.name, error.result)
-                self._back_off(str(error))
+        try:
+            self.sink.tick()
+        except SinkError as error:
+            self._metrics.count(self.name, error.result)
+            self._back_off(str(error))
+        else:
+            self._recovered()
         return sent
 
     def _move(self, expected: int, last_id: int) -> bool:
@@ -183,8 +205,9 @@ class DeliveryWorker:
         return row.at < self._clock.now() - self.settings.summarize_after
 
     def _summarize_from(self, cursor: int) -> None:
-        """Count every row older than `summarize_after` after `cursor`, and record one
-        audited summary that moves the cursor past them."""
+        """Count every row older than `summarize_after` after `cursor`, hand the wanted ones
+        to the sink's `passed_over`, and record one audited summary that moves the cursor
+        past them."""
         cutoff = self._clock.now() - self.settings.summarize_after
         counts: Counter[str] = Counter()
         first_id = last_id = None
@@ -192,11 +215,12 @@ class DeliveryWorker:
         while True:
             rows = self._store.rows_after(position, BATCH)
             old = list(itertools.takewhile(lambda row: row.at < cutoff, rows))
-            for row in old:
-                if self.settings.wants(row):
-                    counts[f"{row.action} {row.outcome}"] += 1
-                    first_id = first_id if first_id is not None else row.id
-                    last_id = row.id
+            wanted = [row for row in old if self.settings.wants(row)]
+            for row in wanted:
+                counts[f"{row.action} {row.outcome}"] += 1
+                first_id = first_id if first_id is not None else row.id
+                last_id = row.id
+            self.sink.passed_over(notification_of(row) for row in wanted)
             if old:
                 position = old[-1].id
             if len(old) < len(rows) or len(rows) < BATCH:
@@ -234,7 +258,7 @@ class DeliveryWorker:
     def _update_lag(self, cursor: int) -> None:
         self._metrics.set_lag(self.name, self._store.count_after(cursor))
 
-    def _back_off(self, error: str) -> None:
+    def _back_off(self, error: str, traceback: bool = False) -> None:
         self.failures += 1
         self.last_error = error
         delay = retry_delay(self.failures, self._rng)
@@ -245,6 +269,7 @@ class DeliveryWorker:
             error,
             self.failures,
             delay,
+            exc_info=traceback,
         )
 
     def _recovered(self) -> None:
@@ -264,8 +289,8 @@ class DeliveryWorker:
         while not self._stop.is_set():
             try:
                 sent = self.step()
-            except Exception:  # a bug in a sink must not end its stream for good
-                log.exception("notification sink %s: delivery pass failed", self.name)
+            except Exception as error:  # a bug in a sink must not end its stream for good
+                self._back_off(f"delivery pass failed: {error!r}", traceback=True)
                 sent = 0
             if sent < BATCH:
                 self._stop.wait(self._pause())

@@ -4,23 +4,39 @@
     receipt = poster.post(body_bytes, extra_headers)   # Receipt, or a SinkError subclass
 
 Any 2xx is success: receivers answer "ok", `{"success": true}` or nothing, and
-their body is returned shortened in the Receipt (`notify test` prints it). Other
-statuses are SinkRejected; no connection is SinkUnreachable; no answer in time
+their body is returned shortened in the Receipt (`notify test` prints it). A 4xx
+other than 408 and 429 refuses this notification for good (SinkDeadLetter: sending
+it again would get the same answer); other statuses (5xx, 408, 429, 3xx) are
+SinkRejected, retried; no connection is SinkUnreachable; no answer in time
 is SinkTimeout; an answer that is not HTTP is SinkBadAnswer. Redirects are not
 followed (a receiver that moved should be reconfigured, not guessed). The URL is
 shown without its query string or password: incoming-webhook URLs carry secrets
 in their path, so messages show only the scheme, host and port (`mask_url_path`).
 
+A post is bounded as a whole, not only phase by phase: its connection is cut when
+`timeout` seconds have passed since it began, whatever it waits for (a receiver
+dripping its answer a byte a second never trips httpx's per-read timeout), and
+that is SinkTimeout. Each post opens its own connection (no keep-alive), so the
+watchdog knows which socket to cut. Of the answer's body only the first
+ANSWER_READ bytes are read (uncompressed: the poster asks for `identity`).
+
 Whatever a receiver answers is shown without the poster's own secrets: a receiver
 that refuses a request may echo it, headers and URL included. Its header values,
 the URL's password, path and query, and each long part of them (a bearer token
 without its `Bearer `, a webhook path's token) are replaced before `redact_text`
-runs. Header values come from files and must be printable ASCII, as HTTP wants;
+runs, on the first REDACTION_WINDOW characters only (its time grows faster than the
+text's length; the literal replacements run first, on all of it, so that the cut
+never splits one of the poster's secrets). Header values come from files and must
+be printable ASCII, as HTTP wants;
 another character is a SinkConfigError naming the file, never its content.
 """
 
+import contextlib
 import re
+import socket
+import threading
 from collections.abc import Iterable, Mapping
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import httpx
@@ -30,6 +46,8 @@ from daemon.notify.sink import (
     Receipt,
     SinkBadAnswer,
     SinkConfigError,
+    SinkDeadLetter,
+    SinkError,
     SinkRejected,
     SinkTimeout,
     SinkUnreachable,
@@ -38,6 +56,10 @@ from daemon.secret_file import SecretFileError, read_secret_file
 from daemon.secrets import REDACTED, mask_url_path, redact_text
 
 ANSWER_SHOWN = 500
+ANSWER_READ = 64 * 1024  # bytes of an answer's body read at most; the rest is never fetched
+REDACTION_WINDOW = 2 * ANSWER_SHOWN  # characters of an answer redact_text scans
+# 4xx answers that say "not now" rather than "never": Request Timeout, Too Many Requests.
+RETRYABLE_4XX = frozenset({408, 429})
 USER_AGENT = f"stacks-opsd/{__version__}"
 # A secret shorter than this is not hidden on its own (it would blank common words), nor
 # a part of one shorter than SECRET_PART (a token is long; `Bearer` and `services` are not).
@@ -62,8 +84,61 @@ def _own_secrets(url: str, header_values: Iterable[str]) -> tuple[str, ...]:
     )
 
 
+class _Deadline:
+    """Cuts one post's connection `seconds` after the post began, whatever it waits for.
+
+    The socket is learned from httpcore's `trace` extension as the connection is opened
+    (and again once TLS wraps it), and shut down by a timer thread: a read blocked in
+    the posting thread then fails at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self.passed = False
+        self._lock = threading.Lock()
+        self._socket: socket.socket | None = None
+        self._timer = threading.Timer(seconds, self._pass)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Self:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        if event.endswith((".connect_tcp.complete", ".start_tls.complete")):
+            opened = info["return_value"].get_extra_info("socket")
+            with self._lock:
+                self._socket = opened or self._socket
+                if self.passed:
+                    self._cut()
+
+    def _pass(self) -> None:
+        with self._lock:
+            self.passed = True
+            self._cut()
+
+    def _cut(self) -> None:
+        if self._socket is None:
+            return  # still connecting: the connect timeout (the same) ends it
+        # socket.socket's own shutdown, for a TLS socket too: it wakes the blocked read
+        # without touching the TLS state that read is using. OSError: the post ended.
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(self._socket, socket.SHUT_RDWR)
+
+
+def _first_bytes(response: httpx.Response, limit: int) -> bytes:
+    """At most `limit` bytes of the response's body, as they arrive; the rest is left unread."""
+    kept = bytearray()
+    for chunk in response.iter_raw():
+        kept += chunk[: limit - len(kept)]
+        if len(kept) >= limit:
+            break
+    return bytes(kept)
+
+
 class HttpPoster:
-    """POSTs JSON bodies to one receiver, bounded by `timeout` seconds per attempt."""
+    """POSTs JSON bodies to one receiver, each post bounded by `timeout` seconds in all."""
 
     def __init__(
         self, sink: str, url: str, timeout: float, headers: Mapping[str, str] | None = None
@@ -73,10 +148,12 @@ class HttpPoster:
         self._url = url
         self._where = mask_url_path(url)
         self._secrets = _own_secrets(url, headers.values())
+        self._timeout = timeout
         self._client = httpx.Client(
             timeout=timeout,
             follow_redirects=False,
-            headers={"User-Agent": USER_AGENT, **headers},
+            limits=httpx.Limits(max_keepalive_connections=0),
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **headers},
         )
 
     def _shown(self, text: str) -> str:
@@ -84,41 +161,61 @@ class HttpPoster:
         text = text.strip()
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
-        text = redact_text(text)
-        return text if len(text) <= ANSWER_SHOWN else text[: ANSWER_SHOWN - 3] + "..."
+        window = redact_text(text[:REDACTION_WINDOW])
+        if len(window) <= ANSWER_SHOWN and len(text) <= REDACTION_WINDOW:
+            return window
+        return window[: ANSWER_SHOWN - 3] + "..."
 
     def post(self, body: bytes, headers: Mapping[str, str] | None = None) -> Receipt:
         what = f"notification sink {self._sink}: {self._where}"
         try:
-            response = self._client.post(
-                self._url,
-                content=body,
-                headers={"Content-Type": "application/json", **(headers or {})},
-            )
-        except httpx.TimeoutException as exc:
-            raise SinkTimeout(
-                f"{what} did not answer in time ({type(exc).__name__}); check that the "
-                "receiver is up, or raise the sink's timeout"
-            ) from exc
-        except (httpx.ConnectError, httpx.UnsupportedProtocol) as exc:
-            raise SinkUnreachable(
-                f"{what} cannot be reached ({self._shown(str(exc)) or type(exc).__name__}); "
-                "check the url and that the receiver is listening"
-            ) from exc
+            with (
+                _Deadline(self._timeout) as deadline,
+                self._client.stream(
+                    "POST",
+                    self._url,
+                    content=body,
+                    headers={"Content-Type": "application/json", **(headers or {})},
+                    extensions={"trace": deadline.trace},
+                ) as response,
+            ):
+                answer = self._shown(_first_bytes(response, ANSWER_READ).decode(errors="replace"))
         except httpx.HTTPError as exc:
-            raise SinkBadAnswer(
-                f"{what} answered something that is not HTTP "
-                f"({self._shown(str(exc)) or type(exc).__name__}); check the url's port and scheme"
-            ) from exc
-        answer = self._shown(response.text)
-        if not response.is_success:
-            raise SinkRejected(
-                f"{what} answered HTTP {response.status_code}: {answer or '(no body)'}; "
-                "the notification is retried with backoff",
-                status=response.status_code,
+            if deadline.passed or isinstance(exc, httpx.TimeoutException):
+                why = "its whole answer took longer" if deadline.passed else type(exc).__name__
+                raise SinkTimeout(
+                    f"{what} did not answer in time ({why}); check that the "
+                    "receiver is up, or raise the sink's timeout"
+                ) from exc
+            raise self._failure(what, exc) from exc
+        status = response.status_code
+        if response.is_client_error and status not in RETRYABLE_4XX:
+            raise SinkDeadLetter(
+                f"{what} answered HTTP {status}: {answer or '(no body)'}; it refuses this "
+                "notification for good, so it is not sent again",
+                status=status,
                 answer=answer,
             )
-        return Receipt(status=response.status_code, answer=answer)
+        if not response.is_success:
+            raise SinkRejected(
+                f"{what} answered HTTP {status}: {answer or '(no body)'}; "
+                "the notification is retried with backoff",
+                status=status,
+                answer=answer,
+            )
+        return Receipt(status=status, answer=answer)
+
+    def _failure(self, what: str, exc: httpx.HTTPError) -> SinkError:
+        """The SinkError of a post that failed before its deadline."""
+        shown = self._shown(str(exc)) or type(exc).__name__
+        if isinstance(exc, httpx.ConnectError | httpx.UnsupportedProtocol):
+            return SinkUnreachable(
+                f"{what} cannot be reached ({shown}); "
+                "check the url and that the receiver is listening"
+            )
+        return SinkBadAnswer(
+            f"{what} answered something that is not HTTP ({shown}); check the url's port and scheme"
+        )
 
     def close(self) -> None:
         self._client.close()

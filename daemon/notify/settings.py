@@ -167,8 +167,12 @@ class NotifyConfig:
             _any_glob(row.actor, self.actors)
             and _any_glob(row.action, self.actions)
             and _any_glob(row.outcome, self.outcomes)
-            and (container is None or _any_glob(container, self.match))
+            and (container is None or self.wants_container(container))
         )
+
+    def wants_container(self, container: str) -> bool:
+        """Whether `match` lets through what is about the container (its name, or its id)."""
+        return _any_glob(container, self.match)
 
 
 def _any_glob(value: str, globs: tuple[str, ...]) -> bool:

@@ -4,9 +4,10 @@ The audit table is the outbox. A delivery worker (delivery.py) reads the audit
 rows after its sink's cursor, in id order, and hands each row that passes the
 sink's filters to `Sink.send` as a `Notification`. When `send` returns, the row
 counts as delivered and the cursor moves past it; when it raises a `SinkError`,
-the same row is sent again after a backoff. So a sink sees every row at least
-once and in audit order, and must tolerate repeats (receivers drop duplicates by
-`row["id"]` or `row["action_id"]`).
+the same row is sent again after a backoff, unless the receiver refused that row
+for good (`SinkDeadLetter`): then it is logged, counted and passed over. So a sink
+sees every row at least once and in audit order, and must tolerate repeats
+(receivers drop duplicates by `row["id"]` or `row["action_id"]`).
 
 A sink kind is one class:
 
@@ -15,11 +16,12 @@ A sink kind is one class:
 
         def __init__(self, settings: NotifyConfig) -> None: ...   # read secret files here
         def send(self, notification: Notification) -> Receipt: ...
-        def idle(self) -> None: ...        # optional: called when the sink is caught up
+        def tick(self) -> None: ...        # optional: called after every pass
         def close(self) -> None: ...       # optional: release connections and files
 
         # optional, for a sink that keeps state (Alertmanager's open alerts):
         def resume(self, audit: AuditStore, cursor: int) -> None: ...
+        def passed_over(self, notifications: Iterable[Notification]) -> None: ...
         def observe_backups(self, views, max_age: MaxAge) -> None: ...
 
 and one line in `SINK_CLASSES` (sinks.py). `send` is called from the sink's own
@@ -31,19 +33,28 @@ once from the transport (`raise SinkTimeout(...) from exc`):
     SinkError            the receiver did not take the notification; retried with backoff
     ├── SinkTimeout      no answer within the sink's timeout          result "timeout"
     ├── SinkUnreachable  no connection (refused, DNS, unwritable file) result "unreachable"
-    ├── SinkRejected     an answer that says no (HTTP 4xx/5xx)        result "rejected"
+    ├── SinkRejected     an answer that says no (HTTP 5xx, 408, 429)  result "rejected"
+    │   └── SinkDeadLetter  a refusal of this notification for good   result "rejected"
+    │                    (any other HTTP 4xx): not retried; the worker logs it and
+    │                    goes on with the next row
     └── SinkBadAnswer    an answer that is not HTTP or not readable   result "bad_answer"
 
 Each error's `result` is the `result` label of `stacks_opsd_notifications_total`.
 Messages name the sink and what to check, never a secret (the store's redaction
 applies to them too, as they may end up in logs and audit rows).
 
-`idle()` lets a sink act on time rather than rows (Alertmanager re-sends firing
-alerts); it runs on the same thread, after every pass that found nothing to send.
+`tick()` lets a sink act on time rather than rows (Alertmanager re-sends firing
+alerts); it runs on the same thread, after every pass that ended without a failure,
+whether it sent rows or not.
 `resume(audit, cursor)` runs on that thread too, each time this instance starts
 delivering (at start and after a takeover), before the first row after `cursor`:
 a sink whose state depends on rows it was sent before (alerts still open) rebuilds
 it from the audit log there; an AuditError it raises is retried like a failed pass.
+`passed_over(notifications)` runs on that thread too, with the rows the stream summarized
+instead of sending (older than `summarize_after`; the ones the sink's filters want,
+oldest first, a batch at a time, just before the summary moves the cursor past them):
+a sink whose state depends on the rows folds them in as it would sent rows, without
+sending each (no I/O; it may see a row again, as `send` may).
 `observe_backups(views, max_age)` is called by the leader after each backup-list
 refresh (`max_age(view)`: that container's `backup_freshness.max_age`, its
 overrides applied), on the refresh's thread: it must only hand the lists over (no I/O) and
@@ -127,6 +138,11 @@ class SinkRejected(SinkError):
     result = DeliveryResult.REJECTED
 
 
+class SinkDeadLetter(SinkRejected):
+    """The receiver refuses this notification for good (HTTP 400, 404, 410, 413, 422, ...):
+    sending it again would get the same answer, so the worker passes over it."""
+
+
 class SinkBadAnswer(SinkError):
     result = DeliveryResult.BAD_ANSWER
 
@@ -156,12 +172,17 @@ class Sink(ABC):
     def send(self, notification: Notification) -> Receipt:
         """Deliver one notification or raise a SinkError; bounded by the sink's timeout."""
 
-    def idle(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
-        """Called after a pass that found nothing to send (time-based re-sends)."""
+    def tick(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
+        """Called after every pass that ended without a failure (time-based re-sends)."""
 
     def resume(self, audit: AuditStore, cursor: int) -> None:  # noqa: B027 - optional hook
         """This instance starts delivering after row `cursor`: rebuild any state earlier rows
         gave the sink (a bounded read of `audit`)."""
+
+    def passed_over(  # noqa: B027 - optional hook, nothing to do by default
+        self, notifications: Iterable[Notification]
+    ) -> None:
+        """Rows summarized instead of sent, oldest first: fold them into any state (no I/O)."""
 
     def observe_backups(  # noqa: B027 - optional hook, nothing to do by default
         self, views: Iterable[ContainerView], max_age: MaxAge

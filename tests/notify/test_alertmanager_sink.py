@@ -59,10 +59,14 @@ def append(store, name, action, outcome, **extra):
     )
 
 
+def by_container(alerts: list[dict]) -> dict[tuple[str, str], dict]:
+    """The alerts of one POST, by (alertname, container)."""
+    return {(a["labels"]["alertname"], a["labels"]["container"]): a for a in alerts}
+
+
 def last_push(receiver) -> dict[tuple[str, str], dict]:
     """The alerts of the newest POST, by (alertname, container)."""
-    alerts = receiver.bodies()[-1]
-    return {(a["labels"]["alertname"], a["labels"]["container"]): a for a in alerts}
+    return by_container(receiver.bodies()[-1])
 
 
 def test_a_kind_alertmanager_table_builds_the_sink_and_checks_generator_url(tmp_path):
@@ -219,3 +223,112 @@ def test_a_failed_re_send_while_idle_backs_off_and_is_counted(receiver, store, c
     worker.step()
     assert last_push(receiver)[(GAVE_UP, "web")]["endsAt"] > clock.now().isoformat()
     sink.close()
+
+
+def test_rows_summarized_while_alertmanager_was_down_still_change_what_is_pushed(
+    receiver, store, clock
+):
+    worker = worker_for(receiver, store, clock, summarize_after=timedelta(hours=1))
+    worker.step()
+    append(store, "web", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    worker.step()
+    assert last_push(receiver)[(GAVE_UP, "web")]["endsAt"] > clock.now().isoformat()
+
+    receiver.stop()  # Alertmanager is down for longer than summarize_after
+    append(store, "api", AuditAction.CONTAINER_STOP, Outcome.ABORTED)
+    worker.step()  # its push fails: the row waits, and the rows after it
+    clock.advance(10 * 60)
+    append(store, "db", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    append(store, "web", AuditAction.CONTAINER_START, Outcome.SUCCEEDED)  # fixed by hand
+    clock.advance(2 * 3600)
+    receiver.start()
+    worker.step()  # every row is over an hour old: summarized, not sent one by one
+    worker.step()  # the summary row is sent, and pushes what the rows left open
+
+    pushed = last_push(receiver)
+    now = clock.now().isoformat()
+    assert pushed[("StacksOpsdChangeAborted", "api")]["endsAt"] > now
+    assert pushed[(GAVE_UP, "db")]["endsAt"] > now  # given up during the outage: firing
+    assert (GAVE_UP, "web") not in pushed or pushed[(GAVE_UP, "web")]["endsAt"] <= now
+    assert len(store.query(action=AuditAction.NOTIFY_SUMMARY)) == 1
+
+
+def test_after_a_restart_only_the_containers_the_sink_matches_are_recalled(receiver, store, clock):
+    first = worker_for(receiver, store, clock, match=("team-a-*",))
+    first.step()
+    append(store, "team-a-web", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    append(store, "team-b-db", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    first.step()
+    first.stop()
+    receiver.requests.clear()
+
+    clock.advance(61)
+    second = worker_for(receiver, store, clock, match=("team-a-*",))  # a new process
+    second.step()
+
+    assert [set(push) for push in map(by_container, receiver.bodies())] == [
+        {(GAVE_UP, "team-a-web")}
+    ]
+    second.stop()
+
+
+def test_stale_backups_of_containers_the_sink_does_not_match_are_not_pushed(tmp_path, receiver):
+    config = config_with(
+        status_interval=timedelta(seconds=30),
+        backups_interval=timedelta(minutes=10),
+        backup_freshness={"max_age": timedelta(minutes=30)},
+    )
+    settings = settings_for(receiver, match=("web",))
+    config = dataclasses.replace(config, notify=(settings,))
+    run = SimulatedRun(tmp_path, config, rate_limit=100_000)
+    try:
+        run.seed("web")
+        run.seed("shop-db")
+        run.advance(timedelta(hours=3, minutes=30))  # both newest backups are stale
+
+        run.daemon.notifications.deliver_pending()
+
+        assert set(last_push(receiver)) == {(BACKUP_STALE, "web")}
+    finally:
+        run.close()
+
+
+def test_firing_alerts_are_re_sent_every_minute_while_rows_keep_coming(receiver, store, clock):
+    worker = worker_for(receiver, store, clock)
+    worker.step()
+    append(store, "web", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    worker.step()
+
+    for index in range(6 * 12):  # six minutes, a row about another container every 5 s
+        append(store, f"other-{index % 5}", AuditAction.CONTAINER_RESTART, Outcome.SUCCEEDED)
+        clock.advance(5)
+        assert worker.step() == 1
+
+    assert len(receiver.requests) >= 6
+    assert last_push(receiver)[(GAVE_UP, "web")]["endsAt"] > clock.now().isoformat()
+
+
+def test_a_re_send_that_gets_through_clears_the_failures(receiver, store, clock, caplog):
+    worker = worker_for(receiver, store, clock)
+    worker.step()
+    append(store, "web", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    worker.step()
+    receiver.stop()
+    for _ in range(8):  # re-sends fail for a while: the backoff grows to minutes
+        clock.advance(301)
+        worker.step()
+    receiver.start()
+    clock.advance(301)
+    worker.step()  # a re-send gets through
+    assert worker.last_error is None
+
+    receiver.stop()  # a later blip is retried after the first backoff again, not minutes
+    clock.advance(61)
+    with caplog.at_level("WARNING", logger="daemon"):
+        worker.step()
+    assert "(attempt 1;" in caplog.text
+    receiver.start()
+    pushes = len(receiver.requests)
+    clock.advance(1.01)
+    worker.step()
+    assert len(receiver.requests) == pushes + 1

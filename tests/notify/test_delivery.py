@@ -1,25 +1,35 @@
 """Delivery from the audit outbox to a real webhook receiver on loopback, on a ManualClock:
 order, no gaps, retries, filters, summaries after `summarize_after`, metrics per fault."""
 
+import contextlib
 import hashlib
 import hmac
 import json
+import os
 import random
+import resource
+import sys
+import time
 from datetime import timedelta
 
 import pytest
 from prometheus_client import CollectorRegistry
 
-from daemon.audit import AuditAction, Outcome, new_action_id, row_hash
+from daemon.audit import AuditAction, Outcome, new_action_id, row_hash, verify_export
 from daemon.exporter import NotificationMetrics
 from daemon.notify import (
     SIGNATURE_HEADER,
+    DeliveryResult,
     DeliveryWorker,
     JsonLinesSink,
     NotifyConfig,
+    Sink,
+    SinkUnreachable,
     WebhookSink,
+    notification_of,
     retry_delay,
 )
+from tests.notify.scripted_receiver import ScriptedReceiver, http_answer
 
 SECRET = "s3cret-for-hmac"
 
@@ -286,3 +296,160 @@ def test_no_secret_of_a_failing_sink_reaches_logs_or_audit_rows(
     assert "notification sink ops" in caplog.text  # the failures were logged
     for secret in (SECRET, "receiver-token", path_token):
         assert not any(secret in text for text in shown), secret
+
+
+def test_a_row_the_receiver_refuses_for_good_is_a_dead_letter_and_the_stream_goes_on(
+    tmp_path, store, clock, registry, caplog
+):
+    refused: list[int] = []
+
+    def answer(body: dict) -> list[bytes]:
+        if body["row"]["id"] in refused:  # echoes the request, bearer token and all
+            return http_answer(422, b"unknown field: Authorization: Bearer receiver-token")
+        return http_answer(200, b"ok")
+
+    receiver = ScriptedReceiver(answer)
+    try:
+        worker = worker_for(webhook_settings(tmp_path, receiver), store, clock, registry)
+        worker.step()
+        refused.append(restart(store, "web").id)
+        later = [restart(store, "db").id, restart(store, "api").id]
+        with caplog.at_level("WARNING", logger="daemon"):
+            assert worker.step() == 2
+            clock.advance(600)
+            worker.step()
+    finally:
+        receiver.stop()
+
+    assert [body["row"]["id"] for body in receiver.bodies] == [*refused, *later]  # sent once
+    assert metric(registry, "stacks_opsd_notifications_total", sink="ops", result="rejected") == 1
+    assert metric(registry, "stacks_opsd_notifications_total", sink="ops", result="delivered") == 2
+    assert metric(registry, "stacks_opsd_notification_lag_rows", sink="ops") == 0
+    assert worker.failures == 0
+    [logged] = [record.getMessage() for record in caplog.records if "dead letter" in record.message]
+    assert f"audit row {refused[0]}" in logged and "HTTP 422: unknown field" in logged
+    assert "receiver-token" not in caplog.text
+
+
+@pytest.mark.parametrize("status", [500, 503, 408, 429])
+def test_a_refusal_that_may_pass_is_retried_and_holds_the_stream(
+    tmp_path, store, clock, registry, status
+):
+    receiver = ScriptedReceiver(lambda body: http_answer(status, b"try later"))
+    try:
+        worker = worker_for(webhook_settings(tmp_path, receiver), store, clock, registry)
+        worker.step()
+        restart(store, "web")
+        restart(store, "db")
+        worker.step()
+        clock.advance(2)
+        worker.step()
+    finally:
+        receiver.stop()
+
+    assert [body["row"]["container_name"] for body in receiver.bodies] == ["web", "web"]
+    assert metric(registry, "stacks_opsd_notifications_total", sink="ops", result="rejected") == 2
+    assert metric(registry, "stacks_opsd_notification_lag_rows", sink="ops") == 2
+    assert worker.failures == 2
+
+
+def test_a_line_cut_short_by_a_full_disk_is_undone_and_the_file_still_verifies(
+    tmp_path, store, clock, registry
+):
+    path = tmp_path / "audit.jsonl"
+    settings = NotifyConfig(name="lines", kind="jsonl", path=str(path))
+    sink = JsonLinesSink(settings)
+    worker = worker_for(settings, store, clock, registry, sink=sink)
+    worker.step()
+    rows = [restart(store, "web")]
+    worker.step()
+    rows.append(restart(store, "db"))
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (path.stat().st_size + 100, hard))  # "disk full"
+    try:  # the sink alone, so that nothing else this process writes meets the limit
+        with pytest.raises(SinkUnreachable, match="File too large"):
+            sink.send(notification_of(rows[1]))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    rows.append(restart(store, "api"))
+    worker.step()  # space again: the row is sent again, and the one after it
+
+    assert [json.loads(line)["id"] for line in path.read_text().splitlines()] == [
+        row.id for row in rows
+    ]
+    check = verify_export(path.read_text().splitlines(keepends=True))
+    assert check.ok, check.problem
+
+
+def test_standard_output_with_no_reader_is_an_unreachable_sink_that_lags(
+    store, clock, registry, monkeypatch
+):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the log shipper reading the daemon's output is gone
+    with open(write_end, "w", encoding="utf-8") as broken:
+        monkeypatch.setattr(sys, "stdout", broken)
+        settings = NotifyConfig(name="out", kind="jsonl", path="-")
+        worker = worker_for(settings, store, clock, registry, sink=JsonLinesSink(settings))
+        worker.step()
+        restart(store, "web")
+        restart(store, "db")
+
+        assert worker.step() == 0
+        monkeypatch.undo()
+        with contextlib.suppress(BrokenPipeError):  # its buffer still holds the line
+            broken.close()
+
+    assert (
+        metric(registry, "stacks_opsd_notifications_total", sink="out", result="unreachable") == 1
+    )
+    assert metric(registry, "stacks_opsd_notification_lag_rows", sink="out") == 2
+    assert "cannot write to standard output: Broken pipe" in worker.last_error
+
+
+class FaultySink(Sink):
+    """A sink with a bug: every send raises something that is no SinkError."""
+
+    kind = "faulty"
+
+    def __init__(self, settings) -> None:
+        super().__init__(settings)
+        self.sends = 0
+
+    def send(self, notification):
+        self.sends += 1
+        raise KeyError("a bug")
+
+
+def test_a_sink_that_raises_something_unexpected_backs_off_instead_of_flooding_the_log(
+    tmp_path, receiver, store, clock, registry, caplog
+):
+    settings = webhook_settings(tmp_path, receiver)
+    sink = FaultySink(settings)
+    worker = worker_for(settings, store, clock, registry, sink=sink)
+    worker.step()
+    restart(store)
+
+    with caplog.at_level("WARNING", logger="daemon"):
+        worker.start()  # its thread waits on the real clock; the backoff on the manual one
+        time.sleep(2.0)  # four of the worker's 0.5 s polls
+        worker.stop()
+
+    assert sink.sends == 1
+    [logged] = [record for record in caplog.records if "delivery pass failed" in record.message]
+    assert "KeyError('a bug')" in logged.getMessage() and "(attempt 1;" in logged.getMessage()
+    assert logged.exc_info is not None  # the traceback, once
+
+
+def test_each_sinks_results_are_exported_at_zero_before_anything_is_counted(
+    tmp_path, receiver, store, clock, registry
+):
+    worker_for(webhook_settings(tmp_path, receiver), store, clock, registry)
+
+    exported = {
+        result: registry.get_sample_value(
+            "stacks_opsd_notifications_total", {"sink": "ops", "result": result}
+        )
+        for result in DeliveryResult
+    }
+    assert exported == dict.fromkeys(DeliveryResult, 0.0)  # so a first summary is an increase
