@@ -5,9 +5,9 @@
 
 Any 2xx is success: receivers answer "ok", `{"success": true}` or nothing, and
 their body is returned shortened in the Receipt (`notify test` prints it). A 4xx
-other than 408 and 429 refuses this notification for good (SinkDeadLetter: sending
-it again would get the same answer); other statuses (5xx, 408, 429, 3xx) are
-SinkRejected, retried; no connection is SinkUnreachable; no answer in time
+other than 401, 403, 408 and 429 refuses this notification for good (SinkDeadLetter:
+sending it again would get the same answer); other statuses (5xx, 401, 403, 408, 429,
+3xx) are SinkRejected, retried; no connection is SinkUnreachable; no answer in time
 is SinkTimeout; an answer that is not HTTP is SinkBadAnswer. Redirects are not
 followed (a receiver that moved should be reconfigured, not guessed). The URL is
 shown without its query string or password: incoming-webhook URLs carry secrets
@@ -58,8 +58,10 @@ from daemon.secrets import REDACTED, mask_url_path, redact_text
 ANSWER_SHOWN = 500
 ANSWER_READ = 64 * 1024  # bytes of an answer's body read at most; the rest is never fetched
 REDACTION_WINDOW = 2 * ANSWER_SHOWN  # characters of an answer redact_text scans
-# 4xx answers that say "not now" rather than "never": Request Timeout, Too Many Requests.
-RETRYABLE_4XX = frozenset({408, 429})
+# 4xx answers that say "not now" rather than "never": Unauthorized and Forbidden (a token
+# rotated or revoked: every row would get them until it is fixed, so the stream waits),
+# Request Timeout, Too Many Requests.
+RETRYABLE_4XX = frozenset({401, 403, 408, 429})
 USER_AGENT = f"stacks-opsd/{__version__}"
 # A secret shorter than this is not hidden on its own (it would blank common words), nor
 # a part of one shorter than SECRET_PART (a token is long; `Bearer` and `services` are not).
