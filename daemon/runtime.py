@@ -21,10 +21,13 @@ the lock confirmed held) right before every change, and
 tells the poller of backups it changed through `on_backups_changed`.
 """
 
+import hashlib
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 
@@ -35,7 +38,7 @@ from daemon.evaluation import NOTHING, Evaluation, PolicyHistory, evaluate
 from daemon.executor import Executor, Report
 from daemon.exporter import Health, build_daemon_metrics
 from daemon.leader import LeaderLock, leader_lock_for
-from daemon.notify import Notifications, SinkConfigError, SinkEnvironment
+from daemon.notify import Notifications, NotifyConfig, SinkConfigError, SinkEnvironment
 from daemon.pauses import PauseGate, Screened, hold_expiries
 from daemon.poller import Poller
 from daemon.snapshot import LatestSnapshot, Snapshot
@@ -60,6 +63,19 @@ def stop_wait(api_timeout: timedelta) -> float:
     it) and a moment to write the row; at most `STOP_WAIT_LIMIT`. A change still in
     flight then is audited `interrupted`."""
     return min(api_timeout + timedelta(seconds=2), STOP_WAIT_LIMIT).total_seconds()
+
+
+def sink_inputs(notify: Sequence[NotifyConfig]) -> tuple:
+    """Each sink's settings with a digest of each file it reads: a reload rebuilds the
+    sinks when this changed (a rotated token), not on every reload."""
+    return tuple((one, tuple(_digest(path) for path in one.files_read())) for one in notify)
+
+
+def _digest(path: str) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None  # building the sink says what is wrong with it
 
 
 @dataclass(frozen=True)
@@ -151,6 +167,7 @@ class Daemon:
             on_backups_changed=self.poller.invalidate_backups,
         )
         self._delivering = False  # the sinks' threads run (start_notifications)
+        self._sink_inputs = sink_inputs(config.notify)
         try:
             self.notifications = self._notifications_for(config)
         except Exception:
@@ -353,15 +370,20 @@ class Daemon:
         """Run with `config` from the next evaluation on (a reload, daemon/config_reload.py,
         which keeps the settings that cannot change live). The policies are rebuilt and
         their states folded again from the audit history with the new options; windows
-        apply at once; the `[[notify]]` sinks are rebuilt, reading their secret and
-        header files again (a rotated token applies on reload; each sink resumes from
-        its cursor). ConfigError, with nothing applied, if a sink cannot be built."""
+        apply at once; the `[[notify]]` sinks are rebuilt when their settings or the
+        files they read changed (a rotated token applies on reload; each sink resumes
+        from its cursor), and kept as they are otherwise (an Alertmanager sink keeps
+        what it pushes). ConfigError, with nothing applied, if a sink cannot be built."""
         options = policy_options(config.policies, config.overrides)
         policies = deciding_policies(options, dry_run=config.daemon.dry_run)
-        try:
-            sinks = self._notifications_for(config)
-        except SinkConfigError as error:
-            raise ConfigError([str(error)]) from error
+        inputs = sink_inputs(config.notify)
+        removed = {one.name for one in self.config.notify} - {one.name for one in config.notify}
+        sinks = None
+        if inputs != self._sink_inputs:
+            try:
+                sinks = self._notifications_for(config)
+            except SinkConfigError as error:
+                raise ConfigError([str(error)]) from error
         with self._config_lock:
             self.config = config
             self.policies = policies
@@ -375,10 +397,13 @@ class Daemon:
                 backups_interval=config.poll.backups_interval,
             )
         self._export_windows()
-        self.notifications.stop()
-        self.notifications = sinks
-        if self._delivering:
-            sinks.start()
+        if sinks is not None:
+            self.notifications.stop()
+            for name in removed:
+                self.metrics.notifications.remove_sink(name)
+            self.notifications, self._sink_inputs = sinks, inputs
+            if self._delivering:
+                sinks.start()
 
     def refresh(self) -> int:
         if not self.acting:

@@ -17,6 +17,7 @@ lag is the number of audit rows after the sink's cursor, as of its last pass; it
 exists only while this instance leads (a standby delivers nothing and shows no lag).
 """
 
+import contextlib
 import threading
 from datetime import datetime
 
@@ -53,6 +54,17 @@ class NotificationMetrics:
         """The sink's counter of every result, at 0 until something is counted."""
         for result in DeliveryResult:
             self._total.labels(sink, result)
+
+    def remove_sink(self, sink: str) -> None:
+        """Every series of a sink a config reload removed (its lag would alert forever)."""
+        with self._lock:
+            for result in DeliveryResult:
+                with contextlib.suppress(KeyError):
+                    self._total.remove(sink, result)
+            for gauge in (self._lag, self._last_success):
+                with contextlib.suppress(KeyError):
+                    gauge.remove(sink)
+            self._lagging.discard(sink)
 
     def count(self, sink: str, result: str, rows: int = 1) -> None:
         self._total.labels(sink, result).inc(rows)

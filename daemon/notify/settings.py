@@ -83,6 +83,10 @@ class NotifyConfig:
     summarize_after: timedelta = timedelta(hours=24)
     generator_url: str = ""
 
+    def files_read(self) -> tuple[str, ...]:
+        """The files the sink reads when it is built (its secret and header values)."""
+        return tuple(path for path in (self.secret_file, *self.headers_files.values()) if path)
+
     RULES: ClassVar[tuple[OptionRule, ...]] = (
         OptionRule(
             "name",

@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from prometheus_client import generate_latest
 
 from daemon.config import ConfigError, WindowConfig
 from daemon.notify import NotifyConfig
@@ -26,6 +27,10 @@ def run(tmp_path):
 
 def restarts(run: SimulatedRun, outcome: str) -> int:
     return len(run.rows(action="container.restart", outcome=outcome))
+
+
+def scrape(run: SimulatedRun) -> str:
+    return generate_latest(run.daemon.metrics.registry).decode()
 
 
 def test_a_window_added_by_a_reload_pauses_restarts_and_removing_it_lets_them_resume(run):
@@ -97,3 +102,28 @@ def test_a_reload_reads_a_rotated_header_file_though_the_config_is_unchanged(run
         assert sent == {"Bearer new-token"}
     finally:
         receiver.stop()
+
+
+def test_a_reload_that_changes_no_sink_keeps_them_and_a_removed_sink_leaves_no_series(
+    run, tmp_path
+):
+    """A policy change keeps the sinks as they are (an Alertmanager sink keeps the alerts it
+    pushes); a sink the file no longer names takes its series along (its lag would fire
+    StacksOpsdNotificationsLagging forever)."""
+    kept = NotifyConfig(name="lines", kind="jsonl", path=str(tmp_path / "audit.jsonl"))
+    gone = NotifyConfig(name="old", kind="jsonl", path=str(tmp_path / "old.jsonl"))
+    run.daemon.apply_config(dataclasses.replace(run.daemon.config, notify=(kept, gone)))
+    run.seed("web")
+    run.advance(timedelta(minutes=2))
+    run.daemon.notifications.deliver_pending()
+    assert 'sink="old"' in scrape(run)
+    workers = run.daemon.notifications.workers
+
+    policies = config_with(status_interval=INTERVAL, auto_restart={"max_restarts": 2}).policies
+    run.daemon.apply_config(dataclasses.replace(run.daemon.config, policies=policies))
+    assert run.daemon.notifications.workers is workers
+
+    run.daemon.apply_config(dataclasses.replace(run.daemon.config, notify=(kept,)))
+    assert [worker.sink.name for worker in run.daemon.notifications.workers] == ["lines"]
+    assert 'sink="old"' not in scrape(run)
+    assert 'sink="lines"' in scrape(run)
