@@ -198,11 +198,13 @@ def parse_location(name: str) -> tzinfo:
 def local_zone(environ: Mapping[str, str] = os.environ, localtime: Path = LOCALTIME) -> tzinfo:
     """This machine's zone with its daylight saving time: the IANA zone `TZ` names
     ("Europe/Berlin", ":Europe/Berlin" or a path into a zoneinfo directory), else the
-    one `localtime` links to, or UTC without that file (as the C library does). A fixed
-    offset would be an hour off for half the year, so a zone found neither way is
-    refused (ValueError)."""
-    named = environ.get("TZ", "")
-    if named:
+    one `localtime` links to, or UTC without that file or with TZ set empty (as the C
+    library reads them). A fixed offset would be an hour off for half the year, so a
+    zone found neither way is refused (ValueError)."""
+    named = environ.get("TZ")
+    if named == "":
+        return UTC
+    if named is not None:
         zone = _zone_named(named.removeprefix(":"))
         if zone is None:
             raise ValueError(

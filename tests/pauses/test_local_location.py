@@ -68,6 +68,9 @@ def test_local_is_the_zone_etc_localtime_links_to_when_tz_is_unset(tmp_path):
 def test_local_without_etc_localtime_is_utc_as_the_c_library_reads_it(tmp_path):
     """A container image without /etc/localtime and no TZ runs on UTC."""
     assert local_zone({}, tmp_path / "no-localtime") == UTC
+    berlin = tmp_path / "localtime"
+    berlin.symlink_to("/usr/share/zoneinfo/Europe/Berlin")
+    assert local_zone({"TZ": ""}, berlin) == UTC  # TZ set empty is UTC too
 
 
 def test_local_without_a_zone_to_find_is_refused_asking_for_an_iana_name(tmp_path):
