@@ -25,7 +25,9 @@ One `DeliveryWorker` per sink repeats a pass:
    dead letter: logged once with its id and the receiver's answer, counted
    (result `rejected`), and the cursor moves past it; the stream goes on.
 4. A wanted row older than the sink's `summarize_after` is not sent one by one:
-   every row that old after the cursor is counted, and one `notify.summary` row
+   once the oldest is older by a further `SUMMARY_SPAN` of it (an hour, of the
+   default 24 h: one summary per hour of rows while a sink stays down, not one per
+   retry), every row that old after the cursor is counted, and one `notify.summary` row
    (actor `notify`, outcome `skipped`, target the sink, details counting what was
    skipped by action and outcome) is appended in the same transaction that moves
    the cursor past them. That row is audited like any other and delivered to the
@@ -74,6 +76,7 @@ from policies import MaxAge
 log = logging.getLogger(__name__)
 
 BATCH = 100
+SUMMARY_SPAN = 1 / 24  # of summarize_after: how much older the oldest row gets first
 POLL = timedelta(seconds=0.5)
 RETRY_INITIAL = timedelta(seconds=1)
 RETRY_MAX = timedelta(minutes=5)
@@ -202,7 +205,11 @@ class DeliveryWorker:
         return False
 
     def _too_old(self, row: AuditLog) -> bool:
-        return row.at < self._clock.now() - self.settings.summarize_after
+        """Whether summarizing starts at `row`: older than `summarize_after` by a further
+        `SUMMARY_SPAN` of it, so a sink down for days gets one summary per span (an hour
+        of rows by default), not one per retry."""
+        span = self.settings.summarize_after * (1 + SUMMARY_SPAN)
+        return row.at < self._clock.now() - span
 
     def _summarize_from(self, cursor: int) -> None:
         """Count every row older than `summarize_after` after `cursor`, hand the wanted ones

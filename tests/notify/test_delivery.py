@@ -223,6 +223,27 @@ def test_rows_older_than_summarize_after_become_one_audited_summary(
     assert receiver.ids() == [fresh, summary.id]  # nothing lost silently: the summary arrives
 
 
+def test_a_sink_down_for_days_gets_a_summary_an_hour_not_one_per_retry(
+    tmp_path, receiver, store, clock, registry
+):
+    """A row every 10 minutes while the receiver is down for 30 h, retried every 4 minutes:
+    from hour 25 on, one summary per hour of rows (each also goes to every other sink)."""
+    worker = worker_for(webhook_settings(tmp_path, receiver), store, clock, registry)
+    worker.step()
+    receiver.stop()
+    for minute in range(0, 30 * 60, 2):
+        if minute % 10 == 0:
+            restart(store, "web")
+        if minute % 4 == 0:
+            worker.step()
+        clock.advance(2 * 60)
+    summaries = store.query(action=AuditAction.NOTIFY_SUMMARY)
+    assert 3 <= len(summaries) <= 6  # about one an hour, from hour 25 on
+    counted = [json.loads(summary.details)["skipped"] for summary in summaries]
+    assert min(counted) >= 6  # an hour of rows each
+    assert store.verify().ok
+
+
 def test_a_standby_delivers_nothing_and_the_leader_resumes_from_the_cursor(
     tmp_path, receiver, store, clock, registry
 ):
