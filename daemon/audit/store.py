@@ -307,7 +307,7 @@ class AuditStore:
         fields = _entry(**row)
         what = f"`{row['action']}` `{outcome}` for {row.get('container_name')}"
         with self._writing(what) as conn:
-            _lock_head(conn)
+            _head(conn, locked=True)
             if conn.execute(select(has_outcome(row["action_id"]))).scalar():
                 return None
             return self._write_rows(conn, [fields])[0]
@@ -376,7 +376,7 @@ class AuditStore:
         reads from there too, not the whole log.
         """
         with self._writing("`interrupted` rows for unfinished actions") as conn:
-            head = _lock_head(conn)
+            head = _head(conn)
             start = self._unfinished_from
             if start is None and head is not None:
                 start = head.open_from
@@ -384,6 +384,11 @@ class AuditStore:
             gone, in_flight = liveness.unfinished_actions(
                 conn, start, self.session, including_own, self._here, self._observed
             )
+            if gone:  # lock, then look again: an outcome committed meanwhile closes its action
+                head = _head(conn, locked=True)
+                gone, in_flight = liveness.unfinished_actions(
+                    conn, start, self.session, including_own, self._here, self._observed
+                )
             entries = [liveness.interrupted_row(row) for row in gone]
             written = self._write_rows(conn, entries) if entries else []
             seen_up_to = head.last_id if head is not None and head.last_id else 0
@@ -710,14 +715,14 @@ class DatabaseFile:
         return None
 
 
-def _lock_head(conn: Connection) -> Any:
-    """The audit head (`last_id`, `open_from`), locked for this write transaction first:
-    no row is appended meanwhile, so what the transaction checks before it writes (an
+def _head(conn: Connection, *, locked: bool = False) -> Any:
+    """The audit head (`last_id`, `open_from`); `locked`: for this write transaction, so
+    no row is appended meanwhile and what the transaction checks before it writes (an
     action's outcome) still holds when it writes. SQLite's write transaction holds the
-    whole file already; PostgreSQL (read committed) needs the row lock."""
-    return conn.execute(
-        select(HEAD.c.last_id, HEAD.c.open_from).where(HEAD_ROW).with_for_update()
-    ).first()
+    whole file already; PostgreSQL (read committed) needs the row lock, which a
+    read-only server refuses: lock only to write."""
+    statement = select(HEAD.c.last_id, HEAD.c.open_from).where(HEAD_ROW)
+    return conn.execute(statement.with_for_update() if locked else statement).first()
 
 
 def _all_rows(conn: Connection, from_id: int | None = None) -> Iterator[Mapping[str, Any]]:
