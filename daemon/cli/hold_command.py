@@ -11,7 +11,11 @@ names, by id, name or name glob, until it is released or expires; operator
 the running daemon (and its standbys) see them at the next status cycle without
 a restart; placing and releasing one are audited (actor `cli`), and the daemon
 audits each expiry once. The daemon does not need to be running, and no API
-key is needed: only the audit database.
+key is needed: only the audit database. Times are UTC.
+
+A pattern that names no container the audit log has a row about is warned
+about on stderr (a typo holds nothing), and placed all the same: a container
+created later may be meant.
 
 Once the hold is placed, `hold` waits until no action already in flight on a
 held container is still running (a restart, or a change waiting for its
@@ -22,10 +26,12 @@ still in flight; the hold stays in place. --no-wait returns at once.
 """
 
 import argparse
+import difflib
 import getpass
 import json
 import socket
-from datetime import timedelta
+import sys
+from datetime import UTC, timedelta
 
 from daemon.audit import AuditStore, Hold
 from daemon.cli.errors import CliError, UsageError
@@ -115,10 +121,13 @@ def place(args: argparse.Namespace) -> int:
             args.pattern, args.reason.strip(), who(), clock.now() + duration, OPERATOR
         )
         print(
-            f"held {hold.pattern} until {until(hold)} (hold {hold.id}): automatic actions "
+            f"held {hold.pattern} until {until(hold)} UTC (hold {hold.id}): automatic actions "
             f"paused; `stacks-opsd release {hold.pattern}` ends it sooner",
             flush=True,
         )
+        unseen = _unseen_warning(hold, store.seen_containers())
+        if unseen:
+            print(f"stacks-opsd: warning: {unseen}", file=sys.stderr, flush=True)
         if wait_timeout is None:
             return 0
         progress = Progress.for_command(quiet=args.quiet)
@@ -136,6 +145,20 @@ def place(args: argparse.Namespace) -> int:
             "automatically. Check with `stacks-opsd audit list`, or wait longer with --wait-timeout"
         )
     return 0
+
+
+def _unseen_warning(hold: Hold, seen: dict[str, str | None]) -> str | None:
+    """What to tell an operator whose hold names no container the audit log has a row about
+    (a typo holds nothing), or None. The hold stays: a container may be created later."""
+    if any(hold.covers(container_id, name or "") for container_id, name in seen.items()):
+        return None
+    names = sorted({name for name in seen.values() if name})
+    similar = difflib.get_close_matches(hold.pattern, names, n=3)
+    hint = f" (similar names it has seen: {', '.join(similar)})" if similar else ""
+    return (
+        f"{hold.pattern!r} matches no container this database has seen; check the name{hint}. "
+        "The hold is placed: a container created later under that name is held too"
+    )
 
 
 def _wait_timeout(args: argparse.Namespace) -> timedelta | None:
@@ -192,4 +215,5 @@ def list_holds(args: argparse.Namespace) -> int:
 
 
 def until(hold: Hold) -> str:
-    return hold.expires_at.strftime("%Y-%m-%d %H:%M:%S")
+    """When the hold expires, in UTC (say so next to it)."""
+    return hold.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
