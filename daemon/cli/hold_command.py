@@ -15,7 +15,8 @@ key is needed: only the audit database. Times are UTC.
 
 A pattern that names no container the audit log has a row about is warned
 about on stderr (a typo holds nothing), and placed all the same: a container
-created later may be meant.
+created later may be meant. A release that leaves a container it named held by
+another hold says which (`shop-db is still held by hold 1 on 'shop-*' ...`).
 
 Once the hold is placed, `hold` waits until no action already in flight on a
 held container is still running (a restart, or a change waiting for its
@@ -33,7 +34,7 @@ import socket
 import sys
 from datetime import UTC, timedelta
 
-from daemon.audit import AuditStore, Hold
+from daemon.audit import AuditStore, Hold, is_glob
 from daemon.cli.errors import CliError, UsageError
 from daemon.cli.hold_wait import describe, wait_for_hands_off
 from daemon.cli.progress import Progress, add_quiet_option
@@ -176,7 +177,8 @@ def release_holds(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
         ended = store.release_holds(args.pattern, who(), OPERATOR)
-        active = [] if ended else store.active_holds()
+        active = store.active_holds()
+        seen = store.seen_containers() if ended and active else {}
     finally:
         store.close()
     if not ended:
@@ -187,7 +189,31 @@ def release_holds(args: argparse.Namespace) -> int:
         )
     for hold in ended:
         print(f"released hold {hold.id} on {hold.pattern} ({hold.reason})")
+    for line in _still_held(ended, active, seen):
+        print(line)
     return 0
+
+
+def _still_held(ended: list[Hold], active: list[Hold], seen: dict[str, str | None]) -> list[str]:
+    """One line per container the released holds named that other active holds still cover:
+    the containers the audit log has seen, and the one a pattern that is no glob names."""
+    named = {
+        container_id: name or container_id
+        for container_id, name in seen.items()
+        if any(hold.covers(container_id, name or "") for hold in ended)
+    }
+    for hold in ended:
+        if not is_glob(hold.pattern) and hold.pattern not in {*named, *named.values()}:
+            named[hold.pattern] = hold.pattern
+    lines = []
+    for container_id, name in sorted(named.items(), key=lambda item: item[1]):
+        covering = [hold for hold in active if hold.covers(container_id, name)]
+        if covering:
+            holds = ", ".join(
+                f"hold {h.id} on {h.pattern!r} until {until(h)} UTC ({h.reason})" for h in covering
+            )
+            lines.append(f"{name} is still held by {holds}")
+    return lines
 
 
 def list_holds(args: argparse.Namespace) -> int:

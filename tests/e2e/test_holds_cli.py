@@ -1,6 +1,6 @@
 """`hold` and `release` as an operator reads them, with only the audit database (no daemon,
-no API key): the expiry says UTC, and a pattern naming no container the database has seen
-is warned about (and held anyway)."""
+no API key): the expiry says UTC, a pattern naming no container the database has seen is
+warned about (and held anyway), and a release that leaves the container held says by what."""
 
 import re
 import subprocess
@@ -64,3 +64,33 @@ def test_a_hold_on_a_name_no_container_had_warns_and_is_placed_anyway(config):
 def test_a_hold_on_a_container_the_database_has_seen_says_nothing_more(config, pattern):
     _, warned = hold(config, pattern, "1h", "deploy")
     assert warned == ""
+
+
+def test_releasing_one_of_two_overlapping_holds_says_what_still_holds_the_container(config):
+    broad, _ = hold(config, "shop-*", "2h", "deploy")
+    narrow, _ = hold(config, "shop-db", "30m", "migration")
+
+    released = cli(config, "release", "shop-db")
+    assert released.returncode == 0, released.stderr
+    assert released.stdout.splitlines() == [
+        f"released hold {narrow['id']} on shop-db (migration)",
+        f"shop-db is still held by hold {broad['id']} on 'shop-*' until {broad['until']} UTC "
+        "(deploy)",
+    ]
+
+    last = cli(config, "release", "shop-*")
+    assert last.returncode == 0, last.stderr
+    assert last.stdout.splitlines() == [f"released hold {broad['id']} on shop-* (deploy)"]
+
+
+def test_releasing_a_glob_names_the_seen_containers_another_hold_still_covers(config):
+    broad, _ = hold(config, "shop-*", "2h", "deploy")
+    narrow, _ = hold(config, "usr-0000abcd-shop-db", "30m", "migration")  # by id
+
+    released = cli(config, "release", "shop-*")
+    assert released.returncode == 0, released.stderr
+    assert released.stdout.splitlines() == [
+        f"released hold {broad['id']} on shop-* (deploy)",
+        f"shop-db is still held by hold {narrow['id']} on 'usr-0000abcd-shop-db' until "
+        f"{narrow['until']} UTC (migration)",
+    ]
