@@ -28,9 +28,7 @@ still in flight; the hold stays in place. --no-wait returns at once.
 
 import argparse
 import difflib
-import getpass
 import json
-import socket
 import sys
 from datetime import UTC, timedelta
 
@@ -38,7 +36,7 @@ from daemon.audit import AuditStore, Hold, is_glob
 from daemon.cli.errors import CliError, UsageError
 from daemon.cli.hold_wait import describe, wait_for_hands_off
 from daemon.cli.progress import Progress, add_quiet_option
-from daemon.cli.startup import config_from_args, instance_name
+from daemon.cli.startup import config_from_args, instance_name, operator_name
 from daemon.clock import SystemClock
 from daemon.durations import EXAMPLES, format_duration, parse_duration
 from policies import OPERATOR
@@ -85,15 +83,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.set_defaults(handler=list_holds)
 
 
-def who() -> str:
-    """The operator placing or releasing a hold: user@host."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
-
-
 def open_store(args: argparse.Namespace) -> AuditStore:
     """The audit database the daemon reads holds from: it must exist, or a hold placed in a
     new one (a mistyped database_url) would be in force for nobody."""
@@ -119,7 +108,7 @@ def place(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
         hold = store.place_hold(
-            args.pattern, args.reason.strip(), who(), clock.now() + duration, OPERATOR
+            args.pattern, args.reason.strip(), operator_name(), clock.now() + duration, OPERATOR
         )
         print(
             f"held {hold.pattern} until {until(hold)} UTC (hold {hold.id}): automatic actions "
@@ -176,7 +165,7 @@ def _wait_timeout(args: argparse.Namespace) -> timedelta | None:
 def release_holds(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
-        ended = store.release_holds(args.pattern, who(), OPERATOR)
+        ended = store.release_holds(args.pattern, operator_name(), OPERATOR)
         active = store.active_holds()
         seen = store.seen_containers() if ended and active else {}
     finally:

@@ -1,7 +1,8 @@
 """What `backup` and `change` share: a client, the audit store and the executor, from config.
 
 Operator actions go through the same executor and pre-change backup gate as the
-daemon's own, audited with actor `cli`. The command's audit session is renewed
+daemon's own, audited with actor `cli` and the operator (user@host) in each row's
+`details.operator` (operator_store.py). The command's audit session is renewed
 in the background while it waits (a running daemon never mistakes it for a
 crashed process), and a container the daemon is acting on is waited for, up to
 `BUSY_WAIT`, before the command gives up and says who holds it.
@@ -19,10 +20,11 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from daemon.audit import AuditStore, Outcome
+from daemon.audit import Outcome
 from daemon.cli.errors import CliError, UsageError
+from daemon.cli.operator_store import OperatorStore
 from daemon.cli.progress import Progress
-from daemon.cli.startup import api_key_from, instance_name
+from daemon.cli.startup import api_key_from, instance_name, operator_name
 from daemon.clock import SystemClock
 from daemon.config import Config
 from daemon.executor import Executor, NotAudited, Report
@@ -55,8 +57,8 @@ class OperatorSession:
             budget=budget,
             clock=clock,
         )
-        self.store = AuditStore.open(
-            config.daemon.database_url, instance_name(config), clock, role="cli"
+        self.store = OperatorStore.open_for(
+            operator_name(), config.daemon.database_url, instance_name(config), clock
         )
         self.executor = Executor(
             self.client,
