@@ -142,9 +142,12 @@ def _unseen_warning(hold: Hold, seen: dict[str, str | None]) -> str | None:
     (a typo holds nothing), or None. The hold stays: a container may be created later."""
     if any(hold.covers(container_id, name or "") for container_id, name in seen.items()):
         return None
-    names = sorted({name for name in seen.values() if name})
-    similar = difflib.get_close_matches(hold.pattern, names, n=3)
-    hint = f" (similar names it has seen: {', '.join(similar)})" if similar else ""
+    if seen:
+        names = sorted({name for name in seen.values() if name})
+        similar = difflib.get_close_matches(hold.pattern, names, n=3)
+        hint = f" (similar names it has seen: {', '.join(similar)})" if similar else ""
+    else:
+        hint = " (it has no rows about any container yet)"
     return (
         f"{hold.pattern!r} matches no container this database has seen; check the name{hint}. "
         "The hold is placed: a container created later under that name is held too"

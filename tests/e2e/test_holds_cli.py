@@ -60,6 +60,16 @@ def test_a_hold_on_a_name_no_container_had_warns_and_is_placed_anyway(config):
     assert f"{typo['id']}   shop-bd  {typo['until']}" in listed.stdout
 
 
+def test_a_hold_placed_before_the_database_has_rows_about_containers_says_so(tmp_path):
+    config = write_config(tmp_path, "http://127.0.0.1:9/api/v1", free_port())
+    AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", SystemClock()).close()
+    _, warned = hold(config, "web", "1h", "deploy")
+    assert warned.startswith(
+        "stacks-opsd: warning: 'web' matches no container this database has seen; check the "
+        "name (it has no rows about any container yet). The hold is placed"
+    )
+
+
 @pytest.mark.parametrize("pattern", ["shop-db", "shop-*", "usr-0000abcd-shop-db"])
 def test_a_hold_on_a_container_the_database_has_seen_says_nothing_more(config, pattern):
     _, warned = hold(config, pattern, "1h", "deploy")
