@@ -11,7 +11,12 @@ names, by id, name or name glob, until it is released or expires; operator
 the running daemon (and its standbys) see them at the next status cycle without
 a restart; placing and releasing one are audited (actor `cli`), and the daemon
 audits each expiry once. The daemon does not need to be running, and no API
-key is needed: only the audit database.
+key is needed: only the audit database. Times are UTC.
+
+A pattern that names no container the audit log has a row about is warned
+about on stderr (a typo holds nothing), and placed all the same: a container
+created later may be meant. A release that leaves a container it named held by
+another hold says which (`shop-db is still held by hold 1 on 'shop-*' ...`).
 
 Once the hold is placed, `hold` waits until no action already in flight on a
 held container is still running (a restart, or a change waiting for its
@@ -22,16 +27,16 @@ still in flight; the hold stays in place. --no-wait returns at once.
 """
 
 import argparse
-import getpass
+import difflib
 import json
-import socket
-from datetime import timedelta
+import sys
+from datetime import UTC, timedelta
 
-from daemon.audit import AuditStore, Hold
+from daemon.audit import AuditStore, Hold, is_glob
 from daemon.cli.errors import CliError, UsageError
 from daemon.cli.hold_wait import describe, wait_for_hands_off
 from daemon.cli.progress import Progress, add_quiet_option
-from daemon.cli.startup import config_from_args, instance_name
+from daemon.cli.startup import config_from_args, instance_name, operator_name
 from daemon.clock import SystemClock
 from daemon.durations import EXAMPLES, format_duration, parse_duration
 from policies import OPERATOR
@@ -78,15 +83,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.set_defaults(handler=list_holds)
 
 
-def who() -> str:
-    """The operator placing or releasing a hold: user@host."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
-
-
 def open_store(args: argparse.Namespace) -> AuditStore:
     """The audit database the daemon reads holds from: it must exist, or a hold placed in a
     new one (a mistyped database_url) would be in force for nobody."""
@@ -112,13 +108,16 @@ def place(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
         hold = store.place_hold(
-            args.pattern, args.reason.strip(), who(), clock.now() + duration, OPERATOR
+            args.pattern, args.reason.strip(), operator_name(), clock.now() + duration, OPERATOR
         )
         print(
-            f"held {hold.pattern} until {until(hold)} (hold {hold.id}): automatic actions "
+            f"held {hold.pattern} until {until(hold)} UTC (hold {hold.id}): automatic actions "
             f"paused; `stacks-opsd release {hold.pattern}` ends it sooner",
             flush=True,
         )
+        unseen = _unseen_warning(hold, store.seen_containers())
+        if unseen:
+            print(f"stacks-opsd: warning: {unseen}", file=sys.stderr, flush=True)
         if wait_timeout is None:
             return 0
         progress = Progress.for_command(quiet=args.quiet)
@@ -138,6 +137,23 @@ def place(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unseen_warning(hold: Hold, seen: dict[str, str | None]) -> str | None:
+    """What to tell an operator whose hold names no container the audit log has a row about
+    (a typo holds nothing), or None. The hold stays: a container may be created later."""
+    if any(hold.covers(container_id, name or "") for container_id, name in seen.items()):
+        return None
+    if seen:
+        names = sorted({name for name in seen.values() if name})
+        similar = difflib.get_close_matches(hold.pattern, names, n=3)
+        hint = f" (similar names it has seen: {', '.join(similar)})" if similar else ""
+    else:
+        hint = " (it has no rows about any container yet)"
+    return (
+        f"{hold.pattern!r} matches no container this database has seen; check the name{hint}. "
+        "The hold is placed: a container created later under that name is held too"
+    )
+
+
 def _wait_timeout(args: argparse.Namespace) -> timedelta | None:
     """--wait-timeout as a duration; None with --no-wait."""
     if args.no_wait:
@@ -152,8 +168,9 @@ def _wait_timeout(args: argparse.Namespace) -> timedelta | None:
 def release_holds(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
-        ended = store.release_holds(args.pattern, who(), OPERATOR)
-        active = [] if ended else store.active_holds()
+        ended = store.release_holds(args.pattern, operator_name(), OPERATOR)
+        active = store.active_holds()
+        seen = store.seen_containers() if ended and active else {}
     finally:
         store.close()
     if not ended:
@@ -164,7 +181,31 @@ def release_holds(args: argparse.Namespace) -> int:
         )
     for hold in ended:
         print(f"released hold {hold.id} on {hold.pattern} ({hold.reason})")
+    for line in _still_held(ended, active, seen):
+        print(line)
     return 0
+
+
+def _still_held(ended: list[Hold], active: list[Hold], seen: dict[str, str | None]) -> list[str]:
+    """One line per container the released holds named that other active holds still cover:
+    the containers the audit log has seen, and the one a pattern that is no glob names."""
+    named = {
+        container_id: name or container_id
+        for container_id, name in seen.items()
+        if any(hold.covers(container_id, name or "") for hold in ended)
+    }
+    for hold in ended:
+        if not is_glob(hold.pattern) and hold.pattern not in {*named, *named.values()}:
+            named[hold.pattern] = hold.pattern
+    lines = []
+    for container_id, name in sorted(named.items(), key=lambda item: item[1]):
+        covering = [hold for hold in active if hold.covers(container_id, name)]
+        if covering:
+            holds = ", ".join(
+                f"hold {h.id} on {h.pattern!r} until {until(h)} UTC ({h.reason})" for h in covering
+            )
+            lines.append(f"{name} is still held by {holds}")
+    return lines
 
 
 def list_holds(args: argparse.Namespace) -> int:
@@ -192,4 +233,5 @@ def list_holds(args: argparse.Namespace) -> int:
 
 
 def until(hold: Hold) -> str:
-    return hold.expires_at.strftime("%Y-%m-%d %H:%M:%S")
+    """When the hold expires, in UTC (say so next to it)."""
+    return hold.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -1,7 +1,8 @@
 """What `backup` and `change` share: a client, the audit store and the executor, from config.
 
 Operator actions go through the same executor and pre-change backup gate as the
-daemon's own, audited with actor `cli`. The command's audit session is renewed
+daemon's own, audited with actor `cli` and the operator (user@host) in each row's
+`details.operator` (operator_store.py). The command's audit session is renewed
 in the background while it waits (a running daemon never mistakes it for a
 crashed process), and a container the daemon is acting on is waited for, up to
 `BUSY_WAIT`, before the command gives up and says who holds it.
@@ -17,21 +18,24 @@ import dataclasses
 import logging
 import sys
 import time
+from datetime import UTC, datetime
 
-from daemon.audit import AuditStore, Outcome
+from daemon.audit import Outcome
 from daemon.cli.errors import CliError, UsageError
+from daemon.cli.operator_store import OperatorStore
 from daemon.cli.progress import Progress
-from daemon.cli.startup import api_key_from, instance_name
+from daemon.cli.startup import api_key_from, instance_name, operator_name
 from daemon.clock import SystemClock
 from daemon.config import Config
 from daemon.executor import Executor, NotAudited, Report
-from daemon.stacks import MAX_BACKUPS, Container, Priority, RateBudget, StacksClient
+from daemon.stacks import MAX_BACKUPS, Backup, Container, Priority, RateBudget, StacksClient
 from policies import OPERATOR, Action
 
 BUSY_WAIT = 30.0  # seconds to wait for another actor's action on the same container
 BUSY_POLL = 1.0
 RECORD_PATIENCE = 30.0  # seconds to keep offering a refused outcome row to the database
 RECORD_POLL_MAX = 8.0
+BACKUPS_LISTED = 10  # backups a refused restore names (the newest), then "and N more"
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +57,8 @@ class OperatorSession:
             budget=budget,
             clock=clock,
         )
-        self.store = AuditStore.open(
-            config.daemon.database_url, instance_name(config), clock, role="cli"
+        self.store = OperatorStore.open_for(
+            operator_name(), config.daemon.database_url, instance_name(config), clock
         )
         self.executor = Executor(
             self.client,
@@ -89,9 +93,11 @@ class OperatorSession:
         """Refuse to restore a backup that is not this container's."""
         backups = self.client.backups(container.id, limit=MAX_BACKUPS, priority=Priority.ACTION)
         if not any(backup.id == backup_id for backup in backups):
+            mistake = f"backup {backup_id} is not one of {container.name}'s backups"
+            if not backups:
+                raise UsageError(f"{mistake}: STACKS lists none for it")
             raise UsageError(
-                f"backup {backup_id} is not one of {container.name}'s backups; "
-                f"`stacks-opsd audit list --container {container.name}` shows the ones it has"
+                f"{mistake}; STACKS lists these for it, newest first:\n{_listed(backups)}"
             )
 
     def perform(
@@ -151,3 +157,27 @@ class OperatorSession:
                 return report
             time.sleep(min(wait, remaining))
             wait = min(wait * 2, RECORD_POLL_MAX)
+
+
+def _listed(backups: tuple[Backup, ...]) -> str:
+    """The newest BACKUPS_LISTED backups, one line each (id, created, status, pinned)."""
+    newest = sorted(
+        backups,
+        key=lambda b: (b.created_at or datetime.min.replace(tzinfo=UTC), b.id),
+        reverse=True,
+    )
+    lines = [
+        f"  backup {b.id}: created {_utc(b.created_at)}, {b.status}{', pinned' if b.pinned else ''}"
+        for b in newest[:BACKUPS_LISTED]
+    ]
+    if len(newest) > BACKUPS_LISTED:
+        lines.append(f"  and {len(newest) - BACKUPS_LISTED} more")
+    return "\n".join(lines)
+
+
+def _utc(moment: datetime | None) -> str:
+    return (
+        "at an unknown time"
+        if moment is None
+        else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    )

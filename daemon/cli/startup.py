@@ -1,8 +1,10 @@
-"""What commands do first: load the config, read and check the API key, name the instance.
+"""What commands do first: load the config, read and check the API key, name the instance
+and the operator.
 
 Failures become UsageError (exit 2) with every problem listed, never a traceback.
 """
 
+import getpass
 import os
 import socket
 from argparse import Namespace
@@ -30,3 +32,13 @@ def api_key_from(config: Config) -> ApiKey:
 
 def instance_name(config: Config) -> str:
     return config.daemon.instance_id or f"{socket.gethostname()}:{os.getpid()}"
+
+
+def operator_name() -> str:
+    """Who runs the command, as user@host: a hold's `set_by`, an operator's change and
+    backup rows' `details.operator`."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 import httpx
 from sqlalchemy.engine import make_url
 
+from daemon.cli.startup import operator_name
 from daemon.exporter import DATABASE_CHECK_TIMEOUT
 from daemon.service import DATABASE_TICK
 from tests.reliability.crash_audit import (
@@ -345,5 +346,6 @@ def test_a_change_whose_outcome_row_meets_a_locked_database_is_recorded_once_it_
     rows = audit_rows(url)
     stops = [r for r in rows if r["action"] == "container.stop"]
     assert [r["outcome"] for r in stops] == ["started", "succeeded"]
+    assert {r["details"].get("operator") for r in stops} == {operator_name()}  # late row too
     assert_every_mutation_audited(mutations(simulator), rows)
     assert_verify_ok(config)

@@ -1,0 +1,106 @@
+"""`hold` and `release` as an operator reads them, with only the audit database (no daemon,
+no API key): the expiry says UTC, a pattern naming no container the database has seen is
+warned about (and held anyway), and a release that leaves the container held says by what."""
+
+import re
+import subprocess
+
+import pytest
+
+from daemon.audit import AuditStore, new_action_id
+from daemon.clock import SystemClock
+from tests.support.processes import command, free_port, write_config
+
+HELD = re.compile(
+    r"held (?P<pattern>\S+) until (?P<until>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC "
+    r"\(hold (?P<id>\d+)\): automatic actions paused; "
+)
+
+
+@pytest.fixture
+def config(tmp_path):
+    """A config whose audit database has rows about one container, shop-db."""
+    path = write_config(tmp_path, "http://127.0.0.1:9/api/v1", free_port())
+    store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", SystemClock())
+    try:
+        action_id = new_action_id()
+        for outcome in ("started", "succeeded"):
+            store.append(
+                "policy:auto_restart", "container.restart", outcome, action_id=action_id,
+                container_id="usr-0000abcd-shop-db", container_name="shop-db", reason="crashed",
+            )  # fmt: skip
+    finally:
+        store.close()
+    return path
+
+
+def cli(config, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command("--config", str(config), *args), capture_output=True, text=True, timeout=60
+    )
+
+
+def hold(config, pattern: str, duration: str, reason: str) -> tuple[re.Match, str]:
+    """Place a hold; its printed line, parsed, and what it said on stderr."""
+    placed = cli(config, "hold", pattern, "--for", duration, "--reason", reason, "--no-wait")
+    assert placed.returncode == 0, placed.stderr
+    line = HELD.match(placed.stdout)
+    assert line and line["pattern"] == pattern, placed.stdout
+    return line, placed.stderr
+
+
+def test_a_hold_on_a_name_no_container_had_warns_and_is_placed_anyway(config):
+    typo, warned = hold(config, "shop-bd", "1h", "typo")
+    assert warned == (
+        "stacks-opsd: warning: 'shop-bd' matches no container this database has seen; check "
+        "the name (similar names it has seen: shop-db). The hold is placed: a container "
+        "created later under that name is held too\n"
+    )
+    listed = cli(config, "holds")
+    assert f"{typo['id']}   shop-bd  {typo['until']}" in listed.stdout
+
+
+def test_a_hold_placed_before_the_database_has_rows_about_containers_says_so(tmp_path):
+    config = write_config(tmp_path, "http://127.0.0.1:9/api/v1", free_port())
+    AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", SystemClock()).close()
+    _, warned = hold(config, "web", "1h", "deploy")
+    assert warned.startswith(
+        "stacks-opsd: warning: 'web' matches no container this database has seen; check the "
+        "name (it has no rows about any container yet). The hold is placed"
+    )
+
+
+@pytest.mark.parametrize("pattern", ["shop-db", "shop-*", "usr-0000abcd-shop-db"])
+def test_a_hold_on_a_container_the_database_has_seen_says_nothing_more(config, pattern):
+    _, warned = hold(config, pattern, "1h", "deploy")
+    assert warned == ""
+
+
+def test_releasing_one_of_two_overlapping_holds_says_what_still_holds_the_container(config):
+    broad, _ = hold(config, "shop-*", "2h", "deploy")
+    narrow, _ = hold(config, "shop-db", "30m", "migration")
+
+    released = cli(config, "release", "shop-db")
+    assert released.returncode == 0, released.stderr
+    assert released.stdout.splitlines() == [
+        f"released hold {narrow['id']} on shop-db (migration)",
+        f"shop-db is still held by hold {broad['id']} on 'shop-*' until {broad['until']} UTC "
+        "(deploy)",
+    ]
+
+    last = cli(config, "release", "shop-*")
+    assert last.returncode == 0, last.stderr
+    assert last.stdout.splitlines() == [f"released hold {broad['id']} on shop-* (deploy)"]
+
+
+def test_releasing_a_glob_names_the_seen_containers_another_hold_still_covers(config):
+    broad, _ = hold(config, "shop-*", "2h", "deploy")
+    narrow, _ = hold(config, "usr-0000abcd-shop-db", "30m", "migration")  # by id
+
+    released = cli(config, "release", "shop-*")
+    assert released.returncode == 0, released.stderr
+    assert released.stdout.splitlines() == [
+        f"released hold {broad['id']} on shop-* (deploy)",
+        f"shop-db is still held by hold {narrow['id']} on 'usr-0000abcd-shop-db' until "
+        f"{narrow['until']} UTC (migration)",
+    ]
