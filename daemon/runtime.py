@@ -24,10 +24,11 @@ tells the poller of backups it changed through `on_backups_changed`.
 import hashlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 
 import httpx
 
@@ -38,7 +39,13 @@ from daemon.evaluation import NOTHING, Evaluation, PolicyHistory, evaluate
 from daemon.executor import Executor, Report
 from daemon.exporter import Health, build_daemon_metrics
 from daemon.leader import LeaderLock, leader_lock_for
-from daemon.notify import Notifications, NotifyConfig, SinkConfigError, SinkEnvironment
+from daemon.notify import (
+    DeliveryWorker,
+    Notifications,
+    NotifyConfig,
+    SinkConfigError,
+    SinkEnvironment,
+)
 from daemon.pauses import PauseGate, Screened, hold_expiries
 from daemon.poller import Poller
 from daemon.snapshot import LatestSnapshot, Snapshot
@@ -65,10 +72,13 @@ def stop_wait(api_timeout: timedelta) -> float:
     return min(api_timeout + timedelta(seconds=2), STOP_WAIT_LIMIT).total_seconds()
 
 
-def sink_inputs(notify: Sequence[NotifyConfig]) -> tuple:
-    """Each sink's settings with a digest of each file it reads: a reload rebuilds the
-    sinks when this changed (a rotated token), not on every reload."""
-    return tuple((one, tuple(_digest(path) for path in one.files_read())) for one in notify)
+NO_WORKERS: Mapping[str, DeliveryWorker] = MappingProxyType({})
+
+
+def sink_inputs(notify: Sequence[NotifyConfig]) -> dict[str, tuple]:
+    """Each sink's settings with a digest of each file it reads, by sink name: a reload
+    rebuilds a sink when this changed (a rotated token), and no other."""
+    return {one.name: (one, tuple(_digest(path) for path in one.files_read())) for one in notify}
 
 
 def _digest(path: str) -> str | None:
@@ -348,9 +358,12 @@ class Daemon:
         self._export_policy_state(snapshot, evaluation)
         return evaluation
 
-    def _notifications_for(self, config: Config) -> Notifications:
+    def _notifications_for(
+        self, config: Config, kept: Mapping[str, DeliveryWorker] = NO_WORKERS
+    ) -> Notifications:
         """Delivery reads the audit log on its own threads (started by `serve`): a sink that
-        is down or slow never touches an action's path. SinkConfigError if one cannot be built."""
+        is down or slow never touches an action's path. `kept`: the workers a reload carries
+        over, by sink name. SinkConfigError if one cannot be built."""
         return Notifications(
             config.notify,
             self.store,
@@ -360,6 +373,7 @@ class Daemon:
             environment=SinkEnvironment(
                 instance=self.instance, status_url=config.daemon.status_url, clock=self.clock
             ),
+            kept=kept,
         )
 
     def start_notifications(self) -> None:
@@ -377,11 +391,15 @@ class Daemon:
         options = policy_options(config.policies, config.overrides)
         policies = deciding_policies(options, dry_run=config.daemon.dry_run)
         inputs = sink_inputs(config.notify)
-        removed = {one.name for one in self.config.notify} - {one.name for one in config.notify}
+        kept = {
+            worker.name: worker
+            for worker in self.notifications.workers
+            if inputs.get(worker.name) == self._sink_inputs.get(worker.name)
+        }
         sinks = None
         if inputs != self._sink_inputs:
             try:
-                sinks = self._notifications_for(config)
+                sinks = self._notifications_for(config, kept)
             except SinkConfigError as error:
                 raise ConfigError([str(error)]) from error
         with self._config_lock:
@@ -398,8 +416,8 @@ class Daemon:
             )
         self._export_windows()
         if sinks is not None:
-            self.notifications.stop()
-            for name in removed:
+            self.notifications.stop(keep=kept.values())
+            for name in set(self._sink_inputs) - set(inputs):
                 self.metrics.notifications.remove_sink(name)
             self.notifications, self._sink_inputs = sinks, inputs
             if self._delivering:

@@ -24,10 +24,10 @@ One `DeliveryWorker` per sink repeats a pass:
    A row the receiver refuses for good (SinkDeadLetter: HTTP 400, 422, ...) is a
    dead letter: logged once with its id and the receiver's answer, counted
    (result `rejected`), and the cursor moves past it; the stream goes on.
-4. A wanted row older than the sink's `summarize_after` is not sent one by one:
-   once the oldest is older by a further `SUMMARY_SPAN` of it (an hour, of the
-   default 24 h: one summary per hour of rows while a sink stays down, not one per
-   retry), every row that old after the cursor is counted, and one `notify.summary` row
+4. Rows are sent one by one until the oldest wanted one is older than the sink's
+   `summarize_after` by a further `SUMMARY_SPAN` of it (25 h, of the default 24 h:
+   one summary per hour of rows while a sink stays down, not one per retry). Then
+   every row older than `summarize_after` after the cursor is counted, and one `notify.summary` row
    (actor `notify`, outcome `skipped`, target the sink, details counting what was
    skipped by action and outcome) is appended in the same transaction that moves
    the cursor past them. That row is audited like any other and delivered to the
@@ -53,8 +53,9 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Protocol
 
 from daemon.audit import AuditAction, AuditError, AuditLog, AuditStore, Outcome, new_action_id
@@ -289,6 +290,9 @@ class DeliveryWorker:
     # -- the thread ----------------------------------------------------------------------
 
     def start(self) -> None:
+        """Start the thread, unless it runs already (a worker a reload carried over)."""
+        if self._thread is not None:
+            return
         self._thread = threading.Thread(target=self.run, name=f"notify-{self.name}", daemon=True)
         self._thread.start()
 
@@ -329,13 +333,17 @@ class Notifications:
         metrics: DeliveryMetrics,
         may_deliver: Callable[[], bool],
         environment: SinkEnvironment | None = None,
+        kept: Mapping[str, DeliveryWorker] = MappingProxyType({}),
     ) -> None:
-        """Builds every sink now: SinkConfigError (listing each) if one cannot be built."""
+        """Builds every sink now but those `kept` (a reload's unchanged sinks, by name: their
+        workers go on as they are): SinkConfigError (listing each) if one cannot be built."""
         settings = tuple(settings)
-        sinks = build_sinks(settings, environment)
+        built = iter(build_sinks([one for one in settings if one.name not in kept], environment))
         self.workers = [
-            DeliveryWorker(sink, one, store, clock, metrics, may_deliver)
-            for sink, one in zip(sinks, settings, strict=True)
+            kept[one.name]
+            if one.name in kept
+            else DeliveryWorker(next(built), one, store, clock, metrics, may_deliver)
+            for one in settings
         ]
 
     def start(self) -> None:
@@ -352,11 +360,14 @@ class Notifications:
         """One pass of every worker on the caller's thread (simulated time, tests)."""
         return sum(worker.step() for worker in self.workers)
 
-    def stop(self) -> None:
-        """Stop every worker within `STOP_JOIN` seconds in all; a send still in flight
-        then ends with the process (its row is sent again by the next leader)."""
-        for worker in self.workers:
+    def stop(self, keep: Iterable[DeliveryWorker] = ()) -> None:
+        """Stop every worker but those to `keep` within `STOP_JOIN` seconds in all; a send
+        still in flight then ends with the process (its row is sent again by the next
+        leader)."""
+        kept = {id(worker) for worker in keep}
+        stopping = [worker for worker in self.workers if id(worker) not in kept]
+        for worker in stopping:
             worker.request_stop()
         deadline = time.monotonic() + STOP_JOIN
-        for worker in self.workers:
+        for worker in stopping:
             worker.stop(max(0.0, deadline - time.monotonic()))

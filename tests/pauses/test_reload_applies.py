@@ -122,8 +122,17 @@ def test_a_reload_that_changes_no_sink_keeps_them_and_a_removed_sink_leaves_no_s
     policies = config_with(status_interval=INTERVAL, auto_restart={"max_restarts": 2}).policies
     run.daemon.apply_config(dataclasses.replace(run.daemon.config, policies=policies))
     assert run.daemon.notifications.workers is workers
+    run.daemon.apply_config(dataclasses.replace(run.daemon.config, notify=(gone, kept)))
+    assert run.daemon.notifications.workers is workers  # the same sinks, reordered
+
+    changed = dataclasses.replace(gone, path=str(tmp_path / "renamed.jsonl"))
+    run.daemon.apply_config(dataclasses.replace(run.daemon.config, notify=(kept, changed)))
+    now = {worker.sink.name: worker for worker in run.daemon.notifications.workers}
+    assert now["lines"] is workers[0]  # only the changed sink is rebuilt
+    assert now["old"] is not workers[1]
 
     run.daemon.apply_config(dataclasses.replace(run.daemon.config, notify=(kept,)))
     assert [worker.sink.name for worker in run.daemon.notifications.workers] == ["lines"]
+    assert run.daemon.notifications.workers[0] is workers[0]
     assert 'sink="old"' not in scrape(run)
     assert 'sink="lines"' in scrape(run)
