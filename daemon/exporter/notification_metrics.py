@@ -49,15 +49,20 @@ class NotificationMetrics:
         )
         self._lock = threading.Lock()
         self._lagging: set[str] = set()
+        self._removed: set[str] = set()  # sinks a reload removed (`remove_sink`)
 
     def add_sink(self, sink: str) -> None:
         """The sink's counter of every result, at 0 until something is counted."""
+        with self._lock:
+            self._removed.discard(sink)
         for result in DeliveryResult:
             self._total.labels(sink, result)
 
     def remove_sink(self, sink: str) -> None:
-        """Every series of a sink a config reload removed (its lag would alert forever)."""
+        """Every series of a sink a config reload removed (its lag would alert forever),
+        for good: a send of its old worker still ending brings none back."""
         with self._lock:
+            self._removed.add(sink)
             for result in DeliveryResult:
                 with contextlib.suppress(KeyError):
                     self._total.remove(sink, result)
@@ -67,16 +72,21 @@ class NotificationMetrics:
             self._lagging.discard(sink)
 
     def count(self, sink: str, result: str, rows: int = 1) -> None:
-        self._total.labels(sink, result).inc(rows)
+        with self._lock:
+            if sink not in self._removed:
+                self._total.labels(sink, result).inc(rows)
 
     def delivered(self, sink: str, at: datetime) -> None:
         self.count(sink, "delivered")
-        self._last_success.labels(sink).set(at.timestamp())
+        with self._lock:
+            if sink not in self._removed:
+                self._last_success.labels(sink).set(at.timestamp())
 
     def set_lag(self, sink: str, rows: int) -> None:
         with self._lock:
-            self._lag.labels(sink).set(rows)
-            self._lagging.add(sink)
+            if sink not in self._removed:
+                self._lag.labels(sink).set(rows)
+                self._lagging.add(sink)
 
     def forget_lag(self, sink: str) -> None:
         """No lag series while this instance does not deliver (a standby)."""
