@@ -4,10 +4,10 @@
     receipt = poster.post(body_bytes, extra_headers)   # Receipt, or a SinkError subclass
 
 Any 2xx is success: receivers answer "ok", `{"success": true}` or nothing, and
-their body is returned shortened in the Receipt (`notify test` prints it). A 4xx
-other than 401, 403, 408 and 429 refuses this notification for good (SinkDeadLetter:
-sending it again would get the same answer); other statuses (5xx, 401, 403, 408, 429,
-3xx) are SinkRejected, retried; no connection is SinkUnreachable; no answer in time
+their body is returned shortened in the Receipt (`notify test` prints it). HTTP 400,
+413, 415 and 422 refuse this notification for good (SinkDeadLetter: sending it again
+would get the same answer); other statuses (5xx, the other 4xx, 3xx) are
+SinkRejected, retried; no connection is SinkUnreachable; no answer in time
 is SinkTimeout; an answer that is not HTTP is SinkBadAnswer. Redirects are not
 followed (a receiver that moved should be reconfigured, not guessed). The URL is
 shown without its query string or password: incoming-webhook URLs carry secrets
@@ -58,10 +58,12 @@ from daemon.secrets import REDACTED, mask_url_path, redact_text
 ANSWER_SHOWN = 500
 ANSWER_READ = 64 * 1024  # bytes of an answer's body read at most; the rest is never fetched
 REDACTION_WINDOW = 2 * ANSWER_SHOWN  # characters of an answer redact_text scans
-# 4xx answers that say "not now" rather than "never": Unauthorized and Forbidden (a token
-# rotated or revoked: every row would get them until it is fixed, so the stream waits),
-# Request Timeout, Too Many Requests.
-RETRYABLE_4XX = frozenset({401, 403, 408, 429})
+# The answers that refuse this notification itself (its body: malformed, too large, of a
+# type or content the receiver does not take): sending it again gets the same answer. Any
+# other 4xx is about the receiver or its address (a token rotated or revoked, an incoming
+# webhook deleted: 401, 403, 404, 410), which every row would get until it is fixed, or
+# says "not now" (408, 429): those hold the stream, and its lag alerts.
+DEAD_LETTER_STATUSES = frozenset({400, 413, 415, 422})
 USER_AGENT = f"stacks-opsd/{__version__}"
 # A secret shorter than this is not hidden on its own (it would blank common words), nor
 # a part of one shorter than SECRET_PART (a token is long; `Bearer` and `services` are not).
@@ -191,7 +193,7 @@ class HttpPoster:
                 ) from exc
             raise self._failure(what, exc) from exc
         status = response.status_code
-        if response.is_client_error and status not in RETRYABLE_4XX:
+        if status in DEAD_LETTER_STATUSES:
             raise SinkDeadLetter(
                 f"{what} answered HTTP {status}: {answer or '(no body)'}; it refuses this "
                 "notification for good, so it is not sent again",

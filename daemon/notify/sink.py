@@ -33,11 +33,10 @@ once from the transport (`raise SinkTimeout(...) from exc`):
     SinkError            the receiver did not take the notification; retried with backoff
     ├── SinkTimeout      no answer within the sink's timeout          result "timeout"
     ├── SinkUnreachable  no connection (refused, DNS, unwritable file) result "unreachable"
-    ├── SinkRejected     an answer that says not now (HTTP 5xx, 401, 403, 408, 429):
-    │                    result "rejected"
-    │   └── SinkDeadLetter  a refusal of this notification for good   result "rejected"
-    │                    (any other HTTP 4xx): not retried; the worker logs it and
-    │                    goes on with the next row
+    ├── SinkRejected     an answer that says no (HTTP 5xx, 4xx, 3xx)  result "rejected"
+    │   └── SinkDeadLetter  a refusal of this notification itself     result "rejected"
+    │                    (HTTP 400, 413, 415, 422): not retried; the worker logs it
+    │                    and goes on with the next row
     └── SinkBadAnswer    an answer that is not HTTP or not readable   result "bad_answer"
 
 Each error's `result` is the `result` label of `stacks_opsd_notifications_total`.

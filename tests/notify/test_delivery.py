@@ -352,7 +352,7 @@ def test_a_row_the_receiver_refuses_for_good_is_a_dead_letter_and_the_stream_goe
     assert "receiver-token" not in caplog.text
 
 
-@pytest.mark.parametrize("status", [500, 503, 401, 403, 408, 429])
+@pytest.mark.parametrize("status", [500, 503, 401, 403, 404, 405, 408, 410, 429])
 def test_a_refusal_that_may_pass_is_retried_and_holds_the_stream(
     tmp_path, store, clock, registry, status
 ):
