@@ -32,7 +32,7 @@ import json
 import sys
 from datetime import UTC, timedelta
 
-from daemon.audit import AuditStore, Hold, is_glob
+from daemon.audit import AuditError, AuditStore, Hold, is_glob
 from daemon.cli.errors import CliError, UsageError
 from daemon.cli.hold_wait import describe, wait_for_hands_off
 from daemon.cli.progress import Progress, add_quiet_option
@@ -115,7 +115,8 @@ def place(args: argparse.Namespace) -> int:
             f"paused; `stacks-opsd release {hold.pattern}` ends it sooner",
             flush=True,
         )
-        unseen = _unseen_warning(hold, store.seen_containers())
+        seen = _seen_containers(store)
+        unseen = None if seen is None else _unseen_warning(hold, seen)
         if unseen:
             print(f"stacks-opsd: warning: {unseen}", file=sys.stderr, flush=True)
         if wait_timeout is None:
@@ -165,12 +166,30 @@ def _wait_timeout(args: argparse.Namespace) -> timedelta | None:
     return timeout
 
 
+def _seen_containers(store: AuditStore) -> dict[str, str | None] | None:
+    """The containers the audit log names, for the hints after a hold was placed or
+    released; None (said on stderr) if they cannot be read: the hold is in force already."""
+    try:
+        return store.seen_containers()
+    except AuditError as error:
+        _cannot_check("which containers it names", error)
+        return None
+
+
+def _cannot_check(what: str, error: AuditError) -> None:
+    print(f"stacks-opsd: warning: could not check {what}: {error}", file=sys.stderr, flush=True)
+
+
 def release_holds(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
         ended = store.release_holds(args.pattern, operator_name(), OPERATOR)
-        active = store.active_holds()
-        seen = store.seen_containers() if ended and active else {}
+        try:
+            active = store.active_holds()
+        except AuditError as error:  # released already: say so, and what is not known
+            active = []
+            _cannot_check("which holds are still active", error)
+        seen = (_seen_containers(store) if ended and active else None) or {}
     finally:
         store.close()
     if not ended:

@@ -104,3 +104,23 @@ def test_releasing_a_glob_names_the_seen_containers_another_hold_still_covers(co
         f"shop-db is still held by hold {narrow['id']} on 'usr-0000abcd-shop-db' until "
         f"{narrow['until']} UTC (migration)",
     ]
+
+
+def test_a_hold_placed_stays_placed_when_its_hints_cannot_be_read(config, monkeypatch, capsys):
+    """The read behind the hints fails (a statement timeout on a big PostgreSQL log) after
+    the hold is in force: `hold` and `release` say what they did, exit 0, and say what
+    they could not check."""
+    from daemon.audit.store import AuditReadError
+    from daemon.cli.main import main
+
+    def times_out(store):
+        raise AuditReadError("audit database X: cannot read: canceling statement")
+
+    monkeypatch.setattr(AuditStore, "seen_containers", times_out)
+    assert main(["--config", str(config), "hold", "shop-db", "--for", "1h", "--reason", "x"]) == 0
+    assert main(["--config", str(config), "hold", "shop-*", "--for", "1h", "--reason", "y"]) == 0
+    assert main(["--config", str(config), "release", "shop-db"]) == 0
+    out, err = capsys.readouterr()
+    assert "held shop-db until" in out and "released hold 1 on shop-db (x)" in out
+    assert err.count("could not check which containers it names") == 3
+    assert "matches no container" not in err
