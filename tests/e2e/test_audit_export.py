@@ -4,17 +4,11 @@ tampered: what an operator does to hand the audit to someone without the databas
 import json
 import subprocess
 
-from tests.support.processes import command, free_port, write_config
+from tests.support.processes import free_port, run_cli, write_config
 
 
 def cli(config, *args: str, key: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run(
-        command("--config", str(config), *args),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"STACKS_API_KEY": key, "PATH": "/usr/bin:/bin"},
-    )
+    return run_cli(config, *args, key=key)
 
 
 def test_an_export_verifies_offline_and_a_tampered_copy_names_its_first_broken_line(

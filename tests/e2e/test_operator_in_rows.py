@@ -7,19 +7,13 @@ import socket
 import subprocess
 
 from tests.e2e.test_policies_over_http import audit_rows
-from tests.support.processes import command, free_port, write_config
+from tests.support.processes import free_port, run_cli, write_config
 
 OPERATOR = f"ops-alice@{socket.gethostname()}"
 
 
 def as_alice(config, key: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        command("--config", str(config), *args),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"STACKS_API_KEY": key, "PATH": "/usr/bin:/bin", "USER": "ops-alice"},
-    )
+    return run_cli(config, *args, key=key, user="ops-alice")
 
 
 def test_change_and_backup_rows_name_the_operator_who_ran_them(simulator, tmp_path):

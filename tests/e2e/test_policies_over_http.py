@@ -14,7 +14,13 @@ from daemon.audit import AuditLog, AuditStore
 from daemon.clock import SystemClock
 from daemon.simulator import Mutation
 from tests.policies.audit_truth import assert_audit_matches
-from tests.support.processes import command, free_port, metric_lines, wait_until, write_config
+from tests.support.processes import (
+    free_port,
+    metric_lines,
+    run_cli,
+    wait_until,
+    write_config,
+)
 
 
 def mutations(simulator) -> list[Mutation]:
@@ -31,13 +37,7 @@ def audit_rows(database) -> list[AuditLog]:
 
 
 def cli(config, key: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        command("--config", str(config), *args),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"STACKS_API_KEY": key, "PATH": "/usr/bin:/bin"},
-    )
+    return run_cli(config, *args, key=key)
 
 
 def test_a_crash_is_restarted_and_shows_in_mutations_audit_and_metrics(

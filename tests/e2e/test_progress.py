@@ -6,7 +6,7 @@ import pty
 import select
 import subprocess
 
-from tests.support.processes import command, free_port, write_config
+from tests.support.processes import command, free_port, run_cli, write_config
 
 
 def quick_backups(simulator) -> None:
@@ -15,13 +15,7 @@ def quick_backups(simulator) -> None:
 
 
 def run(config, key: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        command("--config", str(config), *args),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"STACKS_API_KEY": key, "PATH": "/usr/bin:/bin"},
-    )
+    return run_cli(config, *args, key=key)
 
 
 def test_backup_on_a_pipe_prints_plain_lines_with_status_and_timeout(simulator, tmp_path):

@@ -6,19 +6,13 @@ from datetime import datetime
 
 import httpx
 
-from tests.support.processes import command, free_port, write_config
+from tests.support.processes import free_port, run_cli, write_config
 
 SHOWN = 10  # the newest backups the refusal names
 
 
 def cli(config, key: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        command("--config", str(config), *args),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"STACKS_API_KEY": key, "PATH": "/usr/bin:/bin"},
-    )
+    return run_cli(config, *args, key=key)
 
 
 def stacks(simulator, method: str, path: str) -> dict:

@@ -45,6 +45,23 @@ def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "daemon", *args]
 
 
+def run_cli(
+    config: Path | str, *args: str, key: str = "", user: str | None = None
+) -> subprocess.CompletedProcess:
+    """`stacks-opsd --config CONFIG ARGS...` as an operator runs it (as `user`, if given),
+    with a bare environment: its exit code and output."""
+    environment = {"STACKS_API_KEY": key, "PATH": "/usr/bin:/bin"}
+    if user is not None:
+        environment["USER"] = user
+    return subprocess.run(
+        command("--config", str(config), *args),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+    )
+
+
 class SimulatorProcess:
     """`stacks-opsd simulator` on a free loopback port; `.key` is the key it printed."""
 
