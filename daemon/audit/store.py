@@ -367,8 +367,9 @@ class AuditStore:
 
     def seen_containers(self) -> dict[str, str | None]:
         """Every container the audit log has a row about: id -> the name its newest row
-        carries (a hold's rows name a pattern, no container). Read along the container
-        index: about 0.1 s for a year of a thousand containers' rows in SQLite."""
+        carries (a hold's rows name a pattern, no container). For the hints of `hold` and
+        `release`: over a million rows, about 0.1 s in SQLite (along the container index)
+        and 0.5 s in PostgreSQL (a scan of the table)."""
         seen = (
             select(LOG.c.container_id).where(LOG.c.container_id.is_not(None)).distinct().subquery()
         )
