@@ -323,7 +323,9 @@ def test_a_change_whose_outcome_row_meets_a_locked_database_is_recorded_once_it_
     account = Account.create(simulator)
     account.seed("web")
     config, _, url = daemon_config(tmp_path, simulator)
-    simulator.control("POST", "faults", after_apply="slow", slow_seconds=3.0,
+    # The answer comes 6 s after the stop is applied: time for this test to see it and lock
+    # the database first, even on a loaded runner (3 s was not always enough).
+    simulator.control("POST", "faults", after_apply="slow", slow_seconds=6.0,
                       after_apply_match=r"^PUT /api/v1/containers/[^/]+/status$")  # fmt: skip
     change = subprocess.Popen(
         command("--config", str(config), "change", "web", "stop", "--quiet"),
@@ -334,7 +336,7 @@ def test_a_change_whose_outcome_row_meets_a_locked_database_is_recorded_once_it_
         wait_until(lambda: any(m["path"].endswith("/status") for m in mutations(simulator)),
                    60, "the stop to be applied", step=0.05)  # fmt: skip
         with sqlite_write_lock(url):
-            time.sleep(8)  # past the 5 s busy timeout of the outcome row's write
+            time.sleep(15)  # past the answer, the 5 s busy timeout of the outcome row, and more
         out, err = change.communicate(timeout=60)
     finally:
         if change.poll() is None:
