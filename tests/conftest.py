@@ -7,6 +7,16 @@ import pytest
 from daemon.config import Config, ConfigError, load_config
 from tests.support.processes import SimulatorProcess
 
+# Files of real processes and waits, minutes in all: run first (see below).
+SLOW_FIRST = ("reliability", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow directories' files first. With `--dist loadfile` the two workers take files
+    in this order, so the long ones are spread over both from the start, and the run does
+    not end with one worker idle while the other runs the last long file."""
+    items.sort(key=lambda item: item.path.parent.name not in SLOW_FIRST)
+
 
 @pytest.fixture
 def simulator(tmp_path):

@@ -83,11 +83,12 @@ def test_sigterm_mid_action_waits_for_the_answer_and_audits_what_happened(
     daemon, port = start_daemon()
     wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200, 20,
                "the daemon to become ready")  # fmt: skip
-    simulator.control("POST", "faults", latency=8.0)  # every API answer now takes 8 s
+    simulator.control("POST", "faults", latency=4.0)  # every API answer now takes 4 s
     simulator.control("POST", f"containers/{web}/crash")
     database = tmp_path / "audit.db"
-    # 8 s per answer: the poll that sees the crash, the check before the restart, the
-    # newest backup to record (the container cannot be backed up), then the restart.
+    # 4 s per answer (more than the 3 s a stop used to wait): the poll that sees the crash,
+    # the check before the restart, the newest backup to record (the container cannot be
+    # backed up), then the restart.
     wait_until(lambda: any(r[2] == "container.restart" for r in rows(database)), 60,
                "the restart to start")  # fmt: skip
     started = time.monotonic()
