@@ -208,8 +208,7 @@ class Daemon:
             with self._lock_use:
                 lost = self.leader.held and not self.leader.check_alive()
             if lost or (self._leading.is_set() and not self.leader.held):
-                log.error("lost leadership (the lock's connection died); standing by")
-                self._stand_by()
+                self._lost_leadership()
             with self._lock_use:
                 acquired = not self.leader.held and self.leader.try_acquire()
             if acquired:
@@ -247,9 +246,12 @@ class Daemon:
         except Exception:
             log.exception("cannot confirm the leader lock; standing by")
         if self._leading.is_set():
-            log.error("lost leadership (the lock's connection died); standing by")
-            self._stand_by()
+            self._lost_leadership()
         return False
+
+    def _lost_leadership(self) -> None:
+        log.error("lost leadership (the lock's connection died); standing by")
+        self._stand_by()
 
     def _stand_by(self) -> None:
         """Stop acting and forget the fleet: what the new leader sees is what counts."""

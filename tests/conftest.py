@@ -1,10 +1,11 @@
 """Fixtures shared by every test area."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from daemon.config import Config, ConfigError, load_config
+from tests.reliability.crash_setup import fresh_postgres_database
 from tests.support.processes import SimulatorProcess
 
 # Files of real processes and waits, minutes in all: run first (see below).
@@ -48,3 +49,15 @@ def errors_of(load_text) -> Callable[[str], list[str]]:
         return caught.value.errors
 
     return errors
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def shared_database(request, tmp_path) -> Iterator[str]:
+    """One audit database for several processes: a fresh PostgreSQL database, or a SQLite
+    file in a directory of its own."""
+    if request.param == "postgresql":
+        with fresh_postgres_database() as url:
+            yield url
+    else:
+        (tmp_path / "shared").mkdir()
+        yield f"sqlite:///{tmp_path / 'shared' / 'audit.db'}"

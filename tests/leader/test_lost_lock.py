@@ -6,37 +6,26 @@ another instance takes the lock. Right before a change, the daemon confirms the 
 is still held, not only the flag the last tick left."""
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import timedelta
 
 import psycopg
-import pytest
 
 from daemon.audit import Outcome
 from daemon.clock import ManualClock
 from daemon.runtime import Daemon
 from daemon.simulator import Simulator
 from daemon.stacks import ApiKey
-from tests.reliability.crash_setup import fresh_postgres_database, psycopg_url
+from tests.reliability.crash_setup import psycopg_url
 from tests.support.simulated_run import MONDAY, config_with
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def database_url(request, tmp_path) -> Iterator[str]:
-    if request.param == "postgresql":
-        with fresh_postgres_database() as url:
-            yield url
-    else:
-        yield f"sqlite:///{tmp_path / 'audit.db'}"
-
-
-def take_the_lock_away(daemon: Daemon, database_url: str) -> None:
+def take_the_lock_away(daemon: Daemon, shared_database: str) -> None:
     """What a PostgreSQL restart or a removed lock file does to the lock."""
-    if database_url.startswith("sqlite"):
+    if shared_database.startswith("sqlite"):
         daemon.leader.path.unlink()
         return
     unsigned = daemon.leader.lock_key & 0xFFFF_FFFF_FFFF_FFFF
-    with psycopg.connect(psycopg_url(database_url), autocommit=True) as conn:
+    with psycopg.connect(psycopg_url(shared_database), autocommit=True) as conn:
         conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
             " AND granted AND classid::bigint = %s AND objid::bigint = %s",
@@ -45,7 +34,7 @@ def take_the_lock_away(daemon: Daemon, database_url: str) -> None:
 
 
 def test_a_daemon_that_lost_its_lock_does_not_restart_what_the_new_leader_restarts(
-    database_url,
+    shared_database,
 ) -> None:
     clock = ManualClock(MONDAY)
     simulator = Simulator(clock=clock, seed=1)
@@ -54,7 +43,7 @@ def test_a_daemon_that_lost_its_lock_does_not_restart_what_the_new_leader_restar
     config = dataclasses.replace(
         base,
         api=dataclasses.replace(base.api, base_url="http://stacks.test/api/v1"),
-        daemon=dataclasses.replace(base.daemon, database_url=database_url),
+        daemon=dataclasses.replace(base.daemon, database_url=shared_database),
     )
 
     def daemon(name: str) -> Daemon:
@@ -69,7 +58,7 @@ def test_a_daemon_that_lost_its_lock_does_not_restart_what_the_new_leader_restar
         assert not second.leadership()
         web = simulator.seed_container(key, "web", "nodejs", status="running")
         simulator.crash(web)
-        take_the_lock_away(first, database_url)
+        take_the_lock_away(first, shared_database)
         assert second.leadership()
 
         cycle = first.status_cycle()  # before first's next leadership tick

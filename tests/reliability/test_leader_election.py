@@ -9,7 +9,6 @@ restart `interrupted`, and does not restart that container a second time.
 
 import socket
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -23,7 +22,7 @@ from tests.reliability.crash_audit import (
     restarts_per_container,
     unfinished,
 )
-from tests.reliability.crash_setup import Account, daemon_config, fresh_postgres_database
+from tests.reliability.crash_setup import Account, daemon_config
 from tests.support.processes import DaemonProcess, metric_lines, wait_until
 
 STATUS_INTERVAL = 2.0  # seconds; the leadership job runs every third of it
@@ -33,16 +32,6 @@ STATUS_INTERVAL = 2.0  # seconds; the leadership job runs every third of it
 TAKEOVER_BOUND = STATUS_INTERVAL + 0.5
 SLOW_ANSWER = 5.0  # seconds STACKS holds its answer to the restart the leader is killed in
 CONFIG = '[policies.auto_restart]\nbackoff_initial = "3s"\n'
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def shared_database(request, tmp_path) -> Iterator[str]:
-    if request.param == "postgresql":
-        with fresh_postgres_database() as url:
-            yield url
-    else:
-        (tmp_path / "shared").mkdir()
-        yield f"sqlite:///{tmp_path / 'shared' / 'audit.db'}"
 
 
 @pytest.fixture
