@@ -33,6 +33,14 @@ so is `notify test`'s sample (`is_sample`: id 0, all-zero hashes, `"test": true`
 which a JSON-lines sink writes into the same file; it belongs to no chain. A real
 row made to look like one breaks the link of the line after it.
 
+A JSON-lines sink that could not write for longer than its `summarize_after`
+passes over the rows it missed, and the log says so in a `notify.summary` row
+(`details.first_id`..`last_id`) that the sink writes later. The break in the
+chain there is accepted when such a row follows in the file and names exactly
+the ids between the two lines (ids are consecutive: SQLite reuses none, and
+PostgreSQL skips one only when a write fails, which makes such a gap look
+tampered). The rows passed over are then not proven, only named.
+
 The first row's `prev_hash` is the anchor: the all-zero genesis hash when the
 export starts at the log's first row, else the hash of a row the file does not
 hold. What the file alone cannot prove: that rows were not cut off before the
@@ -51,7 +59,7 @@ from typing import Any
 
 from daemon.audit.chain import GENESIS_HASH, canonical_json, row_hash
 from daemon.audit.listing import COLUMNS, format_time
-from daemon.audit.schema import AuditLog
+from daemon.audit.schema import AuditAction, AuditLog
 
 REQUIRED_FIELDS = ("id", "at", "prev_hash", "hash")
 # `notify test`'s sample row: shaped like a real one, but id 0, all-zero hashes, and marked.
@@ -117,6 +125,7 @@ class ExportCheck:
     anchor: str | None = None  # the first row's prev_hash
     last_hash: str | None = None
     samples: int = 0  # `notify test` lines passed over
+    summarized: tuple[tuple[int, int], ...] = ()  # ids a sink passed over, as the file says
     broken_line: int | None = None  # 1-based line number in the file
     problem: str | None = None
 
@@ -126,10 +135,37 @@ class ExportCheck:
         return self.anchor == GENESIS_HASH
 
 
+@dataclass(frozen=True)
+class _Gap:
+    """Rows missing between two lines: the row after them does not link to the one before."""
+
+    line: int  # the line of the row after the gap
+    after_id: int
+    before_id: int
+    problem: str
+
+    def covered_by(self, summary: Mapping[str, Any]) -> tuple[int, int] | None:
+        """The ids a `notify.summary` row says its sink passed over, when they are exactly
+        the ids of this gap (a range inside it would leave a removed row unexplained)."""
+        if summary.get("action") != AuditAction.NOTIFY_SUMMARY:
+            return None
+        details = _parsed_details(summary["details"]) if summary.get("details") else None
+        if not isinstance(details, dict):
+            return None
+        first, last = details.get("first_id"), details.get("last_id")
+        if not all(isinstance(i, int) and not isinstance(i, bool) for i in (first, last)):
+            return None
+        exact = first == self.after_id + 1 and last == self.before_id - 1
+        return (first, last) if exact else None
+
+
 def verify_export(lines: Iterable[str]) -> ExportCheck:
-    """Check an exported file's chain line by line; stop at the first broken line."""
+    """Check an exported file's chain line by line; stop at the first broken line (a gap
+    some sink passed over is broken only if no summary row after it names it)."""
     checked = samples = 0
     first_id = last_id = anchor = last_hash = None
+    gaps: list[_Gap] = []
+    summarized: list[tuple[int, int]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -154,14 +190,16 @@ def verify_export(lines: Iterable[str]) -> ExportCheck:
         if anchor is None:
             anchor, first_id = row["prev_hash"], row_id
         elif row["prev_hash"] != last_hash:
-            return _broken(
-                checked,
-                number,
+            unlinked = (
                 f"row id {row_id} does not link to the line before it (prev_hash "
-                f"{_short(row['prev_hash'])}, expected {_short(last_hash)}): a row between them "
-                "was removed, or this row was inserted or moved",
+                f"{_short(row['prev_hash'])}, expected {_short(last_hash)}): a row between "
+                "them was removed, or this row was inserted or moved"
             )
-        elif last_id is not None and row_id <= last_id:
+            if row_id <= last_id:
+                return _broken(checked, number, unlinked)
+            explained = "; no notify.summary row later in the file says a sink passed over them"
+            gaps.append(_Gap(number, last_id, row_id, unlinked + explained))
+        elif row_id <= last_id:
             return _broken(
                 checked,
                 number,
@@ -174,7 +212,13 @@ def verify_export(lines: Iterable[str]) -> ExportCheck:
                 number,
                 f"row id {row_id} was altered: its hash does not match its contents",
             )
+        for gap in list(gaps):
+            if (covered := gap.covered_by(row)) is not None:
+                gaps.remove(gap)
+                summarized.append(covered)
         last_id, last_hash = row_id, row["hash"]
+    if gaps:
+        return _broken(checked, gaps[0].line, gaps[0].problem)
     if checked == 0:
         tests = f", only {samples} `notify test` line(s)" if samples else ""
         return _broken(0, None, f"the file holds no audit rows yet{tests}: nothing to verify")
@@ -186,6 +230,7 @@ def verify_export(lines: Iterable[str]) -> ExportCheck:
         anchor=anchor,
         last_hash=last_hash,
         samples=samples,
+        summarized=tuple(sorted(summarized)),
     )
 
 

@@ -186,15 +186,30 @@ def export_summary(path: str, check: ExportCheck) -> str:
             f"  starts after the row with hash {check.anchor}\n"
             f"  (row {check.first_id}'s prev_hash; that row is not in the file)"
         )
+    intact = "hash chain intact"
+    proven = (
+        "proven: no row between the first line and the last was edited, removed, "
+        "inserted or reordered."
+    )
+    if check.summarized:
+        ranges = ", ".join(f"{first}..{last}" for first, last in check.summarized)
+        intact = (
+            "hash chain intact except where a sink passed over rows, as the "
+            f"notify.summary rows in the file say (ids {ranges})"
+        )
+        proven = (
+            "proven: no row between the first line and the last was edited, removed, "
+            "inserted or reordered, outside the rows passed over (those are not in the file; "
+            "the database holds them)."
+        )
     return "\n".join(
         [
             f"export {path} OK: {check.rows} rows, ids {check.first_id}..{check.last_id}, "
-            "hash chain intact"
+            + intact
             + (f" ({check.samples} `notify test` line(s) passed over)" if check.samples else ""),
             start,
             f"  ends with the row with hash {check.last_hash}",
-            "proven: no row between the first line and the last was edited, removed, "
-            "inserted or reordered.",
+            proven,
             "not proven: that no rows were cut off before the first line or after the last, "
             "or that the file was not rebuilt whole (the chain has no secret). Compare the "
             "two hashes above with the database: `stacks-opsd audit verify` there, then "

@@ -58,7 +58,7 @@ class AlertmanagerSink(Sink):
         super().__init__(settings, environment)
         headers = headers_from_files(settings.name, settings.headers_files)
         self._poster = HttpPoster(
-            settings.name, alerts_url(settings.url), settings.timeout.total_seconds(), headers
+            alerts_url(settings.url), settings.timeout.total_seconds(), headers
         )
         self._last_receipt: Receipt | None = None
         self.feed = AlertmanagerFeed(

@@ -145,7 +145,6 @@ class DeliveryWorker:
         try:
             return self._pass()
         except AuditError as error:
-            log.warning("notification sink %s: %s; retrying", self.name, error)
             self._back_off(str(error))
             return 0
 
@@ -171,7 +170,12 @@ class DeliveryWorker:
                 self.sink.send(notification_of(row))
             except SinkDeadLetter as error:
                 self._metrics.count(self.name, error.result)
-                log.warning("%s; audit row %d is passed over (a dead letter)", error, row.id)
+                log.warning(
+                    "notification sink %s: %s; audit row %d is passed over (a dead letter)",
+                    self.name,
+                    error,
+                    row.id,
+                )
             except SinkError as error:
                 self._metrics.count(self.name, error.result)
                 self._back_off(str(error))

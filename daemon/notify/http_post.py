@@ -1,6 +1,6 @@
 """Posting a notification to an HTTP receiver, with its failures translated once into SinkErrors.
 
-    poster = HttpPoster(sink_name, url, timeout_seconds, headers)
+    poster = HttpPoster(url, timeout_seconds, headers)
     receipt = poster.post(body_bytes, extra_headers)   # Receipt, or a SinkError subclass
 
 Any 2xx is success: receivers answer "ok", `{"success": true}` or nothing, and
@@ -144,11 +144,8 @@ def _first_bytes(response: httpx.Response, limit: int) -> bytes:
 class HttpPoster:
     """POSTs JSON bodies to one receiver, each post bounded by `timeout` seconds in all."""
 
-    def __init__(
-        self, sink: str, url: str, timeout: float, headers: Mapping[str, str] | None = None
-    ) -> None:
+    def __init__(self, url: str, timeout: float, headers: Mapping[str, str] | None = None) -> None:
         headers = dict(headers or {})
-        self._sink = sink
         self._url = url
         self._where = mask_url_path(url)
         self._secrets = _own_secrets(url, headers.values())
@@ -171,7 +168,6 @@ class HttpPoster:
         return window[: ANSWER_SHOWN - 3] + "..."
 
     def post(self, body: bytes, headers: Mapping[str, str] | None = None) -> Receipt:
-        what = f"notification sink {self._sink}: {self._where}"
         try:
             with (
                 _Deadline(self._timeout) as deadline,
@@ -188,37 +184,38 @@ class HttpPoster:
             if deadline.passed or isinstance(exc, httpx.TimeoutException):
                 why = "its whole answer took longer" if deadline.passed else type(exc).__name__
                 raise SinkTimeout(
-                    f"{what} did not answer in time ({why}); check that the "
+                    f"{self._where} did not answer in time ({why}); check that the "
                     "receiver is up, or raise the sink's timeout"
                 ) from exc
-            raise self._failure(what, exc) from exc
+            raise self._failure(exc) from exc
         status = response.status_code
         if status in DEAD_LETTER_STATUSES:
             raise SinkDeadLetter(
-                f"{what} answered HTTP {status}: {answer or '(no body)'}; it refuses this "
+                f"{self._where} answered HTTP {status}: {answer or '(no body)'}; it refuses this "
                 "notification for good, so it is not sent again",
                 status=status,
                 answer=answer,
             )
         if not response.is_success:
             raise SinkRejected(
-                f"{what} answered HTTP {status}: {answer or '(no body)'}; "
+                f"{self._where} answered HTTP {status}: {answer or '(no body)'}; "
                 "the notification is retried with backoff",
                 status=status,
                 answer=answer,
             )
         return Receipt(status=status, answer=answer)
 
-    def _failure(self, what: str, exc: httpx.HTTPError) -> SinkError:
+    def _failure(self, exc: httpx.HTTPError) -> SinkError:
         """The SinkError of a post that failed before its deadline."""
         shown = self._shown(str(exc)) or type(exc).__name__
         if isinstance(exc, httpx.ConnectError | httpx.UnsupportedProtocol):
             return SinkUnreachable(
-                f"{what} cannot be reached ({shown}); "
+                f"{self._where} cannot be reached ({shown}); "
                 "check the url and that the receiver is listening"
             )
         return SinkBadAnswer(
-            f"{what} answered something that is not HTTP ({shown}); check the url's port and scheme"
+            f"{self._where} answered something that is not HTTP ({shown}); "
+            "check the url's port and scheme"
         )
 
     def close(self) -> None:

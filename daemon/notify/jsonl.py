@@ -44,7 +44,7 @@ class JsonLinesSink(Sink):
                 sys.stdout.flush()
             except OSError as exc:  # its reader is gone (a broken pipe), ...
                 raise SinkUnreachable(
-                    f"notification sink {self.name}: cannot write to standard output: "
+                    "cannot write to standard output: "
                     f"{exc.strerror}; check that what reads it (a log shipper, the "
                     "container runtime) is running"
                 ) from None
@@ -53,7 +53,7 @@ class JsonLinesSink(Sink):
             self._append(line.encode())
         except OSError as exc:
             raise SinkUnreachable(
-                f"notification sink {self.name}: cannot append to {self._path}: {exc.strerror}; "
+                f"cannot append to {self._path}: {exc.strerror}; "
                 "check that its directory exists and is writable"
             ) from None
         return Receipt(status=None, answer=f"appended to {self._path}")

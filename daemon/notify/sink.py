@@ -40,8 +40,9 @@ once from the transport (`raise SinkTimeout(...) from exc`):
     └── SinkBadAnswer    an answer that is not HTTP or not readable   result "bad_answer"
 
 Each error's `result` is the `result` label of `stacks_opsd_notifications_total`.
-Messages name the sink and what to check, never a secret (the store's redaction
-applies to them too, as they may end up in logs and audit rows).
+Messages say what failed and what to check, never a secret (the store's redaction
+applies to them too, as they may end up in logs and audit rows); they do not name
+the sink: the worker's log lines and `notify test` put its name before them, once.
 
 `tick()` lets a sink act on time rather than rows (Alertmanager re-sends firing
 alerts); it runs on the same thread, after every pass that ended without a failure,
@@ -139,7 +140,7 @@ class SinkRejected(SinkError):
 
 
 class SinkDeadLetter(SinkRejected):
-    """The receiver refuses this notification for good (HTTP 400, 404, 410, 413, 422, ...):
+    """The receiver refuses this notification for good (HTTP 400, 413, 415, 422):
     sending it again would get the same answer, so the worker passes over it."""
 
 

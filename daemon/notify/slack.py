@@ -42,7 +42,6 @@ class SlackSink(Sink):
     def __init__(self, settings: NotifyConfig, environment: SinkEnvironment | None = None) -> None:
         super().__init__(settings, environment)
         self._poster = HttpPoster(
-            settings.name,
             settings.url,
             settings.timeout.total_seconds(),
             headers_from_files(settings.name, settings.headers_files),

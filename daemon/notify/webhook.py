@@ -47,7 +47,6 @@ class WebhookSink(Sink):
             else None
         )
         self._poster = HttpPoster(
-            settings.name,
             settings.url,
             settings.timeout.total_seconds(),
             headers_from_files(settings.name, settings.headers_files),

@@ -14,7 +14,7 @@ TIMEOUT = 1.0
 
 def post_to(receiver: ScriptedReceiver):
     """Post once; returns what came of it (a Receipt or the SinkError) and how long it took."""
-    poster = HttpPoster("hook", receiver.url, TIMEOUT)
+    poster = HttpPoster(receiver.url, TIMEOUT)
     started = time.monotonic()
     try:
         outcome = poster.post(b"{}")

@@ -158,3 +158,55 @@ def test_notify_test_in_the_sinks_file_does_not_break_its_verification(tmp_path)
     hidden = verify_file(path)
     assert hidden.returncode == 1
     assert "line 4: row id 3 does not link to the line before it" in hidden.stderr
+
+
+def test_a_file_whose_sink_passed_over_rows_verifies_only_where_a_summary_names_the_gap(
+    tmp_path,
+):
+    clock = ManualClock()
+    store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", clock)
+    folder, away = tmp_path / "shipped", tmp_path / "away"
+    folder.mkdir()
+    path = folder / "audit.jsonl"
+    settings = NotifyConfig(
+        name="lines", kind="jsonl", path=str(path), summarize_after=timedelta(hours=1)
+    )
+    worker = DeliveryWorker(
+        JsonLinesSink(settings),
+        settings,
+        store,
+        clock,
+        NotificationMetrics(CollectorRegistry()),
+        lambda: True,
+    )
+    worker.step()  # the sink's cursor starts at the end of the log
+    append_some(store, 2)
+    worker.step()  # ids 1, 2 written
+    folder.rename(away)  # the volume the file lives on is gone for two hours
+    append_some(store, 3)  # ids 3..5
+    worker.step()
+    clock.advance(2 * 3600)
+    away.rename(folder)
+    append_some(store, 1)  # id 6
+    for _ in range(5):  # past its backoff: 3..5 summarized (the summary is id 7), 6 and 7 sent
+        clock.advance(600)
+        worker.step()
+    store.close()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [1, 2, 6, 7]
+    assert json.loads(lines[-1])["details"]["first_id"] == 3
+
+    result = verify_file(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK: 4 rows, ids 1..7, hash chain intact except where a sink passed over rows" in (
+        result.stdout
+    )
+    assert "(ids 3..5)" in result.stdout
+
+    path.write_text("\n".join([lines[0], lines[1], lines[3]]) + "\n", encoding="utf-8")
+    removed = verify_file(path)  # row 6 removed too: the summary names 3..5, not 3..6
+    assert removed.returncode == 1
+    assert "TAMPERED: line 3: row id 7 does not link to the line before it" in removed.stderr
+    assert "no notify.summary row later in the file says a sink passed over them" in (
+        removed.stderr
+    )
