@@ -8,15 +8,30 @@ from daemon.config import Config, ConfigError, load_config
 from tests.reliability.crash_setup import fresh_postgres_database
 from tests.support.processes import SimulatorProcess
 
-# Files of real processes and waits, minutes in all: run first (see below).
+# The files that take a minute or more, longest first, then the directories of real
+# processes and waits (minutes in all): run first (see below).
+LONGEST_FILES = (
+    "reliability/test_soak.py",
+    "deploy/test_backup_morning.py",
+    "e2e/test_simulated_run.py",
+    "polling/test_refresh_rotation.py",
+)
 SLOW_FIRST = ("reliability", "e2e")
 
 
+def run_order(item: pytest.Item) -> tuple[int, int]:
+    where = f"{item.path.parent.name}/{item.path.name}"
+    if where in LONGEST_FILES:
+        return 0, LONGEST_FILES.index(where)
+    return (1 if item.path.parent.name in SLOW_FIRST else 2), 0
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow directories' files first. With `--dist loadfile` the two workers take files
-    in this order, so the long ones are spread over both from the start, and the run does
-    not end with one worker idle while the other runs the last long file."""
-    items.sort(key=lambda item: item.path.parent.name not in SLOW_FIRST)
+    """The longest files first, then the slow directories' files. With `--dist loadfile`
+    the two workers take files in this order, so the long ones are spread over both from
+    the start, and the run does not end with one worker idle while the other runs the
+    last long file. (The sort is stable: a file's tests keep their order.)"""
+    items.sort(key=run_order)
 
 
 @pytest.fixture
