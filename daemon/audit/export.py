@@ -35,11 +35,15 @@ row made to look like one breaks the link of the line after it.
 
 A JSON-lines sink that could not write for longer than its `summarize_after`
 passes over the rows it missed, and the log says so in a `notify.summary` row
-(`details.first_id`..`last_id`) that the sink writes later. The break in the
-chain there is accepted when such a row follows in the file and names exactly
-the ids between the two lines (ids are consecutive: SQLite reuses none, and
-PostgreSQL skips one only when a write fails, which makes such a gap look
-tampered). The rows passed over are then not proven, only named.
+(`details.sink`, `first_id`..`last_id`) that the sink writes later. Told which
+sink wrote the file (`--sink`), the check accepts the break in the chain there
+when that sink's summary row follows in the file and names exactly the ids
+between the two lines (ids are consecutive: SQLite reuses none, and PostgreSQL
+skips one only when a write fails, which makes such a gap look tampered). The
+rows passed over are then not proven, only named. Without `--sink` the gap is
+broken, and the message names the sink whose summary explains it: every sink
+receives every sink's summary rows, so rows cut from one sink's file would
+otherwise hide behind another sink's summary.
 
 The first row's `prev_hash` is the anchor: the all-zero genesis hash when the
 export starts at the log's first row, else the hash of a row the file does not
@@ -135,7 +139,7 @@ class ExportCheck:
         return self.anchor == GENESIS_HASH
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Gap:
     """Rows missing between two lines: the row after them does not link to the one before."""
 
@@ -143,25 +147,35 @@ class _Gap:
     after_id: int
     before_id: int
     problem: str
+    named_by: tuple[int, str] | None = None  # a summary row naming exactly this gap: id, sink
 
-    def covered_by(self, summary: Mapping[str, Any]) -> tuple[int, int] | None:
-        """The ids a `notify.summary` row says its sink passed over, when they are exactly
-        the ids of this gap (a range inside it would leave a removed row unexplained)."""
-        if summary.get("action") != AuditAction.NOTIFY_SUMMARY:
+    def named_by_summary(self, row: Mapping[str, Any]) -> str | None:
+        """The sink a `notify.summary` row says passed over exactly the ids of this gap (a
+        range inside it would leave a removed row unexplained), or None."""
+        if row.get("action") != AuditAction.NOTIFY_SUMMARY:
             return None
-        details = _parsed_details(summary["details"]) if summary.get("details") else None
-        if not isinstance(details, dict):
+        details = _parsed_details(row["details"]) if row.get("details") else None
+        if not isinstance(details, dict) or not isinstance(details.get("sink"), str):
             return None
         first, last = details.get("first_id"), details.get("last_id")
-        if not all(isinstance(i, int) and not isinstance(i, bool) for i in (first, last)):
-            return None
         exact = first == self.after_id + 1 and last == self.before_id - 1
-        return (first, last) if exact else None
+        return details["sink"] if exact and isinstance(first, int) else None
+
+    def explained(self) -> str:
+        if self.named_by is None:
+            return self.problem + "; no notify.summary row later in the file names these ids"
+        summary, sink = self.named_by
+        return (
+            f"{self.problem}; row {summary} (notify.summary) says sink {sink!r} passed over "
+            f"exactly ids {self.after_id + 1}..{self.before_id - 1}: if that sink wrote "
+            f"this file, verify it with --sink {sink}"
+        )
 
 
-def verify_export(lines: Iterable[str]) -> ExportCheck:
-    """Check an exported file's chain line by line; stop at the first broken line (a gap
-    some sink passed over is broken only if no summary row after it names it)."""
+def verify_export(lines: Iterable[str], sink: str | None = None) -> ExportCheck:
+    """Check an exported file's chain line by line; stop at the first broken line. With
+    `sink` (the JSON-lines sink that wrote the file), a gap that sink's summary row later
+    in the file names is not broken."""
     checked = samples = 0
     first_id = last_id = anchor = last_hash = None
     gaps: list[_Gap] = []
@@ -197,8 +211,7 @@ def verify_export(lines: Iterable[str]) -> ExportCheck:
             )
             if row_id <= last_id:
                 return _broken(checked, number, unlinked)
-            explained = "; no notify.summary row later in the file says a sink passed over them"
-            gaps.append(_Gap(number, last_id, row_id, unlinked + explained))
+            gaps.append(_Gap(number, last_id, row_id, unlinked))
         elif row_id <= last_id:
             return _broken(
                 checked,
@@ -213,12 +226,15 @@ def verify_export(lines: Iterable[str]) -> ExportCheck:
                 f"row id {row_id} was altered: its hash does not match its contents",
             )
         for gap in list(gaps):
-            if (covered := gap.covered_by(row)) is not None:
+            named = gap.named_by_summary(row)
+            if named is not None and named == sink:
                 gaps.remove(gap)
-                summarized.append(covered)
+                summarized.append((gap.after_id + 1, gap.before_id - 1))
+            elif named is not None:
+                gap.named_by = (row_id, named)
         last_id, last_hash = row_id, row["hash"]
     if gaps:
-        return _broken(checked, gaps[0].line, gaps[0].problem)
+        return _broken(checked, gaps[0].line, gaps[0].explained())
     if checked == 0:
         tests = f", only {samples} `notify test` line(s)" if samples else ""
         return _broken(0, None, f"the file holds no audit rows yet{tests}: nothing to verify")

@@ -65,6 +65,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--file",
         help="check an `audit export` file offline instead of the database ('-': stdin)",
     )
+    verify.add_argument(
+        "--sink",
+        metavar="NAME",
+        help="with --file: the jsonl sink that wrote it; a gap its notify.summary rows name "
+        "(rows it passed over while down) is accepted",
+    )
     verify.set_defaults(handler=audit_verify)
 
 
@@ -119,7 +125,9 @@ def audit_export(args: argparse.Namespace) -> int:
 
 def audit_verify(args: argparse.Namespace) -> int:
     if args.file is not None:
-        return verify_file(args.file)
+        return verify_file(args.file, args.sink)
+    if args.sink is not None:
+        raise UsageError("--sink names the jsonl sink that wrote a --file; give --file FILE too")
     store = open_store(args)
     try:
         result = store.verify()
@@ -161,9 +169,9 @@ def _mark_problem(check: MarkCheck, row: HistoryRow) -> str:
     )
 
 
-def verify_file(path: str) -> int:
+def verify_file(path: str, sink: str | None) -> int:
     try:
-        check = verify_export(sys.stdin if path == "-" else read_lines(path))
+        check = verify_export(sys.stdin if path == "-" else read_lines(path), sink)
     except OSError as error:
         raise UsageError(
             f"cannot read export file {path}: {error.strerror or error}; "
@@ -174,11 +182,11 @@ def verify_file(path: str) -> int:
     if not check.ok:
         where = f"line {check.broken_line}" if check.broken_line else "the file"
         raise CliError(f"export {path} TAMPERED: {where}: {check.problem} ({check.rows} rows read)")
-    print(export_summary(path, check))
+    print(export_summary(path, check, sink))
     return 0
 
 
-def export_summary(path: str, check: ExportCheck) -> str:
+def export_summary(path: str, check: ExportCheck, sink: str | None) -> str:
     if check.from_genesis:
         start = f"  starts at the log's first row (prev_hash {GENESIS_HASH[:12]}..., genesis)"
     else:
@@ -194,7 +202,7 @@ def export_summary(path: str, check: ExportCheck) -> str:
     if check.summarized:
         ranges = ", ".join(f"{first}..{last}" for first, last in check.summarized)
         intact = (
-            "hash chain intact except where a sink passed over rows, as the "
+            f"hash chain intact except where sink {sink!r} passed over rows, as its "
             f"notify.summary rows in the file say (ids {ranges})"
         )
         proven = (

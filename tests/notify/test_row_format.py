@@ -30,9 +30,9 @@ def append_some(store: AuditStore, count: int) -> None:
         )
 
 
-def verify_file(path) -> subprocess.CompletedProcess:
+def verify_file(path, *options: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        command("audit", "verify", "--file", str(path)),
+        command("audit", "verify", "--file", str(path), *options),
         capture_output=True,
         text=True,
         timeout=60,
@@ -160,7 +160,7 @@ def test_notify_test_in_the_sinks_file_does_not_break_its_verification(tmp_path)
     assert "line 4: row id 3 does not link to the line before it" in hidden.stderr
 
 
-def test_a_file_whose_sink_passed_over_rows_verifies_only_where_a_summary_names_the_gap(
+def test_a_file_whose_sink_passed_over_rows_verifies_with_its_name_where_its_summary_names_the_gap(
     tmp_path,
 ):
     clock = ManualClock()
@@ -196,17 +196,36 @@ def test_a_file_whose_sink_passed_over_rows_verifies_only_where_a_summary_names_
     assert [json.loads(line)["id"] for line in lines] == [1, 2, 6, 7]
     assert json.loads(lines[-1])["details"]["first_id"] == 3
 
-    result = verify_file(path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "OK: 4 rows, ids 1..7, hash chain intact except where a sink passed over rows" in (
-        result.stdout
+    unsaid = verify_file(path)  # which sink wrote it? another sink's summary proves nothing
+    assert unsaid.returncode == 1
+    assert "TAMPERED: line 3: row id 6 does not link to the line before it" in unsaid.stderr
+    assert "row 7 (notify.summary) says sink 'lines' passed over exactly ids 3..5" in (
+        unsaid.stderr
     )
-    assert "(ids 3..5)" in result.stdout
+    assert "verify it with --sink lines" in unsaid.stderr
+    assert verify_file(path, "--sink", "other").returncode == 1
+
+    result = verify_file(path, "--sink", "lines")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        "OK: 4 rows, ids 1..7, hash chain intact except where sink 'lines' passed over rows, "
+        "as its notify.summary rows in the file say (ids 3..5)"
+    ) in result.stdout
 
     path.write_text("\n".join([lines[0], lines[1], lines[3]]) + "\n", encoding="utf-8")
-    removed = verify_file(path)  # row 6 removed too: the summary names 3..5, not 3..6
+    removed = verify_file(path, "--sink", "lines")  # row 6 removed too: the summary says 3..5
     assert removed.returncode == 1
     assert "TAMPERED: line 3: row id 7 does not link to the line before it" in removed.stderr
-    assert "no notify.summary row later in the file says a sink passed over them" in (
-        removed.stderr
+    assert "no notify.summary row later in the file names these ids" in removed.stderr
+
+
+def test_sink_without_a_file_is_a_usage_error():
+    done = subprocess.run(
+        command("audit", "verify", "--sink", "lines"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
+    assert done.returncode == 2
+    assert "--sink names the jsonl sink that wrote a --file; give --file FILE too" in done.stderr
