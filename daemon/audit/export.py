@@ -70,6 +70,11 @@ REQUIRED_FIELDS = ("id", "at", "prev_hash", "hash")
 SAMPLE_ID = 0
 SAMPLE_HASH = "0" * 64
 SAMPLE_DETAILS = {"test": True}
+# Gaps in a file's chain kept while waiting for the summary row that names them: a sink
+# leaves one each time it comes back from an outage longer than `summarize_after`, and
+# its summary row follows within a day of rows, so a file with more waiting at once is
+# not one sink's (a filtered sink's file has a gap at almost every line).
+OPEN_GAPS_KEPT = 20
 
 
 def is_sample(document: Mapping[str, Any]) -> bool:
@@ -175,26 +180,33 @@ class _Gap:
 def verify_export(lines: Iterable[str], sink: str | None = None) -> ExportCheck:
     """Check an exported file's chain line by line; stop at the first broken line. With
     `sink` (the JSON-lines sink that wrote the file), a gap that sink's summary row later
-    in the file names is not broken."""
+    in the file names is not broken. A gap waits for its summary row; the first broken
+    line reported is still the first in the file, and a file with more than
+    `OPEN_GAPS_KEPT` gaps waiting (a filtered sink's file, an edited one) stops there."""
     checked = samples = 0
     first_id = last_id = anchor = last_hash = None
     gaps: list[_Gap] = []
     summarized: list[tuple[int, int]] = []
+
+    def broken(line: int | None, problem: str) -> ExportCheck:
+        if gaps:  # an earlier line broke already
+            return _broken(checked, gaps[0].line, gaps[0].explained())
+        return _broken(checked, line, problem)
+
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         checked += 1
         row, problem = _parse(line)
         if row is None:
-            return _broken(checked, number, problem)
+            return broken(number, problem)
         if is_sample(row):
             checked, samples = checked - 1, samples + 1
             continue
         row_id = row["id"]
         if row_id == last_id and row["hash"] == last_hash:
             if row_hash(row) != row["hash"]:
-                return _broken(
-                    checked,
+                return broken(
                     number,
                     f"row id {row_id} is repeated with other contents: its hash does not "
                     "match them (a forged copy of the line before)",
@@ -209,21 +221,18 @@ def verify_export(lines: Iterable[str], sink: str | None = None) -> ExportCheck:
                 f"{_short(row['prev_hash'])}, expected {_short(last_hash)}): a row between "
                 "them was removed, or this row was inserted or moved"
             )
-            if row_id <= last_id:
-                return _broken(checked, number, unlinked)
+            if row_id <= last_id or len(gaps) == OPEN_GAPS_KEPT:
+                return broken(number, unlinked)
             gaps.append(_Gap(number, last_id, row_id, unlinked))
         elif row_id <= last_id:
-            return _broken(
-                checked,
+            return broken(
                 number,
                 f"row id {row_id} does not follow id {last_id}: the id was edited "
                 "(ids are not covered by the hash)",
             )
         if row_hash(row) != row["hash"]:
-            return _broken(
-                checked,
-                number,
-                f"row id {row_id} was altered: its hash does not match its contents",
+            return broken(
+                number, f"row id {row_id} was altered: its hash does not match its contents"
             )
         for gap in list(gaps):
             named = gap.named_by_summary(row)
@@ -233,11 +242,9 @@ def verify_export(lines: Iterable[str], sink: str | None = None) -> ExportCheck:
             elif named is not None:
                 gap.named_by = (row_id, named)
         last_id, last_hash = row_id, row["hash"]
-    if gaps:
-        return _broken(checked, gaps[0].line, gaps[0].explained())
-    if checked == 0:
+    if gaps or checked == 0:
         tests = f", only {samples} `notify test` line(s)" if samples else ""
-        return _broken(0, None, f"the file holds no audit rows yet{tests}: nothing to verify")
+        return broken(None, f"the file holds no audit rows yet{tests}: nothing to verify")
     return ExportCheck(
         ok=True,
         rows=checked,

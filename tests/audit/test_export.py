@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 
 from daemon.audit import GENESIS_HASH, export_line, new_action_id, verify_export
+from daemon.audit.export import OPEN_GAPS_KEPT
 
 
 def exported(store, since=None) -> list[str]:
@@ -124,3 +125,27 @@ def test_blank_lines_are_ignored_but_count_in_line_numbers(filled):
     with_blank = [lines[0], "\n", *tamper(lines, 1, reason="edited")[1:]]
     check = verify_export(with_blank)
     assert check.broken_line == 3
+
+
+def test_a_removed_row_is_named_before_a_later_altered_one(filled):
+    """A gap waits for a summary row that might name it, yet the first broken line is
+    still the one reported."""
+    lines = exported(filled)
+    check = verify_export(tamper(lines[:2] + lines[3:], 3, reason="edited"))
+    assert not check.ok
+    assert check.broken_line == 3
+    assert "does not link to the line before it" in check.problem
+    assert "no notify.summary row later in the file names these ids" in check.problem
+
+
+def test_a_file_with_a_gap_at_every_line_stops_early(filled):
+    """A filtered sink's file (or an edited one) is not read to its end with every gap kept."""
+    for index in range(60):
+        filled.append(
+            "cli", "container.stop", "failed", action_id=new_action_id(), reason=f"{index}"
+        )
+    every_other = exported(filled)[::2]
+    check = verify_export(every_other)
+    assert not check.ok
+    assert check.broken_line == 2
+    assert check.rows == OPEN_GAPS_KEPT + 2 < len(every_other)
