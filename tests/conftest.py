@@ -27,10 +27,12 @@ def run_order(item: pytest.Item) -> tuple[int, int]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest files first, then the slow directories' files. With `--dist loadfile`
-    the two workers take files in this order, so the long ones are spread over both from
-    the start, and the run does not end with one worker idle while the other runs the
-    last long file. (The sort is stable: a file's tests keep their order.)"""
+    """The longest files first, then the slow directories' files. With `--dist loadfile
+    --no-loadscope-reorder` the two workers take files in this order (xdist's own order
+    puts files with fewer tests last, and the longest files hold one test each), so the
+    long ones are spread over both from the start, and the run does not end with one
+    worker idle while the other runs the last long file. (The sort is stable: a file's
+    tests keep their order.)"""
     items.sort(key=run_order)
 
 
