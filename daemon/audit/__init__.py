@@ -49,7 +49,14 @@ from daemon.audit.export import (
     row_document,
     verify_export,
 )
-from daemon.audit.history import EVENT_DETAIL, Episode, HistoryQuery, HistoryRow, RowKind
+from daemon.audit.history import (
+    EVENT_DETAIL,
+    Episode,
+    HistoryQuery,
+    HistoryRow,
+    RowKind,
+    details_object,
+)
 from daemon.audit.holds import EXPIRY_ACTOR as HOLD_EXPIRY_ACTOR
 from daemon.audit.holds import Hold, is_glob
 from daemon.audit.listing import COLUMNS, render_csv, render_json, render_table
@@ -110,6 +117,7 @@ __all__ = [
     "RowKind",
     "canonical_json",
     "create_audit_engine",
+    "details_object",
     "document_line",
     "driver_message",
     "enable_wal",

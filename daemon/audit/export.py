@@ -34,14 +34,16 @@ which a JSON-lines sink writes into the same file; it belongs to no chain. A rea
 row made to look like one breaks the link of the line after it.
 
 A JSON-lines sink that could not write for longer than its `summarize_after`
-passes over the rows it missed, and the log says so in a `notify.summary` row
-(`details.sink`, `first_id`..`last_id`) that the sink writes later. Told which
-sink wrote the file (`--sink`), the check accepts the break in the chain there
-when that sink's summary row follows in the file and names exactly the ids
-between the two lines (ids are consecutive: SQLite reuses none, and PostgreSQL
-skips one only when a write fails, which makes such a gap look tampered). The
-rows passed over are then not proven, only named. Without `--sink` the gap is
-broken, and the message names the sink whose summary explains it: every sink
+passes over the rows it missed, and the log says so in `notify.summary` rows
+that the sink writes later: `details.sink`, and the span passed over by hash,
+from the row with hash `after_hash` (excluded) through the row with hash
+`through_hash` (a sink down for days writes one an hour, each starting where the
+one before ended). Told which sink wrote the file (`--sink`), the check accepts
+a break in the chain when that sink's spans lead from the lines before the break
+to the row the line after it links to (`_Spans`). Hashes, not ids: ids are not
+hashed, so a file whose ids were edited cannot borrow a real summary. The rows
+passed over are then named, not in the file. Without `--sink` the break is
+broken, and the message names the sink whose summaries cover it: every sink
 receives every sink's summary rows, so rows cut from one sink's file would
 otherwise hide behind another sink's summary.
 
@@ -56,6 +58,7 @@ copy of the anchors kept elsewhere) to close that gap. Files written before
 """
 
 import json
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,9 +73,9 @@ REQUIRED_FIELDS = ("id", "at", "prev_hash", "hash")
 SAMPLE_ID = 0
 SAMPLE_HASH = "0" * 64
 SAMPLE_DETAILS = {"test": True}
-# Gaps in a file's chain kept while waiting for the summary row that names them: a sink
+# Gaps in a file's chain kept while waiting for the summary rows that cover them: a sink
 # leaves one each time it comes back from an outage longer than `summarize_after`, and
-# its summary row follows within a day of rows, so a file with more waiting at once is
+# its summary rows follow within a day of rows, so a file with more waiting at once is
 # not one sink's (a filtered sink's file has a gap at almost every line).
 OPEN_GAPS_KEPT = 20
 
@@ -134,7 +137,7 @@ class ExportCheck:
     anchor: str | None = None  # the first row's prev_hash
     last_hash: str | None = None
     samples: int = 0  # `notify test` lines passed over
-    summarized: tuple[tuple[int, int], ...] = ()  # ids a sink passed over, as the file says
+    summarized: tuple[tuple[int, int], ...] = ()  # ids between two lines a sink passed over
     broken_line: int | None = None  # 1-based line number in the file
     problem: str | None = None
 
@@ -144,53 +147,86 @@ class ExportCheck:
         return self.anchor == GENESIS_HASH
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Gap:
     """Rows missing between two lines: the row after them does not link to the one before."""
 
     line: int  # the line of the row after the gap
-    after_id: int
-    before_id: int
+    ids: tuple[int, int]  # the ids between the two lines (ids are not hashed: shown only)
+    starts: frozenset[str]  # hashes a span passed over may start after (see `_Spans`)
+    reaches: str  # the row after the gap's prev_hash: the hash of the last row missing
     problem: str
-    named_by: tuple[int, str] | None = None  # a summary row naming exactly this gap: id, sink
 
-    def named_by_summary(self, row: Mapping[str, Any]) -> str | None:
-        """The sink a `notify.summary` row says passed over exactly the ids of this gap (a
-        range inside it would leave a removed row unexplained), or None."""
-        if row.get("action") != AuditAction.NOTIFY_SUMMARY:
-            return None
-        details = _parsed_details(row["details"]) if row.get("details") else None
-        if not isinstance(details, dict) or not isinstance(details.get("sink"), str):
-            return None
-        first, last = details.get("first_id"), details.get("last_id")
-        exact = first == self.after_id + 1 and last == self.before_id - 1
-        return details["sink"] if exact and isinstance(first, int) else None
 
-    def explained(self) -> str:
-        if self.named_by is None:
-            return self.problem + "; no notify.summary row later in the file names these ids"
-        summary, sink = self.named_by
-        return (
-            f"{self.problem}; row {summary} (notify.summary) says sink {sink!r} passed over "
-            f"exactly ids {self.after_id + 1}..{self.before_id - 1}: if that sink wrote "
-            f"this file, verify it with --sink {sink}"
-        )
+class _Spans:
+    """The rows each sink passed over, as its `notify.summary` rows in the file say: a span
+    from the row with hash `after_hash` (excluded) through the row with hash `through_hash`.
+
+    A gap is covered when a chain of one sink's spans (a sink down for days writes one
+    summary an hour, each starting where the one before ended) leads from one of the gap's
+    `starts` to the hash the row after the gap links to. Its starts are the hashes of the
+    last two lines before it and the prev_hash of the piece they belong to: a sink writes a
+    row, then moves its cursor, so after a crash in between its summary starts one row
+    before the last line it wrote."""
+
+    def __init__(self) -> None:
+        self._by_sink: dict[str, dict[str, set[str]]] = {}
+
+    def note(self, row: Mapping[str, Any]) -> bool:
+        """Take a row's span if it is a summary row with one; whether it was."""
+        if row.get("action") != AuditAction.NOTIFY_SUMMARY or not row.get("details"):
+            return False
+        details = _parsed_details(row["details"])
+        if not isinstance(details, dict):
+            return False
+        sink, start, end = (details.get(key) for key in ("sink", "after_hash", "through_hash"))
+        if not all(isinstance(value, str) for value in (sink, start, end)):
+            return False
+        self._by_sink.setdefault(sink, {}).setdefault(start, set()).add(end)
+        return True
+
+    def covering(self, gap: _Gap) -> list[str]:
+        """The sinks whose spans cover the gap."""
+        return [sink for sink, spans in self._by_sink.items() if _reaches(spans, gap)]
+
+
+def _reaches(spans: Mapping[str, set[str]], gap: _Gap) -> bool:
+    seen, waiting = set(gap.starts), list(gap.starts)
+    while waiting:
+        for end in spans.get(waiting.pop(), ()):
+            if end == gap.reaches:
+                return True
+            if end not in seen:
+                seen.add(end)
+                waiting.append(end)
+    return False
 
 
 def verify_export(lines: Iterable[str], sink: str | None = None) -> ExportCheck:
     """Check an exported file's chain line by line; stop at the first broken line. With
-    `sink` (the JSON-lines sink that wrote the file), a gap that sink's summary row later
-    in the file names is not broken. A gap waits for its summary row; the first broken
-    line reported is still the first in the file, and a file with more than
-    `OPEN_GAPS_KEPT` gaps waiting (a filtered sink's file, an edited one) stops there."""
+    `sink` (the JSON-lines sink that wrote the file), a gap that sink's summary rows later
+    in the file cover is not broken (see the module's docstring)."""
     checked = samples = 0
     first_id = last_id = anchor = last_hash = None
-    gaps: list[_Gap] = []
+    gaps: list[_Gap] = []  # waiting for the summary rows that cover them
     summarized: list[tuple[int, int]] = []
+    spans = _Spans()
+    piece_start = ""  # the prev_hash of this piece of the chain (see _Spans)
+    recent: deque[str] = deque(maxlen=2)  # the hashes of its last two lines
 
-    def broken(line: int | None, problem: str) -> ExportCheck:
-        if gaps:  # an earlier line broke already
-            return _broken(checked, gaps[0].line, gaps[0].explained())
+    def settle() -> None:
+        for gap in list(gaps):
+            if sink is not None and sink in spans.covering(gap):
+                gaps.remove(gap)
+                summarized.append(gap.ids)
+
+    def broken(line: int, problem: str) -> ExportCheck:
+        settle()
+        if gaps:
+            problem += (
+                f" (and the gap before line {gaps[0].line} was not covered by a summary row "
+                "before this line)"
+            )
         return _broken(checked, line, problem)
 
     for number, line in enumerate(lines, start=1):
@@ -214,16 +250,22 @@ def verify_export(lines: Iterable[str], sink: str | None = None) -> ExportCheck:
             checked -= 1  # the same row again (at-least-once delivery): nothing to check
             continue
         if anchor is None:
-            anchor, first_id = row["prev_hash"], row_id
+            anchor, first_id, piece_start = row["prev_hash"], row_id, row["prev_hash"]
         elif row["prev_hash"] != last_hash:
             unlinked = (
                 f"row id {row_id} does not link to the line before it (prev_hash "
                 f"{_short(row['prev_hash'])}, expected {_short(last_hash)}): a row between "
                 "them was removed, or this row was inserted or moved"
             )
-            if row_id <= last_id or len(gaps) == OPEN_GAPS_KEPT:
+            if row_id <= last_id:
                 return broken(number, unlinked)
-            gaps.append(_Gap(number, last_id, row_id, unlinked))
+            settle()
+            if len(gaps) == OPEN_GAPS_KEPT:
+                return _broken(checked, gaps[0].line, _uncovered(gaps[0], spans, sink, number))
+            starts = frozenset({piece_start, *recent})
+            gaps.append(_Gap(number, (last_id + 1, row_id - 1), starts, row["prev_hash"], unlinked))
+            piece_start = row["prev_hash"]
+            recent.clear()
         elif row_id <= last_id:
             return broken(
                 number,
@@ -234,17 +276,16 @@ def verify_export(lines: Iterable[str], sink: str | None = None) -> ExportCheck:
             return broken(
                 number, f"row id {row_id} was altered: its hash does not match its contents"
             )
-        for gap in list(gaps):
-            named = gap.named_by_summary(row)
-            if named is not None and named == sink:
-                gaps.remove(gap)
-                summarized.append((gap.after_id + 1, gap.before_id - 1))
-            elif named is not None:
-                gap.named_by = (row_id, named)
+        if spans.note(row):
+            settle()
         last_id, last_hash = row_id, row["hash"]
-    if gaps or checked == 0:
+        recent.append(last_hash)
+    settle()
+    if gaps:
+        return _broken(checked, gaps[0].line, _uncovered(gaps[0], spans, sink))
+    if checked == 0:
         tests = f", only {samples} `notify test` line(s)" if samples else ""
-        return broken(None, f"the file holds no audit rows yet{tests}: nothing to verify")
+        return _broken(0, None, f"the file holds no audit rows yet{tests}: nothing to verify")
     return ExportCheck(
         ok=True,
         rows=checked,
@@ -253,8 +294,26 @@ def verify_export(lines: Iterable[str], sink: str | None = None) -> ExportCheck:
         anchor=anchor,
         last_hash=last_hash,
         samples=samples,
-        summarized=tuple(sorted(summarized)),
+        summarized=tuple(summarized),
     )
+
+
+def _uncovered(gap: _Gap, spans: _Spans, sink: str | None, stopped: int | None = None) -> str:
+    """What is wrong with a gap no summary of `sink` covers, and what might explain it."""
+    others = [name for name in spans.covering(gap) if name != sink]
+    if others:
+        return (
+            f"{gap.problem}; the notify.summary rows of sink {others[0]!r} in the file say "
+            f"it passed over exactly these rows: if that sink wrote this file, verify it "
+            f"with --sink {others[0]}"
+        )
+    where = (
+        f"reading stopped at line {stopped}, with {OPEN_GAPS_KEPT} gaps waiting"
+        if stopped is not None
+        else "the file ends"
+    )
+    whose = f"sink {sink!r}" if sink is not None else "any sink"
+    return f"{gap.problem}; no notify.summary row of {whose} covers it before {where}"
 
 
 def read_lines(path: str) -> Iterator[str]:

@@ -91,7 +91,7 @@ def history_row(values: Sequence[Any]) -> HistoryRow:
     event = iso_week = None
     dry_run = False
     if details and any(key in details for key in DETAIL_KEYS):  # most rows have none
-        parsed = _details(details)
+        parsed = details_object(details)
         event, iso_week = parsed.get(EVENT_DETAIL), parsed.get(ISO_WEEK_DETAIL)
         event = event if isinstance(event, str) else None
         iso_week = iso_week if isinstance(iso_week, str) else None
@@ -111,7 +111,10 @@ def history_row(values: Sequence[Any]) -> HistoryRow:
     )
 
 
-def _details(text: str) -> dict[str, Any]:
+def details_object(text: str | None) -> dict[str, Any]:
+    """A row's `details` JSON as an object: {} when there is none, or it is not one."""
+    if not text:
+        return {}
     try:
         value = json.loads(text)
     except ValueError:

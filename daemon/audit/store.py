@@ -532,17 +532,22 @@ class AuditStore:
     def notify_cursor(self, sink: str) -> int:
         """The sink's cursor: the last audit id it has (created at the newest row at first).
         A read, except the first time: delivery's passes never take the write lock for it."""
-        with self._reading(f"the cursor of notification sink {sink}") as conn:
+        with self._reading("the sink's cursor") as conn:
             current = outbox.read_cursor(conn, sink)
         if current is not None:
             return current
-        with self._writing(f"the cursor of notification sink {sink}") as conn:
+        with self._writing("the sink's cursor") as conn:
             return outbox.start_cursor(conn, sink, self._now())
 
     def move_notify_cursor(self, sink: str, expected: int, last_id: int) -> bool:
         """Move the sink's cursor from `expected` to `last_id`; False if it had moved."""
-        with self._writing(f"the cursor of notification sink {sink}") as conn:
+        with self._writing("the sink's cursor") as conn:
             return outbox.move_cursor(conn, sink, expected, last_id, self._now())
+
+    def latest_summary(self, actor: str, sink: str) -> AuditLog | None:
+        """The newest `notify.summary` row `actor` wrote for the sink, or None."""
+        with self._reading("the sink's latest summary") as conn:
+            return outbox.latest_summary(conn, actor, sink)
 
     def rows_after(self, after_id: int, limit: int) -> list[AuditLog]:
         """Up to `limit` rows with an id above `after_id`, oldest first, every column."""
@@ -574,7 +579,7 @@ class AuditStore:
         fields = dict(row)
         if fields.get("details") is not None:
             fields["details"] = canonical_json(redact_value(fields["details"]))
-        with self._writing(f"a summary of rows skipped by sink {sink}") as conn:
+        with self._writing("a summary of rows the sink skipped") as conn:
             if not outbox.move_cursor(conn, sink, expected, last_id, self._now()):
                 return None
             return self._write_rows(conn, [fields])[0]

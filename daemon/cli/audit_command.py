@@ -207,8 +207,8 @@ def export_summary(path: str, check: ExportCheck, sink: str | None) -> str:
         )
         proven = (
             "proven: no row between the first line and the last was edited, removed, "
-            "inserted or reordered, outside the rows passed over (those are not in the file; "
-            "the database holds them)."
+            "inserted or reordered, outside the rows passed over; those are not in the "
+            "file, and the sink's summary rows name them by hash (the database holds them)."
         )
     return "\n".join(
         [

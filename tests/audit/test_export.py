@@ -127,15 +127,15 @@ def test_blank_lines_are_ignored_but_count_in_line_numbers(filled):
     assert check.broken_line == 3
 
 
-def test_a_removed_row_is_named_before_a_later_altered_one(filled):
-    """A gap waits for a summary row that might name it, yet the first broken line is
-    still the one reported."""
+def test_an_altered_row_after_a_gap_is_named_with_the_gap(filled):
+    """A gap waits for summary rows that might cover it; an altered row after it is the
+    line reported, and the gap is named with it."""
     lines = exported(filled)
     check = verify_export(tamper(lines[:2] + lines[3:], 3, reason="edited"))
     assert not check.ok
-    assert check.broken_line == 3
-    assert "does not link to the line before it" in check.problem
-    assert "no notify.summary row later in the file names these ids" in check.problem
+    assert check.broken_line == 4
+    assert "was altered" in check.problem
+    assert "the gap before line 3 was not covered by a summary row" in check.problem
 
 
 def test_a_file_with_a_gap_at_every_line_stops_early(filled):

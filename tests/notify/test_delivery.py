@@ -8,6 +8,7 @@ import json
 import os
 import random
 import resource
+import sqlite3
 import sys
 import time
 from datetime import timedelta
@@ -477,3 +478,18 @@ def test_each_sinks_results_are_exported_at_zero_before_anything_is_counted(
         for result in DeliveryResult
     }
     assert exported == dict.fromkeys(DeliveryResult, 0.0)  # so a first summary is an increase
+
+
+def test_an_audit_database_fault_is_logged_once_naming_the_sink_once(
+    tmp_path, store, clock, registry, caplog
+):
+    settings = NotifyConfig(name="lines", kind="jsonl", path=str(tmp_path / "out.jsonl"))
+    worker = worker_for(settings, store, clock, registry, sink=JsonLinesSink(settings))
+    with sqlite3.connect(tmp_path / "audit.db") as broken:  # the cursor's table is gone
+        broken.execute("DROP TABLE notify_cursor")
+    with caplog.at_level("WARNING", logger="daemon"):
+        assert worker.step() == 0
+    [line] = [r.getMessage() for r in caplog.records if r.name.startswith("daemon")]
+    assert line.startswith("notification sink lines: audit database ")
+    assert "cannot read the sink's cursor" in line and "(attempt 1; next in " in line
+    assert line.count("sink lines") == 1  # named once, by the worker

@@ -160,9 +160,10 @@ def test_notify_test_in_the_sinks_file_does_not_break_its_verification(tmp_path)
     assert "line 4: row id 3 does not link to the line before it" in hidden.stderr
 
 
-def test_a_file_whose_sink_passed_over_rows_verifies_with_its_name_where_its_summary_names_the_gap(
-    tmp_path,
-):
+def sink_down_for_a_while(tmp_path, hours: int, rows_meanwhile: int) -> list[str]:
+    """The lines a real JSON-lines sink (summarize_after 1 h) wrote: ids 1 and 2, then its
+    volume gone for `hours` while `rows_meanwhile` rows arrive every 10 minutes (and its
+    summaries pass over the rows, and the summaries, before them), then back."""
     clock = ManualClock()
     store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", clock)
     folder, away = tmp_path / "shipped", tmp_path / "away"
@@ -182,24 +183,36 @@ def test_a_file_whose_sink_passed_over_rows_verifies_with_its_name_where_its_sum
     worker.step()  # the sink's cursor starts at the end of the log
     append_some(store, 2)
     worker.step()  # ids 1, 2 written
-    folder.rename(away)  # the volume the file lives on is gone for two hours
-    append_some(store, 3)  # ids 3..5
-    worker.step()
-    clock.advance(2 * 3600)
-    away.rename(folder)
-    append_some(store, 1)  # id 6
-    for _ in range(5):  # past its backoff: 3..5 summarized (the summary is id 7), 6 and 7 sent
+    folder.rename(away)
+    for _ in range(hours * 6):
+        append_some(store, rows_meanwhile)
         clock.advance(600)
         worker.step()
+    away.rename(folder)
+    append_some(store, 1)
+    clock.advance(60)  # past its backoff: what is old summarized, then the rest sent
+    for _ in range(10):
+        worker.step()
     store.close()
-    lines = path.read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line)["id"] for line in lines] == [1, 2, 6, 7]
-    assert json.loads(lines[-1])["details"]["first_id"] == 3
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def write_lines(path, lines: list[str]) -> None:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_a_file_whose_sink_passed_over_rows_verifies_with_its_name(tmp_path):
+    lines = sink_down_for_a_while(tmp_path, hours=2, rows_meanwhile=1)
+    path = tmp_path / "shipped" / "audit.jsonl"
+    ids = [json.loads(line)["id"] for line in lines]
+    assert ids[:2] == [1, 2] and ids[2] > 3  # a gap: the rows passed over are not there
+    summaries = [json.loads(line) for line in lines if '"notify.summary"' in line]
+    assert summaries and all(s["details"]["sink"] == "lines" for s in summaries)
 
     unsaid = verify_file(path)  # which sink wrote it? another sink's summary proves nothing
     assert unsaid.returncode == 1
-    assert "TAMPERED: line 3: row id 6 does not link to the line before it" in unsaid.stderr
-    assert "row 7 (notify.summary) says sink 'lines' passed over exactly ids 3..5" in (
+    assert "TAMPERED: line 3: row id" in unsaid.stderr
+    assert "the notify.summary rows of sink 'lines' in the file say it passed over" in (
         unsaid.stderr
     )
     assert "verify it with --sink lines" in unsaid.stderr
@@ -207,16 +220,38 @@ def test_a_file_whose_sink_passed_over_rows_verifies_with_its_name_where_its_sum
 
     result = verify_file(path, "--sink", "lines")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (
-        "OK: 4 rows, ids 1..7, hash chain intact except where sink 'lines' passed over rows, "
-        "as its notify.summary rows in the file say (ids 3..5)"
-    ) in result.stdout
+    assert "hash chain intact except where sink 'lines' passed over rows" in result.stdout
 
-    path.write_text("\n".join([lines[0], lines[1], lines[3]]) + "\n", encoding="utf-8")
-    removed = verify_file(path, "--sink", "lines")  # row 6 removed too: the summary says 3..5
-    assert removed.returncode == 1
-    assert "TAMPERED: line 3: row id 7 does not link to the line before it" in removed.stderr
-    assert "no notify.summary row later in the file names these ids" in removed.stderr
+
+def test_a_sink_down_for_hours_passes_over_its_own_summaries_and_its_file_verifies(tmp_path):
+    """Down for 4 h with rows arriving: one summary an hour, each passed over by the next;
+    the one that reaches the file names the whole outage."""
+    lines = sink_down_for_a_while(tmp_path, hours=4, rows_meanwhile=1)
+    summaries = [json.loads(line) for line in lines if '"notify.summary"' in line]
+    assert summaries and summaries[0]["details"]["first_id"] > 3  # earlier ones passed over
+    result = verify_file(tmp_path / "shipped" / "audit.jsonl", "--sink", "lines")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_rows_cut_beside_a_passed_over_gap_are_tampering(tmp_path):
+    lines = sink_down_for_a_while(tmp_path, hours=2, rows_meanwhile=1)
+    path = tmp_path / "shipped" / "audit.jsonl"
+    gap = next(i for i, line in enumerate(lines) if json.loads(line)["id"] > i + 1)
+
+    write_lines(path, [lines[0], *lines[gap:]])  # row 2 cut, just before the gap
+    cut = verify_file(path, "--sink", "lines")
+    assert cut.returncode == 1
+    assert "TAMPERED: line 2: row id" in cut.stderr
+    assert "no notify.summary row of sink 'lines' covers it before the file ends" in cut.stderr
+
+    first = json.loads(lines[0])  # ...and row 1 given the id of row 2 (ids are not hashed)
+    first["id"] = 2
+    forged_id = json.dumps(first, ensure_ascii=False, separators=(",", ":"))
+    write_lines(path, [forged_id, *lines[gap:]])
+    assert verify_file(path, "--sink", "lines").returncode == 1
+
+    write_lines(path, [*lines[: gap + 1], *lines[gap + 2 :]])  # a row cut after the gap
+    assert verify_file(path, "--sink", "lines").returncode == 1
 
 
 def test_sink_without_a_file_is_a_usage_error():
