@@ -17,6 +17,8 @@ Its modules (other packages and the tests import the names below, never a module
 - outbox.py: the log as an outbox: each notification sink's cursor and the rows after it.
 - export.py: `row_document`, a row as the one JSON document every consumer gets (`audit
   export`, the JSON-lines and webhook sinks), and `audit verify --file` of a file of them.
+- passed_over.py: the rows a notification sink passed over, by hash: the `spans` its
+  `notify.summary` rows record, which `audit verify --file --sink` follows.
 """
 
 from daemon.audit.chain import GENESIS_HASH, canonical_json, row_hash
@@ -55,7 +57,6 @@ from daemon.audit.history import (
     HistoryQuery,
     HistoryRow,
     RowKind,
-    details_object,
 )
 from daemon.audit.holds import EXPIRY_ACTOR as HOLD_EXPIRY_ACTOR
 from daemon.audit.holds import Hold, is_glob
@@ -67,6 +68,7 @@ from daemon.audit.liveness import (
     InFlight,
     process_identity,
 )
+from daemon.audit.passed_over import SPANS_DETAIL, PassedOver
 from daemon.audit.schema import (
     ACTIONS,
     HEAD_ID,
@@ -97,6 +99,7 @@ __all__ = [
     "SAMPLE_ID",
     "SESSIONS",
     "SKEW_ALLOWANCE",
+    "SPANS_DETAIL",
     "TCP_USER_TIMEOUT",
     "AuditAction",
     "AuditError",
@@ -114,10 +117,10 @@ __all__ = [
     "InFlight",
     "MarkCheck",
     "Outcome",
+    "PassedOver",
     "RowKind",
     "canonical_json",
     "create_audit_engine",
-    "details_object",
     "document_line",
     "driver_message",
     "enable_wal",

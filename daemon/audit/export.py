@@ -35,10 +35,8 @@ row made to look like one breaks the link of the line after it.
 
 A JSON-lines sink that could not write for longer than its `summarize_after`
 passes over the rows it missed, and the log says so in `notify.summary` rows
-that the sink writes later: `details.sink`, and the span passed over by hash,
-from the row with hash `after_hash` (excluded) through the row with hash
-`through_hash` (a sink down for days writes one an hour, each starting where the
-one before ended). Told which sink wrote the file (`--sink`), the check accepts
+that the sink writes later: `details.sink`, and the spans passed over by hash
+(passed_over.py). Told which sink wrote the file (`--sink`), the check accepts
 a break in the chain when that sink's spans lead from the lines before the break
 to the row the line after it links to (`_Spans`). Hashes, not ids: ids are not
 hashed, so a file whose ids were edited cannot borrow a real summary. The rows
@@ -66,6 +64,7 @@ from typing import Any
 
 from daemon.audit.chain import GENESIS_HASH, canonical_json, row_hash
 from daemon.audit.listing import COLUMNS, format_time
+from daemon.audit.passed_over import spans_of
 from daemon.audit.schema import AuditAction, AuditLog
 
 REQUIRED_FIELDS = ("id", "at", "prev_hash", "hash")
@@ -159,11 +158,10 @@ class _Gap:
 
 
 class _Spans:
-    """The rows each sink passed over, as its `notify.summary` rows in the file say: a span
-    from the row with hash `after_hash` (excluded) through the row with hash `through_hash`.
+    """The rows each sink passed over, as the spans of its `notify.summary` rows in the file
+    say (passed_over.py): after_hash (excluded) -> through_hash.
 
-    A gap is covered when a chain of one sink's spans (a sink down for days writes one
-    summary an hour, each starting where the one before ended) leads from one of the gap's
+    A gap is covered when a chain of one sink's spans leads from one of the gap's
     `starts` to the hash the row after the gap links to. Its starts are the hashes of the
     last two lines before it and the prev_hash of the piece they belong to: a sink writes a
     row, then moves its cursor, so after a crash in between its summary starts one row
@@ -173,17 +171,16 @@ class _Spans:
         self._by_sink: dict[str, dict[str, set[str]]] = {}
 
     def note(self, row: Mapping[str, Any]) -> bool:
-        """Take a row's span if it is a summary row with one; whether it was."""
+        """Take a row's spans if it is a summary row with some; whether it was."""
         if row.get("action") != AuditAction.NOTIFY_SUMMARY or not row.get("details"):
             return False
         details = _parsed_details(row["details"])
-        if not isinstance(details, dict):
+        if not isinstance(details, dict) or not isinstance(details.get("sink"), str):
             return False
-        sink, start, end = (details.get(key) for key in ("sink", "after_hash", "through_hash"))
-        if not all(isinstance(value, str) for value in (sink, start, end)):
-            return False
-        self._by_sink.setdefault(sink, {}).setdefault(start, set()).add(end)
-        return True
+        spans = spans_of(details)
+        for start, end in spans:
+            self._by_sink.setdefault(details["sink"], {}).setdefault(start, set()).add(end)
+        return bool(spans)
 
     def covering(self, gap: _Gap) -> list[str]:
         """The sinks whose spans cover the gap."""

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, func, insert, select, update
 
-from daemon.audit.schema import CURSORS, LOG, AuditAction, AuditLog
+from daemon.audit.schema import CURSORS, LOG, AuditLog
 
 
 def read_cursor(conn: Connection, sink: str) -> int | None:
@@ -47,22 +47,6 @@ def move_cursor(conn: Connection, sink: str, expected: int, last_id: int, now: d
         .values(last_id=last_id, updated_at=now)
     )
     return result.rowcount == 1
-
-
-def latest_summary(conn: Connection, actor: str, sink: str) -> AuditLog | None:
-    """The newest `notify.summary` row `actor` wrote for the sink (its target), or None."""
-    statement = (
-        select(LOG)
-        .where(
-            LOG.c.actor == actor,
-            LOG.c.action == AuditAction.NOTIFY_SUMMARY,
-            LOG.c.target == sink,
-        )
-        .order_by(LOG.c.id.desc())
-        .limit(1)
-    )
-    found = conn.execute(statement).mappings().first()
-    return None if found is None else AuditLog(**found)
 
 
 def rows_after(conn: Connection, after_id: int, limit: int) -> list[AuditLog]:

@@ -544,11 +544,6 @@ class AuditStore:
         with self._writing("the sink's cursor") as conn:
             return outbox.move_cursor(conn, sink, expected, last_id, self._now())
 
-    def latest_summary(self, actor: str, sink: str) -> AuditLog | None:
-        """The newest `notify.summary` row `actor` wrote for the sink, or None."""
-        with self._reading("the sink's latest summary") as conn:
-            return outbox.latest_summary(conn, actor, sink)
-
     def rows_after(self, after_id: int, limit: int) -> list[AuditLog]:
         """Up to `limit` rows with an id above `after_id`, oldest first, every column."""
         with self._reading("rows to notify") as conn:

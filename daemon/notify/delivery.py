@@ -29,8 +29,8 @@ One `DeliveryWorker` per sink repeats a pass:
    one summary per hour of rows while a sink stays down, not one per retry). Then
    every row older than `summarize_after` after the cursor is counted, and one `notify.summary` row
    (actor `notify`, outcome `skipped`, target the sink, details counting what was
-   skipped by action and outcome, and the span skipped by hash: `after_hash`, the
-   row before it, and `through_hash`, its last row) is appended in the same transaction that moves
+   skipped by action and outcome, and the rows skipped by hash: `spans`, see
+   daemon/audit/passed_over.py) is appended in the same transaction that moves
    the cursor past them. That row is audited like any other and delivered to the
    sink when it recovers; nothing is dropped silently. The summarized rows are
    handed to the sink's `passed_over()` first, so a sink with state (Alertmanager's
@@ -60,12 +60,13 @@ from types import MappingProxyType
 from typing import Protocol
 
 from daemon.audit import (
+    SPANS_DETAIL,
     AuditAction,
     AuditError,
     AuditLog,
     AuditStore,
     Outcome,
-    details_object,
+    PassedOver,
     new_action_id,
 )
 from daemon.clock import Clock
@@ -231,14 +232,13 @@ class DeliveryWorker:
         past them."""
         cutoff = self._clock.now() - self.settings.summarize_after
         counts: Counter[str] = Counter()
-        first_id = last_id = after_hash = through_hash = None
+        first_id = last_id = None
+        spans = PassedOver(self.name)
         position = cursor
         while True:
             rows = self._store.rows_after(position, BATCH)
             old = list(itertools.takewhile(lambda row: row.at < cutoff, rows))
-            if old:  # the span by hash, which `audit verify --file --sink` follows
-                after_hash = after_hash or self._outage_start(old[0].prev_hash)
-                through_hash = old[-1].hash
+            spans.take(old)
             wanted = [row for row in old if self.settings.wants(row)]
             for row in wanted:
                 counts[f"{row.action} {row.outcome}"] += 1
@@ -271,8 +271,7 @@ class DeliveryWorker:
                     "skipped": skipped,
                     "first_id": first_id,
                     "last_id": last_id,
-                    "after_hash": after_hash,
-                    "through_hash": through_hash,
+                    SPANS_DETAIL: spans.joined(),
                     "counts": dict(sorted(counts.items())),
                 },
             },
@@ -280,18 +279,6 @@ class DeliveryWorker:
         if summary is not None:
             self._metrics.count(self.name, DeliveryResult.SUMMARIZED, skipped)
             log.warning("notification sink %s: %s", self.name, summary.reason)
-
-    def _outage_start(self, after_hash: str) -> str:
-        """Where the rows this sink has not received begin: the row before the span now
-        summarized, or, when the sink's previous summary ended right there (nothing was
-        delivered since), where that summary's span began. A sink down for days passes
-        over its own earlier summaries, so the one that reaches its file names the whole
-        outage (and `audit verify --file --sink` can follow it)."""
-        previous = self._store.latest_summary(NOTIFY_ACTOR, self.name)
-        details = details_object(previous.details) if previous is not None else {}
-        if details.get("through_hash") == after_hash and isinstance(details.get("after_hash"), str):
-            return details["after_hash"]
-        return after_hash
 
     def _update_lag(self, cursor: int) -> None:
         self._metrics.set_lag(self.name, self._store.count_after(cursor))

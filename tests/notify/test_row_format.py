@@ -6,6 +6,7 @@ import os
 import subprocess
 from datetime import timedelta
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from daemon.audit import AuditAction, AuditStore, Outcome, export_line, new_action_id
@@ -160,41 +161,63 @@ def test_notify_test_in_the_sinks_file_does_not_break_its_verification(tmp_path)
     assert "line 4: row id 3 does not link to the line before it" in hidden.stderr
 
 
-def sink_down_for_a_while(tmp_path, hours: int, rows_meanwhile: int) -> list[str]:
-    """The lines a real JSON-lines sink (summarize_after 1 h) wrote: ids 1 and 2, then its
-    volume gone for `hours` while `rows_meanwhile` rows arrive every 10 minutes (and its
-    summaries pass over the rows, and the summaries, before them), then back."""
-    clock = ManualClock()
-    store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", clock)
-    folder, away = tmp_path / "shipped", tmp_path / "away"
-    folder.mkdir()
-    path = folder / "audit.jsonl"
-    settings = NotifyConfig(
-        name="lines", kind="jsonl", path=str(path), summarize_after=timedelta(hours=1)
-    )
-    worker = DeliveryWorker(
-        JsonLinesSink(settings),
-        settings,
-        store,
-        clock,
-        NotificationMetrics(CollectorRegistry()),
-        lambda: True,
-    )
-    worker.step()  # the sink's cursor starts at the end of the log
-    append_some(store, 2)
-    worker.step()  # ids 1, 2 written
-    folder.rename(away)
-    for _ in range(hours * 6):
-        append_some(store, rows_meanwhile)
-        clock.advance(600)
-        worker.step()
-    away.rename(folder)
-    append_some(store, 1)
-    clock.advance(60)  # past its backoff: what is old summarized, then the rest sent
-    for _ in range(10):
-        worker.step()
-    store.close()
-    return path.read_text(encoding="utf-8").splitlines()
+class ShippedFile:
+    """A real JSON-lines sink (summarize_after 1 h) writing a file on a volume that can go
+    away, with rows arriving meanwhile; the sink's cursor starts at the empty log."""
+
+    def __init__(self, tmp_path) -> None:
+        self.clock = ManualClock()
+        self.store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", self.clock)
+        self.folder, self.away = tmp_path / "shipped", tmp_path / "away"
+        self.folder.mkdir()
+        self.path = self.folder / "audit.jsonl"
+        self.settings = NotifyConfig(
+            name="lines", kind="jsonl", path=str(self.path), summarize_after=timedelta(hours=1)
+        )
+        self.restart()
+
+    def restart(self) -> None:
+        """A new worker on the same database, as after the daemon restarted."""
+        self.worker = DeliveryWorker(
+            JsonLinesSink(self.settings),
+            self.settings,
+            self.store,
+            self.clock,
+            NotificationMetrics(CollectorRegistry()),
+            lambda: True,
+        )
+        self.worker.step()
+
+    def down_for(self, hours: int) -> None:
+        """The volume gone for `hours`, a row every 10 minutes; each step that finds the
+        oldest row too old summarizes (passing over the rows, and summaries, before)."""
+        if self.folder.exists():
+            self.folder.rename(self.away)
+        for _ in range(hours * 6):
+            append_some(self.store, 1)
+            self.clock.advance(600)
+            self.worker.step()
+        self.away.rename(self.folder)
+
+    def catch_up(self) -> None:
+        append_some(self.store, 1)
+        self.clock.advance(60)  # past its backoff: what is old summarized, then the rest sent
+        for _ in range(10):
+            self.worker.step()
+
+    def lines(self) -> list[str]:
+        return self.path.read_text(encoding="utf-8").splitlines()
+
+
+def sink_down_for_a_while(tmp_path, hours: int) -> list[str]:
+    """The lines the sink wrote: ids 1 and 2, then its volume gone for `hours`, then back."""
+    shipped = ShippedFile(tmp_path)
+    append_some(shipped.store, 2)
+    shipped.worker.step()
+    shipped.down_for(hours)
+    shipped.catch_up()
+    shipped.store.close()
+    return shipped.lines()
 
 
 def write_lines(path, lines: list[str]) -> None:
@@ -202,7 +225,7 @@ def write_lines(path, lines: list[str]) -> None:
 
 
 def test_a_file_whose_sink_passed_over_rows_verifies_with_its_name(tmp_path):
-    lines = sink_down_for_a_while(tmp_path, hours=2, rows_meanwhile=1)
+    lines = sink_down_for_a_while(tmp_path, hours=2)
     path = tmp_path / "shipped" / "audit.jsonl"
     ids = [json.loads(line)["id"] for line in lines]
     assert ids[:2] == [1, 2] and ids[2] > 3  # a gap: the rows passed over are not there
@@ -226,15 +249,73 @@ def test_a_file_whose_sink_passed_over_rows_verifies_with_its_name(tmp_path):
 def test_a_sink_down_for_hours_passes_over_its_own_summaries_and_its_file_verifies(tmp_path):
     """Down for 4 h with rows arriving: one summary an hour, each passed over by the next;
     the one that reaches the file names the whole outage."""
-    lines = sink_down_for_a_while(tmp_path, hours=4, rows_meanwhile=1)
+    lines = sink_down_for_a_while(tmp_path, hours=4)
     summaries = [json.loads(line) for line in lines if '"notify.summary"' in line]
     assert summaries and summaries[0]["details"]["first_id"] > 3  # earlier ones passed over
     result = verify_file(tmp_path / "shipped" / "audit.jsonl", "--sink", "lines")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_a_sink_back_for_two_lines_between_two_outages_verifies(tmp_path):
+    """Its second outage passes over the summaries that span the first one's gap: their
+    spans are taken in, so the summary that reaches the file still spans it."""
+    shipped = ShippedFile(tmp_path)
+    append_some(shipped.store, 2)
+    shipped.worker.step()
+    shipped.down_for(3)
+    sent, written = shipped.worker.sink.send, []
+
+    def two_lines_then_gone(notification):
+        receipt = sent(notification)
+        written.append(notification)
+        if len(written) == 2:
+            shipped.folder.rename(shipped.away)
+        return receipt
+
+    shipped.worker.sink.send = two_lines_then_gone
+    shipped.clock.advance(60)
+    for _ in range(4):
+        shipped.worker.step()
+    shipped.worker.sink.send = sent
+    shipped.away.rename(shipped.folder)
+    shipped.down_for(3)
+    shipped.catch_up()
+    shipped.store.close()
+    ids = [json.loads(line)["id"] for line in shipped.lines()]
+    assert len(written) == 2 and ids[2] > 3 and ids[4] > ids[3] + 1  # two gaps
+    result = verify_file(shipped.path, "--sink", "lines")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_line_written_before_a_crash_then_an_outage_verifies(tmp_path):
+    """Back from an outage, the sink writes a line and the daemon dies before its cursor
+    moves; after the restart the volume is gone again."""
+    shipped = ShippedFile(tmp_path)
+    append_some(shipped.store, 2)
+    shipped.worker.step()
+    shipped.down_for(3)
+    shipped.clock.advance(60)
+    sent = shipped.worker.sink.send
+
+    def written_then_killed(notification):
+        sent(notification)
+        shipped.folder.rename(shipped.away)  # and the volume is gone again
+        raise SystemExit("killed")  # nothing after the write runs, as with kill -9
+
+    shipped.worker.sink.send = written_then_killed
+    with pytest.raises(SystemExit):
+        for _ in range(4):
+            shipped.worker.step()
+    shipped.restart()  # on the same database, the volume still gone
+    shipped.down_for(3)
+    shipped.catch_up()
+    shipped.store.close()
+    result = verify_file(shipped.path, "--sink", "lines")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_rows_cut_beside_a_passed_over_gap_are_tampering(tmp_path):
-    lines = sink_down_for_a_while(tmp_path, hours=2, rows_meanwhile=1)
+    lines = sink_down_for_a_while(tmp_path, hours=2)
     path = tmp_path / "shipped" / "audit.jsonl"
     gap = next(i for i, line in enumerate(lines) if json.loads(line)["id"] > i + 1)
 
