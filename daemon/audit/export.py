@@ -56,7 +56,6 @@ copy of the anchors kept elsewhere) to close that gap. Files written before
 """
 
 import json
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -162,10 +161,10 @@ class _Spans:
     say (passed_over.py): after_hash (excluded) -> through_hash.
 
     A gap is covered when a chain of one sink's spans leads from one of the gap's
-    `starts` to the hash the row after the gap links to. Its starts are the hashes of the
-    last two lines before it and the prev_hash of the piece they belong to: a sink writes a
-    row, then moves its cursor, so after a crash in between its summary starts one row
-    before the last line it wrote."""
+    `starts` to the hash the row after the gap links to. Its starts are the hash of the
+    line before it and that line's prev_hash: a sink writes a row, then moves its cursor,
+    so after a crash in between its summary starts one row before the last line it
+    wrote."""
 
     def __init__(self) -> None:
         self._by_sink: dict[str, dict[str, set[str]]] = {}
@@ -208,8 +207,7 @@ def verify_export(lines: Iterable[str], sink: str | None = None) -> ExportCheck:
     gaps: list[_Gap] = []  # waiting for the summary rows that cover them
     summarized: list[tuple[int, int]] = []
     spans = _Spans()
-    piece_start = ""  # the prev_hash of this piece of the chain (see _Spans)
-    recent: deque[str] = deque(maxlen=2)  # the hashes of its last two lines
+    last_prev = None  # the prev_hash of the line before (a gap's other start, see _Spans)
 
     def settle() -> None:
         for gap in list(gaps):
@@ -247,7 +245,7 @@ def verify_export(lines: Iterable[str], sink: str | None = None) -> ExportCheck:
             checked -= 1  # the same row again (at-least-once delivery): nothing to check
             continue
         if anchor is None:
-            anchor, first_id, piece_start = row["prev_hash"], row_id, row["prev_hash"]
+            anchor, first_id = row["prev_hash"], row_id
         elif row["prev_hash"] != last_hash:
             unlinked = (
                 f"row id {row_id} does not link to the line before it (prev_hash "
@@ -259,10 +257,8 @@ def verify_export(lines: Iterable[str], sink: str | None = None) -> ExportCheck:
             settle()
             if len(gaps) == OPEN_GAPS_KEPT:
                 return _broken(checked, gaps[0].line, _uncovered(gaps[0], spans, sink, number))
-            starts = frozenset({piece_start, *recent})
+            starts = frozenset({last_prev, last_hash})
             gaps.append(_Gap(number, (last_id + 1, row_id - 1), starts, row["prev_hash"], unlinked))
-            piece_start = row["prev_hash"]
-            recent.clear()
         elif row_id <= last_id:
             return broken(
                 number,
@@ -275,8 +271,7 @@ def verify_export(lines: Iterable[str], sink: str | None = None) -> ExportCheck:
             )
         if spans.note(row):
             settle()
-        last_id, last_hash = row_id, row["hash"]
-        recent.append(last_hash)
+        last_id, last_hash, last_prev = row_id, row["hash"], row["prev_hash"]
     settle()
     if gaps:
         return _broken(checked, gaps[0].line, _uncovered(gaps[0], spans, sink))
