@@ -194,22 +194,21 @@ def export_summary(path: str, check: ExportCheck, sink: str | None) -> str:
             f"  starts after the row with hash {check.anchor}\n"
             f"  (row {check.first_id}'s prev_hash; that row is not in the file)"
         )
-    intact = "hash chain intact"
-    proven = (
-        "proven: no row between the first line and the last was edited, removed, "
-        "inserted or reordered."
-    )
+    intact, outside = "hash chain intact", ""
     if check.summarized:
         ranges = ", ".join(f"{first}..{last}" for first, last in check.summarized)
-        intact = (
-            f"hash chain intact except where sink {sink!r} passed over rows, as its "
-            f"notify.summary rows in the file say (ids {ranges})"
+        intact += (
+            f" except where sink {sink!r} passed over rows, as its notify.summary rows in "
+            f"the file say (ids {ranges})"
         )
-        proven = (
-            "proven: no row between the first line and the last was edited, removed, "
-            "inserted or reordered, outside the rows passed over; those are not in the "
-            "file, and the sink's summary rows name them by hash (the database holds them)."
+        outside = (
+            ", outside the rows passed over; those are not in the file, and the sink's "
+            "summary rows name them by hash (the database holds them)"
         )
+    proven = (
+        "proven: no row between the first line and the last was edited, removed, "
+        f"inserted or reordered{outside}."
+    )
     return "\n".join(
         [
             f"export {path} OK: {check.rows} rows, ids {check.first_id}..{check.last_id}, "
