@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from daemon.audit import EVENT_DETAIL, AuditAction, Outcome
+from daemon.audit import AuditAction, ConditionRule, Outcome, RowPattern
 from daemon.durations import format_duration
 from daemon.snapshot import ContainerView
 from policies import GIVEN_UP_EVENT, RUNNING_EVENT, MaxAge, newest_completed_backup_age
@@ -44,11 +44,37 @@ UNKNOWN = "StacksOpsdOutcomeUnknown"
 BACKUP_STALE = "StacksOpsdBackupStale"
 SEVERITY = {GAVE_UP: "critical", ABORTED: "warning", UNKNOWN: "critical", BACKUP_STALE: "warning"}
 ALERTNAMES = tuple(SEVERITY)
-# The outcomes that open a condition: what a restart must look back for (the sink's recall).
-CONDITION_OUTCOMES = (Outcome.GAVE_UP, Outcome.ABORTED, Outcome.UNKNOWN)
 
 RESOLVED_KEPT = timedelta(minutes=15)  # as Prometheus keeps sending resolved alerts
 RESTARTED = (AuditAction.CONTAINER_RESTART, AuditAction.CONTAINER_START)
+
+# Which audit rows open and clear the conditions of audit rows (the table above): the
+# fold below and the sink's recall at start (daemon/audit/recall.py) both read these.
+DELETED = RowPattern(Outcome.SUCCEEDED, actions=(AuditAction.CONTAINER_DELETE,))
+SUCCEEDED_AGAIN = RowPattern(Outcome.SUCCEEDED, same_action=True)
+CONDITION_RULES = (
+    ConditionRule(
+        GAVE_UP,
+        opens=(RowPattern(Outcome.GAVE_UP), RowPattern(Outcome.SKIPPED, event=GIVEN_UP_EVENT)),
+        clears=(
+            RowPattern(Outcome.SUCCEEDED, actions=RESTARTED),
+            RowPattern(Outcome.SKIPPED, event=RUNNING_EVENT),
+            DELETED,
+        ),
+    ),
+    ConditionRule(
+        ABORTED,
+        opens=(RowPattern(Outcome.ABORTED),),
+        clears=(SUCCEEDED_AGAIN, DELETED),
+        per_action=True,
+    ),
+    ConditionRule(
+        UNKNOWN,
+        opens=(RowPattern(Outcome.UNKNOWN),),
+        clears=(SUCCEEDED_AGAIN, DELETED),
+        per_action=True,
+    ),
+)
 
 Key = tuple[str, str, str]  # alertname, container, action ("" when not a label)
 
@@ -96,20 +122,21 @@ class Conditions:
         container = row.get("container_name") or row.get("container_id")
         if not container:
             return False
-        action, outcome = str(row["action"]), str(row["outcome"])
+        action = str(row["action"])
         at = _moment(row["at"])
-        if action == AuditAction.CONTAINER_DELETE and outcome == Outcome.SUCCEEDED:
-            return self._clear([key for key in self._open if key[1] == container], at)
-        if outcome == Outcome.GAVE_UP or _event(row, outcome) == GIVEN_UP_EVENT:
-            return self._open_one(GAVE_UP, container, "", row, at)
-        if outcome in (Outcome.ABORTED, Outcome.UNKNOWN):
-            alertname = ABORTED if outcome == Outcome.ABORTED else UNKNOWN
-            return self._open_one(alertname, container, action, row, at)
+        for rule in CONDITION_RULES:
+            if any(pattern.matches(row) for pattern in rule.opens):
+                return self._open_one(rule, container, action, row, at)
         changed = False
-        if outcome == Outcome.SUCCEEDED:
-            changed = self._clear([(ABORTED, container, action), (UNKNOWN, container, action)], at)
-        if _runs_again(action, outcome, row):
-            changed = self._clear([(GAVE_UP, container, "")], at) or changed
+        for rule in CONDITION_RULES:
+            for pattern in rule.clears:
+                if pattern.matches(row):
+                    changed = (
+                        self._clear(self._cleared_keys(rule, container, action, pattern), at)
+                        or changed
+                    )
+        if DELETED.matches(row):
+            changed = self._clear([(BACKUP_STALE, container, "")], at) or changed
         return changed
 
     def observe_backups(
@@ -163,9 +190,20 @@ class Conditions:
     def firing(self) -> list[Condition]:
         return list(self._open.values())
 
+    def _cleared_keys(
+        self, rule: ConditionRule, container: str, action: str, clearing: RowPattern
+    ) -> list[Key]:
+        """The open conditions of `rule` that a `clearing` row of `container` clears."""
+        return [
+            key
+            for key in self._open
+            if key[:2] == (rule.name, container) and (not clearing.same_action or key[2] == action)
+        ]
+
     def _open_one(
-        self, alertname: str, container: str, action: str, row: Mapping[str, Any], at: datetime
+        self, rule: ConditionRule, container: str, action: str, row: Mapping[str, Any], at: datetime
     ) -> bool:
+        alertname, action = rule.name, action if rule.per_action else ""
         key = (alertname, container, action)
         if key in self._open:
             return False
@@ -202,20 +240,6 @@ def _summary(alertname: str, container: str, action: str) -> str:
     if alertname == ABORTED:
         return f"{action} of {container} was aborted; nothing was changed"
     return f"{action} of {container} has an unknown outcome; check the container at STACKS"
-
-
-def _runs_again(action: str, outcome: str, row: Mapping[str, Any]) -> bool:
-    if outcome == Outcome.SUCCEEDED and action in RESTARTED:
-        return True
-    return _event(row, outcome) == RUNNING_EVENT
-
-
-def _event(row: Mapping[str, Any], outcome: str) -> str | None:
-    """The event a `skipped` note names (auto_restart's "running", "given_up")."""
-    details = row.get("details")
-    if outcome != Outcome.SKIPPED or not isinstance(details, Mapping):
-        return None
-    return details.get(EVENT_DETAIL)
 
 
 def _moment(value: Any) -> datetime:

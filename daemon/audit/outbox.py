@@ -8,19 +8,11 @@ compare-and-set on the value its worker last read: two instances that both think
 they lead (for moments, during a takeover) cannot move it backwards or skip rows.
 A sink seen for the first time starts at the newest row: it receives what happens
 from then on, not the whole history.
-
-A sink that keeps state across rows (Alertmanager's open alerts) recalls, when a
-process starts delivering, the rows it was sent before: `recall_rows` reads, for
-every container with a row of the given outcomes since a moment, that container's
-rows from the first such row through the cursor. The outcomes (`gave_up`,
-`aborted`, `unknown`) are rare, so this is a few rows read by the outcome and the
-(container_id, at) indexes, not a scan of the window.
 """
 
-from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from daemon.audit.schema import CURSORS, LOG, AuditLog
 
@@ -58,28 +50,3 @@ def count_after(conn: Connection, after_id: int) -> int:
     return conn.execute(
         select(func.count()).select_from(LOG).where(LOG.c.id > after_id)
     ).scalar_one()
-
-
-def recall_rows(
-    conn: Connection, outcomes: Iterable[str], since: datetime, through_id: int
-) -> list[AuditLog]:
-    """The rows of each container that has a row of `outcomes` at or after `since`, from
-    its first such row through row `through_id`, oldest first."""
-    first = (
-        select(LOG.c.container_id, func.min(LOG.c.id).label("first_id"))
-        .where(
-            LOG.c.outcome.in_([str(outcome) for outcome in outcomes]),
-            LOG.c.at >= since,
-            LOG.c.id <= through_id,
-            LOG.c.container_id.is_not(None),
-        )
-        .group_by(LOG.c.container_id)
-        .subquery()
-    )
-    statement = (
-        select(LOG)
-        .join(first, and_(LOG.c.container_id == first.c.container_id, LOG.c.id >= first.c.first_id))
-        .where(LOG.c.id <= through_id)
-        .order_by(LOG.c.id)
-    )
-    return [AuditLog(**row) for row in conn.execute(statement).mappings()]

@@ -70,6 +70,7 @@ from daemon.audit.history import (
 )
 from daemon.audit.holds import Hold
 from daemon.audit.listing import list_statement
+from daemon.audit.recall import ConditionRule, recall_statement
 from daemon.audit.schema import (
     HEAD,
     HEAD_ROW,
@@ -549,15 +550,13 @@ class AuditStore:
         with self._reading("rows to notify") as conn:
             return outbox.rows_after(conn, after_id, limit)
 
-    def rows_of_containers_with(
-        self, outcomes: Iterable[str], since: datetime, *, through_id: int
+    def rows_of_open_conditions(
+        self, rules: Iterable[ConditionRule], *, through_id: int
     ) -> list[AuditLog]:
-        """Every row of each container that has a row of `outcomes` at or after `since`
-        (aware), from its first such row through row `through_id`, oldest first: what a
-        sink that resumes delivery after `through_id` recalls (outbox.py)."""
-        _require_aware(since)
-        with self._reading("rows to recall for notifications") as conn:
-            return outbox.recall_rows(conn, outcomes, since, through_id)
+        """Every row of each container from its earliest condition of `rules` still open
+        at row `through_id` through that row, oldest first: what a sink that resumes
+        delivery after `through_id` folds again (recall.py)."""
+        return self._read(recall_statement(rules, through_id), "rows to recall for notifications")
 
     def count_after(self, after_id: int) -> int:
         """How many rows have an id above `after_id` (a sink's lag)."""
@@ -694,8 +693,8 @@ class AuditStore:
                 "check that the database is reachable"
             ) from None
 
-    def _read(self, statement: Select) -> list[AuditLog]:
-        with self._reading() as conn:
+    def _read(self, statement: Select, what: str = "audit rows") -> list[AuditLog]:
+        with self._reading(what) as conn:
             return [AuditLog(**row) for row in conn.execute(statement).mappings()]
 
     def _read_history(self, statement: Select) -> list[HistoryRow]:

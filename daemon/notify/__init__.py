@@ -19,7 +19,7 @@ Its modules (other packages and the tests import the names below, never a module
 - delivery.py: `DeliveryWorker` (one sink's stream) and `Notifications` (all of them).
 """
 
-from daemon.notify.alertmanager import RECALL, AlertmanagerSink
+from daemon.notify.alertmanager import AlertmanagerSink
 from daemon.notify.delivery import (
     BATCH,
     NOTIFY_ACTOR,
@@ -55,7 +55,6 @@ __all__ = [
     "BATCH",
     "NOTIFY_ACTOR",
     "NOTIFY_RULES",
-    "RECALL",
     "RETRY_INITIAL",
     "RETRY_MAX",
     "SIGNATURE_HEADER",

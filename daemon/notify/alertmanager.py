@@ -17,10 +17,10 @@ The sink is the state the feed needs, kept on the sink's own delivery thread:
   its own thread at its next `send` or `tick`, so a slow Alertmanager never slows
   a refresh.
 - `resume` runs each time this instance starts delivering (start, takeover): the
-  conditions opened by rows before the cursor are rebuilt from the audit log (the
-  rows of every container with a `gave_up`, `aborted` or `unknown` row within
-  `RECALL`, through the cursor), so a container given up before a restart is still
-  re-sent, not resolved by Alertmanager's timeout. Only the rows the sink's filters
+  conditions still open at the cursor are rebuilt from the audit log, however old
+  (the rows of each container from its earliest condition nothing cleared, through
+  the cursor: daemon/audit/recall.py), so a container given up before a restart is
+  still re-sent, not resolved by Alertmanager's timeout. Only the rows the sink's filters
   want are recalled, as only those were sent. Stale backups need no recall: the new
   leader's first backup-list refresh reopens them with the same start.
 - The sink's `match` applies to the backup lists too: a container it does not match
@@ -38,17 +38,14 @@ pushes one `StacksOpsdNotifyTest` alert, so the route to a receiver can be seen.
 
 import threading
 from collections.abc import Iterable
-from datetime import timedelta
 
-from daemon.alertmanager import CONDITION_OUTCOMES, AlertmanagerFeed, alerts_url, test_alert
+from daemon.alertmanager import CONDITION_RULES, AlertmanagerFeed, alerts_url, test_alert
 from daemon.audit import AuditStore, is_sample, row_document
 from daemon.notify.http_post import HttpPoster, headers_from_files
 from daemon.notify.settings import NotifyConfig
 from daemon.notify.sink import Notification, Receipt, Sink, SinkEnvironment
 from daemon.snapshot import ContainerView
 from policies import MaxAge
-
-RECALL = timedelta(days=30)  # how far back `resume` looks for conditions still open
 
 
 class AlertmanagerSink(Sink):
@@ -90,8 +87,7 @@ class AlertmanagerSink(Sink):
         self.feed.tick()
 
     def resume(self, audit: AuditStore, cursor: int) -> None:
-        since = self.environment.clock.now() - RECALL
-        rows = audit.rows_of_containers_with(CONDITION_OUTCOMES, since, through_id=cursor)
+        rows = audit.rows_of_open_conditions(CONDITION_RULES, through_id=cursor)
         self.feed.recall(row_document(row) for row in rows if self.settings.wants(row))
 
     def passed_over(self, notifications: Iterable[Notification]) -> None:

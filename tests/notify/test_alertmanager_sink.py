@@ -15,7 +15,6 @@ from daemon.clock import ManualClock
 from daemon.config import ConfigError, DaemonConfig, load_config
 from daemon.exporter import NotificationMetrics
 from daemon.notify import (
-    RECALL,
     AlertmanagerSink,
     DeliveryWorker,
     NotifyConfig,
@@ -129,10 +128,11 @@ def test_rows_through_the_worker_fire_and_resolve_with_links_and_instance(receiv
 
 
 def test_open_alerts_are_recalled_after_a_restart_and_sent_again(receiver, store, clock):
-    append(store, "ancient", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
-    clock.set(
-        clock.now() + RECALL + timedelta(days=1)
-    )  # that give-up is now past the recall window
+    ancient = append(store, "ancient", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    append(store, "old-fixed", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    clock.advance(timedelta(days=1).total_seconds())
+    append(store, "old-fixed", AuditAction.CONTAINER_START, Outcome.SUCCEEDED)
+    clock.advance(timedelta(days=400).total_seconds())  # given up for over a year, still
     first = worker_for(receiver, store, clock)
     first.step()
     gave_up = append(store, "web", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
@@ -148,7 +148,12 @@ def test_open_alerts_are_recalled_after_a_restart_and_sent_again(receiver, store
     assert second.step() == 0  # nothing new to send...
 
     pushed = last_push(receiver)  # ...yet what is still open is sent again
-    assert set(pushed) == {(GAVE_UP, "web"), ("StacksOpsdChangeAborted", "api")}
+    assert set(pushed) == {
+        (GAVE_UP, "web"),
+        (GAVE_UP, "ancient"),
+        ("StacksOpsdChangeAborted", "api"),
+    }
+    assert pushed[(GAVE_UP, "ancient")]["annotations"]["audit_id"] == str(ancient.id)
     web = pushed[(GAVE_UP, "web")]
     assert web["startsAt"] == gave_up.at.isoformat().replace("+00:00", "Z")
     assert web["endsAt"] > clock.now().isoformat()  # firing, not left to time out
