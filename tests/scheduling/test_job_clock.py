@@ -16,9 +16,14 @@ class Clocks:
     def __init__(self) -> None:
         self.monotonic_now = 1000.0
         self.wall_now = 1_780_000_000.0
+        self.paused_after_wall = 0.0  # the reader is paused this long after its next wall reading
 
     def wall(self) -> float:
-        return self.wall_now
+        now, pause = self.wall_now, self.paused_after_wall
+        self.wall_now += pause
+        self.monotonic_now += pause
+        self.paused_after_wall = 0.0
+        return now
 
     def monotonic(self) -> float:
         return self.monotonic_now
@@ -63,6 +68,25 @@ def test_clocks_that_run_together_or_step_forward_change_nothing():
         clocks.wall_now += 3600
         assert watch.check() == 0
         assert not ran.wait(1.5)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_a_reader_paused_between_its_readings_is_not_taken_for_a_step():
+    ran = threading.Event()
+    scheduler = scheduler_waiting_out_a_step(ran)
+    clocks = Clocks()
+    try:
+        watch = ClockStepWatch(scheduler, clocks.wall, clocks.monotonic)
+        clocks.monotonic_now += 1
+        clocks.wall_now += 1
+        clocks.paused_after_wall = 3  # a loaded machine: 3 s between two readings
+        assert watch.check() == 0
+        assert not ran.wait(1.5)
+        clocks.monotonic_now += 1
+        clocks.wall_now -= 59  # a real step at the next look is still seen
+        assert watch.check() == 60  # 5 s passed, the wall clock shows 55 s less
+        assert ran.wait(5)
     finally:
         scheduler.shutdown(wait=False)
 
