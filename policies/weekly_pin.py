@@ -294,7 +294,11 @@ class WeeklyPinPolicy:
             episode=Episode(
                 key=("container_id", "target"),
                 opens=tuple(RowKind(ACTOR, PIN, outcome) for outcome in MAYBE_PINNED),
-                closes=(RowKind(ACTOR, UNPIN, Outcome.SUCCEEDED),),
+                closes=(
+                    RowKind(ACTOR, UNPIN, Outcome.SUCCEEDED),
+                    # A lost pin the list showed absent was never the daemon's (PinLedger.fold).
+                    RowKind(ACTOR, PIN, Outcome.SKIPPED, event=LOST_PIN_ABSENT),
+                ),
                 not_before=now - self.horizon(),
             ),
             dry_run=self.dry_run,

@@ -20,7 +20,8 @@ since the last evaluation by the primary key.
 What a dry run decided (its `dry_run` rows, the `gave_up` it marked) never counts
 for a reader that acts for real; what it observed always does. That one rule is
 written twice here, for rows in memory (`HistoryRow.counts`) and in SQL
-(`_counting`): change both together.
+(`_counting`): change both together. So is which rows a `RowKind` names
+(`RowKind.matches`, `_of_kind`).
 """
 
 import hashlib
@@ -124,11 +125,23 @@ def details_object(text: str | None) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class RowKind:
-    """Rows by who wrote them, about what, with which outcome."""
+    """Rows by who wrote them, about what, with which outcome, and optionally which
+    `details.event` (a note's: weekly_pin's "lost_pin_absent")."""
 
     actor: str
     action: str
     outcome: str
+    event: str | None = None
+
+    @property
+    def declared(self) -> list[str]:
+        """The kind as an episode's declaration names it (no event: as before events)."""
+        return [*astuple(self)[:3], *([self.event] if self.event is not None else [])]
+
+    def matches(self, row: HistoryRow) -> bool:
+        return (row.actor, row.action, row.outcome) == (self.actor, self.action, self.outcome) and (
+            self.event is None or row.event == self.event
+        )
 
 
 @dataclass(frozen=True)
@@ -150,8 +163,8 @@ class Episode:
         declared = canonical_json(
             {
                 "key": list(self.key),
-                "opens": [astuple(kind) for kind in self.opens],
-                "closes": [astuple(kind) for kind in self.closes],
+                "opens": [kind.declared for kind in self.opens],
+                "closes": [kind.declared for kind in self.closes],
                 "dry_run": dry_run,
             }
         )
@@ -161,10 +174,7 @@ class Episode:
 
     def opened_by(self, row: HistoryRow, dry_run: bool) -> bool:
         """Whether `row` opens this episode, for a reader in this mode."""
-        return row.counts(dry_run) and any(
-            (row.actor, row.action, row.outcome) == (kind.actor, kind.action, kind.outcome)
-            for kind in self.opens
-        )
+        return row.counts(dry_run) and any(kind.matches(row) for kind in self.opens)
 
     def from_mark(self, closed_before: datetime) -> "Episode":
         """The same episode, read from a mark that holds for it (`Mark.covers`): every one
@@ -346,13 +356,17 @@ def _counting(
 
 
 def _of_kinds(table, kinds: Iterable[RowKind]) -> ColumnElement[bool]:
-    return or_(
-        *(
-            and_(
-                table.c.actor == kind.actor,
-                table.c.action == kind.action,
-                table.c.outcome == kind.outcome,
-            )
-            for kind in kinds
-        )
-    )
+    return or_(*(_of_kind(table, kind) for kind in kinds))
+
+
+def _of_kind(table, kind: RowKind) -> ColumnElement[bool]:
+    """`RowKind.matches` in SQL; the event as it appears in the stored (canonical) JSON."""
+    conditions = [
+        table.c.actor == kind.actor,
+        table.c.action == kind.action,
+        table.c.outcome == kind.outcome,
+    ]
+    if kind.event is not None:
+        event = canonical_json({EVENT_DETAIL: kind.event})[1:-1]
+        conditions.append(table.c.details.contains(event, autoescape=True))
+    return and_(*conditions)

@@ -434,3 +434,33 @@ def test_a_mark_says_nothing_of_episodes_opened_before_it_was_read_from(
     assert store.history_from_latest(horizon, clock.now(), (PINNER,), (PIN, UNPIN)) == []
 
     assert still_open(store.check_marks(DECLARED))[PINS.mark_name(False)] is None
+
+
+def test_a_lost_pin_the_list_showed_absent_closes_its_episode(database_url, store, clock) -> None:
+    """weekly_pin's own declaration: a pin whose answer was lost and that the next list
+    showed unpinned was never the daemon's, so a start neither reads it again nor keeps
+    its mark behind it (which would make every start read from there for a year)."""
+    from policies import BackupFreshnessOptions, WeeklyPinOptions, WeeklyPinPolicy
+
+    week = {"iso_week": "2026-W02"}
+    absent = append(store, PINNER, PIN, "interrupted", "db", target="1", details=week)
+    append(store, PINNER, PIN, "skipped", "db", target="1", details={"event": "lost_pin_absent"})
+    clock.advance(3 * 86400)  # more than the mark's allowance for clocks behind (a day)
+    pinned = append(store, PINNER, PIN, "unknown", "db", target="2", details=week)
+    append(store, PINNER, PIN, "skipped", "db", target="2", details={"event": "lost_pin_pinned"})
+    append(store, PINNER, PIN, "succeeded", "db", target="3", details=week)
+    clock.advance(5 * 7 * 86400)
+    query = WeeklyPinPolicy(WeeklyPinOptions(), BackupFreshnessOptions()).history_query(
+        clock.now()
+    )
+    assert query.episode is not None
+
+    rows = store.history_from_latest(query.episode, query.since, query.actors, query.actions)
+
+    assert [(row.target, row.outcome) for row in rows] == [
+        ("2", "unknown"),
+        ("2", "skipped"),
+        ("3", "succeeded"),
+    ]
+    [(closed_before, _)] = marks(database_url).values()
+    assert absent.at < closed_before <= pinned.at  # the mark starts at pin 2, not pin 1
