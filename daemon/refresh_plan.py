@@ -40,7 +40,7 @@ fast.
 """
 
 import zlib
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import Enum
@@ -184,30 +184,40 @@ class Turns:
 
     `due_refreshes` asks for every container's turns on every refresh tick; the answer
     changes only when the data is read again or the interval is stretched, so it is
-    kept here, keyed by container and kind. `keep_only` drops the containers that are
-    gone, so what is kept is bounded by the fleet. An entry lost to a race between
-    threads is merely worked out again.
+    kept here, a table per kind keyed by container (the tick's loop looks each up once,
+    as cheaply as a dict can). `keep_only` drops the containers that are gone, so what
+    is kept is bounded by the fleet. An entry lost to a race between threads is merely
+    worked out again.
     """
 
     def __init__(self) -> None:
-        self._known: dict[tuple[str, Kind], tuple[datetime, timedelta, datetime]] = {}
+        self._known: dict[Kind, dict[str, tuple[datetime, timedelta, datetime]]] = {
+            kind: {} for kind in Kind
+        }
 
-    def next(self, container_id: str, kind: Kind, last: datetime, interval: timedelta) -> datetime:
-        """`next_turn` of this container's data of `kind`, read in its rotation at `last`."""
-        key = (container_id, kind)
-        known = self._known.get(key)
-        if known is not None and known[0] == last and known[1] == interval:
-            return known[2]
-        turn = next_turn(last, interval, phase_of(container_id, kind))
-        self._known[key] = (last, interval, turn)
-        return turn
+    def of(self, kind: Kind) -> Callable[[str, datetime, timedelta], datetime]:
+        """`next_turn` of a container's data of `kind`, read in its rotation at `last`:
+        `of(kind)(container_id, last, interval)`."""
+        known = self._known[kind]
+
+        def next_of(container_id: str, last: datetime, interval: timedelta) -> datetime:
+            entry = known.get(container_id)
+            if entry is not None and entry[0] == last and entry[1] == interval:
+                return entry[2]
+            turn = next_turn(last, interval, phase_of(container_id, kind))
+            known[container_id] = (last, interval, turn)
+            return turn
+
+        return next_of
 
     def __len__(self) -> int:
-        return len(self._known)
+        return sum(map(len, self._known.values()))
 
     def keep_only(self, container_ids: Collection[str]) -> None:
         """Forget the turns of every container not in `container_ids`."""
-        self._known = {key: turn for key, turn in self._known.items() if key[0] in container_ids}
+        for known in self._known.values():
+            for gone in [cid for cid in known if cid not in container_ids]:
+                del known[gone]
 
 
 def due_refreshes(
@@ -229,12 +239,14 @@ def due_refreshes(
         due.append(DueRefresh(EPOCH, 0, Kind.STATS, None, Reason.FIRST))
     elif everything or stats_at + plan.backups_interval <= now:
         due.append(DueRefresh(stats_at + plan.backups_interval, 0, Kind.STATS, None))
+    metrics_turn, backups_turn = turns.of(Kind.METRICS), turns.of(Kind.BACKUPS)
+    metrics_interval, backups_interval = plan.metrics_interval, plan.backups_interval
     for position, (cid, view) in enumerate(snapshot.containers.items(), start=1):
         fetched = view.metrics_at
         if fetched is None:
             due.append(DueRefresh(EPOCH, position, Kind.METRICS, cid, Reason.FIRST))
         else:
-            turn = turns.next(cid, Kind.METRICS, fetched, plan.metrics_interval)
+            turn = metrics_turn(cid, fetched, metrics_interval)
             if everything or turn <= now:
                 due.append(DueRefresh(turn, position, Kind.METRICS, cid))
         fetched = view.backups_at
@@ -242,7 +254,7 @@ def due_refreshes(
             due.append(DueRefresh(EPOCH, position, Kind.BACKUPS, cid, Reason.FIRST))
             continue
         rotated = view.backups_rotation_at or fetched
-        turn = turns.next(cid, Kind.BACKUPS, rotated, plan.backups_interval)
+        turn = backups_turn(cid, rotated, backups_interval)
         turned = turn <= now
         if view.backups_changed:
             due.append(DueRefresh(EPOCH, position, Kind.BACKUPS, cid, Reason.CHANGED, turned))
