@@ -450,9 +450,7 @@ def test_a_lost_pin_the_list_showed_absent_closes_its_episode(database_url, stor
     append(store, PINNER, PIN, "skipped", "db", target="2", details={"event": "lost_pin_pinned"})
     append(store, PINNER, PIN, "succeeded", "db", target="3", details=week)
     clock.advance(5 * 7 * 86400)
-    query = WeeklyPinPolicy(WeeklyPinOptions(), BackupFreshnessOptions()).history_query(
-        clock.now()
-    )
+    query = WeeklyPinPolicy(WeeklyPinOptions(), BackupFreshnessOptions()).history_query(clock.now())
     assert query.episode is not None
 
     rows = store.history_from_latest(query.episode, query.since, query.actors, query.actions)
