@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from daemon.audit import AuditAction, ConditionRule, Outcome, RowPattern
+from daemon.audit import AuditAction, ConditionRule, Outcome, RowKind, subject_of
 from daemon.durations import format_duration
 from daemon.snapshot import ContainerView
 from policies import GIVEN_UP_EVENT, RUNNING_EVENT, MaxAge, newest_completed_backup_age
@@ -48,29 +48,33 @@ ALERTNAMES = tuple(SEVERITY)
 RESOLVED_KEPT = timedelta(minutes=15)  # as Prometheus keeps sending resolved alerts
 RESTARTED = (AuditAction.CONTAINER_RESTART, AuditAction.CONTAINER_START)
 
-# Which audit rows open and clear the conditions of audit rows (the table above): the
-# fold below and the sink's recall at start (daemon/audit/recall.py) both read these.
-DELETED = RowPattern(Outcome.SUCCEEDED, actions=(AuditAction.CONTAINER_DELETE,))
-SUCCEEDED_AGAIN = RowPattern(Outcome.SUCCEEDED, same_action=True)
+# Which audit rows open and clear the conditions of audit rows (the table above), by any
+# actor: the fold below and the sink's recall at start (daemon/audit/recall.py) both read
+# these. In the per-action rules, a clearing kind naming no action clears its own action's.
+DELETED = RowKind(None, AuditAction.CONTAINER_DELETE, Outcome.SUCCEEDED)
+SUCCEEDED_AGAIN = RowKind(None, None, Outcome.SUCCEEDED)
 CONDITION_RULES = (
     ConditionRule(
         GAVE_UP,
-        opens=(RowPattern(Outcome.GAVE_UP), RowPattern(Outcome.SKIPPED, event=GIVEN_UP_EVENT)),
+        opens=(
+            RowKind(None, None, Outcome.GAVE_UP),
+            RowKind(None, None, Outcome.SKIPPED, event=GIVEN_UP_EVENT),
+        ),
         clears=(
-            RowPattern(Outcome.SUCCEEDED, actions=RESTARTED),
-            RowPattern(Outcome.SKIPPED, event=RUNNING_EVENT),
+            *(RowKind(None, action, Outcome.SUCCEEDED) for action in RESTARTED),
+            RowKind(None, None, Outcome.SKIPPED, event=RUNNING_EVENT),
             DELETED,
         ),
     ),
     ConditionRule(
         ABORTED,
-        opens=(RowPattern(Outcome.ABORTED),),
+        opens=(RowKind(None, None, Outcome.ABORTED),),
         clears=(SUCCEEDED_AGAIN, DELETED),
         per_action=True,
     ),
     ConditionRule(
         UNKNOWN,
-        opens=(RowPattern(Outcome.UNKNOWN),),
+        opens=(RowKind(None, None, Outcome.UNKNOWN),),
         clears=(SUCCEEDED_AGAIN, DELETED),
         per_action=True,
     ),
@@ -119,23 +123,25 @@ class Conditions:
     def observe(self, row: Mapping[str, Any]) -> bool:
         """Fold one audit row (a JSON document: columns, `details` parsed); True when an
         alert opened or cleared."""
-        container = row.get("container_name") or row.get("container_id")
+        container = subject_of(row.get("container_name"), row.get("container_id"))
         if not container:
             return False
         action = str(row["action"])
         at = _moment(row["at"])
         for rule in CONDITION_RULES:
-            if any(pattern.matches(row) for pattern in rule.opens):
+            if rule.opened_by(row):
                 return self._open_one(rule, container, action, row, at)
         changed = False
         for rule in CONDITION_RULES:
-            for pattern in rule.clears:
-                if pattern.matches(row):
-                    changed = (
-                        self._clear(self._cleared_keys(rule, container, action, pattern), at)
-                        or changed
-                    )
-        if DELETED.matches(row):
+            cleared = rule.cleared_actions(row)
+            if cleared is not None:
+                keys = [
+                    key
+                    for key in self._open
+                    if key[:2] == (rule.name, container) and cleared in ("*", key[2])
+                ]
+                changed = self._clear(keys, at) or changed
+        if DELETED.matches(str(row["actor"]), action, str(row["outcome"]), None):
             changed = self._clear([(BACKUP_STALE, container, "")], at) or changed
         return changed
 
@@ -189,16 +195,6 @@ class Conditions:
 
     def firing(self) -> list[Condition]:
         return list(self._open.values())
-
-    def _cleared_keys(
-        self, rule: ConditionRule, container: str, action: str, clearing: RowPattern
-    ) -> list[Key]:
-        """The open conditions of `rule` that a `clearing` row of `container` clears."""
-        return [
-            key
-            for key in self._open
-            if key[:2] == (rule.name, container) and (not clearing.same_action or key[2] == action)
-        ]
 
     def _open_one(
         self, rule: ConditionRule, container: str, action: str, row: Mapping[str, Any], at: datetime

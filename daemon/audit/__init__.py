@@ -15,7 +15,7 @@ Its modules (other packages and the tests import the names below, never a module
 - holds.py: Hold, the operators' "hands off" records beside the log, and their SQL.
 - listing.py: `audit list`: the rows it selects, rendered as a table, JSON or CSV.
 - outbox.py: the log as an outbox: each notification sink's cursor and the rows after it.
-- recall.py: ConditionRule and RowPattern, the conditions rows open and clear, and what a
+- recall.py: ConditionRule, the conditions rows open and clear (of RowKinds), and what a
   sink that keeps them re-reads when it starts delivering.
 - export.py: `row_document`, a row as the one JSON document every consumer gets (`audit
   export`, the JSON-lines and webhook sinks), and `audit verify --file` of a file of them.
@@ -71,7 +71,7 @@ from daemon.audit.liveness import (
     process_identity,
 )
 from daemon.audit.passed_over import SPANS_DETAIL, PassedOver
-from daemon.audit.recall import ConditionRule, RowPattern
+from daemon.audit.recall import ConditionRule, row_event, subject_of
 from daemon.audit.schema import (
     ACTIONS,
     HEAD_ID,
@@ -123,7 +123,6 @@ __all__ = [
     "Outcome",
     "PassedOver",
     "RowKind",
-    "RowPattern",
     "canonical_json",
     "create_audit_engine",
     "document_line",
@@ -143,7 +142,9 @@ __all__ = [
     "render_json",
     "render_table",
     "row_document",
+    "row_event",
     "row_hash",
     "sqlite_path",
+    "subject_of",
     "verify_export",
 ]

@@ -21,7 +21,7 @@ What a dry run decided (its `dry_run` rows, the `gave_up` it marked) never count
 for a reader that acts for real; what it observed always does. That one rule is
 written twice here, for rows in memory (`HistoryRow.counts`) and in SQL
 (`_counting`): change both together. So is which rows a `RowKind` names
-(`RowKind.matches`, `_of_kind`).
+(`RowKind.matches`, `of_kinds`).
 """
 
 import hashlib
@@ -52,8 +52,15 @@ HISTORY_COLUMNS = (
 # The `details` keys a HistoryRow holds, and each as it appears in the stored (canonical) JSON.
 EVENT_DETAIL, ISO_WEEK_DETAIL, DRY_RUN_DETAIL = "event", "iso_week", "dry_run"
 DETAIL_KEYS = tuple(canonical_json(key) for key in (EVENT_DETAIL, ISO_WEEK_DETAIL, DRY_RUN_DETAIL))
+
+
+def detail_text(key: str, value: Any) -> str:
+    """A `details` entry as it appears in the stored (canonical) JSON, to match as text."""
+    return canonical_json({key: value})[1:-1]
+
+
 # How a dry run marks the notes it writes, as it appears in the stored details.
-DRY_RUN_MARK = canonical_json({DRY_RUN_DETAIL: True})[1:-1]
+DRY_RUN_MARK = detail_text(DRY_RUN_DETAIL, True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,22 +132,27 @@ def details_object(text: str | None) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class RowKind:
-    """Rows by who wrote them, about what, with which outcome, and optionally which
-    `details.event` (a note's: weekly_pin's "lost_pin_absent")."""
+    """Rows by who wrote them (None: anyone), about what (None: any action), with which
+    outcome, and optionally which `details.event` (a note's: weekly_pin's
+    "lost_pin_absent")."""
 
-    actor: str
-    action: str
+    actor: str | None
+    action: str | None
     outcome: str
     event: str | None = None
 
     @property
-    def declared(self) -> list[str]:
+    def declared(self) -> list[str | None]:
         """The kind as an episode's declaration names it (no event: as before events)."""
         return [*astuple(self)[:3], *([self.event] if self.event is not None else [])]
 
-    def matches(self, row: HistoryRow) -> bool:
-        return (row.actor, row.action, row.outcome) == (self.actor, self.action, self.outcome) and (
-            self.event is None or row.event == self.event
+    def matches(self, actor: str, action: str, outcome: str, event: str | None) -> bool:
+        """Whether a row of these values is of this kind."""
+        return (
+            outcome == self.outcome
+            and (self.actor is None or actor == self.actor)
+            and (self.action is None or action == self.action)
+            and (self.event is None or event == self.event)
         )
 
 
@@ -174,7 +186,9 @@ class Episode:
 
     def opened_by(self, row: HistoryRow, dry_run: bool) -> bool:
         """Whether `row` opens this episode, for a reader in this mode."""
-        return row.counts(dry_run) and any(kind.matches(row) for kind in self.opens)
+        return row.counts(dry_run) and any(
+            kind.matches(row.actor, row.action, row.outcome, row.event) for kind in self.opens
+        )
 
     def from_mark(self, closed_before: datetime) -> "Episode":
         """The same episode, read from a mark that holds for it (`Mark.covers`): every one
@@ -273,7 +287,7 @@ def _open_per_container(episode: Episode, before: datetime, dry_run: bool) -> Su
     """Each container's latest opening row before `before` that no closing row follows."""
     latest = (
         select(LOG.c.container_id, func.max(LOG.c.id).label("latest_id"))
-        .where(_of_kinds(LOG, episode.opens), *_counting(LOG, dry_run, episode.not_before))
+        .where(of_kinds(LOG, episode.opens), *_counting(LOG, dry_run, episode.not_before))
         .group_by(LOG.c.container_id)
         .subquery("latest")
     )
@@ -282,7 +296,7 @@ def _open_per_container(episode: Episode, before: datetime, dry_run: bool) -> Su
         closing.c.container_id == opening.c.container_id,
         closing.c.at >= opening.c.at,
         closing.c.id > opening.c.id,
-        _of_kinds(closing, episode.closes),
+        of_kinds(closing, episode.closes),
         *_counting(closing, dry_run, episode.not_before),
     )
     return (
@@ -299,7 +313,7 @@ def _per_key_rows(
     """The rows of each key's open episode: the opening alone by id, or with what
     followed it from the container index."""
     key = [LOG.c[name] for name in episode.key]
-    marks = and_(_of_kinds(LOG, (*episode.opens, *episode.closes)), *_counting(LOG, dry_run))
+    marks = and_(of_kinds(LOG, (*episode.opens, *episode.closes)), *_counting(LOG, dry_run))
     latest = select(
         *key,
         func.max(case((marks, LOG.c.id))).label("latest_id"),  # the latest opening or closing
@@ -317,7 +331,7 @@ def _per_key_rows(
             (latest.c.last_id > opening.c.id).label("followed"),
         )
         .join(latest, opening.c.id == latest.c.latest_id)
-        .where(_of_kinds(opening, episode.opens), opening.c.at < before)
+        .where(of_kinds(opening, episode.opens), opening.c.at < before)
         .cte("opened")
     )
     alone = select(*HISTORY_COLUMNS).join(opened, LOG.c.id == opened.c.id).where(~opened.c.followed)
@@ -355,18 +369,21 @@ def _counting(
     return conditions
 
 
-def _of_kinds(table, kinds: Iterable[RowKind]) -> ColumnElement[bool]:
-    return or_(*(_of_kind(table, kind) for kind in kinds))
+def of_kinds(table, kinds: Iterable[RowKind], *, by_outcome: bool = True) -> ColumnElement[bool]:
+    """The rows of `table` of any of `kinds` (`RowKind.matches` in SQL). `by_outcome`
+    False keeps the outcome index out of the plan, for a caller whose own index (one
+    container's rows) is narrower than every row of an outcome."""
+    return or_(*(_of_kind(table, kind, by_outcome) for kind in kinds))
 
 
-def _of_kind(table, kind: RowKind) -> ColumnElement[bool]:
-    """`RowKind.matches` in SQL; the event as it appears in the stored (canonical) JSON."""
-    conditions = [
-        table.c.actor == kind.actor,
-        table.c.action == kind.action,
-        table.c.outcome == kind.outcome,
-    ]
+def _of_kind(table, kind: RowKind, by_outcome: bool) -> ColumnElement[bool]:
+    outcome = table.c.outcome if by_outcome else table.c.outcome + ""
+    conditions = [outcome == kind.outcome]
+    if kind.actor is not None:
+        conditions.append(table.c.actor == kind.actor)
+    if kind.action is not None:
+        conditions.append(table.c.action == kind.action)
     if kind.event is not None:
-        event = canonical_json({EVENT_DETAIL: kind.event})[1:-1]
+        event = detail_text(EVENT_DETAIL, kind.event)
         conditions.append(table.c.details.contains(event, autoescape=True))
     return and_(*conditions)

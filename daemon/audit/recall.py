@@ -2,134 +2,217 @@
 
 A notification sink that keeps state across rows (Alertmanager's open alerts: a
 container given up until it runs again, a change aborted until the same action
-succeeds) declares that state as `ConditionRule`s made of `RowPattern`s. The one
-declaration is read two ways:
+succeeds) declares that state as `ConditionRule`s: the `RowKind`s that open a
+condition and those that clear it, for one subject (`subject_of`: the container's
+name, or its id when a row has no name), and in a `per_action` rule for one
+action too. The one declaration is read two ways:
 
-- in memory, `RowPattern.matches` on a row as a JSON document: the sink's fold;
-- in SQL, `recall_statement`: when a process starts delivering (a start, a
-  takeover), the rows it must fold again to rebuild the conditions still open at
-  its cursor, however old they are, without reading the whole log. For each rule
-  and container (and action, where the rule keeps one condition per action), its
-  latest opening row through the cursor is kept unless a clearing row of that
-  container follows it; each container's rows are then read from the earliest
-  kept opening through the cursor, oldest first.
+- in memory, row by row: the sink's fold (`ConditionRule.opened_by`, `clears`);
+- in SQL, `recall_rows`: when a process starts delivering (a start, a takeover),
+  the rows it must fold again to rebuild the conditions open at its cursor,
+  however old, without reading the whole log.
 
-Openings are rare outcomes (`gave_up`, `aborted`, `unknown`, a crash of a container
-still given up), found by the outcome index; whether one was cleared is answered by
-the (container_id, at) index, stopping at the first clearing row. The SQL may read
-more rows than the fold needs (an opening it takes for one), never fewer, with one
-assumption: it matches `details.event` in the stored JSON text, so a row that held
-`"event": "running"` inside a nested object would count as clearing; the daemon
-writes events only at the top of `details`.
+`recall_rows` works in steps, each served by an index:
+
+1. each condition's latest opening through the cursor (openings are rare
+   outcomes, by the outcome index; the crash of a container still given up is a
+   `skipped` note, and those are all looked at: the one opening that is not rare);
+2. for each, the subject's latest clearing row (walking its rows back from the
+   newest by the (container_name, at) or (container_id, at) index, stopping at
+   the first): the condition is closed if that row follows the latest opening;
+3. for each open one, its first opening after that clearing: where the fold
+   dates it from;
+4. each subject's rows from the earliest of those through the cursor, by the
+   subject's index.
+
+It may read more rows than the fold needs, never fewer, with two assumptions: a
+row's time is never more than `SKEW_ALLOWANCE` behind an earlier row's (as the
+episode marks assume), and a `details.event` is matched as text in the stored
+JSON (`detail_text`), so a row holding `"event": "running"` inside a nested
+object would count; the daemon writes events only at the top of `details`. A
+sink that filters rows could not be recalled this way (a clearing row it never
+received leaves its condition open); the sink kinds that keep conditions take no
+row filters but `match`, which keeps or drops whole subjects.
 """
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Connection, and_, func, literal, or_, select
 
-from daemon.audit.chain import canonical_json
-from daemon.audit.history import EVENT_DETAIL
-from daemon.audit.schema import LOG
+from daemon.audit.episode_marks import SKEW_ALLOWANCE
+from daemon.audit.history import EVENT_DETAIL, RowKind, of_kinds
+from daemon.audit.schema import LOG, AuditLog
 
 
-@dataclass(frozen=True)
-class RowPattern:
-    """Audit rows by outcome, optionally action and `details.event` (the note a policy
-    wrote: auto_restart's "running", "given_up")."""
+def subject_of(container_name: str | None, container_id: str | None) -> str | None:
+    """What a row's conditions are about: the container's name, else its id."""
+    return container_name or container_id
 
-    outcome: str
-    actions: tuple[str, ...] = ()  # (): any action
-    event: str | None = None
-    same_action: bool = False  # as a clearing row: clears only its own action's condition
 
-    def matches(self, row: Mapping[str, Any]) -> bool:
-        """Whether `row` (a JSON document: columns, `details` parsed) is one of these."""
-        if str(row["outcome"]) != self.outcome:
-            return False
-        if self.actions and str(row["action"]) not in self.actions:
-            return False
-        if self.event is None:
-            return True
-        details = row.get("details")
-        return isinstance(details, Mapping) and details.get(EVENT_DETAIL) == self.event
+def row_event(row: Mapping[str, Any]) -> str | None:
+    """A row document's `details.event` (the note a policy wrote), if any."""
+    details = row.get("details")
+    if not isinstance(details, Mapping):
+        return None
+    event = details.get(EVENT_DETAIL)
+    return event if isinstance(event, str) else None
 
 
 @dataclass(frozen=True)
 class ConditionRule:
-    """One kind of condition: the rows that open it and the later rows of the same
-    container that clear it. `per_action`: one condition per container and action."""
+    """One kind of condition: the rows that open it and the later rows about the same
+    subject that clear it. `per_action`: one condition per subject and action; a
+    clearing kind that names no action then clears only its own action's condition."""
 
     name: str
-    opens: tuple[RowPattern, ...]
-    clears: tuple[RowPattern, ...]
+    opens: tuple[RowKind, ...]
+    clears: tuple[RowKind, ...]
     per_action: bool = False
 
+    def opened_by(self, row: Mapping[str, Any]) -> bool:
+        """Whether the row document opens a condition of this rule."""
+        return _any_of(self.opens, row)
 
-def recall_statement(rules: Iterable[ConditionRule], through_id: int) -> Select:
-    """Every column of each container's rows from its earliest condition still open at
-    row `through_id` through that row, oldest first."""
-    opened = union_all(*(_still_open(rule, through_id) for rule in rules)).subquery()
-    starts = (
-        select(opened.c.container_id, func.min(opened.c.id).label("start_id"))
-        .group_by(opened.c.container_id)
-        .subquery()
-    )
-    return (
-        select(LOG)
-        .join(
-            starts, and_(LOG.c.container_id == starts.c.container_id, LOG.c.id >= starts.c.start_id)
-        )
-        .where(LOG.c.id <= through_id)
-        .order_by(LOG.c.id)
-    )
+    def cleared_actions(self, row: Mapping[str, Any]) -> str | None:
+        """Which of the subject's conditions the row document clears: "*" all of them,
+        an action that one (a per-action rule), None none."""
+        matching = [kind for kind in self.clears if _any_of((kind,), row)]
+        if not matching:
+            return None
+        if all(_own(self, kind) for kind in matching):
+            return str(row["action"])
+        return "*"
 
 
-def _still_open(rule: ConditionRule, through_id: int) -> Select:
-    """The latest opening row of each of the rule's conditions that nothing cleared."""
-    keys = [LOG.c.container_id, *([LOG.c.action] if rule.per_action else [])]
+def recall_rows(
+    conn: Connection, rules: Iterable[ConditionRule], through_id: int
+) -> list[AuditLog]:
+    """Every row of each subject from its earliest condition open at row `through_id`
+    through that row, oldest first (see the module's docstring)."""
+    starts: dict[str, tuple[int, Any]] = {}  # subject -> (id, at) of the earliest opening
+    for rule in rules:
+        for subject, action, cleared in _open_conditions(conn, rule, through_id):
+            first = _first_opening_after(conn, rule, subject, action, cleared, through_id)
+            if subject not in starts or first[0] < starts[subject][0]:
+                starts[subject] = first
+    rows = [
+        row
+        for subject, (start_id, start_at) in starts.items()
+        for row in _rows_of(conn, subject, start_id, start_at, through_id)
+    ]
+    return sorted(rows, key=lambda row: row.id or 0)
+
+
+def _any_of(kinds: Iterable[RowKind], row: Mapping[str, Any]) -> bool:
+    actor, action, outcome = str(row["actor"]), str(row["action"]), str(row["outcome"])
+    event = row_event(row)
+    return any(kind.matches(actor, action, outcome, event) for kind in kinds)
+
+
+def _about(table, subject) -> list[ColumnElement[bool]]:
+    """The rows of `table` about `subject` (`subject_of`), as the two index-friendly
+    alternatives they are: by name, or by id where the row has no name."""
+    return [
+        table.c.container_name == subject,
+        and_(table.c.container_name.is_(None), table.c.container_id == subject),
+    ]
+
+
+def _open_conditions(
+    conn: Connection, rule: ConditionRule, through_id: int
+) -> list[tuple[str, str, int]]:
+    """(subject, action or "", id of the clearing row looked after, or 0) of each of the
+    rule's conditions that may be open at the cursor: its latest opening, and whether
+    the subject's newest clearing row (by time, on each index) follows it."""
+    subject = func.coalesce(LOG.c.container_name, LOG.c.container_id)
+    action = LOG.c.action if rule.per_action else literal("")
     latest = (
-        select(*keys, func.max(LOG.c.id).label("latest_id"))
-        .where(
-            LOG.c.container_id.is_not(None),
-            LOG.c.id <= through_id,
-            or_(*(_matching(LOG, pattern) for pattern in rule.opens)),
-        )
-        .group_by(*keys)
+        select(subject.label("subject"), action.label("action"), func.max(LOG.c.id).label("id"))
+        .where(subject.is_not(None), LOG.c.id <= through_id, of_kinds(LOG, rule.opens))
+        .group_by(subject, *([LOG.c.action] if rule.per_action else []))
         .subquery()
     )
-    opening, clearing = LOG.alias(), LOG.alias()
-    cleared = select(clearing.c.id).where(
-        clearing.c.container_id == opening.c.container_id,
-        clearing.c.at >= opening.c.at,
-        clearing.c.id > opening.c.id,
-        clearing.c.id <= through_id,
-        or_(*(_clearing(clearing, opening, pattern) for pattern in rule.clears)),
+
+    def newest_clearing(about: ColumnElement[bool], clearing) -> Any:
+        clears = or_(
+            *(
+                and_(
+                    of_kinds(clearing, (kind,), by_outcome=False),
+                    *([clearing.c.action == latest.c.action] if _own(rule, kind) else []),
+                )
+                for kind in rule.clears
+            )
+        )
+        return (
+            select(clearing.c.id)
+            .where(about, clearing.c.id <= through_id, clears)
+            .order_by(clearing.c.at.desc(), clearing.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    by_name, by_id = LOG.alias(), LOG.alias()
+    statement = select(
+        latest.c.subject,
+        latest.c.action,
+        latest.c.id,
+        newest_clearing(_about(by_name, latest.c.subject)[0], by_name),
+        newest_clearing(_about(by_id, latest.c.subject)[1], by_id),
     )
-    return (
-        select(opening.c.container_id, opening.c.id)
-        .join(latest, opening.c.id == latest.c.latest_id)
-        .where(~cleared.exists())
-    )
+    found = []
+    for subject_, action_, opened, named, unnamed in conn.execute(statement):
+        # A clearing newer by time but older by id (a clock stepped back) keeps it open:
+        # the fold, reading from before it, decides.
+        cleared = max(named or 0, unnamed or 0)
+        if cleared < opened:
+            found.append((subject_, action_, cleared))
+    return found
 
 
-def _matching(table, pattern: RowPattern, by_outcome: bool = True) -> ColumnElement[bool]:
-    """The pattern as SQL; `by_outcome` False keeps the outcome index out of the plan."""
-    outcome = table.c.outcome if by_outcome else table.c.outcome + ""
-    conditions = [outcome == pattern.outcome]
-    if pattern.actions:
-        conditions.append(table.c.action.in_(pattern.actions))
-    if pattern.event is not None:
-        mark = canonical_json({EVENT_DETAIL: pattern.event})[1:-1]
-        conditions.append(table.c.details.contains(mark, autoescape=True))
-    return and_(*conditions)
+def _first_opening_after(
+    conn: Connection, rule: ConditionRule, subject: str, action: str, cleared: int, through_id: int
+) -> tuple[int, Any]:
+    """(id, at) of the condition's first opening after row `cleared`: where the fold
+    dates it from."""
+    first: tuple[int, Any] | None = None
+    for about in _about(LOG, subject):
+        statement = (
+            select(LOG.c.id, LOG.c.at)
+            .where(
+                about,
+                LOG.c.id > cleared,
+                LOG.c.id <= through_id,
+                of_kinds(LOG, rule.opens, by_outcome=False),
+                *([LOG.c.action == action] if rule.per_action else []),
+            )
+            .order_by(LOG.c.id)
+            .limit(1)
+        )
+        found = conn.execute(statement).first()
+        if found is not None and (first is None or found.id < first[0]):
+            first = (found.id, found.at)
+    assert first is not None  # the latest opening is one
+    return first
 
 
-def _clearing(clearing, opening, pattern: RowPattern) -> ColumnElement[bool]:
-    # One container's rows after the opening (the container index) are far fewer than
-    # every row of the pattern's outcome after it, which SQLite would otherwise walk.
-    matching = _matching(clearing, pattern, by_outcome=False)
-    if pattern.same_action:
-        return and_(matching, clearing.c.action == opening.c.action)
-    return matching
+def _rows_of(
+    conn: Connection, subject: str, start_id: int, start_at: Any, through_id: int
+) -> list[AuditLog]:
+    """Every row about the subject from row `start_id` through `through_id`."""
+    rows = []
+    for about in _about(LOG, subject):
+        statement = select(LOG).where(
+            about,
+            LOG.c.at >= start_at - SKEW_ALLOWANCE,
+            LOG.c.id >= start_id,
+            LOG.c.id <= through_id,
+        )
+        rows += [AuditLog(**row) for row in conn.execute(statement).mappings()]
+    return rows
+
+
+def _own(rule: ConditionRule, kind: RowKind) -> bool:
+    """Whether a clearing kind clears only the condition of its own action."""
+    return rule.per_action and kind.action is None

@@ -11,7 +11,10 @@ Seven tables, all defined here:
   rows (`container_id`, `at`), and the rows of one outcome since a moment
   (`actor`, `action`, `outcome`, `at`: the rare openings of an episode, such as
   auto_restart's `gave_up`, from where its mark says they may be open, without
-  reading every restart), so start-up reads only what the windows need. An index
+  reading every restart), so start-up reads only what the windows need. One more
+  serves the rows about a container by its name (`container_name`, `at`): `audit
+  list --container NAME`, and what an Alertmanager sink recalls at start
+  (recall.py: its alerts are about names, which outlive a container's id). An index
   an earlier version made and this one replaced (`RETIRED_INDEXES`) is dropped at
   start.
 - `audit_head`: one row holding the newest hash and the row count, updated in
@@ -101,6 +104,7 @@ class AuditLog(SQLModel, table=True):
     __table_args__ = (
         Index("ix_audit_log_actor_action_at", "actor", "action", "at"),
         Index("ix_audit_log_container_id_at", "container_id", "at"),
+        Index("ix_audit_log_container_name_at", "container_name", "at"),
         Index("ix_audit_log_actor_action_outcome_at", "actor", "action", "outcome", "at"),
         {"sqlite_autoincrement": True},  # never reuse the id of a deleted row
     )

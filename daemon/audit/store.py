@@ -70,7 +70,7 @@ from daemon.audit.history import (
 )
 from daemon.audit.holds import Hold
 from daemon.audit.listing import list_statement
-from daemon.audit.recall import ConditionRule, recall_statement
+from daemon.audit.recall import ConditionRule, recall_rows
 from daemon.audit.schema import (
     HEAD,
     HEAD_ROW,
@@ -553,10 +553,11 @@ class AuditStore:
     def rows_of_open_conditions(
         self, rules: Iterable[ConditionRule], *, through_id: int
     ) -> list[AuditLog]:
-        """Every row of each container from its earliest condition of `rules` still open
+        """Every row of each subject (container) from its earliest condition of `rules` open
         at row `through_id` through that row, oldest first: what a sink that resumes
         delivery after `through_id` folds again (recall.py)."""
-        return self._read(recall_statement(rules, through_id), "rows to recall for notifications")
+        with self._reading("rows to recall for notifications") as conn:
+            return recall_rows(conn, rules, through_id)
 
     def count_after(self, after_id: int) -> int:
         """How many rows have an id above `after_id` (a sink's lag)."""
@@ -693,8 +694,8 @@ class AuditStore:
                 "check that the database is reachable"
             ) from None
 
-    def _read(self, statement: Select, what: str = "audit rows") -> list[AuditLog]:
-        with self._reading(what) as conn:
+    def _read(self, statement: Select) -> list[AuditLog]:
+        with self._reading() as conn:
             return [AuditLog(**row) for row in conn.execute(statement).mappings()]
 
     def _read_history(self, statement: Select) -> list[HistoryRow]:

@@ -17,11 +17,12 @@ The sink is the state the feed needs, kept on the sink's own delivery thread:
   its own thread at its next `send` or `tick`, so a slow Alertmanager never slows
   a refresh.
 - `resume` runs each time this instance starts delivering (start, takeover): the
-  conditions still open at the cursor are rebuilt from the audit log, however old
-  (the rows of each container from its earliest condition nothing cleared, through
+  conditions open at the cursor are rebuilt from the audit log, however old (the rows
+  about each container name from its earliest open condition's first opening, through
   the cursor: daemon/audit/recall.py), so a container given up before a restart is
-  still re-sent, not resolved by Alertmanager's timeout. Only the rows the sink's filters
-  want are recalled, as only those were sent. Stale backups need no recall: the new
+  still re-sent with its `startsAt`, not resolved by Alertmanager's timeout. The sink
+  takes no row filter but `match` (settings.py), which keeps or drops whole containers,
+  so the rows it recalls are those it was sent. Stale backups need no recall: the new
   leader's first backup-list refresh reopens them with the same start.
 - The sink's `match` applies to the backup lists too: a container it does not match
   never gets a stale-backup alert from this sink.

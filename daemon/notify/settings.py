@@ -17,7 +17,8 @@
                                           # /status, from daemon.listen and its TLS setting
 
 A row reaches the sink when every filter matches it. A row about no container
-passes `match`. A summary of this sink's own skipped rows (`notify.summary` with
+passes `match`. An alertmanager sink takes `match` only: the rows that clear its
+alerts must all reach it. A summary of this sink's own skipped rows (`notify.summary` with
 this sink's name as target) always passes, so nothing is skipped unnoticed.
 """
 
@@ -147,6 +148,19 @@ class NotifyConfig:
             "outcomes",
             lambda s: _known_globs(s.outcomes, OUTCOMES),
             'outcome names or "*"; outcomes: ' + ", ".join(OUTCOMES),
+        ),
+        *(
+            OptionRule(
+                row_filter,
+                lambda s, row_filter=row_filter: (
+                    s.kind != "alertmanager" or getattr(s, row_filter) == ("*",)
+                ),
+                '["*"] for an alertmanager sink: its alerts are cleared by later rows (a '
+                "start, a success), which a filter would hide, leaving the alert firing; "
+                "`match` picks the containers",
+                needs=("kind",),
+            )
+            for row_filter in ("actors", "actions", "outcomes")
         ),
         positive_duration("summarize_after"),
         OptionRule(

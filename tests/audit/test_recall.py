@@ -1,7 +1,7 @@
 """What a sink that keeps conditions (Alertmanager's alerts) re-reads when it starts
 delivering: each container's rows from its earliest condition still open at the cursor,
 however old, through the cursor (SQLite and PostgreSQL). Folding them gives the same
-open conditions as folding the whole log."""
+open conditions, from the same rows, as folding the whole log."""
 
 import random
 from datetime import timedelta
@@ -17,13 +17,13 @@ RESTART, START, STOP = (
 )
 
 
-def append(store, name, action, outcome, event=None):
+def append(store, name, action, outcome, event=None, container_id=None):
     return store.append(
         "policy:auto_restart",
         action,
         outcome,
         action_id=new_action_id(),
-        container_id=f"usr-0000abcd-{name}",
+        container_id=container_id or f"usr-0000abcd-{name}",
         container_name=name,
         details={"event": event} if event else None,
     )
@@ -34,10 +34,15 @@ def recalled(store, through_id):
 
 
 def firing(rows) -> set[tuple[str, str, str]]:
+    return {key for key, _ in open_conditions(rows)}
+
+
+def open_conditions(rows) -> set[tuple[tuple[str, str, str], tuple]]:
+    """Each firing condition with where it began: its start and the row that opened it."""
     conditions = Conditions()
     for row in rows:
         conditions.observe(row_document(row))
-    return {condition.key for condition in conditions.firing()}
+    return {(c.key, (c.started_at, c.audit_id)) for c in conditions.firing()}
 
 
 def test_a_condition_nothing_cleared_is_recalled_however_old(store, clock):
@@ -106,9 +111,21 @@ def test_a_deleted_container_has_nothing_to_recall(store, clock):
     assert recalled(store, deleted.id) == []
 
 
+def test_a_name_carried_by_a_new_container_is_one_subject(store, clock):
+    """Alerts are about names: a container recreated under its name (a new id, no delete
+    row) that runs again clears the old one's give-up, and a renamed one keeps it."""
+    append(store, "web", RESTART, Outcome.GAVE_UP, container_id="usr-0000abcd-old")
+    append(store, "web", START, Outcome.SUCCEEDED, container_id="usr-0000abcd-new")
+    renamed = append(store, "db", RESTART, Outcome.GAVE_UP)
+    later = append(store, "db2", START, Outcome.SUCCEEDED, container_id=renamed.container_id)
+
+    assert firing(recalled(store, later.id)) == {("StacksOpsdRestartsGivenUp", "db", "")}
+
+
 def test_recalling_gives_the_conditions_folding_the_whole_log_gives(store, clock):
-    """Random histories of three containers: whatever the cursor, the recalled rows open
-    exactly the conditions the whole log up to the cursor opens."""
+    """Random histories of a few names, ids and actions, with clocks stepping back now and
+    then: whatever the cursor, the recalled rows open exactly the conditions the whole log
+    up to the cursor opens, each from the same row."""
     rng = random.Random(7)
     kinds = [
         (RESTART, Outcome.GAVE_UP, None),
@@ -116,6 +133,7 @@ def test_recalling_gives_the_conditions_folding_the_whole_log_gives(store, clock
         (RESTART, Outcome.SKIPPED, RUNNING_EVENT),
         (RESTART, Outcome.SKIPPED, "backoff"),
         (RESTART, Outcome.SUCCEEDED, None),
+        (RESTART, Outcome.ABORTED, None),
         (START, Outcome.SUCCEEDED, None),
         (STOP, Outcome.ABORTED, None),
         (STOP, Outcome.UNKNOWN, None),
@@ -124,17 +142,21 @@ def test_recalling_gives_the_conditions_folding_the_whole_log_gives(store, clock
         (AuditAction.BACKUP_CREATE, Outcome.SUCCEEDED, None),
         (AuditAction.CONTAINER_DELETE, Outcome.SUCCEEDED, None),
     ]
-    weights = [3, 2, 3, 2, 2, 2, 2, 2, 2, 1, 4, 1]
+    weights = [3, 2, 3, 2, 2, 3, 2, 2, 2, 2, 1, 4, 1]
+    ids = {"a": ["usr-0000abcd-a1", "usr-0000abcd-a2"], "b": ["usr-0000abcd-b"]}
+    ids["c"] = ids["b"]  # b renamed to c now and then
     written = []
-    for _ in range(150):
+    for _ in range(200):
         action, outcome, event = rng.choices(kinds, weights)[0]
-        written.append(append(store, rng.choice(["a", "b", "c"]), action, outcome, event))
-        clock.advance(rng.choice([1, 3600, 86400 * 40]))
+        name = rng.choice(["a", "b", "c"])
+        cid = rng.choice(ids[name])
+        written.append(append(store, name, action, outcome, event, container_id=cid))
+        clock.advance(rng.choice([1, 3600, 86400 * 40, -3 * 3600]))
 
     checked = set()
-    for cursor in range(0, len(written), 5):
+    for cursor in range(0, len(written), 4):
         through = written[cursor].id
-        whole = firing(written[: cursor + 1])
-        assert firing(recalled(store, through)) == whole, f"through row {through}"
+        whole = open_conditions(written[: cursor + 1])
+        assert open_conditions(recalled(store, through)) == whole, f"through row {through}"
         checked.add(bool(whole))
     assert checked == {True, False}  # cursors with conditions open and with none

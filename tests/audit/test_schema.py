@@ -65,14 +65,17 @@ def _typed(row: dict) -> dict:
 NEW_TABLES = {"notify_cursor", "audit_hold", "audit_episode_mark"}  # cursors, holds, marks
 # added since: read at start from a mark, the openings of an episode (gave_up)
 NEW_INDEX = ("ix_audit_log_actor_action_outcome_at", ("actor", "action", "outcome", "at"), False)
+NAME_INDEX = ("ix_audit_log_container_name_at", ("container_name", "at"), False)
+NEW_INDEXES = (NEW_INDEX, NAME_INDEX)
 
 
 def without_new_tables(schema: dict) -> dict:
     """The schema without what was added since the restructuring (the migration adds it)."""
     assert set(schema) >= NEW_TABLES
     columns, key, indexes, uniques = schema["audit_log"]
-    assert NEW_INDEX in indexes
-    older = {**schema, "audit_log": (columns, key, [i for i in indexes if i != NEW_INDEX], uniques)}
+    assert set(NEW_INDEXES) <= set(indexes)
+    kept = [index for index in indexes if index not in NEW_INDEXES]
+    older = {**schema, "audit_log": (columns, key, kept, uniques)}
     return {table: shape for table, shape in older.items() if table not in NEW_TABLES}
 
 
@@ -194,6 +197,7 @@ def test_the_history_indexes_exist_and_serve_the_reads(store: AuditStore, databa
         }
         assert indexes["ix_audit_log_actor_action_at"] == ["actor", "action", "at"]
         assert indexes["ix_audit_log_container_id_at"] == ["container_id", "at"]
+        assert indexes["ix_audit_log_container_name_at"] == ["container_name", "at"]
         assert indexes[NEW_INDEX[0]] == list(NEW_INDEX[1])
         if database_url.startswith("sqlite"):
             with engine.connect() as conn:

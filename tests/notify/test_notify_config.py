@@ -72,6 +72,25 @@ kind = "teams"
     ]
 
 
+def test_an_alertmanager_sink_takes_match_but_no_row_filter(errors_of, load_text):
+    """A filter would hide the rows that clear an alert (an operator's start, a success),
+    which would then fire for ever, and after a restart differ from what was sent."""
+    table = """
+[[notify]]
+name = "am"
+kind = "alertmanager"
+url = "http://127.0.0.1:9093"
+match = ["web-*"]
+"""
+    assert load_text(table).notify[0].match == ("web-*",)
+    assert errors_of(table + 'actors = ["policy:*"]\noutcomes = ["gave_up"]\n') == [
+        f'config.toml: notify[0].{name}: expected ["*"] for an alertmanager sink: its alerts '
+        "are cleared by later rows (a start, a success), which a filter would hide, leaving "
+        f'the alert firing; `match` picks the containers, got ["{value}"]'
+        for name, value in (("actors", "policy:*"), ("outcomes", "gave_up"))
+    ]
+
+
 def test_two_sinks_with_one_name_are_refused(errors_of):
     table = '[[notify]]\nname = "ops"\nkind = "jsonl"\npath = "-"\n'
     assert errors_of(table + table) == [
