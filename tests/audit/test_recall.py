@@ -6,8 +6,11 @@ open conditions, from the same rows, as folding the whole log."""
 import random
 from datetime import timedelta
 
+import pytest
+
 from daemon.alertmanager import CONDITION_RULES, Conditions
 from daemon.audit import AuditAction, Outcome, new_action_id, row_document
+from daemon.clock import ManualClock
 from policies import GIVEN_UP_EVENT, RUNNING_EVENT
 
 RESTART, START, STOP = (
@@ -15,6 +18,19 @@ RESTART, START, STOP = (
     AuditAction.CONTAINER_START,
     AuditAction.CONTAINER_STOP,
 )
+
+
+class SteppingClock(ManualClock):
+    """A manual clock whose time can also step back (NTP correcting a clock that ran fast)."""
+
+    def step_back(self, seconds: float) -> None:
+        with self._lock:
+            self._now -= timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> SteppingClock:
+    return SteppingClock()
 
 
 def append(store, name, action, outcome, event=None, container_id=None):
@@ -122,6 +138,30 @@ def test_a_name_carried_by_a_new_container_is_one_subject(store, clock):
     assert firing(recalled(store, later.id)) == {("StacksOpsdRestartsGivenUp", "db", "")}
 
 
+def test_a_row_without_a_name_is_about_its_container_id(store, clock):
+    """An empty name is no name (as the fold reads it): the id is the subject."""
+    append(store, "", RESTART, Outcome.GAVE_UP, container_id="usr-0000abcd-x")
+    append(store, "", RESTART, Outcome.GAVE_UP, container_id="usr-0000abcd-y")
+    fixed = append(store, None, START, Outcome.SUCCEEDED, container_id="usr-0000abcd-x")
+
+    assert firing(recalled(store, fixed.id)) == {
+        ("StacksOpsdRestartsGivenUp", "usr-0000abcd-y", "")
+    }
+
+
+def test_a_condition_opened_after_a_clock_stepped_back_days_is_recalled(store, clock):
+    """Beyond the day a clock may step back unnoticed: a later opening, earlier in time,
+    is still read (each subject is read from its openings' earliest time too)."""
+    append(store, "web", RESTART, Outcome.GAVE_UP)
+    clock.step_back(2 * 86400)
+    aborted = append(store, "web", STOP, Outcome.ABORTED)
+
+    assert firing(recalled(store, aborted.id)) == {
+        ("StacksOpsdRestartsGivenUp", "web", ""),
+        ("StacksOpsdChangeAborted", "web", STOP),
+    }
+
+
 def test_recalling_gives_the_conditions_folding_the_whole_log_gives(store, clock):
     """Random histories of a few names, ids and actions, with clocks stepping back now and
     then: whatever the cursor, the recalled rows open exactly the conditions the whole log
@@ -145,13 +185,20 @@ def test_recalling_gives_the_conditions_folding_the_whole_log_gives(store, clock
     weights = [3, 2, 3, 2, 2, 3, 2, 2, 2, 2, 1, 4, 1]
     ids = {"a": ["usr-0000abcd-a1", "usr-0000abcd-a2"], "b": ["usr-0000abcd-b"]}
     ids["c"] = ids["b"]  # b renamed to c now and then
-    written = []
+    written, stepped_back = [], 0
     for _ in range(200):
         action, outcome, event = rng.choices(kinds, weights)[0]
         name = rng.choice(["a", "b", "c"])
         cid = rng.choice(ids[name])
         written.append(append(store, name, action, outcome, event, container_id=cid))
-        clock.advance(rng.choice([1, 3600, 86400 * 40, -3 * 3600]))
+        newest = max(row.at for row in written)
+        step = rng.choice([1, 3600, 86400 * 40, -3 * 3600])
+        if step > 0:
+            clock.advance(step)
+        elif clock.now() - timedelta(hours=3) >= newest - timedelta(hours=20):
+            clock.step_back(3 * 3600)  # within a day of the newest row, as the recall assumes
+            stepped_back += 1
+    assert stepped_back > 10
 
     checked = set()
     for cursor in range(0, len(written), 4):
