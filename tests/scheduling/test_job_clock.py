@@ -2,6 +2,8 @@
 reload changed: a real APScheduler, fake clocks only where a step must be made."""
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -41,26 +43,28 @@ def scheduler_waiting_out_a_step(ran: threading.Event) -> BackgroundScheduler:
     return scheduler
 
 
-def test_after_the_wall_clock_steps_back_every_job_runs_at_once():
+@contextmanager
+def watching() -> Iterator[tuple[threading.Event, Clocks, ClockStepWatch]]:
+    """A scheduler waiting out a step, its fake clocks, and a watch on them."""
     ran = threading.Event()
     scheduler = scheduler_waiting_out_a_step(ran)
     clocks = Clocks()
     try:
-        watch = ClockStepWatch(scheduler, clocks.wall, clocks.monotonic)
-        clocks.monotonic_now += 1
-        clocks.wall_now -= 119  # one second passed; the wall clock says two minutes less
-        assert watch.check() == 120
-        assert ran.wait(5), "the heartbeat still waits out the step"
+        yield ran, clocks, ClockStepWatch(scheduler, clocks.wall, clocks.monotonic)
     finally:
         scheduler.shutdown(wait=False)
 
 
+def test_after_the_wall_clock_steps_back_every_job_runs_at_once():
+    with watching() as (ran, clocks, watch):
+        clocks.monotonic_now += 1
+        clocks.wall_now -= 119  # one second passed; the wall clock says two minutes less
+        assert watch.check() == 120
+        assert ran.wait(5), "the heartbeat still waits out the step"
+
+
 def test_clocks_that_run_together_or_step_forward_change_nothing():
-    ran = threading.Event()
-    scheduler = scheduler_waiting_out_a_step(ran)
-    clocks = Clocks()
-    try:
-        watch = ClockStepWatch(scheduler, clocks.wall, clocks.monotonic)
+    with watching() as (ran, clocks, watch):
         for _ in range(3):
             clocks.monotonic_now += 1
             clocks.wall_now += 1.5  # NTP slewing, then a forward step below
@@ -68,16 +72,10 @@ def test_clocks_that_run_together_or_step_forward_change_nothing():
         clocks.wall_now += 3600
         assert watch.check() == 0
         assert not ran.wait(1.5)
-    finally:
-        scheduler.shutdown(wait=False)
 
 
 def test_a_reader_paused_between_its_readings_is_not_taken_for_a_step():
-    ran = threading.Event()
-    scheduler = scheduler_waiting_out_a_step(ran)
-    clocks = Clocks()
-    try:
-        watch = ClockStepWatch(scheduler, clocks.wall, clocks.monotonic)
+    with watching() as (ran, clocks, watch):
         clocks.monotonic_now += 1
         clocks.wall_now += 1
         clocks.paused_after_wall = 3  # a loaded machine: 3 s between two readings
@@ -87,8 +85,6 @@ def test_a_reader_paused_between_its_readings_is_not_taken_for_a_step():
         clocks.wall_now -= 59  # a real step at the next look is still seen
         assert watch.check() == 60  # 5 s passed, the wall clock shows 55 s less
         assert ran.wait(5)
-    finally:
-        scheduler.shutdown(wait=False)
 
 
 def test_a_paced_job_follows_the_interval_as_it_is_now():
