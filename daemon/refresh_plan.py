@@ -216,7 +216,8 @@ class Turns:
     def keep_only(self, container_ids: Collection[str]) -> None:
         """Forget the turns of every container not in `container_ids`."""
         for known in self._known.values():
-            for gone in [cid for cid in known if cid not in container_ids]:
+            # list(): a snapshot of the keys, as the refresh thread may add one meanwhile
+            for gone in [cid for cid in list(known) if cid not in container_ids]:
                 del known[gone]
 
 

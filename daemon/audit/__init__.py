@@ -71,7 +71,7 @@ from daemon.audit.liveness import (
     process_identity,
 )
 from daemon.audit.passed_over import SPANS_DETAIL, PassedOver
-from daemon.audit.recall import ConditionRule, row_event, subject_of
+from daemon.audit.recall import ConditionRule, subject_of
 from daemon.audit.schema import (
     ACTIONS,
     HEAD_ID,
@@ -142,7 +142,6 @@ __all__ = [
     "render_json",
     "render_table",
     "row_document",
-    "row_event",
     "row_hash",
     "sqlite_path",
     "subject_of",

@@ -60,13 +60,17 @@ def subject_of(container_name: str | None, container_id: str | None) -> str | No
     return container_name or container_id
 
 
-def row_event(row: Mapping[str, Any]) -> str | None:
-    """A row document's `details.event` (the note a policy wrote), if any."""
+def _kind_values(row: Mapping[str, Any]) -> tuple[str, str, str, str | None]:
+    """What `RowKind.matches` reads of a row document: actor, action, outcome, and its
+    `details.event` (the note a policy wrote), if any."""
     details = row.get("details")
-    if not isinstance(details, Mapping):
-        return None
-    event = details.get(EVENT_DETAIL)
-    return event if isinstance(event, str) else None
+    event = details.get(EVENT_DETAIL) if isinstance(details, Mapping) else None
+    return (
+        str(row["actor"]),
+        str(row["action"]),
+        str(row["outcome"]),
+        event if isinstance(event, str) else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -82,12 +86,14 @@ class ConditionRule:
 
     def opened_by(self, row: Mapping[str, Any]) -> bool:
         """Whether the row document opens a condition of this rule."""
-        return _any_of(self.opens, row)
+        values = _kind_values(row)
+        return any(kind.matches(*values) for kind in self.opens)
 
     def cleared_actions(self, row: Mapping[str, Any]) -> str | None:
         """Which of the subject's conditions the row document clears: "*" all of them,
         an action that one (a per-action rule), None none."""
-        matching = [kind for kind in self.clears if _any_of((kind,), row)]
+        values = _kind_values(row)
+        matching = [kind for kind in self.clears if kind.matches(*values)]
         if not matching:
             return None
         if all(_own(self, kind) for kind in matching):
@@ -116,12 +122,6 @@ def recall_rows(
         for row in _rows_of(conn, subject, start_id, start_at, through_id)
     ]
     return sorted(rows, key=lambda row: row.id or 0)
-
-
-def _any_of(kinds: Iterable[RowKind], row: Mapping[str, Any]) -> bool:
-    actor, action, outcome = str(row["actor"]), str(row["action"]), str(row["outcome"])
-    event = row_event(row)
-    return any(kind.matches(actor, action, outcome, event) for kind in kinds)
 
 
 def _about(table, subject) -> list[ColumnElement[bool]]:
