@@ -19,9 +19,11 @@ from dataclasses import fields, replace
 from datetime import datetime, timedelta
 
 from daemon.clock import Clock
+from daemon.durations import format_duration
 from daemon.refresh_plan import (
     SHARES,
     DueRefresh,
+    FailedRefreshes,
     Kind,
     Reason,
     RefreshPacer,
@@ -32,7 +34,15 @@ from daemon.refresh_plan import (
     plan_refresh,
 )
 from daemon.snapshot import ContainerView, LatestSnapshot, Snapshot
-from daemon.stacks import MAX_BACKUPS, ContainerMetrics, Priority, StacksClient, StacksError
+from daemon.stacks import (
+    MAX_BACKUPS,
+    BudgetExhausted,
+    ContainerMetrics,
+    Priority,
+    RateLimitedError,
+    StacksClient,
+    StacksError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +70,7 @@ class Poller:
         self._latest = latest or LatestSnapshot()
         self._lock = threading.Lock()  # guards _backup_changes
         self._turns = Turns()
+        self._failures = FailedRefreshes()
         self._backup_changes: dict[str, int] = {}  # container_id -> invalidate_backups calls
         self._pacer = RefreshPacer()
         self._polled_at: datetime | None = None  # the last status poll's start
@@ -126,6 +137,7 @@ class Poller:
                     cid: count for cid, count in self._backup_changes.items() if cid in views
                 }
             self._turns.keep_only(views)
+            self._failures.keep_only(views)
             return replace(old, taken_at=now, status_ok=True, containers=views, last_error=None)
 
         return self._latest.publish(merge)
@@ -151,7 +163,11 @@ class Poller:
                 self._fetch(refresh)
             return len(due)
         snapshot, plan, now = self.snapshot, self.plan(), self._clock.now()
-        due = due_refreshes(snapshot, plan, now, turns=self._turns)
+        due = [
+            refresh
+            for refresh in due_refreshes(snapshot, plan, now, turns=self._turns)
+            if not self._failures.waiting(refresh, now)
+        ]
         rotation = [refresh for refresh in due if not refresh.waits_for_its_pace]
         busy = {refresh.kind.share for refresh in rotation}
         idle = [share for share in SHARES if share not in busy]
@@ -209,12 +225,24 @@ class Poller:
                     lambda old: replace(old, backup_stats=stats, backup_stats_at=at)
                 )
         except StacksError as error:
+            retry = ""
+            # A read the budget held back or STACKS refused with 429 waits for the budget.
+            if not isinstance(error, BudgetExhausted | RateLimitedError):
+                plan = self.plan()
+                interval = (
+                    plan.metrics_interval if refresh.kind is Kind.METRICS else plan.backups_interval
+                )
+                failures, wait = self._failures.failed(refresh, self._clock.now(), interval)
+                retry = f" ({failures} in a row, next try in {format_duration(wait)})"
             log.warning(
-                "refreshing the %s of %s failed, keeping the last known: %s",
+                "refreshing the %s of %s failed%s, keeping the last known: %s",
                 refresh.kind.value,
                 container_id or "the account",
+                retry,
                 error,
             )
+        else:
+            self._failures.succeeded(refresh)
 
     def _fetch_backups(self, container_id: str, in_turn: bool) -> None:
         changes = self._backup_changes.get(container_id, 0)
@@ -233,6 +261,7 @@ class Poller:
         """Drop everything known (leadership lost: this instance no longer watches)."""
         self._confirmations = 0
         self._turns = Turns()
+        self._failures = FailedRefreshes()
         self._latest.publish(lambda old: Snapshot())
 
     def invalidate_backups(self, container_id: str) -> None:

@@ -33,12 +33,16 @@ A backup is never reported stale merely because its list was not read since
 
 `RefreshPacer` spreads the refreshes evenly over time and keeps each kind's
 share, so a crowd of one kind falling due together never starves the other.
+`FailedRefreshes` holds back a read whose last try failed (an error, an answer
+that cannot be read): it stays due, and without a wait it would be sent again
+at every tick, spending its kind's whole pace on one broken answer.
 
 Who may spend a request, and the room status polls keep, is the rate budget's
 to say (daemon/stacks/ratebudget.py): this module says only what is due and how
 fast.
 """
 
+import threading
 import zlib
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -57,6 +61,7 @@ STRETCH_FILL = 0.97  # a stretched plan fills this much: the rest lets a backlog
 SCHEDULED_BACKUPS = time(2, 0)  # UTC, daily (the guide)
 SCHEDULE_SETTLED = timedelta(minutes=5)  # scheduled backups take seconds; confirm after this
 CONFIRM_WITHIN = timedelta(minutes=30)  # every list confirmed this long after the mark
+RETRY_FIRST = timedelta(minutes=1)  # a failed read waits this long, doubling while it fails
 
 
 @dataclass(frozen=True)
@@ -219,6 +224,50 @@ class Turns:
             # list(): a snapshot of the keys, as the refresh thread may add one meanwhile
             for gone in [cid for cid in list(known) if cid not in container_ids]:
                 del known[gone]
+
+
+class FailedRefreshes:
+    """The reads whose last try failed, and when each may be tried again.
+
+    The first failure in a row waits `RETRY_FIRST`, each further one twice as long,
+    never longer than the data's own interval (then it is read no more often than in
+    its rotation). A success, or the container's going away, forgets it. Thread-safe:
+    the refresh thread records, the status poll's thread prunes.
+    """
+
+    def __init__(self) -> None:
+        self._failed: dict[tuple[Kind, str | None], tuple[int, datetime]] = {}
+        self._lock = threading.Lock()
+
+    def failed(
+        self, refresh: DueRefresh, now: datetime, interval: timedelta
+    ) -> tuple[int, timedelta]:
+        """Record a failed try of `refresh` at `now`: (failures in a row, the wait until
+        the next try)."""
+        key = (refresh.kind, refresh.container_id)
+        with self._lock:
+            failures = self._failed.get(key, (0, now))[0] + 1
+            wait = min(RETRY_FIRST * 2 ** min(failures - 1, 30), max(interval, RETRY_FIRST))
+            self._failed[key] = (failures, now + wait)
+        return failures, wait
+
+    def succeeded(self, refresh: DueRefresh) -> None:
+        with self._lock:
+            self._failed.pop((refresh.kind, refresh.container_id), None)
+
+    def waiting(self, refresh: DueRefresh, now: datetime) -> bool:
+        """Whether `refresh` failed lately and must not be tried again yet."""
+        entry = self._failed.get((refresh.kind, refresh.container_id))
+        return entry is not None and now < entry[1]
+
+    def keep_only(self, container_ids: Collection[str]) -> None:
+        """Forget the containers not in `container_ids` (the account's stats are kept)."""
+        with self._lock:
+            self._failed = {
+                key: entry
+                for key, entry in self._failed.items()
+                if key[1] is None or key[1] in container_ids
+            }
 
 
 def due_refreshes(

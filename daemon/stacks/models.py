@@ -189,17 +189,23 @@ class BackupStats:
     def from_api(cls, raw: Any) -> "BackupStats":
         data = require_mapping(raw, "backup stats")
 
-        def count(name: str) -> int:
+        def count(name: str, of_none: int | None = None) -> int:
             value = as_int(data.get(name), name)
+            if value is None and name in data and of_none is not None:
+                return of_none
             if value is None:  # not 0: a missing count is no count
                 raise MalformedData(f"backup stats: no {name}")
             return value
 
+        total = count("total_backups")
+        # The other figures are sums (strings, in the guide), and a sum over no backups
+        # is null: with none, a null is 0; with some, it is no count.
+        of_none = 0 if total == 0 else None
         return cls(
-            total_backups=count("total_backups"),
-            completed_backups=count("completed_backups"),
-            failed_backups=count("failed_backups"),
-            total_size_bytes=count("total_size_bytes"),
+            total_backups=total,
+            completed_backups=count("completed_backups", of_none),
+            failed_backups=count("failed_backups", of_none),
+            total_size_bytes=count("total_size_bytes", of_none),
             last_backup_at=as_time(data.get("last_backup_at"), "last_backup_at"),
         )
 
@@ -229,9 +235,10 @@ def parse_series(raw: Any, what: str) -> tuple[MetricSample, ...]:
             raise MalformedData(f"{what}: a sample must be an object or a [timestamp, value] pair")
         at = as_time(moment, f"{what} timestamp")
         number = as_float(value, f"{what} value")
-        if at is None or number is None:
-            raise MalformedData(f"{what}: a sample lacks its timestamp or value")
-        samples.append(MetricSample(at, number))
+        if at is None:
+            raise MalformedData(f"{what}: a sample lacks its timestamp")
+        if number is not None:  # null: nothing was measured then, a gap in the series
+            samples.append(MetricSample(at, number))
     samples.sort(key=lambda sample: sample.timestamp)
     return tuple(samples)
 

@@ -132,6 +132,41 @@ def test_an_empty_acknowledgement_does_not_say_what_happened(make_client):
     assert len(fake.requests) == 1  # never sent again
 
 
+def test_a_metric_sample_without_a_value_is_a_gap_not_a_broken_answer(make_client):
+    """Nothing measured at one moment must not cost the whole answer (and its re-reads)."""
+    body = {
+        "success": True,
+        "data": {
+            "cpu": [
+                {"timestamp": "2026-05-17T12:00:00Z", "value": 12.5},
+                {"timestamp": "2026-05-17T12:01:00Z", "value": None},
+            ],
+            "memory": [["2026-05-17T12:01:00Z", None]],
+        },
+    }
+    client, _ = make_client(reply(200, body))
+    metrics = client.metrics(C)
+    assert [(s.timestamp.minute, s.value) for s in metrics.cpu_percent] == [(0, 12.5)]
+    assert metrics.memory_mb == ()
+
+
+def test_stats_of_an_account_without_backups_may_sum_to_null(make_client):
+    """The guide's counts are SQL sums (strings); a sum over no backups is null."""
+    empty = {
+        "total_backups": 0, "completed_backups": None, "failed_backups": None,
+        "total_size_bytes": None, "last_backup_at": None,
+    }  # fmt: skip
+    client, _ = make_client(
+        reply(200, {"success": True, "data": empty}),
+        reply(200, {"success": True, "data": {**empty, "total_backups": 3}}),
+        retries=0,
+    )
+    totals = client.backup_stats()
+    assert (totals.total_backups, totals.completed_backups, totals.total_size_bytes) == (0, 0, 0)
+    with pytest.raises(StacksError, match="backup stats: no completed_backups"):
+        client.backup_stats()  # with backups, a null is no count
+
+
 GUIDE_BACKUP = {
     "id": 178, "container_id": "usr-abc12345-mydb", "status": "completed",
     "created_at": "2026-05-17T02:00:14.000Z", "pinned": 0,
