@@ -333,10 +333,7 @@ def _progress(
     listed: tuple[Backup, ...], known_ids: set[int], since: datetime
 ) -> tuple[str, int | None]:
     """The new backup's status while it runs: ("in_progress", 42), or not listed yet."""
-    new = [
-        b for b in listed
-        if b.id not in known_ids and b.created_at is not None and b.created_at >= since
-    ]  # fmt: skip
+    new = _triggered(listed, known_ids, since)
     if not new:
         return "not listed yet", None
     newest = max(new, key=lambda b: b.created_at)
@@ -347,10 +344,7 @@ def _outcome(
     listed: tuple[Backup, ...], known_ids: set[int], since: datetime
 ) -> BackupResult | None:
     """The new backup's end, or None while it is still running (or not listed yet)."""
-    new = [
-        b for b in listed
-        if b.id not in known_ids and b.created_at is not None and b.created_at >= since
-    ]  # fmt: skip
+    new = _triggered(listed, known_ids, since)
     completed = newest_completed(tuple(new))
     if completed is not None:
         return BackupResult(True, completed.id)
@@ -360,3 +354,14 @@ def _outcome(
         why = safe_text(newest.error_message) or "no reason given"
         return BackupResult(False, newest.id, f"backup {newest.id} failed: {why}")
     return None
+
+
+def _triggered(listed: tuple[Backup, ...], known_ids: set[int], since: datetime) -> list[Backup]:
+    """The backups listed since the trigger that may be the one it started: new, created
+    since, and not one of the daily scheduled backups (at 02:00 one may complete while
+    the triggered one still runs, or fails: it is not the change's backup)."""
+    return [
+        b for b in listed
+        if b.id not in known_ids and not b.scheduled
+        and b.created_at is not None and b.created_at >= since
+    ]  # fmt: skip

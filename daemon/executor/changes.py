@@ -140,7 +140,7 @@ def _pinned_now(pinned: bool) -> Callable[[Seen, Seen, Action], bool]:
 
 def _new_backup(before: Seen, after: Seen, action: Action) -> bool:
     known = {b.id for b in before.backups or ()}
-    return any(b.id not in known for b in after.backups or ())
+    return any(b.id not in known and not b.scheduled for b in after.backups or ())
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,12 @@ class Backup:
     def completed(self) -> bool:
         return self.status == "completed"
 
+    @property
+    def scheduled(self) -> bool:
+        """One of the daily backups STACKS takes by itself (the guide's `backup_type`), never
+        one a client triggered."""
+        return self.backup_type == "scheduled"
+
     @classmethod
     def from_api(cls, raw: Any) -> "Backup":
         data = require_mapping(raw, "backup")

@@ -6,7 +6,7 @@ from datetime import timedelta
 from policies import Action
 from tests.executor.conftest import START
 from tests.policies.audit_truth import assert_audit_matches
-from tests.support.simulated_run import SimulatedRun
+from tests.support.simulated_run import AMPLE_RATE_LIMIT, SimulatedRun, config_with
 
 
 def change(cid: str, action: str = "container.restart", target: str | None = None) -> Action:
@@ -136,3 +136,28 @@ def test_disabled_gate_changes_without_a_backup(world):
     cid = h.seed("web")
     assert h.daemon.executor.perform(change(cid)).outcome == "succeeded"
     assert mutations(h) == [("PUT", f"/containers/{cid}/status")]
+
+
+def test_a_scheduled_backup_completing_meanwhile_is_not_the_change_s_backup(tmp_path):
+    """At 02:00 STACKS takes its daily backup of the container while the triggered one
+    still runs: the change waits for its own, and the audit names that one."""
+    before_schedule = START.replace(hour=1, minute=59, second=40)
+    h = SimulatedRun(tmp_path, config_with(), start=before_schedule, rate_limit=AMPLE_RATE_LIMIT)
+    try:
+        h.daemon.leadership()
+        cid = h.seed("web")
+        h.simulator.amend_assumptions(manual_backup_seconds=(80, 80))
+        outcome = h.daemon.executor.perform(change(cid))
+
+        backups = {b.backup_type: b for b in h.simulator.backups_of(cid)}
+        scheduled, manual = backups["scheduled"], backups["manual"]
+        assert outcome.outcome == "succeeded" and outcome.backup_id == manual.id
+        assert scheduled.completed_at < manual.completed_at  # the daily one was done first
+        rows = h.rows()
+        assert [(r.action, r.outcome, r.target) for r in rows[:2]] == [
+            ("backup.create", "started", None),
+            ("backup.create", "succeeded", str(manual.id)),
+        ]
+        assert h.simulator.mutations()[1].at >= manual.completed_at
+    finally:
+        h.close()
