@@ -66,6 +66,9 @@ class Action:
     when the container cannot be backed up first). `wait` (backup.create) waits for
     the backup to end. `force` lets an operator act on a status the guide does not
     name. `gated`: the change waits for a pre-change backup first.
+    `unless_pinned_within` (a pin): the span of creation times the pin is the one pin
+    of (weekly_pin: its week); skipped if a fresh list shows another backup of that
+    span pinned, as a human may have pinned one since the decision's list was read.
     """
 
     policy: str
@@ -79,6 +82,7 @@ class Action:
     newest_backup: int | None = None
     wait: bool = True
     force: bool = False
+    unless_pinned_within: tuple[datetime, datetime] | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -131,6 +131,12 @@ class IsoWeek:
     def label(self) -> str:
         return f"{self.year}-W{self.week:02d}"
 
+    @property
+    def span(self) -> tuple[datetime, datetime]:
+        """From this week's Monday 00:00 UTC to the next one's."""
+        monday = datetime.combine(date.fromisocalendar(self.year, self.week, 1), time(0), UTC)
+        return monday, monday + timedelta(days=7)
+
     def moment(self, weekday: str, at: time) -> datetime:
         """`weekday` at `at` (UTC) within this week."""
         day = date.fromisocalendar(self.year, self.week, WEEKDAYS.index(weekday) + 1)
@@ -436,6 +442,7 @@ class WeeklyPinPolicy:
                     PIN,
                     f"weekly pin for {week.label}: newest completed backup{late}",
                     str(newest.id),
+                    unless_pinned_within=week.span,
                     iso_week=week.label,
                     backup_created_at=newest.created_at.isoformat(),
                 )
@@ -537,7 +544,13 @@ def _note(
 
 
 def _change(
-    view: ContainerView, action: AuditAction, reason: str, backup_id: str, **details: str
+    view: ContainerView,
+    action: AuditAction,
+    reason: str,
+    backup_id: str,
+    *,
+    unless_pinned_within: tuple[datetime, datetime] | None = None,
+    **details: str,
 ) -> Action:
     """A pin or an unpin of one backup: never gated (it changes no container)."""
     return Action(
@@ -548,6 +561,7 @@ def _change(
         reason=reason,
         target=backup_id,
         gated=False,
+        unless_pinned_within=unless_pinned_within,
         details=details,
     )
 

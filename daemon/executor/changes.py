@@ -125,6 +125,16 @@ def _pin_unwanted(pinned: bool) -> Callable[[Seen, str | None, Action], str | No
             return f"backup {action.target} is no longer listed"
         if backup.pinned == pinned:
             return f"backup {action.target} is already {'pinned' if pinned else 'unpinned'}"
+        if pinned and action.unless_pinned_within is not None:
+            start, end = action.unless_pinned_within
+            for other in seen.backups or ():
+                created = other.created_at
+                if other.pinned and created is not None and start <= created < end:
+                    return (
+                        f"backup {other.id}, created {created.isoformat()}, is pinned "
+                        f"already, and the pin was to be the only one created from "
+                        f"{start.isoformat()} to {end.isoformat()}"
+                    )
         return None
 
     return unwanted

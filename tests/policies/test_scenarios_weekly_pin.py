@@ -57,3 +57,29 @@ def test_twelve_weeks_keep_eight_daemon_pins_and_the_manual_pin(tmp_path):
     operator_pin = run.simulator.mutations()[0]
     assert_audit_matches(run.rows(), run.simulator.mutations()[1:])
     assert operator_pin.path.endswith(f"/backups/{manual.id}/pin")
+
+
+def test_a_week_a_human_pins_after_the_list_was_read_keeps_that_one_pin(tmp_path):
+    run = scenario(tmp_path, status_interval=timedelta(minutes=10))
+    cid = run.seed("mydb")
+    run.advance(timedelta(days=5, hours=12))  # Saturday noon: five daily backups
+    perform, humans = run.daemon.executor.perform, []
+
+    def a_human_pins_first(action):
+        """Someone pins another backup of the week from the dashboard, after the list
+        the decision was made on was read, just before the daemon's pin is sent."""
+        if action.action == "backup.pin" and not humans:
+            other = next(b for b in run.simulator.backups_of(cid) if str(b.id) != action.target)
+            run.daemon.client.pin_backup(other.id)
+            humans.append(other.id)
+        return perform(action)
+
+    run.daemon.executor.perform = a_human_pins_first
+    run.advance(timedelta(days=1, hours=12))  # past Sunday 03:00, the pin's due time
+
+    week = [b for b in run.daemon.client.backups(cid) if b.created_at < MONDAY + 7 * DAY]
+    assert humans and [b.id for b in week if b.pinned] == humans  # one pin for the week
+    [skipped] = run.rows(action="backup.pin")  # the only row: nothing was sent
+    assert skipped.outcome == "skipped" and f"backup {humans[0]}, created" in skipped.reason
+    assert run.rows(action="backup.pin", outcome="succeeded") == []
+    assert_audit_matches(run.rows(), run.simulator.mutations()[1:])
