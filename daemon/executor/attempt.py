@@ -136,21 +136,15 @@ class ChangeAttempt:
                         continue  # a backup first, or the read needed a retry: check again
                     self._confirm_and_start()
                     self._sent = True
+                    # A stopping daemon sends nothing: StopRequested, which the executor
+                    # audits as a stop before the change. The client is not closed under a
+                    # request in flight, so every error that comes back is STACKS's answer.
                     self._change.send(self._client, self._action)
             except UnconfirmedChange as answer:
                 return self._verify(seen, answer)
-            except StopRequested:
-                if not self._sent:
-                    raise
-                return self._end(
-                    Outcome.INTERRUPTED, error="the daemon stopped before STACKS answered"
-                )
             except StacksError as exc:
-                if self._sent and self._stopping():
-                    # The daemon closed the connection to stop: the request's fate is unknown.
-                    error = f"the daemon stopped while waiting for STACKS: {exc}"
-                    return self._end(Outcome.INTERRUPTED, error=error)
-                if worth_resending(exc) and round_number < MAX_ROUNDS:
+                stopping = self._stopping()  # no sending again: refused is what happened
+                if worth_resending(exc) and round_number < MAX_ROUNDS and not stopping:
                     log.info(
                         "%s for %s not taken (%s); checking again before sending it",
                         self._action.action, self._action.container_name, exc,

@@ -124,3 +124,58 @@ def test_a_closed_store_records_nothing_more(world):
     outcome = h.daemon.executor.perform(operator(cid))
     assert outcome.outcome == "unaudited"
     assert h.simulator.mutations() == []
+
+
+def puts_sent(h: SimulatedRun, before_each=lambda: None) -> list[str]:
+    """The PUTs the daemon's client sends from now on (`before_each` runs as one leaves)."""
+    transport = h.daemon.client._sender._http._transport
+    handle, sent = transport.handle_request, []
+
+    def counting(request):
+        if request.method == "PUT":
+            sent.append(request.url.path)
+            before_each()
+        return handle(request)
+
+    transport.handle_request = counting
+    return sent
+
+
+def test_a_refusal_that_arrives_while_stopping_is_audited_as_the_refusal(world):
+    """SIGTERM while the change is in flight; STACKS answers 429 (nothing applied). The
+    row says what happened, with the status, and a stopping daemon does not send it again."""
+    h = world()
+    cid = h.seed("web", status="error")
+
+    def sigterm_and_a_429():
+        h.daemon.clock.stop()
+        h.simulator.reject_mutations_429(1, retry_after=5)
+
+    sent = puts_sent(h, sigterm_and_a_429)
+    action = Action("auto_restart", "container.restart", cid, "web", "crashed", gated=False)
+    outcome = h.daemon.executor.perform(action)
+    assert outcome.outcome == "failed"
+    assert len(sent) == 1 and h.simulator.mutations() == []  # refused, not sent again
+    row = h.rows()[-1]
+    assert (row.outcome, row.http_status) == ("failed", 429)
+    assert h.simulator.container_status(cid) == "error"
+
+
+def test_a_stop_between_the_started_row_and_the_request_says_nothing_was_sent(world):
+    h = world()
+    cid = h.seed("web", status="error")
+    sent, store = puts_sent(h), h.daemon.store
+    append = store.append
+
+    def sigterm_right_after_the_started_row(*args, **kwargs):
+        row = append(*args, **kwargs)
+        if row.outcome == "started":
+            h.daemon.clock.stop()
+        return row
+
+    store.append = sigterm_right_after_the_started_row
+    action = Action("auto_restart", "container.restart", cid, "web", "crashed", gated=False)
+    outcome = h.daemon.executor.perform(action)
+    assert outcome.outcome == "interrupted" and sent == []
+    assert [r.outcome for r in h.rows()] == ["started", "interrupted"]
+    assert "the daemon stopped before the change" in h.rows()[-1].reason
