@@ -202,7 +202,7 @@ class Executor:
             self._write(action, Outcome.DRY_RUN, row, reason, details)
             return Report(Outcome.DRY_RUN, row["action_id"])
         if action.action == AuditAction.BACKUP_CREATE and action.wait:
-            return self._backup(action, row)
+            return self._backup(action, row, details)
         attempt = ChangeAttempt(
             action, gated, row, details,
             client=self._client, gate=self._gate, trail=self._trail, clock=self._clock,
@@ -210,16 +210,21 @@ class Executor:
         )  # fmt: skip
         return attempt.run()
 
-    def _backup(self, action: Action, row: dict[str, Any]) -> Report:
+    def _backup(self, action: Action, row: dict[str, Any], details: dict[str, Any]) -> Report:
         """An operator's (or policy's) backup.create: trigger and wait, audited by the gate.
 
         The backups listed before the trigger are known, so an earlier backup that
-        completed moments ago is never mistaken for this one.
+        completed moments ago is never mistaken for this one; without that list
+        nothing is triggered (`aborted`).
         """
         try:
             known = list_backups(self._client, action.container_id)
         except StacksError as exc:
-            return Report(Outcome.FAILED, None, None, f"could not list backups first: {exc}")
+            why = f"could not list its backups first ({exc})"
+            reason = f"{action.reason}; {why}: nothing done"
+            fields = {"error": str(exc), "http_status": exc.http_status}
+            self._write(action, Outcome.ABORTED, row, reason, details, **fields)
+            return Report(Outcome.ABORTED, row["action_id"], None, why)
         result = self._gate.take_backup(
             action.container_id,
             action.container_name,

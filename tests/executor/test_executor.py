@@ -112,6 +112,22 @@ def test_an_api_failure_is_audited_with_its_status(world):
     assert_audit_matches(h.rows(), h.simulator.mutations())
 
 
+def test_a_backup_whose_list_cannot_be_read_first_is_audited_and_not_triggered(world):
+    """`stacks-opsd backup web` reads the list before the trigger (to tell its backup from
+    earlier ones); when that read fails, nothing is triggered, and the audit says so."""
+    h = world()
+    cid = h.seed("web")
+    h.simulator.amend_faults(error_rate=1.0)  # every answer a 500, the retries' too
+    backup = Action("cli", "backup.create", cid, "web", "operator: backup")
+    outcome = h.daemon.executor.perform(backup)
+    h.simulator.amend_faults(error_rate=0.0)
+    assert outcome.outcome == "aborted" and "could not list its backups first" in outcome.error
+    [row] = h.rows()
+    assert (row.action, row.outcome, row.http_status) == ("backup.create", "aborted", 500)
+    assert "nothing done" in row.reason and row.action_id == outcome.action_id
+    assert h.simulator.mutations() == []
+
+
 def test_a_pin_of_a_backup_that_is_gone_is_skipped_without_a_request(world):
     h = world()
     cid = h.seed("web")
