@@ -118,6 +118,17 @@ def _restarted(before: Seen, after: Seen) -> bool:
     return _advanced(before, after) or (after.status == "running" and before.status != "running")
 
 
+def _now_in(status: str) -> Callable[[Seen, Seen], bool]:
+    """The read-back shows the container moved to `status`: it is in it now, and was not
+    before, or STACKS changed it since (a start sent to a running container that STACKS
+    restarted)."""
+
+    def applied(before: Seen, after: Seen) -> bool:
+        return after.status == status and (before.status != status or _advanced(before, after))
+
+    return applied
+
+
 def _pin_unwanted(pinned: bool) -> Callable[[Seen, str | None, Action], str | None]:
     def unwanted(seen: Seen, expected: str | None, action: Action) -> str | None:
         backup = seen.backup(action.target)
@@ -177,12 +188,10 @@ CHANGES: dict[AuditAction, Change] = {
         lambda client, a: client.restart(a.container_id, priority=ACTION), _restarted
     ),
     AuditAction.CONTAINER_STOP: _container_change(
-        lambda client, a: client.stop(a.container_id, priority=ACTION),
-        lambda before, after: after.status == "stopped",
+        lambda client, a: client.stop(a.container_id, priority=ACTION), _now_in("stopped")
     ),
     AuditAction.CONTAINER_START: _container_change(
-        lambda client, a: client.start(a.container_id, priority=ACTION),
-        lambda before, after: after.status == "running",
+        lambda client, a: client.start(a.container_id, priority=ACTION), _now_in("running")
     ),
     AuditAction.CONTAINER_DELETE: _container_change(
         lambda client, a: client.delete_container(a.container_id, priority=ACTION),

@@ -179,3 +179,14 @@ def test_a_stop_between_the_started_row_and_the_request_says_nothing_was_sent(wo
     assert outcome.outcome == "interrupted" and sent == []
     assert [r.outcome for r in h.rows()] == ["started", "interrupted"]
     assert "the daemon stopped before the change" in h.rows()[-1].reason
+
+
+def test_a_stop_of_a_stopped_container_whose_answer_is_lost_is_not_called_done(world):
+    """The read-back shows `stopped`, as it did before the request: it does not show that
+    STACKS did anything, so the row must not say it does."""
+    h = world()
+    cid = h.seed("web", status="stopped")
+    h.simulator.answer_after_apply("drop")
+    outcome = h.daemon.executor.perform(operator(cid, "container.stop"))
+    assert outcome.outcome == "unknown"
+    assert "read-back does not show the change" in h.rows()[-1].reason
