@@ -101,6 +101,13 @@ class Assumptions:
     seconds, then `running` (a stop or another change meanwhile wins). Start of a
     stopped container is always immediate."""
 
+    plan_fits_template: bool = False
+    """Guide: `plan` is "micro, basic, standard, or premium (default: basic)", and the
+    templates are listed by tier (a Micro Tier at the micro plan's price); silent on a
+    plan of another tier. A template takes its tier's plan when none is given (micro
+    for a micro template). False: any plan is taken. True: a micro template takes
+    only micro, the others only basic, standard or premium (400 naming `plan`)."""
+
     creation_seconds: float = 15.0
     """Guide: "typically ... from pending to running within 10-30 seconds". Seconds
     from `POST /containers` until the container is `running`."""

@@ -50,14 +50,15 @@ def validate_name(name: object, taken: set[str]) -> str:
     return name
 
 
-def plan_for(template: Template, plan: Any) -> str:
-    """The plan of a create request (None: the template's default), or the API's 400."""
+def plan_for(template: Template, plan: Any, must_fit: bool) -> str:
+    """The plan of a create request (None: the template's default), or the API's 400
+    (`must_fit`: `Assumptions.plan_fits_template`)."""
     if template.tier == "vpn":
         return "vpn"
     plan = template.plans[0] if plan is None else plan
     if plan not in PLAN_NAMES:
         raise bad_request(f"Plan must be one of: {', '.join(PLAN_NAMES)}", "plan")
-    if plan not in template.plans:
+    if must_fit and plan not in template.plans:
         raise bad_request(
             f"Template '{template.id}' is not available on the {plan} plan "
             f"(micro templates use the micro plan, others basic, standard or premium)",
@@ -79,7 +80,7 @@ def validate_create(world: World, account: str, body: dict[str, Any]) -> tuple:
             f"Unknown template '{template_id}'. List templates with GET /containers/templates",
             "template",
         )
-    plan = plan_for(template, body.get("plan"))
+    plan = plan_for(template, body.get("plan"), world.assumptions.plan_fits_template)
     tier = body.get("additional_storage_tier")
     if tier is not None:
         if isinstance(tier, bool) or tier not in STORAGE_TIERS:

@@ -24,6 +24,7 @@ DEFAULTS = {
     "start_when_running": "noop",
     "stop_when_stopped": "noop",
     "restart_transition": 0.0,
+    "plan_fits_template": False,
     "creation_seconds": 15.0,
     "query_over_max": "clamp",
     "allowed_ip_requires_external_access": False,
@@ -220,6 +221,30 @@ def test_stop_when_stopped(world, variant):
     assert answer.status_code == (400 if variant == "refuse" else 200)
     after = status(api, web)
     assert after["status"] == "stopped" and after["updatedAt"] == before["updatedAt"]
+
+
+@pytest.mark.parametrize("fits", [False, True])
+def test_plan_fits_template(world, fits):
+    backend, api, _, _ = world
+    backend.assume(plan_fits_template=fits)
+
+    def create(name: str, template: str, plan: str | None = None) -> httpx.Response:
+        body = {"name": name, "template": template, **({"plan": plan} if plan else {})}
+        return api.post("/containers", json=body)
+
+    # The template's own tier when no plan is given, either way.
+    assert create("tiny", "ubuntu-micro").json()["data"]["plan"] == "micro"
+    assert create("plain", "ubuntu").json()["data"]["plan"] == "basic"
+    for name, template, plan in (
+        ("upward", "ubuntu-micro", "basic"),
+        ("downward", "ubuntu", "micro"),
+    ):
+        answer = create(name, template, plan)
+        if fits:
+            assert answer.status_code == 400 and answer.json()["field"] == "plan"
+        else:
+            assert answer.status_code == 202 and answer.json()["data"]["plan"] == plan
+    assert create("bad", "ubuntu", "gold").status_code == 400  # not a plan at all
 
 
 @pytest.mark.parametrize("seconds", [0, 30])
