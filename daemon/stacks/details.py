@@ -106,9 +106,13 @@ class Logs:
     def from_api(cls, body: Mapping[str, Any]) -> "Logs":
         data = unwrap(body)
         if isinstance(data, Mapping):
-            data = pick(data, "logs", "lines", "output")
-            if data is None:
-                data = pick(body, "logs", "lines", "output")
+            # `logs` null: no lines (beside it, `lines` is their count, not the lines).
+            if "logs" in data:
+                data = data["logs"]
+            else:
+                data = pick(data, "lines", "output")
+                if data is None:
+                    data = pick(body, "logs", "lines", "output")
         if data is None:
             return cls(())
         if isinstance(data, str):

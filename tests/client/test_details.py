@@ -50,3 +50,10 @@ def test_logs_and_templates_in_tolerant_shapes(make_client):
     assert (nodejs.id, nodejs.category, nodejs.price_monthly) == ("nodejs", "Runtime", 4.0)
     [micro] = client.templates()
     assert (micro.category, micro.price_monthly) == ("micro", 1.0)
+
+
+def test_logs_that_are_null_beside_their_count_are_no_lines(make_client):
+    client, _ = make_client(
+        reply(200, {"success": True, "data": {"container_id": C, "lines": 100, "logs": None}})
+    )
+    assert client.logs(C).lines == ()
