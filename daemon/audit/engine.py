@@ -349,6 +349,23 @@ def _take_over_sqlite_transactions(engine: Engine) -> None:
 # -- timestamps -------------------------------------------------------------------
 
 
+# How a DateTime is written to SQLite (SQLAlchemy's format, in UTC): a time that reads as
+# the same moment but is spelled otherwise was not written by the store, and sorts elsewhere
+# (every window compares the text).
+SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def sqlite_time(text: object) -> datetime | None:
+    """The UTC moment a SQLite time column holds as the store writes it, else None."""
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.strptime(text, SQLITE_TIME_FORMAT)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.strftime(SQLITE_TIME_FORMAT) == text else None
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A DateTime column that stores UTC and always reads back timezone-aware UTC.
 

@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, func, insert, select, update
+from sqlalchemy import Connection, Engine, Select, Text, cast, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from daemon.audit import holds, liveness, outbox
@@ -51,6 +51,7 @@ from daemon.audit.engine import (
     enable_wal,
     open_engine,
     sqlite_path,
+    sqlite_time,
 )
 from daemon.audit.episode_marks import (
     Mark,
@@ -610,7 +611,12 @@ class AuditStore:
         """Check the whole chain and the head record in one consistent snapshot."""
         with self._reading("rows to verify") as conn, begin_snapshot_read(conn):
             head = conn.execute(select(HEAD).where(HEAD_ROW)).mappings().first()
-            return verify_chain(_all_rows(conn), head)
+            if conn.dialect.name != "sqlite":  # a timestamptz: one moment, one value
+                return verify_chain(_all_rows(conn), head)
+            try:
+                return verify_chain(_times_as_written(_all_rows(conn, times_as_text=True)), head)
+            except _NotAsWritten as found:
+                return found.result
 
     def healthy(self) -> bool:
         """Whether a write would succeed now (takes the write lock, changes nothing)."""
@@ -743,11 +749,18 @@ def _head(conn: Connection, *, locked: bool = False) -> Any:
     return conn.execute(statement.with_for_update() if locked else statement).first()
 
 
-def _all_rows(conn: Connection, from_id: int | None = None) -> Iterator[Mapping[str, Any]]:
-    """Every row (from `from_id` on) ordered by id, fetched in batches so memory stays flat."""
+def _all_rows(
+    conn: Connection, from_id: int | None = None, *, times_as_text: bool = False
+) -> Iterator[Mapping[str, Any]]:
+    """Every row (from `from_id` on) ordered by id, fetched in batches so memory stays flat.
+    `times_as_text`: `at` as the text SQLite holds (`_times_as_written` reads it)."""
+    columns = [
+        cast(column, Text).label(column.name) if times_as_text and column.name == "at" else column
+        for column in LOG.c
+    ]
     last_id = None
     while True:
-        statement = select(LOG).order_by(LOG.c.id).limit(VERIFY_BATCH)
+        statement = select(*columns).order_by(LOG.c.id).limit(VERIFY_BATCH)
         if last_id is not None:
             statement = statement.where(LOG.c.id > last_id)
         elif from_id is not None:
@@ -757,6 +770,30 @@ def _all_rows(conn: Connection, from_id: int | None = None) -> Iterator[Mapping[
             return
         yield from batch
         last_id = batch[-1]["id"]
+
+
+class _NotAsWritten(Exception):
+    """A row whose time is not stored as the store writes it: the verification's end."""
+
+    def __init__(self, result: VerifyResult) -> None:
+        super().__init__(result.problem)
+        self.result = result
+
+
+def _times_as_written(rows: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    """SQLite rows with `at` read as text: each with its moment, or `_NotAsWritten` at the
+    first one stored otherwise (edited by hand: the same moment spelled otherwise hides
+    the row from every time window, and the hash, of the moment, would not show it)."""
+    for checked, row in enumerate(rows, start=1):
+        moment = sqlite_time(row["at"])
+        if moment is None:
+            row_id = row["id"]
+            problem = (
+                f"row {row_id} was altered: its time is stored as {str(row['at'])[:64]!r}, "
+                "not as the audit store writes it"
+            )
+            raise _NotAsWritten(VerifyResult(False, checked, row_id, problem))
+        yield {**row, "at": moment}
 
 
 NULLABLE_COLUMNS = (

@@ -2,12 +2,14 @@
 
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from daemon.audit import AuditStore, new_action_id
+from daemon.audit.engine import SQLITE_TIME_FORMAT
 from daemon.clock import ManualClock
 from tests.support.integration import postgres_url
 
@@ -86,10 +88,13 @@ def raw_sql(database_url: str) -> Iterator[Callable[..., list]]:
 
 @pytest.fixture
 def sql_time(database_url: str) -> Callable:
-    """A timestamp as raw SQL must bind it: naive UTC for SQLite, aware for PostgreSQL."""
+    """A timestamp as raw SQL must bind it to pass for the store's: on SQLite the text the
+    store writes (`SQLITE_TIME_FORMAT`, UTC), on PostgreSQL the aware moment."""
 
     def _bind(moment):
-        return moment.replace(tzinfo=None) if database_url.startswith("sqlite") else moment
+        if database_url.startswith("sqlite"):
+            return moment.astimezone(UTC).strftime(SQLITE_TIME_FORMAT)
+        return moment
 
     return _bind
 

@@ -1,6 +1,9 @@
 """The hash chain: intact logs verify; an edited, deleted or inserted row is pinpointed."""
 
+from datetime import timedelta, timezone
+
 import pytest
+from sqlalchemy.exc import DataError
 
 from daemon.audit import GENESIS_HASH, AuditStore, new_action_id, row_hash
 
@@ -158,3 +161,40 @@ def test_deleting_the_head_record_is_reported(store, clock, raw_sql, count) -> N
     result = store.verify()
 
     assert result.ok is (count == 0)
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        # The same moment 9:30 behind UTC: the text sorts hours earlier, so the row would
+        # drop out of `at >= since` windows (`audit list --since`, the policies').
+        lambda row: row.at.astimezone(timezone(-timedelta(hours=9, minutes=30))).isoformat(" "),
+        lambda row: row.at.strftime("%Y-%m-%dT%H:%M:%S.%f"),  # a T: sorts after every space
+        lambda row: "no time at all",  # named, not a traceback
+    ],
+    ids=["offset", "t-separator", "not-a-time"],
+)
+def test_a_time_respelled_is_caught_on_sqlite_and_one_value_on_postgresql(
+    store, clock, raw_sql, database_url, spelling
+) -> None:
+    rows = _fill(store, clock)
+    respelled = spelling(rows[2])
+    if not database_url.startswith("sqlite"):  # a timestamptz: one moment, one value
+        if respelled == "no time at all":
+            with pytest.raises(DataError):
+                raw_sql("UPDATE audit_log SET at = :at WHERE id = :id", at=respelled, id=rows[2].id)
+            return
+        raw_sql(
+            "UPDATE audit_log SET at = CAST(:at AS timestamptz) WHERE id = :id",
+            at=respelled,
+            id=rows[2].id,
+        )
+        assert store.verify().ok
+        assert rows[2].id in {row.id for row in store.query(since=rows[2].at)}
+        return
+    raw_sql("UPDATE audit_log SET at = :at WHERE id = :id", at=respelled, id=rows[2].id)
+
+    result = store.verify()
+
+    assert not result.ok and result.first_broken_id == rows[2].id
+    assert "its time is stored as" in result.problem
