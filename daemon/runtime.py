@@ -37,7 +37,7 @@ from daemon.clock import Clock, StoppableClock
 from daemon.config import Config, ConfigError
 from daemon.evaluation import NOTHING, Evaluation, PolicyHistory, evaluate
 from daemon.executor import Executor, Report
-from daemon.exporter import Health, build_daemon_metrics
+from daemon.exporter import Health, PolicySeries, build_daemon_metrics
 from daemon.leader import LeaderLock, leader_lock_for
 from daemon.notify import (
     DeliveryWorker,
@@ -471,9 +471,11 @@ class Daemon:
 
     def _export_policy_state(self, snapshot: Snapshot, evaluation: Evaluation) -> None:
         now = self.clock.now()
+        exported = PolicySeries()
         for policy in self.policies:
             states = evaluation.states.get(policy.name, {})
-            policy.export(snapshot, states, now, self.metrics.ops)
+            policy.export(snapshot, states, now, exported)
+        self.metrics.ops.set_policy_series(exported)
 
     def status(self) -> dict:
         now = self.clock.now()

@@ -306,12 +306,15 @@ class AutoRestartPolicy:
         now: datetime,
         gauges: PolicyGauges,
     ) -> None:
-        """`stacks_opsd_restart_backoff_seconds` and `stacks_opsd_restart_gave_up`."""
+        """`stacks_opsd_restart_backoff_seconds` and `stacks_opsd_restart_gave_up`, for the
+        containers the policy covers now (one it stopped covering is given up on by no one)."""
         for container_id, folded in states.items():
             view = snapshot.containers.get(container_id)
-            if view is not None:
+            if view is None:
+                continue
+            options = self.options.of(view.container.name, view.container.type)
+            if applies_to(options, view.container.name):
                 state = folded.as_of(now)
-                options = self.options.of(view.container.name, view.container.type)
                 initial, maximum = options.backoff_initial, options.backoff_max
                 backoff = state.backing_off(now, initial, maximum).total_seconds()
                 gauges.set_restart_state(container_id, view.container.name, backoff, state.gave_up)

@@ -35,7 +35,7 @@ from daemon.exporter.metrics_registry import (
 )
 from daemon.exporter.metrics_server import Listener, ListenerError, MetricsServer
 from daemon.exporter.notification_metrics import NotificationMetrics
-from daemon.exporter.ops_metrics import OpsMetrics, RefreshLagCollector
+from daemon.exporter.ops_metrics import OpsMetrics, PolicySeries, RefreshLagCollector
 from daemon.exporter.policy_scope_collector import PolicyScopeCollector
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "NotificationMetrics",
     "OpsMetrics",
     "PolicyScopeCollector",
+    "PolicySeries",
     "RateBudgetCollector",
     "RefreshLagCollector",
     "SampleBudget",

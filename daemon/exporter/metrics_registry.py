@@ -25,7 +25,7 @@ from daemon.exporter.api_metrics import SCOPE_STATUS, ApiMetrics, Budget, RateBu
 from daemon.exporter.backup_collector import BackupCollector
 from daemon.exporter.fleet_collector import FleetCollector
 from daemon.exporter.notification_metrics import NotificationMetrics
-from daemon.exporter.ops_metrics import OpsMetrics, RefreshLagCollector
+from daemon.exporter.ops_metrics import OpsMetrics, PolicySeries, RefreshLagCollector
 from daemon.exporter.policy_scope_collector import PolicyScopeCollector
 from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks import Backup, BackupStats, Container, ContainerMetrics, MetricSample
@@ -126,11 +126,13 @@ def exported_metric_names() -> set[str]:
     metrics.api.on_request("GET", "/containers", 200, 0.1)
     metrics.api.on_error(SampleScopeError())
     metrics.ops.action("auto_restart", AuditAction.CONTAINER_RESTART, Outcome.SUCCEEDED)
+    exported = PolicySeries()
     for view in snapshot.containers.values():
         container_id, name = view.container.id, view.container.name
-        metrics.ops.set_restart_state(container_id, name, 10.0, False)
-        metrics.ops.set_weekly_pin(container_id, name, SAMPLE_TIME)
+        exported.set_restart_state(container_id, name, 10.0, False)
+        exported.set_weekly_pin(container_id, name, SAMPLE_TIME)
         metrics.ops.set_hold_expiries({container_id: (name, SAMPLE_TIME)})
+    metrics.ops.set_policy_series(exported)
     metrics.ops.set_windows_active({"sunday-night": False})
     metrics.notifications.delivered("ops-webhook", SAMPLE_TIME)
     metrics.notifications.set_lag("ops-webhook", 0)

@@ -3,7 +3,8 @@
 `OpsMetrics` holds what the executor, policies and leader election push as
 things happen: actions, audit write errors, leadership, the build, whether the
 last config (re)load succeeded, and per container the auto-restart backoff and
-the newest weekly pin. Label-less series
+the newest weekly pin (the policies' `PolicySeries` of each evaluation, whole: a
+container a policy stops covering loses them). Label-less series
 exist from the start (`stacks_opsd_leader 0`, `stacks_opsd_audit_write_errors_total 0`,
 build info) so alerts never wait for a first event. Per-container series are
 dropped by `retain()` when a container no longer exists (and all of them on
@@ -14,7 +15,7 @@ stand-by), so deleted containers vanish here too.
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -33,6 +34,24 @@ class ContainerSeries:
     name: str
     child: Gauge
     value: float
+
+
+@dataclass
+class PolicySeries:
+    """The per-container gauges the policies export in one evaluation (`PolicyGauges`),
+    for `OpsMetrics.set_policy_series`: container id -> (name, backoff seconds, gave up),
+    and container id -> (name, newest weekly pin)."""
+
+    restart: dict[str, tuple[str, float, bool]] = field(default_factory=dict)
+    weekly_pin: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+
+    def set_restart_state(
+        self, container_id: str, name: str, backoff_seconds: float, gave_up: bool
+    ) -> None:
+        self.restart[container_id] = (name, backoff_seconds, gave_up)
+
+    def set_weekly_pin(self, container_id: str, name: str, timestamp: datetime) -> None:
+        self.weekly_pin[container_id] = (name, timestamp)
 
 
 class OpsMetrics:
@@ -145,25 +164,28 @@ class OpsMetrics:
     def set_leader(self, leader: bool) -> None:
         self._leader.set(1 if leader else 0)
 
-    def set_restart_state(
-        self, container_id: str, name: str, backoff_seconds: float, gave_up: bool
-    ) -> None:
+    def set_policy_series(self, policy_series: "PolicySeries") -> None:
+        """The policies' per-container gauges as one evaluation exported them: every other
+        container's series of these gauges goes (a container a policy no longer covers,
+        every container of a policy turned off)."""
+        values = {
+            self._backoff: {cid: (n, b) for cid, (n, b, _) in policy_series.restart.items()},
+            self._gave_up: {cid: (n, int(g)) for cid, (n, _, g) in policy_series.restart.items()},
+            self._weekly_pin: {
+                cid: (n, at.timestamp()) for cid, (n, at) in policy_series.weekly_pin.items()
+            },
+        }
         with self._lock:
-            self._set(self._backoff, container_id, name, backoff_seconds)
-            self._set(self._gave_up, container_id, name, 1 if gave_up else 0)
-
-    def set_weekly_pin(self, container_id: str, name: str, timestamp: datetime) -> None:
-        with self._lock:
-            self._set(self._weekly_pin, container_id, name, timestamp.timestamp())
+            for gauge, wanted in values.items():
+                self._replace(gauge, wanted)
 
     def set_hold_expiries(self, expiries: Mapping[str, tuple[str, datetime]]) -> None:
         """The held containers (id -> (name, expiry)); every other container's series goes."""
         with self._lock:
-            series = self._series[self._hold_expiry]
-            for container_id in [cid for cid in series if cid not in expiries]:
-                self._hold_expiry.remove(container_id, series.pop(container_id).name)
-            for container_id, (name, expiry) in expiries.items():
-                self._set(self._hold_expiry, container_id, name, expiry.timestamp())
+            self._replace(
+                self._hold_expiry,
+                {cid: (name, expiry.timestamp()) for cid, (name, expiry) in expiries.items()},
+            )
 
     def set_windows_active(self, windows: Mapping[str, bool]) -> None:
         """Each configured window (name -> active now)."""
@@ -177,6 +199,14 @@ class OpsMetrics:
             for gauge, series in self._series.items():
                 for container_id in [cid for cid in series if cid not in keep]:
                     gauge.remove(container_id, series.pop(container_id).name)
+
+    def _replace(self, gauge: Gauge, wanted: Mapping[str, tuple[str, float]]) -> None:
+        """The gauge's series become `wanted` (container id -> (name, value))."""
+        series = self._series[gauge]
+        for container_id in [cid for cid in series if cid not in wanted]:
+            gauge.remove(container_id, series.pop(container_id).name)
+        for container_id, (name, value) in wanted.items():
+            self._set(gauge, container_id, name, value)
 
     def _set(self, gauge: Gauge, container_id: str, name: str, value: float) -> None:
         series = self._series[gauge]

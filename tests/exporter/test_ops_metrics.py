@@ -8,10 +8,16 @@ from prometheus_client import CollectorRegistry
 
 import daemon
 from daemon.clock import ManualClock
-from daemon.exporter import OpsMetrics, RefreshLagCollector
+from daemon.exporter import OpsMetrics, PolicySeries, RefreshLagCollector
 from daemon.snapshot import Snapshot
 from daemon.stacks import BackupStats
 from tests.exporter.samples import T0, ids, labels, registry_with, series, snapshot, view
+
+
+def restart_state(container_id: str, name: str, backoff: float) -> PolicySeries:
+    exported = PolicySeries()
+    exported.set_restart_state(container_id, name, backoff, False)
+    return exported
 
 
 def fresh() -> tuple[CollectorRegistry, OpsMetrics]:
@@ -48,9 +54,11 @@ def test_actions_leader_and_audit_errors_follow_events():
 
 def test_restart_state_and_weekly_pins_per_container():
     registry, ops = fresh()
-    ops.set_restart_state("usr-abc12345-app", "app", 40.0, False)
-    ops.set_restart_state("usr-abc12345-db", "db", 300.0, True)
-    ops.set_weekly_pin("usr-abc12345-db", "db", T0)
+    exported = PolicySeries()
+    exported.set_restart_state("usr-abc12345-app", "app", 40.0, False)
+    exported.set_restart_state("usr-abc12345-db", "db", 300.0, True)
+    exported.set_weekly_pin("usr-abc12345-db", "db", T0)
+    ops.set_policy_series(exported)
 
     assert series(registry, "stacks_opsd_restart_backoff_seconds") == {
         labels(**ids("app")): 40,
@@ -67,9 +75,11 @@ def test_restart_state_and_weekly_pins_per_container():
 
 def test_retain_drops_series_of_containers_that_no_longer_exist():
     registry, ops = fresh()
-    ops.set_restart_state("usr-abc12345-app", "app", 10.0, False)
-    ops.set_restart_state("usr-abc12345-db", "db", 10.0, False)
-    ops.set_weekly_pin("usr-abc12345-db", "db", T0)
+    exported = PolicySeries()
+    exported.set_restart_state("usr-abc12345-app", "app", 10.0, False)
+    exported.set_restart_state("usr-abc12345-db", "db", 10.0, False)
+    exported.set_weekly_pin("usr-abc12345-db", "db", T0)
+    ops.set_policy_series(exported)
 
     ops.retain(["usr-abc12345-app"])
 
@@ -77,7 +87,9 @@ def test_retain_drops_series_of_containers_that_no_longer_exist():
     assert series(registry, "stacks_opsd_restart_gave_up") == {labels(**ids("app")): 0}
     assert series(registry, "stacks_opsd_weekly_pin_last_timestamp_seconds") == {}
 
-    ops.set_weekly_pin("usr-abc12345-db", "db", T0 + timedelta(days=7))
+    exported = PolicySeries()
+    exported.set_weekly_pin("usr-abc12345-db", "db", T0 + timedelta(days=7))
+    ops.set_policy_series(exported)
     assert series(registry, "stacks_opsd_weekly_pin_last_timestamp_seconds") == {
         labels(**ids("db")): (T0 + timedelta(days=7)).timestamp()
     }
@@ -85,8 +97,8 @@ def test_retain_drops_series_of_containers_that_no_longer_exist():
 
 def test_a_new_name_for_the_same_container_replaces_the_old_series():
     registry, ops = fresh()
-    ops.set_restart_state("usr-abc12345-app", "app", 10.0, False)
-    ops.set_restart_state("usr-abc12345-app", "app-renamed", 20.0, False)
+    ops.set_policy_series(restart_state("usr-abc12345-app", "app", 10.0))
+    ops.set_policy_series(restart_state("usr-abc12345-app", "app-renamed", 20.0))
 
     assert series(registry, "stacks_opsd_restart_backoff_seconds") == {
         labels(container_id="usr-abc12345-app", name="app-renamed"): 20
@@ -96,38 +108,63 @@ def test_a_new_name_for_the_same_container_replaces_the_old_series():
 def test_pushing_the_same_state_again_keeps_the_series_as_they_are():
     registry, ops = fresh()
     for _ in range(3):
-        ops.set_restart_state("usr-abc12345-app", "app", 40.0, False)
-        ops.set_weekly_pin("usr-abc12345-app", "app", T0)
+        exported = PolicySeries()
+        exported.set_restart_state("usr-abc12345-app", "app", 40.0, False)
+        exported.set_weekly_pin("usr-abc12345-app", "app", T0)
+        ops.set_policy_series(exported)
     assert series(registry, "stacks_opsd_restart_backoff_seconds") == {labels(**ids("app")): 40}
     assert series(registry, "stacks_opsd_weekly_pin_last_timestamp_seconds") == {
         labels(**ids("app")): T0.timestamp()
     }
 
-    ops.set_restart_state("usr-abc12345-app", "app", 0.0, True)
+    exported = PolicySeries()
+    exported.set_restart_state("usr-abc12345-app", "app", 0.0, True)
+    ops.set_policy_series(exported)
     assert series(registry, "stacks_opsd_restart_backoff_seconds") == {labels(**ids("app")): 0}
     assert series(registry, "stacks_opsd_restart_gave_up") == {labels(**ids("app")): 1}
 
 
 def test_a_dropped_series_comes_back_with_the_same_value_and_name():
     registry, ops = fresh()
-    ops.set_restart_state("usr-abc12345-app", "app", 10.0, False)
-    ops.set_weekly_pin("usr-abc12345-app", "app", T0)
+    exported = PolicySeries()
+    exported.set_restart_state("usr-abc12345-app", "app", 10.0, False)
+    exported.set_weekly_pin("usr-abc12345-app", "app", T0)
+    ops.set_policy_series(exported)
 
     ops.retain(())  # stand-by: every per-container series goes
     assert series(registry, "stacks_opsd_restart_backoff_seconds") == {}
     assert series(registry, "stacks_opsd_weekly_pin_last_timestamp_seconds") == {}
 
-    ops.set_restart_state("usr-abc12345-app", "app", 10.0, False)
-    ops.set_weekly_pin("usr-abc12345-app", "app", T0)
+    exported = PolicySeries()
+    exported.set_restart_state("usr-abc12345-app", "app", 10.0, False)
+    exported.set_weekly_pin("usr-abc12345-app", "app", T0)
+    ops.set_policy_series(exported)
     assert series(registry, "stacks_opsd_restart_backoff_seconds") == {labels(**ids("app")): 10}
     assert series(registry, "stacks_opsd_restart_gave_up") == {labels(**ids("app")): 0}
     assert series(registry, "stacks_opsd_weekly_pin_last_timestamp_seconds") == {
         labels(**ids("app")): T0.timestamp()
     }
 
-    ops.set_restart_state("usr-abc12345-app", "app-renamed", 10.0, False)
-    ops.set_restart_state("usr-abc12345-app", "app", 10.0, False)
+    ops.set_policy_series(restart_state("usr-abc12345-app", "app-renamed", 10.0))
+    ops.set_policy_series(restart_state("usr-abc12345-app", "app", 10.0))
     assert series(registry, "stacks_opsd_restart_backoff_seconds") == {labels(**ids("app")): 10}
+
+
+def test_a_container_no_policy_exports_any_more_loses_its_series():
+    """An evaluation's series are the whole set: a container auto_restart stopped covering
+    (or every one, with the policy turned off) keeps no `gave_up` 1 behind."""
+    registry, ops = fresh()
+    exported = PolicySeries()
+    exported.set_restart_state("usr-abc12345-app", "app", 0.0, True)
+    exported.set_restart_state("usr-abc12345-db", "db", 0.0, False)
+    exported.set_weekly_pin("usr-abc12345-db", "db", T0)
+    ops.set_policy_series(exported)
+
+    ops.set_policy_series(restart_state("usr-abc12345-db", "db", 0.0))
+    assert series(registry, "stacks_opsd_restart_gave_up") == {labels(**ids("db")): 0}
+    assert series(registry, "stacks_opsd_weekly_pin_last_timestamp_seconds") == {}
+    ops.set_policy_series(PolicySeries())
+    assert series(registry, "stacks_opsd_restart_gave_up") == {}
 
 
 LAG = "stacks_opsd_refresh_lag_seconds"

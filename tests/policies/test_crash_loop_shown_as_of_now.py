@@ -2,6 +2,7 @@
 do now: a container that has run `reset_after` since the policy last saw it crash shows a
 reset backoff, as the next crash finds it."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from daemon.explanation import explanation, render_text
@@ -92,3 +93,22 @@ def test_explain_after_max_restarts_and_a_long_run_says_a_crash_is_restarted_at_
     run.advance(STATUS_INTERVAL)
     assert restarts(run) == 4  # what explain said: restarted at once, not given up
     assert run.rows(outcome="gave_up") == []
+
+
+def test_gave_up_ends_when_auto_restart_no_longer_covers_the_container(tmp_path):
+    """An operator excludes the given-up container and fixes it by hand: the policy no
+    longer writes the note that ends gave_up, so the gauge (a critical page) must not keep
+    showing what no policy is doing, across a redeploy either."""
+    run, cid = scenario(tmp_path)
+    run.advance(timedelta(minutes=20), crash_whenever_running(run, cid))
+    assert gave_up_gauge(run, cid) == 1
+
+    run.simulator.set_status(cid, "running")
+    run.config = config_with(status_interval=STATUS_INTERVAL, auto_restart={"exclude": ("web",)})
+    run.config = dataclasses.replace(
+        run.config, api=run.daemon.config.api, daemon=run.daemon.config.daemon
+    )
+    run.restart_daemon()
+    run.advance(timedelta(minutes=1))
+    assert gave_up_gauge(run, cid) is None
+    assert run.daemon.last_evaluation.states["auto_restart"][cid].gave_up  # still in history
