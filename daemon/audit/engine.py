@@ -313,12 +313,19 @@ def enable_wal(engine: Engine) -> str:
     return str(mode).lower()
 
 
+# PostgreSQL's stand-in for SQLite's database lock: a transaction-level advisory lock
+# (the two-key form, apart from the leader's one-key locks). Writers take it in turn,
+# so a read-then-write (a claim, a hold's expiry) sees what the writer before it wrote.
+WRITE_LOCK = (0x5354_4B53, 1)  # "STKS", 1
+
+
 def begin_write(conn: Connection, lock_timeout: float) -> RootTransaction:
     """Begin a transaction that holds the database's write lock until it ends."""
     conn.execution_options(**{_WRITE_OPTION: True})
     transaction = conn.begin()
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = {_milliseconds(lock_timeout)}")
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", WRITE_LOCK)
     return transaction
 
 

@@ -174,6 +174,40 @@ def test_one_container_one_actor_across_processes(open_store) -> None:
     assert daemon.claim("c-1", "container.restart", new_action_id()) is None
 
 
+def test_two_processes_claiming_one_container_at_once_get_one_claim(open_store) -> None:
+    """The daemon and an operator's `change` claim the same container at the same moment,
+    round after round: exactly one holds it, the other is told who, and nothing is an
+    audit write error (on PostgreSQL a claim read, then wrote, with no lock between)."""
+    rounds = 40
+    stores = {"daemon": open_store(instance="host:daemon"), "cli": open_store(instance="host:cli")}
+    for store in stores.values():
+        assert store.claim("warm-up", "container.stop", new_action_id()) is None
+        store.release_claim("warm-up")
+    start = threading.Barrier(len(stores))
+    results: dict[str, list[str]] = {role: [] for role in stores}
+
+    def race(role: str) -> None:
+        store = stores[role]
+        for index in range(rounds):
+            start.wait()
+            try:
+                holder = store.claim(f"c-{index}", "container.restart", new_action_id())
+                results[role].append("claimed" if holder is None else "busy")
+            except AuditWriteError as error:
+                results[role].append(f"error: {error}")
+
+    threads = [threading.Thread(target=race, args=(role,)) for role in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    for index in range(rounds):
+        outcomes = sorted(results[role][index] for role in stores)
+        assert outcomes == ["busy", "claimed"], (index, outcomes)
+        holders = [role for role in stores if stores[role].holds_claim(f"c-{index}")]
+        assert holders == [r for r in stores if results[r][index] == "claimed"], index
+
+
 def test_a_dead_holders_claim_is_taken_over(open_store) -> None:
     cli, daemon = open_store(instance="host:cli"), open_store(instance="host:daemon")
     assert cli.claim("c-1", "container.stop", new_action_id()) is None
