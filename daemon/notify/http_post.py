@@ -7,11 +7,13 @@ Any 2xx is success: receivers answer "ok", `{"success": true}` or nothing, and
 their body is returned shortened in the Receipt (`notify test` prints it). HTTP 400,
 413, 415 and 422 refuse this notification for good (SinkDeadLetter: sending it again
 would get the same answer); other statuses (5xx, the other 4xx, 3xx) are
-SinkRejected, retried; no connection is SinkUnreachable; no answer in time
-is SinkTimeout; an answer that is not HTTP is SinkBadAnswer. Redirects are not
-followed (a receiver that moved should be reconfigured, not guessed). The URL is
-shown without its query string or password: incoming-webhook URLs carry secrets
-in their path, so messages show only the scheme, host and port (`mask_url_path`).
+SinkRejected, retried; no connection is SinkUnreachable, and so is a host name
+httpx cannot use (an `xn--` label that is not valid punycode: check-config refuses
+such a URL); no answer in time is SinkTimeout; an answer that is not HTTP is
+SinkBadAnswer. Redirects are not followed (a receiver that moved should be
+reconfigured, not guessed). The URL is shown without its query string or password:
+incoming-webhook URLs carry secrets in their path, so messages show only the
+scheme, host and port (`mask_url_path`).
 
 A post is bounded as a whole, not only phase by phase: its connection is cut when
 `timeout` seconds have passed since it began, whatever it waits for (a receiver
@@ -169,17 +171,26 @@ class HttpPoster:
 
     def post(self, body: bytes, headers: Mapping[str, str] | None = None) -> Receipt:
         try:
-            with (
-                _Deadline(self._timeout) as deadline,
-                self._client.stream(
-                    "POST",
-                    self._url,
-                    content=body,
-                    headers={"Content-Type": "application/json", **(headers or {})},
-                    extensions={"trace": deadline.trace},
-                ) as response,
-            ):
-                answer = self._shown(_first_bytes(response, ANSWER_READ).decode(errors="replace"))
+            request = self._client.build_request(
+                "POST",
+                self._url,
+                content=body,
+                headers={"Content-Type": "application/json", **(headers or {})},
+            )
+        except (httpx.InvalidURL, ValueError) as exc:  # idna's IDNAError is a ValueError
+            raise SinkUnreachable(
+                f"{self._where} has a host name that cannot be used ({self._shown(str(exc))}); "
+                "check the url's host: an xn-- label must be valid punycode"
+            ) from exc
+        try:
+            with _Deadline(self._timeout) as deadline:
+                request.extensions["trace"] = deadline.trace
+                response = self._client.send(request, stream=True)
+                try:
+                    answer = _first_bytes(response, ANSWER_READ).decode(errors="replace")
+                finally:
+                    response.close()
+            answer = self._shown(answer)
         except httpx.HTTPError as exc:
             if deadline.passed or isinstance(exc, httpx.TimeoutException):
                 why = "its whole answer took longer" if deadline.passed else type(exc).__name__

@@ -29,6 +29,8 @@ from fnmatch import fnmatchcase
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+import httpx
+
 from daemon.audit import ACTIONS, OUTCOMES, AuditAction
 from daemon.secrets import mask_url_password, mask_url_path
 from policies import OptionRule, positive_duration, unique_names
@@ -55,6 +57,10 @@ def _url_problem(value: str) -> str | None:
         return bad_port
     if " " in value or not value.isprintable():
         return "an http:// or https:// URL with any space percent-encoded as %20"
+    try:
+        _ = httpx.URL(value).host  # decoded as the poster's httpx decodes it
+    except (httpx.InvalidURL, ValueError):  # idna's IDNAError is a ValueError
+        return "an http:// or https:// URL whose host is a valid name (xn-- labels in punycode)"
     return None
 
 

@@ -18,6 +18,7 @@ from daemon.notify import (
     NotifyConfig,
     SinkConfigError,
     SinkRejected,
+    SinkUnreachable,
     build_sink,
     sample_notification,
 )
@@ -137,6 +138,40 @@ def test_building_the_sink_reports_a_header_with_a_control_character(tmp_path):
     )
     with pytest.raises(SinkConfigError, match=r"headers_files.X-Token: .* \(character 11 is not"):
         build_sink(settings)
+
+
+@pytest.mark.parametrize("kind", ["webhook", "slack", "alertmanager"])
+def test_a_host_that_is_not_valid_punycode_is_a_sink_error_without_the_url_path(kind):
+    sink = build_sink(
+        NotifyConfig(name="hook", kind=kind, url=f"https://xn--zz.example.com/hook/{PATH_TOKEN}")
+    )
+    try:
+        with pytest.raises(SinkUnreachable) as caught:
+            sink.send(sample_notification(ManualClock().now(), "test:1"))
+    finally:
+        sink.close()
+    assert str(caught.value) == (
+        "https://xn--zz.example.com/... has a host name that cannot be used (Invalid A-label); "
+        "check the url's host: an xn-- label must be valid punycode"
+    )
+
+
+def test_check_config_and_notify_test_refuse_a_host_that_is_not_valid_punycode(tmp_path):
+    config = write_sink(tmp_path, f"https://xn--zz.example.com/hook/{PATH_TOKEN}", "Bearer x")
+    expected = [
+        "stacks-opsd: config.toml: notify[0].url: expected an http:// or https:// URL whose "
+        'host is a valid name (xn-- labels in punycode) (kind "webhook" posts to it), '
+        'got "https://xn--zz.example.com/..."'
+    ]
+    for args in (("check-config",), ("notify", "test")):
+        done = subprocess.run(
+            command("--config", str(config), *args),
+            capture_output=True, text=True, timeout=60,
+            env={"PATH": "/usr/bin:/bin", "STACKS_API_KEY": "sk_stacks_" + "ab" * 32},
+        )  # fmt: skip
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert done.stderr.splitlines() == expected
+        assert PATH_TOKEN not in done.stdout + done.stderr
 
 
 def test_check_config_refuses_an_out_of_range_port_and_a_header_name_with_a_space(tmp_path):
