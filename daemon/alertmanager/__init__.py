@@ -7,7 +7,9 @@ and routing then apply. The `alertmanager` notification sink feeds it audit rows
 - conditions.py: `Conditions`, which audit rows and backup lists open and clear
   which alert (`Condition`), and the alert names.
 - feed.py: `AlertmanagerFeed`, the push to `POST /api/v2/alerts`: at once on a
-  change, re-sent every minute while listed, `endsAt` once cleared; `test_alert`.
+  change, re-sent every minute while listed, `endsAt` once cleared; `test_alert`;
+  the stale-backup alerts read back at start (`FIRING_STALE_QUERY`,
+  `firing_stale_conditions`).
 
 The `kind = "alertmanager"` notification sink that drives the feed from the audit
 stream, the backup refresh and a recall at start is daemon/notify/alertmanager.py
@@ -28,11 +30,13 @@ from daemon.alertmanager.conditions import (
 )
 from daemon.alertmanager.feed import (
     FIRING_FOR,
+    FIRING_STALE_QUERY,
     RESEND_INTERVAL,
     TEST_ALERT,
     AlertmanagerFeed,
     alert_payload,
     alerts_url,
+    firing_stale_conditions,
     test_alert,
 )
 
@@ -42,6 +46,7 @@ __all__ = [
     "BACKUP_STALE",
     "CONDITION_RULES",
     "FIRING_FOR",
+    "FIRING_STALE_QUERY",
     "GAVE_UP",
     "RESEND_INTERVAL",
     "RESOLVED_KEPT",
@@ -53,5 +58,6 @@ __all__ = [
     "Conditions",
     "alert_payload",
     "alerts_url",
+    "firing_stale_conditions",
     "test_alert",
 ]

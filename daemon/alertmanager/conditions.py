@@ -4,6 +4,7 @@ and by backup freshness.
     conditions = Conditions()
     conditions.observe(row)                     # an audit row as a JSON document
     conditions.observe_backups(views, max_age, now)
+    conditions.adopt(held)                      # stale alerts an earlier leader left firing
     conditions.alerts(now)                      # what is firing, and what cleared lately
 
 Each condition is one alert with stable labels, so Alertmanager's grouping,
@@ -19,6 +20,12 @@ changes (the daemon's instance is an annotation, never a label):
 (*) a restart or start of it that succeeded, or auto_restart seeing it run
 (`skipped` with event "running"). (**) its newest completed backup was older than
 `backup_freshness.max_age` when its list was read; a list not read yet is no evidence.
+A stale alert an earlier leader left firing (read back from Alertmanager when this
+process starts delivering) is adopted as it is, start included: until the
+container's list is read it stays open, as it would have in the process that opened
+it; that read keeps it (still stale) or clears it (fresh), and lists without the
+container clear it, so an adopted alert ends at the first refresh if the container
+is gone.
 (***) a restart `gave_up` row, or a crash of a container still given up (`skipped`
 with event "given_up": it ran less than `reset_after` since the alert cleared).
 
@@ -185,6 +192,19 @@ class Conditions:
                 changed = self._clear([key], view.backups_at) or changed
         gone = [key for key in self._open if key[0] == BACKUP_STALE and key[1] not in present]
         return self._clear(gone, now) or changed
+
+    def adopt(self, conditions: Iterable[Condition]) -> bool:
+        """Open conditions another process opened and this one has no evidence of yet (the
+        stale-backup alerts Alertmanager still holds); one open here already is kept as it
+        is. `observe_backups` then keeps or clears each as if this process had opened it.
+        True when one opened."""
+        changed = False
+        for condition in conditions:
+            if condition.key not in self._open:
+                self._open[condition.key] = condition
+                self._cleared.pop(condition.key, None)
+                changed = True
+        return changed
 
     def alerts(self, now: datetime) -> list[Condition]:
         """Firing conditions, then those cleared within RESOLVED_KEPT of `now`."""

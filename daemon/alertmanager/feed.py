@@ -5,6 +5,7 @@
     feed.on_backups(views, max_age)
     feed.tick()                 # after each delivery pass: re-send every RESEND_INTERVAL
     feed.recall(rows)           # fold rows not sent through on_row, push at the next call
+    feed.adopt(firing_stale_conditions(answer))   # GET FIRING_STALE_QUERY's answer, at start
 
 Alertmanager resolves an alert by itself at its `endsAt`. A firing alert is sent
 with `endsAt` = now + 4 x RESEND_INTERVAL and re-sent every RESEND_INTERVAL (as
@@ -12,6 +13,15 @@ Prometheus does), so it holds while the daemon keeps sending it, and resolves
 within 4 minutes of the daemon stopping for good (the StacksOpsdDown alert covers
 that). A cleared condition is sent with `endsAt` = when it cleared, again on every
 re-send for 15 minutes, so a lost push of the resolution is repeated.
+
+Audit rows tell a new process (a restart, a takeover) which of their alerts are
+still open; backup lists do not until it has read them, which at a thousand
+containers takes tens of minutes. So when it starts delivering it asks
+Alertmanager for the stale-backup alerts it still holds (`FIRING_STALE_QUERY`:
+firing, silenced or inhibited, with exactly the labels this daemon sends) and
+adopts them with their `startsAt` and annotations (`firing_stale_conditions`): they
+are re-sent as before, not left to run out at their `endsAt`, until a list read
+keeps or clears them (daemon/alertmanager/conditions.py).
 
 `post(url, body)` sends the JSON bytes and raises on failure (the notification
 sink's poster: its SinkError tells the delivery worker to retry); the feed only
@@ -23,7 +33,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from daemon.alertmanager.conditions import Condition, Conditions
+from daemon.alertmanager.conditions import BACKUP_STALE, SEVERITY, Condition, Conditions
 from daemon.clock import Clock
 from daemon.snapshot import ContainerView
 from policies import MaxAge
@@ -33,6 +43,17 @@ FIRING_FOR = 4 * RESEND_INTERVAL
 ALERTS_PATH = "/api/v2/alerts"
 TEST_ALERT = "StacksOpsdNotifyTest"
 TEST_FIRING_FOR = timedelta(minutes=5)
+
+# The query of `GET /api/v2/alerts` that reads back the stale-backup alerts Alertmanager
+# holds: all of them but resolved ones (a silenced or inhibited one runs out at its endsAt too).
+FIRING_STALE_QUERY = (
+    ("filter", f'alertname="{BACKUP_STALE}"'),
+    ("filter", f'severity="{SEVERITY[BACKUP_STALE]}"'),
+    ("active", "true"),
+    ("silenced", "true"),
+    ("inhibited", "true"),
+    ("unprocessed", "true"),
+)
 
 Post = Callable[[str, bytes], Any]
 
@@ -62,6 +83,43 @@ def alert_payload(condition: Condition, generator_url: str, instance: str, now: 
         "endsAt": _iso(ends_at),
         "generatorURL": generator_url,
     }
+
+
+def firing_stale_conditions(answer: bytes) -> list[Condition]:
+    """The stale-backup conditions in Alertmanager's answer to FIRING_STALE_QUERY, as they
+    were pushed (`alert_payload` read backwards): alerts with other labels than this daemon
+    sends, or without a start, are not its own and are left out. ValueError: the answer
+    is not a JSON list."""
+    try:
+        alerts = json.loads(answer)
+    except ValueError:  # not JSON, or not UTF-8
+        alerts = None
+    if not isinstance(alerts, list):
+        raise ValueError("its answer is not a JSON list of alerts")
+    conditions = (_stale_condition(alert) for alert in alerts if isinstance(alert, dict))
+    return [condition for condition in conditions if condition is not None]
+
+
+def _stale_condition(alert: dict[str, Any]) -> Condition | None:
+    labels, annotations = alert.get("labels"), alert.get("annotations") or {}
+    if not isinstance(labels, dict) or not isinstance(annotations, dict):
+        return None
+    try:
+        started_at = datetime.fromisoformat(str(alert.get("startsAt")))
+    except ValueError:
+        return None
+    if started_at.tzinfo is None:
+        return None
+    condition = Condition(
+        BACKUP_STALE,
+        str(labels.get("container", "")),
+        "",
+        started_at=started_at,
+        summary=str(annotations.get("summary", "")),
+        description=str(annotations.get("description", "")),
+        container_id=str(annotations.get("container_id", "")) or None,
+    )
+    return condition if condition.container and condition.labels == labels else None
 
 
 class AlertmanagerFeed:
@@ -100,6 +158,13 @@ class AlertmanagerFeed:
         for row in rows:
             self.conditions.observe(row)
         if self.conditions.alerts(self._clock.now()):
+            self._dirty = True
+        return len(self.conditions.firing())
+
+    def adopt(self, conditions: Iterable[Condition]) -> int:
+        """Open conditions an earlier process left firing in Alertmanager, without pushing;
+        the next `on_row`, `on_backups` or `tick` re-sends them. Returns how many are firing."""
+        if self.conditions.adopt(conditions):
             self._dirty = True
         return len(self.conditions.firing())
 

@@ -22,8 +22,15 @@ The sink is the state the feed needs, kept on the sink's own delivery thread:
   the cursor: daemon/audit/recall.py), so a container given up before a restart is
   still re-sent with its `startsAt`, not resolved by Alertmanager's timeout. The sink
   takes no row filter but `match` (settings.py), which keeps or drops whole containers,
-  so the rows it recalls are those it was sent. Stale backups need no recall: the new
-  leader's first backup-list refresh reopens them with the same start.
+  so the rows it recalls are those it was sent. Stale backups are not in the audit log,
+  and the lists are no evidence until this process has read them (at a thousand
+  containers, tens of minutes after a start), so `resume` also reads back from
+  Alertmanager the stale-backup alerts it holds (`FIRING_STALE_QUERY`) and adopts
+  those of the containers `match` takes: they are re-sent with their `startsAt`
+  until the container's list is read (still stale: kept; fresh: resolved) or the
+  lists no longer have it (resolved). If Alertmanager cannot be read, that is logged
+  once per start of delivery and the sink goes on without them: such an alert then
+  resolves at its `endsAt` and fires again when its list is read stale.
 - The sink's `match` applies to the backup lists too: a container it does not match
   never gets a stale-backup alert from this sink.
 - `passed_over` folds the rows the stream summarized instead of sending (Alertmanager
@@ -37,16 +44,26 @@ twice changes nothing). `notify test` (a row with id 0 marked `"test": true`)
 pushes one `StacksOpsdNotifyTest` alert, so the route to a receiver can be seen.
 """
 
+import logging
 import threading
 from collections.abc import Iterable
 
-from daemon.alertmanager import CONDITION_RULES, AlertmanagerFeed, alerts_url, test_alert
+from daemon.alertmanager import (
+    CONDITION_RULES,
+    FIRING_STALE_QUERY,
+    AlertmanagerFeed,
+    alerts_url,
+    firing_stale_conditions,
+    test_alert,
+)
 from daemon.audit import AuditStore, is_sample, row_document
 from daemon.notify.http_post import HttpPoster, headers_from_files
 from daemon.notify.settings import NotifyConfig
-from daemon.notify.sink import Notification, Receipt, Sink, SinkEnvironment
+from daemon.notify.sink import Notification, Receipt, Sink, SinkEnvironment, SinkError
 from daemon.snapshot import ContainerView
 from policies import MaxAge
+
+log = logging.getLogger(__name__)
 
 
 class AlertmanagerSink(Sink):
@@ -90,6 +107,22 @@ class AlertmanagerSink(Sink):
     def resume(self, audit: AuditStore, cursor: int) -> None:
         rows = audit.rows_of_open_conditions(CONDITION_RULES, through_id=cursor)
         self.feed.recall(row_document(row) for row in rows if self.settings.wants(row))
+        self._adopt_stale_alerts()
+
+    def _adopt_stale_alerts(self) -> None:
+        """Adopt the stale-backup alerts Alertmanager holds for the containers `match` takes."""
+        try:
+            held = firing_stale_conditions(self._poster.get(FIRING_STALE_QUERY))
+        except (SinkError, ValueError) as error:
+            log.warning(
+                "notification sink %s: the stale-backup alerts Alertmanager holds could not "
+                "be read back (%s); each is re-sent only once its container's backup list "
+                "is read, and may resolve meanwhile",
+                self.name,
+                error,
+            )
+            return
+        self.feed.adopt(c for c in held if self.settings.wants_container(c.container))
 
     def passed_over(self, notifications: Iterable[Notification]) -> None:
         self.feed.recall(dict(notification.row) for notification in notifications)

@@ -2,6 +2,7 @@
 
     poster = HttpPoster(url, timeout_seconds, headers)
     receipt = poster.post(body_bytes, extra_headers)   # Receipt, or a SinkError subclass
+    body = poster.get([("filter", ...)])   # read back what the receiver holds (Alertmanager)
 
 Any 2xx is success: receivers answer "ok", `{"success": true}` or nothing, and
 their body is returned shortened in the Receipt (`notify test` prints it). HTTP 400,
@@ -15,12 +16,17 @@ reconfigured, not guessed). The URL is shown without its query string or passwor
 incoming-webhook URLs carry secrets in their path, so messages show only the
 scheme, host and port (`mask_url_path`).
 
-A post is bounded as a whole, not only phase by phase: its connection is cut when
+A `get` (the alertmanager sink reads back the alerts Alertmanager holds when it
+starts delivering) goes through the same client, headers, bounds and translation;
+any answer but a 2xx is SinkRejected, and its body is taken whole, up to READ_BACK
+bytes (more is SinkBadAnswer).
+
+A request is bounded as a whole, not only phase by phase: its connection is cut when
 `timeout` seconds have passed since it began, whatever it waits for (a receiver
 dripping its answer a byte a second never trips httpx's per-read timeout), and
-that is SinkTimeout. Each post opens its own connection (no keep-alive), so the
-watchdog knows which socket to cut. Of the answer's body only the first
-ANSWER_READ bytes are read (uncompressed: the poster asks for `identity`).
+that is SinkTimeout. Each request opens its own connection (no keep-alive), so the
+watchdog knows which socket to cut. Of a post's answer only the first ANSWER_READ
+bytes are read (uncompressed: the poster asks for `identity`).
 
 Whatever a receiver answers is shown without the poster's own secrets: a receiver
 that refuses a request may echo it, headers and URL included. Its header values,
@@ -37,7 +43,7 @@ import contextlib
 import re
 import socket
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Self
 from urllib.parse import urlsplit
 
@@ -59,6 +65,7 @@ from daemon.secrets import REDACTED, mask_url_path, redact_text
 
 ANSWER_SHOWN = 500
 ANSWER_READ = 64 * 1024  # bytes of an answer's body read at most; the rest is never fetched
+READ_BACK = 16 * 1024 * 1024  # bytes a `get` takes at most (a thousand alerts: under 1 MiB)
 REDACTION_WINDOW = 2 * ANSWER_SHOWN  # characters of an answer redact_text scans
 # The answers that refuse this notification itself (its body: malformed, too large, of a
 # type or content the receiver does not take): sending it again gets the same answer. Any
@@ -170,36 +177,13 @@ class HttpPoster:
         return window[: ANSWER_SHOWN - 3] + "..."
 
     def post(self, body: bytes, headers: Mapping[str, str] | None = None) -> Receipt:
-        try:
-            request = self._client.build_request(
-                "POST",
-                self._url,
-                content=body,
-                headers={"Content-Type": "application/json", **(headers or {})},
-            )
-        except (httpx.InvalidURL, ValueError) as exc:  # idna's IDNAError is a ValueError
-            raise SinkUnreachable(
-                f"{self._where} has a host name that cannot be used ({self._shown(str(exc))}); "
-                "check the url's host: an xn-- label must be valid punycode"
-            ) from exc
-        try:
-            with _Deadline(self._timeout) as deadline:
-                request.extensions["trace"] = deadline.trace
-                response = self._client.send(request, stream=True)
-                try:
-                    answer = _first_bytes(response, ANSWER_READ).decode(errors="replace")
-                finally:
-                    response.close()
-            answer = self._shown(answer)
-        except httpx.HTTPError as exc:
-            if deadline.passed or isinstance(exc, httpx.TimeoutException):
-                why = "its whole answer took longer" if deadline.passed else type(exc).__name__
-                raise SinkTimeout(
-                    f"{self._where} did not answer in time ({why}); check that the "
-                    "receiver is up, or raise the sink's timeout"
-                ) from exc
-            raise self._failure(exc) from exc
-        status = response.status_code
+        status, raw = self._exchange(
+            "POST",
+            ANSWER_READ,
+            content=body,
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
+        answer = self._shown(raw.decode(errors="replace"))
         if status in DEAD_LETTER_STATUSES:
             raise SinkDeadLetter(
                 f"{self._where} answered HTTP {status}: {answer or '(no body)'}; it refuses this "
@@ -207,7 +191,7 @@ class HttpPoster:
                 status=status,
                 answer=answer,
             )
-        if not response.is_success:
+        if not 200 <= status < 300:
             raise SinkRejected(
                 f"{self._where} answered HTTP {status}: {answer or '(no body)'}; "
                 "the notification is retried with backoff",
@@ -216,8 +200,53 @@ class HttpPoster:
             )
         return Receipt(status=status, answer=answer)
 
+    def get(self, params: Sequence[tuple[str, str]]) -> bytes:
+        """GET the URL with the query `params` (an Alertmanager's alerts, read back): the
+        body of a 2xx answer. Fails as a post does; any other status is SinkRejected, an
+        answer longer than READ_BACK bytes SinkBadAnswer."""
+        status, body = self._exchange(
+            "GET", READ_BACK + 1, params=params, headers={"Accept": "application/json"}
+        )
+        if not 200 <= status < 300:
+            answer = self._shown(body.decode(errors="replace"))
+            raise SinkRejected(
+                f"{self._where} answered HTTP {status}: {answer or '(no body)'}",
+                status=status,
+                answer=answer,
+            )
+        if len(body) > READ_BACK:
+            raise SinkBadAnswer(f"{self._where} answered more than {READ_BACK} bytes")
+        return body
+
+    def _exchange(self, method: str, limit: int, **request: Any) -> tuple[int, bytes]:
+        """One request, bounded by the timeout in all: its status and at most `limit` bytes
+        of its body, or the SinkError it failed with."""
+        try:
+            built = self._client.build_request(method, self._url, **request)
+        except (httpx.InvalidURL, ValueError) as exc:  # idna's IDNAError is a ValueError
+            raise SinkUnreachable(
+                f"{self._where} has a host name that cannot be used ({self._shown(str(exc))}); "
+                "check the url's host: an xn-- label must be valid punycode"
+            ) from exc
+        try:
+            with _Deadline(self._timeout) as deadline:
+                built.extensions["trace"] = deadline.trace
+                response = self._client.send(built, stream=True)
+                try:
+                    return response.status_code, _first_bytes(response, limit)
+                finally:
+                    response.close()
+        except httpx.HTTPError as exc:
+            if deadline.passed or isinstance(exc, httpx.TimeoutException):
+                why = "its whole answer took longer" if deadline.passed else type(exc).__name__
+                raise SinkTimeout(
+                    f"{self._where} did not answer in time ({why}); check that the "
+                    "receiver is up, or raise the sink's timeout"
+                ) from exc
+            raise self._failure(exc) from exc
+
     def _failure(self, exc: httpx.HTTPError) -> SinkError:
-        """The SinkError of a post that failed before its deadline."""
+        """The SinkError of a request that failed before its deadline."""
         shown = self._shown(str(exc)) or type(exc).__name__
         if isinstance(exc, httpx.ConnectError | httpx.UnsupportedProtocol):
             return SinkUnreachable(

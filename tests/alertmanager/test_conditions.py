@@ -4,6 +4,8 @@ import contextlib
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from daemon.alertmanager import (
     ABORTED,
     BACKUP_STALE,
@@ -11,6 +13,7 @@ from daemon.alertmanager import (
     UNKNOWN,
     AlertmanagerFeed,
     Conditions,
+    firing_stale_conditions,
 )
 from daemon.clock import ManualClock
 from daemon.snapshot import ContainerView
@@ -189,3 +192,64 @@ def test_a_failed_push_is_repeated_with_the_next_row_or_tick():
     assert pushed == []
     assert feed.on_row(row("container.restart", "gave_up")) == 1  # the same row, retried
     assert pushed[0][0]["labels"]["alertname"] == GAVE_UP
+
+
+def test_stale_alerts_read_back_are_re_sent_until_their_lists_are_read():
+    """A new process adopts the stale alerts Alertmanager holds (pushed by the process before
+    it), as they were: each stays firing with its start until its list is read."""
+    clock = ManualClock(NOW)
+    pushed: list[list] = []
+    first = AlertmanagerFeed("http://am", "http://opsd/status", clock,
+                             lambda url, body: pushed.append(json.loads(body)))  # fmt: skip
+    old = NOW - timedelta(hours=30)
+    names = ("web", "db", "api", "gone")
+    first.on_backups([view(name, old, NOW) for name in names], lambda view: timedelta(hours=26))
+    started = {alert["labels"]["container"]: alert["startsAt"] for alert in pushed[-1]}
+    foreign = [
+        {**pushed[-1][0], "labels": {**pushed[-1][0]["labels"], "team": "x"}},  # not our labels
+        {**pushed[-1][0], "startsAt": None},
+        "not an alert",
+    ]
+    held = [{**alert, "fingerprint": "f", "status": {"state": "active"}} for alert in pushed[-1]]
+    answer = json.dumps(held + foreign).encode()
+
+    clock.advance(30)
+    second = AlertmanagerFeed("http://am", "http://opsd/status", clock,
+                              lambda url, body: pushed.append(json.loads(body)))  # fmt: skip
+    assert second.adopt(firing_stale_conditions(answer)) == 4
+    unread = [view(name, None, None) for name in names]
+    for _ in range(6):  # six minutes of refreshes that have not read the lists yet
+        clock.advance(60)
+        second.on_backups(unread, lambda view: timedelta(hours=26))
+        second.tick()
+        assert {a["labels"]["container"]: a["startsAt"] for a in pushed[-1]} == started
+        assert all(alert["endsAt"] > clock.now().isoformat() for alert in pushed[-1])
+
+    read_at = clock.now()
+    second.on_backups(
+        [view("web", old, read_at), view("db", None, None), view("api", read_at, read_at)],
+        lambda view: timedelta(hours=26),
+    )
+    alerts = {alert["labels"]["container"]: alert for alert in pushed[-1]}
+    assert alerts["web"]["startsAt"] == started["web"]  # still stale: the same alert
+    assert alerts["db"]["endsAt"] > read_at.isoformat()  # not read yet: still held
+    assert alerts["api"]["endsAt"] == "2026-03-02T08:06:30Z"  # fresh: resolved at the read
+    assert alerts["gone"]["endsAt"] == "2026-03-02T08:06:30Z"  # no longer listed: resolved
+
+
+def test_an_adopted_alert_does_not_replace_one_this_process_opened():
+    conditions = Conditions()
+    old = NOW - timedelta(hours=30)
+    conditions.observe_backups([view("web", old, NOW)], lambda view: timedelta(hours=26), NOW)
+    (mine,) = conditions.firing()
+    answer = json.dumps([{"labels": mine.labels, "startsAt": "2026-01-01T00:00:00.123456789Z"}])
+    (theirs,) = firing_stale_conditions(answer.encode())
+    assert theirs.started_at == datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=UTC)
+    assert not conditions.adopt([theirs])
+    assert conditions.firing() == [mine]
+
+
+@pytest.mark.parametrize("answer", [b"<html>", b'{"error": "x"}', b"\xff"])
+def test_an_answer_that_is_not_a_list_of_alerts_is_a_value_error(answer):
+    with pytest.raises(ValueError, match="not a JSON list of alerts"):
+        firing_stale_conditions(answer)

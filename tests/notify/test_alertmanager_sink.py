@@ -160,6 +160,28 @@ def test_open_alerts_are_recalled_after_a_restart_and_sent_again(receiver, store
     second.stop()
 
 
+def test_an_alertmanager_that_cannot_be_read_back_is_logged_once_and_recall_goes_on(
+    receiver, store, clock, caplog
+):
+    """The stand-in takes POSTs only: reading its stale-backup alerts back fails (HTTP 501),
+    which is logged once per start of delivery; the audit rows' alerts are recalled."""
+    append(store, "web", AuditAction.CONTAINER_RESTART, Outcome.GAVE_UP)
+    worker = worker_for(receiver, store, clock)
+    with caplog.at_level("WARNING", logger="daemon"):
+        worker.step()
+        clock.advance(61)
+        worker.step()
+
+    (warning,) = [r.getMessage() for r in caplog.records if "read back" in r.getMessage()]
+    assert warning.startswith(
+        "notification sink am: the stale-backup alerts Alertmanager holds could not be read "
+        f"back (http://127.0.0.1:{receiver.port}/... answered HTTP 501: "
+    )
+    assert set(last_push(receiver)) == {(GAVE_UP, "web")}
+    assert worker.failures == 0
+    worker.stop()
+
+
 def test_stale_backups_reach_the_sink_after_a_refresh_without_the_refresh_sending(
     tmp_path, receiver
 ):

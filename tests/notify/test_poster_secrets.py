@@ -15,6 +15,7 @@ import pytest
 
 from daemon.clock import ManualClock
 from daemon.notify import (
+    HttpPoster,
     NotifyConfig,
     SinkConfigError,
     SinkRejected,
@@ -31,7 +32,7 @@ URL_PASSWORD = "Hook-Passw0rd-777"
 
 @pytest.fixture
 def echoing_receiver():
-    """Answers every POST with 401 and the request it got: headers, path, and all."""
+    """Answers every POST (and GET) with 401 and the request it got: headers, path, and all."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -42,6 +43,8 @@ def echoing_receiver():
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        do_GET = do_POST
 
         def log_message(self, *args) -> None:
             pass
@@ -113,6 +116,24 @@ def test_a_refusal_the_worker_retries_carries_no_header_value(echoing_receiver, 
     assert error.status == 401 and "unauthorized" in error.answer
     for text in (str(error), error.answer):
         assert HEADER_TOKEN not in text and PATH_TOKEN not in text
+
+
+def test_reading_alerts_back_shows_a_refusal_without_the_echoed_header_or_url_token(
+    echoing_receiver,
+):
+    url = echoing_receiver.replace("//", f"//amuser:{URL_PASSWORD}@")
+    poster = HttpPoster(
+        f"{url}/{PATH_TOKEN}/api/v2/alerts", 5, {"Authorization": f"Bearer {HEADER_TOKEN}"}
+    )
+    try:
+        with pytest.raises(SinkRejected) as caught:
+            poster.get([("filter", 'alertname="StacksOpsdBackupStale"')])
+    finally:
+        poster.close()
+    error = caught.value
+    assert error.status == 401 and "unauthorized" in error.answer
+    for text in (str(error), error.answer):
+        assert [s for s in (HEADER_TOKEN, PATH_TOKEN, URL_PASSWORD) if s in text] == []
 
 
 def test_a_header_file_that_is_not_ascii_is_refused_naming_the_file_not_its_value(tmp_path):
