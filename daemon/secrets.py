@@ -187,10 +187,11 @@ def mask_url_path(url: str) -> str:
 
 
 def redact_text(text: str) -> str:
-    """`text` with every secret-looking fragment replaced, and NUL characters dropped."""
+    """`text` with every secret-looking fragment replaced, NUL characters dropped, and what
+    is not UTF-8 (bytes of a command line that were not: lone surrogates) shown as "?"."""
     for pattern, replacement in _TEXT_PATTERNS:
         text = pattern.sub(replacement, text)
-    return text.replace("\x00", "")
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def is_secret_key(key: str) -> bool:

@@ -14,9 +14,14 @@ Every change is written in one transaction with its hash-chained audit row
     hold.release  actor `cli`, one row per hold released
     hold.expire   actor `daemon`, written once, by the leader, when it sees the expiry
 
+The table is state, not history, so it is not chained: `disagreements` checks it
+against the chained rows (`audit verify`), so a hold edited, deleted, ended or
+invented by hand is named, not obeyed in silence.
+
 What a hold does to the daemon's decisions is daemon/pauses.py's business.
 """
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
@@ -24,7 +29,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, insert, select, update
 
-from daemon.audit.schema import HOLDS
+from daemon.audit.schema import HOLDS, LOG, AuditAction
+from daemon.secrets import redact_text
 
 EXPIRY_ACTOR = "daemon"  # the audit actor of `hold.expire` rows
 RELEASED, EXPIRED = "released", "expired"  # how a hold ended (`end`)
@@ -157,3 +163,47 @@ def end_holds(conn: Connection, holds: list[Hold], now: datetime, by: str, end: 
 
 def covering(holds: list[Hold], container_id: str, name: str) -> list[Hold]:
     return [hold for hold in holds if hold.covers(container_id, name)]
+
+
+ENDED_BY = {AuditAction.HOLD_RELEASE: RELEASED, AuditAction.HOLD_EXPIRE: EXPIRED}
+
+
+def disagreements(conn: Connection) -> list[str]:
+    """Where `audit_hold` disagrees with the chained rows: a hold no `hold.set` row placed,
+    one whose pattern, reason, author or expiry differ from its row's (as redacted
+    there), one missing, and one ended otherwise than its `hold.release` or `hold.expire`
+    row says (or with no such row). Empty: they agree."""
+    actions = [AuditAction.HOLD_SET, *ENDED_BY]
+    rows = conn.execute(
+        select(LOG.c.id, LOG.c.action, LOG.c.details).where(LOG.c.action.in_(actions))
+    )
+    placed: dict[int, tuple[int, dict[str, Any]]] = {}
+    ends: dict[int, str] = {}
+    for row_id, action, text in rows:
+        details = json.loads(text or "{}")
+        hold_id = details.get("hold_id")
+        if action == AuditAction.HOLD_SET:
+            placed[hold_id] = (row_id, details)
+        else:
+            ends[hold_id] = ENDED_BY[AuditAction(action)]
+    table = {hold.id: hold for hold in map(hold_from, conn.execute(select(HOLDS)))}
+    problems = []
+    for hold_id, hold in table.items():
+        if hold_id not in placed:
+            problems.append(f"hold {hold_id} on {hold.pattern!r} has no hold.set row: inserted")
+            continue
+        row_id, details = placed[hold_id]
+        stored = (redact_text(hold.pattern), redact_text(hold.reason), redact_text(hold.set_by))
+        written = (details.get("pattern"), details.get("hold_reason"), details.get("set_by"))
+        expiry = details.get("expires_at")
+        if stored != written or expiry is None or datetime.fromisoformat(expiry) != hold.expires_at:
+            problems.append(f"hold {hold_id} is not what its hold.set row {row_id} placed: edited")
+        elif hold.end != ends.get(hold_id) or (hold.ended_at is None) != (hold.end is None):
+            said = ends.get(hold_id, "not ended")
+            problems.append(f"hold {hold_id} is {hold.end or 'not ended'}, its rows say {said}")
+    problems += [
+        f"hold {hold_id} placed by row {row_id} is missing from audit_hold: deleted"
+        for hold_id, (row_id, _) in placed.items()
+        if hold_id not in table
+    ]
+    return problems

@@ -322,6 +322,8 @@ class AuditStore:
         """A new hold and its `hold.set` row, in one transaction."""
         _require_aware(expires_at)
         now = self._now()
+        # As its hold.set row shows them: redacted, and UTF-8 whatever the command line was.
+        pattern, reason, set_by = map(redact_text, (pattern, reason, set_by))
         with self._writing(f"a hold on {pattern}") as conn:
             hold = holds.insert_hold(conn, pattern, reason, set_by, now, expires_at)
             self._write_rows(conn, [_hold_entry(actor, AuditAction.HOLD_SET, hold, reason)])
@@ -476,6 +478,11 @@ class AuditStore:
         if save_mark and found != saved:
             self._save_mark(name, found)
         return rows
+
+    def check_holds(self) -> list[str]:
+        """Where the holds disagree with their chained rows (holds.disagreements)."""
+        with self._reading("the holds") as conn, begin_snapshot_read(conn):
+            return holds.disagreements(conn)
 
     def check_marks(self, declared: Iterable[HistoryQuery]) -> list[MarkCheck]:
         """Whether each saved mark holds (episode_marks.py): no episode it says is closed is

@@ -137,12 +137,18 @@ def audit_verify(args: argparse.Namespace) -> int:
                 f"{result.problem} ({result.checked} rows checked)"
             )
         marks = store.check_marks(declared_history(SystemClock().now()))
+        held = store.check_holds()
     finally:
         store.close()
     broken = [(check, check.still_open) for check in marks if check.still_open is not None]
-    if broken:
-        raise CliError("\n".join(_mark_problem(check, row) for check, row in broken))
-    print(f"audit log OK: {result.checked} rows, hash chain intact; {_marks_summary(marks)}")
+    problems = [_mark_problem(check, row) for check, row in broken]
+    problems += [f"audit_hold TAMPERED: {problem}" for problem in held]
+    if problems:
+        raise CliError("\n".join(problems))
+    print(
+        f"audit log OK: {result.checked} rows, hash chain intact; {_marks_summary(marks)}; "
+        "holds agree with their rows"
+    )
     return 0
 
 
