@@ -17,8 +17,11 @@ A paused `Action` is dropped. The first one per pause and container becomes one
 audit note instead (`skipped`, under the deciding policy's actor and action,
 `details.event` naming the pause as `hold:ID` or `window:NAME`, the reason
 naming the hold, who set it, until when, and what the policy wanted); later
-ones are not repeated every cycle. A hold's notes are remembered from the audit
-log across restarts (`remember`); a window notes again at its next activation.
+ones are not repeated every cycle. A process that takes the lead reads back the
+notes written since each pause in force began (`began`, `remember`): since a hold
+was placed, since a window last opened, so a restart writes none again within
+the same hold or window activation, and a window notes again at its next
+activation.
 `Note`s from policies (a crash seen, gave up) change nothing and pass through.
 Since a paused decision is never attempted, the policies decide it again once
 the pause ends: a crash held for an hour is restarted, once, at the release.
@@ -26,7 +29,7 @@ the pause ends: a crash held for an hour is restarted, once, at the release.
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from daemon.audit import HistoryRow, Hold, Outcome
@@ -35,6 +38,10 @@ from daemon.snapshot import Snapshot
 from policies import OPERATOR, Action, Decision, Note
 
 HOLD_EVENT, WINDOW_EVENT = "hold:", "window:"  # `details.event` prefixes of pause notes
+# How far back a window's opening is looked for: one open without a break for longer (a
+# window with no time fields) counts as opened this long ago, and its notes are read
+# back from then.
+WINDOW_LOOKBACK = timedelta(days=31)
 
 
 @dataclass(frozen=True)
@@ -133,12 +140,24 @@ class PauseGate:
     def active_windows(self, now: datetime) -> list[WindowConfig]:
         return [window for window in self.windows if window.active(now)]
 
-    def remember(self, rows: Iterable[HistoryRow]) -> None:
-        """Pause notes already in the audit log (after a restart): not written again."""
+    def began(self, holds: Sequence[Hold], now: datetime) -> dict[str, datetime]:
+        """Each pause in force at `now` by its key, with when it began: a hold when it was
+        placed, a window when it last opened (at most WINDOW_LOOKBACK ago)."""
+        began = {f"{HOLD_EVENT}{hold.id}": hold.set_at for hold in holds if hold.active(now)}
+        for window in self.windows:
+            opened = window.interval.entered(now, WINDOW_LOOKBACK)
+            if opened is not None:
+                began[f"{WINDOW_EVENT}{window.name}"] = opened
+        return began
+
+    def remember(self, rows: Iterable[HistoryRow], began: Mapping[str, datetime]) -> None:
+        """Pause notes already in the audit log (written by an earlier process) for the
+        pauses in `began` (see `began`), each written since its pause began: not written
+        again."""
         for row in rows:
-            event = row.event or ""
-            if row.outcome == Outcome.SKIPPED and row.container_id and _is_pause_event(event):
-                self._noted.add((event, row.container_id))
+            since = began.get(row.event or "")
+            if since is not None and row.at >= since and row.outcome == Outcome.SKIPPED:
+                self._noted.add((row.event, row.container_id))
 
     def screen(
         self,
@@ -190,10 +209,6 @@ class PauseGate:
         live = {f"{HOLD_EVENT}{hold.id}" for hold in holds if hold.active(now)}
         live |= {f"{WINDOW_EVENT}{window.name}" for window in self.active_windows(now)}
         self._noted = {noted for noted in self._noted if noted[0] in live}
-
-
-def _is_pause_event(event: str) -> bool:
-    return event.startswith((HOLD_EVENT, WINDOW_EVENT))
 
 
 def pause_note(action: Action, pause: Pause) -> Note:

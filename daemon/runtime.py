@@ -34,7 +34,7 @@ import httpx
 
 from daemon.audit import AuditError, AuditStore, Hold
 from daemon.clock import Clock, StoppableClock
-from daemon.config import Config, ConfigError
+from daemon.config import PAUSABLE_ACTIONS, Config, ConfigError
 from daemon.evaluation import NOTHING, Evaluation, PolicyHistory, evaluate
 from daemon.executor import Executor, Report
 from daemon.exporter import Health, PolicySeries, build_daemon_metrics
@@ -52,7 +52,14 @@ from daemon.snapshot import LatestSnapshot, Snapshot
 from daemon.stacks import ApiKey, RateBudget, StacksClient
 from daemon.status_report import status_document
 from daemon.systemd_notify import SystemdNotifier
-from policies import Action, Decision, deciding_policies, max_age_of, policy_options
+from policies import (
+    Action,
+    Decision,
+    actor_name,
+    deciding_policies,
+    max_age_of,
+    policy_options,
+)
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +263,7 @@ class Daemon:
     def _stand_by(self) -> None:
         """Stop acting and forget the fleet: what the new leader sees is what counts."""
         self._leading.clear()
+        self._pause_notes_read = False  # another leader may write pause notes meanwhile
         self.metrics.ops.set_leader(False)
         self.poller.forget()
         self.metrics.ops.retain(())
@@ -322,9 +330,8 @@ class Daemon:
             for hold in self.store.expire_holds():
                 log.info("hold expired: %s", hold.describe())
             holds = self.store.active_holds()
-            if not self._pause_notes_read and holds:
-                self.pauses.remember(self.store.history(since=min(h.set_at for h in holds)))
-            self._pause_notes_read = True
+            if not self._pause_notes_read:
+                self._read_pause_notes(holds, now)
         except AuditError as error:
             self._audit_failed(error)
             return Screened(())
@@ -334,6 +341,17 @@ class Daemon:
         for action, pause in screened.paused:
             log.debug("paused %s on %s: %s", action.action, action.container_name, pause.reason)
         return screened
+
+    def _read_pause_notes(self, holds: Sequence[Hold], now: datetime) -> None:
+        """Once per leadership: the pause notes earlier leaders wrote for the holds and
+        windows in force, each since its pause began, so none is written again. Read by
+        the deciding policies' (actor, action, at) index, from the oldest such beginning."""
+        began = self.pauses.began(holds, now)
+        if began:
+            actors = [actor_name(policy.name) for policy in self.policies]
+            rows = self.store.history(min(began.values()), actors, PAUSABLE_ACTIONS)
+            self.pauses.remember(rows, began)
+        self._pause_notes_read = True
 
     def _paused_since_decided(self, action: Action) -> str | None:
         """Why a change the pauses let through may not be sent now: a hold placed or a

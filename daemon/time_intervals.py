@@ -29,7 +29,8 @@ gives them:
 
 Entries may be TOML integers where they are numbers (`days_of_month = [1, -1]`).
 Each `parse_*` raises ValueError with what was expected; `TimeInterval.contains`
-answers for one moment.
+answers for one moment, and `TimeInterval.entered` says when the unbroken stretch of
+the interval that holds a moment began (when a maintenance window last opened).
 """
 
 import os
@@ -37,7 +38,7 @@ import re
 from calendar import monthrange
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -52,6 +53,8 @@ LOCALTIME = Path("/etc/localtime")
 IANA_EXAMPLE = 'an IANA zone name, like "Europe/Berlin"'
 
 Range = tuple[int, int]  # inclusive on both ends
+MINUTE = timedelta(minutes=1)  # the interval's resolution: every field changes on a minute
+DAY_MINUTES = 24 * 60
 
 
 @dataclass(frozen=True)
@@ -81,32 +84,66 @@ class TimeInterval:
             minute = local.hour * 60 + local.minute
             if not any(span.contains(minute) for span in self.times):
                 return False
+        return self._date_matches(local.date())
+
+    def entered(self, moment: datetime, lookback: timedelta) -> datetime | None:
+        """When the unbroken stretch of the interval that holds the aware `moment` began
+        (the first minute of it, UTC), or None when `moment` is not in the interval. A
+        stretch longer than `lookback` counts as begun about `lookback` before `moment`.
+
+        Walks back minute by minute, and a whole local day at a time where every minute
+        of the day before is in the interval, so a long stretch costs one step a day."""
+        if not self.contains(moment):
+            return None
+        start = moment.astimezone(UTC).replace(second=0, microsecond=0)
+        while start > moment - lookback:
+            local = start.astimezone(self.location)
+            day_before = local.date() - timedelta(days=1)
+            if local.time() == time() and self._whole_day(day_before):
+                start = datetime.combine(day_before, time(), self.location).astimezone(UTC)
+            elif self.contains(start - MINUTE):
+                start -= MINUTE
+            else:
+                break
+        return start
+
+    def _whole_day(self, day: date) -> bool:
+        """Whether every minute of the local `day` is in the interval."""
+        covered = 0
+        for span in sorted(self.times, key=lambda span: span.start):
+            if span.start > covered:
+                break
+            covered = max(covered, span.end)
+        return (not self.times or covered >= DAY_MINUTES) and self._date_matches(day)
+
+    def _date_matches(self, day: date) -> bool:
+        """Whether the local `day` matches every field but `times`."""
         if self.weekdays:
-            weekday = (local.weekday() + 1) % 7  # Python: Monday = 0; Alertmanager: Sunday = 0
+            weekday = (day.weekday() + 1) % 7  # Python: Monday = 0; Alertmanager: Sunday = 0
             if not _within(self.weekdays, weekday):
                 return False
-        if self.days_of_month and not _day_matches(self.days_of_month, local):
+        if self.days_of_month and not _day_of_month_matches(self.days_of_month, day):
             return False
-        if self.months and not _within(self.months, local.month):
+        if self.months and not _within(self.months, day.month):
             return False
-        return not self.years or _within(self.years, local.year)
+        return not self.years or _within(self.years, day.year)
 
 
 def _within(ranges: tuple[Range, ...], value: int) -> bool:
     return any(start <= value <= end for start, end in ranges)
 
 
-def _day_matches(ranges: tuple[Range, ...], moment: datetime) -> bool:
+def _day_of_month_matches(ranges: tuple[Range, ...], day: date) -> bool:
     """Alertmanager's day-of-month test: negative days count from the month's end, a range
     starting past the month's end matches nothing, the rest is clamped to the month."""
-    days = monthrange(moment.year, moment.month)[1]
+    days = monthrange(day.year, day.month)[1]
     for start, end in ranges:
         begin = days + start + 1 if start < 0 else start
         finish = days + end + 1 if end < 0 else end
         if begin > days:
             continue
         begin, finish = max(begin, 1), min(finish, days)
-        if begin <= moment.day <= finish:
+        if begin <= day.day <= finish:
             return True
     return False
 

@@ -1,6 +1,6 @@
 """Alertmanager time_intervals semantics, with the examples of Alertmanager's configuration docs."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -92,6 +92,24 @@ def test_every_field_must_match_and_location_sets_the_clock():
     assert night.contains(at("2026-03-01T00:30"))  # 01:30 in Berlin (UTC+1), a Sunday
     assert not night.contains(at("2026-03-01T02:30"))  # 03:30 in Berlin
     assert not night.contains(at("2026-03-02T00:30"))  # a Monday
+
+
+def test_entered_is_when_the_stretch_holding_the_moment_began_across_midnight_and_days():
+    overnight = interval(times=[("22:00", "24:00"), ("00:00", "02:00")])
+    assert overnight.entered(at("2026-03-03T01:30"), timedelta(days=31)) == at("2026-03-02T22:00")
+    assert overnight.entered(at("2026-03-03T02:00"), timedelta(days=31)) is None
+    weekend = interval(weekdays=["saturday", "sunday"], location="Europe/Berlin")
+    # Saturday 00:00 in Berlin (UTC+1), a whole day before the Sunday afternoon
+    assert weekend.entered(at("2026-03-08T15:00"), timedelta(days=31)) == at("2026-03-06T23:00")
+
+
+def test_entered_steps_over_a_daylight_saving_gap_and_stops_at_the_lookback():
+    # 29 March 2026 in Berlin: 02:00 CET jumps to 03:00 CEST (01:00 UTC), so the window
+    # from 02:30 begins at 03:00 CEST.
+    early = interval(times=[("02:30", "04:00")], location="Europe/Berlin")
+    assert early.entered(at("2026-03-29T01:30"), timedelta(days=31)) == at("2026-03-29T01:00")
+    always = TimeInterval()
+    assert always.entered(at("2026-03-29T01:30:20"), timedelta(days=2)) <= at("2026-03-27T01:30")
 
 
 @pytest.mark.parametrize(
