@@ -142,6 +142,7 @@ class OpsMetrics:
             ("window",),
             registry=registry,
         )
+        self._windows: set[str] = set()  # the windows stacks_opsd_window_active has a series of
         self._lock = threading.Lock()
         # container_id -> the current series of each per-container gauge
         self._series: dict[Gauge, dict[str, ContainerSeries]] = {
@@ -188,9 +189,14 @@ class OpsMetrics:
             )
 
     def set_windows_active(self, windows: Mapping[str, bool]) -> None:
-        """Each configured window (name -> active now)."""
-        for name, active in windows.items():
-            self._window_active.labels(name).set(1 if active else 0)
+        """Each configured window (name -> active now); a window no longer configured (a
+        reload removed or renamed it) loses its series."""
+        with self._lock:
+            for name in self._windows - set(windows):
+                self._window_active.remove(name)
+            for name, active in windows.items():
+                self._window_active.labels(name).set(1 if active else 0)
+            self._windows = set(windows)
 
     def retain(self, container_ids: Iterable[str]) -> None:
         """Drop the per-container series of every container not in `container_ids`."""

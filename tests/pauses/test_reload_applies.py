@@ -136,3 +136,17 @@ def test_a_reload_that_changes_no_sink_keeps_them_and_a_removed_sink_leaves_no_s
     assert run.daemon.notifications.workers[0] is workers[0]
     assert 'sink="old"' not in scrape(run)
     assert 'sink="lines"' in scrape(run)
+
+
+def test_a_window_a_reload_renames_or_removes_leaves_no_series(run):
+    freeze = WindowConfig(name="deploy-freeze", match=("web",))
+    run.daemon.apply_config(dataclasses.replace(run.daemon.config, windows=(freeze,)))
+    assert 'stacks_opsd_window_active{window="deploy-freeze"} 1.0' in scrape(run)
+
+    renamed = dataclasses.replace(freeze, name="release-freeze")
+    run.daemon.apply_config(dataclasses.replace(run.daemon.config, windows=(renamed,)))
+    assert 'window="deploy-freeze"' not in scrape(run)
+    assert 'stacks_opsd_window_active{window="release-freeze"} 1.0' in scrape(run)
+
+    run.daemon.apply_config(dataclasses.replace(run.daemon.config, windows=()))
+    assert "stacks_opsd_window_active{" not in scrape(run)
