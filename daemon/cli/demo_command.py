@@ -5,6 +5,7 @@ import signal
 import threading
 
 from daemon.cli.errors import UsageError
+from daemon.config import split_host_port
 from daemon.demo import run_demo
 from daemon.durations import parse_duration
 from daemon.log_setup import configure_logging
@@ -28,6 +29,10 @@ def demo(args: argparse.Namespace) -> int:
         duration = parse_duration(args.duration) if args.duration else None
     except ValueError as error:
         raise UsageError(f"--duration: {error}") from None
+    try:
+        split_host_port(args.listen)
+    except ValueError as error:
+        raise UsageError(f"--listen: {error}") from None
     configure_logging("text", level=30)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -5,6 +5,9 @@ pre-change backup gate, while /metrics answers; Ctrl-C ends it cleanly."""
 import signal
 import subprocess
 
+import pytest
+
+from daemon.cli.main import main
 from tests.support.processes import command, free_port, metric_lines, wait_until
 
 
@@ -55,3 +58,11 @@ def test_the_demo_shows_restarts_pins_and_a_gated_operator_restart(tmp_path):
     operator = [line for line in lines() if "demo operator" in line]
     assert operator and "pre-change backup" in operator[0]
     assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("listen", ["nonsense", "127.0.0.1:99999"])
+def test_a_bad_listen_address_is_a_one_line_usage_error(listen, capsys):
+    assert main(["demo", "--listen", listen, "--duration", "1s"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"stacks-opsd: --listen: expected HOST:PORT like 127.0.0.1:9847, got {listen!r}"
+    ]
