@@ -101,14 +101,13 @@ def place(args: argparse.Namespace) -> int:
         raise UsageError(f"--for: expected a positive duration like {EXAMPLES}")
     if not args.reason.strip():
         raise UsageError("--reason: say why the containers are held (it is shown to others)")
-    if not args.pattern.strip():
-        raise UsageError("CONTAINER|GLOB: expected a container id, name or name glob")
+    pattern = _pattern(args)
     wait_timeout = _wait_timeout(args)
     clock = SystemClock()
     store = open_store(args)
     try:
         hold = store.place_hold(
-            args.pattern, args.reason.strip(), operator_name(), clock.now() + duration, OPERATOR
+            pattern, args.reason.strip(), operator_name(), clock.now() + duration, OPERATOR
         )
         print(
             f"held {hold.pattern} until {until(hold)} UTC (hold {hold.id}): automatic actions "
@@ -155,6 +154,15 @@ def _unseen_warning(hold: Hold, seen: dict[str, str | None]) -> str | None:
     )
 
 
+def _pattern(args: argparse.Namespace) -> str:
+    """CONTAINER|GLOB without the spaces around it (container names and ids have none, so
+    a pattern kept with them would hold nothing and release nothing)."""
+    pattern = args.pattern.strip()
+    if not pattern:
+        raise UsageError("CONTAINER|GLOB: expected a container id, name or name glob")
+    return pattern
+
+
 def _wait_timeout(args: argparse.Namespace) -> timedelta | None:
     """--wait-timeout as a duration; None with --no-wait."""
     if args.no_wait:
@@ -181,9 +189,10 @@ def _cannot_check(what: str, error: AuditError) -> None:
 
 
 def release_holds(args: argparse.Namespace) -> int:
+    pattern = _pattern(args)
     store = open_store(args)
     try:
-        ended = store.release_holds(args.pattern, operator_name(), OPERATOR)
+        ended = store.release_holds(pattern, operator_name(), OPERATOR)
         try:
             active = store.active_holds()
         except AuditError as error:  # released already: say so, and what is not known
@@ -195,7 +204,7 @@ def release_holds(args: argparse.Namespace) -> int:
     if not ended:
         patterns = ", ".join(sorted({hold.pattern for hold in active})) or "none"
         raise CliError(
-            f"no active hold on {args.pattern!r}; active holds are on: {patterns} "
+            f"no active hold on {pattern!r}; active holds are on: {patterns} "
             "(release takes a hold's pattern as it was placed, or a glob matching it)"
         )
     for hold in ended:

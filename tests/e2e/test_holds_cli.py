@@ -76,6 +76,18 @@ def test_a_hold_on_a_container_the_database_has_seen_says_nothing_more(config, p
     assert warned == ""
 
 
+def test_spaces_around_a_pattern_are_dropped_so_it_holds_and_releases_the_container(config):
+    placed = cli(config, "hold", " shop-db", "--for", "1h", "--reason", "deploy", "--no-wait")
+    assert placed.returncode == 0, placed.stderr
+    held = HELD.match(placed.stdout)
+    assert held and held["pattern"] == "shop-db", placed.stdout
+    assert placed.stderr == ""  # it names the container the database has seen
+
+    released = cli(config, "release", "shop-db ")
+    assert released.returncode == 0, released.stderr
+    assert released.stdout.splitlines() == [f"released hold {held['id']} on shop-db (deploy)"]
+
+
 def test_releasing_one_of_two_overlapping_holds_says_what_still_holds_the_container(config):
     broad, _ = hold(config, "shop-*", "2h", "deploy")
     narrow, _ = hold(config, "shop-db", "30m", "migration")
