@@ -16,10 +16,11 @@
     generator_url = ""                    # alertmanager: the alerts' link; "" = this daemon's
                                           # /status, from daemon.listen and its TLS setting
 
-A row reaches the sink when every filter matches it. A row about no container
-passes `match`. An alertmanager sink takes `match` only: the rows that clear its
-alerts must all reach it. A summary of this sink's own skipped rows (`notify.summary` with
-this sink's name as target) always passes, so nothing is skipped unnoticed.
+A row reaches the sink when every filter matches it; an empty filter is refused (it
+would let nothing through). A row about no container passes `match`. An alertmanager
+sink takes `match` only: the rows that clear its alerts must all reach it. A summary of
+this sink's own skipped rows (`notify.summary` with this sink's name as target) always
+passes, so nothing is skipped unnoticed.
 """
 
 import re
@@ -39,6 +40,7 @@ SINK_KINDS = ("webhook", "slack", "alertmanager", "jsonl")
 URL_KINDS = ("webhook", "slack", "alertmanager")
 STDOUT = "-"
 SINK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+ROW_FILTERS = ("actors", "actions", "outcomes", "match")  # a row must match each of them
 # An HTTP header name (RFC 9110's token): what a `headers_files` key must be.
 HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 
@@ -145,6 +147,15 @@ class NotifyConfig:
             shown_as=lambda files: list(files),
         ),
         positive_duration("timeout"),
+        *(
+            OptionRule(
+                row_filter,
+                lambda s, row_filter=row_filter: bool(getattr(s, row_filter)),
+                f'at least one name or glob, like ["*"] (the default): with none, no row '
+                f"{'about a container ' if row_filter == 'match' else ''}reaches the sink",
+            )
+            for row_filter in ROW_FILTERS
+        ),
         OptionRule(
             "actions",
             lambda s: _known_globs(s.actions, ACTIONS),

@@ -10,6 +10,7 @@ WEEKDAYS = '"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 API_KEYS = "base_url, api_key_file, timeout, rate_limit_per_minute, reserve_for_actions"
 POLICIES = "auto_restart, pre_change_backup, weekly_pin, backup_freshness"
 DURATION = 'expected a duration like "5m"'
+SOME_GLOB = 'at least one name or glob, like ["*"] (the default)'
 
 BROKEN_CONFIGS: list[tuple[str, list[str]]] = [
     # --- [api]
@@ -349,6 +350,30 @@ BROKEN_CONFIGS: list[tuple[str, list[str]]] = [
     (
         '[policies.backup_freshness]\nmax_age = "26h"\nalert = true\n',
         ["config.toml: policies.backup_freshness.alert: unknown key; valid keys: max_age"],
+    ),
+    # --- [[notify]]: an empty filter lets no row through (all() of nothing would pass)
+    (
+        '[[notify]]\nname = "b"\nkind = "jsonl"\npath = "-"\noutcomes = []\nactors = []\n',
+        [
+            f"config.toml: notify[0].actors: expected {SOME_GLOB}: with none, no row reaches "
+            "the sink, got []",
+            f"config.toml: notify[0].outcomes: expected {SOME_GLOB}: with none, no row reaches "
+            "the sink, got []",
+        ],
+    ),
+    (
+        '[[notify]]\nname = "b"\nkind = "jsonl"\npath = "-"\nactions = []\n',
+        [
+            f"config.toml: notify[0].actions: expected {SOME_GLOB}: with none, no row reaches "
+            "the sink, got []",
+        ],
+    ),
+    (
+        '[[notify]]\nname = "am"\nkind = "alertmanager"\nurl = "http://am:9093"\nmatch = []\n',
+        [
+            f"config.toml: notify[0].match: expected {SOME_GLOB}: with none, no row about a "
+            "container reaches the sink, got []",
+        ],
     ),
     # --- TOML syntax
     (
