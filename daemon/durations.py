@@ -22,13 +22,19 @@ _UNITS = (
 _PATTERN = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?")
 EXAMPLES = '"15s", "5m", "1h30m", "26h", "7d" or integer seconds'
 MAX_DURATION = timedelta(days=3650)
+MAX_DURATION_TEXT = f"{MAX_DURATION.days}d (about ten years)"  # as people write it
 _MILLISECOND = timedelta(milliseconds=1)
+
+
+class DurationTooLong(ValueError):
+    """A duration that reads well but is longer than MAX_DURATION."""
 
 
 def parse_duration(value: object) -> timedelta:
     """Return the timedelta for a duration string or non-negative integer seconds.
 
-    Raises ValueError saying what was given and what is accepted.
+    Raises ValueError saying what was given and what is accepted (DurationTooLong when
+    only the limit is exceeded).
     """
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
@@ -51,11 +57,10 @@ def parse_duration(value: object) -> timedelta:
 
 
 def _at_most_the_limit(shown: str, millis: int) -> timedelta:
-    """`millis` milliseconds; ValueError naming the limit if that is longer than it."""
+    """`millis` milliseconds; DurationTooLong naming the limit if that is longer than it."""
     if millis > MAX_DURATION // _MILLISECOND:
-        raise ValueError(
-            f"invalid duration {shown}: longer than the limit of "
-            f"{format_duration(MAX_DURATION)} (about ten years)"
+        raise DurationTooLong(
+            f"invalid duration {shown}: longer than the limit of {MAX_DURATION_TEXT}"
         )
     return timedelta(milliseconds=millis)
 

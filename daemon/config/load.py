@@ -35,7 +35,12 @@ import tomli
 from daemon.config.api_key import KEY_IN_CONFIG, holds_key, lines_with_keys, without_keys
 from daemon.config.key_lines import key_lines
 from daemon.config.model import Config, ConfigError
-from daemon.durations import format_duration, parse_duration
+from daemon.durations import (
+    MAX_DURATION_TEXT,
+    DurationTooLong,
+    format_duration,
+    parse_duration,
+)
 from daemon.secrets import redact_keys, redact_text
 from policies import POLICY_OPTIONS, OptionRule, Override, PoliciesConfig
 
@@ -375,6 +380,8 @@ def coerce(hint: object, value: object) -> object:
     if hint is timedelta:
         try:
             return parse_duration(value)
+        except DurationTooLong:
+            raise Mismatch(Problem(f"a duration of at most {MAX_DURATION_TEXT}", value)) from None
         except ValueError:
             raise Mismatch(Problem('a duration like "5m"', value)) from None
     if hint is time:

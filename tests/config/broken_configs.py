@@ -10,6 +10,7 @@ WEEKDAYS = '"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 API_KEYS = "base_url, api_key_file, timeout, rate_limit_per_minute, reserve_for_actions"
 POLICIES = "auto_restart, pre_change_backup, weekly_pin, backup_freshness"
 DURATION = 'expected a duration like "5m"'
+TOO_LONG = "expected a duration of at most 3650d (about ten years)"
 SOME_GLOB = 'at least one name or glob, like ["*"] (the default)'
 
 BROKEN_CONFIGS: list[tuple[str, list[str]]] = [
@@ -36,7 +37,7 @@ BROKEN_CONFIGS: list[tuple[str, list[str]]] = [
     ),
     (  # longer than durations' limit (3650d): every timeout would overflow the socket's
         '[api]\ntimeout = "300000d"\n',
-        [f'config.toml: api.timeout: {DURATION}, got "300000d"'],
+        [f'config.toml: api.timeout: {TOO_LONG}, got "300000d"'],
     ),
     (
         '[api]\nbase_url = "api.stackshosting.cloud"\n',
@@ -284,13 +285,13 @@ BROKEN_CONFIGS: list[tuple[str, list[str]]] = [
     (  # longer than durations' limit (3650d): every evaluation would overflow the date
         '[policies.auto_restart]\nwindow = "1000000d"\nreset_after = "3651d"\n',
         [
-            f'config.toml: policies.auto_restart.window: {DURATION}, got "1000000d"',
-            f'config.toml: policies.auto_restart.reset_after: {DURATION}, got "3651d"',
+            f'config.toml: policies.auto_restart.window: {TOO_LONG}, got "1000000d"',
+            f'config.toml: policies.auto_restart.reset_after: {TOO_LONG}, got "3651d"',
         ],
     ),
     (
         '[[overrides]]\nmatch = ["shop-*"]\nauto_restart.window = "1000000d"\n',
-        [f'config.toml: overrides[0].auto_restart.window: {DURATION}, got "1000000d"'],
+        [f'config.toml: overrides[0].auto_restart.window: {TOO_LONG}, got "1000000d"'],
     ),
     # --- [policies.pre_change_backup]
     (
