@@ -2,8 +2,10 @@
 no API key): the expiry says UTC, a pattern naming no container the database has seen is
 warned about (and held anyway), and a release that leaves the container held says by what."""
 
+import json
 import re
 import subprocess
+from datetime import timedelta
 
 import pytest
 
@@ -136,3 +138,22 @@ def test_a_hold_placed_stays_placed_when_its_hints_cannot_be_read(config, monkey
     assert "held shop-db until" in out and "released hold 1 on shop-db (x)" in out
     assert err.count("could not check which containers it names") == 3
     assert "matches no container" not in err
+
+
+def test_a_hold_that_expired_while_no_daemon_ran_is_listed_as_expired(config, tmp_path):
+    store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", SystemClock())
+    try:
+        expires_at = SystemClock().now() - timedelta(minutes=5)
+        placed = store.place_hold("shop-db", "migration", "ana@ops-1", expires_at, "cli")
+    finally:
+        store.close()
+
+    table = cli(config, "holds", "--all")
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[1].split()[-1] == "expired"
+
+    listed = cli(config, "holds", "--all", "--format", "json")
+    hold = json.loads(listed.stdout)[0]
+    assert (hold["id"], hold["end"]) == (placed.id, "expired")
+    assert hold["ended_at"] == hold["expires_at"] == placed.expires_at.isoformat()
+    assert json.loads(cli(config, "holds", "--format", "json").stdout) == []  # not active
