@@ -22,7 +22,7 @@ What a hold does to the daemon's decisions is daemon/pauses.py's business.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
@@ -57,6 +57,13 @@ class Hold:
 
     def active(self, now: datetime) -> bool:
         return self.ended_at is None and now < self.expires_at
+
+    def as_of(self, now: datetime) -> "Hold":
+        """The hold as it stands at `now`: one past its expiry that nobody ended yet (no
+        leader ran since) has expired all the same, at its expiry."""
+        if self.ended_at is None and not self.active(now):
+            return replace(self, ended_at=self.expires_at, end=EXPIRED)
+        return self
 
     def covers(self, container_id: str, name: str) -> bool:
         """Whether the hold names this container (its id exactly, or its name or name glob)."""

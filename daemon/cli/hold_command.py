@@ -27,14 +27,12 @@ still in flight; the hold stays in place. --no-wait returns at once.
 """
 
 import argparse
-import dataclasses
 import difflib
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 from daemon.audit import AuditError, AuditStore, Hold, is_glob
-from daemon.audit.holds import EXPIRED
 from daemon.cli.errors import CliError, UsageError
 from daemon.cli.hold_wait import describe, wait_for_hands_off
 from daemon.cli.progress import Progress, add_quiet_option
@@ -245,7 +243,7 @@ def list_holds(args: argparse.Namespace) -> int:
     finally:
         store.close()
     now = SystemClock().now()
-    holds = [as_of(hold, now) for hold in holds]
+    holds = [hold.as_of(now) for hold in holds]
     if args.format == "json":
         print(json.dumps([hold.as_json() for hold in holds], indent=2))
         return 0
@@ -262,14 +260,6 @@ def list_holds(args: argparse.Namespace) -> int:
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
     return 0
-
-
-def as_of(hold: Hold, now: datetime) -> Hold:
-    """The hold as it stands at `now`: one past its expiry that no daemon has ended yet
-    (none ran since) has expired all the same, at its expiry."""
-    if hold.ended_at is None and not hold.active(now):
-        return dataclasses.replace(hold, ended_at=hold.expires_at, end=EXPIRED)
-    return hold
 
 
 def until(hold: Hold) -> str:
