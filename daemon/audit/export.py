@@ -136,6 +136,9 @@ class ExportCheck:
     last_hash: str | None = None
     samples: int = 0  # `notify test` lines passed over
     summarized: tuple[tuple[int, int], ...] = ()  # ids between two lines a sink passed over
+    # (id, hash) of the line before each such gap: the chain cannot be followed across a
+    # gap, so the lines before it are proven only if this row is the database's
+    before_gaps: tuple[tuple[int, str], ...] = ()
     broken_line: int | None = None  # 1-based line number in the file
     problem: str | None = None
 
@@ -151,6 +154,7 @@ class _Gap:
 
     line: int  # the line of the row after the gap
     ids: tuple[int, int]  # the ids between the two lines (ids are not hashed: shown only)
+    before: tuple[int, str]  # the line before the gap: its id and hash
     starts: frozenset[str]  # hashes a span passed over may start after (see `_Spans`)
     reaches: str  # the row after the gap's prev_hash: the hash of the last row missing
     problem: str
@@ -206,6 +210,7 @@ def verify_export(lines: Iterable[str], sink: str | None = None) -> ExportCheck:
     first_id = last_id = anchor = last_hash = None
     gaps: list[_Gap] = []  # waiting for the summary rows that cover them
     summarized: list[tuple[int, int]] = []
+    before_gaps: list[tuple[int, str]] = []
     spans = _Spans()
     last_prev = None  # the prev_hash of the line before (a gap's other start, see _Spans)
 
@@ -214,6 +219,7 @@ def verify_export(lines: Iterable[str], sink: str | None = None) -> ExportCheck:
             if sink is not None and sink in spans.covering(gap):
                 gaps.remove(gap)
                 summarized.append(gap.ids)
+                before_gaps.append(gap.before)
 
     def broken(line: int, problem: str) -> ExportCheck:
         settle()
@@ -258,7 +264,16 @@ def verify_export(lines: Iterable[str], sink: str | None = None) -> ExportCheck:
             if len(gaps) == OPEN_GAPS_KEPT:
                 return _broken(checked, gaps[0].line, _uncovered(gaps[0], spans, sink, number))
             starts = frozenset({last_prev, last_hash})
-            gaps.append(_Gap(number, (last_id + 1, row_id - 1), starts, row["prev_hash"], unlinked))
+            gaps.append(
+                _Gap(
+                    number,
+                    (last_id + 1, row_id - 1),
+                    (last_id, last_hash),
+                    starts,
+                    row["prev_hash"],
+                    unlinked,
+                )
+            )
         elif row_id <= last_id:
             return broken(
                 number,
@@ -287,6 +302,7 @@ def verify_export(lines: Iterable[str], sink: str | None = None) -> ExportCheck:
         last_hash=last_hash,
         samples=samples,
         summarized=tuple(summarized),
+        before_gaps=tuple(before_gaps),
     )
 
 

@@ -200,21 +200,25 @@ def export_summary(path: str, check: ExportCheck, sink: str | None) -> str:
             f"  starts after the row with hash {check.anchor}\n"
             f"  (row {check.first_id}'s prev_hash; that row is not in the file)"
         )
-    intact, outside = "hash chain intact", ""
+    intact = "hash chain intact"
+    proven = (
+        "proven: no row between the first line and the last was edited, removed, "
+        "inserted or reordered."
+    )
     if check.summarized:
         ranges = ", ".join(f"{first}..{last}" for first, last in check.summarized)
         intact += (
             f" except where sink {sink!r} passed over rows, as its notify.summary rows in "
             f"the file say (ids {ranges})"
         )
-        outside = (
-            ", outside the rows passed over; those are not in the file, and the sink's "
-            "summary rows name them by hash (the database holds them)"
+        befores = ", ".join(f"row {row_id} {row_hash}" for row_id, row_hash in check.before_gaps)
+        proven = (
+            "proven: no row after the last gap was edited, removed, inserted or reordered. "
+            "The chain cannot be followed across a gap, and a summary row proves nothing "
+            "by itself (anyone can write one), so the lines before each gap are proven "
+            "only if the line right before it is the database's row: compare these hashes "
+            f"with the database too: {befores}."
         )
-    proven = (
-        "proven: no row between the first line and the last was edited, removed, "
-        f"inserted or reordered{outside}."
-    )
     return "\n".join(
         [
             f"export {path} OK: {check.rows} rows, ids {check.first_id}..{check.last_id}, "
