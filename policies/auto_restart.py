@@ -291,10 +291,12 @@ class AutoRestartPolicy:
         for view in snapshot.containers.values():
             container = view.container
             options = self.options.of(container.name, container.type)
-            if not applies_to(options, container.name):
-                continue
             state = states.get(container.id, NO_STATE).as_of(now)
-            decision = _OneContainer(options).decide(view, state, now)
+            one = _OneContainer(options)
+            if applies_to(options, container.name):
+                decision = one.decide(view, state, now)
+            else:  # no longer covered: only a crash loop seen while it was ends, when it runs
+                decision = one.running_again(view, state)
             if decision is not None:
                 decisions.append(decision)
         return decisions
@@ -375,12 +377,19 @@ class _OneContainer:
             and status not in NEVER_RESTARTED
         )
 
-    def decide(self, view: ContainerView, state: RestartState, now: datetime) -> Decision | None:
-        status = view.container.status
-        if status == "running" and state.crash_seen_at is not None:
+    def running_again(self, view: ContainerView, state: RestartState) -> Decision | None:
+        """The note that ends a crash loop (and a give-up) once the container runs."""
+        if view.container.status == "running" and state.crash_seen_at is not None:
             return self._note(
                 view, Outcome.SKIPPED, self._running_reason(state), event=RUNNING_EVENT
             )
+        return None
+
+    def decide(self, view: ContainerView, state: RestartState, now: datetime) -> Decision | None:
+        status = view.container.status
+        running = self.running_again(view, state)
+        if running is not None:
+            return running
         if not self._crashed(status):
             return None
         first_sight = state.crash_seen_at is None
