@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import Metric
 
 from daemon.clock import ManualClock
-from daemon.exporter import build_daemon_metrics
+from daemon.exporter import PolicySeries, build_daemon_metrics
 from daemon.snapshot import ContainerView, Snapshot
 from daemon.stacks import Backup, BackupStats, Container, ContainerMetrics, MetricSample, RateBudget
 from policies import PoliciesConfig, policy_options
@@ -99,11 +99,13 @@ def daemon_registry(containers: int) -> CollectorRegistry:
         for _ in range(50):
             metrics.api.on_request("GET", route, 200, 0.08)
     metrics.api.on_request("PUT", "/containers/{container_id}/status", 200, 0.2)
+    exported = PolicySeries()
     for view in snapshot.containers.values():
         name = view.container.name
-        metrics.ops.set_weekly_pin(view.container.id, name, NOW - timedelta(days=6))
+        exported.set_weekly_pin(view.container.id, name, NOW - timedelta(days=6))
         if view.container.status == "error":
-            metrics.ops.set_restart_state(view.container.id, name, 20.0, False)
+            exported.set_restart_state(view.container.id, name, 20.0, False)
+    metrics.ops.set_policy_series(exported)
     metrics.ops.action("auto_restart", "container.restart", "succeeded")
     metrics.ops.action("weekly_pin", "backup.pin", "succeeded")
     return metrics.registry

@@ -50,9 +50,10 @@ def test_check_config_refuses_durations_longer_than_the_limit(tmp_path):
     )
     errors = refused(cli(config, "check-config"), 2)
     assert errors == [
-        'config.toml: policies.auto_restart.window: expected a duration like "5m", got "1000000d"',
-        'config.toml: overrides[0].auto_restart.reset_after: expected a duration like "5m", '
-        'got "1000000d"',
+        "config.toml: policies.auto_restart.window: expected a duration of at most 3650d "
+        '(about ten years), got "1000000d"',
+        "config.toml: overrides[0].auto_restart.reset_after: expected a duration of at most "
+        '3650d (about ten years), got "1000000d"',
     ]
 
 
