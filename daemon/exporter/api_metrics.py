@@ -11,8 +11,11 @@ the exporter does not depend on the client's classes.
   (`POST .../containers`) succeeds or the daemon restarts: nothing else tells
   whether the cap was raised.
 - `stacks_api_scope_missing{scope}` turns 1 on a 403 naming `required_scope`
-  and stays 1 until the daemon restarts, since a key's scopes never change
-  (granting more scopes means a new key, read at start).
+  and back to 0 once a request needing that scope succeeds (a 2xx): the scope
+  the guide gives the route (`daemon.stacks.required_scope`), and any scope a
+  403 to that same route named. So an operator who adds the scope to the key
+  in the STACKS dashboard sees the alert end at the next such request, without
+  a restart.
 
 `RateBudgetCollector` reads the client's shared RateBudget (duck-typed, see
 `Budget`) at scrape time. The budget is corrected from the `X-RateLimit-*`
@@ -21,11 +24,14 @@ in the current window; `stacks_api_throttled_total` counts the 429 answers the
 budget was told about (each makes every caller wait for `Retry-After`).
 """
 
+import threading
 from collections.abc import Iterable
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from daemon.stacks import required_scope
 
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 SPENDING_CAP_STATUS = 402
@@ -66,10 +72,15 @@ class ApiMetrics:
         )
         self._scope_missing = Gauge(
             "stacks_api_scope_missing",
-            "1 for each scope the API key lacks, as learned from a 403 response.",
+            "1 for each scope the API key lacks, as learned from a 403 response, "
+            "until a request needing it succeeds.",
             ("scope",),
             registry=registry,
         )
+        # Scopes flagged missing now, and the scopes each (method, route) was refused for.
+        self._missing: set[str] = set()
+        self._refused: dict[tuple[str, str], set[str]] = {}
+        self._lock = threading.Lock()
 
     def on_request(
         self, method: str, route: str, status_code: int | None, duration_s: float
@@ -81,6 +92,8 @@ class ApiMetrics:
         succeeded = status_code is not None and 200 <= status_code < 300
         if succeeded and method == "POST" and route.rstrip("/").split("/")[-1] == "containers":
             self._spending_cap.set(0)
+        if succeeded:
+            self._scopes_held(method, route)
 
     def on_error(self, error: Exception) -> None:
         status = getattr(error, "http_status", None)
@@ -88,7 +101,24 @@ class ApiMetrics:
             self._spending_cap.set(1)
         scope = getattr(error, "required_scope", None)
         if status == SCOPE_STATUS and isinstance(scope, str) and scope:
-            self._scope_missing.labels(scope).set(1)
+            where = (str(getattr(error, "method", "")).upper(), str(getattr(error, "route", "")))
+            with self._lock:
+                self._missing.add(scope)
+                self._refused.setdefault(where, set()).add(scope)
+                self._scope_missing.labels(scope).set(1)
+
+    def _scopes_held(self, method: str, route: str) -> None:
+        """A request to `route` succeeded: the key holds every scope the route needs."""
+        with self._lock:
+            if not self._missing:
+                return
+            held = self._refused.pop((method, route), set())
+            needed = required_scope(method, route)
+            if needed is not None:
+                held.add(needed)
+            for scope in held & self._missing:
+                self._missing.discard(scope)
+                self._scope_missing.labels(scope).set(0)
 
 
 class Budget(Protocol):

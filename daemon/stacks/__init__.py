@@ -3,7 +3,7 @@
 One call, top to bottom (`client.restart(id)`):
 
     client.py      StacksClient: one flat method per endpoint, arguments checked
-    routes.py      the route table: method, path template, default priority
+    routes.py      the route table: method, path template, default priority, scope
     sender.py      one request: budget, send, translate, observe, retry, headers
     ratebudget.py  who may spend a request of the key's per-minute limit
     errors.py      the exception tree, and answers and httpx failures mapped into it
@@ -51,7 +51,7 @@ from daemon.stacks.models import (
     newest_completed,
 )
 from daemon.stacks.ratebudget import WINDOW_SECONDS, Priority, RateBudget
-from daemon.stacks.routes import ALL_ROUTES, Route
+from daemon.stacks.routes import ALL_ROUTES, Route, required_scope
 from daemon.stacks.sender import (
     Backoff,
     proves_not_applied,
@@ -100,6 +100,7 @@ __all__ = [
     "newest_completed",
     "proves_not_applied",
     "rate_limit_headers",
+    "required_scope",
     "safe_text",
     "worth_resending",
 ]

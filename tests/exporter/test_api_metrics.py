@@ -23,9 +23,10 @@ class SpendingCapError(Exception):
 class ScopeError(Exception):
     http_status = 403
 
-    def __init__(self, required_scope: str) -> None:
+    def __init__(self, required_scope: str, method: str = "", route: str = "") -> None:
         super().__init__(f"API key lacks required scope: {required_scope}")
         self.required_scope = required_scope
+        self.method, self.route = method, route
 
 
 class DashboardOnlyError(Exception):
@@ -99,6 +100,60 @@ def test_missing_scopes_are_flagged_per_scope():
         labels(scope="containers:manage"): 1,
     }
     assert series(registry, "stacks_api_spending_cap_reached") == {(): 0}
+
+
+def test_a_missing_scope_clears_once_a_request_needing_it_succeeds():
+    # The operator added the scope to the key in the STACKS dashboard: no restart needed.
+    registry, api = fresh()
+    api.on_request("POST", "/backups/{backup_id}/pin", 403, 0.1)
+    api.on_error(ScopeError("containers:manage", "POST", "/backups/{backup_id}/pin"))
+    api.on_error(ScopeError("containers:delete", "DELETE", "/containers/{container_id}"))
+
+    # Requests needing other scopes prove nothing about containers:manage.
+    api.on_request("GET", "/containers", 200, 0.1)
+    api.on_request("GET", "/containers/{container_id}/backups", 200, 0.1)
+    api.on_request("POST", "/backups/{backup_id}/pin", 500, 0.1)
+    assert series(registry, "stacks_api_scope_missing") == {
+        labels(scope="containers:manage"): 1,
+        labels(scope="containers:delete"): 1,
+    }
+
+    # A restart needs containers:manage too (the guide): it succeeding clears it.
+    api.on_request("PUT", "/containers/{container_id}/status", 200, 0.1)
+    assert series(registry, "stacks_api_scope_missing") == {
+        labels(scope="containers:manage"): 0,
+        labels(scope="containers:delete"): 1,
+    }
+
+    # Refused again later (the scope was taken away): flagged again.
+    api.on_error(ScopeError("containers:manage", "POST", "/backups/{backup_id}/pin"))
+    assert series(registry, "stacks_api_scope_missing")[labels(scope="containers:manage")] == 1
+
+
+def test_a_route_the_guide_names_no_scope_for_clears_the_scope_its_403_named():
+    registry, api = fresh()
+    route = "/containers/{vpn_container_id}/vpn-clients"
+    api.on_error(ScopeError("containers:manage", "POST", route))
+    api.on_request("GET", route, 200, 0.1)  # another method: not the request refused
+    assert series(registry, "stacks_api_scope_missing") == {labels(scope="containers:manage"): 1}
+
+    api.on_request("POST", route, 201, 0.1)
+    assert series(registry, "stacks_api_scope_missing") == {labels(scope="containers:manage"): 0}
+
+
+def test_every_route_of_the_guide_says_which_scope_it_needs():
+    scopes = {stacks.required_scope(r.method, r.template) for r in stacks.ALL_ROUTES}
+    assert scopes == {
+        "containers:read",
+        "containers:create",
+        "containers:manage",
+        "containers:delete",
+        None,  # the VPN routes: the guide names no scope for them
+    }
+    assert stacks.required_scope("get", "/containers/{container_id}/backups") == ("containers:read")
+    assert stacks.required_scope("DELETE", "/backups/{backup_id}") == "containers:delete"
+    assert stacks.required_scope("POST", "/containers") == "containers:create"
+    assert stacks.required_scope("GET", "/no/such/route") is None
 
 
 @dataclass
@@ -180,3 +235,34 @@ def test_client_requests_and_errors_show_up_as_api_metrics():
     assert series(registry, "stacks_api_spending_cap_reached") == {(): 1}
     assert series(registry, "stacks_api_scope_missing") == {labels(scope="containers:delete"): 1}
     assert series(registry, "stacks_api_ratelimit_limit") == {(): 60}
+
+
+def test_a_scope_granted_later_clears_through_the_client():
+    granted = {"containers:read"}
+
+    def api_with_scopes(request: httpx.Request) -> httpx.Response:
+        if request.method == "DELETE" and "containers:delete" not in granted:
+            body = {
+                "success": False,
+                "error": "API key lacks required scope: containers:delete",
+                "required_scope": "containers:delete",
+                "key_scopes": sorted(granted),
+            }
+            return httpx.Response(403, json=body, headers=LIMIT_HEADERS)
+        return httpx.Response(200, json={"success": True}, headers=LIMIT_HEADERS)
+
+    registry = CollectorRegistry()
+    api = ApiMetrics(registry)
+    client = stacks.StacksClient(
+        KEY, transport=httpx.MockTransport(api_with_scopes), clock=ManualClock(T0), observer=api
+    )
+    with client:
+        with pytest.raises(stacks.ScopeError):
+            client.delete_backup(7)
+        assert series(registry, "stacks_api_scope_missing") == {
+            labels(scope="containers:delete"): 1
+        }
+        granted.add("containers:delete")  # added to the key in the STACKS dashboard
+        client.delete_backup(7)
+
+    assert series(registry, "stacks_api_scope_missing") == {labels(scope="containers:delete"): 0}
