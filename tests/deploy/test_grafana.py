@@ -180,6 +180,83 @@ def test_alert_rules_fire_where_the_prometheus_alerts_do(tmp_path, cases: str) -
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
+NAME_FILTER = '{name=~"$name"}'
+
+
+def stale_backups_query() -> str:
+    (panel,) = [panel for panel in prometheus_panels() if panel["title"] == "Stale backups"]
+    (target,) = panel["targets"]
+    return target["expr"]
+
+
+def test_stale_backups_stat_counts_what_stacks_backup_stale_fires_on() -> None:
+    """The stat is the alert's own expression, counted (the dashboard's $name aside), so
+    it never shows a container stale that the alert does not fire on, nor misses one."""
+    (stale,) = [
+        rule
+        for group in yaml.safe_load(PROMETHEUS_ALERTS.read_text())["groups"]
+        for rule in group["rules"]
+        if rule.get("alert") == "StacksBackupStale"
+    ]
+    query = stale_backups_query()
+    assert NAME_FILTER in query
+    assert "".join(query.replace(NAME_FILTER, "").split()) == "".join(
+        f"count({stale['expr']}) or vector(0)".split()
+    )
+
+
+def test_stale_backups_stat_judges_each_container_by_its_max_age_at_its_list_read(
+    tmp_path,
+) -> None:
+    """Lists read at 31h: db (a 72h override, a 30h-old backup) is not stale, web (26h)
+    is, and so is new (created 30h before, never backed up); each counted through $name."""
+    promtool = require_tool("promtool")
+    containers = {
+        # name: (created, last completed backup or None, max_age), list read at 31h
+        "db": (-864000, 3600, 259200),
+        "web": (-864000, 3600, 93600),
+        "new": (3600, None, 93600),
+    }
+    input_series = []
+    for name, (created, backup, max_age) in containers.items():
+        labels = f'{{container_id="usr-0a1b2c3d-{name}",name="{name}"}}'
+        values = {
+            "stacks_container_created_timestamp_seconds": created,
+            "stacks_backup_list_timestamp_seconds": 111600,
+            "stacks_opsd_backup_max_age_seconds": max_age,
+            "stacks_backup_last_success_timestamp_seconds": backup,
+        }
+        input_series += [
+            {"series": metric + labels, "values": f"{value}x70"}
+            for metric, value in values.items()
+            if value is not None
+        ]
+    expected = {"db": 0, "web": 1, "new": 1, ".*": 2}
+    cases = {
+        "evaluation_interval": "30m",
+        "tests": [
+            {
+                "interval": "30m",
+                "input_series": input_series,
+                "promql_expr_test": [
+                    {
+                        "expr": stale_backups_query().replace("$name", name),
+                        "eval_time": "31h",
+                        "exp_samples": [{"labels": "{}", "value": count}],
+                    }
+                    for name, count in expected.items()
+                ],
+            }
+        ],
+    }
+    test_file = tmp_path / "stale_stat_test.yml"
+    test_file.write_text(yaml.safe_dump(cases, width=1 << 20))
+    result = subprocess.run(
+        [promtool, "test", "rules", str(test_file)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
 def test_alert_rules_are_well_formed_for_provisioning() -> None:
     datasource_uids = {d["uid"] for d in yaml.safe_load(DATASOURCE.read_text())["datasources"]}
     uids = [rule["uid"] for rule in grafana_rules()]
