@@ -23,9 +23,10 @@ changes (the daemon's instance is an annotation, never a label):
 A stale alert an earlier leader left firing (read back from Alertmanager when this
 process starts delivering) is adopted as it is, start included: until the
 container's list is read it stays open, as it would have in the process that opened
-it; that read keeps it (still stale) or clears it (fresh), and lists without the
-container clear it, so an adopted alert ends at the first refresh if the container
-is gone.
+it; that read keeps it (still stale) or clears it (fresh). One about a container this
+fleet does not hold, or holds under another id (an Alertmanager shared with a daemon
+of another account), is dropped unresolved: it ends at its own `endsAt`, or by the
+daemon that sends it.
 (***) a restart `gave_up` row, or a crash of a container still given up (`skipped`
 with event "given_up": it ran less than `reset_after` since the alert cleared).
 
@@ -126,6 +127,7 @@ class Conditions:
     def __init__(self) -> None:
         self._open: dict[Key, Condition] = {}
         self._cleared: dict[Key, Condition] = {}
+        self._adopted: set[Key] = set()  # adopted, and not yet confirmed this process's
 
     def observe(self, row: Mapping[str, Any]) -> bool:
         """Fold one audit row (a JSON document: columns, `details` parsed); True when an
@@ -161,11 +163,17 @@ class Conditions:
         present = set()
         for view in views:
             name = view.container.name or view.container.id
+            key = (BACKUP_STALE, name, "")
+            if key in self._adopted and self._open[key].container_id not in (
+                None,
+                view.container.id,
+            ):
+                self._forget_adopted([key])  # another account's container of that name
             present.add(name)
             age = newest_completed_backup_age(view, now)
             if view.backups_at is None or age is None:
                 continue  # not read yet, or nothing completed: no evidence either way
-            key = (BACKUP_STALE, name, "")
+            self._adopted.discard(key)  # this process's evidence decides from now on
             max_age = max_age_of(view)
             if age > max_age and key not in self._open:
                 newest = view.newest_completed_backup
@@ -191,7 +199,16 @@ class Conditions:
             elif age <= max_age:
                 changed = self._clear([key], view.backups_at) or changed
         gone = [key for key in self._open if key[0] == BACKUP_STALE and key[1] not in present]
-        return self._clear(gone, now) or changed
+        # An adopted alert of a container this fleet does not hold may be another daemon's
+        # (an Alertmanager shared by two accounts): left to end at its own endsAt, or to
+        # that daemon, never resolved from here.
+        self._forget_adopted([key for key in gone if key in self._adopted])
+        return self._clear([key for key in gone if key in self._open], now) or changed
+
+    def _forget_adopted(self, keys: Iterable[Key]) -> None:
+        for key in keys:
+            self._open.pop(key, None)
+            self._adopted.discard(key)
 
     def adopt(self, conditions: Iterable[Condition]) -> bool:
         """Open conditions another process opened and this one has no evidence of yet (the
@@ -203,6 +220,7 @@ class Conditions:
             if condition.key not in self._open:
                 self._open[condition.key] = condition
                 self._cleared.pop(condition.key, None)
+                self._adopted.add(condition.key)
                 changed = True
         return changed
 
@@ -244,6 +262,7 @@ class Conditions:
         changed = False
         for key in keys:
             condition = self._open.pop(key, None)
+            self._adopted.discard(key)
             if condition is not None:
                 self._cleared[key] = replace(condition, ended_at=max(at, condition.started_at))
                 changed = True

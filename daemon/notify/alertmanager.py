@@ -27,8 +27,10 @@ The sink is the state the feed needs, kept on the sink's own delivery thread:
   containers, tens of minutes after a start), so `resume` also reads back from
   Alertmanager the stale-backup alerts it holds (`FIRING_STALE_QUERY`) and adopts
   those of the containers `match` takes: they are re-sent with their `startsAt`
-  until the container's list is read (still stale: kept; fresh: resolved) or the
-  lists no longer have it (resolved). If Alertmanager cannot be read, that is logged
+  until the container's list is read (still stale: kept; fresh: resolved). One about a
+  container the lists do not have, or have under another id (another account's
+  daemon may share the Alertmanager), is dropped unresolved. If Alertmanager cannot
+  be read, that is logged
   once per start of delivery and the sink goes on without them: such an alert then
   resolves at its `endsAt` and fires again when its list is read stale.
 - The sink's `match` applies to the backup lists too: a container it does not match

@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -234,7 +235,32 @@ def test_stale_alerts_read_back_are_re_sent_until_their_lists_are_read():
     assert alerts["web"]["startsAt"] == started["web"]  # still stale: the same alert
     assert alerts["db"]["endsAt"] > read_at.isoformat()  # not read yet: still held
     assert alerts["api"]["endsAt"] == "2026-03-02T08:06:30Z"  # fresh: resolved at the read
-    assert alerts["gone"]["endsAt"] == "2026-03-02T08:06:30Z"  # no longer listed: resolved
+    # Not in this fleet: maybe another account's daemon's, sharing the Alertmanager. Dropped
+    # unresolved: it ends at its own endsAt, or by the daemon that sends it.
+    assert "gone" not in alerts
+
+
+def test_an_adopted_alert_of_another_account_s_container_of_that_name_is_not_ended():
+    """Two daemons (two accounts) share one Alertmanager and both have a `web`: the one
+    that restarts must not resolve the other's stale alert, which would flap each minute."""
+    clock = ManualClock(NOW)
+    pushed: list[list] = []
+    theirs = AlertmanagerFeed("http://am", "http://opsd/status", clock,
+                              lambda url, body: pushed.append(json.loads(body)))  # fmt: skip
+    old = NOW - timedelta(hours=30)
+    theirs.on_backups([view("web", old, NOW)], lambda view: timedelta(hours=26))
+    answer = json.dumps(pushed[-1]).encode()
+
+    mine = AlertmanagerFeed("http://am", "http://opsd/status", clock,
+                            lambda url, body: pushed.append(json.loads(body)))  # fmt: skip
+    assert mine.adopt(firing_stale_conditions(answer)) == 1
+    own_web = replace(
+        view("web", NOW, NOW), container=Container("usr-0000ffff-web", "web", "running")
+    )
+    pushed.clear()
+    mine.on_backups([own_web], lambda view: timedelta(hours=26))
+    mine.tick()
+    assert pushed == [] and mine.conditions.alerts(clock.now()) == []
 
 
 def test_an_adopted_alert_does_not_replace_one_this_process_opened():
