@@ -122,3 +122,19 @@ def test_audit_verify_names_a_hold_lengthened_by_hand(tmp_path):
     tampered = verify()
     assert tampered.returncode == 1
     assert f"audit_hold TAMPERED: hold {hold.id} is not what its hold.set row" in tampered.stderr
+
+
+def test_a_hold_an_older_version_placed_agrees_with_its_row(open_store, clock, monkeypatch):
+    """Redaction rules change between versions: a hold placed when `PGPASSWORD=...` was not
+    yet redacted holds it as typed, in the table and in its row alike. Today's rules must
+    not call that genuine hold edited."""
+    store = open_store()
+    with monkeypatch.context() as older:
+        older.setattr("daemon.audit.store.redact_text", lambda text: text)
+        older.setattr("daemon.audit.store.redact_value", lambda value: value)
+        hold = store.place_hold(
+            "db", "PGPASSWORD=hunter2", "ann@laptop", clock.now() + timedelta(hours=1), "cli"
+        )
+    assert store.recent_holds()[0].reason == "PGPASSWORD=hunter2"  # as that version stored it
+    assert store.check_holds() == []
+    assert [r.target for r in store.query()] == [str(hold.id)]
