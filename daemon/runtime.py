@@ -32,7 +32,7 @@ from types import MappingProxyType
 
 import httpx
 
-from daemon.audit import AuditError, AuditStore, Hold
+from daemon.audit import AuditError, AuditStore, Hold, Outcome
 from daemon.clock import Clock, StoppableClock
 from daemon.config import PAUSABLE_ACTIONS, Config, ConfigError
 from daemon.evaluation import NOTHING, Evaluation, PolicyHistory, evaluate
@@ -345,13 +345,21 @@ class Daemon:
     def _read_pause_notes(self, holds: Sequence[Hold], now: datetime) -> None:
         """Once per leadership: the pause notes earlier leaders wrote for the holds and
         windows in force, each since its pause began, so none is written again. Read by
-        the deciding policies' (actor, action, at) index, from the oldest such beginning."""
-        began = self.pauses.began(holds, now)
-        if began:
-            actors = [actor_name(policy.name) for policy in self.policies]
-            rows = self.store.history(min(began.values()), actors, PAUSABLE_ACTIONS)
-            self.pauses.remember(rows, began)
+        the deciding policies' `skipped` rows, from the oldest such beginning. Marked read
+        first: a stand-by meanwhile (another thread) marks it unread again, and wins."""
         self._pause_notes_read = True
+        began = self.pauses.began(holds, now)
+        if not began:
+            return
+        actors = [actor_name(policy.name) for policy in self.policies]
+        try:
+            rows = self.store.history(
+                min(began.values()), actors, PAUSABLE_ACTIONS, outcomes=[Outcome.SKIPPED]
+            )
+        except AuditError:
+            self._pause_notes_read = False
+            raise
+        self.pauses.remember(rows, began)
 
     def _paused_since_decided(self, action: Action) -> str | None:
         """Why a change the pauses let through may not be sent now: a hold placed or a

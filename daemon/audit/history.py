@@ -222,9 +222,11 @@ def history_statement(
     container_id: str | None = None,
     after_id: int | None = None,
     before: datetime | None = None,
+    outcomes: Iterable[str] | None = None,
 ) -> Select:
     """HistoryRow columns of the rows at or after `since` and before `before` (and after
-    row `after_id`), optionally only these actors/actions/container, oldest first."""
+    row `after_id`), optionally only these actors/actions/container/outcomes, oldest
+    first."""
     statement = select(*HISTORY_COLUMNS)
     if since is not None:
         statement = statement.where(LOG.c.at >= since)
@@ -238,6 +240,8 @@ def history_statement(
         statement = statement.where(LOG.c.action.in_(list(actions)))
     if container_id is not None:
         statement = statement.where(LOG.c.container_id == container_id)
+    if outcomes is not None:
+        statement = statement.where(LOG.c.outcome.in_(list(outcomes)))
     return statement.order_by(LOG.c.id)
 
 

@@ -431,6 +431,7 @@ class AuditStore:
         container_id: str | None = None,
         after_id: int | None = None,
         before: datetime | None = None,
+        outcomes: Iterable[str] | None = None,
     ) -> list[HistoryRow]:
         """Rows at or after `since` and before `before` (aware), filtered, ordered by id:
         what policies remember.
@@ -442,7 +443,7 @@ class AuditStore:
             if moment is not None:
                 _require_aware(moment)
         return self._read_history(
-            history_statement(since, actors, actions, container_id, after_id, before)
+            history_statement(since, actors, actions, container_id, after_id, before, outcomes)
         )
 
     def history_from_latest(
