@@ -50,6 +50,7 @@ from datetime import UTC, datetime, time, timedelta
 from enum import Enum
 
 from daemon.snapshot import Snapshot
+from daemon.stacks import Backoff
 
 MINUTE = 60.0
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -62,6 +63,7 @@ SCHEDULED_BACKUPS = time(2, 0)  # UTC, daily (the guide)
 SCHEDULE_SETTLED = timedelta(minutes=5)  # scheduled backups take seconds; confirm after this
 CONFIRM_WITHIN = timedelta(minutes=30)  # every list confirmed this long after the mark
 RETRY_FIRST = timedelta(minutes=1)  # a failed read waits this long, doubling while it fails
+RETRY_MOST = timedelta(minutes=30)  # ... up to this (or the data's interval, if shorter)
 
 
 @dataclass(frozen=True)
@@ -230,9 +232,11 @@ class FailedRefreshes:
     """The reads whose last try failed, and when each may be tried again.
 
     The first failure in a row waits `RETRY_FIRST`, each further one twice as long,
-    never longer than the data's own interval (then it is read no more often than in
-    its rotation). A success, or the container's going away, forgets it. Thread-safe:
-    the refresh thread records, the status poll's thread prunes.
+    never longer than `RETRY_MOST` nor the data's own interval (then it is read no more
+    often than in its rotation): a read that fails for good costs two requests an hour,
+    and a list the daemon must read again (after a pin, the morning's confirmation)
+    waits half an hour at most. A success, or the container's going away, forgets it.
+    Thread-safe: the refresh thread records, the status poll's thread prunes.
     """
 
     def __init__(self) -> None:
@@ -247,7 +251,9 @@ class FailedRefreshes:
         key = (refresh.kind, refresh.container_id)
         with self._lock:
             failures = self._failed.get(key, (0, now))[0] + 1
-            wait = min(RETRY_FIRST * 2 ** min(failures - 1, 30), max(interval, RETRY_FIRST))
+            most = max(min(interval, RETRY_MOST), RETRY_FIRST)
+            backoff = Backoff(RETRY_FIRST.total_seconds(), most.total_seconds(), least=1.0)
+            wait = timedelta(seconds=backoff.delay(failures - 1))
             self._failed[key] = (failures, now + wait)
         return failures, wait
 

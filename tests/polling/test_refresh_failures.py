@@ -16,6 +16,7 @@ import httpx
 
 from daemon.clock import ManualClock
 from daemon.poller import Poller
+from daemon.refresh_plan import DueRefresh, FailedRefreshes, Kind, Reason
 from daemon.simulator import Simulator
 from daemon.stacks import ApiKey, RateBudget, StacksClient
 from tests.support.simulated_run import MONDAY
@@ -120,3 +121,16 @@ def test_a_failure_waits_no_longer_than_the_data_s_interval_and_a_success_forget
     polling(3, poller, clock)
     assert clock.now() - poller.snapshot.containers[ids["shop"]].metrics_at < timedelta(minutes=2)
     assert poller.snapshot.containers[ids["shop"]].metrics_at > read_at
+
+
+def test_a_read_that_fails_for_good_is_tried_every_half_hour_at_most_apart():
+    """At 10,000 containers a backup list's interval is about 25 h: a failing list (or one
+    the daemon must read again, after a pin) waits no longer than half an hour."""
+    failures, now = FailedRefreshes(), MONDAY
+    refresh = DueRefresh(now, 1, Kind.BACKUPS, "usr-0000abcd-web", Reason.CHANGED)
+    waits = [failures.failed(refresh, now, timedelta(hours=25))[1] for _ in range(8)]
+    assert waits == [timedelta(minutes=m) for m in (1, 2, 4, 8, 16, 30, 30, 30)]
+    assert failures.waiting(refresh, now + timedelta(minutes=29))
+    assert not failures.waiting(refresh, now + timedelta(minutes=30))
+    failures.succeeded(refresh)
+    assert not failures.waiting(refresh, now)
