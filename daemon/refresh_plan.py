@@ -233,7 +233,7 @@ class FailedRefreshes:
 
     The first failure in a row waits `RETRY_FIRST`, each further one twice as long,
     never longer than `RETRY_MOST` nor the data's own interval (then it is read no more
-    often than in its rotation): a read that fails for good costs two requests an hour,
+    often than in its rotation): a read that fails for good is tried twice an hour,
     and a list the daemon must read again (after a pin, the morning's confirmation)
     waits half an hour at most. A success, or the container's going away, forgets it.
     Thread-safe: the refresh thread records, the status poll's thread prunes.
