@@ -13,11 +13,18 @@ from daemon.snapshot import Snapshot
 from daemon.stacks import BackupStats
 from tests.exporter.samples import T0, ids, labels, registry_with, series, snapshot, view
 
+APP, DB = "usr-abc12345-app", "usr-abc12345-db"
 
-def restart_state(container_id: str, name: str, backoff: float) -> PolicySeries:
+
+def publish(ops: OpsMetrics, restart=(), pins=()) -> None:
+    """One evaluation's policy series, published whole: `restart` (id, name, backoff,
+    gave_up) and `pins` (id, name, pinned at) tuples."""
     exported = PolicySeries()
-    exported.set_restart_state(container_id, name, backoff, False)
-    return exported
+    for state in restart:
+        exported.set_restart_state(*state)
+    for pin in pins:
+        exported.set_weekly_pin(*pin)
+    ops.set_policy_series(exported)
 
 
 def fresh() -> tuple[CollectorRegistry, OpsMetrics]:
@@ -54,11 +61,9 @@ def test_actions_leader_and_audit_errors_follow_events():
 
 def test_restart_state_and_weekly_pins_per_container():
     registry, ops = fresh()
-    exported = PolicySeries()
-    exported.set_restart_state("usr-abc12345-app", "app", 40.0, False)
-    exported.set_restart_state("usr-abc12345-db", "db", 300.0, True)
-    exported.set_weekly_pin("usr-abc12345-db", "db", T0)
-    ops.set_policy_series(exported)
+    publish(
+        ops, restart=[(APP, "app", 40.0, False), (DB, "db", 300.0, True)], pins=[(DB, "db", T0)]
+    )
 
     assert series(registry, "stacks_opsd_restart_backoff_seconds") == {
         labels(**ids("app")): 40,
@@ -75,21 +80,17 @@ def test_restart_state_and_weekly_pins_per_container():
 
 def test_retain_drops_series_of_containers_that_no_longer_exist():
     registry, ops = fresh()
-    exported = PolicySeries()
-    exported.set_restart_state("usr-abc12345-app", "app", 10.0, False)
-    exported.set_restart_state("usr-abc12345-db", "db", 10.0, False)
-    exported.set_weekly_pin("usr-abc12345-db", "db", T0)
-    ops.set_policy_series(exported)
+    publish(
+        ops, restart=[(APP, "app", 10.0, False), (DB, "db", 10.0, False)], pins=[(DB, "db", T0)]
+    )
 
-    ops.retain(["usr-abc12345-app"])
+    ops.retain([APP])
 
     assert series(registry, "stacks_opsd_restart_backoff_seconds") == {labels(**ids("app")): 10}
     assert series(registry, "stacks_opsd_restart_gave_up") == {labels(**ids("app")): 0}
     assert series(registry, "stacks_opsd_weekly_pin_last_timestamp_seconds") == {}
 
-    exported = PolicySeries()
-    exported.set_weekly_pin("usr-abc12345-db", "db", T0 + timedelta(days=7))
-    ops.set_policy_series(exported)
+    publish(ops, pins=[(DB, "db", T0 + timedelta(days=7))])
     assert series(registry, "stacks_opsd_weekly_pin_last_timestamp_seconds") == {
         labels(**ids("db")): (T0 + timedelta(days=7)).timestamp()
     }
@@ -97,56 +98,45 @@ def test_retain_drops_series_of_containers_that_no_longer_exist():
 
 def test_a_new_name_for_the_same_container_replaces_the_old_series():
     registry, ops = fresh()
-    ops.set_policy_series(restart_state("usr-abc12345-app", "app", 10.0))
-    ops.set_policy_series(restart_state("usr-abc12345-app", "app-renamed", 20.0))
+    publish(ops, restart=[(APP, "app", 10.0, False)])
+    publish(ops, restart=[(APP, "app-renamed", 20.0, False)])
 
     assert series(registry, "stacks_opsd_restart_backoff_seconds") == {
-        labels(container_id="usr-abc12345-app", name="app-renamed"): 20
+        labels(container_id=APP, name="app-renamed"): 20
     }
 
 
 def test_pushing_the_same_state_again_keeps_the_series_as_they_are():
     registry, ops = fresh()
     for _ in range(3):
-        exported = PolicySeries()
-        exported.set_restart_state("usr-abc12345-app", "app", 40.0, False)
-        exported.set_weekly_pin("usr-abc12345-app", "app", T0)
-        ops.set_policy_series(exported)
+        publish(ops, restart=[(APP, "app", 40.0, False)], pins=[(APP, "app", T0)])
     assert series(registry, "stacks_opsd_restart_backoff_seconds") == {labels(**ids("app")): 40}
     assert series(registry, "stacks_opsd_weekly_pin_last_timestamp_seconds") == {
         labels(**ids("app")): T0.timestamp()
     }
 
-    exported = PolicySeries()
-    exported.set_restart_state("usr-abc12345-app", "app", 0.0, True)
-    ops.set_policy_series(exported)
+    publish(ops, restart=[(APP, "app", 0.0, True)])
     assert series(registry, "stacks_opsd_restart_backoff_seconds") == {labels(**ids("app")): 0}
     assert series(registry, "stacks_opsd_restart_gave_up") == {labels(**ids("app")): 1}
 
 
 def test_a_dropped_series_comes_back_with_the_same_value_and_name():
     registry, ops = fresh()
-    exported = PolicySeries()
-    exported.set_restart_state("usr-abc12345-app", "app", 10.0, False)
-    exported.set_weekly_pin("usr-abc12345-app", "app", T0)
-    ops.set_policy_series(exported)
+    publish(ops, restart=[(APP, "app", 10.0, False)], pins=[(APP, "app", T0)])
 
     ops.retain(())  # stand-by: every per-container series goes
     assert series(registry, "stacks_opsd_restart_backoff_seconds") == {}
     assert series(registry, "stacks_opsd_weekly_pin_last_timestamp_seconds") == {}
 
-    exported = PolicySeries()
-    exported.set_restart_state("usr-abc12345-app", "app", 10.0, False)
-    exported.set_weekly_pin("usr-abc12345-app", "app", T0)
-    ops.set_policy_series(exported)
+    publish(ops, restart=[(APP, "app", 10.0, False)], pins=[(APP, "app", T0)])
     assert series(registry, "stacks_opsd_restart_backoff_seconds") == {labels(**ids("app")): 10}
     assert series(registry, "stacks_opsd_restart_gave_up") == {labels(**ids("app")): 0}
     assert series(registry, "stacks_opsd_weekly_pin_last_timestamp_seconds") == {
         labels(**ids("app")): T0.timestamp()
     }
 
-    ops.set_policy_series(restart_state("usr-abc12345-app", "app-renamed", 10.0))
-    ops.set_policy_series(restart_state("usr-abc12345-app", "app", 10.0))
+    publish(ops, restart=[(APP, "app-renamed", 10.0, False)])
+    publish(ops, restart=[(APP, "app", 10.0, False)])
     assert series(registry, "stacks_opsd_restart_backoff_seconds") == {labels(**ids("app")): 10}
 
 
@@ -154,16 +144,12 @@ def test_a_container_no_policy_exports_any_more_loses_its_series():
     """An evaluation's series are the whole set: a container auto_restart stopped covering
     (or every one, with the policy turned off) keeps no `gave_up` 1 behind."""
     registry, ops = fresh()
-    exported = PolicySeries()
-    exported.set_restart_state("usr-abc12345-app", "app", 0.0, True)
-    exported.set_restart_state("usr-abc12345-db", "db", 0.0, False)
-    exported.set_weekly_pin("usr-abc12345-db", "db", T0)
-    ops.set_policy_series(exported)
+    publish(ops, restart=[(APP, "app", 0.0, True), (DB, "db", 0.0, False)], pins=[(DB, "db", T0)])
 
-    ops.set_policy_series(restart_state("usr-abc12345-db", "db", 0.0))
+    publish(ops, restart=[(DB, "db", 0.0, False)])
     assert series(registry, "stacks_opsd_restart_gave_up") == {labels(**ids("db")): 0}
     assert series(registry, "stacks_opsd_weekly_pin_last_timestamp_seconds") == {}
-    ops.set_policy_series(PolicySeries())
+    publish(ops)
     assert series(registry, "stacks_opsd_restart_gave_up") == {}
 
 
