@@ -12,6 +12,20 @@ got rows are folded again, from their previous state. A quiet evaluation
 (nothing appended) reads one empty result and folds nothing, however long the
 history.
 
+A policy that can decide nothing about a container until something is known of
+it (`Policy.state_needed`: weekly_pin, until the container's backup list is read)
+has its history read container by container instead, by the container index: at
+its first evaluation only the containers it needs (none, at a start: no list is
+read yet); at each later one, the containers that turned needed, and
+`WARM_UP_CONTAINERS` more, so every state (and the gauges and `/status` made of
+it) is back within a few evaluations. At the first evaluation that finds every
+container read, its episode mark moves (`AuditStore.advance_mark`) as a read of
+them all would have moved it. So a start's first evaluation reads what
+its decisions need (auto_restart's: the crashes that came while no daemon ran),
+however many pins a year of history holds. The rows appended meanwhile are
+folded only into the states already read; the others find them in the database
+when their turn comes.
+
 The rows themselves are not kept, only the states (a few hundred bytes per
 container and policy). Each policy's states are replaced, never changed in
 place, so `/status` may read the last ones from another thread.
@@ -28,10 +42,12 @@ from types import MappingProxyType
 from typing import Any
 
 from daemon.audit import AuditStore, HistoryRow
-from daemon.snapshot import Snapshot
+from daemon.snapshot import ContainerView, Snapshot
 from policies import Decision, Policy, Subject
 
 LOAD_SLICE = timedelta(days=1)
+LOAD_CONTAINERS = 500  # containers whose history one read of a `state_needed` policy names
+WARM_UP_CONTAINERS = 100  # read besides the needed ones at each evaluation after the first
 NO_STATES: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -44,32 +60,48 @@ class PolicyHistory:
         self._read_only = read_only
         self._last_id: int | None = None  # every row up to this one has been folded
         self._states: dict[str, Mapping[str, Any]] = {}  # policy name -> container id -> state
+        # Policies read container by container: the containers whose history was read.
+        self._read_for: dict[str, set[str]] = {}
+        # Of those, the ones whose episode mark moves once every container is read.
+        self._unmarked: set[str] = set()
 
     def states(
         self,
         policies: Sequence[Policy],
         now: datetime,
-        subjects: Mapping[str, Subject] = NO_STATES,
+        views: Mapping[str, ContainerView] = NO_STATES,
     ) -> dict[str, Mapping[str, Any]]:
-        """Each policy's state of every container it has rows for, by policy name.
-        `subjects`: the snapshot's containers by id (their options may be overridden)."""
+        """Each policy's state of every container it has rows for (a `state_needed`
+        policy: of those read so far), by policy name. `views`: the snapshot's containers
+        by id (their options may be overridden; `state_needed` looks at them)."""
+        subjects = {cid: Subject.of(view) for cid, view in views.items()}
         if self._last_id is None:
             self._last_id = self._store.last_id()
         else:
             known = [policy for policy in policies if policy.name in self._states]
             self._catch_up(known, now, subjects)
         for policy in policies:
-            if policy.name not in self._states:
+            first = policy.name not in self._states
+            if first:
                 self._load(policy, now, subjects)
+            if policy.state_needed is not None:
+                self._load_needed(policy, now, views, subjects, first)
         return {policy.name: self._states[policy.name] for policy in policies}
 
     def _load(self, policy: Policy, now: datetime, subjects: Mapping[str, Subject]) -> None:
         """Fold the policy's history up to the last row read, at its first evaluation:
         its open episodes, then its window a `LOAD_SLICE` at a time, oldest first (so
-        memory holds one slice of rows, never the whole window)."""
+        memory holds one slice of rows, never the whole window). A `state_needed` policy
+        reads nothing here: `_load_needed` reads it container by container."""
         query = policy.history_query(now)
         last = self._last_id or 0
         states: Mapping[str, Any] = NO_STATES
+        if policy.state_needed is not None:
+            self._read_for[policy.name] = set()
+            if query.episode is not None and not self._read_only:
+                self._unmarked.add(policy.name)
+            self._states[policy.name] = states
+            return
         if query.episode is not None:
             older = self._store.history_from_latest(
                 query.episode,
@@ -88,17 +120,77 @@ class PolicyHistory:
             start = end
         self._states[policy.name] = states
 
+    def _load_needed(
+        self,
+        policy: Policy,
+        now: datetime,
+        views: Mapping[str, ContainerView],
+        subjects: Mapping[str, Subject],
+        first: bool,
+    ) -> None:
+        """Fold the history, up to the last row read, of the containers the policy needs
+        now and has not read yet, and after its `first` evaluation of up to
+        `WARM_UP_CONTAINERS` more (so every state, and its gauges, comes back soon):
+        their open episodes, then their window. Once all are read, the mark moves."""
+        needed = policy.state_needed
+        read = self._read_for[policy.name]
+        unread = [cid for cid in views if cid not in read]
+        if not unread:
+            if not first and policy.name in self._unmarked:
+                self._advance_mark(policy, now)
+            return
+        wanted = [cid for cid in unread if needed(views[cid])]
+        if not first:
+            chosen = set(wanted)
+            wanted += [cid for cid in unread if cid not in chosen][:WARM_UP_CONTAINERS]
+        if not wanted:
+            return
+        query = policy.history_query(now)
+        last = self._last_id or 0
+        states = self._states[policy.name]
+        for start in range(0, len(wanted), LOAD_CONTAINERS):
+            chunk = wanted[start : start + LOAD_CONTAINERS]
+            rows: list[HistoryRow] = []
+            if query.episode is not None:
+                rows += self._store.history_from_latest(
+                    query.episode,
+                    query.since,
+                    query.actors,
+                    query.actions,
+                    query.dry_run,
+                    container_ids=chunk,
+                )
+            rows += self._store.history(query.since, query.actors, query.actions, chunk)
+            states = fold_rows(policy, states, (row for row in rows if row.id <= last), subjects)
+            read.update(chunk)
+        self._states[policy.name] = states
+
+    def _advance_mark(self, policy: Policy, now: datetime) -> None:
+        """Move the policy's episode mark, as its read of every container would have."""
+        self._unmarked.discard(policy.name)
+        query = policy.history_query(now)
+        if query.episode is not None:
+            self._store.advance_mark(
+                query.episode, query.since, query.actors, query.actions, query.dry_run
+            )
+
     def _catch_up(
         self, policies: Sequence[Policy], now: datetime, subjects: Mapping[str, Subject]
     ) -> None:
-        """Fold the rows appended since the last evaluation into the states they change."""
+        """Fold the rows appended since the last evaluation into the states they change
+        (of a `state_needed` policy, only those already read)."""
         new = self._store.history(after_id=self._last_id)
         if not new:
             return
         self._last_id = new[-1].id
         for policy in policies:
             query = policy.history_query(now)
-            mine = [row for row in new if query.matches(row)]
+            read = self._read_for.get(policy.name)
+            mine = [
+                row
+                for row in new
+                if query.matches(row) and (read is None or row.container_id in read)
+            ]
             if mine:
                 states = self._states[policy.name]
                 self._states[policy.name] = fold_rows(policy, states, mine, subjects)
@@ -139,8 +231,7 @@ def evaluate(
 ) -> Evaluation:
     if not snapshot.status_ok:
         return NOTHING
-    subjects = {cid: Subject.of(view) for cid, view in snapshot.containers.items()}
-    states = history.states(policies, now, subjects)
+    states = history.states(policies, now, snapshot.containers)
     decisions: list[Decision] = []
     for policy in policies:
         decisions.extend(policy.decide(snapshot, states[policy.name], now))

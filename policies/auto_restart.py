@@ -239,6 +239,7 @@ def gave_up_episode(dry_run: bool) -> Episode:
 
 class AutoRestartPolicy:
     name = POLICY
+    state_needed = None  # every container's, from the first evaluation: a crash may come first
 
     def __init__(self, options: AutoRestartOptions | PolicyOptions, dry_run: bool = False) -> None:
         """`options`: per container (overrides applied), or one set for every container."""

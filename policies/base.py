@@ -20,8 +20,10 @@ A Policy is the functional core: it never calls the API or the database. It
 says which audit rows it needs (`history_query(now)`, a HistoryQuery: its own
 window, nothing another policy needs) and folds them, one container at a time
 and oldest first, into a compact state of its own (`fold(state, rows)`, pure).
-The engine (daemon/policy_history.py) reads those rows, keeps each container's
-state between evaluations and folds only the rows appended since, then passes
+The engine (daemon/evaluation.py) reads those rows, keeps each container's
+state between evaluations and folds only the rows appended since (a policy
+whose `state_needed` says so has a container's rows read only once the
+container's view needs them), then passes
 the states to `decide(snapshot, states, now)` and hands the decisions to the
 executor. The executor turns each `Action` into audited API calls (through the
 pre-change backup gate when `gated`), and writes each `Note` as a single audit
@@ -138,6 +140,11 @@ class Subject:
 
 class Policy(Protocol[State]):
     name: str
+    # None: every container's state is read at the policy's first evaluation. Otherwise a
+    # container's history is read at the first evaluation whose view of it this returns
+    # True for (weekly_pin: once its backup list was read), and `decide` must ask for no
+    # other container's state; until then `states` has none for it.
+    state_needed: Callable[[ContainerView], bool] | None
 
     def history_query(self, now: datetime) -> HistoryQuery:
         """Which audit rows the state is folded from, as of `now`."""

@@ -27,7 +27,8 @@ A failed pin or unpin is retried after `RETRY_AFTER`.
 
 What the daemon did is folded from its own rows, oldest first, into a
 `PinLedger` per container, so an evaluation applies only the rows appended since
-the last one:
+the last one. A container's rows are read once its backup list has been read
+(`state_needed`: nothing is decided before), so a start reads none of them:
 
     backup.pin, week W     the week's latest attempt (`started`, `succeeded`, `failed`, ...);
                            `succeeded` also makes the backup one of the daemon's pins,
@@ -269,8 +270,15 @@ def listed_weeks(backups: tuple[Backup, ...]) -> list[ListedWeek]:
     ]
 
 
+def backup_list_read(view: ContainerView) -> bool:
+    """Whether weekly_pin can decide about the container: nothing before its backup list."""
+    return view.backups is not None
+
+
 class WeeklyPinPolicy:
     name = POLICY
+    # A container's ledger is read once its backup list is (nothing is decided before).
+    state_needed = staticmethod(backup_list_read)
 
     def __init__(
         self,

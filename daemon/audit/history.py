@@ -13,7 +13,7 @@ pins last until it unpins them).
 
 The statements select only the columns of a HistoryRow and are served by the
 history indexes of schema.py: a window by (`actor`, `action`, `at`), the rows of
-one container by (`container_id`, `at`), each container's latest opening of an
+one container by (`container_id`, `at`, and the row's kind), each container's latest opening of an
 episode by (`actor`, `action`, `outcome`, `at`), and the rows appended
 since the last evaluation by the primary key.
 
@@ -26,13 +26,24 @@ written twice here, for rows in memory (`HistoryRow.counts`) and in SQL
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import astuple, dataclass, replace
 from datetime import datetime
 from sys import intern
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, or_, select, union_all
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    union_all,
+)
 
 from daemon.audit.chain import canonical_json
 from daemon.audit.schema import LOG, Outcome
@@ -219,13 +230,13 @@ def history_statement(
     since: datetime | None = None,
     actors: Iterable[str] | None = None,
     actions: Iterable[str] | None = None,
-    container_id: str | None = None,
+    container_ids: Collection[str] | None = None,
     after_id: int | None = None,
     before: datetime | None = None,
     outcomes: Iterable[str] | None = None,
 ) -> Select:
     """HistoryRow columns of the rows at or after `since` and before `before` (and after
-    row `after_id`), optionally only these actors/actions/container/outcomes, oldest
+    row `after_id`), optionally only these actors/actions/containers/outcomes, oldest
     first."""
     statement = select(*HISTORY_COLUMNS)
     if since is not None:
@@ -238,8 +249,8 @@ def history_statement(
         statement = statement.where(LOG.c.actor.in_(list(actors)))
     if actions is not None:
         statement = statement.where(LOG.c.action.in_(list(actions)))
-    if container_id is not None:
-        statement = statement.where(LOG.c.container_id == container_id)
+    if container_ids is not None:
+        statement = statement.where(LOG.c.container_id.in_(list(container_ids)))
     if outcomes is not None:
         statement = statement.where(LOG.c.outcome.in_(list(outcomes)))
     return statement.order_by(LOG.c.id)
@@ -251,8 +262,10 @@ def from_latest_statement(
     actors: Iterable[str],
     actions: Iterable[str],
     dry_run: bool = False,
+    container_ids: Collection[str] | None = None,
 ) -> Select:
-    """HistoryRow columns of the rows before `before` of every open `episode`, oldest first.
+    """HistoryRow columns of the rows before `before` of every open `episode` (only those of
+    `container_ids`, if given), oldest first.
 
     The episodes still open are found as the indexes make it cheap:
 
@@ -262,15 +275,18 @@ def from_latest_statement(
       container's rows (the container index, stopping at the first); its rows are
       read from the opening on, there too;
     - an episode of a finer key (weekly_pin's pin of a backup: one closing per
-      opening) in one scan of the policy's rows (the history index): per key its
-      latest opening or closing row, and its latest row before `before`. Where the
-      former opens the episode before `before`, it is read by its id, and only the
-      few episodes with rows after the opening are read from the container index.
+      opening) in one scan of the policy's rows (the history index, or the container
+      index for a few containers): per key its latest opening or closing row, and its
+      latest row before `before`. Where the former opens the episode before `before`,
+      it is read by its id, and only the few episodes with rows after the opening are
+      read from the container index.
     """
     actors, actions = list(actors), list(actions)
+    ids = None if container_ids is None else list(container_ids)
     if episode.key != ("container_id",):
-        return _per_key_rows(episode, before, actors, actions, dry_run)
-    opened = _open_per_container(episode, before, dry_run)
+        opened = _open_per_key(episode, before, actors, actions, dry_run, ids)
+        return _per_key_rows(opened, episode, before, actors, actions)
+    opened = _open_per_container(episode, before, dry_run, ids)
     joined = LOG.join(
         opened,
         and_(
@@ -287,14 +303,33 @@ def from_latest_statement(
     )
 
 
-def _open_per_container(episode: Episode, before: datetime, dry_run: bool) -> Subquery:
+def earliest_open_statement(
+    episode: Episode,
+    before: datetime,
+    actors: Iterable[str],
+    actions: Iterable[str],
+    dry_run: bool = False,
+) -> Select:
+    """When the earliest `episode` still open before `before` was opened (NULL: none is):
+    what `from_latest_statement` would find of the openings, without reading its rows."""
+    actors, actions = list(actors), list(actions)
+    if episode.key != ("container_id",):
+        opened = _open_per_key(episode, before, actors, actions, dry_run, None)
+    else:
+        opened = _open_per_container(episode, before, dry_run, None)
+    return select(func.min(opened.c.at))
+
+
+def _open_per_container(
+    episode: Episode, before: datetime, dry_run: bool, container_ids: list[str] | None
+) -> Subquery:
     """Each container's latest opening row before `before` that no closing row follows."""
-    latest = (
-        select(LOG.c.container_id, func.max(LOG.c.id).label("latest_id"))
-        .where(of_kinds(LOG, episode.opens), *_counting(LOG, dry_run, episode.not_before))
-        .group_by(LOG.c.container_id)
-        .subquery("latest")
+    latest = select(LOG.c.container_id, func.max(LOG.c.id).label("latest_id")).where(
+        of_kinds(LOG, episode.opens), *_counting(LOG, dry_run, episode.not_before)
     )
+    if container_ids is not None:
+        latest = latest.where(LOG.c.container_id.in_(container_ids))
+    latest = latest.group_by(LOG.c.container_id).subquery("latest")
     opening, closing = LOG.alias("opening"), LOG.alias("closing")
     closed = select(closing.c.id).where(
         closing.c.container_id == opening.c.container_id,
@@ -311,11 +346,16 @@ def _open_per_container(episode: Episode, before: datetime, dry_run: bool) -> Su
     )
 
 
-def _per_key_rows(
-    episode: Episode, before: datetime, actors: list[str], actions: list[str], dry_run: bool
-) -> Select:
-    """The rows of each key's open episode: the opening alone by id, or with what
-    followed it from the container index."""
+def _open_per_key(
+    episode: Episode,
+    before: datetime,
+    actors: list[str],
+    actions: list[str],
+    dry_run: bool,
+    container_ids: list[str] | None,
+) -> CTE:
+    """Each key's opening row before `before` that no closing row follows, and whether
+    other rows (`followed`) came after it before `before`."""
     key = [LOG.c[name] for name in episode.key]
     marks = and_(of_kinds(LOG, (*episode.opens, *episode.closes)), *_counting(LOG, dry_run))
     latest = select(
@@ -325,9 +365,11 @@ def _per_key_rows(
     ).where(LOG.c.actor.in_(actors), LOG.c.action.in_(actions))
     if episode.not_before is not None:
         latest = latest.where(LOG.c.at >= episode.not_before)
+    if container_ids is not None:
+        latest = latest.where(LOG.c.container_id.in_(container_ids))
     latest = latest.group_by(*key).subquery("latest")
     opening = LOG.alias("opening")
-    opened = (
+    return (
         select(
             opening.c.id,
             opening.c.at,
@@ -338,6 +380,13 @@ def _per_key_rows(
         .where(of_kinds(opening, episode.opens), opening.c.at < before)
         .cte("opened")
     )
+
+
+def _per_key_rows(
+    opened: CTE, episode: Episode, before: datetime, actors: list[str], actions: list[str]
+) -> Select:
+    """The rows of each key's open episode: the opening alone by id, or with what
+    followed it from the container index."""
     alone = select(*HISTORY_COLUMNS).join(opened, LOG.c.id == opened.c.id).where(~opened.c.followed)
     same_key = [LOG.c[name] == opened.c[name] for name in episode.key]
     followed = (

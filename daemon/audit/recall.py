@@ -18,7 +18,7 @@ action too. The one declaration is read two ways:
    outcomes, by the outcome index; the crash of a container still given up is a
    `skipped` note, and those are all looked at: the one opening that is not rare);
 2. for each, the subject's latest clearing row (walking its rows back from the
-   newest by the (container_name, at) or (container_id, at) index, stopping at
+   newest by the (container_name, at) or (container_id, at, ...) index, stopping at
    the first): the condition is closed if that row follows the latest opening;
 3. for each open one, its first opening after that clearing: where the fold
    dates it from;

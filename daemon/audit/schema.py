@@ -8,7 +8,9 @@ Seven tables, all defined here:
   the change it guards share `correlation_id`. `at` is always UTC. Besides the
   single-column indexes, three serve the policies' history (history.py): a
   policy's rows since a moment (`actor`, `action`, `at`), one container's
-  rows (`container_id`, `at`), and the rows of one outcome since a moment
+  rows (`container_id`, `at`, then `actor`, `action`, `outcome`: which of them a
+  read wants is seen in the index, so the rows of other kinds, most of a busy
+  container's, are never read), and the rows of one outcome since a moment
   (`actor`, `action`, `outcome`, `at`: the rare openings of an episode, such as
   auto_restart's `gave_up`, from where its mark says they may be open, without
   reading every restart), so start-up reads only what the windows need. One more
@@ -103,7 +105,9 @@ class AuditLog(SQLModel, table=True):
     __tablename__ = "audit_log"
     __table_args__ = (
         Index("ix_audit_log_actor_action_at", "actor", "action", "at"),
-        Index("ix_audit_log_container_id_at", "container_id", "at"),
+        Index(
+            "ix_audit_log_container_id_at_kind", "container_id", "at", "actor", "action", "outcome"
+        ),
         Index("ix_audit_log_container_name_at", "container_name", "at"),
         Index("ix_audit_log_actor_action_outcome_at", "actor", "action", "outcome", "at"),
         {"sqlite_autoincrement": True},  # never reuse the id of a deleted row
@@ -221,7 +225,9 @@ def has_outcome(action_id: str | ColumnElement[str]) -> Exists:
 # Indexes of `audit_log` an earlier version made and this one replaced: dropped at start.
 # (actor, action, outcome, container_id) served the openings of an episode read in full;
 # read from a mark (`at` >= it), (actor, action, outcome, at) serves them.
-RETIRED_INDEXES = frozenset({"ix_audit_log_actor_action_outcome_container_id"})
+RETIRED_INDEXES = frozenset(
+    {"ix_audit_log_actor_action_outcome_container_id", "ix_audit_log_container_id_at"}
+)
 
 # pg_advisory_xact_lock key for schema changes: sha256("stacks-opsd audit schema")[:8], signed.
 SCHEMA_LOCK_KEY = -0x0EE2_BE9A_05EE_EC06

@@ -28,7 +28,7 @@ of sessions that are gone.
 import contextlib
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -65,6 +65,7 @@ from daemon.audit.history import (
     Episode,
     HistoryQuery,
     HistoryRow,
+    earliest_open_statement,
     from_latest_statement,
     history_row,
     history_statement,
@@ -428,7 +429,7 @@ class AuditStore:
         since: datetime | None = None,
         actors: Iterable[str] | None = None,
         actions: Iterable[str] | None = None,
-        container_id: str | None = None,
+        container_ids: Collection[str] | None = None,
         after_id: int | None = None,
         before: datetime | None = None,
         outcomes: Iterable[str] | None = None,
@@ -443,7 +444,7 @@ class AuditStore:
             if moment is not None:
                 _require_aware(moment)
         return self._read_history(
-            history_statement(since, actors, actions, container_id, after_id, before, outcomes)
+            history_statement(since, actors, actions, container_ids, after_id, before, outcomes)
         )
 
     def history_from_latest(
@@ -454,31 +455,73 @@ class AuditStore:
         actions: Iterable[str],
         dry_run: bool = False,
         *,
+        container_ids: Collection[str] | None = None,
         save_mark: bool = True,
     ) -> list[HistoryRow]:
         """Rows before `before` of every episode still open (see `Episode`), ordered by id:
         what a policy needs of a state older than its window. `dry_run`: what a dry run
-        wrote counts too.
+        wrote counts too. `container_ids`: only the episodes of these containers.
 
-        The read starts at the episode's mark where it holds, and (with `save_mark`) a
-        new mark is saved after it (episode_marks.py): the next start reads the episodes
-        still open, not the whole horizon. A mark that cannot be saved is logged, and
-        the next start reads from the older one."""
+        The read starts at the episode's mark where it holds, and (with `save_mark`, for a
+        read of every container) a new mark is saved after it (episode_marks.py): the next
+        start reads the episodes still open, not the whole horizon. A mark that cannot be
+        saved is logged, and the next start reads from the older one."""
         _require_aware(before)
+        name, saved, scanned = self._marked(episode, dry_run)
+        rows = self._read_history(
+            from_latest_statement(scanned, before, actors, actions, dry_run, container_ids)
+        )
+        if save_mark and container_ids is None:
+            openings = [row.at for row in rows if episode.opened_by(row, dry_run)]
+            self._move_mark(name, saved, episode, openings, before)
+        return rows
+
+    def advance_mark(
+        self,
+        episode: Episode,
+        before: datetime,
+        actors: Iterable[str],
+        actions: Iterable[str],
+        dry_run: bool = False,
+    ) -> None:
+        """Move the episode's mark as `history_from_latest` of every container would, for a
+        policy that reads its episodes container by container: only where the earliest
+        one still open began is read, none of their rows."""
+        _require_aware(before)
+        name, saved, scanned = self._marked(episode, dry_run)
+        statement = earliest_open_statement(scanned, before, actors, actions, dry_run)
+        with self._reading(f"the open episodes of {name}") as conn:
+            earliest = conn.execute(statement).scalar()
+        openings = [] if earliest is None else [earliest]
+        self._move_mark(name, saved, episode, openings, before)
+
+    def _marked(self, episode: Episode, dry_run: bool) -> tuple[str, Mark | None, Episode]:
+        """The episode's mark name, its saved mark, and the episode as read from the mark
+        where it holds."""
         name = episode.mark_name(dry_run)
         with self._reading(f"the mark of episode {name}") as conn:
             saved = read_mark(conn, name)
         mark = saved if saved is not None and saved.covers(episode.not_before) else None
         scanned = episode if mark is None else episode.from_mark(mark.closed_before)
-        rows = self._read_history(from_latest_statement(scanned, before, actors, actions, dry_run))
-        openings = [row.at for row in rows if episode.opened_by(row, dry_run)]
+        return name, saved, scanned
+
+    def _move_mark(
+        self,
+        name: str,
+        saved: Mark | None,
+        episode: Episode,
+        openings: list[datetime],
+        before: datetime,
+    ) -> None:
+        """Save the mark after a read of every container's open episodes, whose
+        `openings` were found, if it moved."""
+        mark = saved if saved is not None and saved.covers(episode.not_before) else None
         if mark is None:
             found = first_mark(episode.not_before, openings, before)
         else:
             found = mark.after(episode.not_before, openings, before)
-        if save_mark and found != saved:
+        if found != saved:
             self._save_mark(name, found)
-        return rows
 
     def check_holds(self) -> list[str]:
         """Where the holds disagree with their chained rows (holds.disagreements)."""

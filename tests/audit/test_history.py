@@ -67,7 +67,7 @@ def test_history_since_and_filters(filled: AuditStore, clock) -> None:
         "gave_up",
     ]
     restarts = filled.history(
-        start, actors=["policy:auto_restart"], container_id="usr-0000abcd-web"
+        start, actors=["policy:auto_restart"], container_ids=["usr-0000abcd-web"]
     )
     assert [r.outcome for r in restarts] == ["started", "succeeded", "gave_up"]
     assert [r.action for r in filled.history(start, actions=["backup.pin", "container.stop"])] == [

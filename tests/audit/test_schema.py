@@ -66,15 +66,20 @@ NEW_TABLES = {"notify_cursor", "audit_hold", "audit_episode_mark"}  # cursors, h
 # added since: read at start from a mark, the openings of an episode (gave_up)
 NEW_INDEX = ("ix_audit_log_actor_action_outcome_at", ("actor", "action", "outcome", "at"), False)
 NAME_INDEX = ("ix_audit_log_container_name_at", ("container_name", "at"), False)
-NEW_INDEXES = (NEW_INDEX, NAME_INDEX)
+# a container's rows with their kind: replaced (container_id, at), which migration drops
+CONTAINER_INDEX = "ix_audit_log_container_id_at_kind"
+KIND_INDEX = (CONTAINER_INDEX, ("container_id", "at", "actor", "action", "outcome"), False)
+NEW_INDEXES = (NEW_INDEX, NAME_INDEX, KIND_INDEX)
+REPLACED_INDEX = ("ix_audit_log_container_id_at", ("container_id", "at"), False)
 
 
 def without_new_tables(schema: dict) -> dict:
-    """The schema without what was added since the restructuring (the migration adds it)."""
+    """The schema without what was added since the restructuring (the migration adds it),
+    with the index replaced since as it was (the migration drops it)."""
     assert set(schema) >= NEW_TABLES
     columns, key, indexes, uniques = schema["audit_log"]
-    assert set(NEW_INDEXES) <= set(indexes)
-    kept = [index for index in indexes if index not in NEW_INDEXES]
+    assert set(NEW_INDEXES) <= set(indexes) and REPLACED_INDEX not in indexes
+    kept = sorted([*(index for index in indexes if index not in NEW_INDEXES), REPLACED_INDEX])
     older = {**schema, "audit_log": (columns, key, kept, uniques)}
     return {table: shape for table, shape in older.items() if table not in NEW_TABLES}
 
@@ -196,7 +201,13 @@ def test_the_history_indexes_exist_and_serve_the_reads(store: AuditStore, databa
             for index in inspect(engine).get_indexes("audit_log")
         }
         assert indexes["ix_audit_log_actor_action_at"] == ["actor", "action", "at"]
-        assert indexes["ix_audit_log_container_id_at"] == ["container_id", "at"]
+        assert indexes["ix_audit_log_container_id_at_kind"] == [
+            "container_id",
+            "at",
+            "actor",
+            "action",
+            "outcome",
+        ]
         assert indexes["ix_audit_log_container_name_at"] == ["container_name", "at"]
         assert indexes[NEW_INDEX[0]] == list(NEW_INDEX[1])
         if database_url.startswith("sqlite"):
@@ -238,12 +249,12 @@ def test_a_database_without_the_history_indexes_gets_them(open_store, database_u
     try:
         with engine.begin() as conn:  # as a database created before the indexes existed
             for index in AuditLog.__table__.indexes:
-                if index.name in ("ix_audit_log_actor_action_at", "ix_audit_log_container_id_at"):
+                if index.name in ("ix_audit_log_actor_action_at", CONTAINER_INDEX):
                     index.drop(conn)
             conn.execute(text("ALTER TABLE audit_head DROP COLUMN open_from"))
         reopened = open_store()
         names = {index["name"] for index in inspect(engine).get_indexes("audit_log")}
-        assert {"ix_audit_log_actor_action_at", "ix_audit_log_container_id_at"} <= names
+        assert {"ix_audit_log_actor_action_at", CONTAINER_INDEX} <= names
         assert [row.outcome for row in reopened.history(START)] == ["started"]
         assert reopened.verify().ok
     finally:

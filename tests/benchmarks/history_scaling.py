@@ -13,9 +13,12 @@
    at start) is timed, then its first status cycle, in which the evaluation
    after the first poll is timed (reading each policy's window and folding it);
    resident memory (VmRSS after a full collection) is read right after;
-3. the daemon runs until every backup list was read once, then `QUIET_ROUNDS`
-   status cycles with nothing to do: each evaluation is timed (the median is
-   reported) and the rows appended meanwhile are counted (0: quiet).
+3. the daemon runs until every backup list was read once: each evaluation is
+   timed (the largest is reported: weekly_pin's state is read in these, a slice of
+   containers at each and each container once its list is read), and so are the
+   rows they fold; then `QUIET_ROUNDS` status cycles with nothing to do: each
+   evaluation is timed (the median is reported) and the rows appended meanwhile
+   are counted (0: quiet).
 
 The result is plain data (JSON-able); `make bench` runs each size, the 0-row
 baseline included, in a process of its own.
@@ -63,6 +66,9 @@ class HistoryResult:
     first_read_seconds: float  # reading the policies' history on it with no episode marked (once)
     first_evaluation_seconds: float  # after the first poll: read the windows, fold, decide
     rss_bytes: int  # right after the first status cycle
+    # After the first, until every backup list was read: weekly_pin's state is read then.
+    warm_up_evaluation_seconds: list[float] = field(default_factory=list)
+    warm_up_rows_folded: int = 0  # rows folded in them (the new ones included)
     quiet_evaluation_seconds: list[float] = field(default_factory=list)
     quiet_rows: int = 0  # appended during the quiet rounds
     rows_folded: int = 0  # read and folded by the first evaluation (the windows, the episodes)
@@ -71,6 +77,10 @@ class HistoryResult:
     @property
     def quiet_evaluation(self) -> float:
         return statistics.median(self.quiet_evaluation_seconds)
+
+    @property
+    def warm_up_evaluation(self) -> float:
+        return max(self.warm_up_evaluation_seconds, default=0.0)
 
 
 def names(containers: int) -> list[str]:
@@ -111,8 +121,10 @@ def run_history(
         daemon.status_cycle()
         rss = resident_bytes()
         first, rows_folded = evaluations.pop(), sum(folded)
+        folded.clear()
         warmup = timedelta(seconds=best_intervals(containers, config)["backups"])
         run.advance(warmup + timedelta(minutes=5))
+        warm_up, warm_up_rows = list(evaluations), sum(folded)
         appended = daemon.store.last_id()
         evaluations.clear()
         run.advance(daemon.poller.status_interval * QUIET_ROUNDS)
@@ -128,6 +140,8 @@ def run_history(
             first_read_seconds=built["first_read_seconds"],
             first_evaluation_seconds=first,
             rss_bytes=rss,
+            warm_up_evaluation_seconds=warm_up,
+            warm_up_rows_folded=warm_up_rows,
             quiet_evaluation_seconds=list(evaluations),
             quiet_rows=daemon.store.last_id() - appended,
             rows_folded=rows_folded,

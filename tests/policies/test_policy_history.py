@@ -1,23 +1,30 @@
 """PolicyHistory: each policy folds only its own window, a quiet evaluation folds nothing,
-the state (and the gauges made from it) survives a daemon restart, and so does `gave_up`."""
+weekly_pin's rows are read per container once its backup list is, the state (and the
+gauges made from it) survives a daemon restart, and so does `gave_up`."""
 
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import create_engine
+
+from daemon import evaluation
 from daemon.audit import AuditStore, new_action_id
+from daemon.audit.episode_marks import read_marks
 from daemon.clock import ManualClock
 from daemon.config import Config
-from daemon.evaluation import PolicyHistory
+from daemon.evaluation import PolicyHistory, fold_rows
 from daemon.simulator import Simulator
 from policies import (
     AutoRestartOptions,
     AutoRestartPolicy,
     BackupFreshnessOptions,
     HistoryRow,
+    IsoWeek,
     WeeklyPinOptions,
     WeeklyPinPolicy,
 )
+from tests.policies.factories import container, snapshot
 from tests.support.simulated_run import AMPLE_RATE_LIMIT, MONDAY, SimulatedRun, config_with
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -67,6 +74,12 @@ def append(
         container_name=container,
         **fields,
     )
+
+
+def listed(*names: str, unlisted: tuple[str, ...] = ()):
+    """The snapshot's views of these containers, their backup lists read (none of `unlisted`)."""
+    everyone = [container(name) for name in (*names, *unlisted)]
+    return snapshot(NOW, *everyone, backups={name: () for name in names}).containers
 
 
 def policies() -> tuple[Recording, Recording]:
@@ -130,7 +143,7 @@ def test_each_policy_folds_its_own_window_and_nothing_else(tmp_path):
     append(store, clock, NOW - timedelta(minutes=5), "cli", "container.stop", "succeeded", "api")
     restarts, pins = policies()
 
-    states = PolicyHistory(store).states([restarts, pins], NOW)
+    states = PolicyHistory(store).states([restarts, pins], NOW, listed("held", "gone", "db"))
 
     # auto_restart: about two hours of its own and the operator's starts; weekly_pin: three
     # weeks of its rows, and the pins it still holds however old, never the other's rows.
@@ -206,6 +219,10 @@ def test_gauges_and_status_come_out_the_same_after_a_daemon_restart(tmp_path):
 
     run.restart_daemon()  # a redeploy: nothing in memory, the same audit database
     run.advance(timedelta(minutes=1))
+    # The first evaluation reads auto_restart's state; weekly_pin's comes at the next one
+    # (or when a container's backup list is read first).
+    assert [gauge(run, *metric) for metric in metrics] == [*before[:2], None, None]
+    run.advance(timedelta(minutes=1))
 
     assert [gauge(run, *metric) for metric in metrics] == before
     status_after = {
@@ -263,8 +280,141 @@ def test_a_pin_whose_answer_was_lost_is_still_held_after_a_restart_months_later(
                target=target, details={"iso_week": "2026-W01"})  # fmt: skip
     _, pins = policies()
 
-    states = PolicyHistory(store).states([pins], NOW)  # a start: the window is 3 weeks
+    states = PolicyHistory(store).states([pins], NOW, listed("db"))  # a start: 3 weeks' window
 
     held = states["weekly_pin"]["usr-abc12345-db"].pins
     assert {(pin.backup_id, pin.maybe) for pin in held.values()} == {("4", True), ("5", True)}
     store.close()
+
+
+def pin_history(store: AuditStore, clock: ManualClock, names: Sequence[str]) -> None:
+    """Ten weeks of weekly pins and unpins of `names`, as the daemon writes them."""
+    for week in range(10):
+        at = NOW - timedelta(weeks=10 - week)
+        for n, name in enumerate(names):
+            label = {"details": {"iso_week": f"2026-W{week + 1:02d}"}}
+            append(store, clock, at, PINNER, "backup.pin", "succeeded", name,
+                   target=f"{n}-{week}", **label)  # fmt: skip
+            if week >= 8:  # keep_weeks 8: the pin of 8 weeks before is unpinned
+                label = {"details": {"iso_week": f"2026-W{week - 7:02d}"}}
+                append(store, clock, at, PINNER, "backup.unpin", "succeeded", name,
+                       target=f"{n}-{week - 8}", **label)  # fmt: skip
+
+
+def test_weekly_pin_reads_a_container_once_its_backup_list_is_read_and_folds_the_same(
+    tmp_path, monkeypatch
+):
+    """A start reads none of weekly_pin's rows (it decides nothing before a list is read);
+    each container's are read at the first evaluation that shows its list, and its ledger
+    is the one a read of every container at once folds; rows appended meanwhile are folded
+    once, into the ledgers already read."""
+    monkeypatch.setattr(evaluation, "WARM_UP_CONTAINERS", 0)  # only what the lists need
+    clock = ManualClock(NOW - timedelta(weeks=12))
+    store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", clock)
+    names = ("web", "api", "db")
+    pin_history(store, clock, names)
+    clock.set(NOW)
+    _, everyone = policies()
+    expected = fold_all(everyone, store)  # every container's rows at once, then folded
+
+    _, pins = policies()
+    history = PolicyHistory(store)
+    first = history.states([pins], NOW, listed(unlisted=names))
+    assert pins.folds == [] and dict(first["weekly_pin"]) == {}
+
+    later = NOW + timedelta(seconds=15)
+    web_listed = history.states([pins], later, listed("web", unlisted=("api", "db")))
+    assert [cid for cid, _ in pins.folds] == ["usr-abc12345-web"]
+    assert dict(web_listed["weekly_pin"]) == {"usr-abc12345-web": expected["usr-abc12345-web"]}
+
+    pins.folds.clear()
+    clock.set(NOW + timedelta(seconds=20))
+    for name in ("web", "api"):  # appended before api's list is read: folded once each
+        append(store, clock, clock.now(), PINNER, "backup.pin", "failed", name, target="x",
+               details={"iso_week": "2026-W11"})  # fmt: skip
+    all_listed = history.states([pins], NOW + timedelta(seconds=30), listed(*names))
+    folded = [(cid[13:], [row.target for row in rows]) for cid, rows in pins.folds]
+    assert ("web", ["x"]) in folded  # the new row onto web's ledger, alone
+    assert sum(targets.count("x") for cid, targets in folded if cid == "api") == 1
+    ledgers = all_listed["weekly_pin"]
+    assert ledgers["usr-abc12345-db"] == expected["usr-abc12345-db"]
+    for name in ("web", "api"):  # what was folded before, and the failed attempt of W11
+        ledger = ledgers[f"usr-abc12345-{name}"]
+        assert ledger.pins == expected[f"usr-abc12345-{name}"].pins
+        assert len(ledger.pins) == 8
+        assert ledger.weeks[IsoWeek(2026, 11)].outcome == "failed"
+    store.close()
+
+
+def test_weekly_pins_unlisted_containers_are_read_a_slice_at_each_evaluation_after_the_first(
+    tmp_path, monkeypatch
+):
+    """No list read yet: every ledger (and its gauge) is still back within a few
+    evaluations, a bounded number of containers at each, none at the first."""
+    monkeypatch.setattr(evaluation, "WARM_UP_CONTAINERS", 2)
+    clock = ManualClock(NOW - timedelta(weeks=12))
+    store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", clock)
+    names = ("web", "api", "db")
+    pin_history(store, clock, names)
+    clock.set(NOW)
+    _, everyone = policies()
+    expected = fold_all(everyone, store)
+    _, pins = policies()
+    history = PolicyHistory(store)
+    unlisted = listed(unlisted=names)
+
+    read = [
+        len(history.states([pins], NOW + timedelta(seconds=15 * n), unlisted)["weekly_pin"])
+        for n in range(4)
+    ]
+
+    assert read == [0, 2, 3, 3]
+    assert history.states([pins], NOW, unlisted)["weekly_pin"] == expected
+    store.close()
+
+
+def fold_all(policy: Recording, store: AuditStore):
+    """Every container's weekly_pin ledger, from one read of every container's rows."""
+    query = policy.history_query(NOW)
+    rows = store.history_from_latest(
+        query.episode, query.since, query.actors, query.actions, save_mark=False
+    )
+    rows += store.history(query.since, query.actors, query.actions)
+    return fold_rows(policy, {}, rows)
+
+
+def test_a_start_moves_weekly_pins_mark_as_a_read_of_every_container_would(tmp_path):
+    """The next start reads from where the earliest pin still held began, though this one
+    read no pin rows at all."""
+    clock = ManualClock(NOW - timedelta(weeks=12))
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    store = AuditStore.open(url, "test:1", clock)
+    pin_history(store, clock, ("web", "db"))
+    clock.set(NOW)
+    _, pins = policies()
+    history = PolicyHistory(store)
+    history.states([pins], NOW)  # no list read: nothing is read
+    history.states([pins], NOW)  # the mark moves at the next evaluation, with the warm-up
+    moved = read_marks_of(url)
+    store.close()
+
+    other_url = f"sqlite:///{tmp_path / 'other.db'}"
+    other_clock = ManualClock(NOW - timedelta(weeks=12))
+    other = AuditStore.open(other_url, "test:2", other_clock)
+    pin_history(other, other_clock, ("web", "db"))
+    other_clock.set(NOW)
+    query = pins.history_query(NOW)
+    other.history_from_latest(query.episode, query.since, query.actors, query.actions)
+    assert moved == read_marks_of(other_url)  # as the read of every container's rows leaves it
+    earliest_held = NOW - timedelta(weeks=8)  # pins of the 8 newest weeks are held
+    assert [mark.closed_before for mark in moved.values()] == [earliest_held - timedelta(days=1)]
+    other.close()
+
+
+def read_marks_of(url: str):
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return read_marks(conn)
+    finally:
+        engine.dispose()
