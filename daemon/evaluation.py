@@ -18,11 +18,13 @@ has its history read container by container instead, by the container index: at
 its first evaluation only the containers it needs (none, at a start: no list is
 read yet); at each later one, the containers that turned needed, and
 `WARM_UP_CONTAINERS` more, so every state (and the gauges and `/status` made of
-it) is back within a few evaluations. At the first evaluation that finds every
-container read, its episode mark moves (`AuditStore.advance_mark`) as a read of
-them all would have moved it. So a start's first evaluation reads what
-its decisions need (auto_restart's: the crashes that came while no daemon ran),
-however many pins a year of history holds. The rows appended meanwhile are
+it) is back within one evaluation per hundred containers (ten at 1,000), sooner
+where lists are read. Once an evaluation has read every container (`once`: its
+only one, its lists read), the policy's episode mark moves
+(`AuditStore.advance_mark`) as a read of them all would have moved it. So a
+start's first evaluation reads what its decisions need (auto_restart's: the
+crashes that came while no daemon ran), however many pins a year of history
+holds. The rows appended meanwhile are
 folded only into the states already read; the others find them in the database
 when their turn comes.
 
@@ -35,15 +37,18 @@ place, so `/status` may read the last ones from another thread.
 status poll failed yields no decisions at all (fail closed).
 """
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from daemon.audit import AuditStore, HistoryRow
+from daemon.audit import AuditBusyError, AuditError, AuditStore, HistoryRow
 from daemon.snapshot import ContainerView, Snapshot
 from policies import Decision, Policy, Subject
+
+log = logging.getLogger(__name__)
 
 LOAD_SLICE = timedelta(days=1)
 LOAD_CONTAINERS = 500  # containers whose history one read of a `state_needed` policy names
@@ -130,24 +135,40 @@ class PolicyHistory:
     ) -> None:
         """Fold the history, up to the last row read, of the containers the policy needs
         now and has not read yet, and after its `first` evaluation of up to
-        `WARM_UP_CONTAINERS` more (so every state, and its gauges, comes back soon):
-        their open episodes, then their window. Once all are read, the mark moves."""
+        `WARM_UP_CONTAINERS` more (so every state, and its gauges, comes back): their
+        open episodes, then their window. The latter wait for no write the store is busy
+        with (it may be waiting out another process's lock): they are read at a later
+        evaluation then. Once all are read, the mark moves."""
         needed = policy.state_needed
         read = self._read_for[policy.name]
         unread = [cid for cid in views if cid not in read]
-        if not unread:
-            if not first and policy.name in self._unmarked:
-                self._advance_mark(policy, now)
-            return
         wanted = [cid for cid in unread if needed(views[cid])]
+        if wanted:
+            self._read_containers(policy, now, wanted, subjects)
         if not first:
             chosen = set(wanted)
-            wanted += [cid for cid in unread if cid not in chosen][:WARM_UP_CONTAINERS]
-        if not wanted:
-            return
+            more = [cid for cid in unread if cid not in chosen][:WARM_UP_CONTAINERS]
+            try:
+                self._read_containers(policy, now, more, subjects, wait=False)
+            except AuditBusyError:
+                return
+            wanted += more
+        if policy.name in self._unmarked and len(wanted) == len(unread):
+            self._advance_mark(policy, now)
+
+    def _read_containers(
+        self,
+        policy: Policy,
+        now: datetime,
+        wanted: list[str],
+        subjects: Mapping[str, Subject],
+        wait: bool = True,
+    ) -> None:
+        """Fold the open episodes, then the window, of the `wanted` containers, a
+        `LOAD_CONTAINERS` at a time."""
         query = policy.history_query(now)
         last = self._last_id or 0
-        states = self._states[policy.name]
+        read, states = self._read_for[policy.name], self._states[policy.name]
         for start in range(0, len(wanted), LOAD_CONTAINERS):
             chunk = wanted[start : start + LOAD_CONTAINERS]
             rows: list[HistoryRow] = []
@@ -159,20 +180,32 @@ class PolicyHistory:
                     query.actions,
                     query.dry_run,
                     container_ids=chunk,
+                    wait=wait,
                 )
-            rows += self._store.history(query.since, query.actors, query.actions, chunk)
+            rows += self._store.history(query.since, query.actors, query.actions, chunk, wait=wait)
             states = fold_rows(policy, states, (row for row in rows if row.id <= last), subjects)
-            read.update(chunk)
-        self._states[policy.name] = states
+            self._states[policy.name] = states  # kept before they count as read: a read of
+            read.update(chunk)  # the next chunk may fail, and these are not read again
 
     def _advance_mark(self, policy: Policy, now: datetime) -> None:
-        """Move the policy's episode mark, as its read of every container would have."""
-        self._unmarked.discard(policy.name)
+        """Move the policy's episode mark, as its read of every container would have. Only
+        the next start needs it, and no evaluation waits for it: if the database takes no
+        write now, it is tried again at the next evaluation (the mark saved before stays
+        true)."""
         query = policy.history_query(now)
         if query.episode is not None:
-            self._store.advance_mark(
-                query.episode, query.since, query.actors, query.actions, query.dry_run
-            )
+            try:
+                moved = self._store.advance_mark(
+                    query.episode, query.since, query.actors, query.actions, query.dry_run
+                )
+            except AuditBusyError:
+                return
+            except AuditError as error:
+                log.warning("the episode mark of %s was not moved: %s", policy.name, error)
+                return
+            if not moved:
+                return
+        self._unmarked.discard(policy.name)
 
     def _catch_up(
         self, policies: Sequence[Policy], now: datetime, subjects: Mapping[str, Subject]

@@ -122,6 +122,10 @@ class AuditReadError(AuditError):
     """Audit rows could not be read."""
 
 
+class AuditBusyError(AuditReadError):
+    """A read asked not to wait found the store busy with a write (try it again later)."""
+
+
 def driver_message(exc: Exception) -> str:
     """What the database driver said (the first line, secrets removed), for an error message."""
     original = getattr(exc, "orig", None) or exc

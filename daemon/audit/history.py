@@ -245,10 +245,11 @@ def history_statement(
         statement = statement.where(LOG.c.at < before)
     if after_id is not None:
         statement = statement.where(LOG.c.id > after_id)
+    by_kind = container_ids is None  # a few containers: by the container index
     if actors is not None:
-        statement = statement.where(LOG.c.actor.in_(list(actors)))
+        statement = statement.where(kind_column(LOG, "actor", by_kind).in_(list(actors)))
     if actions is not None:
-        statement = statement.where(LOG.c.action.in_(list(actions)))
+        statement = statement.where(kind_column(LOG, "action", by_kind).in_(list(actions)))
     if container_ids is not None:
         statement = statement.where(LOG.c.container_id.in_(list(container_ids)))
     if outcomes is not None:
@@ -324,8 +325,9 @@ def _open_per_container(
     episode: Episode, before: datetime, dry_run: bool, container_ids: list[str] | None
 ) -> Subquery:
     """Each container's latest opening row before `before` that no closing row follows."""
+    by_kind = container_ids is None  # a few containers: by the container index
     latest = select(LOG.c.container_id, func.max(LOG.c.id).label("latest_id")).where(
-        of_kinds(LOG, episode.opens), *_counting(LOG, dry_run, episode.not_before)
+        of_kinds(LOG, episode.opens, by_kind=by_kind), *_counting(LOG, dry_run, episode.not_before)
     )
     if container_ids is not None:
         latest = latest.where(LOG.c.container_id.in_(container_ids))
@@ -358,11 +360,15 @@ def _open_per_key(
     other rows (`followed`) came after it before `before`."""
     key = [LOG.c[name] for name in episode.key]
     marks = and_(of_kinds(LOG, (*episode.opens, *episode.closes)), *_counting(LOG, dry_run))
+    by_kind = container_ids is None  # a few containers: by the container index
     latest = select(
         *key,
         func.max(case((marks, LOG.c.id))).label("latest_id"),  # the latest opening or closing
         func.max(case((LOG.c.at < before, LOG.c.id))).label("last_id"),  # its latest row before
-    ).where(LOG.c.actor.in_(actors), LOG.c.action.in_(actions))
+    ).where(
+        kind_column(LOG, "actor", by_kind).in_(actors),
+        kind_column(LOG, "action", by_kind).in_(actions),
+    )
     if episode.not_before is not None:
         latest = latest.where(LOG.c.at >= episode.not_before)
     if container_ids is not None:
@@ -422,20 +428,31 @@ def _counting(
     return conditions
 
 
-def of_kinds(table, kinds: Iterable[RowKind], *, by_outcome: bool = True) -> ColumnElement[bool]:
+def of_kinds(
+    table, kinds: Iterable[RowKind], *, by_outcome: bool = True, by_kind: bool = True
+) -> ColumnElement[bool]:
     """The rows of `table` of any of `kinds` (`RowKind.matches` in SQL). `by_outcome`
     False keeps the outcome index out of the plan, for a caller whose own index (one
-    container's rows) is narrower than every row of an outcome."""
-    return or_(*(_of_kind(table, kind, by_outcome) for kind in kinds))
+    container's rows) is narrower than every row of an outcome; `by_kind` False keeps
+    every index on a kind out of it (`kind_column`)."""
+    return or_(*(_of_kind(table, kind, by_outcome and by_kind, by_kind) for kind in kinds))
 
 
-def _of_kind(table, kind: RowKind, by_outcome: bool) -> ColumnElement[bool]:
-    outcome = table.c.outcome if by_outcome else table.c.outcome + ""
-    conditions = [outcome == kind.outcome]
+def kind_column(table, name: str, by_kind: bool = True) -> ColumnElement[str]:
+    """`actor`, `action` or `outcome` of `table` as a condition uses it. `by_kind` False: as
+    an expression no index serves, for a read of a few containers (SQLite, with no
+    statistics, would otherwise scan a policy's rows of every container by the
+    (`actor`, `action`, `at`) index; the container index holds the kind of each row)."""
+    column = table.c[name]
+    return column if by_kind else column + ""
+
+
+def _of_kind(table, kind: RowKind, by_outcome: bool, by_kind: bool) -> ColumnElement[bool]:
+    conditions = [kind_column(table, "outcome", by_outcome) == kind.outcome]
     if kind.actor is not None:
-        conditions.append(table.c.actor == kind.actor)
+        conditions.append(kind_column(table, "actor", by_kind) == kind.actor)
     if kind.action is not None:
-        conditions.append(table.c.action == kind.action)
+        conditions.append(kind_column(table, "action", by_kind) == kind.action)
     if kind.event is not None:
         event = detail_text(EVENT_DETAIL, kind.event)
         conditions.append(table.c.details.contains(event, autoescape=True))

@@ -41,6 +41,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from daemon.audit import holds, liveness, outbox
 from daemon.audit.chain import VerifyResult, canonical_json, row_hash, verify_chain
 from daemon.audit.engine import (
+    AuditBusyError,
     AuditError,
     AuditOpenError,
     AuditReadError,
@@ -433,9 +434,11 @@ class AuditStore:
         after_id: int | None = None,
         before: datetime | None = None,
         outcomes: Iterable[str] | None = None,
+        *,
+        wait: bool = True,
     ) -> list[HistoryRow]:
         """Rows at or after `since` and before `before` (aware), filtered, ordered by id:
-        what policies remember.
+        what policies remember. `wait` False: AuditBusyError rather than wait for a write.
 
         `after_id` reads only rows appended after that one (appends are serialised by the
         head lock, so ids grow in commit order); with nothing else given, that read
@@ -444,7 +447,8 @@ class AuditStore:
             if moment is not None:
                 _require_aware(moment)
         return self._read_history(
-            history_statement(since, actors, actions, container_ids, after_id, before, outcomes)
+            history_statement(since, actors, actions, container_ids, after_id, before, outcomes),
+            wait,
         )
 
     def history_from_latest(
@@ -457,19 +461,21 @@ class AuditStore:
         *,
         container_ids: Collection[str] | None = None,
         save_mark: bool = True,
+        wait: bool = True,
     ) -> list[HistoryRow]:
         """Rows before `before` of every episode still open (see `Episode`), ordered by id:
         what a policy needs of a state older than its window. `dry_run`: what a dry run
-        wrote counts too. `container_ids`: only the episodes of these containers.
+        wrote counts too. `container_ids`: only the episodes of these containers. `wait`
+        False: AuditBusyError rather than wait for a write.
 
         The read starts at the episode's mark where it holds, and (with `save_mark`, for a
         read of every container) a new mark is saved after it (episode_marks.py): the next
         start reads the episodes still open, not the whole horizon. A mark that cannot be
         saved is logged, and the next start reads from the older one."""
         _require_aware(before)
-        name, saved, scanned = self._marked(episode, dry_run)
+        name, saved, scanned = self._marked(episode, dry_run, wait)
         rows = self._read_history(
-            from_latest_statement(scanned, before, actors, actions, dry_run, container_ids)
+            from_latest_statement(scanned, before, actors, actions, dry_run, container_ids), wait
         )
         if save_mark and container_ids is None:
             openings = [row.at for row in rows if episode.opened_by(row, dry_run)]
@@ -483,23 +489,27 @@ class AuditStore:
         actors: Iterable[str],
         actions: Iterable[str],
         dry_run: bool = False,
-    ) -> None:
+    ) -> bool:
         """Move the episode's mark as `history_from_latest` of every container would, for a
         policy that reads its episodes container by container: only where the earliest
-        one still open began is read, none of their rows."""
+        one still open began is read, none of their rows. It waits for no write: False
+        when the database took none now (`_save_mark`), AuditBusyError when this store
+        was busy with one; try again later."""
         _require_aware(before)
-        name, saved, scanned = self._marked(episode, dry_run)
+        name, saved, scanned = self._marked(episode, dry_run, wait=False)
         statement = earliest_open_statement(scanned, before, actors, actions, dry_run)
-        with self._reading(f"the open episodes of {name}") as conn:
+        with self._reading(f"the open episodes of {name}", wait=False) as conn:
             earliest = conn.execute(statement).scalar()
         openings = [] if earliest is None else [earliest]
-        self._move_mark(name, saved, episode, openings, before)
+        return self._move_mark(name, saved, episode, openings, before)
 
-    def _marked(self, episode: Episode, dry_run: bool) -> tuple[str, Mark | None, Episode]:
+    def _marked(
+        self, episode: Episode, dry_run: bool, wait: bool = True
+    ) -> tuple[str, Mark | None, Episode]:
         """The episode's mark name, its saved mark, and the episode as read from the mark
         where it holds."""
         name = episode.mark_name(dry_run)
-        with self._reading(f"the mark of episode {name}") as conn:
+        with self._reading(f"the mark of episode {name}", wait=wait) as conn:
             saved = read_mark(conn, name)
         mark = saved if saved is not None and saved.covers(episode.not_before) else None
         scanned = episode if mark is None else episode.from_mark(mark.closed_before)
@@ -512,16 +522,15 @@ class AuditStore:
         episode: Episode,
         openings: list[datetime],
         before: datetime,
-    ) -> None:
+    ) -> bool:
         """Save the mark after a read of every container's open episodes, whose
-        `openings` were found, if it moved."""
+        `openings` were found, if it moved. Whether it holds now (`_save_mark`)."""
         mark = saved if saved is not None and saved.covers(episode.not_before) else None
         if mark is None:
             found = first_mark(episode.not_before, openings, before)
         else:
             found = mark.after(episode.not_before, openings, before)
-        if found != saved:
-            self._save_mark(name, found)
+        return found == saved or self._save_mark(name, found)
 
     def check_holds(self) -> list[str]:
         """Where the holds disagree with their chained rows (holds.disagreements)."""
@@ -559,12 +568,18 @@ class AuditStore:
             checks.append(MarkCheck(name, mark, declared=True, still_open=opened))
         return checks
 
-    def _save_mark(self, name: str, mark: Mark) -> None:
-        """Save an episode's mark, if the database lets us now (nothing depends on it)."""
-        if self._closed:
-            return
+    def _save_mark(self, name: str, mark: Mark) -> bool:
+        """Save an episode's mark if the database lets us now, without waiting for its write
+        lock: nothing depends on it, and a policy reads it on its evaluations' path (a
+        caller may try again; the next start reads from the older mark). Whether it was."""
+        if self._closed or not self._lock.acquire(blocking=False):
+            return False
         try:
-            with self._lock, self._engine.connect() as conn, begin_write(conn, self._busy_timeout):
+            with (
+                self._engine.connect() as conn,
+                _not_waiting(conn, self._busy_timeout),
+                begin_write(conn, lock_timeout=0),
+            ):
                 save_mark(conn, name, mark, self._now())
         except SQLAlchemyError as exc:
             log.warning(
@@ -574,6 +589,10 @@ class AuditStore:
                 name,
                 redact_text(driver_message(exc)),
             )
+            return False
+        finally:
+            self._lock.release()
+        return True
 
     def last_id(self) -> int:
         """The id of the newest row (0 when there is none): where reading new rows starts."""
@@ -741,22 +760,28 @@ class AuditStore:
         return fields
 
     @contextmanager
-    def _reading(self, what: str = "audit rows") -> Iterator[Connection]:
+    def _reading(self, what: str = "audit rows", *, wait: bool = True) -> Iterator[Connection]:
+        """A connection to read on. `wait` False: AuditBusyError at once if this store is
+        busy with a write (which may be waiting out a lock another process holds)."""
+        if not self._lock.acquire(blocking=wait):
+            raise AuditBusyError(f"audit database {self._database}: busy: {what} not read now")
         try:
-            with self._lock, self._engine.connect() as conn:
+            with self._engine.connect() as conn:
                 yield conn
         except SQLAlchemyError as exc:
             raise AuditReadError(
                 f"audit database {self._database}: cannot read {what}: {driver_message(exc)}; "
                 "check that the database is reachable"
             ) from None
+        finally:
+            self._lock.release()
 
     def _read(self, statement: Select) -> list[AuditLog]:
         with self._reading() as conn:
             return [AuditLog(**row) for row in conn.execute(statement).mappings()]
 
-    def _read_history(self, statement: Select) -> list[HistoryRow]:
-        with self._reading() as conn:
+    def _read_history(self, statement: Select, wait: bool = True) -> list[HistoryRow]:
+        with self._reading(wait=wait) as conn:
             return [history_row(values) for values in conn.execute(statement)]
 
 
@@ -917,3 +942,18 @@ def _require_aware(moment: datetime) -> None:
 def _clean_text(text: str) -> str:
     text = redact_text(text)
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "...[truncated]"
+
+
+@contextmanager
+def _not_waiting(conn: Connection, busy_timeout: float) -> Iterator[None]:
+    """SQLite: a write on `conn` fails at once if another holds the lock (PostgreSQL's wait
+    is `begin_write`'s `lock_timeout`); the connection's wait is restored after."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    driver = conn.connection.driver_connection  # outside SQLAlchemy's transaction
+    driver.execute("PRAGMA busy_timeout = 0")
+    try:
+        yield
+    finally:
+        driver.execute(f"PRAGMA busy_timeout = {max(0, round(busy_timeout * 1000))}")

@@ -14,7 +14,7 @@ from daemon.explanation import explanation, render_text
 from daemon.pauses import pauses_in_force
 from daemon.snapshot import ContainerView
 from daemon.stacks import MAX_BACKUPS, Priority
-from policies import Subject, build_policies
+from policies import build_policies
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,7 +40,7 @@ def explain(args: argparse.Namespace) -> int:
             config.policies, dry_run=config.daemon.dry_run, overrides=config.overrides
         )
         states = PolicyHistory(session.store, read_only=True).states(
-            policies, now, {container.id: Subject.of(view)}
+            policies, now, {container.id: view}
         )
         holds = session.store.active_holds()
         pauses = pauses_in_force(

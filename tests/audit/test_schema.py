@@ -10,7 +10,9 @@ from pathlib import Path
 from sqlalchemy import MetaData, create_engine, insert, inspect, text
 
 from daemon.audit import GENESIS_HASH, LEASE, AuditLog, AuditStore, new_action_id, row_hash
+from daemon.audit.history import from_latest_statement, history_statement
 from daemon.clock import ManualClock
+from policies import BackupFreshnessOptions, WeeklyPinOptions, WeeklyPinPolicy
 from tests.audit.test_history import RESTART, RESTARTER, START, append
 
 # Written by the code before the one-idea-one-place restructuring (issue 11): the
@@ -226,12 +228,35 @@ def test_the_history_indexes_exist_and_serve_the_reads(store: AuditStore, databa
                 )
             assert "ix_audit_log_actor_action_at" in window
             assert "INTEGER PRIMARY KEY" in appended
+            # weekly_pin's rows of a few containers (read as their backup lists are): by
+            # the container index, not every container's rows of the policy
+            with engine.connect() as conn:
+                for statement in few_containers_statements():
+                    assert f"{CONTAINER_INDEX} (container_id=? AND at>?)" in statement_plan(
+                        conn, statement
+                    )
             assert (
                 "ix_audit_log_actor_action_outcome_at (actor=? AND action=? AND outcome=? AND at>?)"
                 in openings
             )
     finally:
         engine.dispose()
+
+
+def few_containers_statements() -> list:
+    """weekly_pin's reads of two containers: its open episodes and its window."""
+    query = WeeklyPinPolicy(WeeklyPinOptions(), BackupFreshnessOptions()).history_query(START)
+    ids = ["usr-0000abcd-web", "usr-0000abcd-db"]
+    return [
+        from_latest_statement(query.episode, query.since, query.actors, query.actions, False, ids),
+        history_statement(query.since, query.actors, query.actions, ids),
+    ]
+
+
+def statement_plan(conn, statement) -> str:
+    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+    rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")
+    return " ".join(str(row[-1]) for row in rows)
 
 
 def _plan(conn, where: str) -> str:

@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import create_engine
 
 from daemon import evaluation
 from daemon.audit import AuditStore, new_action_id
+from daemon.audit.engine import AuditReadError
 from daemon.audit.episode_marks import read_marks
 from daemon.clock import ManualClock
 from daemon.config import Config
@@ -418,3 +420,106 @@ def read_marks_of(url: str):
             return read_marks(conn)
     finally:
         engine.dispose()
+
+
+def test_a_failed_read_of_one_slice_of_containers_keeps_the_slices_read_before_it(
+    tmp_path, monkeypatch
+):
+    """A read that fails part way loses nothing: the containers read before it keep their
+    ledgers, the others are read at the next evaluation."""
+    monkeypatch.setattr(evaluation, "LOAD_CONTAINERS", 1)  # one container per read
+    clock = ManualClock(NOW - timedelta(weeks=12))
+    store = AuditStore.open(f"sqlite:///{tmp_path / 'audit.db'}", "test:1", clock)
+    names = ("web", "api")
+    pin_history(store, clock, names)
+    clock.set(NOW)
+    _, everyone = policies()
+    expected = fold_all(everyone, store)
+    _, pins = policies()
+    history = PolicyHistory(store)
+    reads = store.history_from_latest
+
+    def second_read_fails(*args, **kwargs):
+        if kwargs.get("container_ids") == ["usr-abc12345-api"]:
+            store.history_from_latest = reads  # once
+            raise AuditReadError("the audit database is locked")
+        return reads(*args, **kwargs)
+
+    store.history_from_latest = second_read_fails
+    with pytest.raises(AuditReadError):
+        history.states([pins], NOW, listed(*names))
+    states = history.states([pins], NOW + timedelta(seconds=15), listed(*names))
+
+    assert states["weekly_pin"] == expected  # web's, read before the failure, is kept
+    store.close()
+
+
+def test_a_mark_that_cannot_be_moved_fails_no_evaluation_and_moves_at_the_next(tmp_path, caplog):
+    clock = ManualClock(NOW - timedelta(weeks=12))
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    store = AuditStore.open(url, "test:1", clock)
+    pin_history(store, clock, ("web",))
+    clock.set(NOW)
+    _, pins = policies()
+    history = PolicyHistory(store)
+    history.states([pins], NOW, listed(unlisted=("web",)))  # nothing read, no mark moved
+    advance = store.advance_mark
+
+    def locked(*args, **kwargs):
+        store.advance_mark = advance  # once
+        raise AuditReadError("the audit database is locked")
+
+    store.advance_mark = locked
+    states = history.states([pins], NOW + timedelta(seconds=15), listed("web"))
+    assert states["weekly_pin"]["usr-abc12345-web"].pins  # the evaluation went on
+    assert "episode mark of weekly_pin was not moved" in caplog.text
+    assert read_marks_of(url) == {}
+    history.states([pins], NOW + timedelta(seconds=30), listed("web"))
+    assert len(read_marks_of(url)) == 1
+    store.close()
+
+
+def test_the_warm_up_and_the_mark_wait_for_no_write_the_store_is_busy_with(tmp_path):
+    """Reading containers no decision needs yet, and moving the mark, are put off while the
+    store is busy with a write (it may be waiting out another process's lock): they never
+    hold back an evaluation. What a read backup list needs is read all the same."""
+    clock = ManualClock(NOW - timedelta(weeks=12))
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    store = AuditStore.open(url, "test:1", clock)
+    pin_history(store, clock, ("web", "db"))
+    clock.set(NOW)
+    _, everyone = policies()
+    expected = fold_all(everyone, store)
+    _, pins = policies()
+    history = PolicyHistory(store)
+    history.states([pins], NOW, listed(unlisted=("web", "db")))
+    store._lock = Contended(store._lock)  # a write holds it whenever one does not wait
+
+    busy = history.states([pins], NOW + timedelta(seconds=15), listed("web", unlisted=("db",)))
+
+    assert dict(busy["weekly_pin"]) == {"usr-abc12345-web": expected["usr-abc12345-web"]}
+    assert read_marks_of(url) == {}  # db not read: the mark waits too
+    store._lock = store._lock.lock
+    states = history.states([pins], NOW + timedelta(seconds=30), listed(unlisted=("web", "db")))
+    assert states["weekly_pin"] == expected
+    assert len(read_marks_of(url)) == 1
+    store.close()
+
+
+class Contended:
+    """A lock a write always holds when asked without waiting, and is free when waited for."""
+
+    def __init__(self, lock) -> None:
+        self.lock = lock
+
+    def acquire(self, blocking: bool = True) -> bool:
+        return blocking and self.lock.acquire()
+
+    def release(self) -> None:
+        self.lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()

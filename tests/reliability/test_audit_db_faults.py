@@ -338,7 +338,10 @@ def test_a_change_whose_outcome_row_meets_a_locked_database_is_recorded_once_it_
         wait_until(lambda: any(m["path"].endswith("/status") for m in mutations(simulator)),
                    60, "the stop to be applied", step=0.05)  # fmt: skip
         with sqlite_write_lock(url):
-            time.sleep(15)  # past the answer, the 5 s busy timeout of the outcome row, and more
+            # Past the answer (6 s), a lease renewal's 5 s wait for the lock that may come
+            # first, the outcome row's own 5 s busy timeout, and more: released at 15 s,
+            # the row's wait could end just as the lock did, and nothing was refused.
+            time.sleep(20)
         out, err = change.communicate(timeout=60)
     finally:
         if change.poll() is None:
