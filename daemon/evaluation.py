@@ -189,22 +189,19 @@ class PolicyHistory:
 
     def _advance_mark(self, policy: Policy, now: datetime) -> None:
         """Move the policy's episode mark, as its read of every container would have. Only
-        the next start needs it, and no evaluation waits for it: if the database takes no
-        write now, it is tried again at the next evaluation (the mark saved before stays
-        true)."""
+        the next start needs it, and no evaluation waits for it: while the store is busy
+        with a write it is tried at the next evaluation; if the database refuses it (it is
+        logged), the next start reads from the older mark, which stays true."""
         query = policy.history_query(now)
         if query.episode is not None:
             try:
-                moved = self._store.advance_mark(
+                self._store.advance_mark(
                     query.episode, query.since, query.actors, query.actions, query.dry_run
                 )
             except AuditBusyError:
                 return
             except AuditError as error:
                 log.warning("the episode mark of %s was not moved: %s", policy.name, error)
-                return
-            if not moved:
-                return
         self._unmarked.discard(policy.name)
 
     def _catch_up(

@@ -91,6 +91,8 @@ from daemon.secrets import mask_url_password, redact_text, redact_value
 
 log = logging.getLogger(__name__)
 
+MARK_SAVE_WAIT = 0.5  # seconds an episode mark's save waits for the database's write lock
+
 MAX_TEXT = 4000
 VERIFY_BATCH = 1000
 WRITE_ADVICE = (
@@ -489,19 +491,25 @@ class AuditStore:
         actors: Iterable[str],
         actions: Iterable[str],
         dry_run: bool = False,
-    ) -> bool:
+    ) -> None:
         """Move the episode's mark as `history_from_latest` of every container would, for a
         policy that reads its episodes container by container: only where the earliest
-        one still open began is read, none of their rows. It waits for no write: False
-        when the database took none now (`_save_mark`), AuditBusyError when this store
-        was busy with one; try again later."""
+        one still open began is read, none of their rows. It waits for no write of this
+        store (AuditBusyError: try again later), and little for the database's lock (a
+        save refused is logged: `_save_mark`)."""
         _require_aware(before)
-        name, saved, scanned = self._marked(episode, dry_run, wait=False)
-        statement = earliest_open_statement(scanned, before, actors, actions, dry_run)
-        with self._reading(f"the open episodes of {name}", wait=False) as conn:
-            earliest = conn.execute(statement).scalar()
-        openings = [] if earliest is None else [earliest]
-        return self._move_mark(name, saved, episode, openings, before)
+        name = episode.mark_name(dry_run)
+        if not self._lock.acquire(blocking=False):  # held throughout: it is reentrant
+            raise AuditBusyError(f"audit database {self._database}: busy: {name} not moved now")
+        try:
+            name, saved, scanned = self._marked(episode, dry_run)
+            statement = earliest_open_statement(scanned, before, actors, actions, dry_run)
+            with self._reading(f"the open episodes of {name}") as conn:
+                earliest = conn.execute(statement).scalar()
+            openings = [] if earliest is None else [earliest]
+            self._move_mark(name, saved, episode, openings, before)
+        finally:
+            self._lock.release()
 
     def _marked(
         self, episode: Episode, dry_run: bool, wait: bool = True
@@ -522,15 +530,16 @@ class AuditStore:
         episode: Episode,
         openings: list[datetime],
         before: datetime,
-    ) -> bool:
+    ) -> None:
         """Save the mark after a read of every container's open episodes, whose
-        `openings` were found, if it moved. Whether it holds now (`_save_mark`)."""
+        `openings` were found, if it moved."""
         mark = saved if saved is not None and saved.covers(episode.not_before) else None
         if mark is None:
             found = first_mark(episode.not_before, openings, before)
         else:
             found = mark.after(episode.not_before, openings, before)
-        return found == saved or self._save_mark(name, found)
+        if found != saved:
+            self._save_mark(name, found)
 
     def check_holds(self) -> list[str]:
         """Where the holds disagree with their chained rows (holds.disagreements)."""
@@ -568,17 +577,19 @@ class AuditStore:
             checks.append(MarkCheck(name, mark, declared=True, still_open=opened))
         return checks
 
-    def _save_mark(self, name: str, mark: Mark) -> bool:
-        """Save an episode's mark if the database lets us now, without waiting for its write
-        lock: nothing depends on it, and a policy reads it on its evaluations' path (a
-        caller may try again; the next start reads from the older mark). Whether it was."""
-        if self._closed or not self._lock.acquire(blocking=False):
-            return False
+    def _save_mark(self, name: str, mark: Mark) -> None:
+        """Save an episode's mark if the database lets us soon: nothing depends on it (the
+        next start reads from the older mark), and a policy saves it on its evaluations'
+        path, so it waits `MARK_SAVE_WAIT` at most for the database's lock (not a whole
+        busy timeout, while another process holds it). A refusal is logged."""
+        if self._closed:
+            return
         try:
             with (
+                self._lock,
                 self._engine.connect() as conn,
-                _not_waiting(conn, self._busy_timeout),
-                begin_write(conn, lock_timeout=0),
+                _waiting_at_most(conn, MARK_SAVE_WAIT, self._busy_timeout),
+                begin_write(conn, MARK_SAVE_WAIT),
             ):
                 save_mark(conn, name, mark, self._now())
         except SQLAlchemyError as exc:
@@ -589,10 +600,6 @@ class AuditStore:
                 name,
                 redact_text(driver_message(exc)),
             )
-            return False
-        finally:
-            self._lock.release()
-        return True
 
     def last_id(self) -> int:
         """The id of the newest row (0 when there is none): where reading new rows starts."""
@@ -945,15 +952,15 @@ def _clean_text(text: str) -> str:
 
 
 @contextmanager
-def _not_waiting(conn: Connection, busy_timeout: float) -> Iterator[None]:
-    """SQLite: a write on `conn` fails at once if another holds the lock (PostgreSQL's wait
-    is `begin_write`'s `lock_timeout`); the connection's wait is restored after."""
+def _waiting_at_most(conn: Connection, seconds: float, busy_timeout: float) -> Iterator[None]:
+    """SQLite: a write on `conn` waits `seconds` at most for another's lock (PostgreSQL's
+    wait is `begin_write`'s `lock_timeout`); the connection's `busy_timeout` after."""
     if conn.dialect.name != "sqlite":
         yield
         return
     driver = conn.connection.driver_connection  # outside SQLAlchemy's transaction
-    driver.execute("PRAGMA busy_timeout = 0")
+    driver.execute(f"PRAGMA busy_timeout = {round(seconds * 1000)}")
     try:
         yield
     finally:
-        driver.execute(f"PRAGMA busy_timeout = {max(0, round(busy_timeout * 1000))}")
+        driver.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000)}")
