@@ -150,7 +150,9 @@ class PolicyHistory:
             more = [cid for cid in unread if cid not in chosen][:WARM_UP_CONTAINERS]
             try:
                 self._read_containers(policy, now, more, subjects, wait=False)
-            except AuditBusyError:
+            except AuditError as error:  # what the decisions need is read: they go on
+                if not isinstance(error, AuditBusyError):
+                    log.warning("%s: containers not read yet: %s", policy.name, error)
                 return
             wanted += more
         if policy.name in self._unmarked and len(wanted) == len(unread):

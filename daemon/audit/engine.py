@@ -14,9 +14,11 @@ The store (store.py) reaches SQLite or PostgreSQL only through this module:
     AuditError and its subclasses    what the store raises, translated once from the driver
 
 SQLite: WAL journal, `busy_timeout`, and writes in `BEGIN IMMEDIATE` so two
-processes never interleave an append. PostgreSQL: writes serialise on a row lock
-of `audit_head` (SELECT ... FOR UPDATE) with a `lock_timeout`; long reads run in
-REPEATABLE READ so `verify` sees one consistent snapshot.
+processes never interleave an append. PostgreSQL: writes serialise on a
+transaction-level advisory lock (`WRITE_LOCK`, taken by `begin_write`) and appends
+also on a row lock of `audit_head` (SELECT ... FOR UPDATE), both with a
+`lock_timeout`; long reads run in REPEATABLE READ so `verify` sees one consistent
+snapshot.
 
 Every PostgreSQL connection the daemon opens (the audit engine's pool and the
 leader lock's dedicated session) is bounded by `postgres_connect_params`, so a

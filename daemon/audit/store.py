@@ -27,6 +27,7 @@ of sessions that are gone.
 
 import contextlib
 import logging
+import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -592,7 +593,7 @@ class AuditStore:
                 begin_write(conn, MARK_SAVE_WAIT),
             ):
                 save_mark(conn, name, mark, self._now())
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, sqlite3.Error) as exc:
             log.warning(
                 "audit database %s: could not save where the open episodes of %s begin: %s; "
                 "the next start reads them from further back",
@@ -963,4 +964,7 @@ def _waiting_at_most(conn: Connection, seconds: float, busy_timeout: float) -> I
     try:
         yield
     finally:
-        driver.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000)}")
+        try:
+            driver.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000)}")
+        except sqlite3.Error:
+            conn.invalidate()  # not back to the pool with the shorter wait

@@ -231,3 +231,24 @@ class Contended:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def test_a_failed_read_of_containers_no_decision_needs_yet_fails_no_evaluation(tmp_path, caplog):
+    store, _, _, expected, pins, history = pinned(tmp_path, ("web", "db"))
+    history.states([pins], NOW, listed("web", unlisted=("db",)))
+    reads = store.history_from_latest
+
+    def warm_up_fails(*args, **kwargs):
+        if kwargs.get("wait") is False:
+            raise AuditReadError("statement timeout")
+        return reads(*args, **kwargs)
+
+    store.history_from_latest = warm_up_fails
+    states = history.states([pins], NOW + timedelta(seconds=15), listed("web", unlisted=("db",)))
+
+    assert dict(states["weekly_pin"]) == {"usr-abc12345-web": expected["usr-abc12345-web"]}
+    assert "weekly_pin: containers not read yet: statement timeout" in caplog.text
+    store.history_from_latest = reads
+    later = history.states([pins], NOW + timedelta(seconds=30), listed("web", unlisted=("db",)))
+    assert later["weekly_pin"] == expected
+    store.close()
