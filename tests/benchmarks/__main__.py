@@ -263,10 +263,12 @@ Notes:
   verify`ed, built in a child process. In a fresh process per size (one size at a time,
   after every other job) the real Daemon starts on it on a Saturday (no pin due) against
   the in-process simulator: the first evaluation after the first poll is timed, VmRSS
-  read after it, then the quiet evaluations once every backup list was read (metrics
-  refreshed daily there, so that takes 30 simulated minutes). "Read at start" counts the
-  rows folded into the policies' state; the 1M year is 16 times denser than the 10k one
-  and pins all 1,000 containers (the 10k one 250), so its windows hold more rows. The
+  read after it, then every evaluation until each backup list was read (weekly_pin's
+  state is read in these, container by container: the largest is shown), then the quiet
+  ones (metrics refreshed daily there, so the lists take 30 simulated minutes). "Read at
+  start" counts the rows the first evaluation folds (auto_restart's); the 1M year is 16
+  times denser than the 10k one, holds containers given up for months, and pins all
+  1,000 containers (the 10k one 250), so its windows and episodes hold more rows. The
   {same_fleet_days}-day history is the year's fleet and daily activity over the shortest
   span that holds the same state (8 weeks of pins, 3 of pin attempts): against it, only
   the history is longer. Each database is started on as the daemon that wrote it left
