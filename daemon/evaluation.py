@@ -24,9 +24,8 @@ only one, its lists read), the policy's episode mark moves
 (`AuditStore.advance_mark`) as a read of them all would have moved it. So a
 start's first evaluation reads what its decisions need (auto_restart's: the
 crashes that came while no daemon ran), however many pins a year of history
-holds. The rows appended meanwhile are
-folded only into the states already read; the others find them in the database
-when their turn comes.
+holds. The rows appended meanwhile are folded only into the states already read;
+the others find them in the database when their turn comes.
 
 The rows themselves are not kept, only the states (a few hundred bytes per
 container and policy). Each policy's states are replaced, never changed in
