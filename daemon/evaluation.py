@@ -140,7 +140,8 @@ class PolicyHistory:
         evaluation then. Once all are read, the mark moves."""
         needed = policy.state_needed
         read = self._read_for[policy.name]
-        unread = [cid for cid in views if cid not in read]
+        # Once every container is read (nearly every evaluation), one set comparison.
+        unread = [] if views.keys() <= read else [cid for cid in views if cid not in read]
         wanted = [cid for cid in unread if needed(views[cid])]
         if wanted:
             self._read_containers(policy, now, wanted, subjects)

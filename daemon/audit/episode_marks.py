@@ -73,8 +73,14 @@ class MarkCheck:
     still_open: HistoryRow | None = None  # the opening of an episode the mark says is closed
 
 
-def first_mark(not_before: datetime | None, openings: Iterable[datetime], before: datetime) -> Mark:
-    """The mark after a read of the whole horizon (from `not_before`)."""
+def next_mark(
+    saved: Mark | None, not_before: datetime | None, openings: Iterable[datetime], before: datetime
+) -> Mark:
+    """The mark after a read of every open episode before `before` that found these
+    `openings`: from `saved` where it holds for the read (`Mark.covers`), else the mark of a
+    read of the whole horizon (from `not_before`)."""
+    if saved is not None and saved.covers(not_before):
+        return saved.after(not_before, openings, before)
     return Mark(min(openings, default=before) - SKEW_ALLOWANCE, not_before)
 
 

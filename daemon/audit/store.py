@@ -58,7 +58,7 @@ from daemon.audit.engine import (
 from daemon.audit.episode_marks import (
     Mark,
     MarkCheck,
-    first_mark,
+    next_mark,
     read_mark,
     read_marks,
     save_mark,
@@ -503,7 +503,7 @@ class AuditStore:
         if not self._lock.acquire(blocking=False):  # held throughout: it is reentrant
             raise AuditBusyError(f"audit database {self._database}: busy: {name} not moved now")
         try:
-            name, saved, scanned = self._marked(episode, dry_run)
+            _, saved, scanned = self._marked(episode, dry_run)
             statement = earliest_open_statement(scanned, before, actors, actions, dry_run)
             with self._reading(f"the open episodes of {name}") as conn:
                 earliest = conn.execute(statement).scalar()
@@ -534,11 +534,7 @@ class AuditStore:
     ) -> None:
         """Save the mark after a read of every container's open episodes, whose
         `openings` were found, if it moved."""
-        mark = saved if saved is not None and saved.covers(episode.not_before) else None
-        if mark is None:
-            found = first_mark(episode.not_before, openings, before)
-        else:
-            found = mark.after(episode.not_before, openings, before)
+        found = next_mark(saved, episode.not_before, openings, before)
         if found != saved:
             self._save_mark(name, found)
 
