@@ -11,7 +11,15 @@ found it; None: the first row) to `closed_before`, the earliest opening of the
 episodes the read found open (or the start of its window, if none was), less
 `SKEW_ALLOWANCE` for rows written later by an instance whose clock is behind.
 The next start reads from there, so its read holds the episodes still open and
-what came after them, however long the history.
+what came after them.
+
+That read still grows with the history while one episode stays open: a container
+given up months ago holds every mark back to its give-up, and each start reads
+every give-up since. So where an episode is a container's (`Episode.lists_open`:
+one open per container at most, bounded by the fleet), the mark lists the
+openings it found still open (`still_open`, by id and time) and ends at the read's
+window, less `SKEW_ALLOWANCE`, instead: the next start reads the openings since
+the mark and the listed ones by id, whatever their age.
 
 A mark holds only for a read that forgets at least as much (`Mark.covers`): a
 policy whose horizon grew (a larger `keep_weeks`) reads its whole horizon again.
@@ -27,6 +35,7 @@ clock more than `SKEW_ALLOWANCE` behind) would make a start miss that episode, s
 `audit verify` checks every saved mark against the rows (`MarkCheck`).
 """
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,7 +43,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from daemon.audit.history import HistoryRow
+from daemon.audit.history import Episode, HistoryRow, Opening
 from daemon.audit.schema import MARKS
 
 SKEW_ALLOWANCE = timedelta(days=1)  # how far behind another writer's clock may run
@@ -43,24 +52,19 @@ SKEW_ALLOWANCE = timedelta(days=1)  # how far behind another writer's clock may 
 @dataclass(frozen=True)
 class Mark:
     """Every episode opened from `read_from` (None: the first row) until `closed_before`
-    is closed."""
+    is closed, but those opened by the rows `still_open`."""
 
     closed_before: datetime
     read_from: datetime | None
+    still_open: tuple[Opening, ...] = ()
 
     def covers(self, not_before: datetime | None) -> bool:
         """Whether the mark holds for a read that forgets what opened before `not_before`."""
         return self.read_from is None or (not_before is not None and not_before >= self.read_from)
 
-    def after(
-        self, not_before: datetime | None, openings: Iterable[datetime], before: datetime
-    ) -> "Mark":
-        """The mark after a read from this one: `openings` are those of the episodes it found
-        open before `before`."""
-        closed_before = min(openings, default=before) - SKEW_ALLOWANCE
-        if not_before is not None and not_before > self.closed_before:
-            return Mark(closed_before, not_before)  # nothing read from here to `not_before`
-        return Mark(closed_before, self.read_from)
+    def read_from_here(self, episode: Episode) -> Episode:
+        """The episode as a read from this mark (which `covers` it) finds it."""
+        return episode.from_mark(self.closed_before, self.still_open)
 
 
 @dataclass(frozen=True)
@@ -68,39 +72,84 @@ class MarkCheck:
     """What `audit verify` found of one saved mark."""
 
     episode: str  # the mark's name (Episode.mark_name)
-    mark: Mark
+    mark: Mark | None  # None: it cannot be read (`unreadable`)
     declared: bool  # a policy of this version declares it; False: not checked
     still_open: HistoryRow | None = None  # the opening of an episode the mark says is closed
+    unreadable: str | None = None  # why its list of open episodes cannot be read
 
 
 def next_mark(
-    saved: Mark | None, not_before: datetime | None, openings: Iterable[datetime], before: datetime
+    saved: Mark | None, episode: Episode, openings: Iterable[Opening], before: datetime
 ) -> Mark:
-    """The mark after a read of every open episode before `before` that found these
-    `openings`: from `saved` where it holds for the read (`Mark.covers`), else the mark of a
-    read of the whole horizon (from `not_before`)."""
-    if saved is not None and saved.covers(not_before):
-        return saved.after(not_before, openings, before)
-    return Mark(min(openings, default=before) - SKEW_ALLOWANCE, not_before)
+    """The mark after a read of every open `episode` before `before` that found these
+    `openings`: from `saved` where it holds for the read (`Mark.covers`), else from the
+    read's `not_before` (its whole horizon).
+
+    A mark that `lists_open` ends a day before `before` and lists the openings older than
+    that; any other ends a day before the earliest opening."""
+    not_before = episode.not_before
+    if saved is None or not saved.covers(not_before):
+        read_from = not_before
+    elif not_before is not None and not_before > saved.closed_before:
+        read_from = not_before  # nothing was read from the saved mark to `not_before`
+    else:
+        read_from = saved.read_from
+    if episode.lists_open:
+        closed_before = before - SKEW_ALLOWANCE
+        still_open = tuple(sorted(opening for opening in openings if opening.at < closed_before))
+        return Mark(closed_before, read_from, still_open)
+    earliest = min((opening.at for opening in openings), default=before)
+    return Mark(earliest - SKEW_ALLOWANCE, read_from)
 
 
-def read_marks(conn: Connection) -> dict[str, Mark]:
-    """Every saved mark, by episode name."""
-    found = conn.execute(
-        select(MARKS.c.episode, MARKS.c.closed_before, MARKS.c.read_from).order_by(MARKS.c.episode)
-    )
-    return {episode: Mark(closed_before, read_from) for episode, closed_before, read_from in found}
+MARK_COLUMNS = (MARKS.c.closed_before, MARKS.c.read_from, MARKS.c.still_open)
+
+
+def read_marks(conn: Connection) -> dict[str, "Mark | MarkListError"]:
+    """Every saved mark, by episode name; the error of one that cannot be read."""
+    found = conn.execute(select(MARKS.c.episode, *MARK_COLUMNS).order_by(MARKS.c.episode))
+    marks: dict[str, Mark | MarkListError] = {}
+    for episode, *values in found:
+        try:
+            marks[episode] = _mark(*values)
+        except MarkListError as error:
+            marks[episode] = error
+    return marks
 
 
 def read_mark(conn: Connection, episode: str) -> Mark | None:
-    found = conn.execute(
-        select(MARKS.c.closed_before, MARKS.c.read_from).where(MARKS.c.episode == episode)
-    ).first()
-    return None if found is None else Mark(*found)
+    """The episode's saved mark (None: none). MarkListError: it cannot be read."""
+    found = conn.execute(select(*MARK_COLUMNS).where(MARKS.c.episode == episode)).first()
+    return None if found is None else _mark(*found)
 
 
 def save_mark(conn: Connection, episode: str, mark: Mark, now: datetime) -> None:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    values = {"closed_before": mark.closed_before, "read_from": mark.read_from, "updated_at": now}
+    still_open = [[opening.id, opening.at.isoformat()] for opening in mark.still_open]
+    values = {
+        "closed_before": mark.closed_before,
+        "read_from": mark.read_from,
+        "still_open": json.dumps(still_open) if still_open else None,
+        "updated_at": now,
+    }
     statement = dialect.insert(MARKS).values(episode=episode, **values)
     conn.execute(statement.on_conflict_do_update(index_elements=[MARKS.c.episode], set_=values))
+
+
+def _mark(closed_before: datetime, read_from: datetime | None, still_open: str | None) -> Mark:
+    """A saved mark; a list that cannot be read is an error (`MarkListError`), never taken
+    for an empty one, which would make a start miss the episodes it lists."""
+    try:
+        listed = tuple(
+            Opening(int(row_id), datetime.fromisoformat(at))
+            for row_id, at in json.loads(still_open or "[]")
+        )
+    except (ValueError, TypeError) as exc:
+        raise MarkListError(f"its list of open episodes cannot be read ({exc})") from None
+    if any(opening.at.tzinfo is None for opening in listed):
+        raise MarkListError("its list of open episodes has a time with no UTC offset")
+    return Mark(closed_before, read_from, listed)
+
+
+class MarkListError(ValueError):
+    """A saved mark whose `still_open` is not the list this store writes."""

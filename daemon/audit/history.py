@@ -30,7 +30,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import astuple, dataclass, replace
 from datetime import datetime
 from sys import intern
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     CTE,
@@ -167,28 +167,48 @@ class RowKind:
         )
 
 
+class Opening(NamedTuple):
+    """The row that opened an episode: its id and time."""
+
+    id: int
+    at: datetime
+
+
 @dataclass(frozen=True)
 class Episode:
     """Rows older than a window that still matter: for each `key` (the columns that name
     what the episode is about, e.g. the container), the rows from its latest `opens` row
     on, unless a `closes` row came after it. Episodes opened before `not_before` are
     forgotten. `opens` rows a dry run marked count only for a reader that dry-runs.
-    Where a start reads them from is the episode's mark (episode_marks.py)."""
+    Where a start reads them from is the episode's mark (episode_marks.py); `listed`
+    holds the ids of the openings before `not_before` that were open when the mark was
+    saved (read from a mark that `lists_open`): they are read by id."""
 
     key: tuple[str, ...]
     opens: tuple[RowKind, ...]
     closes: tuple[RowKind, ...]
     not_before: datetime | None = None
+    listed: tuple[int, ...] = ()
+
+    @property
+    def lists_open(self) -> bool:
+        """Whether its mark lists the episodes still open (episode_marks.py): an episode of
+        a container, of which at most one per container is open, so the list is bounded
+        by the fleet however long the history."""
+        return self.key == ("container_id",)
 
     def mark_name(self, dry_run: bool) -> str:
         """The name of this episode's mark (episode_marks.py): its declaration (not the
-        moving `not_before`) and whether the reader dry-runs, which counts other openings."""
+        moving `not_before`) and whether the reader dry-runs, which counts other openings.
+        A mark that lists its open episodes is named apart: a version that does not read
+        the list must not take it for a mark that does not need one."""
         declared = canonical_json(
             {
                 "key": list(self.key),
                 "opens": [kind.declared for kind in self.opens],
                 "closes": [kind.declared for kind in self.closes],
                 "dry_run": dry_run,
+                **({"lists_open": True} if self.lists_open else {}),
             }
         )
         first = self.opens[0]
@@ -201,12 +221,19 @@ class Episode:
             kind.matches(row.actor, row.action, row.outcome, row.event) for kind in self.opens
         )
 
-    def from_mark(self, closed_before: datetime) -> "Episode":
+    def from_mark(self, closed_before: datetime, still_open: Iterable[Opening] = ()) -> "Episode":
         """The same episode, read from a mark that holds for it (`Mark.covers`): every one
-        opened before `closed_before`, and not forgotten, is closed."""
+        opened before `closed_before`, and not forgotten, is closed, but those opened by
+        the rows `still_open` (a mark that `lists_open`)."""
         if self.not_before is not None and self.not_before >= closed_before:
             return self
-        return replace(self, not_before=closed_before)
+        remembered = self.not_before
+        listed = tuple(
+            opening.id
+            for opening in still_open
+            if opening.at < closed_before and (remembered is None or opening.at >= remembered)
+        )
+        return replace(self, not_before=closed_before, listed=listed)
 
 
 @dataclass(frozen=True)
@@ -311,34 +338,51 @@ def earliest_open_statement(
     actions: Iterable[str],
     dry_run: bool = False,
 ) -> Select:
-    """When the earliest `episode` still open before `before` was opened (NULL: none is):
-    what `from_latest_statement` would find of the openings, without reading its rows."""
+    """The opening (id, at) of the earliest `episode` still open before `before` (no row:
+    none is): what `from_latest_statement` would find of the openings, without reading
+    their rows."""
     actors, actions = list(actors), list(actions)
     if episode.key != ("container_id",):
         opened = _open_per_key(episode, before, actors, actions, dry_run, None)
     else:
         opened = _open_per_container(episode, before, dry_run, None)
-    return select(func.min(opened.c.at))
+    return select(opened.c.id, opened.c.at).order_by(opened.c.at, opened.c.id).limit(1)
 
 
 def _open_per_container(
     episode: Episode, before: datetime, dry_run: bool, container_ids: list[str] | None
 ) -> Subquery:
-    """Each container's latest opening row before `before` that no closing row follows."""
+    """Each container's latest opening row before `before` that no closing row follows:
+    of the openings from `not_before` on (the outcome index), and of those `listed` (by id)."""
     by_kind = container_ids is None  # a few containers: by the container index
-    latest = select(LOG.c.container_id, func.max(LOG.c.id).label("latest_id")).where(
-        of_kinds(LOG, episode.opens, by_kind=by_kind), *_counting(LOG, dry_run, episode.not_before)
+    of_containers = [] if container_ids is None else [LOG.c.container_id.in_(container_ids)]
+    latest = (
+        select(LOG.c.container_id, func.max(LOG.c.id).label("latest_id"))
+        .where(
+            of_kinds(LOG, episode.opens, by_kind=by_kind),
+            *_counting(LOG, dry_run, episode.not_before),
+            *of_containers,
+        )
+        .group_by(LOG.c.container_id)
     )
-    if container_ids is not None:
-        latest = latest.where(LOG.c.container_id.in_(container_ids))
-    latest = latest.group_by(LOG.c.container_id).subquery("latest")
+    if episode.listed:
+        listed = select(LOG.c.container_id, LOG.c.id).where(
+            LOG.c.id.in_(episode.listed),
+            of_kinds(LOG, episode.opens, by_kind=False),
+            *_counting(LOG, dry_run),
+            *of_containers,
+        )
+        both = union_all(latest, listed).subquery("openings")
+        latest = select(both.c.container_id, func.max(both.c.latest_id).label("latest_id"))
+        latest = latest.group_by(both.c.container_id)
+    latest = latest.subquery("latest")
     opening, closing = LOG.alias("opening"), LOG.alias("closing")
     closed = select(closing.c.id).where(
         closing.c.container_id == opening.c.container_id,
         closing.c.at >= opening.c.at,
         closing.c.id > opening.c.id,
         of_kinds(closing, episode.closes),
-        *_counting(closing, dry_run, episode.not_before),
+        *_counting(closing, dry_run),  # any time after the opening: a listed one is older
     )
     return (
         select(opening.c.id, opening.c.at, opening.c.container_id)

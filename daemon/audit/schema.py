@@ -34,8 +34,8 @@ Seven tables, all defined here:
 - `audit_episode_mark`: per episode a policy declares (history.py), the stretch
   of time in which every such episode is closed, so a start reads its open
   episodes from its end instead of from the policy's whole horizon
-  (episode_marks.py).
-  State, not history: not hash-chained.
+  (episode_marks.py); a container's episode's mark lists the ones still open
+  (`still_open`). State, not history: not hash-chained.
 
 `action` and `outcome` hold the values of `AuditAction` and `Outcome`; as
 `StrEnum`s they are the very strings stored.
@@ -198,6 +198,8 @@ class AuditEpisodeMark(SQLModel, table=True):
     episode: str = Field(primary_key=True)  # Episode.mark_name: a declaration, read in a mode
     closed_before: datetime = Field(sa_type=UTCDateTime)  # every episode opened before is closed,
     read_from: datetime | None = Field(default=None, sa_type=UTCDateTime)  # from here (None: all)
+    # but these: JSON [[id, at], ...] of the openings still open (None: none)
+    still_open: str | None = None
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -244,6 +246,8 @@ def ensure_schema(conn: Connection, database: str) -> None:
         _add_missing_indexes(conn)
     if HEAD.name in existing:
         _add_missing_columns(conn, database, HEAD)
+    if MARKS.name in existing:
+        _add_missing_columns(conn, database, MARKS)
     if HEAD.name not in existing:
         _seed_head(conn)
 

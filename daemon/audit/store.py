@@ -58,6 +58,7 @@ from daemon.audit.engine import (
 from daemon.audit.episode_marks import (
     Mark,
     MarkCheck,
+    MarkListError,
     next_mark,
     read_mark,
     read_marks,
@@ -67,6 +68,7 @@ from daemon.audit.history import (
     Episode,
     HistoryQuery,
     HistoryRow,
+    Opening,
     earliest_open_statement,
     from_latest_statement,
     history_row,
@@ -481,7 +483,7 @@ class AuditStore:
             from_latest_statement(scanned, before, actors, actions, dry_run, container_ids), wait
         )
         if save_mark and container_ids is None:
-            openings = [row.at for row in rows if episode.opened_by(row, dry_run)]
+            openings = [Opening(row.id, row.at) for row in rows if episode.opened_by(row, dry_run)]
             self._move_mark(name, saved, episode, openings, before)
         return rows
 
@@ -495,10 +497,13 @@ class AuditStore:
     ) -> None:
         """Move the episode's mark as `history_from_latest` of every container would, for a
         policy that reads its episodes container by container: only where the earliest
-        one still open began is read, none of their rows. It waits for no write of this
-        store (AuditBusyError: try again later), and little for the database's lock (a
-        save refused is logged: `_save_mark`)."""
+        one still open began is read, none of their rows, so the episode's mark must not
+        list them (`Episode.lists_open`). It waits for no write of this store
+        (AuditBusyError: try again later), and little for the database's lock (a save
+        refused is logged: `_save_mark`)."""
         _require_aware(before)
+        if episode.lists_open:
+            raise ValueError("advance_mark cannot list open episodes: read them instead")
         name = episode.mark_name(dry_run)
         if not self._lock.acquire(blocking=False):  # held throughout: it is reentrant
             raise AuditBusyError(f"audit database {self._database}: busy: {name} not moved now")
@@ -506,8 +511,8 @@ class AuditStore:
             _, saved, scanned = self._marked(episode, dry_run)
             statement = earliest_open_statement(scanned, before, actors, actions, dry_run)
             with self._reading(f"the open episodes of {name}") as conn:
-                earliest = conn.execute(statement).scalar()
-            openings = [] if earliest is None else [earliest]
+                earliest = conn.execute(statement).first()
+            openings = [] if earliest is None else [Opening(*earliest)]
             self._move_mark(name, saved, episode, openings, before)
         finally:
             self._lock.release()
@@ -519,9 +524,19 @@ class AuditStore:
         where it holds."""
         name = episode.mark_name(dry_run)
         with self._reading(f"the mark of episode {name}", wait=wait) as conn:
-            saved = read_mark(conn, name)
+            try:
+                saved = read_mark(conn, name)
+            except MarkListError as error:
+                log.warning(
+                    "audit database %s: the mark of episode %s cannot be read: %s; reading "
+                    "the policy's whole history instead (a new mark replaces it)",
+                    self._database,
+                    name,
+                    error,
+                )
+                saved = None
         mark = saved if saved is not None and saved.covers(episode.not_before) else None
-        scanned = episode if mark is None else episode.from_mark(mark.closed_before)
+        scanned = episode if mark is None else mark.read_from_here(episode)
         return name, saved, scanned
 
     def _move_mark(
@@ -529,12 +544,12 @@ class AuditStore:
         name: str,
         saved: Mark | None,
         episode: Episode,
-        openings: list[datetime],
+        openings: list[Opening],
         before: datetime,
     ) -> None:
         """Save the mark after a read of every container's open episodes, whose
         `openings` were found, if it moved."""
-        found = next_mark(saved, episode.not_before, openings, before)
+        found = next_mark(saved, episode, openings, before)
         if found != saved:
             self._save_mark(name, found)
 
@@ -561,6 +576,9 @@ class AuditStore:
         checks = []
         for name, mark in saved.items():
             query = queries.get(name)
+            if isinstance(mark, MarkListError):
+                checks.append(MarkCheck(name, None, query is not None, unreadable=str(mark)))
+                continue
             if query is None or query.episode is None:
                 checks.append(MarkCheck(name, mark, declared=False))
                 continue
@@ -570,7 +588,15 @@ class AuditStore:
                     claimed, mark.closed_before, query.actors, query.actions, query.dry_run
                 )
             )
-            opened = next((row for row in rows if claimed.opened_by(row, query.dry_run)), None)
+            listed = {opening.id for opening in mark.still_open}
+            opened = next(
+                (
+                    row
+                    for row in rows
+                    if row.id not in listed and claimed.opened_by(row, query.dry_run)
+                ),
+                None,
+            )
             checks.append(MarkCheck(name, mark, declared=True, still_open=opened))
         return checks
 

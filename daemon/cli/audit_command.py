@@ -142,6 +142,7 @@ def audit_verify(args: argparse.Namespace) -> int:
         store.close()
     broken = [(check, check.still_open) for check in marks if check.still_open is not None]
     problems = [_mark_problem(check, row) for check, row in broken]
+    problems += [_unreadable_mark(check) for check in marks if check.unreadable is not None]
     problems += [f"audit_hold TAMPERED: {problem}" for problem in held]
     if problems:
         raise CliError("\n".join(problems))
@@ -172,6 +173,14 @@ def _mark_problem(check: MarkCheck, row: HistoryRow) -> str:
         f"{format_duration(SKEW_ALLOWANCE)} behind. Marks only speed up a start: delete this "
         f"one (DELETE FROM audit_episode_mark WHERE episode = '{check.episode}') and the "
         "next start reads the policy's whole history again"
+    )
+
+
+def _unreadable_mark(check: MarkCheck) -> str:
+    return (
+        f"episode mark {check.episode!r} cannot be read: {check.unreadable}. It was edited: "
+        "a start reads the policy's whole history instead and saves a new one; or delete it "
+        f"(DELETE FROM audit_episode_mark WHERE episode = '{check.episode}')"
     )
 
 

@@ -1,6 +1,7 @@
 """What policies read from the store: rows since a moment, filtered and in order, typed with
 the details policies use parsed, and the open episodes older than a window."""
 
+import json
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -209,18 +210,16 @@ def open_episodes(store: AuditStore, window: datetime, **read) -> list[list[Hist
 
 def without_marks(store: AuditStore, raw_sql, window: datetime) -> list[list[HistoryRow]]:
     """What a start reads with no mark (the whole log), the marks left as they were."""
-    saved = raw_sql("SELECT episode, closed_before, read_from, updated_at FROM audit_episode_mark")
+    columns = "episode, closed_before, read_from, still_open, updated_at"
+    saved = raw_sql(f"SELECT {columns} FROM audit_episode_mark")
     raw_sql("DELETE FROM audit_episode_mark")
     try:
         return open_episodes(store, window, save_mark=False)
     finally:
-        for episode, closed_before, read_from, updated_at in saved:
+        for values in saved:
             raw_sql(
-                "INSERT INTO audit_episode_mark VALUES (:episode, :closed, :read_from, :updated)",
-                episode=episode,
-                closed=closed_before,
-                read_from=read_from,
-                updated=updated_at,
+                f"INSERT INTO audit_episode_mark ({columns}) VALUES (:a, :b, :c, :d, :e)",
+                **dict(zip("abcde", values, strict=True)),
             )
 
 
@@ -284,6 +283,97 @@ def test_a_start_reads_from_the_mark_not_the_whole_log(store: AuditStore, raw_sq
     assert (
         store.history_from_latest(GAVE_UP, window, (RESTARTER,), (RESTART,), dry_run=True) != []
     )  # another mark: a dry-running reader has read nothing yet
+
+
+def gave_up_mark(database_url: str) -> tuple:
+    """The live reader's mark of GAVE_UP: (closed_before, read_from, still_open)."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            columns = (MARKS.c.closed_before, MARKS.c.read_from, MARKS.c.still_open)
+            found = conn.execute(
+                select(*columns).where(MARKS.c.episode == GAVE_UP.mark_name(False))
+            )
+            return tuple(found.one())
+    finally:
+        engine.dispose()
+
+
+def read_gave_up(store: AuditStore, clock) -> list[tuple]:
+    """A start's read of the give-ups still open: (container, outcome) of each row."""
+    window = clock.now() - timedelta(hours=2)
+    rows = store.history_from_latest(
+        GAVE_UP, window, (RESTARTER, OPERATOR), (RESTART, START_ACTION)
+    )
+    return [(row.container_id.removeprefix("usr-0000abcd-"), row.outcome) for row in rows]
+
+
+def test_a_container_given_up_months_ago_does_not_hold_the_mark_back(
+    store: AuditStore, database_url, raw_sql, clock
+) -> None:
+    """The mark lists the give-ups still open and ends at the window: a start reads the
+    give-ups since the last one and the listed ones, not every give-up since the oldest."""
+    web = append(store, RESTARTER, RESTART, "gave_up", "web")  # never reset
+    for _ in range(60):  # db gives up and is reset every day
+        clock.advance(86400)
+        append(store, RESTARTER, RESTART, "gave_up", "db")
+        append(store, RESTARTER, RESTART, "started", "db")
+    assert read_gave_up(store, clock) == [("web", "gave_up")]
+
+    closed_before, read_from, still_open = gave_up_mark(database_url)
+    assert closed_before == clock.now() - timedelta(hours=2, days=1)  # not web's give-up - 1 day
+    assert read_from is None
+    assert [row_id for row_id, _ in json.loads(still_open)] == [web.id]
+    # db's resets, undone by hand: a read of the whole log would find db given up since
+    # the first; a start from the mark reads neither those give-ups nor their resets.
+    raw_sql("UPDATE audit_log SET outcome = 'observed' WHERE outcome = 'started'")
+    clock.advance(3600)
+    assert read_gave_up(store, clock) == [("web", "gave_up")]
+    assert [check.still_open for check in store.check_marks(DECLARED[:1])] == [None]
+
+
+def test_a_listed_give_up_ends_with_a_reset_and_gives_way_to_a_newer_one(
+    store: AuditStore, database_url, clock
+) -> None:
+    append(store, RESTARTER, RESTART, "gave_up", "web")
+    clock.advance(30 * 86400)
+    assert read_gave_up(store, clock) == [("web", "gave_up")]  # listed from now on
+
+    append(store, OPERATOR, START_ACTION, "succeeded", "web")  # the operator's reset
+    clock.advance(30 * 86400)
+    assert read_gave_up(store, clock) == []
+    assert gave_up_mark(database_url)[2] is None  # nothing listed any more
+
+    append(store, RESTARTER, RESTART, "gave_up", "web")
+    clock.advance(30 * 86400)
+    assert read_gave_up(store, clock) == [("web", "gave_up")]  # listed again
+    newer = append(store, RESTARTER, RESTART, "gave_up", "web")  # web's latest give-up now
+    clock.advance(30 * 86400)
+    window = clock.now() - timedelta(hours=2)
+    rows = store.history_from_latest(
+        GAVE_UP, window, (RESTARTER, OPERATOR), (RESTART, START_ACTION)
+    )
+    assert [row.id for row in rows] == [newer.id]  # read from the newer one, not the listed
+    assert [row_id for row_id, _ in json.loads(gave_up_mark(database_url)[2])] == [newer.id]
+
+
+def test_a_mark_whose_list_cannot_be_read_is_replaced_after_a_read_of_the_whole_log(
+    store: AuditStore, database_url, raw_sql, clock, caplog
+) -> None:
+    append(store, RESTARTER, RESTART, "gave_up", "web")
+    clock.advance(30 * 86400)
+    read_gave_up(store, clock)
+    raw_sql(
+        "UPDATE audit_episode_mark SET still_open = '[[1, \"yesterday\"]]' WHERE episode = :name",
+        name=GAVE_UP.mark_name(False),
+    )
+    [check] = store.check_marks(DECLARED[:1])
+    assert check.mark is None and "cannot be read" in (check.unreadable or "")
+
+    assert read_gave_up(store, clock) == [("web", "gave_up")]  # the whole log, not nothing
+    assert "cannot be read" in caplog.text and "whole history" in caplog.text
+    [check] = store.check_marks(DECLARED[:1])
+    assert check.unreadable is None and check.still_open is None  # replaced, and it holds
 
 
 def test_a_longer_horizon_is_read_whole_again(store: AuditStore, clock) -> None:
@@ -374,9 +464,11 @@ def test_a_mark_edited_by_hand_is_found_out(store: AuditStore, raw_sql, clock) -
     open_episodes(store, window)  # a start: the marks end before the open episodes
     assert set(still_open(store.check_marks(DECLARED)).values()) == {None}
 
-    # Someone moves the live reader's marks past the open episodes: a start would forget them.
+    # Someone moves the live reader's marks past the open episodes (and empties the list of
+    # the ones still open of a container's episode): a start would forget them.
     raw_sql(
-        "UPDATE audit_episode_mark SET closed_before = :later WHERE episode IN (:gave_up, :pins)",
+        "UPDATE audit_episode_mark SET closed_before = :later, still_open = NULL "
+        "WHERE episode IN (:gave_up, :pins)",
         later=clock.now(),
         gave_up=GAVE_UP.mark_name(False),
         pins=PINS.mark_name(False),
@@ -412,7 +504,8 @@ def test_a_give_up_written_on_a_clock_days_behind_makes_the_mark_false(
 def test_marks_no_query_declares_are_not_checked(store: AuditStore, raw_sql, clock) -> None:
     store.history_from_latest(GAVE_UP, clock.now(), (RESTARTER,), (RESTART,))
     raw_sql(
-        "INSERT INTO audit_episode_mark VALUES (:episode, :closed, NULL, :closed)",
+        "INSERT INTO audit_episode_mark (episode, closed_before, updated_at) "
+        "VALUES (:episode, :closed, :closed)",
         episode="policy:old backup.pin succeeded 0123456789abcdef",
         closed=clock.now(),
     )

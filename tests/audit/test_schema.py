@@ -13,7 +13,7 @@ from daemon.audit import GENESIS_HASH, LEASE, AuditLog, AuditStore, new_action_i
 from daemon.audit.history import from_latest_statement, history_statement
 from daemon.clock import ManualClock
 from policies import BackupFreshnessOptions, WeeklyPinOptions, WeeklyPinPolicy
-from tests.audit.test_history import RESTART, RESTARTER, START, append
+from tests.audit.test_history import DECLARED, GAVE_UP, RESTART, RESTARTER, START, append
 
 # Written by the code before the one-idea-one-place restructuring (issue 11): the
 # statements that created its tables on each backend, and every row of every table.
@@ -298,5 +298,27 @@ def test_an_index_this_version_replaced_is_dropped_at_start(open_store, database
         open_store()
         names = {index["name"] for index in inspect(engine).get_indexes("audit_log")}
         assert retired not in names and NEW_INDEX[0] in names
+    finally:
+        engine.dispose()
+
+
+def test_marks_saved_before_they_listed_open_episodes_get_the_column(
+    open_store, database_url
+) -> None:
+    store = open_store()
+    append(store, RESTARTER, RESTART, "gave_up", "web")
+    store.close()
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:  # as a database of the version before
+            conn.execute(text("ALTER TABLE audit_episode_mark DROP COLUMN still_open"))
+        reopened = open_store()
+        columns = {column["name"] for column in inspect(engine).get_columns("audit_episode_mark")}
+        assert "still_open" in columns
+        rows = reopened.history_from_latest(
+            GAVE_UP, START + timedelta(days=30), (RESTARTER,), (RESTART,)
+        )
+        assert [row.outcome for row in rows] == ["gave_up"]
+        assert [check.still_open for check in reopened.check_marks(DECLARED[:1])] == [None]
     finally:
         engine.dispose()

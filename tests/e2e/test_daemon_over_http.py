@@ -271,6 +271,16 @@ def test_audit_verify_fails_when_an_episode_mark_hides_an_open_give_up(simulator
     assert "does NOT hold" in edited.stderr and f"gave_up of {web}" in edited.stderr
     assert "DELETE FROM audit_episode_mark WHERE episode = 'policy:auto_restart" in edited.stderr
 
+    with sqlite3.connect(database) as connection:  # its list of open give-ups, garbled
+        connection.execute(
+            "UPDATE audit_episode_mark SET still_open = '[[\"web\"]]' "
+            "WHERE episode LIKE 'policy:auto_restart container.restart gave_up %'"
+        )
+    garbled = subprocess.run(verify, capture_output=True, text=True, timeout=60)
+
+    assert garbled.returncode == 1
+    assert "cannot be read: its list of open episodes cannot be read" in garbled.stderr
+
 
 def test_ready_within_about_a_second_of_a_reachable_api_and_a_crash_restarted_in_seconds(
     simulator, tmp_path
