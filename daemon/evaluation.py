@@ -21,7 +21,9 @@ read yet); at each later one, the containers that turned needed, and
 it) is back within one evaluation per hundred containers (ten at 1,000), sooner
 where lists are read. Once an evaluation has read every container (`once`: its
 only one, its lists read), the policy's episode mark moves
-(`AuditStore.advance_mark`) as a read of them all would have moved it. So a
+(`AuditStore.advance_mark`) as a read of them all would have moved it. Every
+policy's mark moves again each `MARK_EVERY` (a day) while the daemon runs, so the
+next start reads from a recent mark however long this run lasted. So a
 start's first evaluation reads what its decisions need (auto_restart's: the
 crashes that came while no daemon ran), however many pins a year of history
 holds. The rows appended meanwhile are folded only into the states already read;
@@ -52,6 +54,7 @@ log = logging.getLogger(__name__)
 LOAD_SLICE = timedelta(days=1)
 LOAD_CONTAINERS = 500  # containers whose history one read of a `state_needed` policy names
 WARM_UP_CONTAINERS = 100  # read besides the needed ones at each evaluation after the first
+MARK_EVERY = timedelta(days=1)  # how often a running daemon moves its policies' episode marks
 NO_STATES: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -66,8 +69,9 @@ class PolicyHistory:
         self._states: dict[str, Mapping[str, Any]] = {}  # policy name -> container id -> state
         # Policies read container by container: the containers whose history was read.
         self._read_for: dict[str, set[str]] = {}
-        # Of those, the ones whose episode mark moves once every container is read.
-        self._unmarked: set[str] = set()
+        # When each policy's episode mark moves next (a `state_needed` policy's: once
+        # every container is read, too).
+        self._mark_due: dict[str, datetime] = {}
 
     def states(
         self,
@@ -88,8 +92,12 @@ class PolicyHistory:
             first = policy.name not in self._states
             if first:
                 self._load(policy, now, subjects)
+            all_read = True
             if policy.state_needed is not None:
-                self._load_needed(policy, now, views, subjects, first)
+                all_read = self._load_needed(policy, now, views, subjects, first)
+            due = self._mark_due.get(policy.name)
+            if due is not None and now >= due and all_read:
+                self._advance_mark(policy, now)
         return {policy.name: self._states[policy.name] for policy in policies}
 
     def _load(self, policy: Policy, now: datetime, subjects: Mapping[str, Subject]) -> None:
@@ -100,10 +108,12 @@ class PolicyHistory:
         query = policy.history_query(now)
         last = self._last_id or 0
         states: Mapping[str, Any] = NO_STATES
+        if query.episode is not None and not self._read_only:
+            # The read below saves the mark; a `state_needed` policy's moves once all is read.
+            later = MARK_EVERY if policy.state_needed is None else timedelta(0)
+            self._mark_due[policy.name] = now + later
         if policy.state_needed is not None:
             self._read_for[policy.name] = set()
-            if query.episode is not None and not self._read_only:
-                self._unmarked.add(policy.name)
             self._states[policy.name] = states
             return
         if query.episode is not None:
@@ -131,13 +141,13 @@ class PolicyHistory:
         views: Mapping[str, ContainerView],
         subjects: Mapping[str, Subject],
         first: bool,
-    ) -> None:
+    ) -> bool:
         """Fold the history, up to the last row read, of the containers the policy needs
         now and has not read yet, and after its `first` evaluation of up to
         `WARM_UP_CONTAINERS` more (so every state, and its gauges, comes back): their
         open episodes, then their window. The latter wait for no write the store is busy
         with (it may be waiting out another process's lock): they are read at a later
-        evaluation then. Once all are read, the mark moves."""
+        evaluation then. Whether every container is read now."""
         needed = policy.state_needed
         read = self._read_for[policy.name]
         # Once every container is read (nearly every evaluation), one set comparison.
@@ -153,10 +163,9 @@ class PolicyHistory:
             except AuditError as error:  # what the decisions need is read: they go on
                 if not isinstance(error, AuditBusyError):
                     log.warning("%s: containers not read yet: %s", policy.name, error)
-                return
+                return False
             wanted += more
-        if policy.name in self._unmarked and len(wanted) == len(unread):
-            self._advance_mark(policy, now)
+        return len(wanted) == len(unread)
 
     def _read_containers(
         self,
@@ -190,10 +199,11 @@ class PolicyHistory:
             read.update(chunk)  # the next chunk may fail, and these are not read again
 
     def _advance_mark(self, policy: Policy, now: datetime) -> None:
-        """Move the policy's episode mark, as its read of every container would have. Only
-        the next start needs it, and no evaluation waits for it: while the store is busy
-        with a write it is tried at the next evaluation; if the database refuses it (it is
-        logged), the next start reads from the older mark, which stays true."""
+        """Move the policy's episode mark, as a read of every container's open episodes
+        would, and again `MARK_EVERY` later. Only the next start needs it, and no
+        evaluation waits for it: while the store is busy with a write it is tried at the
+        next evaluation; if the database refuses it (it is logged), the next start reads
+        from the older mark, which stays true."""
         query = policy.history_query(now)
         if query.episode is not None:
             try:
@@ -204,7 +214,7 @@ class PolicyHistory:
                 return
             except AuditError as error:
                 log.warning("the episode mark of %s was not moved: %s", policy.name, error)
-        self._unmarked.discard(policy.name)
+        self._mark_due[policy.name] = now + MARK_EVERY
 
     def _catch_up(
         self, policies: Sequence[Policy], now: datetime, subjects: Mapping[str, Subject]

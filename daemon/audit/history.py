@@ -331,22 +331,21 @@ def from_latest_statement(
     )
 
 
-def earliest_open_statement(
+def openings_statement(
     episode: Episode,
     before: datetime,
     actors: Iterable[str],
     actions: Iterable[str],
     dry_run: bool = False,
 ) -> Select:
-    """The opening (id, at) of the earliest `episode` still open before `before` (no row:
-    none is): what `from_latest_statement` would find of the openings, without reading
-    their rows."""
+    """The opening (id, at) of each `episode` still open before `before`, earliest first:
+    what `from_latest_statement` would find of the openings, without reading their rows."""
     actors, actions = list(actors), list(actions)
     if episode.key != ("container_id",):
         opened = _open_per_key(episode, before, actors, actions, dry_run, None)
     else:
         opened = _open_per_container(episode, before, dry_run, None)
-    return select(opened.c.id, opened.c.at).order_by(opened.c.at, opened.c.id).limit(1)
+    return select(opened.c.id, opened.c.at).order_by(opened.c.at, opened.c.id)
 
 
 def _open_per_container(

@@ -69,10 +69,10 @@ from daemon.audit.history import (
     HistoryQuery,
     HistoryRow,
     Opening,
-    earliest_open_statement,
     from_latest_statement,
     history_row,
     history_statement,
+    openings_statement,
 )
 from daemon.audit.holds import Hold
 from daemon.audit.listing import list_statement
@@ -496,23 +496,23 @@ class AuditStore:
         dry_run: bool = False,
     ) -> None:
         """Move the episode's mark as `history_from_latest` of every container would, for a
-        policy that reads its episodes container by container: only where the earliest
-        one still open began is read, none of their rows, so the episode's mark must not
-        list them (`Episode.lists_open`). It waits for no write of this store
-        (AuditBusyError: try again later), and little for the database's lock (a save
-        refused is logged: `_save_mark`)."""
+        policy that reads its episodes container by container, or while a daemon runs
+        (the next start then reads from a recent mark): only the openings of the episodes
+        still open are read (the earliest, where the mark does not list them), none of
+        their rows. It waits for no write of this store (AuditBusyError: try again
+        later), and little for the database's lock (a save refused is logged:
+        `_save_mark`)."""
         _require_aware(before)
-        if episode.lists_open:
-            raise ValueError("advance_mark cannot list open episodes: read them instead")
         name = episode.mark_name(dry_run)
         if not self._lock.acquire(blocking=False):  # held throughout: it is reentrant
             raise AuditBusyError(f"audit database {self._database}: busy: {name} not moved now")
         try:
             _, saved, scanned = self._marked(episode, dry_run)
-            statement = earliest_open_statement(scanned, before, actors, actions, dry_run)
+            statement = openings_statement(scanned, before, actors, actions, dry_run)
+            if not episode.lists_open:
+                statement = statement.limit(1)
             with self._reading(f"the open episodes of {name}") as conn:
-                earliest = conn.execute(statement).first()
-            openings = [] if earliest is None else [Opening(*earliest)]
+                openings = [Opening(*found) for found in conn.execute(statement)]
             self._move_mark(name, saved, episode, openings, before)
         finally:
             self._lock.release()

@@ -2,6 +2,8 @@
 weekly_pin's rows are read per container once its backup list is, the state (and the
 gauges made from it) survives a daemon restart, and so does `gave_up`."""
 
+import json
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -251,6 +253,16 @@ def test_gave_up_lasts_months_of_other_history_and_a_restart_until_a_reset(tmp_p
         for cid in others:
             run.simulator.crash(cid)
         run.advance(timedelta(minutes=2))
+    # The running daemon moved auto_restart's mark every day: the next start reads from
+    # a day or two ago, and web's give-up by the mark's list.
+    [gave_up] = run.rows(outcome="gave_up")
+    with sqlite3.connect(tmp_path / "audit.db") as audit:
+        [(closed_before, still_open)] = audit.execute(
+            "SELECT closed_before, still_open FROM audit_episode_mark "
+            "WHERE episode LIKE 'policy:auto_restart %'"
+        ).fetchall()
+    assert datetime.fromisoformat(closed_before + "+00:00") > run.clock.now() - timedelta(days=3)
+    assert [row_id for row_id, _ in json.loads(still_open)] == [gave_up.id]
 
     run.restart_daemon()  # the gave_up row is far older than any window
     run.advance(timedelta(minutes=30))
