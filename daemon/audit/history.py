@@ -182,7 +182,7 @@ class Episode:
     forgotten. `opens` rows a dry run marked count only for a reader that dry-runs.
     Where a start reads them from is the episode's mark (episode_marks.py); `listed`
     holds the ids of the openings before `not_before` that were open when the mark was
-    saved (read from a mark that `lists_open`): they are read by id."""
+    saved (the mark of an episode `of_container` lists them): they are read by id."""
 
     key: tuple[str, ...]
     opens: tuple[RowKind, ...]
@@ -191,10 +191,10 @@ class Episode:
     listed: tuple[int, ...] = ()
 
     @property
-    def lists_open(self) -> bool:
-        """Whether its mark lists the episodes still open (episode_marks.py): an episode of
-        a container, of which at most one per container is open, so the list is bounded
-        by the fleet however long the history."""
+    def of_container(self) -> bool:
+        """Whether it is an episode of a container (auto_restart's `gave_up`), not of a finer
+        key: at most one per container is open, so its mark lists the open ones
+        (episode_marks.py), a list bounded by the fleet however long the history."""
         return self.key == ("container_id",)
 
     def mark_name(self, dry_run: bool) -> str:
@@ -208,7 +208,7 @@ class Episode:
                 "opens": [kind.declared for kind in self.opens],
                 "closes": [kind.declared for kind in self.closes],
                 "dry_run": dry_run,
-                **({"lists_open": True} if self.lists_open else {}),
+                **({"lists_open": True} if self.of_container else {}),
             }
         )
         first = self.opens[0]
@@ -224,7 +224,7 @@ class Episode:
     def from_mark(self, closed_before: datetime, still_open: Iterable[Opening] = ()) -> "Episode":
         """The same episode, read from a mark that holds for it (`Mark.covers`): every one
         opened before `closed_before`, and not forgotten, is closed, but those opened by
-        the rows `still_open` (a mark that `lists_open`)."""
+        the rows `still_open` (the mark of an episode `of_container` lists them)."""
         if self.not_before is not None and self.not_before >= closed_before:
             return self
         remembered = self.not_before
@@ -284,6 +284,11 @@ def history_statement(
     return statement.order_by(LOG.c.id)
 
 
+def rows_statement(ids: Collection[int]) -> Select:
+    """HistoryRow columns of the rows of these ids, oldest first."""
+    return select(*HISTORY_COLUMNS).where(LOG.c.id.in_(list(ids))).order_by(LOG.c.id)
+
+
 def from_latest_statement(
     episode: Episode,
     before: datetime,
@@ -311,7 +316,7 @@ def from_latest_statement(
     """
     actors, actions = list(actors), list(actions)
     ids = None if container_ids is None else list(container_ids)
-    if episode.key != ("container_id",):
+    if not episode.of_container:
         opened = _open_per_key(episode, before, actors, actions, dry_run, ids)
         return _per_key_rows(opened, episode, before, actors, actions)
     opened = _open_per_container(episode, before, dry_run, ids)
@@ -341,7 +346,7 @@ def openings_statement(
     """The opening (id, at) of each `episode` still open before `before`, earliest first:
     what `from_latest_statement` would find of the openings, without reading their rows."""
     actors, actions = list(actors), list(actions)
-    if episode.key != ("container_id",):
+    if not episode.of_container:
         opened = _open_per_key(episode, before, actors, actions, dry_run, None)
     else:
         opened = _open_per_container(episode, before, dry_run, None)

@@ -59,6 +59,7 @@ from daemon.audit.episode_marks import (
     Mark,
     MarkCheck,
     MarkListError,
+    list_problem,
     next_mark,
     read_mark,
     read_marks,
@@ -73,6 +74,7 @@ from daemon.audit.history import (
     history_row,
     history_statement,
     openings_statement,
+    rows_statement,
 )
 from daemon.audit.holds import Hold
 from daemon.audit.listing import list_statement
@@ -129,6 +131,7 @@ class AuditStore:
         self._here = liveness.process_identity()
         self._observed = liveness.Observations(clock.monotonic)
         self._unfinished_from: int | None = None  # reconcile: every earlier action is finished
+        self._unreadable_marks: set[str] = set()  # marks whose list could not be read: logged
         self._closed = False
         self._file = DatabaseFile.of(engine)  # SQLite: the file this store opened
 
@@ -509,7 +512,7 @@ class AuditStore:
         try:
             _, saved, scanned = self._marked(episode, dry_run)
             statement = openings_statement(scanned, before, actors, actions, dry_run)
-            if not episode.lists_open:
+            if not episode.of_container:
                 statement = statement.limit(1)
             with self._reading(f"the open episodes of {name}") as conn:
                 openings = [Opening(*found) for found in conn.execute(statement)]
@@ -527,16 +530,18 @@ class AuditStore:
             try:
                 saved = read_mark(conn, name)
             except MarkListError as error:
-                log.warning(
-                    "audit database %s: the mark of episode %s cannot be read: %s; reading "
-                    "the policy's whole history instead (a new mark replaces it)",
-                    self._database,
-                    name,
-                    error,
-                )
+                if name not in self._unreadable_marks:  # once, not at every read from it
+                    self._unreadable_marks.add(name)
+                    log.warning(
+                        "audit database %s: the mark of episode %s cannot be read: %s; "
+                        "reading the policy's whole history instead (`audit verify` names it)",
+                        self._database,
+                        name,
+                        error,
+                    )
                 saved = None
         mark = saved if saved is not None and saved.covers(episode.not_before) else None
-        scanned = episode if mark is None else mark.read_from_here(episode)
+        scanned = episode if mark is None else mark.applied_to(episode)
         return name, saved, scanned
 
     def _move_mark(
@@ -576,11 +581,11 @@ class AuditStore:
         checks = []
         for name, mark in saved.items():
             query = queries.get(name)
-            if isinstance(mark, MarkListError):
-                checks.append(MarkCheck(name, None, query is not None, unreadable=str(mark)))
-                continue
             if query is None or query.episode is None:
-                checks.append(MarkCheck(name, mark, declared=False))
+                checks.append(MarkCheck(name, None, declared=False))
+                continue
+            if isinstance(mark, MarkListError):
+                checks.append(MarkCheck(name, None, declared=True, wrong_list=str(mark)))
                 continue
             claimed = replace(query.episode, not_before=mark.read_from)
             rows = self._read_history(
@@ -588,8 +593,8 @@ class AuditStore:
                     claimed, mark.closed_before, query.actors, query.actions, query.dry_run
                 )
             )
-            listed = {opening.id for opening in mark.still_open}
-            opened = next(
+            listed = mark.applied_to(claimed).listed
+            missed = next(
                 (
                     row
                     for row in rows
@@ -597,7 +602,10 @@ class AuditStore:
                 ),
                 None,
             )
-            checks.append(MarkCheck(name, mark, declared=True, still_open=opened))
+            named = [opening.id for opening in mark.still_open] if claimed.of_container else []
+            found = self._read_history(rows_statement(named)) if named else []
+            wrong = list_problem(mark, claimed, query.dry_run, found)
+            checks.append(MarkCheck(name, mark, True, missed=missed, wrong_list=wrong))
         return checks
 
     def _save_mark(self, name: str, mark: Mark) -> None:

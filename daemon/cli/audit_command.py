@@ -140,9 +140,9 @@ def audit_verify(args: argparse.Namespace) -> int:
         held = store.check_holds()
     finally:
         store.close()
-    broken = [(check, check.still_open) for check in marks if check.still_open is not None]
+    broken = [(check, check.missed) for check in marks if check.missed is not None]
     problems = [_mark_problem(check, row) for check, row in broken]
-    problems += [_unreadable_mark(check) for check in marks if check.unreadable is not None]
+    problems += [_wrong_list(check) for check in marks if check.wrong_list is not None]
     problems += [f"audit_hold TAMPERED: {problem}" for problem in held]
     if problems:
         raise CliError("\n".join(problems))
@@ -176,11 +176,12 @@ def _mark_problem(check: MarkCheck, row: HistoryRow) -> str:
     )
 
 
-def _unreadable_mark(check: MarkCheck) -> str:
+def _wrong_list(check: MarkCheck) -> str:
     return (
-        f"episode mark {check.episode!r} cannot be read: {check.unreadable}. It was edited: "
-        "a start reads the policy's whole history instead and saves a new one; or delete it "
-        f"(DELETE FROM audit_episode_mark WHERE episode = '{check.episode}')"
+        f"episode mark {check.episode!r} does NOT hold: {check.wrong_list}. Its list of the "
+        "episodes still open was edited. Marks only speed up a start: delete this one "
+        f"(DELETE FROM audit_episode_mark WHERE episode = '{check.episode}') and the next "
+        "start reads the policy's whole history again"
     )
 
 

@@ -257,7 +257,7 @@ def test_starts_from_the_marks_find_what_reads_of_the_whole_log_find(
         assert from_marks == without_marks(store, raw_sql, window)
         checks = store.check_marks(DECLARED)
         assert len(checks) == 4 and all(check.declared for check in checks)
-        assert [check.still_open for check in checks] == [None] * 4  # `audit verify`: they hold
+        assert [check.missed for check in checks] == [None] * 4  # `audit verify`: they hold
 
     live_pins = {row.target for row in from_marks[2] if row.outcome == "succeeded"}
     assert live_pins and live_pins == {pin for pins in held.values() for pin in pins[:-3]}
@@ -329,7 +329,7 @@ def test_a_container_given_up_months_ago_does_not_hold_the_mark_back(
     raw_sql("UPDATE audit_log SET outcome = 'observed' WHERE outcome = 'started'")
     clock.advance(3600)
     assert read_gave_up(store, clock) == [("web", "gave_up")]
-    assert [check.still_open for check in store.check_marks(DECLARED[:1])] == [None]
+    assert [check.missed for check in store.check_marks(DECLARED[:1])] == [None]
 
 
 def test_a_listed_give_up_ends_with_a_reset_and_gives_way_to_a_newer_one(
@@ -357,23 +357,110 @@ def test_a_listed_give_up_ends_with_a_reset_and_gives_way_to_a_newer_one(
     assert [row_id for row_id, _ in json.loads(gave_up_mark(database_url)[2])] == [newer.id]
 
 
+@pytest.mark.parametrize(
+    ("garbled", "said"),
+    [
+        ("not a list", "not JSON"),
+        ('[[1, "yesterday"]]', "not a UTC time"),
+        ('[[1, "2026-01-01T00:00:00"]]', "not a UTC time"),  # no offset
+        ('[[1e400, "2026-01-01T00:00:00+00:00"]]', "not [id, time]"),
+        ('[[true, "2026-01-01T00:00:00+00:00"]]', "not [id, time]"),
+        ('{"1": "2026-01-01T00:00:00+00:00"}', "not [id, time]"),
+    ],
+)
 def test_a_mark_whose_list_cannot_be_read_is_replaced_after_a_read_of_the_whole_log(
-    store: AuditStore, database_url, raw_sql, clock, caplog
+    store: AuditStore, raw_sql, clock, caplog, garbled, said
 ) -> None:
     append(store, RESTARTER, RESTART, "gave_up", "web")
     clock.advance(30 * 86400)
     read_gave_up(store, clock)
     raw_sql(
-        "UPDATE audit_episode_mark SET still_open = '[[1, \"yesterday\"]]' WHERE episode = :name",
+        "UPDATE audit_episode_mark SET still_open = :garbled WHERE episode = :name",
+        garbled=garbled,
         name=GAVE_UP.mark_name(False),
     )
     [check] = store.check_marks(DECLARED[:1])
-    assert check.mark is None and "cannot be read" in (check.unreadable or "")
+    assert check.mark is None and said in (check.wrong_list or "")
 
     assert read_gave_up(store, clock) == [("web", "gave_up")]  # the whole log, not nothing
     assert "cannot be read" in caplog.text and "whole history" in caplog.text
     [check] = store.check_marks(DECLARED[:1])
-    assert check.unreadable is None and check.still_open is None  # replaced, and it holds
+    assert check.wrong_list is None and check.missed is None  # replaced, and it holds
+
+
+def test_a_list_edited_by_hand_is_found_out(store: AuditStore, raw_sql, clock) -> None:
+    web = append(store, RESTARTER, RESTART, "gave_up", "web")
+    started = append(store, RESTARTER, RESTART, "started", "db")
+    clock.advance(30 * 86400)
+    read_gave_up(store, clock)  # lists web's give-up
+    name = GAVE_UP.mark_name(False)
+
+    def listing(still_open: list) -> MarkCheck:
+        raw_sql(
+            "UPDATE audit_episode_mark SET still_open = :listed WHERE episode = :name",
+            listed=json.dumps(still_open),
+            name=name,
+        )
+        [check] = store.check_marks(DECLARED[:1])
+        return check
+
+    moved = listing([[web.id, clock.now().isoformat()]])  # a start would not read it now
+    assert moved.missed is not None and moved.missed.id == web.id
+    assert f"lists row {web.id} at {clock.now().isoformat()}" in (moved.wrong_list or "")
+    older = listing([[web.id, (START - timedelta(days=1)).isoformat()]])
+    assert older.missed is None  # still read by its id, but the list is not as written
+    assert "written at" in (older.wrong_list or "")
+    other = listing([[web.id, web.at.isoformat()], [started.id, started.at.isoformat()]])
+    assert other.missed is None and "opens no episode" in (other.wrong_list or "")
+    gone = listing([[web.id, web.at.isoformat()], [10**6, web.at.isoformat()]])
+    assert f"row {10**6}, which is not in the log" in (gone.wrong_list or "")
+    assert listing([[web.id, web.at.isoformat()]]).wrong_list is None  # as the store wrote it
+
+
+def test_a_list_on_a_mark_of_pins_hides_nothing(store: AuditStore, raw_sql, clock) -> None:
+    """Only a container's episode's mark is read with its list: one written by hand on
+    weekly_pin's is ignored by starts and by `audit verify` alike."""
+    pin = append(store, PINNER, PIN, "succeeded", "db", target="7")  # open: never unpinned
+    clock.advance(30 * 86400)
+    window = clock.now() - timedelta(weeks=3)
+    assert store.history_from_latest(PINS, window, (PINNER,), (PIN, UNPIN)) != []
+    raw_sql(
+        "UPDATE audit_episode_mark SET closed_before = :later, still_open = :listed "
+        "WHERE episode = :name",
+        later=clock.now(),
+        listed=json.dumps([[pin.id, pin.at.isoformat()]]),
+        name=PINS.mark_name(False),
+    )
+
+    checks = {check.episode: check for check in store.check_marks(DECLARED)}
+
+    missed = checks[PINS.mark_name(False)].missed
+    assert missed is not None and missed.id == pin.id
+    assert store.history_from_latest(PINS, window, (PINNER,), (PIN, UNPIN)) == []  # why
+
+
+def test_a_mark_lists_nothing_opened_before_the_horizon_it_was_read_with(
+    store: AuditStore, database_url, clock
+) -> None:
+    """A container's episode with a horizon (none is declared today): a read with a later
+    horizon leaves out the give-ups before it, so its mark says nothing of them, and a
+    read with an earlier horizon reads them again."""
+    start = clock.now()
+    clock.advance(5 * 86400)
+    append(store, RESTARTER, RESTART, "gave_up", "web")  # on day 5
+    clock.advance(30 * 86400)
+
+    def read(horizon_days: int) -> list[str]:
+        episode = replace(GAVE_UP, not_before=start + timedelta(days=horizon_days))
+        window = clock.now() - timedelta(hours=2)
+        rows = store.history_from_latest(episode, window, (RESTARTER,), (RESTART,))
+        return [row.outcome for row in rows]
+
+    assert read(-1) == ["gave_up"]
+    assert read(10) == []  # forgotten: before the horizon
+    assert gave_up_mark(database_url)[1] == start + timedelta(days=10)  # read_from
+    assert read(2) == ["gave_up"]  # an earlier horizon (day 2): the whole of it again
+    assert read(-1) == ["gave_up"]
 
 
 def test_a_longer_horizon_is_read_whole_again(store: AuditStore, clock) -> None:
@@ -449,8 +536,8 @@ def still_open(checks: list[MarkCheck]) -> dict[str, tuple | None]:
     """Each checked mark's name -> the episode it wrongly says is closed (None: it holds)."""
     return {
         check.episode: None
-        if check.still_open is None
-        else (check.still_open.container_id, check.still_open.target, check.still_open.outcome)
+        if check.missed is None
+        else (check.missed.container_id, check.missed.target, check.missed.outcome)
         for check in checks
         if check.declared
     }

@@ -319,6 +319,6 @@ def test_marks_saved_before_they_listed_open_episodes_get_the_column(
             GAVE_UP, START + timedelta(days=30), (RESTARTER,), (RESTART,)
         )
         assert [row.outcome for row in rows] == ["gave_up"]
-        assert [check.still_open for check in reopened.check_marks(DECLARED[:1])] == [None]
+        assert [check.missed for check in reopened.check_marks(DECLARED[:1])] == [None]
     finally:
         engine.dispose()

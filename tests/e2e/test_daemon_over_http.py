@@ -279,7 +279,9 @@ def test_audit_verify_fails_when_an_episode_mark_hides_an_open_give_up(simulator
     garbled = subprocess.run(verify, capture_output=True, text=True, timeout=60)
 
     assert garbled.returncode == 1
-    assert "cannot be read: its list of open episodes cannot be read" in garbled.stderr
+    assert "does NOT hold: its list of open episodes holds ['web'], not [id, time]" in (
+        garbled.stderr
+    )
 
 
 def test_ready_within_about_a_second_of_a_reachable_api_and_a_crash_restarted_in_seconds(
