@@ -75,7 +75,7 @@ class MarkCheck:
     """What `audit verify` found of one saved mark."""
 
     episode: str  # the mark's name (Episode.mark_name)
-    mark: Mark | None  # None: its list cannot be read (`wrong_list`)
+    mark: Mark | None  # None: it cannot be read (`wrong_list`, if a policy declares it)
     declared: bool  # a policy of this version declares it; False: not checked
     missed: HistoryRow | None = None  # the opening of an episode the mark says is closed
     wrong_list: str | None = None  # what is wrong with its list of open episodes

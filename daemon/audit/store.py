@@ -582,7 +582,8 @@ class AuditStore:
         for name, mark in saved.items():
             query = queries.get(name)
             if query is None or query.episode is None:
-                checks.append(MarkCheck(name, None, declared=False))
+                readable = mark if isinstance(mark, Mark) else None
+                checks.append(MarkCheck(name, readable, declared=False))
                 continue
             if isinstance(mark, MarkListError):
                 checks.append(MarkCheck(name, None, declared=True, wrong_list=str(mark)))
@@ -602,7 +603,7 @@ class AuditStore:
                 ),
                 None,
             )
-            named = [opening.id for opening in mark.still_open] if claimed.of_container else []
+            named = [opening.id for opening in mark.still_open]
             found = self._read_history(rows_statement(named)) if named else []
             wrong = list_problem(mark, claimed, query.dry_run, found)
             checks.append(MarkCheck(name, mark, True, missed=missed, wrong_list=wrong))

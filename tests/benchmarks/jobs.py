@@ -16,7 +16,11 @@ from daemon.config import Config
 from tests.benchmarks.audit_appends import postgres_urls, run_audit, sqlite_urls
 from tests.benchmarks.fleet_cycle import run_cycle
 from tests.benchmarks.fleet_day import run_fleet
-from tests.benchmarks.history_scaling import build_and_verify, run_history
+from tests.benchmarks.history_scaling import (
+    build_and_verify,
+    first_evaluation_of_start,
+    run_history,
+)
 from tests.benchmarks.metrics_render import run_render
 from tests.benchmarks.naive_poller import run_naive
 
@@ -78,6 +82,10 @@ def history_build(url: str, containers: int, rows: int, span_days: float, seed: 
     return build_and_verify(url, containers, rows, timedelta(days=span_days), seed)
 
 
+def history_start(directory: str, containers: int, seed: int) -> dict:
+    return first_evaluation_of_start(Path(directory), containers, seed)
+
+
 JOBS = {
     "fleet": fleet,
     "naive": naive,
@@ -85,6 +93,7 @@ JOBS = {
     "audit": audit,
     "history": history,
     "history-build": history_build,
+    "history-start": history_start,
     "cycle": cycle,
 }
 

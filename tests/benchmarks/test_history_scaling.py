@@ -55,8 +55,8 @@ def test_a_bulk_built_history_verifies_and_holds_the_mix(tmp_path):
 def test_a_small_history_run_measures_every_figure(tmp_path):
     (tmp_path / "none").mkdir()
     (tmp_path / "some").mkdir()
-    baseline = run_history(tmp_path / "none", CONTAINERS, 0, timedelta(0))
-    sized = run_history(tmp_path / "some", CONTAINERS, 600, timedelta(days=14))
+    baseline = run_history(tmp_path / "none", CONTAINERS, 0, timedelta(0), probes=0)
+    sized = run_history(tmp_path / "some", CONTAINERS, 600, timedelta(days=14), probes=1)
 
     assert baseline.rows == 0 and baseline.rows_folded == 0
     assert sized.verified and abs(sized.rows - 600) < 30 and sized.rows_folded > 0
@@ -64,6 +64,10 @@ def test_a_small_history_run_measures_every_figure(tmp_path):
         assert result.first_evaluation_seconds > 0 and result.rss_bytes > 0
         assert len(result.quiet_evaluation_seconds) == QUIET_ROUNDS
         assert result.quiet_rows == 0  # nothing to do: quiet
+    # another start, in a fresh process on a copy of the database as it was, read it too
+    [probed] = sized.probe_first_evaluation_seconds
+    assert probed > 0 and sized.first_evaluation == (probed + sized.first_evaluation_seconds) / 2
+    assert not (tmp_path / "some" / "start-probe").exists()  # the copy is removed
     assert sized.states["weekly_pin"] > 0
     # weekly_pin's state is read after the first evaluation, while the lists are read
     assert sized.warm_up_evaluation_seconds and sized.warm_up_rows_folded > 0
