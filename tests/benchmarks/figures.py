@@ -244,10 +244,15 @@ def history_rows(baseline: HistoryResult, sizes: list[HistoryResult]) -> list[Ro
         )
         for figure, name, target in (*figures, warm_up):
             value, base = getattr(result, name), getattr(baseline, name)
+            label = f"{figure}, {where}"
+            if name == "first_evaluation":  # the spread the median is taken from
+                fastest, slowest = min(result.first_evaluations), max(result.first_evaluations)
+                label += f"; starts from {_history_value(name, fastest)} to "
+                label += _history_value(name, slowest)
             rows.append(
                 Row(
                     "6",
-                    f"{figure}, {where}",
+                    label,
                     _history_value(name, value),
                     f"0 rows: {_history_value(name, base)}",
                     f"{value / base:.2f}" if base else "—",

@@ -87,11 +87,14 @@ class HistoryResult:
     states: dict[str, int] = field(default_factory=dict)  # policy -> containers with a state
 
     @property
+    def first_evaluations(self) -> list[float]:
+        """The first evaluation of every start timed."""
+        return [self.first_evaluation_seconds, *self.probe_first_evaluation_seconds]
+
+    @property
     def first_evaluation(self) -> float:
-        """The median first evaluation of every start timed."""
-        return statistics.median(
-            [self.first_evaluation_seconds, *self.probe_first_evaluation_seconds]
-        )
+        """Their median."""
+        return statistics.median(self.first_evaluations)
 
     @property
     def quiet_evaluation(self) -> float:

@@ -75,6 +75,7 @@ def test_a_small_history_run_measures_every_figure(tmp_path):
     rows.append(figures.reconcile_row(baseline, sized))
     table = markdown(rows)
     assert "first evaluation after the first poll" in table and "0 rows:" in table
+    assert "; starts from " in table  # the spread of the starts the median is taken from
     assert all(row.met is not None for row in rows[:-1])
 
 
