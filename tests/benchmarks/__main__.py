@@ -271,10 +271,11 @@ Notes:
   verify`ed, built in a child process. In a fresh process per size (one size at a time,
   after every other job) the real Daemon starts on it on a Saturday (no pin due) against
   the in-process simulator: the first evaluation after the first poll is timed (and so
-  it is in {probes} more starts before it, each a fresh process on a copy of the database:
-  the median of the {starts} is shown, as one start takes tens of milliseconds on a
-  shared machine), VmRSS read after it, then every evaluation until each backup list
-  was read (weekly_pin's
+  it is in {probes} more starts before it, each a fresh process on a copy of the database
+  that found the same marks and folded the same rows: the median of the {starts} is shown,
+  with their spread, as one start takes tens of milliseconds on a shared machine; the
+  file's pages are in the OS cache for each, just written), VmRSS read after it, then
+  every evaluation until each backup list was read (weekly_pin's
   state is read in these, container by container: the largest is shown), then the quiet
   ones (metrics refreshed daily there, so the lists take 30 simulated minutes). "Read at
   start" counts the rows the first evaluation folds (auto_restart's); the 1M year is 16
@@ -285,7 +286,7 @@ Notes:
   the history is longer. Each database is started on as the daemon that wrote it left
   it: its last start reconciled it and read the policies' history, which leaves where
   each policy's open episodes begin (the episode marks), and it moved them once a day
-  after, the last time half a day before it stopped; that first read, with no mark
+  after, the last time a day before it stopped; that first read, with no mark
   yet, is shown apart. Reconciliation starts from the watermark the database's last run
   left; the first time it reads every `started` row once."""
 

@@ -5,8 +5,8 @@
 1. the audit database is built in a child process (`history_database.py`), and
    there a store does once what the daemon that wrote it did at its starts
    (reconciliation; a week before, the first read of the policies' history, which
-   leaves the episode marks: both timed, as the first time on this database; half a
-   day before it stopped, its last daily move of the marks), then `audit verify`;
+   leaves the episode marks: both timed, as the first time on this database; a day
+   before it stopped, its last daily move of the marks), then `audit verify`;
    the building's memory is not counted here;
 2. the simulator runs 5 days for N containers (Monday to Saturday 00:00: five
    daily backups each, no weekly pin due yet), and the real Daemon
@@ -29,9 +29,11 @@ The result is plain data (JSON-able); `make bench` runs each size, the 0-row
 baseline included, in a process of its own.
 """
 
+import contextlib
 import dataclasses
 import json
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -54,9 +56,9 @@ from tests.support.simulated_run import MONDAY, SimulatedRun
 
 SATURDAY = MONDAY + timedelta(days=5)  # the daemon starts here: the week's pin is not due yet
 PREVIOUS_START = SATURDAY - timedelta(days=7)  # the start before, of the daemon that wrote it
-# That daemon ran until SATURDAY and moved its episode marks once a day (MARK_EVERY): the
-# last time, on average, half a day before it stopped.
-LAST_MARK_MOVE = SATURDAY - MARK_EVERY / 2
+# That daemon ran until SATURDAY and moved its episode marks once a day (MARK_EVERY) after
+# its start: the last time a day before it stopped.
+LAST_MARK_MOVE = SATURDAY - MARK_EVERY
 QUIET_ROUNDS = 20
 START_PROBES = 4  # starts in fresh processes besides this one's: the first evaluation's median
 # Metrics are refreshed once a day here, so the whole budget reads backup lists and the
@@ -134,8 +136,10 @@ def run_history(
         rss = resident_bytes()
         first, rows_folded = evaluations.pop(), sum(folded)
         folded.clear()
-        if any(probe["rows_folded"] != rows_folded for probe in probed):
-            raise RuntimeError("a start on a copy of the audit database read other rows")
+        if any(
+            probe["marks"] != start.marks or probe["rows_folded"] != rows_folded for probe in probed
+        ):
+            raise RuntimeError("a start on a copy of the audit database found it otherwise")
         warmup = timedelta(seconds=best_intervals(containers, start.config)["backups"])
         run.advance(warmup + timedelta(minutes=5))
         warm_up, warm_up_rows = list(evaluations), sum(folded)
@@ -168,10 +172,15 @@ def run_history(
 
 def first_evaluation_of_start(directory: Path, containers: int, seed: int = 1) -> dict:
     """The first evaluation of a start on the audit database in `directory` (none: an empty
-    one), as `run_history` times its own: its wall `seconds`, and the `rows_folded`."""
+    one), as `run_history` times its own: its wall `seconds`, the `rows_folded`, and the
+    episode `marks` it started from."""
     start = _start(directory, containers, seed)
     try:
-        return {"seconds": start.evaluations[0], "rows_folded": sum(start.folded)}
+        return {
+            "seconds": start.evaluations[0],
+            "rows_folded": sum(start.folded),
+            "marks": start.marks,
+        }
     finally:
         start.run.close()
 
@@ -183,6 +192,7 @@ class _Started:
     evaluations: list[float]  # of each evaluation so far: the first, after the first poll
     folded: list[int]  # rows given to each policy fold so far
     reconcile_seconds: float  # taking leadership
+    marks: list[list]  # the episode marks (every column but the time saved) before it started
 
 
 def _start(directory: Path, containers: int, seed: int) -> _Started:
@@ -198,6 +208,7 @@ def _start(directory: Path, containers: int, seed: int) -> _Started:
     config = dataclasses.replace(
         base, poll=dataclasses.replace(base.poll, metrics_interval=METRICS_INTERVAL)
     )
+    marks = _marks(directory / "audit.db")
     run = SimulatedRun(directory, config, simulator=simulator, clock=clock, key=key)
     try:
         daemon = run.daemon
@@ -207,10 +218,24 @@ def _start(directory: Path, containers: int, seed: int) -> _Started:
         daemon.leadership()
         reconcile = time.perf_counter() - started
         daemon.status_cycle()
+        if len(evaluations) != 1:
+            raise RuntimeError(f"the first status cycle evaluated {len(evaluations)} times")
     except BaseException:
         run.close()
         raise
-    return _Started(run, config, evaluations, folded, reconcile)
+    return _Started(run, config, evaluations, folded, reconcile, marks)
+
+
+def _marks(database: Path) -> list[list]:
+    """The episode marks saved in the SQLite file (none: no file yet), but their times saved."""
+    if not database.exists():
+        return []
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        found = connection.execute(
+            "SELECT episode, closed_before, read_from, still_open FROM audit_episode_mark "
+            "ORDER BY episode"
+        )
+        return [list(row) for row in found]
 
 
 def build_and_verify(url: str, containers: int, rows: int, span: timedelta, seed: int) -> dict:

@@ -252,3 +252,24 @@ def test_a_failed_read_of_containers_no_decision_needs_yet_fails_no_evaluation(t
     later = history.states([pins], NOW + timedelta(seconds=30), listed("web", unlisted=("db",)))
     assert later["weekly_pin"] == expected
     store.close()
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_the_mark_moves_again_once_a_day_and_never_for_explain(tmp_path, read_only):
+    """A running daemon moves weekly_pin's mark once every container is read, then once a
+    day (MARK_EVERY), so its next start reads from a recent one; `explain` moves none."""
+    store, _, clock, _, pins, _ = pinned(tmp_path, ("web", "api"))
+    history = PolicyHistory(store, read_only=read_only)
+    moves: list = []
+    advance = store.advance_mark
+    store.advance_mark = lambda *args, **kwargs: (
+        moves.append(clock.now()) or advance(*args, **kwargs)
+    )
+
+    for hours in (0, 12, 23, 24, 30, 48):
+        clock.set(NOW + timedelta(hours=hours))
+        history.states([pins], clock.now(), listed("web", "api"))
+
+    moved = [] if read_only else [NOW, NOW + timedelta(hours=24), NOW + timedelta(hours=48)]
+    assert moves == moved
+    store.close()
