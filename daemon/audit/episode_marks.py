@@ -50,6 +50,10 @@ from daemon.audit.schema import MARKS
 SKEW_ALLOWANCE = timedelta(days=1)  # how far behind another writer's clock may run
 
 
+class MarkListError(ValueError):
+    """A saved mark whose `still_open` is not the list this store writes."""
+
+
 @dataclass(frozen=True)
 class Mark:
     """Every episode opened from `read_from` (None: the first row) until `closed_before`
@@ -130,7 +134,7 @@ def list_problem(
 MARK_COLUMNS = (MARKS.c.closed_before, MARKS.c.read_from, MARKS.c.still_open)
 
 
-def read_marks(conn: Connection) -> dict[str, "Mark | MarkListError"]:
+def read_marks(conn: Connection) -> dict[str, Mark | MarkListError]:
     """Every saved mark, by episode name; the error of one that cannot be read."""
     found = conn.execute(select(MARKS.c.episode, *MARK_COLUMNS).order_by(MARKS.c.episode))
     marks: dict[str, Mark | MarkListError] = {}
@@ -181,7 +185,3 @@ def _mark(closed_before: datetime, read_from: datetime | None, still_open: str |
             raise MarkListError(f"its list of open episodes holds {at!r}, not a UTC time")
         listed.append(Opening(row_id, moment))
     return Mark(closed_before, read_from, tuple(listed))
-
-
-class MarkListError(ValueError):
-    """A saved mark whose `still_open` is not the list this store writes."""
